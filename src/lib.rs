@@ -1,0 +1,8 @@
+//! regatta: a terminal UI and CLI for container image registries.
+//!
+//! Layers, top to bottom: front ends (`cli`, `tui`) -> `analysis` -> `registry` (the shared
+//! OCI Distribution client) and `layout` (OCI image layouts on disk); `config` is plain data.
+
+pub mod cli;
+pub mod registry;
+pub mod sanitize;

@@ -1,0 +1,132 @@
+//! `/v2/R/blobs/...`: HEAD, GET, and monolithic upload (used to push fixtures and placeholders).
+
+use reqwest::{Method, StatusCode, header};
+use url::Url;
+
+use super::client::{Call, Client, MAX_DOCUMENT_BYTES, RequestKind, read_capped};
+use super::error::RegistryError;
+use super::reference::{Digest, RepoName};
+
+impl Client {
+    /// The size of a blob, or [`RegistryError::NotFound`] when the registry does not have it.
+    pub async fn head_blob(&self, repo: &RepoName, digest: &Digest) -> Result<u64, RegistryError> {
+        let url = self.url(&format!("{repo}/blobs/{digest}"))?;
+        let call = Call::new(
+            Method::HEAD,
+            url,
+            RequestKind::BlobHead,
+            format!("repository:{repo}:pull"),
+            format!("blob {digest} in {repo}"),
+        );
+        let response = self.execute(call).await?;
+        Ok(response
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// A blob's bytes (configs: capped at 4 MiB), checked against its digest.
+    pub async fn get_blob(&self, repo: &RepoName, digest: &Digest) -> Result<Vec<u8>, RegistryError> {
+        self.get_blob_capped(repo, digest, MAX_DOCUMENT_BYTES).await
+    }
+
+    pub async fn get_blob_capped(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+        limit: u64,
+    ) -> Result<Vec<u8>, RegistryError> {
+        let url = self.url(&format!("{repo}/blobs/{digest}"))?;
+        let call = Call::new(
+            Method::GET,
+            url.clone(),
+            RequestKind::BlobGet,
+            format!("repository:{repo}:pull"),
+            format!("blob {digest} in {repo}"),
+        );
+        let response = self.execute(call).await?;
+        let body = read_capped(response, limit, url.as_str()).await?;
+        if !digest.matches(&body) {
+            return Err(RegistryError::DigestMismatch {
+                what: format!("blob in {repo}"),
+                expected: digest.to_string(),
+                actual: Digest::sha256_of(&body).to_string(),
+            });
+        }
+        Ok(body)
+    }
+
+    /// Uploads `bytes` as one blob (POST then a single PUT) and returns its digest. A blob the
+    /// registry already has in this repository is not sent again.
+    pub async fn upload_blob(&self, repo: &RepoName, bytes: Vec<u8>) -> Result<Digest, RegistryError> {
+        let digest = Digest::sha256_of(&bytes);
+        if self.head_blob(repo, &digest).await.is_ok() {
+            return Ok(digest);
+        }
+        let start = self.url(&format!("{repo}/blobs/uploads/"))?;
+        let location = self.start_upload(repo, start).await?;
+        let mut put_url = location;
+        put_url.query_pairs_mut().append_pair("digest", digest.as_str());
+        let mut call = Call::new(
+            Method::PUT,
+            put_url,
+            RequestKind::BlobUpload,
+            format!("repository:{repo}:pull,push"),
+            format!("upload to {repo}"),
+        );
+        call.content_type = Some("application/octet-stream".into());
+        call.body = Some(bytes);
+        self.execute(call).await?;
+        Ok(digest)
+    }
+
+    /// Mounts a blob from another repository of the same registry without uploading it.
+    /// Returns false when the registry declined (then upload the bytes instead).
+    pub async fn mount_blob(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+        from: &RepoName,
+    ) -> Result<bool, RegistryError> {
+        let mut url = self.url(&format!("{repo}/blobs/uploads/"))?;
+        url.query_pairs_mut()
+            .append_pair("mount", digest.as_str())
+            .append_pair("from", from.as_str());
+        let call = Call::new(
+            Method::POST,
+            url,
+            RequestKind::BlobUpload,
+            format!("repository:{repo}:pull,push repository:{from}:pull"),
+            format!("mount into {repo}"),
+        );
+        let response = self.execute(call).await?;
+        Ok(response.status() == StatusCode::CREATED)
+    }
+
+    async fn start_upload(&self, repo: &RepoName, url: Url) -> Result<Url, RegistryError> {
+        let call = Call::new(
+            Method::POST,
+            url.clone(),
+            RequestKind::BlobUpload,
+            format!("repository:{repo}:pull,push"),
+            format!("upload to {repo}"),
+        );
+        let response = self.execute(call).await?;
+        let location = response
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+            .ok_or_else(|| RegistryError::Malformed {
+                url: url.to_string(),
+                detail: "the upload answer has no Location header".into(),
+            })?;
+        let _ = read_capped(response, MAX_DOCUMENT_BYTES, url.as_str()).await;
+        url.join(&location).map_err(|e| RegistryError::Malformed {
+            url: url.to_string(),
+            detail: format!("bad upload Location {location:?}: {e}"),
+        })
+    }
+}

@@ -1,0 +1,510 @@
+//! The HTTP client: one cheap-to-clone handle per registry, shared by every task and the CLI.
+//! Requests run through [`Client::execute`], which adds auth, bounds concurrency, retries what
+//! is safe to retry and turns failures into [`RegistryError`]s.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode, header};
+use tokio::sync::{OnceCell, Semaphore};
+use url::Url;
+
+use super::auth::AuthState;
+use super::credentials::{CredentialSource, Credentials};
+use super::error::{ErrorEnvelope, RegistryError};
+use super::reference::RegistryAddr;
+
+/// Bodies of manifests, configs and list pages are refused past this size (Distribution's own
+/// manifest limit), so a hostile registry cannot make us buffer without bound.
+pub const MAX_DOCUMENT_BYTES: u64 = 4 * 1024 * 1024;
+
+/// The largest page size Distribution accepts (`catalog.maxentries`); more is a 400.
+pub const MAX_PAGE_SIZE: usize = 1000;
+
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    pub credentials: CredentialSource,
+    /// A PEM file of extra CA certificates trusted for this registry.
+    pub ca_file: Option<PathBuf>,
+    /// Skip TLS verification (front ends warn visibly when this is on).
+    pub insecure: bool,
+    /// Requests in flight at once to this registry.
+    pub concurrency: usize,
+    /// Page size (`n`) for catalog and tag listings, at most [`MAX_PAGE_SIZE`].
+    pub page_size: usize,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    /// Retries of idempotent requests after connection errors, 5xx and 429.
+    pub max_retries: u32,
+    /// First backoff delay; doubled each retry, with jitter.
+    pub retry_base: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            credentials: CredentialSource::default(),
+            ca_file: None,
+            insecure: false,
+            concurrency: 8,
+            page_size: MAX_PAGE_SIZE,
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            max_retries: 3,
+            retry_base: Duration::from_millis(250),
+        }
+    }
+}
+
+/// What a request is, for the request counters (benchmarks and cache tests read them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestKind {
+    Ping,
+    Catalog,
+    Tags,
+    ManifestHead,
+    ManifestGet,
+    ManifestPut,
+    ManifestDelete,
+    BlobHead,
+    BlobGet,
+    BlobUpload,
+}
+
+const KINDS: usize = 10;
+
+/// Requests sent, by kind (retries and auth round trips included).
+#[derive(Debug, Default)]
+pub struct RequestCounters {
+    counts: [AtomicU64; KINDS],
+}
+
+impl RequestCounters {
+    pub fn get(&self, kind: RequestKind) -> u64 {
+        self.counts[kind as usize].load(Ordering::Relaxed)
+    }
+
+    pub fn total(&self) -> u64 {
+        self.counts.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+    }
+
+    fn bump(&self, kind: RequestKind) {
+        self.counts[kind as usize].fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// One request as the endpoint code describes it.
+pub(crate) struct Call {
+    pub method: Method,
+    pub url: Url,
+    pub kind: RequestKind,
+    /// The token scope the request needs (`repository:R:pull`, `registry:catalog:*`).
+    pub scope: String,
+    /// What the request is about, for "404 Not Found: ..." sentences.
+    pub what: String,
+    pub accept: Option<&'static str>,
+    pub content_type: Option<String>,
+    pub body: Option<Vec<u8>>,
+}
+
+impl Call {
+    pub fn new(method: Method, url: Url, kind: RequestKind, scope: String, what: String) -> Self {
+        Self {
+            method,
+            url,
+            kind,
+            scope,
+            what,
+            accept: None,
+            content_type: None,
+            body: None,
+        }
+    }
+
+    fn idempotent(&self) -> bool {
+        self.method == Method::GET || self.method == Method::HEAD
+    }
+}
+
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    addr: RegistryAddr,
+    http: reqwest::Client,
+    options: ClientOptions,
+    permits: Semaphore,
+    auth: AuthState,
+    credentials: OnceCell<Credentials>,
+    counters: RequestCounters,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("registry", &self.inner.addr).finish()
+    }
+}
+
+/// Installs the ring crypto provider for rustls once per process.
+pub fn install_crypto_provider() {
+    // Err means a provider is already installed, which is what we want.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+impl Client {
+    pub fn new(addr: RegistryAddr, options: ClientOptions) -> Result<Self, RegistryError> {
+        install_crypto_provider();
+        let mut builder = reqwest::Client::builder()
+            .user_agent(concat!("regatta/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(options.connect_timeout)
+            .timeout(options.request_timeout)
+            // reqwest drops Authorization when a redirect leaves the host (blob storage).
+            .redirect(reqwest::redirect::Policy::limited(5));
+        if let Some(path) = &options.ca_file {
+            let pem = std::fs::read(path).map_err(|e| RegistryError::Io {
+                path: path.display().to_string(),
+                detail: format!("cannot read ca_file: {e}"),
+            })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| RegistryError::Io {
+                path: path.display().to_string(),
+                detail: format!("ca_file is not a PEM certificate bundle: {e}"),
+            })?;
+            builder = builder.tls_certs_merge(certs);
+        }
+        if options.insecure {
+            builder = builder.tls_danger_accept_invalid_certs(true);
+        }
+        let http = builder
+            .build()
+            .map_err(|e| RegistryError::Setup(describe_reqwest_error(&e)))?;
+        let permits = Semaphore::new(options.concurrency.max(1));
+        Ok(Self {
+            inner: Arc::new(Inner {
+                addr,
+                http,
+                options,
+                permits,
+                auth: AuthState::default(),
+                credentials: OnceCell::new(),
+                counters: RequestCounters::default(),
+            }),
+        })
+    }
+
+    pub fn registry(&self) -> &RegistryAddr {
+        &self.inner.addr
+    }
+
+    pub fn options(&self) -> &ClientOptions {
+        &self.inner.options
+    }
+
+    pub fn counters(&self) -> &RequestCounters {
+        &self.inner.counters
+    }
+
+    pub(crate) fn page_size(&self) -> usize {
+        self.inner.options.page_size.clamp(1, MAX_PAGE_SIZE)
+    }
+
+    /// `scheme://host/v2/` followed by `path`.
+    pub(crate) fn url(&self, path: &str) -> Result<Url, RegistryError> {
+        let text = format!("{}/v2/{}", self.inner.addr.base_url(), path);
+        Url::parse(&text).map_err(|e| RegistryError::Setup(format!("bad URL {text}: {e}")))
+    }
+
+    pub(crate) async fn credentials(&self) -> Result<&Credentials, RegistryError> {
+        let addr = &self.inner.addr;
+        self.inner
+            .credentials
+            .get_or_try_init(|| {
+                self.inner
+                    .options
+                    .credentials
+                    .resolve(&addr.host, addr.is_docker_hub())
+            })
+            .await
+    }
+
+    /// Checks that the registry answers the API base (`GET /v2/`) with these credentials.
+    pub async fn ping(&self) -> Result<(), RegistryError> {
+        let url = self.url("")?;
+        let call = Call::new(
+            Method::GET,
+            url,
+            RequestKind::Ping,
+            String::new(),
+            format!("the API base of {}", self.inner.addr),
+        );
+        self.execute(call).await.map(|_| ())
+    }
+
+    /// Sends a request: adds auth (answering a 401 challenge once), waits for a concurrency
+    /// permit, retries idempotent requests on connection errors, 5xx and 429 (honouring
+    /// `Retry-After`), and maps failures. Returns only 2xx/3xx responses.
+    pub(crate) async fn execute(&self, call: Call) -> Result<reqwest::Response, RegistryError> {
+        let inner = &self.inner;
+        let host = inner.addr.host.clone();
+        let credentials = self.credentials().await?.clone();
+        let mut attempt: u32 = 0;
+        let mut answered_challenge = false;
+        loop {
+            let auth = inner
+                .auth
+                .header(&inner.http, &host, &credentials, &call.scope)
+                .await?;
+            let mut request = inner.http.request(call.method.clone(), call.url.clone());
+            if let Some(auth) = &auth {
+                request = request.header(header::AUTHORIZATION, auth);
+            }
+            if let Some(accept) = call.accept {
+                request = request.header(header::ACCEPT, accept);
+            }
+            if let Some(ct) = &call.content_type {
+                request = request.header(header::CONTENT_TYPE, ct);
+            }
+            if let Some(body) = &call.body {
+                request = request.body(body.clone());
+            }
+            let outcome = {
+                let _permit = inner
+                    .permits
+                    .acquire()
+                    .await
+                    .map_err(|_| RegistryError::Setup("client shut down".into()))?;
+                inner.counters.bump(call.kind);
+                request.send().await
+            };
+            let retry_left = attempt < inner.options.max_retries;
+            let response = match outcome {
+                Ok(response) => response,
+                Err(e) => {
+                    // A connect error means nothing was sent, so even a PUT may be retried.
+                    let safe = call.idempotent() || e.is_connect();
+                    if retry_left && safe && !is_tls_error(&e) {
+                        self.backoff(attempt, None).await;
+                        attempt += 1;
+                        continue;
+                    }
+                    return Err(self.transport_error(&call, &e));
+                }
+            };
+            let status = response.status();
+            if status.is_success() || status.is_redirection() {
+                return Ok(response);
+            }
+            if status == StatusCode::UNAUTHORIZED && !answered_challenge {
+                let challenge = response
+                    .headers()
+                    .get(header::WWW_AUTHENTICATE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                if inner.auth.learn(challenge) {
+                    inner.auth.forget(&call.scope);
+                    answered_challenge = true;
+                    continue;
+                }
+            }
+            let retryable = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
+            if retryable && retry_left && call.idempotent() {
+                let wait = retry_after(&response);
+                self.backoff(attempt, wait).await;
+                attempt += 1;
+                continue;
+            }
+            return Err(self.status_error(&call, &credentials, response, attempt + 1).await);
+        }
+    }
+
+    async fn backoff(&self, attempt: u32, retry_after: Option<Duration>) {
+        let base = self.inner.options.retry_base;
+        let exp = base.saturating_mul(1u32 << attempt.min(10));
+        let jitter = exp.mul_f64(fastrand::f64() * 0.5);
+        // A registry's Retry-After wins, but is capped so a typo cannot stall us for hours.
+        let wait = retry_after
+            .map(|w| w.min(Duration::from_secs(60)))
+            .unwrap_or(exp + jitter);
+        tracing::debug!(attempt, ?wait, "retrying after backoff");
+        tokio::time::sleep(wait).await;
+    }
+
+    fn transport_error(&self, call: &Call, e: &reqwest::Error) -> RegistryError {
+        let host = self.inner.addr.host.clone();
+        if is_tls_error(e) {
+            return RegistryError::Tls {
+                host,
+                detail: tls_detail(e),
+            };
+        }
+        if e.is_timeout() {
+            let seconds = if e.is_connect() {
+                self.inner.options.connect_timeout.as_secs()
+            } else {
+                self.inner.options.request_timeout.as_secs()
+            };
+            return RegistryError::Timeout {
+                url: call.url.to_string(),
+                seconds,
+            };
+        }
+        RegistryError::Unreachable {
+            host,
+            detail: describe_reqwest_error(e),
+        }
+    }
+
+    async fn status_error(
+        &self,
+        call: &Call,
+        credentials: &Credentials,
+        response: reqwest::Response,
+        attempts: u32,
+    ) -> RegistryError {
+        let status = response.status();
+        let host = self.inner.addr.host.clone();
+        let url = call.url.to_string();
+        let body = read_capped(response, 64 * 1024, &url).await.unwrap_or_default();
+        let envelope = ErrorEnvelope::parse(&body);
+        let summary = envelope.summary();
+        match status.as_u16() {
+            401 => RegistryError::Unauthorized {
+                host,
+                detail: match credentials {
+                    Credentials::Anonymous => {
+                        "credentials are required and none are configured for this registry"
+                            .to_string()
+                    }
+                    Credentials::Basic { username, .. } => {
+                        format!("the registry refused the credentials of user {username:?}")
+                    }
+                    Credentials::IdentityToken(_) => {
+                        "the registry refused the identity token".to_string()
+                    }
+                },
+            },
+            403 => RegistryError::Forbidden {
+                host,
+                scope: if call.scope.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    call.scope.clone()
+                },
+            },
+            404 => RegistryError::NotFound {
+                what: call.what.clone(),
+            },
+            405 if call.method == Method::DELETE => RegistryError::DeleteDisabled { host },
+            429 => RegistryError::RateLimited { host, attempts },
+            500..=599 => RegistryError::Server {
+                status: status.as_u16(),
+                url,
+                detail: if summary.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {summary}")
+                },
+            },
+            code => RegistryError::Status {
+                status: code,
+                url,
+                detail: if summary.is_empty() {
+                    status.canonical_reason().unwrap_or("unexpected status").to_string()
+                } else {
+                    summary
+                },
+            },
+        }
+    }
+}
+
+fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    let value = response.headers().get(header::RETRY_AFTER)?.to_str().ok()?;
+    if let Ok(seconds) = value.trim().parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    // An HTTP date: wait until then.
+    let when = jiff::fmt::rfc2822::parse(value.trim()).ok()?.timestamp();
+    let now = jiff::Timestamp::now();
+    let seconds = (when.as_second() - now.as_second()).max(0) as u64;
+    Some(Duration::from_secs(seconds))
+}
+
+/// Reads a body up to `limit` bytes; a larger one is refused, not truncated.
+pub(crate) async fn read_capped(
+    mut response: reqwest::Response,
+    limit: u64,
+    url: &str,
+) -> Result<Vec<u8>, RegistryError> {
+    if response.content_length().is_some_and(|len| len > limit) {
+        return Err(RegistryError::TooLarge {
+            url: url.to_string(),
+            limit,
+        });
+    }
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() as u64 + chunk.len() as u64 > limit {
+                    return Err(RegistryError::TooLarge {
+                        url: url.to_string(),
+                        limit,
+                    });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body),
+            Err(e) => {
+                return Err(RegistryError::Unreachable {
+                    host: response.url().host_str().unwrap_or("").to_string(),
+                    detail: format!(
+                        "the body of {url} broke off: {}",
+                        describe_reqwest_error(&e)
+                    ),
+                });
+            }
+        }
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> Vec<String> {
+    let mut out = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push(s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+fn is_tls_error(e: &reqwest::Error) -> bool {
+    error_chain(e).iter().any(|m| {
+        let m = m.to_ascii_lowercase();
+        m.contains("certificate") || m.contains("tls") || m.contains("handshake")
+    })
+}
+
+fn tls_detail(e: &reqwest::Error) -> String {
+    error_chain(e)
+        .into_iter()
+        .rev()
+        .find(|m| !m.is_empty())
+        .unwrap_or_else(|| "handshake failed".to_string())
+}
+
+/// The innermost useful message of a reqwest error, without the URL (which callers add).
+pub(crate) fn describe_reqwest_error(e: &reqwest::Error) -> String {
+    let chain = error_chain(e);
+    let innermost = chain.last().cloned().unwrap_or_default();
+    if e.is_connect() {
+        format!("connection failed ({innermost})")
+    } else if e.is_timeout() {
+        "timed out".to_string()
+    } else {
+        innermost
+    }
+}

@@ -1,0 +1,313 @@
+//! Manifest, index and image-config documents, parsed leniently.
+//!
+//! Our own small serde types rather than a spec crate's: registries in the wild send unknown
+//! fields, vendor media types and `null` lists, and one strict field must not make a whole
+//! repository unreadable.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::reference::Digest;
+
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
+pub const DOCKER_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1+json";
+pub const DOCKER_SCHEMA1_SIGNED: &str = "application/vnd.docker.distribution.manifest.v1+prettyjws";
+
+/// The `Accept` header for manifest requests: every type we understand.
+pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
+application/vnd.oci.image.manifest.v1+json, \
+application/vnd.docker.distribution.manifest.list.v2+json, \
+application/vnd.docker.distribution.manifest.v2+json";
+
+/// A content descriptor as manifests and indexes carry them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Descriptor {
+    #[serde(default)]
+    pub media_type: String,
+    pub digest: Digest,
+    pub size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<Platform>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Platform {
+    #[serde(default)]
+    pub architecture: String,
+    #[serde(default)]
+    pub os: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    #[serde(
+        default,
+        rename = "os.version",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub os_version: Option<String>,
+}
+
+impl std::fmt::Display for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.os, self.architecture)?;
+        if let Some(v) = &self.variant {
+            write!(f, "/{v}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A single-platform image manifest (OCI or Docker schema 2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageManifest {
+    pub schema_version: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
+    pub config: Descriptor,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub layers: Vec<Descriptor>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Descriptor>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
+}
+
+/// A multi-platform index (OCI image index or Docker manifest list).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageIndex {
+    pub schema_version: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub manifests: Vec<Descriptor>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
+}
+
+/// A parsed manifest document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Manifest {
+    Image(ImageManifest),
+    Index(ImageIndex),
+}
+
+impl Manifest {
+    pub fn is_index(&self) -> bool {
+        matches!(self, Manifest::Index(_))
+    }
+}
+
+/// Why a manifest body could not be understood.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ManifestParseError {
+    Schema1,
+    UnsupportedMediaType(String),
+    Malformed(String),
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Probe {
+    #[serde(default)]
+    schema_version: Option<u32>,
+    #[serde(default)]
+    media_type: Option<String>,
+    #[serde(default)]
+    manifests: Option<serde_json::Value>,
+    #[serde(default)]
+    config: Option<serde_json::Value>,
+}
+
+/// Parses a manifest body. `content_type` is the response's `Content-Type` (may be empty);
+/// the body's own `mediaType` wins when present, and the shape decides when neither is given.
+pub fn parse_manifest(body: &[u8], content_type: &str) -> Result<Manifest, ManifestParseError> {
+    let content_type = content_type.split(';').next().unwrap_or("").trim();
+    if content_type == DOCKER_SCHEMA1 || content_type == DOCKER_SCHEMA1_SIGNED {
+        return Err(ManifestParseError::Schema1);
+    }
+    let probe: Probe =
+        serde_json::from_slice(body).map_err(|e| ManifestParseError::Malformed(e.to_string()))?;
+    if probe.schema_version == Some(1) {
+        return Err(ManifestParseError::Schema1);
+    }
+    let media_type = probe
+        .media_type
+        .clone()
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| content_type.to_string());
+    let is_index = match media_type.as_str() {
+        OCI_INDEX | DOCKER_MANIFEST_LIST => true,
+        OCI_MANIFEST | DOCKER_MANIFEST => false,
+        DOCKER_SCHEMA1 | DOCKER_SCHEMA1_SIGNED => return Err(ManifestParseError::Schema1),
+        // Unknown or missing type: OCI allows an absent mediaType, so decide by shape.
+        other => match (&probe.manifests, &probe.config) {
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            _ => return Err(ManifestParseError::UnsupportedMediaType(other.to_string())),
+        },
+    };
+    let parsed = if is_index {
+        serde_json::from_slice(body).map(Manifest::Index)
+    } else {
+        serde_json::from_slice(body).map(Manifest::Image)
+    };
+    parsed.map_err(|e| ManifestParseError::Malformed(e.to_string()))
+}
+
+/// The part of an image config that people read.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ImageConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    #[serde(default)]
+    pub architecture: String,
+    #[serde(default)]
+    pub os: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    #[serde(default)]
+    pub config: RunConfig,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub history: Vec<HistoryEntry>,
+    #[serde(default)]
+    pub rootfs: RootFs,
+}
+
+impl ImageConfig {
+    pub fn parse(body: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(body)
+    }
+
+    /// The `created` time, when it parses as RFC 3339.
+    pub fn created_at(&self) -> Option<jiff::Timestamp> {
+        self.created.as_deref().and_then(|c| c.parse().ok())
+    }
+
+    /// History entries that made a layer, in layer order (empty-layer steps skipped).
+    pub fn layer_history(&self) -> Vec<&HistoryEntry> {
+        self.history.iter().filter(|h| !h.empty_layer).collect()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RunConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exposed_ports: Option<BTreeMap<String, serde_json::Value>>,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub env: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entrypoint: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cmd: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub empty_layer: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RootFs {
+    #[serde(default, rename = "type")]
+    pub fs_type: String,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub diff_ids: Vec<String>,
+}
+
+/// `"field": null` reads as an empty list (Distribution sends `"tags": null`, others do similar).
+pub(crate) fn null_as_empty<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const D1: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+
+    #[test]
+    fn docker_and_oci_manifests_parse() {
+        let body = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{DOCKER_MANIFEST}","config":{{"mediaType":"{DOCKER_CONFIG}","digest":"{D1}","size":7}},"layers":[{{"mediaType":"x","digest":"{D1}","size":5}}]}}"#
+        );
+        let Manifest::Image(m) = parse_manifest(body.as_bytes(), "").unwrap() else {
+            panic!("expected an image manifest")
+        };
+        assert_eq!(m.layers.len(), 1);
+        assert_eq!(m.config.size, 7);
+    }
+
+    #[test]
+    fn index_without_media_type_is_detected_by_shape() {
+        let body = format!(
+            r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"{OCI_MANIFEST}","digest":"{D1}","size":9,"platform":{{"os":"linux","architecture":"arm64","variant":"v8"}}}}]}}"#
+        );
+        let Manifest::Index(i) = parse_manifest(body.as_bytes(), "application/json").unwrap()
+        else {
+            panic!("expected an index")
+        };
+        assert_eq!(i.manifests[0].platform.as_ref().unwrap().to_string(), "linux/arm64/v8");
+    }
+
+    #[test]
+    fn schema1_is_named_not_a_parse_failure() {
+        let body = br#"{"schemaVersion":1,"name":"x","tag":"y","fsLayers":[]}"#;
+        assert_eq!(parse_manifest(body, ""), Err(ManifestParseError::Schema1));
+        assert_eq!(
+            parse_manifest(b"{}", DOCKER_SCHEMA1_SIGNED),
+            Err(ManifestParseError::Schema1)
+        );
+    }
+
+    #[test]
+    fn malformed_json_is_reported() {
+        assert!(matches!(
+            parse_manifest(b"{not json", ""),
+            Err(ManifestParseError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn config_with_nulls_parses() {
+        let c = ImageConfig::parse(
+            br#"{"architecture":"amd64","os":"linux","config":{"Env":null,"Labels":{"a":"b"}},"history":null,"rootfs":{"type":"layers","diff_ids":null}}"#,
+        )
+        .unwrap();
+        assert!(c.config.env.is_empty());
+        assert_eq!(c.config.labels.unwrap()["a"], "b");
+    }
+}
