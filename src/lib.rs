@@ -3,6 +3,8 @@
 //! Layers, top to bottom: front ends (`cli`, `tui`) -> `analysis` -> `registry` (the shared
 //! OCI Distribution client) and `layout` (OCI image layouts on disk); `config` is plain data.
 
+pub mod analysis;
 pub mod cli;
+pub mod config;
 pub mod registry;
 pub mod sanitize;

@@ -6,6 +6,7 @@ mod blobs;
 pub mod challenge;
 mod client;
 pub mod credentials;
+pub mod image;
 pub mod error;
 mod listing;
 pub mod manifest;
@@ -34,6 +35,10 @@ impl Source for Client {
 
     fn reference_prefix(&self, repo: &RepoName) -> String {
         format!("{}/{}", self.registry().host, repo)
+    }
+
+    async fn ping(&self) -> Result<(), RegistryError> {
+        Client::ping(self).await
     }
 
     async fn repositories(

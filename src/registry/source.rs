@@ -98,6 +98,11 @@ pub trait Source: Send + Sync {
     /// The prefix of a full reference to `repo` (`host:port/repo`), used to copy references.
     fn reference_prefix(&self, repo: &RepoName) -> String;
 
+    /// Checks that the source answers (and accepts our credentials).
+    async fn ping(&self) -> Result<(), RegistryError> {
+        Ok(())
+    }
+
     /// Every repository, reporting each page to `on_page` as it arrives.
     async fn repositories(
         &self,

@@ -1,0 +1,3 @@
+//! Pure functions over fetched data: sizes, sharing, bytes freed. No I/O here.
+
+pub mod size;

@@ -1,0 +1,334 @@
+//! `config.toml`: named registries and defaults. Plain data, readable by every layer.
+//!
+//! A bad file fails with the file, the line, the key and what was expected.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::registry::{ClientOptions, CredentialSource, MAX_PAGE_SIZE, RegistryAddr, Secret};
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub defaults: Defaults,
+    #[serde(default)]
+    pub registries: BTreeMap<String, RegistryConfig>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Defaults {
+    /// Requests in flight at once per registry (default 8).
+    pub concurrency: Option<usize>,
+    /// Page size for catalog and tag listings (default and maximum 1000).
+    pub page_size: Option<usize>,
+    /// Seconds before a request is abandoned (default 60).
+    pub timeout_secs: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryConfig {
+    /// `host[:port]` or `http(s)://host[:port]`.
+    pub url: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// A shell command whose standard output is the password.
+    pub password_command: Option<String>,
+    /// Look up credentials in Docker's config.json when no username is given (default true).
+    pub docker_config: Option<bool>,
+    pub ca_file: Option<PathBuf>,
+    pub insecure: Option<bool>,
+    pub concurrency: Option<usize>,
+    pub page_size: Option<usize>,
+    /// Repositories to show when the registry has no catalog API (Docker Hub, GHCR, ...).
+    #[serde(default)]
+    pub repositories: Vec<String>,
+}
+
+/// A config error with where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub path: PathBuf,
+    pub line: Option<usize>,
+    pub key: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(key) = &self.key {
+            write!(f, ": key `{key}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// `$XDG_CONFIG_HOME/regatta/config.toml` on Linux (the platform config dir elsewhere).
+    pub fn default_path() -> Option<PathBuf> {
+        directories::ProjectDirs::from("", "", "regatta").map(|d| d.config_dir().join("config.toml"))
+    }
+
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            path: path.to_path_buf(),
+            line: None,
+            key: None,
+            message: format!("cannot read the config file: {e}"),
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses config text; `path` is only used in errors.
+    pub fn parse(path: &Path, text: &str) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| line_of(text, s.start));
+            let key = e.span().and_then(|s| key_at(text, s.start));
+            ConfigError {
+                path: path.to_path_buf(),
+                line,
+                key,
+                message: e.message().trim().to_string(),
+            }
+        })?;
+        config.validate(path, text)?;
+        Ok(config)
+    }
+
+    fn validate(&self, path: &Path, text: &str) -> Result<(), ConfigError> {
+        let fail = |table: &str, key: &str, message: String| {
+            let full = format!("{table}.{key}");
+            ConfigError {
+                path: path.to_path_buf(),
+                line: find_key_line(text, table, key),
+                key: Some(full),
+                message,
+            }
+        };
+        check_limits(&self.defaults.concurrency, &self.defaults.page_size)
+            .map_err(|(key, msg)| fail("defaults", key, msg))?;
+        for (name, registry) in &self.registries {
+            let table = format!("registries.{name}");
+            if let Err(e) = RegistryAddr::parse(&registry.url) {
+                return Err(fail(&table, "url", format!("expected host[:port] or an http(s) URL: {e}")));
+            }
+            if registry.password.is_some() && registry.password_command.is_some() {
+                return Err(fail(
+                    &table,
+                    "password_command",
+                    "give either password or password_command, not both".into(),
+                ));
+            }
+            if (registry.password.is_some() || registry.password_command.is_some())
+                && registry.username.is_none()
+            {
+                return Err(fail(&table, "username", "a password needs a username".into()));
+            }
+            check_limits(&registry.concurrency, &registry.page_size)
+                .map_err(|(key, msg)| fail(&table, key, msg))?;
+            for repo in &registry.repositories {
+                if let Err(e) = crate::registry::RepoName::parse(repo) {
+                    return Err(fail(&table, "repositories", e.to_string()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Client options for a configured registry, defaults applied.
+    pub fn client_options(&self, registry: &RegistryConfig) -> ClientOptions {
+        let mut options = ClientOptions::default();
+        if let Some(c) = registry.concurrency.or(self.defaults.concurrency) {
+            options.concurrency = c;
+        }
+        if let Some(n) = registry.page_size.or(self.defaults.page_size) {
+            options.page_size = n;
+        }
+        if let Some(t) = self.defaults.timeout_secs {
+            options.request_timeout = std::time::Duration::from_secs(t);
+        }
+        options.ca_file = registry.ca_file.clone();
+        options.insecure = registry.insecure.unwrap_or(false);
+        options.credentials = match (&registry.username, &registry.password, &registry.password_command) {
+            (Some(username), Some(password), _) => CredentialSource::Plain {
+                username: username.clone(),
+                password: Secret::new(password.clone()),
+            },
+            (Some(username), None, Some(command)) => CredentialSource::Command {
+                username: username.clone(),
+                command: command.clone(),
+            },
+            _ if registry.docker_config.unwrap_or(true) => CredentialSource::DockerConfig,
+            _ => CredentialSource::Anonymous,
+        };
+        options
+    }
+
+    /// Default client options for a registry that is not in the config.
+    pub fn default_client_options(&self) -> ClientOptions {
+        self.client_options(&RegistryConfig::default())
+    }
+
+    /// The configured registry whose name or address is `target`.
+    pub fn find_registry(&self, target: &str) -> Option<(&str, &RegistryConfig)> {
+        if let Some((name, r)) = self.registries.get_key_value(target) {
+            return Some((name.as_str(), r));
+        }
+        let wanted = RegistryAddr::parse(target).ok()?;
+        self.registries.iter().find_map(|(name, r)| {
+            let addr = RegistryAddr::parse(&r.url).ok()?;
+            (addr.host == wanted.host).then_some((name.as_str(), r))
+        })
+    }
+
+    /// Whether any registry keeps a plain password in the file.
+    pub fn has_plain_password(&self) -> bool {
+        self.registries.values().any(|r| r.password.is_some())
+    }
+}
+
+fn check_limits(
+    concurrency: &Option<usize>,
+    page_size: &Option<usize>,
+) -> Result<(), (&'static str, String)> {
+    if *concurrency == Some(0) {
+        return Err(("concurrency", "expected at least 1".into()));
+    }
+    if let Some(n) = page_size
+        && (*n == 0 || *n > MAX_PAGE_SIZE)
+    {
+        return Err((
+            "page_size",
+            format!("expected 1 to {MAX_PAGE_SIZE} (registries refuse larger pages)"),
+        ));
+    }
+    Ok(())
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// The dotted key at `offset`: the enclosing `[table]` header plus the key of that line.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let offset = offset.min(text.len());
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next().unwrap_or("");
+    let table = text[..line_start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('[') && l.ends_with(']'))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+    let key = line
+        .split_once('=')
+        .map(|(k, _)| k.trim().trim_matches('"').to_string())
+        .filter(|k| !k.is_empty());
+    match (table, key) {
+        (Some(t), Some(k)) => Some(format!("{t}.{k}")),
+        (None, Some(k)) => Some(k),
+        (Some(t), None) => Some(t),
+        (None, None) => None,
+    }
+}
+
+/// The line of `key = ...` inside `[table]`, when written that way.
+fn find_key_line(text: &str, table: &str, key: &str) -> Option<usize> {
+    let mut in_table = false;
+    let mut table_line = None;
+    for (i, line) in text.lines().enumerate() {
+        let l = line.trim();
+        if l.starts_with('[') {
+            in_table = l.trim_matches(|c| c == '[' || c == ']').trim() == table;
+            if in_table {
+                table_line = Some(i + 1);
+            }
+            continue;
+        }
+        if in_table && l.split_once('=').is_some_and(|(k, _)| k.trim() == key) {
+            return Some(i + 1);
+        }
+    }
+    table_line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(Path::new("config.toml"), text)
+    }
+
+    #[test]
+    fn a_full_config_parses() {
+        let c = parse(
+            r#"
+[defaults]
+concurrency = 4
+
+[registries.local]
+url = "127.0.0.1:5000"
+
+[registries.hub]
+url = "docker.io"
+username = "me"
+password_command = "pass show hub"
+repositories = ["library/nginx"]
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.registries.len(), 2);
+        let opts = c.client_options(&c.registries["hub"]);
+        assert_eq!(opts.concurrency, 4);
+        assert!(matches!(opts.credentials, CredentialSource::Command { .. }));
+        assert_eq!(c.find_registry("127.0.0.1:5000").unwrap().0, "local");
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let e = parse("[registries.local]\nurl = \"x:1\"\ninsecur = true\n").unwrap_err();
+        assert_eq!(e.line, Some(3));
+        assert_eq!(e.key.as_deref(), Some("registries.local.insecur"));
+        let text = e.to_string();
+        assert!(text.starts_with("config.toml:3: key `registries.local.insecur`"), "{text}");
+        assert!(text.contains("unknown field"), "{text}");
+    }
+
+    #[test]
+    fn wrong_type_names_the_key() {
+        let e = parse("[registries.a]\nurl = \"h:1\"\ninsecure = \"yes\"\n").unwrap_err();
+        assert_eq!(e.line, Some(3));
+        assert_eq!(e.key.as_deref(), Some("registries.a.insecure"));
+    }
+
+    #[test]
+    fn semantic_errors_have_lines_too() {
+        let e = parse("[registries.a]\nurl = \"h:1\"\npage_size = 5000\n").unwrap_err();
+        assert_eq!(e.line, Some(3));
+        assert_eq!(e.key.as_deref(), Some("registries.a.page_size"));
+        let e = parse("[registries.a]\nurl = \"bad host/x\"\n").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("registries.a.url"));
+        assert_eq!(e.line, Some(2));
+        let e = parse("[registries.a]\nurl = \"h\"\npassword = \"p\"\n").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("registries.a.username"));
+    }
+
+    #[test]
+    fn syntax_error_has_a_line() {
+        let e = parse("[registries.a\nurl = 1\n").unwrap_err();
+        assert_eq!(e.line, Some(1));
+    }
+}
