@@ -6,5 +6,7 @@
 pub mod analysis;
 pub mod cli;
 pub mod config;
+pub mod layout;
 pub mod registry;
 pub mod sanitize;
+pub mod target;

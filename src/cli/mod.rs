@@ -1,5 +1,166 @@
-//! The command line (placeholder while the commands are written).
+//! The command line: parses arguments, loads the config, and runs a command or the TUI.
+//! Errors end as one line on stderr and exit code 1; usage errors exit with 2.
 
-pub fn main() -> i32 {
-    0
+mod inspect;
+mod list;
+mod logging;
+mod output;
+
+use std::path::PathBuf;
+
+use clap::{CommandFactory, Parser, Subcommand};
+
+use crate::config::Config;
+use crate::target::Overrides;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "regatta",
+    version,
+    about = "Browse container registries, see what their storage holds, and clean up safely",
+    subcommand_precedence_over_arg = true
+)]
+pub struct Cli {
+    /// Open this registry (config name, host[:port] or URL) or OCI layout directory in the TUI.
+    /// Without it: the configured registries, or the bundled demo when there is no config.
+    pub target: Option<String>,
+
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
 }
+
+#[derive(Debug, clap::Args, Clone)]
+pub struct GlobalArgs {
+    /// Config file [default: $XDG_CONFIG_HOME/regatta/config.toml]
+    #[arg(long, global = true, env = "REGATTA_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Skip TLS certificate verification (shows a warning).
+    #[arg(long, global = true)]
+    pub insecure: bool,
+
+    /// Trust this PEM CA file for the registry's TLS certificate.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub ca_file: Option<PathBuf>,
+
+    /// Requests in flight at once per registry [default: 8].
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: Option<u16>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the repositories of a registry or OCI layout.
+    Ls {
+        /// Registry (config name, host[:port], URL) or OCI layout directory.
+        target: String,
+        /// Print JSON: an array of repository names.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the tags of a repository.
+    Tags {
+        /// TARGET/REPOSITORY, e.g. 127.0.0.1:5000/team/app.
+        repository: String,
+        /// Print JSON: an array of tag names.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show what a reference is: media type, digest, size, platforms, layers and config.
+    Inspect {
+        /// TARGET/REPOSITORY[:TAG|@DIGEST] (the tag defaults to latest).
+        reference: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a shell completion script.
+    Completions {
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Runs the program; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = e.exit_code();
+            let _ = e.print();
+            return code;
+        }
+    };
+    match run(cli) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("regatta: {}", crate::sanitize::sanitize(&format!("{e:#}")));
+            1
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Some(Command::Completions { shell }) = &cli.command {
+        clap_complete::generate(*shell, &mut Cli::command(), "regatta", &mut std::io::stdout());
+        return Ok(());
+    }
+    let (config, config_path) = load_config(&cli.global)?;
+    logging::init();
+    let overrides = Overrides {
+        insecure: cli.global.insecure,
+        ca_file: cli.global.ca_file.clone(),
+        concurrency: cli.global.concurrency.map(usize::from),
+    };
+    let ctx = Context {
+        config,
+        config_path,
+        overrides,
+    };
+    crate::registry::install_crypto_provider();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            None => crate::cli::tui_entry::run(&ctx, cli.target.as_deref()).await,
+            Some(Command::Ls { target, json }) => list::repositories(&ctx, &target, json).await,
+            Some(Command::Tags { repository, json }) => list::tags(&ctx, &repository, json).await,
+            Some(Command::Inspect { reference, json }) => {
+                inspect::run(&ctx, &reference, json).await
+            }
+            Some(Command::Completions { .. }) => Ok(()),
+        }
+    })
+}
+
+/// What every command needs: the config and the overriding flags.
+pub struct Context {
+    pub config: Config,
+    pub config_path: Option<PathBuf>,
+    pub overrides: Overrides,
+}
+
+impl Context {
+    /// Prints warnings a command must show before it talks to `target`.
+    pub fn warn_for(&self, target: &crate::target::Target) {
+        if let Some(w) = target.warning() {
+            eprintln!("regatta: warning: {w}");
+        }
+    }
+}
+
+/// The explicit `--config` must exist; the default path may be absent (then: no registries).
+fn load_config(global: &GlobalArgs) -> anyhow::Result<(Config, Option<PathBuf>)> {
+    if let Some(path) = &global.config {
+        return Ok((Config::load(path)?, Some(path.clone())));
+    }
+    match Config::default_path() {
+        Some(path) if path.exists() => Ok((Config::load(&path)?, Some(path))),
+        _ => Ok((Config::default(), None)),
+    }
+}
+
+mod tui_entry;

@@ -395,7 +395,11 @@ impl Client {
                 },
             },
             404 => RegistryError::NotFound {
-                what: call.what.clone(),
+                what: if summary.is_empty() {
+                    call.what.clone()
+                } else {
+                    format!("{} ({summary})", call.what)
+                },
             },
             405 if call.method == Method::DELETE => RegistryError::DeleteDisabled { host },
             429 => RegistryError::RateLimited { host, attempts },
@@ -484,7 +488,10 @@ fn error_chain(e: &dyn std::error::Error) -> Vec<String> {
 fn is_tls_error(e: &reqwest::Error) -> bool {
     error_chain(e).iter().any(|m| {
         let m = m.to_ascii_lowercase();
-        m.contains("certificate") || m.contains("tls") || m.contains("handshake")
+        m.contains("certificate")
+            || m.contains("tls")
+            || m.contains("handshake")
+            || m.contains("corrupt message")
     })
 }
 

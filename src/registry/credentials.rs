@@ -95,31 +95,48 @@ impl CredentialSource {
     }
 }
 
+/// Credential files in the order Docker and Podman consult them.
+fn credential_files() -> Vec<std::path::PathBuf> {
+    use std::path::PathBuf;
+    let env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let home = env("HOME");
+    let mut files = Vec::new();
+    match env("DOCKER_CONFIG") {
+        Some(dir) => files.push(dir.join("config.json")),
+        None => files.extend(home.as_ref().map(|h| h.join(".docker/config.json"))),
+    }
+    files.extend(env("REGISTRY_AUTH_FILE"));
+    files.extend(env("XDG_RUNTIME_DIR").map(|d| d.join("containers/auth.json")));
+    files.extend(home.map(|h| h.join(".config/containers/auth.json")));
+    files
+}
+
 fn docker_config_lookup(host: &str, key: &str) -> Result<Credentials, RegistryError> {
     use docker_credential::{CredentialRetrievalError as E, DockerCredential as D};
-    let found = match docker_credential::get_credential(key) {
-        Err(E::NoCredentialConfigured | E::ConfigNotFound) => {
-            docker_credential::get_podman_credential(key)
-        }
-        other => other,
-    };
-    match found {
-        Ok(D::UsernamePassword(username, password)) => Ok(Credentials::Basic {
-            username,
-            password: Secret::new(password),
-        }),
-        Ok(D::IdentityToken(token)) => Ok(Credentials::IdentityToken(Secret::new(token))),
-        Err(E::NoCredentialConfigured | E::ConfigNotFound) => Ok(Credentials::Anonymous),
-        // Never echo a helper's output: it may hold the secret.
-        Err(E::HelperFailure { helper, .. }) => Err(RegistryError::Credentials {
-            host: host.to_string(),
-            detail: format!("the credential helper docker-credential-{helper} failed"),
-        }),
-        Err(other) => Err(RegistryError::Credentials {
-            host: host.to_string(),
-            detail: format!("Docker config.json: {other}"),
-        }),
+    for path in credential_files() {
+        let Ok(file) = std::fs::File::open(&path) else {
+            continue;
+        };
+        let found = docker_credential::get_credential_from_reader(std::io::BufReader::new(file), key);
+        return match found {
+            Ok(D::UsernamePassword(username, password)) => Ok(Credentials::Basic {
+                username,
+                password: Secret::new(password),
+            }),
+            Ok(D::IdentityToken(token)) => Ok(Credentials::IdentityToken(Secret::new(token))),
+            Err(E::NoCredentialConfigured) => continue,
+            // Never echo a helper's output: it may hold the secret.
+            Err(E::HelperFailure { helper, .. }) => Err(RegistryError::Credentials {
+                host: host.to_string(),
+                detail: format!("the credential helper docker-credential-{helper} failed"),
+            }),
+            Err(other) => Err(RegistryError::Credentials {
+                host: host.to_string(),
+                detail: format!("{}: {other}", path.display()),
+            }),
+        };
     }
+    Ok(Credentials::Anonymous)
 }
 
 async fn run_password_command(host: &str, command: &str) -> Result<Secret, RegistryError> {

@@ -1,0 +1,241 @@
+//! `regatta inspect REF`: what a reference is, for people and (with `--json`) for scripts.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::Context;
+use super::output::{human_bytes, print_json, print_lines, table};
+use crate::analysis::size::{image_size, manifest_size};
+use crate::registry::image::{ImageTree, PlatformImage, fetch_image};
+use crate::registry::manifest::{HistoryEntry, ImageConfig};
+use crate::target;
+
+#[derive(Debug, Serialize)]
+pub struct InspectReport {
+    pub reference: String,
+    pub digest: String,
+    pub media_type: String,
+    /// Compressed bytes of the distinct config and layer blobs (union over platforms).
+    pub size: u64,
+    /// Bytes of the manifest document itself.
+    pub manifest_bytes: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<PlatformJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layers: Option<Vec<LayerJson>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config: Option<ConfigJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifests: Option<Vec<PlatformManifestJson>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PlatformJson {
+    pub os: String,
+    pub architecture: String,
+    pub variant: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LayerJson {
+    pub digest: String,
+    pub media_type: String,
+    pub size: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PlatformManifestJson {
+    pub digest: String,
+    pub media_type: String,
+    pub platform: Option<PlatformJson>,
+    /// `size` of this platform alone.
+    pub size: u64,
+    pub layers: Vec<LayerJson>,
+    pub config: Option<ConfigJson>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ConfigJson {
+    pub digest: String,
+    pub created: Option<String>,
+    pub os: String,
+    pub architecture: String,
+    pub variant: Option<String>,
+    pub entrypoint: Option<Vec<String>>,
+    pub cmd: Option<Vec<String>>,
+    pub env: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    pub working_dir: Option<String>,
+    pub user: Option<String>,
+    pub exposed_ports: Vec<String>,
+    pub history: Vec<HistoryEntry>,
+}
+
+fn platform_json(image: &PlatformImage) -> Option<PlatformJson> {
+    image.platform.as_ref().map(|p| PlatformJson {
+        os: p.os.clone(),
+        architecture: p.architecture.clone(),
+        variant: p.variant.clone(),
+    })
+}
+
+fn layers_json(image: &PlatformImage) -> Vec<LayerJson> {
+    image
+        .manifest
+        .layers
+        .iter()
+        .map(|l| LayerJson {
+            digest: l.digest.to_string(),
+            media_type: l.media_type.clone(),
+            size: l.size,
+        })
+        .collect()
+}
+
+fn config_json(image: &PlatformImage) -> Option<ConfigJson> {
+    let c: &ImageConfig = image.config.as_ref()?;
+    Some(ConfigJson {
+        digest: image.manifest.config.digest.to_string(),
+        created: c.created.clone(),
+        os: c.os.clone(),
+        architecture: c.architecture.clone(),
+        variant: c.variant.clone(),
+        entrypoint: c.config.entrypoint.clone(),
+        cmd: c.config.cmd.clone(),
+        env: c.config.env.clone(),
+        labels: c.config.labels.clone().unwrap_or_default(),
+        working_dir: c.config.working_dir.clone().filter(|w| !w.is_empty()),
+        user: c.config.user.clone().filter(|u| !u.is_empty()),
+        exposed_ports: c
+            .config
+            .exposed_ports
+            .as_ref()
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default(),
+        history: c.history.clone(),
+    })
+}
+
+/// Builds the report of a fetched image (pure; shared by the JSON and the text output).
+pub fn report(reference: String, tree: &ImageTree) -> InspectReport {
+    let mut report = InspectReport {
+        reference,
+        digest: tree.root.digest.to_string(),
+        media_type: tree.root.media_type.clone(),
+        size: image_size(tree),
+        manifest_bytes: tree.root.bytes.len() as u64,
+        platform: None,
+        layers: None,
+        config: None,
+        manifests: None,
+    };
+    if tree.is_index() {
+        report.manifests = Some(
+            tree.images
+                .iter()
+                .map(|image| PlatformManifestJson {
+                    digest: image.digest.to_string(),
+                    media_type: image.media_type.clone(),
+                    platform: platform_json(image),
+                    size: manifest_size(&image.manifest),
+                    layers: layers_json(image),
+                    config: config_json(image),
+                })
+                .collect(),
+        );
+    } else if let Some(image) = tree.images.first() {
+        report.platform = platform_json(image);
+        report.layers = Some(layers_json(image));
+        report.config = config_json(image);
+    }
+    report
+}
+
+pub async fn run(ctx: &Context, input: &str, json: bool) -> anyhow::Result<()> {
+    let (target, repo, reference) = target::resolve_reference(input, &ctx.config, &ctx.overrides)?;
+    ctx.warn_for(&target);
+    let source = target.open()?;
+    let tree = fetch_image(source.as_ref(), &repo, &reference).await?;
+    let full = format!(
+        "{}{}{}",
+        source.reference_prefix(&repo),
+        if reference.digest().is_some() { "@" } else { ":" },
+        reference
+    );
+    let report = report(full, &tree);
+    if json {
+        print_json(&report)
+    } else {
+        print_lines(text_lines(&report))
+    }
+}
+
+fn platform_text(p: &Option<PlatformJson>) -> String {
+    match p {
+        Some(p) => match &p.variant {
+            Some(v) => format!("{}/{}/{}", p.os, p.architecture, v),
+            None => format!("{}/{}", p.os, p.architecture),
+        },
+        None => "-".into(),
+    }
+}
+
+fn text_lines(r: &InspectReport) -> Vec<String> {
+    let mut lines = vec![
+        format!("Reference:  {}", r.reference),
+        format!("Digest:     {}", r.digest),
+        format!("Media type: {}", r.media_type),
+        format!("Size:       {} ({} bytes)", human_bytes(r.size), r.size),
+    ];
+    if let Some(manifests) = &r.manifests {
+        lines.push(String::new());
+        let rows: Vec<Vec<String>> = manifests
+            .iter()
+            .map(|m| {
+                vec![
+                    platform_text(&m.platform),
+                    m.digest.clone(),
+                    human_bytes(m.size),
+                    m.layers.len().to_string(),
+                ]
+            })
+            .collect();
+        lines.extend(table(&["PLATFORM", "DIGEST", "SIZE", "LAYERS"], &rows));
+    }
+    if let Some(layers) = &r.layers {
+        lines.push(format!("Platform:   {}", platform_text(&r.platform)));
+        lines.push(String::new());
+        let rows: Vec<Vec<String>> = layers
+            .iter()
+            .map(|l| vec![l.digest.clone(), human_bytes(l.size), l.media_type.clone()])
+            .collect();
+        lines.extend(table(&["LAYER", "SIZE", "MEDIA TYPE"], &rows));
+    }
+    if let Some(c) = &r.config {
+        lines.push(String::new());
+        lines.push(format!("Created:    {}", c.created.as_deref().unwrap_or("-")));
+        if let Some(e) = &c.entrypoint {
+            lines.push(format!("Entrypoint: {}", e.join(" ")));
+        }
+        if let Some(cmd) = &c.cmd {
+            lines.push(format!("Cmd:        {}", cmd.join(" ")));
+        }
+        if let Some(w) = &c.working_dir {
+            lines.push(format!("WorkingDir: {w}"));
+        }
+        if let Some(u) = &c.user {
+            lines.push(format!("User:       {u}"));
+        }
+        if !c.exposed_ports.is_empty() {
+            lines.push(format!("Ports:      {}", c.exposed_ports.join(", ")));
+        }
+        for e in &c.env {
+            lines.push(format!("Env:        {e}"));
+        }
+        for (k, v) in &c.labels {
+            lines.push(format!("Label:      {k}={v}"));
+        }
+    }
+    lines
+}

@@ -1,0 +1,311 @@
+//! What a command-line TARGET names: a configured registry, a registry address, or an OCI
+//! image layout on disk; and how to open it as a [`Source`].
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::config::{Config, RegistryConfig};
+use crate::registry::{
+    Client, ClientOptions, Digest, FetchedManifest, ManifestHead, ManifestRef, PageSink,
+    Reference, RegistryAddr, RegistryError, RepoName, Source, Tag,
+};
+
+/// Flags that override the config for every registry a command touches.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub insecure: bool,
+    pub ca_file: Option<PathBuf>,
+    pub concurrency: Option<usize>,
+}
+
+/// A resolved target.
+#[derive(Debug, Clone)]
+pub enum Target {
+    Registry {
+        /// The config name, or the address when not configured.
+        name: String,
+        addr: RegistryAddr,
+        options: ClientOptions,
+        /// The `repositories` fallback for registries without a catalog.
+        repositories: Vec<RepoName>,
+    },
+    Layout(PathBuf),
+}
+
+impl Target {
+    pub fn name(&self) -> String {
+        match self {
+            Target::Registry { name, .. } => name.clone(),
+            Target::Layout(path) => path.display().to_string(),
+        }
+    }
+
+    /// Where it is, for display (`http://127.0.0.1:5000`, a path).
+    pub fn location(&self) -> String {
+        match self {
+            Target::Registry { addr, .. } => addr.base_url(),
+            Target::Layout(path) => path.display().to_string(),
+        }
+    }
+
+    /// A warning a front end must show, if any (TLS verification off).
+    pub fn warning(&self) -> Option<String> {
+        match self {
+            Target::Registry { options, addr, .. } if options.insecure => Some(format!(
+                "TLS verification is off for {addr}: anyone on the network path can read and alter the traffic"
+            )),
+            _ => None,
+        }
+    }
+
+    /// Opens the target for reading.
+    pub fn open(&self) -> Result<Arc<dyn Source>, RegistryError> {
+        match self {
+            Target::Registry {
+                addr,
+                options,
+                repositories,
+                ..
+            } => Ok(Arc::new(RegistrySource {
+                client: Client::new(addr.clone(), options.clone())?,
+                configured: repositories.clone(),
+            })),
+            Target::Layout(path) => open_layout(path),
+        }
+    }
+
+    /// The HTTP client of a registry target (for writes, which layouts do not support).
+    pub fn client(&self) -> Result<Client, RegistryError> {
+        match self {
+            Target::Registry { addr, options, .. } => Client::new(addr.clone(), options.clone()),
+            Target::Layout(path) => Err(RegistryError::Io {
+                path: path.display().to_string(),
+                detail: "this is an OCI layout on disk; the command needs a registry".into(),
+            }),
+        }
+    }
+}
+
+fn open_layout(path: &Path) -> Result<Arc<dyn Source>, RegistryError> {
+    let _ = crate::layout::LayoutSource::open(path)?;
+    Err(RegistryError::Io { path: path.display().to_string(), detail: "layouts are not supported yet".into() })
+}
+
+fn apply(options: &mut ClientOptions, overrides: &Overrides) {
+    if overrides.insecure {
+        options.insecure = true;
+    }
+    if let Some(ca) = &overrides.ca_file {
+        options.ca_file = Some(ca.clone());
+    }
+    if let Some(c) = overrides.concurrency {
+        options.concurrency = c.max(1);
+    }
+}
+
+fn registry_target(
+    config: &Config,
+    overrides: &Overrides,
+    name: &str,
+    registry: &RegistryConfig,
+) -> Result<Target, RegistryError> {
+    let addr = RegistryAddr::parse(&registry.url)?;
+    let mut options = config.client_options(registry);
+    apply(&mut options, overrides);
+    let repositories = registry
+        .repositories
+        .iter()
+        .map(|r| RepoName::parse(r))
+        .collect::<Result<_, _>>()?;
+    Ok(Target::Registry {
+        name: name.to_string(),
+        addr,
+        options,
+        repositories,
+    })
+}
+
+fn looks_like_path(input: &str) -> bool {
+    input.starts_with('/') || input.starts_with("./") || input.starts_with("../") || input == "."
+        || Path::new(input).is_dir()
+}
+
+/// Resolves TARGET: a config name, an existing directory (OCI layout), or a registry address.
+pub fn resolve(input: &str, config: &Config, overrides: &Overrides) -> Result<Target, RegistryError> {
+    if let Some((name, registry)) = config.registries.get_key_value(input) {
+        return registry_target(config, overrides, name, registry);
+    }
+    if looks_like_path(input) {
+        return Ok(Target::Layout(PathBuf::from(input)));
+    }
+    if let Some((name, registry)) = config.find_registry(input) {
+        let mut target = registry_target(config, overrides, name, registry)?;
+        // An explicit scheme on the command line wins over the config's.
+        if let (Target::Registry { addr, .. }, Ok(given)) = (&mut target, RegistryAddr::parse(input))
+            && (input.starts_with("http://") || input.starts_with("https://"))
+        {
+            addr.scheme = given.scheme;
+        }
+        return Ok(target);
+    }
+    let addr = RegistryAddr::parse(input)?;
+    let mut options = config.default_client_options();
+    apply(&mut options, overrides);
+    Ok(Target::Registry {
+        name: addr.host.clone(),
+        addr,
+        options,
+        repositories: Vec::new(),
+    })
+}
+
+/// Splits `TARGET/REPO` (for `tags`): a config name or a layout directory prefix, else a
+/// registry host (Docker's rule: a first component with a dot or colon, or `localhost`).
+pub fn resolve_repo(
+    input: &str,
+    config: &Config,
+    overrides: &Overrides,
+) -> Result<(Target, RepoName), RegistryError> {
+    let invalid = |reason: &'static str| crate::registry::reference::ReferenceError::Invalid {
+        input: input.to_string(),
+        reason,
+    };
+    if let Some((first, rest)) = input.split_once('/')
+        && config.registries.contains_key(first)
+    {
+        return Ok((resolve(first, config, overrides)?, RepoName::parse(rest)?));
+    }
+    if looks_like_path(input) || Path::new(input).exists() {
+        return split_layout_path(input).ok_or_else(|| {
+            invalid("no OCI layout directory found along this path").into()
+        });
+    }
+    let scheme_len = ["http://", "https://"]
+        .iter()
+        .find(|p| input.starts_with(**p))
+        .map_or(0, |p| p.len());
+    let (host, repo) = input[scheme_len..]
+        .split_once('/')
+        .ok_or_else(|| invalid("expected TARGET/REPOSITORY"))?;
+    let target = resolve(&input[..scheme_len + host.len()], config, overrides)?;
+    Ok((target, RepoName::parse(repo)?))
+}
+
+/// For a path inside a root of layouts (`demo/acme/api`), the root and the repository name;
+/// for a path that is itself one layout, that layout and its name.
+fn split_layout_path(input: &str) -> Option<(Target, RepoName)> {
+    let path = Path::new(input.trim_end_matches('/'));
+    let mut root = path;
+    while let Some(parent) = root.parent() {
+        if parent.as_os_str().is_empty() {
+            break;
+        }
+        let rest = path.strip_prefix(parent).ok()?.to_str()?;
+        if !parent.join("oci-layout").exists() && crate::layout::LayoutSource::open(parent).is_ok() {
+            let repo = RepoName::parse(rest).ok()?;
+            return Some((Target::Layout(parent.to_path_buf()), repo));
+        }
+        root = parent;
+    }
+    let source = crate::layout::LayoutSource::open(path).ok()?;
+    let name = source.single_repository()?;
+    Some((Target::Layout(path.to_path_buf()), name))
+}
+
+/// Splits `TARGET/REPO[:TAG|@DIGEST]` (for `inspect`).
+pub fn resolve_reference(
+    input: &str,
+    config: &Config,
+    overrides: &Overrides,
+) -> Result<(Target, RepoName, ManifestRef), RegistryError> {
+    let (name_part, digest) = match input.rsplit_once('@') {
+        Some((name, d)) => (name, Some(Digest::parse(d)?)),
+        None => (input, None),
+    };
+    let last_slash = name_part.rfind('/');
+    let (name, tag) = match name_part.rfind(':') {
+        Some(colon) if last_slash.is_none_or(|s| colon > s) => {
+            (&name_part[..colon], Some(Tag::parse(&name_part[colon + 1..])?))
+        }
+        _ => (name_part, None),
+    };
+    let reference = match (digest, tag) {
+        (Some(d), _) => ManifestRef::Digest(d),
+        (None, Some(t)) => ManifestRef::Tag(t),
+        (None, None) => ManifestRef::Tag(Tag::parse("latest")?),
+    };
+    let first = name.split('/').next().unwrap_or("");
+    let is_registry_like = config.registries.contains_key(first)
+        || looks_like_path(name)
+        || Path::new(name).exists()
+        || first.contains('.')
+        || first.contains(':')
+        || first == "localhost";
+    if is_registry_like {
+        let (target, repo) = resolve_repo(name, config, overrides)?;
+        return Ok((target, repo, reference));
+    }
+    // A Docker Hub short name (`nginx`, `bitnami/redis`).
+    let parsed = Reference::parse(name)?;
+    let target = resolve(&parsed.registry.host, config, overrides)?;
+    Ok((target, parsed.repo, reference))
+}
+
+/// A registry as a [`Source`], with the config's `repositories` list standing in for the
+/// catalog where a registry has none.
+pub struct RegistrySource {
+    pub client: Client,
+    configured: Vec<RepoName>,
+}
+
+#[async_trait]
+impl Source for RegistrySource {
+    fn name(&self) -> String {
+        self.client.name()
+    }
+
+    fn reference_prefix(&self, repo: &RepoName) -> String {
+        self.client.reference_prefix(repo)
+    }
+
+    async fn ping(&self) -> Result<(), RegistryError> {
+        self.client.ping().await
+    }
+
+    async fn repositories(
+        &self,
+        on_page: PageSink<'_, RepoName>,
+    ) -> Result<Vec<RepoName>, RegistryError> {
+        if !self.configured.is_empty() {
+            on_page(&self.configured);
+            return Ok(self.configured.clone());
+        }
+        self.client.catalog(on_page).await
+    }
+
+    async fn tags(&self, repo: &RepoName) -> Result<Vec<Tag>, RegistryError> {
+        self.client.tags(repo).await
+    }
+
+    async fn resolve(
+        &self,
+        repo: &RepoName,
+        reference: &ManifestRef,
+    ) -> Result<ManifestHead, RegistryError> {
+        self.client.head_manifest(repo, reference).await
+    }
+
+    async fn manifest(
+        &self,
+        repo: &RepoName,
+        reference: &ManifestRef,
+    ) -> Result<FetchedManifest, RegistryError> {
+        self.client.get_manifest(repo, reference).await
+    }
+
+    async fn blob(&self, repo: &RepoName, digest: &Digest) -> Result<Vec<u8>, RegistryError> {
+        self.client.get_blob(repo, digest).await
+    }
+}
