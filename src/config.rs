@@ -77,7 +77,8 @@ impl std::error::Error for ConfigError {}
 impl Config {
     /// `$XDG_CONFIG_HOME/regatta/config.toml` on Linux (the platform config dir elsewhere).
     pub fn default_path() -> Option<PathBuf> {
-        directories::ProjectDirs::from("", "", "regatta").map(|d| d.config_dir().join("config.toml"))
+        directories::ProjectDirs::from("", "", "regatta")
+            .map(|d| d.config_dir().join("config.toml"))
     }
 
     /// Reads and validates a config file.
@@ -122,7 +123,11 @@ impl Config {
         for (name, registry) in &self.registries {
             let table = format!("registries.{name}");
             if let Err(e) = RegistryAddr::parse(&registry.url) {
-                return Err(fail(&table, "url", format!("expected host[:port] or an http(s) URL: {e}")));
+                return Err(fail(
+                    &table,
+                    "url",
+                    format!("expected host[:port] or an http(s) URL: {e}"),
+                ));
             }
             if registry.password.is_some() && registry.password_command.is_some() {
                 return Err(fail(
@@ -134,7 +139,11 @@ impl Config {
             if (registry.password.is_some() || registry.password_command.is_some())
                 && registry.username.is_none()
             {
-                return Err(fail(&table, "username", "a password needs a username".into()));
+                return Err(fail(
+                    &table,
+                    "username",
+                    "a password needs a username".into(),
+                ));
             }
             check_limits(&registry.concurrency, &registry.page_size)
                 .map_err(|(key, msg)| fail(&table, key, msg))?;
@@ -161,7 +170,11 @@ impl Config {
         }
         options.ca_file = registry.ca_file.clone();
         options.insecure = registry.insecure.unwrap_or(false);
-        options.credentials = match (&registry.username, &registry.password, &registry.password_command) {
+        options.credentials = match (
+            &registry.username,
+            &registry.password,
+            &registry.password_command,
+        ) {
             (Some(username), Some(password), _) => CredentialSource::Plain {
                 username: username.clone(),
                 password: Secret::new(password.clone()),
@@ -303,7 +316,10 @@ repositories = ["library/nginx"]
         assert_eq!(e.line, Some(3));
         assert_eq!(e.key.as_deref(), Some("registries.local.insecur"));
         let text = e.to_string();
-        assert!(text.starts_with("config.toml:3: key `registries.local.insecur`"), "{text}");
+        assert!(
+            text.starts_with("config.toml:3: key `registries.local.insecur`"),
+            "{text}"
+        );
         assert!(text.contains("unknown field"), "{text}");
     }
 
@@ -324,6 +340,13 @@ repositories = ["library/nginx"]
         assert_eq!(e.line, Some(2));
         let e = parse("[registries.a]\nurl = \"h\"\npassword = \"p\"\n").unwrap_err();
         assert_eq!(e.key.as_deref(), Some("registries.a.username"));
+    }
+
+    #[test]
+    fn the_example_config_is_valid() {
+        let c = parse(include_str!("../config.example.toml")).unwrap();
+        assert_eq!(c.registries.len(), 3);
+        assert_eq!(c.registries["hub"].repositories.len(), 2);
     }
 
     #[test]

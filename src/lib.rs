@@ -9,4 +9,5 @@ pub mod config;
 pub mod layout;
 pub mod registry;
 pub mod sanitize;
+pub mod scan;
 pub mod target;

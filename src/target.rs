@@ -7,9 +7,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::config::{Config, RegistryConfig};
+use crate::registry::cache::{CachingSource, DigestCache};
 use crate::registry::{
-    Client, ClientOptions, Digest, FetchedManifest, ManifestHead, ManifestRef, PageSink,
-    Reference, RegistryAddr, RegistryError, RepoName, Source, Tag,
+    Client, ClientOptions, Digest, FetchedManifest, ManifestHead, ManifestRef, PageSink, Reference,
+    RegistryAddr, RegistryError, RepoName, Source, Tag,
 };
 
 /// Flags that override the config for every registry a command touches.
@@ -68,10 +69,17 @@ impl Target {
                 options,
                 repositories,
                 ..
-            } => Ok(Arc::new(RegistrySource {
-                client: Client::new(addr.clone(), options.clone())?,
-                configured: repositories.clone(),
-            })),
+            } => {
+                let registry: Arc<dyn Source> = Arc::new(RegistrySource {
+                    client: Client::new(addr.clone(), options.clone())?,
+                    configured: repositories.clone(),
+                });
+                // Manifests and configs are immutable by digest: keep them on disk.
+                Ok(match DigestCache::default_location() {
+                    Some(cache) => Arc::new(CachingSource::new(registry, cache)),
+                    None => registry,
+                })
+            }
             Target::Layout(path) => open_layout(path),
         }
     }
@@ -90,7 +98,10 @@ impl Target {
 
 fn open_layout(path: &Path) -> Result<Arc<dyn Source>, RegistryError> {
     let _ = crate::layout::LayoutSource::open(path)?;
-    Err(RegistryError::Io { path: path.display().to_string(), detail: "layouts are not supported yet".into() })
+    Err(RegistryError::Io {
+        path: path.display().to_string(),
+        detail: "layouts are not supported yet".into(),
+    })
 }
 
 fn apply(options: &mut ClientOptions, overrides: &Overrides) {
@@ -128,12 +139,19 @@ fn registry_target(
 }
 
 fn looks_like_path(input: &str) -> bool {
-    input.starts_with('/') || input.starts_with("./") || input.starts_with("../") || input == "."
+    input.starts_with('/')
+        || input.starts_with("./")
+        || input.starts_with("../")
+        || input == "."
         || Path::new(input).is_dir()
 }
 
 /// Resolves TARGET: a config name, an existing directory (OCI layout), or a registry address.
-pub fn resolve(input: &str, config: &Config, overrides: &Overrides) -> Result<Target, RegistryError> {
+pub fn resolve(
+    input: &str,
+    config: &Config,
+    overrides: &Overrides,
+) -> Result<Target, RegistryError> {
     if let Some((name, registry)) = config.registries.get_key_value(input) {
         return registry_target(config, overrides, name, registry);
     }
@@ -143,7 +161,8 @@ pub fn resolve(input: &str, config: &Config, overrides: &Overrides) -> Result<Ta
     if let Some((name, registry)) = config.find_registry(input) {
         let mut target = registry_target(config, overrides, name, registry)?;
         // An explicit scheme on the command line wins over the config's.
-        if let (Target::Registry { addr, .. }, Ok(given)) = (&mut target, RegistryAddr::parse(input))
+        if let (Target::Registry { addr, .. }, Ok(given)) =
+            (&mut target, RegistryAddr::parse(input))
             && (input.starts_with("http://") || input.starts_with("https://"))
         {
             addr.scheme = given.scheme;
@@ -178,9 +197,8 @@ pub fn resolve_repo(
         return Ok((resolve(first, config, overrides)?, RepoName::parse(rest)?));
     }
     if looks_like_path(input) || Path::new(input).exists() {
-        return split_layout_path(input).ok_or_else(|| {
-            invalid("no OCI layout directory found along this path").into()
-        });
+        return split_layout_path(input)
+            .ok_or_else(|| invalid("no OCI layout directory found along this path").into());
     }
     let scheme_len = ["http://", "https://"]
         .iter()
@@ -203,7 +221,8 @@ fn split_layout_path(input: &str) -> Option<(Target, RepoName)> {
             break;
         }
         let rest = path.strip_prefix(parent).ok()?.to_str()?;
-        if !parent.join("oci-layout").exists() && crate::layout::LayoutSource::open(parent).is_ok() {
+        if !parent.join("oci-layout").exists() && crate::layout::LayoutSource::open(parent).is_ok()
+        {
             let repo = RepoName::parse(rest).ok()?;
             return Some((Target::Layout(parent.to_path_buf()), repo));
         }
@@ -226,9 +245,10 @@ pub fn resolve_reference(
     };
     let last_slash = name_part.rfind('/');
     let (name, tag) = match name_part.rfind(':') {
-        Some(colon) if last_slash.is_none_or(|s| colon > s) => {
-            (&name_part[..colon], Some(Tag::parse(&name_part[colon + 1..])?))
-        }
+        Some(colon) if last_slash.is_none_or(|s| colon > s) => (
+            &name_part[..colon],
+            Some(Tag::parse(&name_part[colon + 1..])?),
+        ),
         _ => (name_part, None),
     };
     let reference = match (digest, tag) {

@@ -1,3 +1,6 @@
 //! Pure functions over fetched data: sizes, sharing, bytes freed. No I/O here.
 
+pub mod freed;
+pub mod model;
 pub mod size;
+pub mod storage;

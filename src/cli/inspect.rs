@@ -160,7 +160,11 @@ pub async fn run(ctx: &Context, input: &str, json: bool) -> anyhow::Result<()> {
     let full = format!(
         "{}{}{}",
         source.reference_prefix(&repo),
-        if reference.digest().is_some() { "@" } else { ":" },
+        if reference.digest().is_some() {
+            "@"
+        } else {
+            ":"
+        },
         reference
     );
     let report = report(full, &tree);
@@ -214,7 +218,10 @@ fn text_lines(r: &InspectReport) -> Vec<String> {
     }
     if let Some(c) = &r.config {
         lines.push(String::new());
-        lines.push(format!("Created:    {}", c.created.as_deref().unwrap_or("-")));
+        lines.push(format!(
+            "Created:    {}",
+            c.created.as_deref().unwrap_or("-")
+        ));
         if let Some(e) = &c.entrypoint {
             lines.push(format!("Entrypoint: {}", e.join(" ")));
         }

@@ -1,6 +1,7 @@
 //! The command line: parses arguments, loads the config, and runs a command or the TUI.
 //! Errors end as one line on stderr and exit code 1; usage errors exit with 2.
 
+mod du;
 mod inspect;
 mod list;
 mod logging;
@@ -77,10 +78,22 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Print a shell completion script.
-    Completions {
-        shell: clap_complete::Shell,
+    /// Storage per repository and for the registry; with --free, what deleting tags would free.
+    Du {
+        /// Registry (config name, host[:port], URL) or OCI layout directory.
+        target: String,
+        /// Only repositories matching this glob (e.g. 'team/*').
+        #[arg(long, value_name = "GLOB")]
+        repo: Option<String>,
+        /// Predict bytes_freed if these tags (REPOSITORY:TAG) were deleted.
+        #[arg(long, value_name = "REF", num_args = 1..)]
+        free: Vec<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
+    /// Print a shell completion script.
+    Completions { shell: clap_complete::Shell },
 }
 
 /// Runs the program; returns the process exit code.
@@ -104,7 +117,12 @@ pub fn main() -> i32 {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(Command::Completions { shell }) = &cli.command {
-        clap_complete::generate(*shell, &mut Cli::command(), "regatta", &mut std::io::stdout());
+        clap_complete::generate(
+            *shell,
+            &mut Cli::command(),
+            "regatta",
+            &mut std::io::stdout(),
+        );
         return Ok(());
     }
     let (config, config_path) = load_config(&cli.global)?;
@@ -131,6 +149,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Some(Command::Inspect { reference, json }) => {
                 inspect::run(&ctx, &reference, json).await
             }
+            Some(Command::Du {
+                target,
+                repo,
+                free,
+                json,
+            }) => du::run(&ctx, &target, repo.as_deref(), &free, json).await,
             Some(Command::Completions { .. }) => Ok(()),
         }
     })

@@ -37,7 +37,10 @@ where
 /// Formats rows into aligned columns (the header first); cells are sanitized.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> Vec<String> {
     let cells: Vec<Vec<String>> = std::iter::once(header.iter().map(|h| h.to_string()).collect())
-        .chain(rows.iter().map(|r| r.iter().map(|c| sanitize(c).into_owned()).collect()))
+        .chain(
+            rows.iter()
+                .map(|r| r.iter().map(|c| sanitize(c).into_owned()).collect()),
+        )
         .collect();
     let columns = header.len();
     let widths: Vec<usize> = (0..columns)
@@ -74,7 +77,10 @@ mod tests {
     fn table_aligns_and_sanitizes() {
         let lines = table(
             &["NAME", "SIZE"],
-            &[vec!["a\u{1b}[2J".into(), "1".into()], vec!["long-name".into(), "22".into()]],
+            &[
+                vec!["a\u{1b}[2J".into(), "1".into()],
+                vec!["long-name".into(), "22".into()],
+            ],
         );
         assert_eq!(lines[0], "NAME       SIZE");
         assert_eq!(lines[1], "a\u{FFFD}         1");

@@ -7,7 +7,10 @@ pub struct LayoutSource;
 
 impl LayoutSource {
     pub fn open(path: &Path) -> Result<Self, RegistryError> {
-        Err(RegistryError::Io { path: path.display().to_string(), detail: "not yet".into() })
+        Err(RegistryError::Io {
+            path: path.display().to_string(),
+            detail: "not yet".into(),
+        })
     }
     pub fn single_repository(&self) -> Option<RepoName> {
         None

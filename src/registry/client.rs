@@ -145,7 +145,9 @@ struct Inner {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("registry", &self.inner.addr).finish()
+        f.debug_struct("Client")
+            .field("registry", &self.inner.addr)
+            .finish()
     }
 }
 
@@ -169,10 +171,11 @@ impl Client {
                 path: path.display().to_string(),
                 detail: format!("cannot read ca_file: {e}"),
             })?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| RegistryError::Io {
-                path: path.display().to_string(),
-                detail: format!("ca_file is not a PEM certificate bundle: {e}"),
-            })?;
+            let certs =
+                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| RegistryError::Io {
+                    path: path.display().to_string(),
+                    detail: format!("ca_file is not a PEM certificate bundle: {e}"),
+                })?;
             builder = builder.tls_certs_merge(certs);
         }
         if options.insecure {
@@ -316,7 +319,9 @@ impl Client {
                 attempt += 1;
                 continue;
             }
-            return Err(self.status_error(&call, &credentials, response, attempt + 1).await);
+            return Err(self
+                .status_error(&call, &credentials, response, attempt + 1)
+                .await);
         }
     }
 
@@ -367,7 +372,9 @@ impl Client {
         let status = response.status();
         let host = self.inner.addr.host.clone();
         let url = call.url.to_string();
-        let body = read_capped(response, 64 * 1024, &url).await.unwrap_or_default();
+        let body = read_capped(response, 64 * 1024, &url)
+            .await
+            .unwrap_or_default();
         let envelope = ErrorEnvelope::parse(&body);
         let summary = envelope.summary();
         match status.as_u16() {
@@ -416,7 +423,10 @@ impl Client {
                 status: code,
                 url,
                 detail: if summary.is_empty() {
-                    status.canonical_reason().unwrap_or("unexpected status").to_string()
+                    status
+                        .canonical_reason()
+                        .unwrap_or("unexpected status")
+                        .to_string()
                 } else {
                     summary
                 },

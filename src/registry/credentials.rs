@@ -63,7 +63,11 @@ pub enum CredentialSource {
 impl CredentialSource {
     /// Resolves to credentials for `host` (`host[:port]`). Runs a command or credential helper
     /// when configured, so it is blocking work on a worker thread.
-    pub async fn resolve(&self, host: &str, docker_hub: bool) -> Result<Credentials, RegistryError> {
+    pub async fn resolve(
+        &self,
+        host: &str,
+        docker_hub: bool,
+    ) -> Result<Credentials, RegistryError> {
         match self {
             CredentialSource::Anonymous => Ok(Credentials::Anonymous),
             CredentialSource::Plain { username, password } => Ok(Credentials::Basic {
@@ -98,7 +102,11 @@ impl CredentialSource {
 /// Credential files in the order Docker and Podman consult them.
 fn credential_files() -> Vec<std::path::PathBuf> {
     use std::path::PathBuf;
-    let env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let env = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     let home = env("HOME");
     let mut files = Vec::new();
     match env("DOCKER_CONFIG") {
@@ -117,7 +125,8 @@ fn docker_config_lookup(host: &str, key: &str) -> Result<Credentials, RegistryEr
         let Ok(file) = std::fs::File::open(&path) else {
             continue;
         };
-        let found = docker_credential::get_credential_from_reader(std::io::BufReader::new(file), key);
+        let found =
+            docker_credential::get_credential_from_reader(std::io::BufReader::new(file), key);
         return match found {
             Ok(D::UsernamePassword(username, password)) => Ok(Credentials::Basic {
                 username,

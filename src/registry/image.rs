@@ -69,12 +69,22 @@ pub async fn fetch_image(
                 let (platform, child) = result?;
                 // A nested index is rare (and not sized here); skip it rather than fail.
                 if let Manifest::Image(m) = child.manifest {
-                    images.push((platform, child.digest, child.media_type, child.bytes.len(), m));
+                    images.push((
+                        platform,
+                        child.digest,
+                        child.media_type,
+                        child.bytes.len(),
+                        m,
+                    ));
                 }
             }
-            join_all(images.into_iter().map(|(platform, digest, media_type, len, m)| {
-                platform_image(source, repo, digest, media_type, len as u64, platform, m)
-            }))
+            join_all(
+                images
+                    .into_iter()
+                    .map(|(platform, digest, media_type, len, m)| {
+                        platform_image(source, repo, digest, media_type, len as u64, platform, m)
+                    }),
+            )
             .await
         }
     };

@@ -3,11 +3,12 @@
 
 mod auth;
 mod blobs;
+pub mod cache;
 pub mod challenge;
 mod client;
 pub mod credentials;
-pub mod image;
 pub mod error;
+pub mod image;
 mod listing;
 pub mod manifest;
 mod manifests;

@@ -1,0 +1,281 @@
+//! `bytes_freed`: what deleting a selection of tags gives back once garbage collection runs.
+//!
+//! Deleting a tag deletes its manifest digest, so every other tag on that digest in the same
+//! repository goes too (the selection is widened, and the widening is shown). Deleting an
+//! index also deletes its child manifests that no remaining manifest of that repository
+//! references: Distribution's plain `garbage-collect` keeps every manifest that still has a
+//! revision link, so without that cascade a multi-arch image frees almost nothing.
+//! Untagged manifests and blobs of interrupted uploads are invisible to the API and outside
+//! the prediction.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::model::StorageModel;
+use crate::registry::{Digest, RepoName, Tag};
+
+/// What the prediction cannot see; shown wherever `bytes_freed` is.
+pub const PREDICTION_NOTE: &str = "untagged manifests and blobs of interrupted uploads are invisible to the registry API and not part of this prediction";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ManifestDeletion {
+    pub repository: String,
+    pub digest: String,
+    pub media_type: String,
+    /// Every tag that goes with this digest.
+    pub tags: Vec<String>,
+    /// Of `tags`, those not asked for: they share the digest.
+    pub widened: Vec<String>,
+    /// `tag` for a tagged manifest, `index child` for a platform manifest of a deleted index.
+    pub reason: String,
+    /// For an index child, the deleted index it belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeletionPlan {
+    pub deletions: Vec<ManifestDeletion>,
+    /// Requested tags that could not be found (or resolved) in the model.
+    pub unknown: Vec<String>,
+    pub bytes_freed: u64,
+    pub note: &'static str,
+}
+
+impl DeletionPlan {
+    pub fn tag_count(&self) -> usize {
+        self.deletions.iter().map(|d| d.tags.len()).sum()
+    }
+}
+
+/// Plans deleting `selection` (by digest) and predicts `bytes_freed`.
+pub fn plan_deletion(model: &StorageModel, selection: &[(RepoName, Tag)]) -> DeletionPlan {
+    let mut requested: BTreeMap<&RepoName, BTreeSet<&Tag>> = BTreeMap::new();
+    let mut digests: BTreeMap<&RepoName, BTreeSet<Digest>> = BTreeMap::new();
+    let mut unknown = Vec::new();
+    for (repo, tag) in selection {
+        match model.repos.get(repo).and_then(|r| r.tags.get(tag)) {
+            Some(Some(d)) => {
+                requested.entry(repo).or_default().insert(tag);
+                digests.entry(repo).or_default().insert(d.clone());
+            }
+            _ => unknown.push(format!("{repo}:{tag}")),
+        }
+    }
+    let mut deletions = Vec::new();
+    let mut deleted_by_repo: BTreeMap<&RepoName, BTreeSet<Digest>> = BTreeMap::new();
+    for (repo, deleted_tags_digests) in &digests {
+        let remaining: Vec<&Digest> = model
+            .tag_digests(repo)
+            .map(|(_, d)| d)
+            .filter(|d| !deleted_tags_digests.contains(*d))
+            .collect();
+        let keep = model.revisions(remaining);
+        let asked = requested.get(repo).cloned().unwrap_or_default();
+        let mut deleted = BTreeSet::new();
+        for digest in deleted_tags_digests {
+            let tags: Vec<&Tag> = model
+                .tag_digests(repo)
+                .filter(|(_, d)| *d == digest)
+                .map(|(t, _)| t)
+                .collect();
+            deletions.push(ManifestDeletion {
+                repository: repo.to_string(),
+                digest: digest.to_string(),
+                media_type: media_type(model, digest),
+                tags: tags.iter().map(|t| t.to_string()).collect(),
+                widened: tags
+                    .iter()
+                    .filter(|t| !asked.contains(**t))
+                    .map(|t| t.to_string())
+                    .collect(),
+                reason: "tag".into(),
+                parent: None,
+            });
+            deleted.insert(digest.clone());
+            for child in model.revisions([digest]) {
+                if &child != digest && !keep.contains(&child) && deleted.insert(child.clone()) {
+                    deletions.push(ManifestDeletion {
+                        repository: repo.to_string(),
+                        digest: child.to_string(),
+                        media_type: media_type(model, &child),
+                        tags: Vec::new(),
+                        widened: Vec::new(),
+                        reason: "index child".into(),
+                        parent: Some(digest.to_string()),
+                    });
+                }
+            }
+        }
+        deleted_by_repo.insert(repo, deleted);
+    }
+    let bytes_freed = bytes_freed(model, &deleted_by_repo);
+    DeletionPlan {
+        deletions,
+        unknown,
+        bytes_freed,
+        note: PREDICTION_NOTE,
+    }
+}
+
+/// Bytes that garbage collection removes after the manifests in `deleted` (per repository)
+/// are deleted: blobs marked before and no longer marked after.
+pub fn bytes_freed(model: &StorageModel, deleted: &BTreeMap<&RepoName, BTreeSet<Digest>>) -> u64 {
+    let mut before: BTreeMap<Digest, u64> = BTreeMap::new();
+    let mut after: BTreeMap<Digest, u64> = BTreeMap::new();
+    for repo in model.repos.keys() {
+        let revisions = model.revisions(model.tag_digests(repo).map(|(_, d)| d));
+        before.extend(model.marked(&revisions));
+        let remaining: BTreeSet<Digest> = match deleted.get(repo) {
+            Some(gone) => revisions.difference(gone).cloned().collect(),
+            None => revisions,
+        };
+        after.extend(model.marked(&remaining));
+    }
+    before
+        .iter()
+        .filter(|(d, _)| !after.contains_key(*d))
+        .map(|(_, s)| s)
+        .sum()
+}
+
+fn media_type(model: &StorageModel, digest: &Digest) -> String {
+    model
+        .manifests
+        .get(digest)
+        .map(|m| m.media_type.clone())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::model::{ManifestBody, ManifestInfo, ScanEvent};
+    use crate::analysis::storage::{registry_stats, repo_stats};
+
+    fn d(n: u8) -> Digest {
+        Digest::parse(&format!("sha256:{}", format!("{n:02x}").repeat(32))).unwrap()
+    }
+    fn repo(s: &str) -> RepoName {
+        RepoName::parse(s).unwrap()
+    }
+    fn tag(s: &str) -> Tag {
+        Tag::parse(s).unwrap()
+    }
+
+    fn image(m: &mut StorageModel, digest: u8, doc: u64, config: (u8, u64), layers: &[(u8, u64)]) {
+        m.apply(ScanEvent::Manifest {
+            digest: d(digest),
+            info: ManifestInfo {
+                media_type: "image".into(),
+                doc_size: doc,
+                body: ManifestBody::Image {
+                    config: (d(config.0), config.1),
+                    layers: layers.iter().map(|(l, s)| (d(*l), *s)).collect(),
+                    platform: None,
+                },
+            },
+        });
+    }
+
+    fn tagged(m: &mut StorageModel, r: &str, t: &str, digest: u8) {
+        m.apply(ScanEvent::Tags {
+            repo: repo(r),
+            tags: vec![tag(t)],
+        });
+        m.apply(ScanEvent::Resolved {
+            repo: repo(r),
+            tag: tag(t),
+            digest: d(digest),
+        });
+    }
+
+    /// Two repos sharing a base layer (10: 1000 bytes); app has v1 and latest on one digest,
+    /// and a multi-arch index (50) with two children (51, 52).
+    fn fixture() -> StorageModel {
+        let mut m = StorageModel::default();
+        image(&mut m, 1, 100, (2, 20), &[(10, 1000), (11, 300)]);
+        image(&mut m, 3, 110, (4, 22), &[(10, 1000), (12, 400)]);
+        image(&mut m, 51, 90, (53, 30), &[(10, 1000), (54, 500)]);
+        image(&mut m, 52, 91, (55, 31), &[(56, 600), (54, 500)]);
+        m.apply(ScanEvent::Manifest {
+            digest: d(50),
+            info: ManifestInfo {
+                media_type: "index".into(),
+                doc_size: 200,
+                body: ManifestBody::Index {
+                    children: vec![d(51), d(52)],
+                },
+            },
+        });
+        tagged(&mut m, "app", "v1", 1);
+        tagged(&mut m, "app", "latest", 1);
+        tagged(&mut m, "other", "1.0", 3);
+        tagged(&mut m, "multi", "v2", 50);
+        m
+    }
+
+    #[test]
+    fn sizes_and_repo_numbers() {
+        let m = fixture();
+        assert_eq!(m.image_size(&d(1)), Some(1320));
+        // Index: union of children's blobs, layer 54 once.
+        assert_eq!(m.image_size(&d(50)), Some(30 + 1000 + 500 + 31 + 600));
+        let stats = repo_stats(&m);
+        let app = &stats[0];
+        assert_eq!(app.repository, "app");
+        assert_eq!(app.logical_bytes, 2 * 1320);
+        assert_eq!(app.stored_bytes, 100 + 20 + 1000 + 300);
+        assert_eq!(app.unique_bytes, 100 + 20 + 300);
+        assert_eq!(app.shared_bytes, 1000);
+        let total = registry_stats(&m, &stats);
+        assert_eq!(
+            total.physical_bytes,
+            (100 + 20 + 1000 + 300) + (110 + 22 + 400) + (200 + 90 + 91 + 30 + 500 + 31 + 600)
+        );
+    }
+
+    #[test]
+    fn deleting_a_tag_widens_to_its_aliases() {
+        let m = fixture();
+        let plan = plan_deletion(&m, &[(repo("app"), tag("v1"))]);
+        assert_eq!(plan.deletions.len(), 1);
+        assert_eq!(plan.deletions[0].widened, vec!["latest".to_string()]);
+        // The shared base layer stays (other repos use it).
+        assert_eq!(plan.bytes_freed, 100 + 20 + 300);
+    }
+
+    #[test]
+    fn deleting_an_index_cascades_to_its_children() {
+        let m = fixture();
+        let plan = plan_deletion(&m, &[(repo("multi"), tag("v2"))]);
+        assert_eq!(plan.deletions.len(), 3);
+        assert!(
+            plan.deletions[1..]
+                .iter()
+                .all(|x| x.reason == "index child")
+        );
+        assert_eq!(plan.bytes_freed, 200 + 90 + 91 + 30 + 500 + 31 + 600);
+    }
+
+    #[test]
+    fn deleting_everything_frees_everything() {
+        let m = fixture();
+        let all: Vec<_> = [
+            ("app", "v1"),
+            ("app", "latest"),
+            ("other", "1.0"),
+            ("multi", "v2"),
+        ]
+        .iter()
+        .map(|(r, t)| (repo(r), tag(t)))
+        .collect();
+        let plan = plan_deletion(&m, &all);
+        let stats = repo_stats(&m);
+        assert_eq!(plan.bytes_freed, registry_stats(&m, &stats).physical_bytes);
+        let plan = plan_deletion(&m, &[(repo("nope"), tag("x"))]);
+        assert_eq!(plan.unknown, vec!["nope:x".to_string()]);
+        assert_eq!(plan.bytes_freed, 0);
+    }
+}

@@ -1,0 +1,96 @@
+//! The storage numbers of a registry, per repository and in total. Every number here has a
+//! definition in the README and the same name in `--json`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use super::model::StorageModel;
+use crate::registry::{Digest, RepoName};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RepoStats {
+    pub repository: String,
+    pub tags: usize,
+    /// Sum of the `size` of each tag (aliases counted again): what a naive tool shows.
+    pub logical_bytes: u64,
+    /// Distinct blobs the repository's tags reference, manifests included.
+    pub stored_bytes: u64,
+    /// Of `stored_bytes`, the blobs no other repository references.
+    pub unique_bytes: u64,
+    /// `stored_bytes - unique_bytes`.
+    pub shared_bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RegistryStats {
+    pub repositories: usize,
+    pub tags: usize,
+    pub logical_bytes: u64,
+    /// Distinct blobs referenced by any tag of any repository, manifests included.
+    pub physical_bytes: u64,
+    /// `logical_bytes / physical_bytes` (0 for an empty registry).
+    pub dedup_ratio: f64,
+}
+
+/// Per-repository numbers, in repository order.
+pub fn repo_stats(model: &StorageModel) -> Vec<RepoStats> {
+    let marked: BTreeMap<&RepoName, BTreeMap<Digest, u64>> = model
+        .repos
+        .keys()
+        .map(|r| (r, model.repo_marked(r)))
+        .collect();
+    let mut holders: HashMap<&Digest, usize> = HashMap::new();
+    for blobs in marked.values() {
+        for d in blobs.keys() {
+            *holders.entry(d).or_default() += 1;
+        }
+    }
+    marked
+        .iter()
+        .map(|(repo, blobs)| {
+            let stored: u64 = blobs.values().sum();
+            let unique: u64 = blobs
+                .iter()
+                .filter(|(d, _)| holders.get(d) == Some(&1))
+                .map(|(_, s)| s)
+                .sum();
+            let tags = model.repos.get(*repo).map_or(0, |r| r.tags.len());
+            let logical = model
+                .tag_digests(repo)
+                .filter_map(|(_, d)| model.image_size(d))
+                .sum();
+            RepoStats {
+                repository: repo.to_string(),
+                tags,
+                logical_bytes: logical,
+                stored_bytes: stored,
+                unique_bytes: unique,
+                shared_bytes: stored - unique,
+            }
+        })
+        .collect()
+}
+
+/// Totals over the repositories in `stats` (physical from the model, so shared blobs count once).
+pub fn registry_stats(model: &StorageModel, stats: &[RepoStats]) -> RegistryStats {
+    let mut physical: BTreeMap<Digest, u64> = BTreeMap::new();
+    for s in stats {
+        if let Ok(repo) = RepoName::parse(&s.repository) {
+            physical.extend(model.repo_marked(&repo));
+        }
+    }
+    let logical: u64 = stats.iter().map(|s| s.logical_bytes).sum();
+    let physical: u64 = physical.values().sum();
+    RegistryStats {
+        repositories: stats.len(),
+        tags: stats.iter().map(|s| s.tags).sum(),
+        logical_bytes: logical,
+        physical_bytes: physical,
+        dedup_ratio: if physical == 0 {
+            0.0
+        } else {
+            logical as f64 / physical as f64
+        },
+    }
+}

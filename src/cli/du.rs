@@ -1,0 +1,276 @@
+//! `regatta du`: storage per repository and for the registry, and what a deletion would free.
+
+use std::io::IsTerminal;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::Context;
+use super::output::{human_bytes, print_json, print_lines, table};
+use crate::analysis::freed::{DeletionPlan, plan_deletion};
+use crate::analysis::model::{ScanEvent, StorageModel};
+use crate::analysis::storage::{RegistryStats, RepoStats, registry_stats, repo_stats};
+use crate::registry::{RepoName, Source, Tag};
+use crate::scan::{ScanOptions, scan};
+use crate::target;
+
+#[derive(Serialize)]
+struct DuReport {
+    registry: RegistryStats,
+    repositories: Vec<RepoStats>,
+    /// False when some listing or manifest failed: the numbers leave those parts out.
+    complete: bool,
+    failures: Vec<Failure>,
+}
+
+#[derive(Serialize)]
+struct Failure {
+    what: String,
+    error: String,
+}
+
+pub async fn run(
+    ctx: &Context,
+    input: &str,
+    repo_glob: Option<&str>,
+    free: &[String],
+    json: bool,
+) -> anyhow::Result<()> {
+    let target = target::resolve(input, &ctx.config, &ctx.overrides)?;
+    ctx.warn_for(&target);
+    let source = target.open()?;
+    let repo_filter = match repo_glob {
+        // bytes_freed depends on every repository, so --free always scans them all.
+        Some(glob) if free.is_empty() => Some(
+            globset::Glob::new(glob)
+                .map_err(|e| anyhow::anyhow!("--repo {glob:?} is not a valid glob: {e}"))?
+                .compile_matcher(),
+        ),
+        _ => None,
+    };
+    let options = ScanOptions {
+        concurrency: target_concurrency(&target),
+        repo_filter,
+    };
+    let model = scan_with_progress(source.as_ref(), &options).await?;
+    if !free.is_empty() {
+        let selection = free
+            .iter()
+            .map(|r| parse_free_ref(r, &source.reference_prefix_root()))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let plan = plan_deletion(&model, &selection);
+        warn_incomplete(&model);
+        return if json {
+            print_json(&plan)
+        } else {
+            print_lines(plan_lines(&plan))
+        };
+    }
+    let repos = repo_stats(&model);
+    let total = registry_stats(&model, &repos);
+    let report = DuReport {
+        complete: model.is_complete(),
+        failures: model
+            .failures
+            .iter()
+            .map(|(_, what, error)| Failure {
+                what: what.clone(),
+                error: error.clone(),
+            })
+            .collect(),
+        registry: total,
+        repositories: repos,
+    };
+    if json {
+        return print_json(&report);
+    }
+    warn_incomplete(&model);
+    let rows: Vec<Vec<String>> = report
+        .repositories
+        .iter()
+        .map(|r| {
+            vec![
+                r.repository.clone(),
+                r.tags.to_string(),
+                human_bytes(r.logical_bytes),
+                human_bytes(r.stored_bytes),
+                human_bytes(r.unique_bytes),
+                human_bytes(r.shared_bytes),
+            ]
+        })
+        .collect();
+    let mut lines = table(
+        &[
+            "REPOSITORY",
+            "TAGS",
+            "LOGICAL",
+            "STORED",
+            "UNIQUE",
+            "SHARED",
+        ],
+        &rows,
+    );
+    let t = &report.registry;
+    lines.push(String::new());
+    lines.push(format!(
+        "{} repositories, {} tags: logical {}, physical {}, dedup ratio {:.2}x",
+        t.repositories,
+        t.tags,
+        human_bytes(t.logical_bytes),
+        human_bytes(t.physical_bytes),
+        t.dedup_ratio
+    ));
+    print_lines(lines)
+}
+
+fn target_concurrency(target: &target::Target) -> usize {
+    match target {
+        target::Target::Registry { options, .. } => options.concurrency,
+        target::Target::Layout(_) => 8,
+    }
+}
+
+trait PrefixRoot {
+    fn reference_prefix_root(&self) -> String;
+}
+
+impl PrefixRoot for std::sync::Arc<dyn Source> {
+    /// `host:port/` (what to strip from a full reference).
+    fn reference_prefix_root(&self) -> String {
+        format!("{}/", self.name())
+    }
+}
+
+/// `REPO:TAG`, or a full reference whose registry part is this target's.
+fn parse_free_ref(input: &str, prefix: &str) -> anyhow::Result<(RepoName, Tag)> {
+    let rest = input.strip_prefix(prefix).unwrap_or(input);
+    let (repo, tag) = rest
+        .rsplit_once(':')
+        .filter(|(r, _)| !r.is_empty())
+        .ok_or_else(|| anyhow::anyhow!("--free {input:?}: expected REPOSITORY:TAG"))?;
+    Ok((RepoName::parse(repo)?, Tag::parse(tag)?))
+}
+
+fn plan_lines(plan: &DeletionPlan) -> Vec<String> {
+    let mut lines = Vec::new();
+    for d in &plan.deletions {
+        let what = if d.reason == "index child" {
+            format!(
+                "  {}@{}  (platform manifest of a deleted index)",
+                d.repository, d.digest
+            )
+        } else {
+            let mut line = format!(
+                "  {}@{}  tags: {}",
+                d.repository,
+                d.digest,
+                d.tags.join(", ")
+            );
+            if !d.widened.is_empty() {
+                line.push_str(&format!(
+                    "  (also goes, same digest: {})",
+                    d.widened.join(", ")
+                ));
+            }
+            line
+        };
+        lines.push(what);
+    }
+    for u in &plan.unknown {
+        lines.push(format!("  {u}: not found"));
+    }
+    lines.insert(
+        0,
+        format!(
+            "Deleting {} manifest(s), {} tag(s) would free {} ({} bytes) after garbage collection:",
+            plan.deletions.len(),
+            plan.tag_count(),
+            human_bytes(plan.bytes_freed),
+            plan.bytes_freed
+        ),
+    );
+    lines.push(format!("Note: {}.", plan.note));
+    lines
+}
+
+fn warn_incomplete(model: &StorageModel) {
+    if model.failures.is_empty() {
+        return;
+    }
+    eprintln!(
+        "regatta: warning: the scan is incomplete ({} failure(s)); the numbers leave those parts out:",
+        model.failures.len()
+    );
+    for (_, what, error) in model.failures.iter().take(10) {
+        eprintln!(
+            "  {}: {}",
+            crate::sanitize::sanitize(what),
+            crate::sanitize::sanitize(error)
+        );
+    }
+}
+
+/// Scans with a one-line progress display on stderr when stderr is a terminal.
+async fn scan_with_progress(
+    source: &dyn Source,
+    options: &ScanOptions,
+) -> anyhow::Result<StorageModel> {
+    let show = std::io::stderr().is_terminal();
+    let progress = Mutex::new(Progress::default());
+    let sink = |event: &ScanEvent| {
+        if !show {
+            return;
+        }
+        let mut p = progress.lock().unwrap_or_else(|e| e.into_inner());
+        p.count(event);
+        p.draw(false);
+    };
+    let model = scan(source, options, &sink).await?;
+    if show {
+        let mut p = progress.lock().unwrap_or_else(|e| e.into_inner());
+        p.draw(true);
+        eprint!("\r\x1b[2K");
+    }
+    Ok(model)
+}
+
+#[derive(Default)]
+struct Progress {
+    repos: usize,
+    repos_listed: usize,
+    tags: usize,
+    resolved: usize,
+    manifests: usize,
+    last_draw: Option<Instant>,
+}
+
+impl Progress {
+    fn count(&mut self, event: &ScanEvent) {
+        match event {
+            ScanEvent::Repositories(r) => self.repos += r.len(),
+            ScanEvent::Tags { tags, .. } => {
+                self.repos_listed += 1;
+                self.tags += tags.len();
+            }
+            ScanEvent::Resolved { .. } => self.resolved += 1,
+            ScanEvent::Manifest { .. } => self.manifests += 1,
+            _ => {}
+        }
+    }
+
+    fn draw(&mut self, force: bool) {
+        if !force
+            && self
+                .last_draw
+                .is_some_and(|t| t.elapsed() < Duration::from_millis(100))
+        {
+            return;
+        }
+        self.last_draw = Some(Instant::now());
+        eprint!(
+            "\r\x1b[2Kscanning: repositories {}/{}, tags {}/{}, manifests {}",
+            self.repos_listed, self.repos, self.resolved, self.tags, self.manifests
+        );
+    }
+}

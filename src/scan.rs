@@ -1,0 +1,229 @@
+//! The scanner: fills a [`StorageModel`] from a [`Source`] with the fewest requests the API
+//! allows: the catalog, one tag list per repository, one HEAD per tag, one GET per distinct
+//! manifest digest and one per distinct config digest, never the same digest twice. Work is
+//! bounded by the client's concurrency; every fact is reported as a [`ScanEvent`] as it
+//! arrives, so a front end can show the model filling in.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use futures::StreamExt;
+use futures::future::{BoxFuture, join_all};
+use tokio::sync::OnceCell;
+
+use crate::analysis::model::{ConfigInfo, ManifestBody, ManifestInfo, ScanEvent, StorageModel};
+use crate::registry::image::is_image_config;
+use crate::registry::manifest::{ImageConfig, Platform};
+use crate::registry::{Digest, ManifestRef, RegistryError, RepoName, Source, Tag};
+
+pub struct ScanOptions {
+    /// Repositories scanned at once (requests are bounded again by the client).
+    pub concurrency: usize,
+    /// Only repositories whose name matches (None: all).
+    pub repo_filter: Option<globset::GlobMatcher>,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: 8,
+            repo_filter: None,
+        }
+    }
+}
+
+/// Called with every event, from whichever task learned it.
+pub type EventSink<'a> = &'a (dyn Fn(&ScanEvent) + Send + Sync);
+
+struct Scanner<'a> {
+    source: &'a dyn Source,
+    sink: EventSink<'a>,
+    model: Mutex<StorageModel>,
+    once: Mutex<HashMap<Digest, Arc<OnceCell<()>>>>,
+    concurrency: usize,
+}
+
+/// Scans `source`. Failures of single repositories or manifests are recorded in the model's
+/// `failures` (the scan goes on); only a failed repository listing fails the scan.
+pub async fn scan(
+    source: &dyn Source,
+    options: &ScanOptions,
+    sink: EventSink<'_>,
+) -> Result<StorageModel, RegistryError> {
+    let scanner = Scanner {
+        source,
+        sink,
+        model: Mutex::new(StorageModel::default()),
+        once: Mutex::new(HashMap::new()),
+        concurrency: options.concurrency.max(1),
+    };
+    let wanted = |r: &RepoName| {
+        options
+            .repo_filter
+            .as_ref()
+            .is_none_or(|g| g.is_match(r.as_str()))
+    };
+    let repos = source
+        .repositories(&|page| {
+            let page: Vec<RepoName> = page.iter().filter(|r| wanted(r)).cloned().collect();
+            if !page.is_empty() {
+                scanner.emit(ScanEvent::Repositories(page));
+            }
+        })
+        .await?;
+    let repos: Vec<RepoName> = repos.into_iter().filter(|r| wanted(r)).collect();
+    futures::stream::iter(repos.iter())
+        .map(|repo| scanner.scan_repo(repo))
+        .buffer_unordered(scanner.concurrency)
+        .collect::<Vec<()>>()
+        .await;
+    Ok(scanner
+        .model
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner()))
+}
+
+impl Scanner<'_> {
+    fn emit(&self, event: ScanEvent) {
+        (self.sink)(&event);
+        self.model
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .apply(event);
+    }
+
+    fn fail(&self, repo: &RepoName, what: String, error: &RegistryError) {
+        self.emit(ScanEvent::Failed {
+            repo: Some(repo.clone()),
+            what,
+            error: error.to_string(),
+        });
+    }
+
+    /// Runs `work` once per digest across the whole scan; later callers wait for the first.
+    async fn once(&self, digest: &Digest, work: impl std::future::Future<Output = ()>) {
+        let cell = self
+            .once
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(digest.clone())
+            .or_default()
+            .clone();
+        cell.get_or_init(|| work).await;
+    }
+
+    async fn scan_repo(&self, repo: &RepoName) {
+        let tags = match self.source.tags(repo).await {
+            Ok(tags) => tags,
+            Err(e) => return self.fail(repo, format!("tags of {repo}"), &e),
+        };
+        self.emit(ScanEvent::Tags {
+            repo: repo.clone(),
+            tags: tags.clone(),
+        });
+        futures::stream::iter(tags.iter())
+            .map(|tag| self.scan_tag(repo, tag))
+            .buffer_unordered(self.concurrency)
+            .collect::<Vec<()>>()
+            .await;
+    }
+
+    async fn scan_tag(&self, repo: &RepoName, tag: &Tag) {
+        let head = match self
+            .source
+            .resolve(repo, &ManifestRef::Tag(tag.clone()))
+            .await
+        {
+            Ok(head) => head,
+            Err(e) => return self.fail(repo, format!("{repo}:{tag}"), &e),
+        };
+        self.emit(ScanEvent::Resolved {
+            repo: repo.clone(),
+            tag: tag.clone(),
+            digest: head.digest.clone(),
+        });
+        self.ensure_manifest(repo, head.digest, None).await;
+    }
+
+    fn ensure_manifest<'s>(
+        &'s self,
+        repo: &'s RepoName,
+        digest: Digest,
+        platform: Option<Platform>,
+    ) -> BoxFuture<'s, ()> {
+        Box::pin(async move {
+            let d = digest.clone();
+            self.once(&d, async move {
+                let fetched = match self
+                    .source
+                    .manifest(repo, &ManifestRef::Digest(digest.clone()))
+                    .await
+                {
+                    Ok(m) => m,
+                    Err(e) => return self.fail(repo, format!("{repo}@{digest}"), &e),
+                };
+                let mut info = ManifestInfo::from_fetched(&fetched);
+                let mut children = Vec::new();
+                if let crate::registry::Manifest::Index(index) = &fetched.manifest {
+                    children = index
+                        .manifests
+                        .iter()
+                        .map(|c| (c.digest.clone(), c.platform.clone()))
+                        .collect();
+                }
+                let mut config_to_fetch = None;
+                if let ManifestBody::Image {
+                    config,
+                    platform: p,
+                    ..
+                } = &mut info.body
+                {
+                    *p = platform;
+                    if let crate::registry::Manifest::Image(m) = &fetched.manifest
+                        && is_image_config(&m.config.media_type)
+                    {
+                        config_to_fetch = Some(config.0.clone());
+                    }
+                }
+                self.emit(ScanEvent::Manifest {
+                    digest: digest.clone(),
+                    info,
+                });
+                join_all(
+                    children
+                        .into_iter()
+                        .map(|(c, p)| self.ensure_manifest(repo, c, p)),
+                )
+                .await;
+                if let Some(config) = config_to_fetch {
+                    self.ensure_config(repo, config).await;
+                }
+            })
+            .await;
+        })
+    }
+
+    async fn ensure_config(&self, repo: &RepoName, digest: Digest) {
+        let d = digest.clone();
+        self.once(&d, async move {
+            let info = match self.source.blob(repo, &digest).await {
+                Ok(bytes) => match ImageConfig::parse(&bytes) {
+                    Ok(c) => ConfigInfo {
+                        created: c.created_at(),
+                        platform: Some(Platform {
+                            architecture: c.architecture.clone(),
+                            os: c.os.clone(),
+                            variant: c.variant.clone(),
+                            os_version: None,
+                        }),
+                    },
+                    // Not an image config after all: no date, but the scan goes on.
+                    Err(_) => ConfigInfo::default(),
+                },
+                Err(e) => return self.fail(repo, format!("config {digest} in {repo}"), &e),
+            };
+            self.emit(ScanEvent::Config { digest, info });
+        })
+        .await;
+    }
+}
