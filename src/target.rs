@@ -22,6 +22,7 @@ pub struct Overrides {
 }
 
 /// A resolved target.
+#[allow(clippy::large_enum_variant)] // one per command
 #[derive(Debug, Clone)]
 pub enum Target {
     Registry {
