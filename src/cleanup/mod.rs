@@ -1,0 +1,6 @@
+//! Policies -> plans -> execution. Dry run is the default everywhere; applying is explicit.
+
+pub mod plan;
+pub mod policy;
+#[cfg(test)]
+mod policy_tests;

@@ -1,0 +1,237 @@
+//! Plans: what a deletion or a cleanup would do, as data, before anything is done. The
+//! executor applies exactly this; the previews (CLI and TUI) print exactly this.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::policy::{Decision, Policy, TagFacts, Verdict, evaluate};
+use crate::analysis::freed::{PREDICTION_NOTE, plan_deletion};
+use crate::analysis::model::{ManifestBody, StorageModel};
+use crate::registry::{Digest, RepoName, Tag};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// DELETE by digest: the manifest and every tag on it go; an index's children follow.
+    Delete,
+    /// Only this tag goes; other tags on the digest stay.
+    Untag,
+}
+
+/// One step of a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedDeletion {
+    pub repository: String,
+    pub digest: String,
+    pub mode: Mode,
+    /// Tags that go (for `delete`: every tag on the digest; for `untag`: the one tag).
+    pub tags: Vec<String>,
+    /// Of `tags`, those not asked for, going because they share the digest.
+    pub widened: Vec<String>,
+    /// Platform manifests of a deleted index that go after it.
+    pub children: Vec<String>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RepoSummary {
+    pub repository: String,
+    pub policy: Option<String>,
+    pub kept: usize,
+    pub deleted: usize,
+    pub untagged: usize,
+    pub decisions: Vec<Decision>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub deletions: Vec<PlannedDeletion>,
+    /// Per repository (cleanup plans only): counts and every tag's decision with its reason.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub repositories: Vec<RepoSummary>,
+    /// Requested references that were not found.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unknown: Vec<String>,
+    pub bytes_freed: u64,
+    pub note: &'static str,
+}
+
+impl Plan {
+    pub fn tag_count(&self) -> usize {
+        self.deletions.iter().map(|d| d.tags.len()).sum()
+    }
+}
+
+/// The plan for deleting `selection` by digest (`rm`), or untagging only (`rm --untag`).
+pub fn plan_rm(model: &StorageModel, selection: &[(RepoName, Tag)], mode: Mode) -> Plan {
+    if mode == Mode::Untag {
+        let mut deletions = Vec::new();
+        let mut unknown = Vec::new();
+        for (repo, tag) in selection {
+            match model.repos.get(repo).and_then(|r| r.tags.get(tag)) {
+                Some(Some(digest)) => deletions.push(untag(repo, tag, digest, "requested".into())),
+                _ => unknown.push(format!("{repo}:{tag}")),
+            }
+        }
+        // Untagging frees nothing unless the tag was the digest's last: then the registry's
+        // garbage collection keeps the manifest anyway (its revision stays), so 0 is exact.
+        return Plan {
+            deletions,
+            repositories: Vec::new(),
+            unknown,
+            bytes_freed: 0,
+            note: PREDICTION_NOTE,
+        };
+    }
+    let predicted = plan_deletion(model, selection);
+    let mut deletions: Vec<PlannedDeletion> = Vec::new();
+    for d in &predicted.deletions {
+        if d.reason == "index child" {
+            if let Some(parent) = deletions
+                .iter_mut()
+                .find(|p| Some(&p.digest) == d.parent.as_ref() && p.repository == d.repository)
+            {
+                parent.children.push(d.digest.clone());
+            }
+            continue;
+        }
+        deletions.push(PlannedDeletion {
+            repository: d.repository.clone(),
+            digest: d.digest.clone(),
+            mode: Mode::Delete,
+            tags: d.tags.clone(),
+            widened: d.widened.clone(),
+            children: Vec::new(),
+            reason: "requested".into(),
+        });
+    }
+    Plan {
+        deletions,
+        repositories: Vec::new(),
+        unknown: predicted.unknown,
+        bytes_freed: predicted.bytes_freed,
+        note: PREDICTION_NOTE,
+    }
+}
+
+fn untag(repo: &RepoName, tag: &Tag, digest: &Digest, reason: String) -> PlannedDeletion {
+    PlannedDeletion {
+        repository: repo.to_string(),
+        digest: digest.to_string(),
+        mode: Mode::Untag,
+        tags: vec![tag.to_string()],
+        widened: Vec::new(),
+        children: Vec::new(),
+        reason,
+    }
+}
+
+/// Every platform manifest below an index (recursively), per index digest.
+fn index_children(model: &StorageModel) -> BTreeMap<Digest, Vec<Digest>> {
+    let mut out = BTreeMap::new();
+    for (digest, info) in &model.manifests {
+        if let ManifestBody::Index { .. } = info.body {
+            let below: Vec<Digest> = model
+                .revisions([digest])
+                .into_iter()
+                .filter(|d| d != digest)
+                .collect();
+            out.insert(digest.clone(), below);
+        }
+    }
+    out
+}
+
+/// Evaluates `policies` (first match per repository wins) over the model into a plan.
+pub fn plan_cleanup(
+    model: &StorageModel,
+    policies: &[(String, Policy)],
+    now: jiff::Timestamp,
+) -> Plan {
+    let children = index_children(model);
+    let mut repositories = Vec::new();
+    let mut deleting: Vec<(RepoName, Tag)> = Vec::new();
+    let mut reasons: BTreeMap<(RepoName, Digest), String> = BTreeMap::new();
+    let mut untags = Vec::new();
+    for (repo, entry) in &model.repos {
+        let Some((name, policy)) = policies.iter().find(|(_, p)| p.applies_to(repo.as_str()))
+        else {
+            continue;
+        };
+        let facts: Vec<TagFacts> = entry
+            .tags
+            .iter()
+            .filter_map(|(tag, digest)| {
+                let digest = digest.as_ref()?;
+                Some(TagFacts {
+                    tag: tag.clone(),
+                    digest: digest.clone(),
+                    created: model.created(digest),
+                })
+            })
+            .collect();
+        let mut decisions = evaluate(policy, &facts, &children, now);
+        // Tags that could not be resolved are never touched.
+        for (tag, digest) in &entry.tags {
+            if digest.is_none() {
+                decisions.push(Decision {
+                    tag: tag.to_string(),
+                    digest: String::new(),
+                    verdict: Verdict::Keep,
+                    reason: "could not be resolved during the scan".into(),
+                });
+            }
+        }
+        let count = |v: Verdict| decisions.iter().filter(|d| d.verdict == v).count();
+        for (fact, decision) in facts.iter().zip(&decisions) {
+            match decision.verdict {
+                Verdict::Delete => {
+                    deleting.push((repo.clone(), fact.tag.clone()));
+                    reasons
+                        .entry((repo.clone(), fact.digest.clone()))
+                        .or_insert_with(|| decision.reason.clone());
+                }
+                Verdict::Untag => untags.push(untag(
+                    repo,
+                    &fact.tag,
+                    &fact.digest,
+                    decision.reason.clone(),
+                )),
+                Verdict::Keep => {}
+            }
+        }
+        repositories.push(RepoSummary {
+            repository: repo.to_string(),
+            policy: Some(name.clone()),
+            kept: count(Verdict::Keep),
+            deleted: count(Verdict::Delete),
+            untagged: count(Verdict::Untag),
+            decisions,
+        });
+    }
+    let mut plan = plan_rm(model, &deleting, Mode::Delete);
+    for d in &mut plan.deletions {
+        if let (Ok(repo), Ok(digest)) = (RepoName::parse(&d.repository), Digest::parse(&d.digest))
+            && let Some(reason) = reasons.get(&(repo, digest))
+        {
+            d.reason = reason.clone();
+        }
+        // The policy decided every tag on the digest; none is a surprise.
+        d.widened.clear();
+    }
+    plan.deletions.extend(untags);
+    plan.repositories = repositories;
+    plan
+}
+
+/// The digests a plan deletes, per repository (for checks and tests).
+pub fn deleted_digests(plan: &Plan) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for d in plan.deletions.iter().filter(|d| d.mode == Mode::Delete) {
+        let set = out.entry(d.repository.clone()).or_default();
+        set.insert(d.digest.clone());
+        set.extend(d.children.iter().cloned());
+    }
+    out
+}
