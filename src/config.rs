@@ -17,6 +17,9 @@ pub struct Config {
     pub defaults: Defaults,
     #[serde(default)]
     pub registries: BTreeMap<String, RegistryConfig>,
+    /// Cleanup policies by name (`regatta cleanup TARGET --policy NAME`).
+    #[serde(default)]
+    pub policies: BTreeMap<String, crate::cleanup::policy::PolicySpec>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -48,6 +51,8 @@ pub struct RegistryConfig {
     /// Repositories to show when the registry has no catalog API (Docker Hub, GHCR, ...).
     #[serde(default)]
     pub repositories: Vec<String>,
+    /// A shell command that runs the registry's garbage collection, offered after a cleanup.
+    pub gc_command: Option<String>,
 }
 
 /// A config error with where it is.
@@ -151,6 +156,18 @@ impl Config {
                 if let Err(e) = crate::registry::RepoName::parse(repo) {
                     return Err(fail(&table, "repositories", e.to_string()));
                 }
+            }
+        }
+        for (name, spec) in &self.policies {
+            if let Err(e) = crate::cleanup::policy::Policy::compile(spec.clone()) {
+                let key = e.split(':').next().unwrap_or("").trim().to_string();
+                let known = ["keep_within", "match", "exclude", "protect", "repositories"];
+                let key = if known.contains(&key.as_str()) {
+                    key
+                } else {
+                    "keep_last".to_string()
+                };
+                return Err(fail(&format!("policies.{name}"), &key, e));
             }
         }
         Ok(())

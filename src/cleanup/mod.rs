@@ -1,6 +1,9 @@
 //! Policies -> plans -> execution. Dry run is the default everywhere; applying is explicit.
 
+pub mod execute;
+pub mod journal;
 pub mod plan;
 pub mod policy;
 #[cfg(test)]
 mod policy_tests;
+pub mod restore;

@@ -212,7 +212,7 @@ fn warn_incomplete(model: &StorageModel) {
 }
 
 /// Scans with a one-line progress display on stderr when stderr is a terminal.
-async fn scan_with_progress(
+pub(crate) async fn scan_with_progress(
     source: &dyn Source,
     options: &ScanOptions,
 ) -> anyhow::Result<StorageModel> {

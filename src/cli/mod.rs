@@ -1,11 +1,13 @@
 //! The command line: parses arguments, loads the config, and runs a command or the TUI.
 //! Errors end as one line on stderr and exit code 1; usage errors exit with 2.
 
+mod delete;
 mod du;
 mod inspect;
 mod list;
 mod logging;
 mod output;
+mod restore;
 
 use std::path::PathBuf;
 
@@ -92,6 +94,41 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Delete tags (dry run unless --apply). Deleting a tag deletes its digest and every tag on
+    /// it; --untag removes only the named tags and keeps their aliases.
+    Rm {
+        /// REGISTRY/REPOSITORY:TAG references, all on one registry.
+        #[arg(required = true, value_name = "REF")]
+        refs: Vec<String>,
+        /// Remove only these tags; other tags on the same digest stay.
+        #[arg(long)]
+        untag: bool,
+        #[command(flatten)]
+        apply: delete::ApplyArgs,
+    },
+    /// Apply a retention policy (dry run unless --apply).
+    Cleanup {
+        /// Registry (config name, host[:port], URL).
+        target: String,
+        #[command(flatten)]
+        policy: delete::PolicyArgs,
+        /// Only repositories matching this glob.
+        #[arg(long, value_name = "GLOB")]
+        repo: Option<String>,
+        #[command(flatten)]
+        apply: delete::ApplyArgs,
+    },
+    /// List backups of deleted manifests (--list), or restore them by ID.
+    Restore {
+        /// Backup IDs (from --list).
+        ids: Vec<String>,
+        /// List the backups.
+        #[arg(long)]
+        list: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a shell completion script.
     Completions { shell: clap_complete::Shell },
 }
@@ -155,9 +192,43 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 free,
                 json,
             }) => du::run(&ctx, &target, repo.as_deref(), &free, json).await,
+            Some(Command::Rm { refs, untag, apply }) => {
+                succeeded(delete::rm(&ctx, &refs, untag, &apply).await?)
+            }
+            Some(Command::Cleanup {
+                target,
+                policy,
+                repo,
+                apply,
+            }) => {
+                succeeded(delete::cleanup(&ctx, &target, &policy, repo.as_deref(), &apply).await?)
+            }
+            Some(Command::Restore { ids, list, json }) => {
+                succeeded(restore::run(&ctx, &ids, list, json).await?)
+            }
             Some(Command::Completions { .. }) => Ok(()),
         }
     })
+}
+
+/// Some steps failed: they were reported already; exit 1 without another message.
+#[derive(Debug)]
+pub struct PartialFailure;
+
+impl std::fmt::Display for PartialFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("some steps failed (listed above)")
+    }
+}
+
+impl std::error::Error for PartialFailure {}
+
+fn succeeded(all_ok: bool) -> anyhow::Result<()> {
+    if all_ok {
+        Ok(())
+    } else {
+        Err(PartialFailure.into())
+    }
 }
 
 /// What every command needs: the config and the overriding flags.

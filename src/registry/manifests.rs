@@ -136,4 +136,23 @@ impl Client {
         );
         self.execute(call).await.map(|_| ())
     }
+
+    /// Removes only the tag `tag` (OCI 1.1 `DELETE /v2/R/manifests/TAG`); other tags on the
+    /// same digest stay. Registries without tag deletion (Distribution 2.8) answer 400
+    /// `DIGEST_INVALID` or 405: callers fall back to the placeholder method.
+    pub async fn delete_tag(
+        &self,
+        repo: &RepoName,
+        tag: &super::reference::Tag,
+    ) -> Result<(), RegistryError> {
+        let url = self.url(&format!("{repo}/manifests/{tag}"))?;
+        let call = Call::new(
+            Method::DELETE,
+            url,
+            RequestKind::ManifestDelete,
+            format!("repository:{repo}:delete"),
+            format!("{repo}:{tag}"),
+        );
+        self.execute(call).await.map(|_| ())
+    }
 }

@@ -1,0 +1,377 @@
+//! Applying a plan against a registry, one step at a time, journaled.
+//!
+//! Every step re-resolves its tags first: a tag that moved since the plan is skipped and
+//! reported. The manifest bytes are backed up and an audit line is written before anything is
+//! deleted. A step whose work is already done (a rerun after an interruption) is recognised
+//! and not repeated, so applying the same plan twice deletes nothing twice.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::Serialize;
+
+use super::journal::{AuditEntry, BackupManifest, BackupMeta, Journal, new_backup_id};
+use super::plan::{Mode, Plan, PlannedDeletion};
+use crate::registry::manifest::{OCI_CONFIG, OCI_MANIFEST};
+use crate::registry::{Client, Digest, ManifestRef, RegistryError, RepoName, Tag};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", content = "detail", rename_all = "snake_case")]
+pub enum Outcome {
+    Done,
+    /// An earlier (interrupted) run already did it.
+    AlreadyDone,
+    Skipped(String),
+    Failed(String),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepResult {
+    #[serde(flatten)]
+    pub step: PlannedDeletion,
+    pub outcome: Outcome,
+    pub backup: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ApplyReport {
+    pub steps: Vec<StepResult>,
+    /// True when a cancel stopped the run before the end.
+    pub cancelled: bool,
+}
+
+impl ApplyReport {
+    pub fn all_done(&self) -> bool {
+        !self.cancelled
+            && self
+                .steps
+                .iter()
+                .all(|s| matches!(s.outcome, Outcome::Done | Outcome::AlreadyDone))
+    }
+}
+
+/// Progress of an apply: step `index` of `total` starts or ends.
+#[derive(Debug, Clone)]
+pub enum ApplyEvent {
+    Started {
+        index: usize,
+        total: usize,
+        what: String,
+    },
+    Finished {
+        index: usize,
+        outcome: Outcome,
+    },
+}
+
+pub struct Applier<'a> {
+    pub client: &'a Client,
+    /// The registry's name in the journal (config name or host).
+    pub registry: String,
+    pub journal: &'a Journal,
+}
+
+impl Applier<'_> {
+    /// Applies every step in order. `cancel` stops before the next step (the current one
+    /// finishes, and everything done is journaled).
+    pub async fn apply(
+        &self,
+        plan: &Plan,
+        cancel: &AtomicBool,
+        on_event: &(dyn Fn(ApplyEvent) + Send + Sync),
+    ) -> ApplyReport {
+        let total = plan.deletions.len();
+        let mut steps = Vec::with_capacity(total);
+        for (index, step) in plan.deletions.iter().enumerate() {
+            if cancel.load(Ordering::SeqCst) {
+                return ApplyReport {
+                    steps,
+                    cancelled: true,
+                };
+            }
+            on_event(ApplyEvent::Started {
+                index,
+                total,
+                what: format!(
+                    "{} {}@{}",
+                    mode_name(step.mode),
+                    step.repository,
+                    step.digest
+                ),
+            });
+            let (outcome, backup) = match self.step(step).await {
+                Ok(result) => result,
+                Err(e) => (Outcome::Failed(e.to_string()), None),
+            };
+            on_event(ApplyEvent::Finished {
+                index,
+                outcome: outcome.clone(),
+            });
+            steps.push(StepResult {
+                step: step.clone(),
+                outcome,
+                backup,
+            });
+        }
+        ApplyReport {
+            steps,
+            cancelled: false,
+        }
+    }
+
+    async fn step(
+        &self,
+        step: &PlannedDeletion,
+    ) -> Result<(Outcome, Option<String>), RegistryError> {
+        let repo = RepoName::parse(&step.repository)?;
+        let digest = Digest::parse(&step.digest)?;
+        let tags: Vec<Tag> = step
+            .tags
+            .iter()
+            .map(|t| Tag::parse(t))
+            .collect::<Result<_, _>>()?;
+        // Re-resolve right before acting: a tag that moved is not ours to delete any more.
+        let mut still_there = Vec::new();
+        for tag in &tags {
+            match self
+                .client
+                .head_manifest(&repo, &ManifestRef::Tag(tag.clone()))
+                .await
+            {
+                Ok(head) if head.digest == digest => still_there.push(tag.clone()),
+                Ok(head) => {
+                    let why = format!("tag {tag} moved to {} since the plan was made", head.digest);
+                    self.log(step, "skipped", &why, None);
+                    return Ok((Outcome::Skipped(why), None));
+                }
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        match step.mode {
+            Mode::Delete => self.delete(step, &repo, &digest, &still_there).await,
+            Mode::Untag => match still_there.first() {
+                None => {
+                    self.log(step, "already_done", "the tag is already gone", None);
+                    Ok((Outcome::AlreadyDone, None))
+                }
+                Some(tag) => self.untag(step, &repo, &digest, tag).await,
+            },
+        }
+    }
+
+    async fn delete(
+        &self,
+        step: &PlannedDeletion,
+        repo: &RepoName,
+        digest: &Digest,
+        still_there: &[Tag],
+    ) -> Result<(Outcome, Option<String>), RegistryError> {
+        let root = match self
+            .client
+            .get_manifest(repo, &ManifestRef::Digest(digest.clone()))
+            .await
+        {
+            Ok(m) => m,
+            Err(e) if e.is_not_found() && still_there.is_empty() => {
+                // Done by an earlier run; finish the cascade it may not have finished.
+                self.delete_children(repo, step).await?;
+                self.log(step, "already_done", "the manifest is already gone", None);
+                return Ok((Outcome::AlreadyDone, None));
+            }
+            Err(e) => return Err(e),
+        };
+        let mut manifests = vec![(root.digest.to_string(), root.bytes.clone())];
+        let mut children = Vec::new();
+        for child in &step.children {
+            let child_digest = Digest::parse(child)?;
+            match self
+                .client
+                .get_manifest(repo, &ManifestRef::Digest(child_digest))
+                .await
+            {
+                Ok(m) => {
+                    children.push(BackupManifest {
+                        digest: m.digest.to_string(),
+                        media_type: m.media_type.clone(),
+                    });
+                    manifests.push((m.digest.to_string(), m.bytes));
+                }
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let backup = self.backup(step, &root.media_type, children, &manifests)?;
+        self.log(step, "started", "", Some(&backup));
+        if let Err(e) = self.client.delete_manifest(repo, digest).await
+            && !e.is_not_found()
+        {
+            self.log(step, "failed", &e.to_string(), Some(&backup));
+            return Err(e);
+        }
+        self.delete_children(repo, step).await?;
+        self.log(step, "done", "", Some(&backup));
+        Ok((Outcome::Done, Some(backup)))
+    }
+
+    async fn delete_children(
+        &self,
+        repo: &RepoName,
+        step: &PlannedDeletion,
+    ) -> Result<(), RegistryError> {
+        for child in &step.children {
+            match self
+                .client
+                .delete_manifest(repo, &Digest::parse(child)?)
+                .await
+            {
+                Ok(()) => {}
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes one tag and leaves its aliases: the OCI 1.1 tag delete where the registry has
+    /// it; else the tag is pointed at a tiny unique placeholder manifest, which is then
+    /// deleted by digest (taking only that tag with it).
+    async fn untag(
+        &self,
+        step: &PlannedDeletion,
+        repo: &RepoName,
+        digest: &Digest,
+        tag: &Tag,
+    ) -> Result<(Outcome, Option<String>), RegistryError> {
+        let root = self
+            .client
+            .get_manifest(repo, &ManifestRef::Digest(digest.clone()))
+            .await?;
+        let backup = self.backup(
+            step,
+            &root.media_type,
+            Vec::new(),
+            &[(root.digest.to_string(), root.bytes.clone())],
+        )?;
+        self.log(step, "started", "", Some(&backup));
+        let result = match self.client.delete_tag(repo, tag).await {
+            Ok(()) => Ok(()),
+            Err(RegistryError::Status {
+                status: 400 | 404 | 405 | 501,
+                ..
+            })
+            | Err(RegistryError::DeleteDisabled { .. })
+            | Err(RegistryError::NotFound { .. }) => {
+                self.untag_with_placeholder(repo, digest, tag).await
+            }
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(()) => {
+                self.log(step, "done", "", Some(&backup));
+                Ok((Outcome::Done, Some(backup)))
+            }
+            Err(e) => {
+                self.log(step, "failed", &e.to_string(), Some(&backup));
+                Err(e)
+            }
+        }
+    }
+
+    async fn untag_with_placeholder(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+        tag: &Tag,
+    ) -> Result<(), RegistryError> {
+        let config = serde_json::json!({
+            "regatta": "placeholder used to remove a single tag",
+            "repository": repo.as_str(),
+            "tag": tag.as_str(),
+            "nonce": format!("{:016x}", fastrand::u64(..)),
+        })
+        .to_string()
+        .into_bytes();
+        let size = config.len();
+        let config_digest = self.client.upload_blob(repo, config).await?;
+        let manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": { "mediaType": OCI_CONFIG, "digest": config_digest.as_str(), "size": size },
+            "layers": [],
+        })
+        .to_string()
+        .into_bytes();
+        // Last check before moving the tag: it must still point where the plan said.
+        let head = self
+            .client
+            .head_manifest(repo, &ManifestRef::Tag(tag.clone()))
+            .await?;
+        if &head.digest != digest {
+            return Err(RegistryError::Status {
+                status: 409,
+                url: format!("{repo}:{tag}"),
+                detail: format!(
+                    "the tag moved to {} while it was being removed; left alone",
+                    head.digest
+                ),
+            });
+        }
+        let placeholder = self
+            .client
+            .put_manifest(repo, &ManifestRef::Tag(tag.clone()), OCI_MANIFEST, manifest)
+            .await?;
+        self.client.delete_manifest(repo, &placeholder).await
+    }
+
+    fn backup(
+        &self,
+        step: &PlannedDeletion,
+        media_type: &str,
+        children: Vec<BackupManifest>,
+        manifests: &[(String, Vec<u8>)],
+    ) -> Result<String, RegistryError> {
+        let now = jiff::Timestamp::now();
+        let meta = BackupMeta {
+            id: new_backup_id(now, &step.digest),
+            time: now.to_string(),
+            registry: self.registry.clone(),
+            repository: step.repository.clone(),
+            action: mode_name(step.mode).to_string(),
+            digest: step.digest.clone(),
+            media_type: media_type.to_string(),
+            tags: step.tags.clone(),
+            children,
+        };
+        self.journal
+            .save_backup(&meta, manifests)
+            .map_err(|e| RegistryError::Io {
+                path: self.journal.dir().display().to_string(),
+                detail: format!("cannot save the backup, so nothing was deleted: {e}"),
+            })?;
+        Ok(meta.id)
+    }
+
+    fn log(&self, step: &PlannedDeletion, result: &str, detail: &str, backup: Option<&str>) {
+        let entry = AuditEntry {
+            time: jiff::Timestamp::now().to_string(),
+            registry: self.registry.clone(),
+            repository: step.repository.clone(),
+            tags: step.tags.clone(),
+            digest: step.digest.clone(),
+            action: mode_name(step.mode).to_string(),
+            result: result.to_string(),
+            detail: detail.to_string(),
+            backup: backup.map(str::to_string),
+        };
+        if let Err(e) = self.journal.append(&entry) {
+            tracing::error!("cannot write the audit log: {e}");
+        }
+    }
+}
+
+pub fn mode_name(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Delete => "delete",
+        Mode::Untag => "untag",
+    }
+}

@@ -1,0 +1,117 @@
+//! Undo: putting deleted manifests back from their backups, children first, then the tags.
+//! Before anything is put, every blob they need is checked with HEAD; when garbage collection
+//! has already removed some, nothing is restored and the missing blobs are named.
+
+use serde::Serialize;
+
+use super::journal::{AuditEntry, BackupMeta, Journal};
+use crate::registry::manifest::{Manifest, parse_manifest};
+use crate::registry::{Client, Digest, ManifestRef, RegistryError, RepoName, Tag};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RestoreResult {
+    pub id: String,
+    pub repository: String,
+    pub digest: String,
+    pub tags: Vec<String>,
+}
+
+/// Restores backup `id` into `client`'s registry.
+pub async fn restore(
+    client: &Client,
+    journal: &Journal,
+    id: &str,
+) -> Result<RestoreResult, RegistryError> {
+    let io = |e: std::io::Error| RegistryError::Io {
+        path: journal.dir().join("backups").join(id).display().to_string(),
+        detail: e.to_string(),
+    };
+    let meta: BackupMeta = journal.load_backup(id).map_err(io)?;
+    let repo = RepoName::parse(&meta.repository)?;
+    let root = journal.backup_manifest(id, &meta.digest).map_err(io)?;
+    let mut children = Vec::new();
+    for child in &meta.children {
+        children.push((
+            child,
+            journal.backup_manifest(id, &child.digest).map_err(io)?,
+        ));
+    }
+    // Every blob must still exist, or the restored image would be broken.
+    let mut needed: Vec<Digest> = Vec::new();
+    for (bytes, media_type) in std::iter::once((&root, meta.media_type.as_str()))
+        .chain(children.iter().map(|(c, b)| (b, c.media_type.as_str())))
+    {
+        if let Ok(Manifest::Image(m)) = parse_manifest(bytes, media_type) {
+            needed.push(m.config.digest.clone());
+            needed.extend(m.layers.iter().map(|l| l.digest.clone()));
+        }
+    }
+    needed.sort();
+    needed.dedup();
+    let mut missing = Vec::new();
+    for blob in &needed {
+        match client.head_blob(&repo, blob).await {
+            Ok(_) => {}
+            Err(e) if e.is_not_found() => missing.push(blob.to_string()),
+            Err(e) => return Err(e),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(RegistryError::Status {
+            status: 404,
+            url: format!("{repo}@{}", meta.digest),
+            detail: format!(
+                "cannot restore: {} blob(s) are gone (garbage-collected): {}; nothing was restored",
+                missing.len(),
+                missing.join(", ")
+            ),
+        });
+    }
+    for (child, bytes) in &children {
+        let digest = Digest::parse(&child.digest)?;
+        client
+            .put_manifest(
+                &repo,
+                &ManifestRef::Digest(digest),
+                &child.media_type,
+                bytes.clone(),
+            )
+            .await?;
+    }
+    let digest = Digest::parse(&meta.digest)?;
+    client
+        .put_manifest(
+            &repo,
+            &ManifestRef::Digest(digest),
+            &meta.media_type,
+            root.clone(),
+        )
+        .await?;
+    for tag in &meta.tags {
+        client
+            .put_manifest(
+                &repo,
+                &ManifestRef::Tag(Tag::parse(tag)?),
+                &meta.media_type,
+                root.clone(),
+            )
+            .await?;
+    }
+    let _ = journal.append(&AuditEntry {
+        time: jiff::Timestamp::now().to_string(),
+        registry: meta.registry.clone(),
+        repository: meta.repository.clone(),
+        tags: meta.tags.clone(),
+        digest: meta.digest.clone(),
+        action: "restore".into(),
+        result: "done".into(),
+        detail: String::new(),
+        backup: Some(meta.id.clone()),
+    });
+    Ok(RestoreResult {
+        id: meta.id,
+        repository: meta.repository,
+        digest: meta.digest,
+        tags: meta.tags,
+    })
+}

@@ -1,0 +1,427 @@
+//! `regatta rm` and `regatta cleanup`: a plan first (dry run is the default), applied only
+//! with `--apply`, after a confirmation that names what goes (or `--yes`).
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::atomic::AtomicBool;
+
+use serde::Serialize;
+
+use super::Context;
+use super::du::scan_with_progress;
+use super::output::{human_bytes, print_json, print_lines};
+use crate::cleanup::execute::{Applier, ApplyEvent, ApplyReport, Outcome, mode_name};
+use crate::cleanup::journal::Journal;
+use crate::cleanup::plan::{Mode, Plan, plan_cleanup, plan_rm};
+use crate::cleanup::policy::{Order, Policy, PolicySpec, UnknownDate};
+use crate::registry::{RepoName, Tag};
+use crate::scan::ScanOptions;
+use crate::target::{self, Target};
+
+/// Flags shared by `rm` and `cleanup`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ApplyArgs {
+    /// Really delete (without it, only the plan is printed).
+    #[arg(long)]
+    pub apply: bool,
+    /// Do not ask for confirmation (needed with --apply when not on a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Run the registry's gc_command after applying (asked on a terminal otherwise).
+    #[arg(long)]
+    pub gc: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Ad-hoc policy flags of `cleanup`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct PolicyArgs {
+    /// A policy from the config's [policies.NAME].
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["keep_last", "keep_within", "match_re", "exclude", "protect"])]
+    pub policy: Option<String>,
+    /// Keep the newest N tags per repository.
+    #[arg(long, value_name = "N")]
+    pub keep_last: Option<usize>,
+    /// Keep tags created within this duration (30d, 12h, 2w).
+    #[arg(long, value_name = "DUR")]
+    pub keep_within: Option<String>,
+    /// Only tags matching this regex may be deleted.
+    #[arg(long = "match", value_name = "RE")]
+    pub match_re: Option<String>,
+    /// Tags matching this regex are never deleted.
+    #[arg(long, value_name = "RE")]
+    pub exclude: Option<String>,
+    /// Tag patterns always kept (repeatable): latest, 'v*'.
+    #[arg(long, value_name = "PAT")]
+    pub protect: Vec<String>,
+    /// Order for --keep-last: date (created) or semver.
+    #[arg(long, value_name = "ORDER", default_value = "date", value_parser = ["date", "semver"])]
+    pub sort: String,
+    /// Delete tags whose created date is unknown (default: keep them).
+    #[arg(long)]
+    pub delete_undated: bool,
+}
+
+#[derive(Serialize)]
+struct Output<'a> {
+    #[serde(flatten)]
+    plan: &'a Plan,
+    dry_run: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    applied: Option<&'a ApplyReport>,
+}
+
+pub async fn rm(
+    ctx: &Context,
+    refs: &[String],
+    untag: bool,
+    args: &ApplyArgs,
+) -> anyhow::Result<bool> {
+    let mut target: Option<Target> = None;
+    let mut selection: Vec<(RepoName, Tag)> = Vec::new();
+    for r in refs {
+        let (t, repo, reference) = target::resolve_reference(r, &ctx.config, &ctx.overrides)?;
+        let crate::registry::ManifestRef::Tag(tag) = reference else {
+            anyhow::bail!(
+                "{r}: name a tag (REPOSITORY:TAG); deleting by digest alone would hide which tags go"
+            );
+        };
+        if let Some(existing) = &target
+            && existing.location() != t.location()
+        {
+            anyhow::bail!(
+                "all references must be on one registry ({} and {})",
+                existing.name(),
+                t.name()
+            );
+        }
+        target = Some(t);
+        selection.push((repo, tag));
+    }
+    let Some(target) = target else {
+        anyhow::bail!("name at least one REGISTRY/REPOSITORY:TAG");
+    };
+    ctx.warn_for(&target);
+    let source = target.open()?;
+    // bytes_freed depends on every repository: scan them all.
+    let model = scan_with_progress(source.as_ref(), &scan_options(&target, None)).await?;
+    let plan = plan_rm(
+        &model,
+        &selection,
+        if untag { Mode::Untag } else { Mode::Delete },
+    );
+    if !plan.unknown.is_empty() && plan.deletions.is_empty() {
+        anyhow::bail!("not found: {}", plan.unknown.join(", "));
+    }
+    finish(ctx, &target, plan, args, &model.failures).await
+}
+
+pub async fn cleanup(
+    ctx: &Context,
+    input: &str,
+    policy_args: &PolicyArgs,
+    repo_glob: Option<&str>,
+    args: &ApplyArgs,
+) -> anyhow::Result<bool> {
+    let target = target::resolve(input, &ctx.config, &ctx.overrides)?;
+    ctx.warn_for(&target);
+    let (name, mut spec) = match &policy_args.policy {
+        Some(name) => {
+            let spec = ctx.config.policies.get(name).cloned().ok_or_else(|| {
+                anyhow::anyhow!(
+                    "no policy {name:?} in the config (known: {})",
+                    ctx.config
+                        .policies
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })?;
+            (name.clone(), spec)
+        }
+        None => (
+            "command line".to_string(),
+            PolicySpec {
+                repositories: Vec::new(),
+                keep_last: policy_args.keep_last,
+                keep_within: policy_args.keep_within.clone(),
+                match_re: policy_args.match_re.clone(),
+                exclude: policy_args.exclude.clone(),
+                protect: policy_args.protect.clone(),
+                sort: if policy_args.sort == "semver" {
+                    Order::Semver
+                } else {
+                    Order::Date
+                },
+                unknown_date: if policy_args.delete_undated {
+                    UnknownDate::Delete
+                } else {
+                    UnknownDate::Keep
+                },
+            },
+        ),
+    };
+    if let Some(glob) = repo_glob {
+        spec.repositories = vec![glob.to_string()];
+    }
+    let policy = Policy::compile(spec).map_err(|e| anyhow::anyhow!("policy {name}: {e}"))?;
+    let source = target.open()?;
+    let model = scan_with_progress(source.as_ref(), &scan_options(&target, None)).await?;
+    let plan = plan_cleanup(&model, &[(name, policy)], jiff::Timestamp::now());
+    finish(ctx, &target, plan, args, &model.failures).await
+}
+
+fn scan_options(target: &Target, repo_filter: Option<globset::GlobMatcher>) -> ScanOptions {
+    ScanOptions {
+        concurrency: match target {
+            Target::Registry { options, .. } => options.concurrency,
+            Target::Layout(_) => 8,
+        },
+        repo_filter,
+    }
+}
+
+/// Prints the plan; with --apply, confirms, applies and reports. Ok(false) when a step failed.
+async fn finish(
+    ctx: &Context,
+    target: &Target,
+    plan: Plan,
+    args: &ApplyArgs,
+    failures: &[(Option<RepoName>, String, String)],
+) -> anyhow::Result<bool> {
+    if !failures.is_empty() {
+        eprintln!(
+            "regatta: warning: the scan had {} failure(s); those parts are left out of the plan",
+            failures.len()
+        );
+    }
+    if !args.apply {
+        if args.json {
+            print_json(&Output {
+                plan: &plan,
+                dry_run: true,
+                applied: None,
+            })?;
+        } else {
+            print_lines(plan_lines(&plan))?;
+            print_lines(["Dry run: nothing was deleted. Add --apply to delete."])?;
+        }
+        return Ok(true);
+    }
+    if plan.deletions.is_empty() {
+        if args.json {
+            print_json(&Output {
+                plan: &plan,
+                dry_run: false,
+                applied: None,
+            })?;
+        } else {
+            print_lines(["Nothing to delete."])?;
+        }
+        return Ok(true);
+    }
+    if !args.json {
+        print_lines(plan_lines(&plan))?;
+    }
+    if !args.yes {
+        confirm(&plan)?;
+    }
+    let client = target.client()?;
+    let journal = Journal::default_location().ok_or_else(|| {
+        anyhow::anyhow!("no data directory for backups and the audit log; refusing to delete")
+    })?;
+    let applier = Applier {
+        client: &client,
+        registry: target.name(),
+        journal: &journal,
+    };
+    let cancel = AtomicBool::new(false);
+    let show = std::io::stderr().is_terminal() && !args.json;
+    let report = applier
+        .apply(&plan, &cancel, &|event| {
+            if let (true, ApplyEvent::Started { index, total, what }) = (show, &event) {
+                eprintln!(
+                    "[{}/{}] {}",
+                    index + 1,
+                    total,
+                    crate::sanitize::sanitize(what)
+                );
+            }
+        })
+        .await;
+    if args.json {
+        print_json(&Output {
+            plan: &plan,
+            dry_run: false,
+            applied: Some(&report),
+        })?;
+    } else {
+        print_lines(report_lines(&report))?;
+        print_lines([format!("Audit log: {}", journal.audit_path().display())])?;
+    }
+    if report.steps.iter().any(|s| s.outcome == Outcome::Done) {
+        offer_gc(ctx, target, args).await?;
+    }
+    Ok(report.all_done())
+}
+
+fn confirm(plan: &Plan) -> anyhow::Result<()> {
+    if !std::io::stdin().is_terminal() {
+        anyhow::bail!(
+            "refusing to delete without confirmation: not on a terminal; add --yes to confirm"
+        );
+    }
+    let tags = plan.tag_count();
+    let repos: std::collections::BTreeSet<&str> = plan
+        .deletions
+        .iter()
+        .map(|d| d.repository.as_str())
+        .collect();
+    // Many tags: type the repository name (one repository) or `yes`, not just `y`.
+    let expected = if tags > 10 && repos.len() == 1 {
+        repos
+            .iter()
+            .next()
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| "yes".into())
+    } else {
+        "yes".to_string()
+    };
+    eprint!(
+        "Delete {} manifest(s) and {} tag(s), freeing {} after garbage collection? Type {:?} to confirm: ",
+        plan.deletions.len(),
+        tags,
+        human_bytes(plan.bytes_freed),
+        expected
+    );
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if answer.trim() != expected {
+        anyhow::bail!("not confirmed; nothing was deleted");
+    }
+    Ok(())
+}
+
+async fn offer_gc(ctx: &Context, target: &Target, args: &ApplyArgs) -> anyhow::Result<()> {
+    let Some((_, registry)) = ctx.config.find_registry(&target.name()) else {
+        return Ok(());
+    };
+    let Some(command) = &registry.gc_command else {
+        if !args.json {
+            eprintln!(
+                "regatta: space is freed only when the registry runs garbage collection (set gc_command to run it from here)"
+            );
+        }
+        return Ok(());
+    };
+    let run = args.gc
+        || (std::io::stdin().is_terminal() && !args.json && {
+            eprint!("Run the garbage collection now ({command})? [y/N] ");
+            std::io::stderr().flush()?;
+            let mut answer = String::new();
+            std::io::stdin().lock().read_line(&mut answer)?;
+            answer.trim().eq_ignore_ascii_case("y")
+        });
+    if !run {
+        return Ok(());
+    }
+    let output = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .output()
+        .await?;
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    for line in text.lines() {
+        eprintln!("gc: {}", crate::sanitize::sanitize(line));
+    }
+    if !output.status.success() {
+        anyhow::bail!("gc_command failed with {}", output.status);
+    }
+    Ok(())
+}
+
+pub fn plan_lines(plan: &Plan) -> Vec<String> {
+    let mut lines = Vec::new();
+    for r in &plan.repositories {
+        lines.push(format!(
+            "{}: keep {}, delete {}, untag {} (policy {})",
+            r.repository,
+            r.kept,
+            r.deleted,
+            r.untagged,
+            r.policy.as_deref().unwrap_or("-")
+        ));
+        for d in &r.decisions {
+            lines.push(format!(
+                "  {:<6} {}  {}",
+                format!("{:?}", d.verdict).to_lowercase(),
+                d.tag,
+                d.reason
+            ));
+        }
+    }
+    if !plan.repositories.is_empty() {
+        lines.push(String::new());
+    }
+    for d in &plan.deletions {
+        let mut line = format!(
+            "{:<6} {}@{}  tags: {}",
+            mode_name(d.mode),
+            d.repository,
+            d.digest,
+            d.tags.join(", ")
+        );
+        if !d.widened.is_empty() {
+            line.push_str(&format!(
+                "  (also goes, same digest: {})",
+                d.widened.join(", ")
+            ));
+        }
+        if !d.children.is_empty() {
+            line.push_str(&format!("  (+{} platform manifest(s))", d.children.len()));
+        }
+        lines.push(line);
+    }
+    for u in &plan.unknown {
+        lines.push(format!("not found: {u}"));
+    }
+    lines.push(format!(
+        "{} manifest(s), {} tag(s); bytes_freed: {} ({} bytes) once garbage collection runs",
+        plan.deletions.len(),
+        plan.tag_count(),
+        human_bytes(plan.bytes_freed),
+        plan.bytes_freed
+    ));
+    lines.push(format!("Note: {}.", plan.note));
+    lines
+}
+
+fn report_lines(report: &ApplyReport) -> Vec<String> {
+    let mut lines: Vec<String> = report
+        .steps
+        .iter()
+        .map(|s| {
+            let outcome = match &s.outcome {
+                Outcome::Done => "done".to_string(),
+                Outcome::AlreadyDone => "already done".to_string(),
+                Outcome::Skipped(why) => format!("skipped: {why}"),
+                Outcome::Failed(why) => format!("FAILED: {why}"),
+            };
+            format!(
+                "{} {}@{}: {}",
+                mode_name(s.step.mode),
+                s.step.repository,
+                s.step.digest,
+                outcome
+            )
+        })
+        .collect();
+    if report.cancelled {
+        lines.push("Cancelled: the remaining steps were not run.".into());
+    }
+    lines
+}

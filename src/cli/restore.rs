@@ -1,0 +1,84 @@
+//! `regatta restore`: list backups of deleted manifests, or put them back.
+
+use serde::Serialize;
+
+use super::Context;
+use super::output::{print_json, print_lines, table};
+use crate::cleanup::journal::Journal;
+use crate::cleanup::restore::restore;
+use crate::target;
+
+#[derive(Serialize)]
+struct Restored {
+    restored: Vec<crate::cleanup::restore::RestoreResult>,
+    failed: Vec<(String, String)>,
+}
+
+pub async fn run(ctx: &Context, ids: &[String], list: bool, json: bool) -> anyhow::Result<bool> {
+    let journal = Journal::default_location()
+        .ok_or_else(|| anyhow::anyhow!("no data directory: no backups"))?;
+    if list || ids.is_empty() {
+        let backups = journal.backups();
+        if json {
+            print_json(&backups)?;
+        } else {
+            let rows: Vec<Vec<String>> = backups
+                .iter()
+                .map(|b| {
+                    vec![
+                        b.id.clone(),
+                        b.action.clone(),
+                        format!("{}/{}", b.registry, b.repository),
+                        b.tags.join(","),
+                        b.digest.clone(),
+                    ]
+                })
+                .collect();
+            print_lines(table(
+                &["ID", "ACTION", "REPOSITORY", "TAGS", "DIGEST"],
+                &rows,
+            ))?;
+        }
+        return Ok(true);
+    }
+    let mut out = Restored {
+        restored: Vec::new(),
+        failed: Vec::new(),
+    };
+    for id in ids {
+        let meta = match journal.load_backup(id) {
+            Ok(m) => m,
+            Err(e) => {
+                out.failed
+                    .push((id.clone(), format!("no such backup: {e}")));
+                continue;
+            }
+        };
+        let result = async {
+            let target = target::resolve(&meta.registry, &ctx.config, &ctx.overrides)?;
+            let client = target.client()?;
+            anyhow::Ok(restore(&client, &journal, id).await?)
+        }
+        .await;
+        match result {
+            Ok(r) => out.restored.push(r),
+            Err(e) => out.failed.push((id.clone(), format!("{e:#}"))),
+        }
+    }
+    if json {
+        print_json(&out)?;
+    } else {
+        for r in &out.restored {
+            print_lines([format!(
+                "restored {}@{} as {}",
+                r.repository,
+                r.digest,
+                r.tags.join(", ")
+            )])?;
+        }
+        for (id, e) in &out.failed {
+            eprintln!("regatta: restore {id}: {}", crate::sanitize::sanitize(e));
+        }
+    }
+    Ok(out.failed.is_empty())
+}
