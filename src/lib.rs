@@ -4,5 +4,6 @@
 //! OCI Distribution client) and `layout` (OCI image layouts on disk); `config` is plain data.
 
 pub mod cli;
+pub mod layout;
 pub mod registry;
 pub mod sanitize;

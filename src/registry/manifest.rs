@@ -97,6 +97,8 @@ pub struct ImageIndex {
 }
 
 /// A parsed manifest document.
+// Few of these live at once; boxing would only add noise to every match.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Manifest {
     Image(ImageManifest),
