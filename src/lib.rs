@@ -4,6 +4,7 @@
 //! OCI Distribution client) and `layout` (OCI image layouts on disk); `config` is plain data.
 
 pub mod cli;
+pub mod demo;
 pub mod layout;
 pub mod registry;
 pub mod sanitize;

@@ -53,7 +53,8 @@ enum Shape {
 impl LayoutSource {
     /// Opens `path` as one layout or as a root of layouts, whichever it is. Fails when the path
     /// is not a directory, when a layout there lacks `index.json`, or when a root holds no
-    /// layout at all (most likely the wrong directory).
+    /// layout at all (most likely the wrong directory). It reads the disk (a root is walked to
+    /// find its layouts), so async callers should run it on the blocking pool.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, RegistryError> {
         let path = path.as_ref();
         let metadata = std::fs::metadata(path).map_err(|e| io_error(path, &e))?;
