@@ -7,6 +7,7 @@ pub mod analysis;
 pub mod cleanup;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod layout;
 pub mod registry;
 pub mod sanitize;

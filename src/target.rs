@@ -98,11 +98,7 @@ impl Target {
 }
 
 fn open_layout(path: &Path) -> Result<Arc<dyn Source>, RegistryError> {
-    let _ = crate::layout::LayoutSource::open(path)?;
-    Err(RegistryError::Io {
-        path: path.display().to_string(),
-        detail: "layouts are not supported yet".into(),
-    })
+    Ok(Arc::new(crate::layout::LayoutSource::open(path)?))
 }
 
 fn apply(options: &mut ClientOptions, overrides: &Overrides) {
@@ -198,8 +194,12 @@ pub fn resolve_repo(
         return Ok((resolve(first, config, overrides)?, RepoName::parse(rest)?));
     }
     if looks_like_path(input) || Path::new(input).exists() {
-        return split_layout_path(input)
-            .ok_or_else(|| invalid("no OCI layout directory found along this path").into());
+        return split_layout_path(input).ok_or_else(|| {
+            invalid(
+                "name a repository's layout directory (the one holding oci-layout and index.json)",
+            )
+            .into()
+        });
     }
     let scheme_len = ["http://", "https://"]
         .iter()
@@ -212,22 +212,12 @@ pub fn resolve_repo(
     Ok((target, RepoName::parse(repo)?))
 }
 
-/// For a path inside a root of layouts (`demo/acme/api`), the root and the repository name;
-/// for a path that is itself one layout, that layout and its name.
+/// A path naming one repository's layout (`demo/acme/api`, with its own `oci-layout`):
+/// that layout, read as a single repository. Opening it never walks the directories above.
 fn split_layout_path(input: &str) -> Option<(Target, RepoName)> {
     let path = Path::new(input.trim_end_matches('/'));
-    let mut root = path;
-    while let Some(parent) = root.parent() {
-        if parent.as_os_str().is_empty() {
-            break;
-        }
-        let rest = path.strip_prefix(parent).ok()?.to_str()?;
-        if !parent.join("oci-layout").exists() && crate::layout::LayoutSource::open(parent).is_ok()
-        {
-            let repo = RepoName::parse(rest).ok()?;
-            return Some((Target::Layout(parent.to_path_buf()), repo));
-        }
-        root = parent;
+    if !path.join("oci-layout").is_file() {
+        return None;
     }
     let source = crate::layout::LayoutSource::open(path).ok()?;
     let name = source.single_repository()?;
