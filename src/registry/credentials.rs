@@ -97,9 +97,21 @@ impl CredentialSource {
 
 fn docker_config_lookup(host: &str, key: &str) -> Result<Credentials, RegistryError> {
     use docker_credential::{CredentialRetrievalError as E, DockerCredential as D};
-    let found = match docker_credential::get_credential(key) {
+    // The crate reports a missing config.json as ConfigReadError, like an unreadable one;
+    // a file that is not there only means that nothing is configured.
+    let docker = match docker_credential::get_credential(key) {
+        Err(E::ConfigReadError) if !docker_config_file().is_some_and(|p| p.exists()) => {
+            Err(E::ConfigNotFound)
+        }
+        other => other,
+    };
+    let found = match docker {
         Err(E::NoCredentialConfigured | E::ConfigNotFound) => {
-            docker_credential::get_podman_credential(key)
+            match docker_credential::get_podman_credential(key) {
+                // Podman's auth.json is only a fallback: none (or none readable) means none.
+                Err(E::ConfigReadError) => Err(E::NoCredentialConfigured),
+                other => other,
+            }
         }
         other => other,
     };
@@ -113,13 +125,22 @@ fn docker_config_lookup(host: &str, key: &str) -> Result<Credentials, RegistryEr
         // Never echo a helper's output: it may hold the secret.
         Err(E::HelperFailure { helper, .. }) => Err(RegistryError::Credentials {
             host: host.to_string(),
-            detail: format!("the credential helper docker-credential-{helper} failed"),
+            // `helper` is the full program name, `docker-credential-NAME`.
+            detail: format!("the credential helper {helper} failed"),
         }),
         Err(other) => Err(RegistryError::Credentials {
             host: host.to_string(),
             detail: format!("Docker config.json: {other}"),
         }),
     }
+}
+
+/// Where the docker_credential crate reads config.json: `$DOCKER_CONFIG` or `~/.docker`.
+fn docker_config_file() -> Option<std::path::PathBuf> {
+    std::env::var_os("DOCKER_CONFIG")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".docker")))
+        .map(|dir| dir.join("config.json"))
 }
 
 async fn run_password_command(host: &str, command: &str) -> Result<Secret, RegistryError> {
