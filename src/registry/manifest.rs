@@ -97,6 +97,9 @@ pub struct ImageIndex {
 }
 
 /// A parsed manifest document.
+// Unboxed on purpose: manifests are held a few at a time, and `Manifest::Image(m)` patterns
+// read better than boxes at every match.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Manifest {
     Image(ImageManifest),

@@ -429,7 +429,7 @@ fn build_index(format: Format, children: &[Built], specs: &[ImageSpec]) -> Built
 enum Entry {
     Image {
         tags: Vec<String>,
-        spec: ImageSpec,
+        spec: Box<ImageSpec>,
     },
     Index {
         tags: Vec<String>,
@@ -456,7 +456,7 @@ impl FixtureBuilder {
     pub fn image(&mut self, repo: &str, tags: &[&str], spec: ImageSpec) -> &mut Self {
         self.entries(repo).push(Entry::Image {
             tags: tags.iter().map(|t| t.to_string()).collect(),
-            spec,
+            spec: Box::new(spec),
         });
         self
     }
