@@ -16,7 +16,10 @@ use super::error::RegistryError;
 #[derive(Debug, Clone)]
 pub(crate) enum AuthScheme {
     Basic,
-    Bearer { realm: String, service: Option<String> },
+    Bearer {
+        realm: String,
+        service: Option<String>,
+    },
 }
 
 #[derive(Clone)]
@@ -87,7 +90,10 @@ impl AuthState {
             None => Ok(None),
             Some(AuthScheme::Basic) => Ok(basic_header(credentials)),
             Some(AuthScheme::Bearer { realm, service }) => {
-                let slot = lock(&self.tokens).entry(scope.to_string()).or_default().clone();
+                let slot = lock(&self.tokens)
+                    .entry(scope.to_string())
+                    .or_default()
+                    .clone();
                 let mut guard = slot.lock().await;
                 if let Some(token) = guard.as_ref()
                     && token.expires > Instant::now()
@@ -170,16 +176,20 @@ async fn fetch_token(
             builder
         }
     };
-    let response = request
-        .send()
-        .await
-        .map_err(|e| auth_err(format!("the token server at {realm_url} failed: {}", super::client::describe_reqwest_error(&e))))?;
+    let response = request.send().await.map_err(|e| {
+        auth_err(format!(
+            "the token server at {realm_url} failed: {}",
+            super::client::describe_reqwest_error(&e)
+        ))
+    })?;
     let status = response.status();
     if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
         return Err(RegistryError::Unauthorized {
             host: host.to_string(),
             detail: match credentials {
-                Credentials::Anonymous => "the token server refused anonymous access; configure credentials".to_string(),
+                Credentials::Anonymous => {
+                    "the token server refused anonymous access; configure credentials".to_string()
+                }
                 _ => "the token server refused the credentials".to_string(),
             },
         });
@@ -191,8 +201,9 @@ async fn fetch_token(
         .bytes()
         .await
         .map_err(|e| auth_err(format!("reading the token failed: {e}")))?;
-    let parsed: TokenResponse = serde_json::from_slice(&body)
-        .map_err(|_| auth_err("the token server's answer is not a token JSON object".to_string()))?;
+    let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|_| {
+        auth_err("the token server's answer is not a token JSON object".to_string())
+    })?;
     let value = parsed
         .token
         .filter(|t| !t.is_empty())
@@ -201,7 +212,8 @@ async fn fetch_token(
         .ok_or_else(|| auth_err("the token server's answer holds no token".to_string()))?;
     // The spec's default lifetime is 60 s; renew a little early.
     let lifetime = parsed.expires_in.unwrap_or(60).max(1);
-    let expires = Instant::now() + Duration::from_secs(lifetime) - Duration::from_secs(lifetime / 10);
+    let expires =
+        Instant::now() + Duration::from_secs(lifetime) - Duration::from_secs(lifetime / 10);
     Ok(Token {
         value: Secret::new(value),
         expires,

@@ -28,7 +28,11 @@ impl Client {
     }
 
     /// A blob's bytes (configs: capped at 4 MiB), checked against its digest.
-    pub async fn get_blob(&self, repo: &RepoName, digest: &Digest) -> Result<Vec<u8>, RegistryError> {
+    pub async fn get_blob(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+    ) -> Result<Vec<u8>, RegistryError> {
         self.get_blob_capped(repo, digest, MAX_DOCUMENT_BYTES).await
     }
 
@@ -60,7 +64,11 @@ impl Client {
 
     /// Uploads `bytes` as one blob (POST then a single PUT) and returns its digest. A blob the
     /// registry already has in this repository is not sent again.
-    pub async fn upload_blob(&self, repo: &RepoName, bytes: Vec<u8>) -> Result<Digest, RegistryError> {
+    pub async fn upload_blob(
+        &self,
+        repo: &RepoName,
+        bytes: Vec<u8>,
+    ) -> Result<Digest, RegistryError> {
         let digest = Digest::sha256_of(&bytes);
         if self.head_blob(repo, &digest).await.is_ok() {
             return Ok(digest);
@@ -68,7 +76,9 @@ impl Client {
         let start = self.url(&format!("{repo}/blobs/uploads/"))?;
         let location = self.start_upload(repo, start).await?;
         let mut put_url = location;
-        put_url.query_pairs_mut().append_pair("digest", digest.as_str());
+        put_url
+            .query_pairs_mut()
+            .append_pair("digest", digest.as_str());
         let mut call = Call::new(
             Method::PUT,
             put_url,

@@ -114,7 +114,15 @@ mod tests {
     fn escaped_quotes_and_garbage_do_not_panic() {
         let c = parse_challenges(r#"Bearer realm="a\"b""#);
         assert_eq!(c[0].param("realm"), Some("a\"b"));
-        for junk in ["", "=", "==,,", "\"", "Bearer realm=\"unterminated", ",,,Basic", "a=b"] {
+        for junk in [
+            "",
+            "=",
+            "==,,",
+            "\"",
+            "Bearer realm=\"unterminated",
+            ",,,Basic",
+            "a=b",
+        ] {
             let _ = parse_challenges(junk);
         }
         assert_eq!(parse_challenges("Basic")[0].scheme, "basic");

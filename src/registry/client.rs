@@ -145,7 +145,9 @@ struct Inner {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("registry", &self.inner.addr).finish()
+        f.debug_struct("Client")
+            .field("registry", &self.inner.addr)
+            .finish()
     }
 }
 
@@ -169,10 +171,11 @@ impl Client {
                 path: path.display().to_string(),
                 detail: format!("cannot read ca_file: {e}"),
             })?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| RegistryError::Io {
-                path: path.display().to_string(),
-                detail: format!("ca_file is not a PEM certificate bundle: {e}"),
-            })?;
+            let certs =
+                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| RegistryError::Io {
+                    path: path.display().to_string(),
+                    detail: format!("ca_file is not a PEM certificate bundle: {e}"),
+                })?;
             // A file without any certificate parses as an empty bundle; accepting it would
             // turn a wrong path into a TLS error telling the user to set the ca_file they set.
             if certs.is_empty() {
@@ -324,7 +327,9 @@ impl Client {
                 attempt += 1;
                 continue;
             }
-            return Err(self.status_error(&call, &credentials, response, attempt + 1).await);
+            return Err(self
+                .status_error(&call, &credentials, response, attempt + 1)
+                .await);
         }
     }
 
@@ -375,7 +380,9 @@ impl Client {
         let status = response.status();
         let host = self.inner.addr.host.clone();
         let url = call.url.to_string();
-        let body = read_capped(response, 64 * 1024, &url).await.unwrap_or_default();
+        let body = read_capped(response, 64 * 1024, &url)
+            .await
+            .unwrap_or_default();
         let envelope = ErrorEnvelope::parse(&body);
         let summary = envelope.summary();
         match status.as_u16() {
@@ -420,7 +427,10 @@ impl Client {
                 status: code,
                 url,
                 detail: if summary.is_empty() {
-                    status.canonical_reason().unwrap_or("unexpected status").to_string()
+                    status
+                        .canonical_reason()
+                        .unwrap_or("unexpected status")
+                        .to_string()
                 } else {
                     summary
                 },

@@ -63,7 +63,11 @@ pub enum CredentialSource {
 impl CredentialSource {
     /// Resolves to credentials for `host` (`host[:port]`). Runs a command or credential helper
     /// when configured, so it is blocking work on a worker thread.
-    pub async fn resolve(&self, host: &str, docker_hub: bool) -> Result<Credentials, RegistryError> {
+    pub async fn resolve(
+        &self,
+        host: &str,
+        docker_hub: bool,
+    ) -> Result<Credentials, RegistryError> {
         match self {
             CredentialSource::Anonymous => Ok(Credentials::Anonymous),
             CredentialSource::Plain { username, password } => Ok(Credentials::Basic {

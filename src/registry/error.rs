@@ -35,7 +35,9 @@ pub enum RegistryError {
     )]
     DeleteDisabled { host: String },
 
-    #[error("{host} has no catalog API ({detail}); list the repositories under `repositories` for this registry in config.toml")]
+    #[error(
+        "{host} has no catalog API ({detail}); list the repositories under `repositories` for this registry in config.toml"
+    )]
     NoCatalog { host: String, detail: String },
 
     #[error("429 Too Many Requests from {host}: still rate-limited after {attempts} attempts")]
@@ -58,7 +60,9 @@ pub enum RegistryError {
     #[error("malformed response from {url}: {detail}")]
     Malformed { url: String, detail: String },
 
-    #[error("unsupported manifest at {what}: Docker schema 1 is deprecated and not supported (schema 1)")]
+    #[error(
+        "unsupported manifest at {what}: Docker schema 1 is deprecated and not supported (schema 1)"
+    )]
     Schema1 { what: String },
 
     #[error("unsupported manifest media type {media_type:?} at {what}")]
@@ -151,7 +155,11 @@ mod tests {
         assert!(e.has_code("VENDOR_THING"));
         assert_eq!(e.summary(), "VENDOR_THING: nope");
         assert!(ErrorEnvelope::parse(b"<html>").errors.is_empty());
-        assert!(ErrorEnvelope::parse(br#"{"errors":null}"#).errors.is_empty());
+        assert!(
+            ErrorEnvelope::parse(br#"{"errors":null}"#)
+                .errors
+                .is_empty()
+        );
     }
 
     #[test]

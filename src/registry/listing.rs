@@ -32,11 +32,16 @@ impl Client {
     ) -> Result<Vec<RepoName>, RegistryError> {
         let first = self.url(&format!("_catalog?n={}", self.page_size()))?;
         let result = self
-            .list_pages(first, RequestKind::Catalog, "registry:catalog:*", "the catalog", |b| {
-                serde_json::from_slice::<CatalogPage>(b).map(|p| p.repositories)
-            }, &|names: &[String]| {
-                on_page(&parse_all(names, RepoName::parse));
-            })
+            .list_pages(
+                first,
+                RequestKind::Catalog,
+                "registry:catalog:*",
+                "the catalog",
+                |b| serde_json::from_slice::<CatalogPage>(b).map(|p| p.repositories),
+                &|names: &[String]| {
+                    on_page(&parse_all(names, RepoName::parse));
+                },
+            )
             .await;
         match result {
             Ok(names) => Ok(parse_all(&names, RepoName::parse)),
@@ -99,7 +104,13 @@ impl Client {
                     url: url.to_string(),
                 });
             }
-            let mut call = Call::new(Method::GET, url.clone(), kind, scope.to_string(), what.to_string());
+            let mut call = Call::new(
+                Method::GET,
+                url.clone(),
+                kind,
+                scope.to_string(),
+                what.to_string(),
+            );
             call.accept = Some("application/json");
             let response = self.execute(call).await?;
             let link = response

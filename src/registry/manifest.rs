@@ -283,7 +283,10 @@ mod tests {
         else {
             panic!("expected an index")
         };
-        assert_eq!(i.manifests[0].platform.as_ref().unwrap().to_string(), "linux/arm64/v8");
+        assert_eq!(
+            i.manifests[0].platform.as_ref().unwrap().to_string(),
+            "linux/arm64/v8"
+        );
     }
 
     #[test]

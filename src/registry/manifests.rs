@@ -41,7 +41,8 @@ impl Client {
         );
         call.accept = Some(MANIFEST_ACCEPT);
         let response = self.execute(call).await?;
-        let digest = header_str(&response, "docker-content-digest").and_then(|d| Digest::parse(&d).ok());
+        let digest =
+            header_str(&response, "docker-content-digest").and_then(|d| Digest::parse(&d).ok());
         let media_type = header_str(&response, header::CONTENT_TYPE.as_str()).unwrap_or_default();
         let size = response
             .headers()
@@ -84,7 +85,8 @@ impl Client {
         call.accept = Some(MANIFEST_ACCEPT);
         let response = self.execute(call).await?;
         let content_type = header_str(&response, header::CONTENT_TYPE.as_str()).unwrap_or_default();
-        let header_digest = header_str(&response, "docker-content-digest").and_then(|d| Digest::parse(&d).ok());
+        let header_digest =
+            header_str(&response, "docker-content-digest").and_then(|d| Digest::parse(&d).ok());
         let body = read_capped(response, MAX_DOCUMENT_BYTES, url.as_str()).await?;
         let expected = reference.digest().cloned().or(header_digest);
         FetchedManifest::from_bytes(&what, body, &content_type, expected.as_ref())
@@ -119,7 +121,11 @@ impl Client {
     /// Deletes the manifest `digest` **and every tag that points to it** (the registry removes
     /// them all). On Distribution nothing is freed until garbage collection runs. A registry
     /// with deletes disabled answers [`RegistryError::DeleteDisabled`].
-    pub async fn delete_manifest(&self, repo: &RepoName, digest: &Digest) -> Result<(), RegistryError> {
+    pub async fn delete_manifest(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+    ) -> Result<(), RegistryError> {
         let url = self.url(&format!("{repo}/manifests/{digest}"))?;
         let call = Call::new(
             Method::DELETE,

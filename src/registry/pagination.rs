@@ -9,7 +9,9 @@ use url::Url;
 pub fn next_link(base: &Url, link_header: &str) -> Option<Url> {
     for part in split_links(link_header) {
         let part = part.trim();
-        let Some(start) = part.find('<') else { continue };
+        let Some(start) = part.find('<') else {
+            continue;
+        };
         let Some(end) = part[start..].find('>') else {
             continue;
         };
@@ -88,7 +90,10 @@ mod tests {
     #[test]
     fn relative_next_link_resolves() {
         let next = next_link(&base(), r#"</v2/_catalog?last=b&n=2>; rel="next""#).unwrap();
-        assert_eq!(next.as_str(), "http://127.0.0.1:5000/v2/_catalog?last=b&n=2");
+        assert_eq!(
+            next.as_str(),
+            "http://127.0.0.1:5000/v2/_catalog?last=b&n=2"
+        );
     }
 
     #[test]

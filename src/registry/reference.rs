@@ -131,7 +131,10 @@ fn validate_host(input: &str, host: &str) -> Result<(), ReferenceError> {
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']' | '_'));
     if !ok {
-        return Err(invalid(input, "the registry host has characters a host cannot have"));
+        return Err(invalid(
+            input,
+            "the registry host has characters a host cannot have",
+        ));
     }
     Ok(())
 }
@@ -272,14 +275,22 @@ impl Digest {
         let expected_len = match algorithm {
             "sha256" => 64,
             "sha512" => 128,
-            _ => return Err(invalid(input, "only sha256 and sha512 digests are supported")),
+            _ => {
+                return Err(invalid(
+                    input,
+                    "only sha256 and sha512 digests are supported",
+                ));
+            }
         };
         let hex_ok = hex.len() == expected_len
             && hex
                 .bytes()
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         if !hex_ok {
-            return Err(invalid(input, "the digest's hex part has the wrong length or characters"));
+            return Err(invalid(
+                input,
+                "the digest's hex part has the wrong length or characters",
+            ));
         }
         Ok(Self(input.to_string()))
     }
@@ -287,7 +298,10 @@ impl Digest {
     /// The sha256 digest of `bytes`.
     pub fn sha256_of(bytes: &[u8]) -> Self {
         use sha2::Digest as _;
-        Self(format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes))))
+        Self(format!(
+            "sha256:{}",
+            hex::encode(sha2::Sha256::digest(bytes))
+        ))
     }
 
     /// Whether `bytes` hash to this digest.
@@ -401,9 +415,10 @@ impl Reference {
         // A tag is after the last ':' that follows the last '/'.
         let last_slash = name_part.rfind('/');
         let (name, tag) = match name_part.rfind(':') {
-            Some(colon) if last_slash.is_none_or(|s| colon > s) => {
-                (&name_part[..colon], Some(Tag::parse(&name_part[colon + 1..])?))
-            }
+            Some(colon) if last_slash.is_none_or(|s| colon > s) => (
+                &name_part[..colon],
+                Some(Tag::parse(&name_part[colon + 1..])?),
+            ),
             _ => (name_part, None),
         };
         let (host, repo) = split_host(name);
@@ -463,7 +478,10 @@ impl fmt::Display for Reference {
 fn split_host(name: &str) -> (Option<&str>, &str) {
     match name.split_once('/') {
         Some((first, rest))
-            if first.contains('.') || first.contains(':') || first == "localhost" || first.starts_with('[') =>
+            if first.contains('.')
+                || first.contains(':')
+                || first == "localhost"
+                || first.starts_with('[') =>
         {
             (Some(first), rest)
         }
@@ -477,12 +495,26 @@ mod tests {
 
     #[test]
     fn loopback_hosts_default_to_http() {
-        for host in ["localhost:5000", "127.0.0.1:5000", "127.3.2.1", "[::1]:5000"] {
-            assert_eq!(RegistryAddr::parse(host).unwrap().scheme, Scheme::Http, "{host}");
+        for host in [
+            "localhost:5000",
+            "127.0.0.1:5000",
+            "127.3.2.1",
+            "[::1]:5000",
+        ] {
+            assert_eq!(
+                RegistryAddr::parse(host).unwrap().scheme,
+                Scheme::Http,
+                "{host}"
+            );
         }
-        assert_eq!(RegistryAddr::parse("ghcr.io").unwrap().scheme, Scheme::Https);
         assert_eq!(
-            RegistryAddr::parse("https://localhost:5000/").unwrap().scheme,
+            RegistryAddr::parse("ghcr.io").unwrap().scheme,
+            Scheme::Https
+        );
+        assert_eq!(
+            RegistryAddr::parse("https://localhost:5000/")
+                .unwrap()
+                .scheme,
             Scheme::Https
         );
     }
@@ -522,7 +554,15 @@ mod tests {
         for bad in ["", "UPPER", "a//b", "-a", "a-", "a..b", "a_-b"] {
             assert!(RepoName::parse(bad).is_err(), "{bad:?}");
         }
-        for good in ["a", "a/b", "a-b", "a--b", "a__b", "a.b/c_d", "library/nginx"] {
+        for good in [
+            "a",
+            "a/b",
+            "a-b",
+            "a--b",
+            "a__b",
+            "a.b/c_d",
+            "library/nginx",
+        ] {
             assert!(RepoName::parse(good).is_ok(), "{good:?}");
         }
         assert!(Tag::parse(".x").is_err());
