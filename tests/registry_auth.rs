@@ -8,7 +8,8 @@ use std::sync::OnceLock;
 use regatta::registry::{
     ClientOptions, CredentialSource, ManifestRef, RegistryError, RequestKind, Secret,
 };
-use support::fixtures::{FixtureBuilder, Format, ImageSpec, Layer};
+use support::fixtures::FixtureBuilder;
+use support::image::{Format, ImageSpec, Layer};
 use support::registry::TestRegistry;
 use support::truth::{Fixture, repo, tag};
 

@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use regatta::registry::{Client, ClientOptions, CredentialSource, RegistryAddr};
-use support::fixtures::{FixtureBuilder, Format, ImageSpec, Layer};
+use support::fixtures::FixtureBuilder;
+use support::image::{Format, ImageSpec, Layer};
 use support::registry::TestRegistry;
 
 const USER: &str = "bob";

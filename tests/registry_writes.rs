@@ -5,7 +5,8 @@
 mod support;
 
 use regatta::registry::{Digest, ManifestRef, RegistryError, RequestKind};
-use support::fixtures::{FixtureBuilder, Format, ImageSpec, Layer};
+use support::fixtures::FixtureBuilder;
+use support::image::{Format, ImageSpec, Layer};
 use support::registry::{RegistryOptions, TestRegistry};
 use support::truth::{Fixture, repo, tag};
 

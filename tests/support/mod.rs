@@ -1,12 +1,42 @@
-//! Test support shared by the integration test binaries (`mod support;`): a real registry
-//! ([`registry::TestRegistry`]), deterministic images pushed through the project's own client
-//! ([`fixtures::FixtureBuilder`]) with their ground truth ([`truth::Fixture`]), and one
-//! registry per test binary holding the standard fixture ([`standard::shared`]).
+//! Test support shared by the integration test binaries (`mod support;` at the top of each).
+//!
+//! - [`registry::TestRegistry`]: Debian's `docker-registry` started by the test on a free
+//!   loopback port with its own storage (plain HTTP, or TLS + htpasswd), gone when the test
+//!   process is.
+//! - [`image`]: deterministic layers ([`image::Layer`]) and images ([`image::ImageSpec`]).
+//! - [`fixtures::FixtureBuilder`]: images and indexes per repository, pushed through the
+//!   project's own client; returns the ground truth ([`truth::Fixture`]).
+//! - [`standard`]: the 150-repository standard fixture and [`standard::shared`], one registry
+//!   per test binary holding it, for tests that only read.
+//!
+//! ```ignore
+//! mod support;
+//! use support::standard::{shared, DOCKER_REPO};
+//!
+//! #[test]
+//! fn lists_tags() {
+//!     let s = shared(); // started and filled once per test binary
+//!     let addr = s.registry.addr(); // "127.0.0.1:PORT", plain HTTP, anonymous
+//!     let tags = s.fixture.tags(DOCKER_REPO); // sorted ground truth
+//!     let latest = s.fixture.tagged(DOCKER_REPO, "latest"); // digest, sizes, blobs
+//!     // ... run the CLI against `addr` and compare with `tags` and `latest` ...
+//! }
+//!
+//! #[test]
+//! fn deletes() {
+//!     let registry = support::registry::TestRegistry::start(); // writable, yours alone
+//!     let mut b = support::fixtures::FixtureBuilder::new();
+//!     b.image("app", &["v1"], ImageSpec::new(Format::Oci, vec![Layer::text("app-v1")]));
+//!     let truth = registry.push(&b);
+//!     // ...
+//! }
+//! ```
 //!
 //! Not every binary uses every item, hence the blanket `dead_code` allowance.
 #![allow(dead_code)]
 
 pub mod fixtures;
+pub mod image;
 pub mod registry;
 pub mod standard;
 pub mod truth;

@@ -13,13 +13,15 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use regatta::registry::{
-    Client, ClientOptions, CredentialSource, RegistryAddr, RegistryError, Secret,
-};
+use regatta::registry::{Client, ClientOptions, CredentialSource, RegistryAddr, Secret};
 use tempfile::TempDir;
 
 const MISSING: &str =
     "docker-registry not found: install it with `apt-get install -y docker-registry`";
+
+/// A response header naming the registry's directory, so the readiness probe knows it talks
+/// to the registry it started.
+const IDENTITY_HEADER: &str = "X-Regatta-Test-Registry";
 
 /// How long a registry may take to answer `GET /v2/` after it was started.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -218,6 +220,12 @@ impl TestRegistry {
         Client::new(self.registry_addr(), options).expect("build a client for the test registry")
     }
 
+    /// Pushes `builder` through this registry's own client (from sync or async code) and
+    /// returns the ground truth.
+    pub fn push(&self, builder: &super::fixtures::FixtureBuilder) -> super::truth::Fixture {
+        builder.push_blocking(&self.client())
+    }
+
     /// The PEM certificate the TLS registry serves (it is its own CA).
     pub fn ca_pem_path(&self) -> &Path {
         &self
@@ -370,11 +378,14 @@ storage:
 http:
   addr: {addr}
   secret: regatta-test-secret
+  headers:
+    {IDENTITY_HEADER}: [{identity}]
 ",
             access_log_off = !options.access_log,
             root = self.storage_root().display(),
             delete = options.delete_enabled,
             addr = self.addr(),
+            identity = self.identity(),
         );
         if self.tls.is_some() {
             let d = self.dir.path();
@@ -437,37 +448,58 @@ auth:
         }
     }
 
+    /// Waits until `GET /v2/` answers 200 or 401 **from this registry**: every response of
+    /// ours carries an `X-Regatta-Test-Registry` header naming its directory, so a stranger
+    /// that took the port in between cannot pass for it.
     fn wait_ready(&self, pid: u32) -> Result<(), String> {
-        // The readiness probe trusts any certificate: it asks whether the server is up, not
-        // whether the client verifies it (the tests do that).
-        let options = ClientOptions {
-            credentials: CredentialSource::Anonymous,
-            insecure: true,
-            max_retries: 0,
-            connect_timeout: Duration::from_secs(1),
-            request_timeout: Duration::from_secs(5),
-            ..ClientOptions::default()
-        };
-        let client = self.client_with(options);
+        regatta::registry::install_crypto_provider();
+        // Trusts any certificate: the probe asks whether the server is up, not whether the
+        // client verifies it (the tests do that).
+        let http = reqwest::Client::builder()
+            .tls_danger_accept_invalid_certs(true)
+            .connect_timeout(Duration::from_secs(1))
+            .timeout(Duration::from_secs(5))
+            .build()
+            .expect("build the readiness probe");
+        let url = format!("{}/v2/", self.url());
+        let identity = self.identity();
         let deadline = Instant::now() + READY_TIMEOUT;
         super::block_on(async move {
             loop {
-                match client.ping().await {
-                    Ok(()) | Err(RegistryError::Unauthorized { .. }) => return Ok(()),
-                    Err(e) => {
-                        if !process_alive(pid) {
-                            return Err(format!("docker-registry exited during start-up ({e})"));
+                let last = match http.get(&url).send().await {
+                    Ok(response) => {
+                        let ours = response
+                            .headers()
+                            .get(IDENTITY_HEADER)
+                            .is_some_and(|v| v.as_bytes() == identity.as_bytes());
+                        let status = response.status().as_u16();
+                        if ours && (status == 200 || status == 401) {
+                            return Ok(());
                         }
-                        if Instant::now() > deadline {
-                            return Err(format!(
-                                "docker-registry did not answer GET /v2/ within {READY_TIMEOUT:?}: {e}"
-                            ));
-                        }
-                        tokio::time::sleep(Duration::from_millis(25)).await;
+                        format!("{status} from {url} (our registry: {ours})")
                     }
+                    Err(e) => e.to_string(),
+                };
+                if !process_alive(pid) {
+                    return Err(format!("docker-registry exited during start-up ({last})"));
                 }
+                if Instant::now() > deadline {
+                    return Err(format!(
+                        "docker-registry did not answer GET /v2/ within {READY_TIMEOUT:?}: {last}"
+                    ));
+                }
+                tokio::time::sleep(Duration::from_millis(25)).await;
             }
         })
+    }
+
+    /// The value of [`IDENTITY_HEADER`] in this registry's responses.
+    fn identity(&self) -> String {
+        self.dir
+            .path()
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
     }
 }
 

@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use regatta::registry::ClientOptions;
 
-use super::fixtures::{FixtureBuilder, Format, ImageSpec, Layer};
+use super::fixtures::FixtureBuilder;
+use super::image::{Format, ImageSpec, Layer};
 use super::registry::TestRegistry;
 use super::truth::Fixture;
 
