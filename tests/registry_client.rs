@@ -21,6 +21,10 @@ use support::standard::{
 };
 use support::truth::{repo, tag};
 
+/// The sha256 of `Layer::text("pinned")`'s tar, as first built.
+const PINNED_DIFF_ID: &str =
+    "sha256:2a6ef84b78b913c55784982ff17871d36e616f3bbd69621ab53b1a217f0b038a";
+
 fn by_tag(t: &str) -> ManifestRef {
     ManifestRef::Tag(tag(t))
 }
@@ -470,4 +474,18 @@ async fn nothing_listening_is_unreachable() {
     assert_eq!(client.counters().get(RequestKind::Ping), 2);
     let err = client.catalog(&|_| {}).await.expect_err("nothing listens");
     assert!(matches!(err, RegistryError::Unreachable { .. }), "{err:?}");
+}
+
+#[test]
+fn fixtures_are_deterministic() {
+    // Built again from scratch, the standard fixture has the very digests that were pushed.
+    let again = standard::standard_fixture().truth();
+    let pushed = &shared().fixture;
+    assert_eq!(again.repo_names(), pushed.repo_names());
+    for name in pushed.repo_names() {
+        assert_eq!(again.repo(&name).tags, pushed.repo(&name).tags, "{name}");
+    }
+    // Tars have fixed mtimes, owners and modes: their bytes never change from run to run.
+    let layer = support::image::Layer::text("pinned");
+    assert_eq!(layer.diff_id(), PINNED_DIFF_ID);
 }
