@@ -176,6 +176,14 @@ impl Client {
                     path: path.display().to_string(),
                     detail: format!("ca_file is not a PEM certificate bundle: {e}"),
                 })?;
+            // A file without any certificate parses as an empty bundle; accepting it would
+            // turn a wrong path into a TLS error telling the user to set the ca_file they set.
+            if certs.is_empty() {
+                return Err(RegistryError::Io {
+                    path: path.display().to_string(),
+                    detail: "ca_file holds no PEM certificate".to_string(),
+                });
+            }
             builder = builder.tls_certs_merge(certs);
         }
         if options.insecure {

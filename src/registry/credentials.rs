@@ -137,7 +137,8 @@ fn docker_config_lookup(host: &str, key: &str) -> Result<Credentials, RegistryEr
             // Never echo a helper's output: it may hold the secret.
             Err(E::HelperFailure { helper, .. }) => Err(RegistryError::Credentials {
                 host: host.to_string(),
-                detail: format!("the credential helper docker-credential-{helper} failed"),
+                // `helper` is the full program name, `docker-credential-NAME`.
+                detail: format!("the credential helper {helper} failed"),
             }),
             Err(other) => Err(RegistryError::Credentials {
                 host: host.to_string(),

@@ -49,10 +49,18 @@ impl Client {
                 host: self.registry().host.clone(),
                 detail: "404 on /v2/_catalog".into(),
             }),
-            Err(RegistryError::Unauthorized { detail, .. }) => Err(RegistryError::NoCatalog {
-                host: self.registry().host.clone(),
-                detail: format!("401 on /v2/_catalog: {detail}"),
-            }),
+            Err(RegistryError::Unauthorized { detail, .. }) => {
+                // A 401 here is either a catalog closed to these credentials or credentials
+                // refused everywhere; the API base tells which, so a wrong password is not
+                // reported as a missing catalog.
+                if let Err(refused @ RegistryError::Unauthorized { .. }) = self.ping().await {
+                    return Err(refused);
+                }
+                Err(RegistryError::NoCatalog {
+                    host: self.registry().host.clone(),
+                    detail: format!("401 on /v2/_catalog: {detail}"),
+                })
+            }
             Err(RegistryError::Forbidden { .. }) => Err(RegistryError::NoCatalog {
                 host: self.registry().host.clone(),
                 detail: "403 on /v2/_catalog".into(),

@@ -97,7 +97,8 @@ pub struct ImageIndex {
 }
 
 /// A parsed manifest document.
-// Few of these live at once; boxing would only add noise to every match.
+// Unboxed on purpose: manifests are held a few at a time, and `Manifest::Image(m)` patterns
+// read better than boxes at every match.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Manifest {

@@ -1,0 +1,66 @@
+//! Test support shared by the integration test binaries (`mod support;` at the top of each).
+//!
+//! - [`registry::TestRegistry`]: Debian's `docker-registry` started by the test on a free
+//!   loopback port with its own storage (plain HTTP, or TLS + htpasswd), gone when the test
+//!   process is.
+//! - [`image`]: deterministic layers ([`image::Layer`]) and images ([`image::ImageSpec`]).
+//! - [`fixtures::FixtureBuilder`]: images and indexes per repository, pushed through the
+//!   project's own client; returns the ground truth ([`truth::Fixture`]).
+//! - [`standard`]: the 150-repository standard fixture and [`standard::shared`], one registry
+//!   per test binary holding it, for tests that only read.
+//!
+//! ```ignore
+//! mod support;
+//! use support::standard::{shared, DOCKER_REPO};
+//!
+//! #[test]
+//! fn lists_tags() {
+//!     let s = shared(); // started and filled once per test binary
+//!     let addr = s.registry.addr(); // "127.0.0.1:PORT", plain HTTP, anonymous
+//!     let tags = s.fixture.tags(DOCKER_REPO); // sorted ground truth
+//!     let latest = s.fixture.tagged(DOCKER_REPO, "latest"); // digest, sizes, blobs
+//!     // ... run the CLI against `addr` and compare with `tags` and `latest` ...
+//! }
+//!
+//! #[test]
+//! fn deletes() {
+//!     let registry = support::registry::TestRegistry::start(); // writable, yours alone
+//!     let mut b = support::fixtures::FixtureBuilder::new();
+//!     b.image("app", &["v1"], ImageSpec::new(Format::Oci, vec![Layer::text("app-v1")]));
+//!     let truth = registry.push(&b);
+//!     // ...
+//! }
+//! ```
+//!
+//! Not every binary uses every item, hence the blanket `dead_code` allowance.
+#![allow(dead_code)]
+
+pub mod fixtures;
+pub mod image;
+pub mod registry;
+pub mod standard;
+pub mod truth;
+
+use std::future::Future;
+
+/// Runs a future to completion on a fresh runtime in a thread of its own, so that it can be
+/// called from plain `#[test]`s and from inside another runtime alike.
+pub fn block_on<F>(future: F) -> F::Output
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .expect("build a tokio runtime")
+                    .block_on(future)
+            })
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
