@@ -223,6 +223,22 @@ impl Config {
         })
     }
 
+    /// A warning when `path` holds a plain password and other users can read it.
+    pub fn exposure_warning(&self, path: &Path) -> Option<String> {
+        use std::os::unix::fs::PermissionsExt;
+        if !self.has_plain_password() {
+            return None;
+        }
+        let mode = std::fs::metadata(path).ok()?.permissions().mode();
+        (mode & 0o044 != 0).then(|| {
+            format!(
+                "{} holds a plain password and is readable by other users (mode {:o}); run chmod 600 on it, or use password_command",
+                path.display(),
+                mode & 0o777
+            )
+        })
+    }
+
     /// Whether any registry keeps a plain password in the file.
     pub fn has_plain_password(&self) -> bool {
         self.registries.values().any(|r| r.password.is_some())
@@ -364,6 +380,31 @@ repositories = ["library/nginx"]
         let c = parse(include_str!("../config.example.toml")).unwrap();
         assert_eq!(c.registries.len(), 3);
         assert_eq!(c.registries["hub"].repositories.len(), 2);
+    }
+
+    #[test]
+    fn a_readable_password_file_is_warned_about() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            "[registries.a]\nurl = \"h:1\"\nusername = \"u\"\npassword = \"p\"\n",
+        )
+        .unwrap();
+        let config = Config::load(&path).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(
+            config
+                .exposure_warning(&path)
+                .unwrap()
+                .contains("chmod 600")
+        );
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(config.exposure_warning(&path).is_none());
+        let no_password = parse("[registries.a]\nurl = \"h:1\"\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(no_password.exposure_warning(&path).is_none());
     }
 
     #[test]

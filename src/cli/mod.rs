@@ -163,6 +163,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         return Ok(());
     }
     let (config, config_path) = load_config(&cli.global)?;
+    let config_warning = config_path
+        .as_deref()
+        .and_then(|p| config.exposure_warning(p));
+    if let (Some(w), Some(_)) = (&config_warning, &cli.command) {
+        eprintln!("regatta: warning: {w}");
+    }
     logging::init();
     let overrides = Overrides {
         insecure: cli.global.insecure,
@@ -173,6 +179,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         config,
         config_path,
         overrides,
+        config_warning,
     };
     crate::registry::install_crypto_provider();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -236,6 +243,8 @@ pub struct Context {
     pub config: Config,
     pub config_path: Option<PathBuf>,
     pub overrides: Overrides,
+    /// Shown once: in the TUI's status line, or on stderr by the CLI.
+    pub config_warning: Option<String>,
 }
 
 impl Context {
