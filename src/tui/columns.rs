@@ -239,14 +239,7 @@ mod tests {
         };
         assert_eq!(
             tag_row(&tag, now),
-            vec![
-                "v1",
-                d.short(),
-                "2 KiB",
-                "3d",
-                "linux/amd64",
-                "+2"
-            ]
+            vec!["v1", d.short(), "2 KiB", "3d", "linux/amd64", "+2"]
         );
         let p = PlatformLine {
             platform: "x",

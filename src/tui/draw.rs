@@ -107,8 +107,9 @@ fn draw_message(app: &App, f: &mut Frame, area: Rect) {
             info.push(format!("{}/{}", p + 1, l.shown()));
         }
     }
-    let info = sanitize(&info.join(" · ")).into_owned();
-    let info_width = info.chars().count() as u16 + 1;
+    let info = format!("{} ", sanitize(&info.join(" · ")));
+    // Two cells of margin so a long detail never runs into the info.
+    let info_width = info.chars().count() as u16 + 3;
     let [left_area, right_area] =
         Layout::horizontal([Constraint::Min(0), Constraint::Length(info_width)]).areas(area);
     let left = match app.message() {
@@ -120,7 +121,10 @@ fn draw_message(app: &App, f: &mut Frame, area: Rect) {
         },
     };
     f.render_widget(Paragraph::new(left), left_area);
-    f.render_widget(Paragraph::new(info).style(theme.dim()), right_area);
+    let info = Paragraph::new(info)
+        .style(theme.dim())
+        .alignment(ratatui::layout::Alignment::Right);
+    f.render_widget(info, right_area);
 }
 
 fn draw_status(app: &App, f: &mut Frame, area: Rect) {

@@ -4,13 +4,16 @@ use super::memory::{ImageSpec, MemorySource};
 
 const MIB: u64 = 1024 * 1024;
 
-fn nginx(arch: &str, variant: Option<&str>, created: &str, version: &str) -> ImageSpec {
+fn nginx(arch: &str, variant: Option<&str>, created: &str, version: &str, size: u64) -> ImageSpec {
+    let base = if arch == "amd64" {
+        28 * MIB + 300_000
+    } else {
+        27 * MIB + 100_000
+    };
+    let install = format!("RUN /bin/sh -c set -x && apt-get install nginx={version}");
     let mut spec = ImageSpec::new("linux", arch, created)
-        .layer(28 * MIB + 300_000, "/bin/sh -c #(nop) ADD file:9a1b in / ")
-        .layer(
-            41 * MIB + 77_000,
-            &format!("RUN /bin/sh -c set -x && apt-get install nginx={version}"),
-        )
+        .layer(base, "/bin/sh -c #(nop) ADD file:9a1b in / ")
+        .layer(size, &install)
         .layer(628, "COPY docker-entrypoint.sh / # buildkit")
         .layer(
             955,
@@ -64,12 +67,36 @@ fn api(created: &str, app_size: u64) -> ImageSpec {
 pub fn sample() -> MemorySource {
     let mut s = MemorySource::new("demo");
     let nginx_new = s.add_index(&[
-        nginx("amd64", None, "2025-05-20T10:00:00Z", "1.27.5"),
-        nginx("arm64", Some("v8"), "2025-05-20T10:05:00Z", "1.27.5"),
+        nginx(
+            "amd64",
+            None,
+            "2025-05-20T10:00:00Z",
+            "1.27.5",
+            41 * MIB + 77_000,
+        ),
+        nginx(
+            "arm64",
+            Some("v8"),
+            "2025-05-20T10:05:00Z",
+            "1.27.5",
+            39 * MIB + 5_000,
+        ),
     ]);
     let nginx_old = s.add_index(&[
-        nginx("amd64", None, "2024-11-02T08:00:00Z", "1.26.2"),
-        nginx("arm64", Some("v8"), "2024-11-02T08:04:00Z", "1.26.2"),
+        nginx(
+            "amd64",
+            None,
+            "2024-11-02T08:00:00Z",
+            "1.26.2",
+            44 * MIB + 900_000,
+        ),
+        nginx(
+            "arm64",
+            Some("v8"),
+            "2024-11-02T08:04:00Z",
+            "1.26.2",
+            42 * MIB + 300_000,
+        ),
     ]);
     let alpine_new = s.add_image(&alpine("2025-02-14T00:00:00Z", 3 * MIB + 400_000));
     let alpine_old = s.add_image(&alpine("2023-12-07T00:00:00Z", 3 * MIB + 300_000));

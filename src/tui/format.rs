@@ -40,6 +40,20 @@ pub fn percent(part: u64, whole: u64) -> String {
 /// A layer or manifest media type without the long common prefixes:
 /// `application/vnd.oci.image.layer.v1.tar+gzip` reads `oci layer tar+gzip`.
 pub fn media_type(media_type: &str) -> String {
+    use crate::registry::manifest::{
+        DOCKER_CONFIG, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_CONFIG, OCI_INDEX, OCI_MANIFEST,
+    };
+    const EXACT: &[(&str, &str)] = &[
+        (OCI_MANIFEST, "oci manifest"),
+        (OCI_INDEX, "oci index"),
+        (OCI_CONFIG, "oci config"),
+        (DOCKER_MANIFEST, "docker manifest v2"),
+        (DOCKER_MANIFEST_LIST, "docker manifest list"),
+        (DOCKER_CONFIG, "docker config"),
+    ];
+    if let Some((_, short)) = EXACT.iter().find(|(full, _)| *full == media_type) {
+        return short.to_string();
+    }
     const KNOWN: &[(&str, &str)] = &[
         ("application/vnd.oci.image.layer.v1.", "oci layer "),
         (
@@ -147,6 +161,10 @@ mod tests {
             "docker layer tar.gzip"
         );
         assert_eq!(media_type("application/x-thing"), "application/x-thing");
+        assert_eq!(
+            media_type(crate::registry::manifest::OCI_INDEX),
+            "oci index"
+        );
         assert_eq!(media_type(""), "-");
     }
 

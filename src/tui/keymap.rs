@@ -267,7 +267,7 @@ pub static BINDINGS: &[Binding] = &[
         Filter,
         LISTS,
         Some("keep"),
-        "keep the filter",
+        "keep the filter (while typing one)",
     ),
     bind(
         Action::FilterClear,
@@ -275,7 +275,7 @@ pub static BINDINGS: &[Binding] = &[
         Filter,
         LISTS,
         Some("clear"),
-        "clear the filter",
+        "clear the filter (while typing one)",
     ),
     bind(
         Action::FilterBackspace,
@@ -283,7 +283,7 @@ pub static BINDINGS: &[Binding] = &[
         Filter,
         LISTS,
         None,
-        "delete a character",
+        "delete a character of the filter",
     ),
     bind(
         Action::Quit,

@@ -196,9 +196,10 @@ impl MemorySource {
             .layers
             .iter()
             .map(|(size, step)| {
-                // Layers are identified by their step and size: images built from the same
-                // steps share layers, as real ones do.
-                let digest = Digest::sha256_of(format!("{step}/{size}").as_bytes());
+                // Layers are identified by platform, step and size: images built from the
+                // same steps for the same platform share layers, as real ones do.
+                let seed = format!("{}/{}/{step}/{size}", spec.os, spec.arch);
+                let digest = Digest::sha256_of(seed.as_bytes());
                 descriptor(LAYER, digest, *size)
             })
             .collect();

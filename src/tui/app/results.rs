@@ -99,16 +99,16 @@ impl App {
         let View::Repos(v) = &mut self.stack[owner] else {
             return;
         };
-        let Some(row) = v.rows.find_mut(repo) else {
-            return;
-        };
-        row.tags = match result {
+        let tags = match result {
             Ok(n) => Field::Known(n),
             Err(e) => {
                 tracing::warn!("counting the tags of {repo}: {e}");
                 Field::Failed
             }
         };
+        if !v.rows.set_tags(repo, tags) {
+            return;
+        }
         if v.listing.sort_key() == Some(SortKey::Tags) {
             v.listing.mark_dirty();
         }
@@ -139,9 +139,7 @@ impl App {
         for view in &mut self.stack {
             if let View::Repos(r) = view {
                 if r.entry == entry {
-                    if let Some(row) = r.rows.find_mut(&repo) {
-                        row.tags = Field::Known(count);
-                    }
+                    r.rows.set_tags(&repo, Field::Known(count));
                 }
             }
         }
@@ -266,10 +264,8 @@ impl App {
         for view in &mut self.stack {
             if let View::Repos(r) = view {
                 if r.entry == entry {
-                    if let Some(row) = r.rows.find_mut(&repo) {
-                        row.size = Some(size);
-                        row.tags = Field::Known(count);
-                    }
+                    r.rows.set_size(&repo, size);
+                    r.rows.set_tags(&repo, Field::Known(count));
                     r.listing.mark_dirty();
                 }
             }

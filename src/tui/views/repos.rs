@@ -26,6 +26,8 @@ pub struct RepoRow {
 pub struct RepoRows {
     rows: Vec<RepoRow>,
     index: HashMap<RepoName, usize>,
+    /// Rows whose tag count is in (known or failed).
+    counted: usize,
 }
 
 impl RepoRows {
@@ -33,9 +35,23 @@ impl RepoRows {
         self.rows.get(row)
     }
 
-    pub fn find_mut(&mut self, name: &RepoName) -> Option<&mut RepoRow> {
-        let i = *self.index.get(name)?;
-        self.rows.get_mut(i)
+    pub fn set_size(&mut self, name: &RepoName, size: u64) {
+        if let Some(&i) = self.index.get(name) {
+            self.rows[i].size = Some(size);
+        }
+    }
+
+    /// Sets a repository's tag count; returns whether the repository is listed.
+    pub fn set_tags(&mut self, name: &RepoName, tags: Field<usize>) -> bool {
+        let Some(&i) = self.index.get(name) else {
+            return false;
+        };
+        let row = &mut self.rows[i];
+        if row.tags == Field::Loading && tags != Field::Loading {
+            self.counted += 1;
+        }
+        row.tags = tags;
+        true
     }
 
     /// Adds the names not seen yet; returns how many were new.
@@ -58,13 +74,11 @@ impl RepoRows {
     pub fn clear(&mut self) {
         self.rows.clear();
         self.index.clear();
+        self.counted = 0;
     }
 
     pub fn counted(&self) -> usize {
-        self.rows
-            .iter()
-            .filter(|r| r.tags != Field::Loading)
-            .count()
+        self.counted
     }
 }
 

@@ -53,11 +53,15 @@ impl TagRow {
     }
 }
 
+/// Rows in the order the source listed them, with indexes by tag and by digest, and running
+/// counts so progress costs nothing to ask for on large lists.
 #[derive(Debug, Default)]
 pub struct TagRows {
     rows: Vec<TagRow>,
     by_tag: HashMap<Tag, usize>,
     by_digest: HashMap<Digest, Vec<usize>>,
+    done: usize,
+    failed: usize,
 }
 
 impl TagRows {
@@ -65,6 +69,8 @@ impl TagRows {
         self.rows.clear();
         self.by_tag.clear();
         self.by_digest.clear();
+        self.done = 0;
+        self.failed = 0;
         for tag in tags {
             if self.by_tag.contains_key(&tag) {
                 continue;
@@ -86,38 +92,62 @@ impl TagRows {
         self.rows.iter()
     }
 
+    /// Changes row `i`, keeping the counts right.
+    fn change(&mut self, i: usize, f: impl FnOnce(&mut TagRow)) {
+        let row = &mut self.rows[i];
+        let (was_done, was_failed) = (row.is_done(), row.image == Field::Failed);
+        f(row);
+        let (is_done, is_failed) = (row.is_done(), row.image == Field::Failed);
+        self.done = self.done + usize::from(is_done) - usize::from(was_done);
+        self.failed = self.failed + usize::from(is_failed) - usize::from(was_failed);
+    }
+
     /// Records a tag's digest, with its image's summary when that is already known.
     pub fn resolved(&mut self, tag: &Tag, head: ManifestHead, image: Option<ImageSummary>) {
         let Some(&i) = self.by_tag.get(tag) else {
             return;
         };
+        if self.rows[i].head.known().is_some() {
+            return; // answered already
+        }
         self.by_digest
             .entry(head.digest.clone())
             .or_default()
             .push(i);
-        let row = &mut self.rows[i];
-        row.head = Field::Known(head);
-        if let Some(image) = image {
-            row.image = Field::Known(image);
-        }
+        self.change(i, |row| {
+            row.head = Field::Known(head);
+            if let Some(image) = image {
+                row.image = Field::Known(image);
+            }
+        });
     }
 
     pub fn resolve_failed(&mut self, tag: &Tag) {
         if let Some(&i) = self.by_tag.get(tag) {
-            self.rows[i].head = Field::Failed;
-            self.rows[i].image = Field::Failed;
+            self.change(i, |row| {
+                row.head = Field::Failed;
+                row.image = Field::Failed;
+            });
         }
     }
 
     /// Fills every tag on `digest`; returns whether any row changed.
     pub fn image(&mut self, digest: &Digest, image: Field<ImageSummary>) -> bool {
-        let Some(rows) = self.by_digest.get(digest) else {
+        let Some(rows) = self.by_digest.get(digest).cloned() else {
             return false;
         };
-        for &i in rows {
-            self.rows[i].image = image.clone();
+        for &i in &rows {
+            self.change(i, |row| row.image = image.clone());
         }
         !rows.is_empty()
+    }
+
+    /// How many other tags point at the same digest as `row`.
+    pub fn shared(&self, row: usize) -> usize {
+        let digest = self.rows.get(row).and_then(TagRow::digest);
+        digest
+            .and_then(|d| self.by_digest.get(d))
+            .map_or(0, |group| group.len().saturating_sub(1))
     }
 
     /// The other tags on the same digest as `row`.
@@ -132,14 +162,11 @@ impl TagRows {
     }
 
     pub fn done(&self) -> usize {
-        self.rows.iter().filter(|r| r.is_done()).count()
+        self.done
     }
 
     pub fn failed(&self) -> usize {
-        self.rows
-            .iter()
-            .filter(|r| r.image == Field::Failed)
-            .count()
+        self.failed
     }
 
     /// Distinct digests of the resolved tags.
@@ -236,11 +263,22 @@ impl TagsView {
     pub fn detail(&self) -> Option<String> {
         let row = self.listing.selected_row()?;
         let digest = self.rows.get(row)?.digest()?;
-        let aliases: Vec<&str> = self.rows.aliases(row).map(Tag::as_str).collect();
-        Some(if aliases.is_empty() {
-            digest.to_string()
-        } else {
-            format!("{digest} · also tagged {}", aliases.join(", "))
+        // A few names are useful; thousands would only cost time on every frame.
+        const NAMED: usize = 5;
+        let aliases: Vec<&str> = self
+            .rows
+            .aliases(row)
+            .take(NAMED)
+            .map(Tag::as_str)
+            .collect();
+        let more = self.rows.shared(row).saturating_sub(NAMED);
+        Some(match (aliases.is_empty(), more) {
+            (true, _) => digest.to_string(),
+            (false, 0) => format!("{digest} · also tagged {}", aliases.join(", ")),
+            (false, more) => format!(
+                "{digest} · also tagged {} and {more} more",
+                aliases.join(", ")
+            ),
         })
     }
 
@@ -277,7 +315,7 @@ impl TagsView {
                     },
                     created: image.and_then(|s| s.created),
                     platforms: image.map_or("", |s| s.platforms.as_str()),
-                    shared: self.rows.aliases(i).count(),
+                    shared: self.rows.shared(i),
                 };
                 let accent = (row.image == Field::Failed).then_some((2, ctx.theme.error()));
                 TableRow {
