@@ -43,7 +43,8 @@ pub trait Rows {
     /// Whether `row` has a value for `key` yet; rows without one sort last either way.
     fn has(&self, row: usize, key: SortKey) -> bool;
     /// Compares two rows that both have `key`, in the key's natural direction (names A to Z,
-    /// largest first, newest first, most tags first).
+    /// largest first, newest first, most tags first). Ties are broken by [`Rows::text`],
+    /// A to Z whichever way the list is sorted.
     fn compare(&self, a: usize, b: usize, key: SortKey) -> Ordering;
 }
 
@@ -188,7 +189,8 @@ impl Listing {
                 order.into_iter().partition(|&r| rows.has(r, key));
             known.sort_by(|&a, &b| {
                 let ord = rows.compare(a, b, key);
-                if reversed { ord.reverse() } else { ord }
+                let ord = if reversed { ord.reverse() } else { ord };
+                ord.then_with(|| rows.text(a).cmp(rows.text(b)))
             });
             known.extend(unknown);
             order = known;
@@ -226,9 +228,9 @@ pub fn by_name(a: &str, b: &str) -> Ordering {
     a.cmp(b)
 }
 
-/// Helper for [`Rows::compare`]: larger values first, ties by name.
-pub fn larger_first<T: Ord>(a: T, b: T, a_name: &str, b_name: &str) -> Ordering {
-    b.cmp(&a).then_with(|| by_name(a_name, b_name))
+/// Helper for [`Rows::compare`]: larger values first.
+pub fn larger_first<T: Ord>(a: T, b: T) -> Ordering {
+    b.cmp(&a)
 }
 
 #[cfg(test)]
@@ -250,7 +252,7 @@ mod tests {
         fn compare(&self, a: usize, b: usize, key: SortKey) -> Ordering {
             let (x, y) = (&self.0[a], &self.0[b]);
             match key {
-                SortKey::Size => larger_first(x.1, y.1, x.0, y.0),
+                SortKey::Size => larger_first(x.1, y.1),
                 _ => by_name(x.0, y.0),
             }
         }

@@ -89,7 +89,7 @@ impl Rows for LayerRows {
         match key {
             SortKey::Size => {
                 let size = |r| self.layer(r).map_or(0, |l| l.size);
-                larger_first(size(a), size(b), "", "").then(a.cmp(&b))
+                larger_first(size(a), size(b)).then(a.cmp(&b))
             }
             _ => a.cmp(&b),
         }

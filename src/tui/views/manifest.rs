@@ -56,7 +56,7 @@ impl Rows for PlatformRows {
     fn compare(&self, a: usize, b: usize, key: SortKey) -> Ordering {
         let (x, y) = (&self.names[a], &self.names[b]);
         match key {
-            SortKey::Size => larger_first(self.sizes[a], self.sizes[b], x, y),
+            SortKey::Size => larger_first(self.sizes[a], self.sizes[b]),
             SortKey::Position => a.cmp(&b),
             _ => by_name(x, y),
         }

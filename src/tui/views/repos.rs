@@ -100,13 +100,8 @@ impl Rows for RepoRows {
     fn compare(&self, a: usize, b: usize, key: SortKey) -> Ordering {
         let (x, y) = (&self.rows[a], &self.rows[b]);
         match key {
-            SortKey::Tags => larger_first(
-                x.tags.known(),
-                y.tags.known(),
-                x.name.as_str(),
-                y.name.as_str(),
-            ),
-            SortKey::Size => larger_first(x.size, y.size, x.name.as_str(), y.name.as_str()),
+            SortKey::Tags => larger_first(x.tags.known(), y.tags.known()),
+            SortKey::Size => larger_first(x.size, y.size),
             _ => by_name(x.name.as_str(), y.name.as_str()),
         }
     }

@@ -195,13 +195,8 @@ impl Rows for TagRows {
         let (xi, yi) = (x.image.known(), y.image.known());
         let (xn, yn) = (x.tag.as_str(), y.tag.as_str());
         match key {
-            SortKey::Size => larger_first(xi.map(|i| i.size), yi.map(|i| i.size), xn, yn),
-            SortKey::Age => larger_first(
-                xi.and_then(|i| i.created),
-                yi.and_then(|i| i.created),
-                xn,
-                yn,
-            ),
+            SortKey::Size => larger_first(xi.map(|i| i.size), yi.map(|i| i.size)),
+            SortKey::Age => larger_first(xi.and_then(|i| i.created), yi.and_then(|i| i.created)),
             _ => by_name(xn, yn),
         }
     }
