@@ -191,6 +191,36 @@ pub enum Effect {
 }
 
 impl Effect {
+    /// One short line for the log (a tag list can hold thousands of tags).
+    pub fn describe(&self) -> String {
+        match self {
+            Effect::Ping { req, entry } => format!("ping {req} registry {entry}"),
+            Effect::ListRepos { req, entry } => format!("list repositories {req} registry {entry}"),
+            Effect::ListTags { req, repo, .. } => format!("list tags {req} {repo}"),
+            Effect::ResolveTags {
+                req,
+                repo,
+                tags,
+                known,
+                ..
+            } => format!(
+                "resolve tags {req} {repo}: {} tags, {} images cached",
+                tags.len(),
+                known.len()
+            ),
+            Effect::FetchImage {
+                req,
+                repo,
+                reference,
+                ..
+            } => {
+                format!("fetch image {req} {repo}:{reference}")
+            }
+            Effect::Abort(reqs) => format!("abort {reqs:?}"),
+            Effect::Copy(text) => format!("copy {} bytes", text.len()),
+        }
+    }
+
     /// The request this effect starts, if it starts one.
     pub fn req(&self) -> Option<ReqId> {
         match self {

@@ -138,7 +138,7 @@ pub async fn run(entries: Vec<RegistryEntry>, open_first: bool) -> anyhow::Resul
 
 fn perform(effects: Vec<Effect>, app: &App, workers: &mut Workers) {
     for effect in effects {
-        tracing::debug!("effect {effect:?}");
+        tracing::debug!("effect: {}", effect.describe());
         match effect {
             Effect::Copy(text) => {
                 if let Err(e) = terminal::copy_to_clipboard(&text) {
