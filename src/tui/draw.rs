@@ -87,7 +87,7 @@ fn draw_message(app: &App, f: &mut Frame, area: Rect) {
     if let Some(l) = listing.filter(|l| l.is_editing()) {
         let line = Line::from(vec![
             Span::styled("/", theme.key()),
-            Span::raw(l.query().to_string()),
+            Span::raw(sanitize(l.query()).into_owned()),
             Span::styled("█", theme.dim()),
             Span::styled(format!("  {} match", l.shown()), theme.dim()),
         ]);

@@ -3,7 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use crossterm::event::{Event, KeyEventKind, MouseButton, MouseEventKind};
+use crossterm::event::{
+    Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEventKind,
+};
 
 use super::action::Action;
 use super::app::App;
@@ -27,6 +29,22 @@ impl ClickTracker {
             Some((at, column, row))
         };
         double
+    }
+}
+
+/// Splits Alt+key into Esc and key. The app binds nothing to Alt, and a terminal sends Esc
+/// followed quickly by a key (a fast typist, a slow link, a script) as one Alt+key.
+pub fn expand(event: Event) -> Vec<Event> {
+    match event {
+        Event::Key(key)
+            if key.modifiers.contains(KeyModifiers::ALT)
+                && matches!(key.code, KeyCode::Char(_)) =>
+        {
+            let esc = KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
+            let plain = KeyEvent::new(key.code, key.modifiers - KeyModifiers::ALT);
+            vec![Event::Key(esc), Event::Key(plain)]
+        }
+        other => vec![other],
     }
 }
 
@@ -57,6 +75,21 @@ pub fn event_action(app: &App, event: &Event, clicks: &mut ClickTracker) -> Opti
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn alt_key_is_esc_then_key() {
+        let alt_q = Event::Key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::ALT));
+        let events = expand(alt_q);
+        assert_eq!(
+            events,
+            [
+                Event::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)),
+                Event::Key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE)),
+            ]
+        );
+        let j = Event::Key(KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE));
+        assert_eq!(expand(j.clone()), [j]);
+    }
 
     #[test]
     fn double_click_needs_the_same_row_and_little_time() {

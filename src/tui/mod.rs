@@ -73,7 +73,7 @@ pub async fn run(entries: Vec<RegistryEntry>, open_first: bool) -> anyhow::Resul
     let mut workers = Workers::new(tx);
 
     let (event_tx, mut events) = mpsc::unbounded_channel();
-    let input = tokio::spawn(async move {
+    let _input = AbortOnDrop(tokio::spawn(async move {
         let mut stream = EventStream::new();
         while let Some(event) = stream.next().await {
             match event {
@@ -88,7 +88,7 @@ pub async fn run(entries: Vec<RegistryEntry>, open_first: bool) -> anyhow::Resul
                 }
             }
         }
-    });
+    }));
 
     let mut effects = app.update(Action::Resize {
         width: size.width,
@@ -102,12 +102,17 @@ pub async fn run(entries: Vec<RegistryEntry>, open_first: bool) -> anyhow::Resul
     let mut clock = tokio::time::interval(CLOCK);
     let mut clicks = ClickTracker::default();
     while !app.should_quit() {
+        let mut changed = false;
         let mut batch = Vec::new();
         tokio::select! {
             Some(event) = events.recv() => {
                 // Keys are mapped against the state they are pressed in, one at a time.
-                if let Some(action) = event_action(&app, &event, &mut clicks) {
-                    batch.push(action);
+                for event in input::expand(event) {
+                    if let Some(action) = event_action(&app, &event, &mut clicks) {
+                        let effects = app.update(action);
+                        perform(effects, &app, &mut workers);
+                        changed = true;
+                    }
                 }
             }
             Some(action) = results.recv() => batch.push(action),
@@ -121,19 +126,27 @@ pub async fn run(entries: Vec<RegistryEntry>, open_first: bool) -> anyhow::Resul
                 Err(_) => break,
             }
         }
-        if batch.is_empty() {
-            continue;
+        if !batch.is_empty() {
+            let effects = app.update_batch(batch);
+            perform(effects, &app, &mut workers);
+            changed = true;
         }
-        let effects = app.update_batch(batch);
-        perform(effects, &app, &mut workers);
-        if !app.should_quit() {
+        if changed && !app.should_quit() {
             guard.terminal.draw(|f| draw(&app, f))?;
         }
     }
-    input.abort();
     workers.abort_all();
     drop(guard);
     Ok(())
+}
+
+/// Aborts a task when dropped, so an early return does not leave it reading the terminal.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 fn perform(effects: Vec<Effect>, app: &App, workers: &mut Workers) {

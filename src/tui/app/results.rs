@@ -17,9 +17,12 @@ use crate::tui::views::{Reach, View};
 
 impl App {
     pub(super) fn on_result(&mut self, action: Action) -> Vec<Effect> {
-        // Images are immutable by digest: keep them even when the view that asked is gone.
+        // Images are immutable by digest: keep them even when the view that asked is gone,
+        // and fill in every tag list that waits for one (an image opened from the tag list
+        // before its resolution got to it).
         if let Action::ImageLoaded { tree, .. } = &action {
             self.cache_image(tree.clone());
+            self.fill_tag_lists(&tree.root.digest);
         }
         let Some(req) = action.req() else {
             return Vec::new();
@@ -57,6 +60,22 @@ impl App {
         self.images
             .entry(tree.root.digest.clone())
             .or_insert(CachedImage { tree, summary });
+    }
+
+    fn fill_tag_lists(&mut self, digest: &crate::registry::Digest) {
+        let Some(summary) = self.images.get(digest).map(|c| c.summary.clone()) else {
+            return;
+        };
+        for owner in 0..self.stack.len() {
+            if let View::Tags(v) = &mut self.stack[owner] {
+                if v.rows.image(digest, Field::Known(summary.clone()))
+                    && v.listing.sort_key() != Some(SortKey::Name)
+                {
+                    v.listing.mark_dirty();
+                }
+                self.tags_finished(owner);
+            }
+        }
     }
 
     fn on_ping(&mut self, owner: usize, req: ReqId, result: Result<(), RegistryError>) {
@@ -190,27 +209,12 @@ impl App {
     }
 
     fn on_image(&mut self, owner: usize, tree: Arc<ImageTree>) {
-        let summary = self
-            .images
-            .get(&tree.root.digest)
-            .map(|c| c.summary.clone());
-        match &mut self.stack[owner] {
-            View::Tags(v) => {
-                if let Some(summary) = summary {
-                    v.rows.image(&tree.root.digest, Field::Known(summary));
-                }
-                if v.listing.sort_key() != Some(SortKey::Name) {
-                    v.listing.mark_dirty();
-                }
-                self.tags_finished(owner);
-            }
-            View::Pending(p) => {
-                let view = image_view(p.entry, p.repo.clone(), p.label.clone(), tree);
-                self.stack[owner] = view;
-                // Anything opened on top of the pending view would be out of place.
-                self.stack.truncate(owner + 1);
-            }
-            _ => {}
+        // Tag lists were filled in by fill_tag_lists; a pending view becomes the image's view.
+        if let View::Pending(p) = &self.stack[owner] {
+            let view = image_view(p.entry, p.repo.clone(), p.label.clone(), tree);
+            self.stack[owner] = view;
+            // Anything opened on top of the pending view would be out of place.
+            self.stack.truncate(owner + 1);
         }
     }
 

@@ -222,3 +222,50 @@ fn failures_show_in_the_message_line_and_the_app_goes_on() {
     ));
     assert_eq!(app.message(), None);
 }
+
+#[tokio::test]
+async fn an_image_opened_early_fills_the_tag_list_below() {
+    let (mut app, _) = demo_app(true);
+    list_repos(&mut app, ReqId(2));
+    app.update(Action::First); // library/alpine
+    let req = req_of(&app.update(Action::Open));
+    let effects = app.update(Action::TagsLoaded {
+        req,
+        result: Ok(vec![tag("3.21")]),
+    });
+    let resolve = req_of(&effects);
+    let alpine = tree("library/alpine", "3.21").await;
+    let head = ManifestHead {
+        digest: alpine.root.digest.clone(),
+        media_type: alpine.root.media_type.clone(),
+        size: alpine.root.bytes.len() as u64,
+    };
+    app.update(Action::TagResolved {
+        req: resolve,
+        tag: tag("3.21"),
+        result: Ok(head),
+    });
+    // Resolved but not fetched yet: opening fetches by digest.
+    let effects = app.update(Action::Open);
+    let [
+        Effect::FetchImage {
+            req,
+            reference: ManifestRef::Digest(d),
+            ..
+        },
+    ] = effects.as_slice()
+    else {
+        panic!("expected FetchImage by digest, got {effects:?}")
+    };
+    assert_eq!(d, &alpine.root.digest);
+    app.update(Action::ImageLoaded {
+        req: *req,
+        tree: alpine,
+    });
+    assert_eq!(app.top().kind(), ViewKind::Layers);
+    let View::Tags(v) = &app.stack()[2] else {
+        panic!()
+    };
+    assert!(v.is_complete(), "the tag list got the image too");
+    assert!(v.loads.is_empty());
+}
