@@ -1,5 +1,5 @@
 //! Runs the TUI against in-memory registries, to try it in a real terminal without a
-//! registry: `cargo run --example tui_memory [-- --delay-ms 300] [-- --log FILE]`.
+//! registry: `cargo run --example tui_memory -- [--delay-ms 300] [--log FILE] [--open-first]`.
 //! Not the bundled demo; a development aid.
 
 use std::sync::Arc;
@@ -67,5 +67,13 @@ async fn main() -> anyhow::Result<()> {
             notice: None,
         },
     ];
-    regatta::tui::run(entries, args.iter().any(|a| a == "--open-first")).await
+    let ui = regatta::tui::run(entries, args.iter().any(|a| a == "--open-first"));
+    match value("--panic-after-ms").and_then(|v| v.parse().ok()) {
+        // Checks that a panic on the UI's thread leaves a usable terminal and a readable message.
+        Some(ms) => tokio::select! {
+            result = ui => result,
+            _ = tokio::time::sleep(Duration::from_millis(ms)) => panic!("panic requested with --panic-after-ms"),
+        },
+        None => ui.await,
+    }
 }

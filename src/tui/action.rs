@@ -95,6 +95,11 @@ pub enum Action {
         reference: ManifestRef,
         error: RegistryError,
     },
+    /// The work of a request stopped unexpectedly (it panicked).
+    TaskFailed {
+        req: ReqId,
+        error: String,
+    },
 }
 
 impl Action {
@@ -136,6 +141,7 @@ impl Action {
                 | Action::TagResolved { .. }
                 | Action::ImageLoaded { .. }
                 | Action::ImageFailed { .. }
+                | Action::TaskFailed { .. }
         )
     }
 
@@ -149,7 +155,8 @@ impl Action {
             | Action::TagsLoaded { req, .. }
             | Action::TagResolved { req, .. }
             | Action::ImageLoaded { req, .. }
-            | Action::ImageFailed { req, .. } => Some(*req),
+            | Action::ImageFailed { req, .. }
+            | Action::TaskFailed { req, .. } => Some(*req),
             _ => None,
         }
     }

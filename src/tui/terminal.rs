@@ -61,6 +61,11 @@ fn install_panic_hook() {
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
+            if super::workers::in_worker() {
+                // The UI goes on and reports the failure; printing now would garble it.
+                tracing::error!("a background task panicked: {info}");
+                return;
+            }
             restore();
             previous(info);
         }));

@@ -4,8 +4,15 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use futures::StreamExt;
+use std::cell::Cell;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures::future::BoxFuture;
 use futures::stream;
+use futures::{FutureExt, StreamExt};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::AbortHandle;
 
@@ -36,7 +43,7 @@ impl Workers {
     pub fn start(&mut self, effect: Effect, source: impl Fn(usize) -> Option<Arc<dyn Source>>) {
         self.running.retain(|_, handle| !handle.is_finished());
         let tx = self.tx.clone();
-        let (req, task) = match effect {
+        let (req, work): (ReqId, BoxFuture<'static, ()>) = match effect {
             Effect::Abort(reqs) => {
                 for req in reqs {
                     if let Some(handle) = self.running.remove(&req) {
@@ -49,23 +56,25 @@ impl Workers {
             Effect::Copy(_) => return,
             Effect::Ping { req, entry } => {
                 let Some(source) = source(entry) else { return };
-                let task = tokio::spawn(async move {
+                let tx = tx.clone();
+                let work = async move {
                     let result = source.ping().await;
                     let _ = tx.send(Action::PingFinished { req, result });
-                });
-                (req, task)
+                };
+                (req, Box::pin(work))
             }
             Effect::ListRepos { req, entry } => {
                 let Some(source) = source(entry) else { return };
-                (req, tokio::spawn(list_repos(source, req, tx)))
+                (req, Box::pin(list_repos(source, req, tx.clone())))
             }
             Effect::ListTags { req, entry, repo } => {
                 let Some(source) = source(entry) else { return };
-                let task = tokio::spawn(async move {
+                let tx = tx.clone();
+                let work = async move {
                     let result = source.tags(&repo).await;
                     let _ = tx.send(Action::TagsLoaded { req, result });
-                });
-                (req, task)
+                };
+                (req, Box::pin(work))
             }
             Effect::ResolveTags {
                 req,
@@ -75,10 +84,8 @@ impl Workers {
                 known,
             } => {
                 let Some(source) = source(entry) else { return };
-                (
-                    req,
-                    tokio::spawn(resolve_tags(source, req, repo, tags, known, tx)),
-                )
+                let work = resolve_tags(source, req, repo, tags, known, tx.clone());
+                (req, Box::pin(work))
             }
             Effect::FetchImage {
                 req,
@@ -87,7 +94,8 @@ impl Workers {
                 reference,
             } => {
                 let Some(source) = source(entry) else { return };
-                let task = tokio::spawn(async move {
+                let tx = tx.clone();
+                let work = async move {
                     let action = match fetch_image(&*source, &repo, &reference).await {
                         Ok(tree) => Action::ImageLoaded {
                             req,
@@ -100,11 +108,24 @@ impl Workers {
                         },
                     };
                     let _ = tx.send(action);
-                });
-                (req, task)
+                };
+                (req, Box::pin(work))
             }
         };
         tracing::debug!("started {req}");
+        let task = tokio::spawn(async move {
+            // A panic in the work (a bug, or data nobody expected) becomes a failure of this
+            // request; the terminal stays as it is (see `in_worker`).
+            if let Err(panic) = AssertUnwindSafe(Isolated(work)).catch_unwind().await {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".to_string());
+                let error = format!("internal error while loading: {what}");
+                let _ = tx.send(Action::TaskFailed { req, error });
+            }
+        });
         self.running.insert(req, task.abort_handle());
     }
 
@@ -124,6 +145,35 @@ impl Workers {
 impl Drop for Workers {
     fn drop(&mut self) {
         self.abort_all();
+    }
+}
+
+thread_local! {
+    static IN_WORKER: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the current thread is polling worker code. The panic hook uses it: a worker's
+/// panic must not tear the terminal down under a UI that keeps running.
+pub fn in_worker() -> bool {
+    IN_WORKER.with(Cell::get)
+}
+
+/// Marks the thread as polling worker code for the duration of each poll.
+struct Isolated(BoxFuture<'static, ()>);
+
+impl Future for Isolated {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        struct Reset(bool);
+        impl Drop for Reset {
+            fn drop(&mut self) {
+                // Runs on unwind too, so a panic does not leave the flag set.
+                IN_WORKER.with(|f| f.set(self.0));
+            }
+        }
+        let _reset = Reset(IN_WORKER.with(|f| f.replace(true)));
+        self.0.as_mut().poll(cx)
     }
 }
 

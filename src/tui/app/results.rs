@@ -50,6 +50,7 @@ impl App {
             Action::ImageFailed {
                 reference, error, ..
             } => self.on_image_failed(owner, &reference, error),
+            Action::TaskFailed { error, .. } => self.on_task_failed(owner, req, error),
             _ => {}
         }
         Vec::new()
@@ -235,6 +236,27 @@ impl App {
             }
             _ => {}
         }
+    }
+
+    /// Work that stopped without an answer: the view stops waiting and says why.
+    fn on_task_failed(&mut self, owner: usize, req: ReqId, error: String) {
+        match &mut self.stack[owner] {
+            View::Registries(v) => {
+                if let Some(entry) = v.pings.remove(&req) {
+                    if let Some(e) = self.entries.get_mut(entry) {
+                        e.reach = Reach::Failed(error.clone());
+                    }
+                }
+            }
+            View::Repos(v) => v.failed = Some(error.clone()),
+            View::Tags(v) => v.failed = Some(error.clone()),
+            View::Pending(v) => v.failed = Some(error.clone()),
+            View::Manifest(_) | View::Layers(_) | View::Config(_) => {}
+        }
+        if let Some(loads) = self.stack[owner].loads_mut() {
+            loads.retain(|r| *r != req);
+        }
+        self.error(error);
     }
 
     /// When every tag of a tag list is in: remember the tags for revisits and, if nothing

@@ -269,3 +269,66 @@ async fn an_image_opened_early_fills_the_tag_list_below() {
     assert!(v.is_complete(), "the tag list got the image too");
     assert!(v.loads.is_empty());
 }
+
+/// A source whose tag listing panics, standing in for a bug met in the middle of loading.
+struct PanickingSource;
+
+#[async_trait::async_trait]
+impl Source for PanickingSource {
+    fn name(&self) -> String {
+        "panicky".into()
+    }
+    fn reference_prefix(&self, repo: &RepoName) -> String {
+        format!("panicky.example/{repo}")
+    }
+    async fn repositories(
+        &self,
+        on_page: crate::registry::PageSink<'_, RepoName>,
+    ) -> Result<Vec<RepoName>, RegistryError> {
+        on_page(&[repo("a/b")]);
+        Ok(vec![repo("a/b")])
+    }
+    async fn tags(&self, _repo: &RepoName) -> Result<Vec<Tag>, RegistryError> {
+        panic!("tag list exploded")
+    }
+    async fn resolve(&self, _: &RepoName, _: &ManifestRef) -> Result<ManifestHead, RegistryError> {
+        unreachable!()
+    }
+    async fn manifest(
+        &self,
+        _: &RepoName,
+        _: &ManifestRef,
+    ) -> Result<crate::registry::FetchedManifest, RegistryError> {
+        unreachable!()
+    }
+    async fn blob(
+        &self,
+        _: &RepoName,
+        _: &crate::registry::Digest,
+    ) -> Result<Vec<u8>, RegistryError> {
+        unreachable!()
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_worker_fails_its_request_and_the_app_goes_on() {
+    let entries = vec![entry("panicky", Ok(Arc::new(PanickingSource)))];
+    let mut app = App::new(entries, true, now(), Theme::PLAIN);
+    let effects = app.start();
+    crate::tui::memory::run_until_idle(&mut app, effects).await;
+    let View::Repos(v) = app.top() else { panic!() };
+    // Counting the tags panicked: the list stays, and stops waiting.
+    assert_eq!(v.listing.shown(), 1);
+    assert!(v.failed.is_some());
+    assert!(!app.is_loading());
+    let effects = app.update(Action::Open);
+    crate::tui::memory::run_until_idle(&mut app, effects).await;
+    let View::Tags(v) = app.top() else { panic!() };
+    assert!(
+        v.failed
+            .as_deref()
+            .is_some_and(|e| e.contains("tag list exploded"))
+    );
+    assert!(!app.is_loading());
+    assert!(matches!(app.message(), Some(Message::Error(_))));
+}
