@@ -190,7 +190,7 @@ impl Listing {
             known.sort_by(|&a, &b| {
                 let ord = rows.compare(a, b, key);
                 let ord = if reversed { ord.reverse() } else { ord };
-                ord.then_with(|| rows.text(a).cmp(rows.text(b)))
+                ord.then_with(|| by_name(rows.text(a), rows.text(b)))
             });
             known.extend(unknown);
             order = known;
@@ -223,9 +223,43 @@ fn retain_matching(order: &mut Vec<usize>, query: &str, rows: &dyn Rows) {
     });
 }
 
-/// Helper for [`Rows::compare`]: names A to Z.
+/// Helper for [`Rows::compare`]: names A to Z, with runs of digits compared as numbers so
+/// that `v1.9` comes before `v1.10` (tags are mostly versions).
 pub fn by_name(a: &str, b: &str) -> Ordering {
-    a.cmp(b)
+    let (mut x, mut y) = (a.as_bytes(), b.as_bytes());
+    loop {
+        match (x.first(), y.first()) {
+            (None, None) => return a.cmp(b), // equal as numbers (`01` vs `1`): stay total
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(c), Some(d)) if c.is_ascii_digit() && d.is_ascii_digit() => {
+                let (m, rest_x) = split_digits(x);
+                let (n, rest_y) = split_digits(y);
+                let ord = m.len().cmp(&n.len()).then_with(|| m.cmp(n));
+                if ord != Ordering::Equal {
+                    return ord;
+                }
+                (x, y) = (rest_x, rest_y);
+            }
+            (Some(c), Some(d)) => {
+                if c != d {
+                    return c.cmp(d);
+                }
+                (x, y) = (&x[1..], &y[1..]);
+            }
+        }
+    }
+}
+
+/// A leading run of digits without its leading zeros, and the rest.
+fn split_digits(s: &[u8]) -> (&[u8], &[u8]) {
+    let end = s
+        .iter()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(s.len());
+    let (digits, rest) = s.split_at(end);
+    let zeros = digits.iter().take_while(|&&b| b == b'0').count();
+    (&digits[zeros.min(digits.len().saturating_sub(1))..], rest)
 }
 
 /// Helper for [`Rows::compare`]: larger values first.
@@ -256,6 +290,22 @@ mod tests {
                 _ => by_name(x.0, y.0),
             }
         }
+    }
+
+    #[test]
+    fn names_sort_with_numbers_as_numbers() {
+        let mut names = vec![
+            "v1.10", "v1.9", "v1.9.1", "latest", "v10", "v2", "1.26", "1.3", "a01", "a1",
+        ];
+        names.sort_by(|a, b| by_name(a, b));
+        assert_eq!(
+            names,
+            [
+                "1.3", "1.26", "a01", "a1", "latest", "v1.9", "v1.9.1", "v1.10", "v2", "v10"
+            ]
+        );
+        assert_eq!(by_name("x", "x"), Ordering::Equal);
+        assert_eq!(by_name("build-000007", "build-000010"), Ordering::Less);
     }
 
     fn shown(l: &Listing, rows: &Names) -> Vec<&'static str> {

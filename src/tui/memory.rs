@@ -373,7 +373,7 @@ pub async fn run_until_idle(app: &mut App, effects: Vec<Effect>) {
                     Err(_) => return,
                 }
             } else if let Ok(Some(action)) =
-                tokio::time::timeout(Duration::from_millis(20), rx.recv()).await
+                tokio::time::timeout(Duration::from_millis(2), rx.recv()).await
             {
                 batch.push(action);
             }
