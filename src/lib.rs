@@ -13,3 +13,4 @@ pub mod registry;
 pub mod sanitize;
 pub mod scan;
 pub mod target;
+pub mod tui;

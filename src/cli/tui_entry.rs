@@ -1,7 +1,60 @@
 //! Starting the TUI: which registries it opens.
+//!
+//! `regatta TARGET` opens that target; `regatta` alone opens the configured registries, or the
+//! bundled demo when there are none, so a first run always shows something real.
+
+use std::sync::Arc;
 
 use super::Context;
+use crate::registry::Source;
+use crate::target;
+use crate::tui::{self, RegistryEntry};
 
-pub async fn run(_ctx: &Context, _target: Option<&str>) -> anyhow::Result<()> {
-    anyhow::bail!("the TUI is not wired up yet")
+pub async fn run(ctx: &Context, input: Option<&str>) -> anyhow::Result<()> {
+    let (mut entries, open_first) = match input {
+        Some(input) => {
+            let target = target::resolve(input, &ctx.config, &ctx.overrides)?;
+            (vec![entry(&target)], true)
+        }
+        None if ctx.config.registries.is_empty() => {
+            let demo = crate::demo::open_demo()?;
+            let location = demo.path().display().to_string();
+            let source: Arc<dyn Source> = Arc::new(demo);
+            let entry = RegistryEntry {
+                name: "demo".into(),
+                location,
+                source: Ok(source),
+                notice: Some("the bundled demo: no config found (see config.example.toml)".into()),
+            };
+            (vec![entry], true)
+        }
+        None => {
+            let mut entries = Vec::new();
+            for name in ctx.config.registries.keys() {
+                entries.push(match target::resolve(name, &ctx.config, &ctx.overrides) {
+                    Ok(target) => entry(&target),
+                    Err(e) => RegistryEntry {
+                        name: name.clone(),
+                        location: String::new(),
+                        source: Err(e.to_string()),
+                        notice: None,
+                    },
+                });
+            }
+            (entries, false)
+        }
+    };
+    if let (Some(warning), Some(first)) = (&ctx.config_warning, entries.first_mut()) {
+        first.notice = Some(warning.clone());
+    }
+    tui::run(entries, open_first).await
+}
+
+fn entry(target: &target::Target) -> RegistryEntry {
+    RegistryEntry {
+        name: target.name(),
+        location: target.location(),
+        source: target.open().map_err(|e| e.to_string()),
+        notice: target.warning(),
+    }
 }

@@ -1,0 +1,368 @@
+//! What the user asks for: moving, going in and out, filtering, sorting, refreshing, copying.
+
+use std::sync::Arc;
+
+use ratatui::layout::{Position, Rect};
+
+use super::{App, Message};
+use crate::registry::image::ImageTree;
+use crate::registry::{ManifestRef, RepoName};
+use crate::tui::action::{Action, Effect};
+use crate::tui::draw;
+use crate::tui::format;
+use crate::tui::views::View;
+use crate::tui::views::config::ConfigView;
+use crate::tui::views::layers::LayersView;
+use crate::tui::views::manifest::ManifestView;
+use crate::tui::views::pending::PendingView;
+use crate::tui::views::repos::ReposView;
+use crate::tui::views::tags::TagsView;
+
+impl App {
+    pub(super) fn on_intent(&mut self, action: Action) -> Vec<Effect> {
+        let page = self.page();
+        match action {
+            Action::MoveDown => self.move_by(1),
+            Action::MoveUp => self.move_by(-1),
+            Action::ScrollBy(n) => self.move_by(i64::from(n)),
+            Action::PageDown => self.move_by(page as i64),
+            Action::PageUp => self.move_by(-(page as i64)),
+            Action::First => self.move_by(i64::MIN / 2),
+            Action::Last => self.move_by(i64::MAX / 2),
+            Action::Open => return self.open(),
+            Action::Back => return self.back(),
+            Action::Refresh => return self.refresh(),
+            Action::CopyReference => return self.copy_reference(),
+            Action::OpenConfig => self.open_config(),
+            Action::Click {
+                column,
+                row,
+                double,
+            } => return self.click(column, row, double),
+            Action::Filter
+            | Action::FilterChar(_)
+            | Action::FilterBackspace
+            | Action::FilterKeep
+            | Action::FilterClear
+            | Action::SortNext
+            | Action::SortReverse => self.list_intent(action),
+            other => tracing::debug!("ignored {other:?}"),
+        }
+        Vec::new()
+    }
+
+    fn move_by(&mut self, delta: i64) {
+        let page = self.page();
+        let entries = &self.entries;
+        let last = self.stack.len() - 1;
+        match &mut self.stack[last] {
+            View::Config(v) => v.scroll_by(delta, page),
+            view => {
+                if let Some((listing, _)) = view.list_parts(entries) {
+                    listing.table.move_by(delta, page);
+                }
+            }
+        }
+    }
+
+    fn list_intent(&mut self, action: Action) {
+        let page = self.page();
+        let entries = &self.entries;
+        let last = self.stack.len() - 1;
+        let Some((listing, rows)) = self.stack[last].list_parts(entries) else {
+            return;
+        };
+        let rows = &*rows;
+        match action {
+            Action::Filter => listing.start_filter(),
+            Action::FilterChar(c) => listing.push_filter_char(c, rows, page),
+            Action::FilterBackspace => listing.pop_filter_char(rows, page),
+            Action::FilterKeep => listing.keep_filter(),
+            Action::FilterClear => listing.clear_filter(rows, page),
+            Action::SortNext => listing.next_sort(rows, page),
+            Action::SortReverse => listing.reverse_sort(rows, page),
+            _ => {}
+        }
+    }
+
+    fn click(&mut self, column: u16, row: u16, double: bool) -> Vec<Effect> {
+        if self.help {
+            self.help = false;
+            return Vec::new();
+        }
+        let body = draw::layout(Rect::new(0, 0, self.width, self.height)).body;
+        if !body.contains(Position::new(column, row)) || row == body.y {
+            return Vec::new(); // outside the list, or on its header
+        }
+        let page = self.page();
+        let entries = &self.entries;
+        let last = self.stack.len() - 1;
+        let Some((listing, _)) = self.stack[last].list_parts(entries) else {
+            return Vec::new();
+        };
+        let Some(position) = listing
+            .table
+            .position_at(usize::from(row - body.y - 1), page)
+        else {
+            return Vec::new();
+        };
+        listing.table.select(position, page);
+        if double { self.open() } else { Vec::new() }
+    }
+
+    fn open(&mut self) -> Vec<Effect> {
+        self.message = None;
+        match self.top() {
+            View::Registries(v) => match v.selected() {
+                Some(entry) => self.open_entry(entry),
+                None => Vec::new(),
+            },
+            View::Repos(v) => match v.selected() {
+                Some(row) => {
+                    let (entry, repo) = (v.entry, row.name.clone());
+                    self.open_repo(entry, repo)
+                }
+                None => Vec::new(),
+            },
+            View::Tags(v) => {
+                let Some(row) = v.selected() else {
+                    return Vec::new();
+                };
+                let (entry, repo, tag) = (v.entry, v.repo.clone(), row.tag.clone());
+                let cached = row
+                    .digest()
+                    .and_then(|d| self.images.get(d))
+                    .map(|c| c.tree.clone());
+                if let Some(tree) = cached {
+                    let view = image_view(entry, repo, tag.to_string(), tree);
+                    self.stack.push(view);
+                    return Vec::new();
+                }
+                let reference = match row.digest() {
+                    Some(d) => ManifestRef::Digest(d.clone()),
+                    None => ManifestRef::Tag(tag.clone()),
+                };
+                let req = self.req();
+                let label = tag.to_string();
+                let mut pending = PendingView::new(entry, repo.clone(), label, reference.clone());
+                pending.loads.push(req);
+                self.stack.push(View::Pending(pending));
+                vec![Effect::FetchImage {
+                    req,
+                    entry,
+                    repo,
+                    reference,
+                }]
+            }
+            View::Manifest(v) => {
+                let Some(image) = v.selected() else {
+                    return Vec::new();
+                };
+                let platform = v
+                    .rows
+                    .image(image)
+                    .map(|i| format::platform(i.platform.as_ref()));
+                let view = LayersView::new(
+                    v.entry,
+                    v.repo.clone(),
+                    vec![platform.unwrap_or_default()],
+                    v.rows.tree.clone(),
+                    image,
+                );
+                self.stack.push(View::Layers(view));
+                Vec::new()
+            }
+            View::Pending(_) | View::Layers(_) | View::Config(_) => Vec::new(),
+        }
+    }
+
+    pub(super) fn open_entry(&mut self, entry: usize) -> Vec<Effect> {
+        let Some(state) = self.entries.get(entry) else {
+            return Vec::new();
+        };
+        if let Err(why) = &state.source {
+            let text = format!("cannot open {}: {why}", state.name);
+            self.error(text);
+            return Vec::new();
+        }
+        let req = self.req();
+        let mut view = ReposView::new(entry);
+        view.loads.push(req);
+        self.stack.push(View::Repos(view));
+        vec![Effect::ListRepos { req, entry }]
+    }
+
+    fn open_repo(&mut self, entry: usize, repo: RepoName) -> Vec<Effect> {
+        let mut view = TagsView::new(entry, repo.clone());
+        if let Some(cached) = self.tag_cache.get(&(entry, repo.clone())) {
+            let images = &self.images;
+            if cached.iter().all(|(_, h)| images.contains_key(&h.digest)) {
+                view.rows
+                    .set_tags(cached.iter().map(|(t, _)| t.clone()).collect());
+                for (tag, head) in cached {
+                    let summary = images.get(&head.digest).map(|c| c.summary.clone());
+                    view.rows.resolved(tag, head.clone(), summary);
+                }
+                view.listed = true;
+                self.stack.push(View::Tags(view));
+                return Vec::new();
+            }
+        }
+        let req = self.req();
+        view.loads.push(req);
+        self.stack.push(View::Tags(view));
+        vec![Effect::ListTags { req, entry, repo }]
+    }
+
+    fn open_config(&mut self) {
+        let (entry, repo, tree, image) = match self.top() {
+            View::Manifest(v) => match v.selected() {
+                Some(i) => (v.entry, v.repo.clone(), v.rows.tree.clone(), i),
+                None => return,
+            },
+            View::Layers(v) => (v.entry, v.repo.clone(), v.rows.tree.clone(), v.rows.image),
+            _ => return,
+        };
+        let view = ConfigView::new(entry, repo, tree, image, self.now);
+        self.stack.push(View::Config(view));
+    }
+
+    fn back(&mut self) -> Vec<Effect> {
+        self.message = None;
+        if self.stack.len() <= 1 {
+            return Vec::new();
+        }
+        let Some(view) = self.stack.pop() else {
+            return Vec::new();
+        };
+        let loads = view.loads().to_vec();
+        if loads.is_empty() {
+            Vec::new()
+        } else {
+            vec![Effect::Abort(loads)]
+        }
+    }
+
+    fn refresh(&mut self) -> Vec<Effect> {
+        self.message = None;
+        let old: Vec<_> = self.top().loads().to_vec();
+        let mut effects = if old.is_empty() {
+            Vec::new()
+        } else {
+            vec![Effect::Abort(old)]
+        };
+        match self.top_mut() {
+            View::Registries(v) => {
+                v.loads.clear();
+                v.pings.clear();
+                effects.extend(self.ping_all());
+                return effects;
+            }
+            View::Manifest(_) | View::Layers(_) | View::Config(_) => {
+                self.info("nothing to refresh: content addressed by digest does not change");
+                return effects;
+            }
+            View::Repos(_) | View::Tags(_) | View::Pending(_) => {}
+        }
+        let req = self.req();
+        let tag_cache = &mut self.tag_cache;
+        let last = self.stack.len() - 1;
+        match &mut self.stack[last] {
+            View::Repos(v) => {
+                v.rows.clear();
+                v.listed = false;
+                v.failed = None;
+                v.listing.mark_dirty();
+                v.loads = vec![req];
+                effects.push(Effect::ListRepos {
+                    req,
+                    entry: v.entry,
+                });
+            }
+            View::Tags(v) => {
+                tag_cache.remove(&(v.entry, v.repo.clone()));
+                v.rows.set_tags(Vec::new());
+                v.listed = false;
+                v.failed = None;
+                v.listing.mark_dirty();
+                v.loads = vec![req];
+                effects.push(Effect::ListTags {
+                    req,
+                    entry: v.entry,
+                    repo: v.repo.clone(),
+                });
+            }
+            View::Pending(v) => {
+                v.failed = None;
+                v.loads = vec![req];
+                effects.push(Effect::FetchImage {
+                    req,
+                    entry: v.entry,
+                    repo: v.repo.clone(),
+                    reference: v.reference.clone(),
+                });
+            }
+            _ => {}
+        }
+        effects
+    }
+
+    fn copy_reference(&mut self) -> Vec<Effect> {
+        let target = match self.top() {
+            View::Repos(v) => v
+                .selected()
+                .map(|r| (v.entry, r.name.clone(), String::new())),
+            View::Tags(v) => v
+                .selected()
+                .map(|r| (v.entry, v.repo.clone(), format!(":{}", r.tag))),
+            View::Pending(v) => Some((v.entry, v.repo.clone(), separated(&v.reference))),
+            View::Manifest(v) => v
+                .selected()
+                .and_then(|i| v.rows.image(i))
+                .map(|i| (v.entry, v.repo.clone(), format!("@{}", i.digest))),
+            View::Layers(v) => v
+                .rows
+                .platform_image()
+                .map(|i| (v.entry, v.repo.clone(), format!("@{}", i.digest))),
+            View::Config(v) => v
+                .platform_image()
+                .map(|i| (v.entry, v.repo.clone(), format!("@{}", i.digest))),
+            View::Registries(_) => None,
+        };
+        let Some((entry, repo, suffix)) = target else {
+            return Vec::new();
+        };
+        let Some(source) = self.source(entry) else {
+            return Vec::new();
+        };
+        let reference = format!("{}{suffix}", source.reference_prefix(&repo));
+        self.message = Some(Message::Info(format!("copied {reference}")));
+        vec![Effect::Copy(reference)]
+    }
+}
+
+fn separated(reference: &ManifestRef) -> String {
+    match reference {
+        ManifestRef::Tag(t) => format!(":{t}"),
+        ManifestRef::Digest(d) => format!("@{d}"),
+    }
+}
+
+/// The view for a fetched image: its platforms for an index, else straight to the layers.
+pub(super) fn image_view(
+    entry: usize,
+    repo: RepoName,
+    label: String,
+    tree: Arc<ImageTree>,
+) -> View {
+    if tree.is_index() {
+        View::Manifest(ManifestView::new(entry, repo, label, tree))
+    } else {
+        let platform = tree
+            .images
+            .first()
+            .map(|i| format::platform(i.platform.as_ref()));
+        let crumbs = vec![label, platform.unwrap_or_else(|| "-".to_string())];
+        View::Layers(LayersView::new(entry, repo, crumbs, tree, 0))
+    }
+}

@@ -1,0 +1,295 @@
+//! The app's state and its one entry point, [`App::update`]: an action in, the I/O to do out.
+//! Nothing here awaits, so every screen transition is testable without a network.
+
+mod intents;
+mod results;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crossterm::event::KeyEvent;
+use jiff::Timestamp;
+use ratatui::layout::Rect;
+
+use super::RegistryEntry;
+use super::action::{Action, Effect, ReqId};
+use super::draw;
+use super::keymap::{self, Mode, ViewKind};
+use super::theme::Theme;
+use super::views::registries::RegistriesView;
+use super::views::tags::ImageSummary;
+use super::views::{EntryState, Reach, View};
+use super::widgets::spinner::Spinner;
+use super::widgets::table::body_height;
+use crate::registry::image::ImageTree;
+use crate::registry::{Digest, ManifestHead, RepoName, Source, Tag};
+
+/// A line for the user under the list: what just happened, or what went wrong. It never
+/// blocks; the next step clears it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    Info(String),
+    Error(String),
+}
+
+/// A fetched image and what the tag list shows of it. Images are immutable by digest, so
+/// they are kept for the whole session: aliases and revisits fetch nothing.
+#[derive(Debug, Clone)]
+pub struct CachedImage {
+    pub tree: Arc<ImageTree>,
+    pub summary: ImageSummary,
+}
+
+pub struct App {
+    entries: Vec<EntryState>,
+    /// Never empty: the registries view is at the bottom.
+    stack: Vec<View>,
+    images: HashMap<Digest, CachedImage>,
+    /// Resolved tags of repositories whose tag list was read completely.
+    tag_cache: HashMap<(usize, RepoName), Vec<(Tag, ManifestHead)>>,
+    repo_sizes: HashMap<(usize, RepoName), u64>,
+    now: Timestamp,
+    theme: Theme,
+    width: u16,
+    height: u16,
+    next_req: u64,
+    message: Option<Message>,
+    help: bool,
+    quit: bool,
+    spinner: Spinner,
+    open_first: bool,
+}
+
+impl App {
+    /// `now` is the clock ages are measured against (fixed in tests, refreshed by the loop).
+    pub fn new(
+        entries: Vec<RegistryEntry>,
+        open_first: bool,
+        now: Timestamp,
+        theme: Theme,
+    ) -> Self {
+        let entries = entries
+            .into_iter()
+            .map(|e| EntryState {
+                reach: match &e.source {
+                    Ok(_) => Reach::Checking,
+                    Err(why) => Reach::CannotOpen(why.clone()),
+                },
+                name: e.name,
+                location: e.location,
+                source: e.source,
+                notice: e.notice,
+            })
+            .collect();
+        let mut app = Self {
+            entries,
+            stack: vec![View::Registries(RegistriesView::new())],
+            images: HashMap::new(),
+            tag_cache: HashMap::new(),
+            repo_sizes: HashMap::new(),
+            now,
+            theme,
+            width: 80,
+            height: 24,
+            next_req: 0,
+            message: None,
+            help: false,
+            quit: false,
+            spinner: Spinner::default(),
+            open_first,
+        };
+        app.settle();
+        app
+    }
+
+    /// The work to start with: ping every registry, and open the first one if asked to.
+    pub fn start(&mut self) -> Vec<Effect> {
+        let mut effects = self.ping_all();
+        if self.open_first && !self.entries.is_empty() {
+            effects.extend(self.open_entry(0));
+        }
+        self.settle();
+        effects
+    }
+
+    pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        let effects = self.apply(action);
+        self.settle();
+        effects
+    }
+
+    /// Applies a batch of actions, recomputing list orders once at the end rather than after
+    /// every result (a page of results can re-sort a large list only once).
+    pub fn update_batch(&mut self, actions: impl IntoIterator<Item = Action>) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        for action in actions {
+            if !action.is_result() {
+                self.settle();
+            }
+            effects.extend(self.apply(action));
+        }
+        self.settle();
+        effects
+    }
+
+    fn apply(&mut self, action: Action) -> Vec<Effect> {
+        if action.is_result() {
+            return self.on_result(action);
+        }
+        match action {
+            Action::Tick => self.spinner.advance(),
+            Action::Clock(now) => self.now = now,
+            Action::Resize { width, height } => {
+                self.width = width;
+                self.height = height;
+                let page = self.page();
+                for view in &mut self.stack {
+                    if let Some((listing, _)) = view.list_parts(&self.entries) {
+                        let len = listing.table.len();
+                        listing.table.set_len(len, page);
+                    }
+                }
+            }
+            Action::ToggleHelp => self.help = !self.help,
+            Action::Quit => self.quit = true,
+            other => return self.on_intent(other),
+        }
+        Vec::new()
+    }
+
+    /// Recomputes the order of lists whose rows changed.
+    fn settle(&mut self) {
+        let page = self.page();
+        for view in &mut self.stack {
+            if let Some((listing, rows)) = view.list_parts(&self.entries) {
+                listing.settle(&*rows, page);
+            }
+        }
+    }
+
+    fn req(&mut self) -> ReqId {
+        self.next_req += 1;
+        ReqId(self.next_req)
+    }
+
+    /// Rows of data the body shows at the current terminal size (lists lose one to the header).
+    pub fn page(&self) -> usize {
+        let body = draw::layout(Rect::new(0, 0, self.width, self.height)).body;
+        match self.top().kind() {
+            ViewKind::Config => usize::from(body.height),
+            _ => body_height(body.height),
+        }
+    }
+
+    /// What a key means here and now.
+    pub fn key_action(&self, key: &KeyEvent) -> Option<Action> {
+        if self.help {
+            return keymap::action_for(Mode::Help, self.top().kind(), key);
+        }
+        self.top().handle_key(key)
+    }
+
+    pub fn mode(&self) -> Mode {
+        if self.help {
+            return Mode::Help;
+        }
+        match self.top().listing() {
+            Some(l) if l.is_editing() => Mode::Filter,
+            _ => Mode::Normal,
+        }
+    }
+
+    pub fn top(&self) -> &View {
+        // The stack is never empty (Back never pops the last view).
+        &self.stack[self.stack.len() - 1]
+    }
+
+    fn top_mut(&mut self) -> &mut View {
+        let last = self.stack.len() - 1;
+        &mut self.stack[last]
+    }
+
+    pub fn stack(&self) -> &[View] {
+        &self.stack
+    }
+
+    pub fn entries(&self) -> &[EntryState] {
+        &self.entries
+    }
+
+    pub fn source(&self, entry: usize) -> Option<Arc<dyn Source>> {
+        self.entries.get(entry)?.source.as_ref().ok().cloned()
+    }
+
+    pub fn image(&self, digest: &Digest) -> Option<&CachedImage> {
+        self.images.get(digest)
+    }
+
+    pub fn message(&self) -> Option<&Message> {
+        self.message.as_ref()
+    }
+
+    pub fn help_shown(&self) -> bool {
+        self.help
+    }
+
+    pub fn should_quit(&self) -> bool {
+        self.quit
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    pub fn theme(&self) -> Theme {
+        self.theme
+    }
+
+    pub fn spinner(&self) -> char {
+        self.spinner.symbol()
+    }
+
+    /// Whether any view on the stack still waits for results (the loop ticks the spinner).
+    pub fn is_loading(&self) -> bool {
+        self.stack.iter().any(View::is_loading)
+            || self.entries.iter().any(|e| e.reach == Reach::Checking)
+    }
+
+    /// Breadcrumbs from the bottom of the stack to the top.
+    pub fn crumbs(&self) -> Vec<String> {
+        self.stack
+            .iter()
+            .flat_map(|v| v.crumbs(&self.entries))
+            .collect()
+    }
+
+    fn error(&mut self, text: impl Into<String>) {
+        let text = text.into();
+        tracing::warn!("{text}");
+        self.message = Some(Message::Error(text));
+    }
+
+    fn info(&mut self, text: impl Into<String>) {
+        self.message = Some(Message::Info(text.into()));
+    }
+
+    fn ping_all(&mut self) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        let mut pings = Vec::new();
+        for entry in 0..self.entries.len() {
+            if self.entries[entry].source.is_ok() {
+                self.entries[entry].reach = Reach::Checking;
+                let req = self.req();
+                pings.push((req, entry));
+                effects.push(Effect::Ping { req, entry });
+            }
+        }
+        if let View::Registries(v) = &mut self.stack[0] {
+            v.loads.extend(pings.iter().map(|(r, _)| *r));
+            v.pings.extend(pings);
+        }
+        effects
+    }
+}

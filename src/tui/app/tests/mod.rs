@@ -1,0 +1,261 @@
+//! The navigation state machine, driven by actions alone: no terminal, no network. Images
+//! come from the in-memory fixture where a test needs real trees.
+
+use std::sync::Arc;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::*;
+use crate::registry::image::fetch_image;
+use crate::registry::{ManifestRef, RegistryError};
+use crate::tui::columns::Field;
+use crate::tui::fixtures;
+use crate::tui::keymap::ViewKind;
+use crate::tui::memory::shared;
+
+mod loading;
+
+fn now() -> Timestamp {
+    "2025-06-01T12:00:00Z".parse().unwrap()
+}
+
+fn entry(name: &str, source: Result<Arc<dyn Source>, String>) -> RegistryEntry {
+    RegistryEntry {
+        name: name.into(),
+        location: format!("https://{name}"),
+        source,
+        notice: None,
+    }
+}
+
+fn demo_app(open_first: bool) -> (App, Vec<Effect>) {
+    let entries = vec![
+        entry("demo", Ok(shared(fixtures::sample()))),
+        entry("broken", Err("no such directory: /nope".into())),
+    ];
+    let mut app = App::new(entries, open_first, now(), Theme::PLAIN);
+    app.update(Action::Resize {
+        width: 100,
+        height: 20,
+    });
+    let effects = app.start();
+    (app, effects)
+}
+
+fn kinds(app: &App) -> Vec<ViewKind> {
+    app.stack().iter().map(View::kind).collect()
+}
+
+fn repo(name: &str) -> RepoName {
+    RepoName::parse(name).unwrap()
+}
+
+fn tag(name: &str) -> Tag {
+    Tag::parse(name).unwrap()
+}
+
+fn req_of(effects: &[Effect]) -> ReqId {
+    effects
+        .iter()
+        .find_map(Effect::req)
+        .expect("an effect that starts a request")
+}
+
+async fn tree(repo_name: &str, tag_name: &str) -> Arc<ImageTree> {
+    let source = fixtures::sample();
+    let reference = ManifestRef::Tag(tag(tag_name));
+    Arc::new(
+        fetch_image(&source, &repo(repo_name), &reference)
+            .await
+            .unwrap(),
+    )
+}
+
+/// Opens `library/nginx` from the repository list and returns the ListTags request.
+fn open_nginx(app: &mut App) -> ReqId {
+    assert!(app.update(Action::Filter).is_empty());
+    for c in "nginx".chars() {
+        app.update(Action::FilterChar(c));
+    }
+    app.update(Action::FilterKeep);
+    let effects = app.update(Action::Open);
+    match effects.as_slice() {
+        [
+            Effect::ListTags {
+                req,
+                repo: r,
+                entry: 0,
+            },
+        ] if *r == repo("library/nginx") => *req,
+        other => panic!("expected ListTags, got {other:?}"),
+    }
+}
+
+fn list_repos(app: &mut App, req: ReqId) {
+    app.update(Action::ReposPage {
+        req,
+        repos: vec![repo("library/alpine"), repo("library/nginx")],
+    });
+    app.update(Action::ReposListed {
+        req,
+        result: Ok(vec![
+            repo("library/alpine"),
+            repo("library/nginx"),
+            repo("team/api"),
+        ]),
+    });
+}
+
+#[test]
+fn start_pings_openable_registries_and_opens_the_first() {
+    let (app, effects) = demo_app(true);
+    assert!(matches!(effects[0], Effect::Ping { entry: 0, .. }));
+    assert!(matches!(effects[1], Effect::ListRepos { entry: 0, .. }));
+    assert_eq!(effects.len(), 2, "the broken registry is not pinged");
+    assert_eq!(kinds(&app), [ViewKind::Registries, ViewKind::Repos]);
+    assert!(matches!(app.entries()[1].reach, Reach::CannotOpen(_)));
+    assert_eq!(app.crumbs(), ["registries", "demo"]);
+}
+
+#[test]
+fn ping_results_set_reachability() {
+    let (mut app, effects) = demo_app(false);
+    let req = req_of(&effects);
+    let error = RegistryError::Unauthorized {
+        host: "demo".into(),
+        detail: "no token".into(),
+    };
+    app.update(Action::PingFinished {
+        req,
+        result: Err(error),
+    });
+    assert!(matches!(app.entries()[0].reach, Reach::Unauthorized(_)));
+    // A second answer to the same request is stale.
+    app.update(Action::PingFinished {
+        req,
+        result: Ok(()),
+    });
+    assert!(matches!(app.entries()[0].reach, Reach::Unauthorized(_)));
+}
+
+#[test]
+fn opening_an_unopenable_registry_shows_why_and_stays() {
+    let (mut app, _) = demo_app(false);
+    app.update(Action::MoveDown);
+    assert!(app.update(Action::Open).is_empty());
+    assert_eq!(kinds(&app), [ViewKind::Registries]);
+    assert!(matches!(app.message(), Some(Message::Error(e)) if e.contains("no such directory")));
+    // The error never blocks: moving on clears it.
+    app.update(Action::MoveUp);
+    let effects = app.update(Action::Open);
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::ListRepos { entry: 0, .. }]
+    ));
+    assert_eq!(app.message(), None);
+}
+
+#[test]
+fn filter_sort_and_copy_on_the_tag_list() {
+    let (mut app, _) = demo_app(true);
+    list_repos(&mut app, ReqId(2));
+    let req = open_nginx(&mut app);
+    app.update(Action::TagsLoaded {
+        req,
+        result: Ok(vec![tag("1.26"), tag("1.27"), tag("latest")]),
+    });
+    let View::Tags(v) = app.top() else { panic!() };
+    assert_eq!(v.listing.shown(), 3);
+    let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+    assert!(matches!(app.key_action(&key('/')), Some(Action::Filter)));
+    app.update(Action::Filter);
+    assert!(matches!(
+        app.key_action(&key('q')),
+        Some(Action::FilterChar('q'))
+    ));
+    app.update(Action::FilterChar('l'));
+    app.update(Action::FilterChar('t'));
+    let View::Tags(v) = app.top() else { panic!() };
+    assert_eq!(v.listing.shown(), 1);
+    assert_eq!(v.selected().unwrap().tag, tag("latest"));
+    app.update(Action::FilterClear);
+    app.update(Action::SortReverse);
+    let View::Tags(v) = app.top() else { panic!() };
+    assert_eq!(v.listing.shown(), 3);
+    assert_eq!(
+        v.rows.get(v.listing.row_at(0).unwrap()).unwrap().tag,
+        tag("latest")
+    );
+    app.update(Action::First);
+    let effects = app.update(Action::CopyReference);
+    assert_eq!(
+        effects,
+        [Effect::Copy("demo.example/library/nginx:latest".into())]
+    );
+    assert!(matches!(app.message(), Some(Message::Info(m)) if m.contains("copied")));
+}
+
+#[test]
+fn mouse_click_selects_and_double_click_opens() {
+    let (mut app, _) = demo_app(true);
+    list_repos(&mut app, ReqId(2));
+    // Row 0 is the crumbs, row 1 the header: row 3 is the second repository.
+    assert!(
+        app.update(Action::Click {
+            column: 5,
+            row: 3,
+            double: false
+        })
+        .is_empty()
+    );
+    let View::Repos(v) = app.top() else { panic!() };
+    assert_eq!(v.selected().unwrap().name, repo("library/nginx"));
+    let effects = app.update(Action::Click {
+        column: 5,
+        row: 4,
+        double: true,
+    });
+    assert!(
+        matches!(effects.as_slice(), [Effect::ListTags { repo: r, .. }] if *r == repo("team/api"))
+    );
+    // Clicks on the header or past the rows do nothing.
+    app.update(Action::Back);
+    assert!(
+        app.update(Action::Click {
+            column: 5,
+            row: 1,
+            double: true
+        })
+        .is_empty()
+    );
+    assert!(
+        app.update(Action::Click {
+            column: 5,
+            row: 15,
+            double: true
+        })
+        .is_empty()
+    );
+    assert_eq!(app.top().kind(), ViewKind::Repos);
+}
+
+#[test]
+fn help_captures_keys_until_closed() {
+    let (mut app, _) = demo_app(false);
+    app.update(Action::ToggleHelp);
+    let j = KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE);
+    assert!(app.key_action(&j).is_none());
+    let esc = KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
+    assert!(matches!(app.key_action(&esc), Some(Action::ToggleHelp)));
+    app.update(Action::ToggleHelp);
+    assert!(matches!(app.key_action(&j), Some(Action::MoveDown)));
+    app.update(Action::Quit);
+    assert!(app.should_quit());
+}
+
+#[test]
+fn back_at_the_root_does_nothing() {
+    let (mut app, _) = demo_app(false);
+    assert!(app.update(Action::Back).is_empty());
+    assert_eq!(kinds(&app), [ViewKind::Registries]);
+}

@@ -1,0 +1,142 @@
+//! Drawing one frame from the app's state: breadcrumbs, the view, a message line and the key
+//! hints. Reads `&App` only and does no I/O.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::app::{App, Message};
+use super::keymap::{self, Mode};
+use super::views::Ctx;
+use super::widgets::help::render_help;
+use crate::sanitize::sanitize;
+
+/// Where each part of the screen goes. The app uses the same layout to size pages and to
+/// map mouse clicks to rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Areas {
+    pub crumbs: Rect,
+    pub body: Rect,
+    pub message: Rect,
+    pub status: Rect,
+}
+
+pub fn layout(area: Rect) -> Areas {
+    let [crumbs, body, message, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    Areas {
+        crumbs,
+        body,
+        message,
+        status,
+    }
+}
+
+pub fn draw(app: &App, f: &mut Frame) {
+    let areas = layout(f.area());
+    let ctx = Ctx {
+        theme: app.theme(),
+        now: app.now(),
+        entries: app.entries(),
+        spinner: app.spinner(),
+    };
+    draw_crumbs(app, f, areas.crumbs);
+    app.top().render(f, areas.body, &ctx);
+    draw_message(app, f, areas.message);
+    draw_status(app, f, areas.status);
+    if app.help_shown() {
+        render_help(
+            f,
+            f.area(),
+            &keymap::help_entries(app.top().kind()),
+            &ctx.theme,
+        );
+    }
+}
+
+fn draw_crumbs(app: &App, f: &mut Frame, area: Rect) {
+    let theme = app.theme();
+    let mut text = String::from(" regatta");
+    for crumb in app.crumbs().iter().skip(1) {
+        text.push_str(" › ");
+        text.push_str(&sanitize(crumb));
+    }
+    let mut right = app.top().progress().unwrap_or_default();
+    if app.is_loading() {
+        right = format!("{} {right}", app.spinner());
+    }
+    let right_width = right.chars().count() as u16 + 1;
+    let [left_area, right_area] =
+        Layout::horizontal([Constraint::Min(0), Constraint::Length(right_width)]).areas(area);
+    f.render_widget(Paragraph::new(text).style(theme.crumbs()), left_area);
+    f.render_widget(
+        Paragraph::new(format!("{right} ")).style(theme.crumbs()),
+        right_area,
+    );
+}
+
+fn draw_message(app: &App, f: &mut Frame, area: Rect) {
+    let theme = app.theme();
+    let listing = app.top().listing();
+    if let Some(l) = listing.filter(|l| l.is_editing()) {
+        let line = Line::from(vec![
+            Span::styled("/", theme.key()),
+            Span::raw(sanitize(l.query()).into_owned()),
+            Span::styled("█", theme.dim()),
+            Span::styled(format!("  {} match", l.shown()), theme.dim()),
+        ]);
+        f.render_widget(Paragraph::new(line), area);
+        return;
+    }
+    let mut info = Vec::new();
+    if let Some(l) = listing {
+        if !l.query().is_empty() {
+            info.push(format!("filter: {}", l.query()));
+        }
+        if let Some(key) = l.sort_key() {
+            let arrow = if l.is_reversed() { "↑" } else { "↓" };
+            info.push(format!("sort: {} {arrow}", key.label()));
+        }
+        if let Some(p) = l.table.selected() {
+            info.push(format!("{}/{}", p + 1, l.shown()));
+        }
+    }
+    let info = format!("{} ", sanitize(&info.join(" · ")));
+    // Two cells of margin so a long detail never runs into the info.
+    let info_width = info.chars().count() as u16 + 3;
+    let [left_area, right_area] =
+        Layout::horizontal([Constraint::Min(0), Constraint::Length(info_width)]).areas(area);
+    let left = match app.message() {
+        Some(Message::Error(e)) => Line::styled(format!(" {}", sanitize(e)), theme.error()),
+        Some(Message::Info(i)) => Line::styled(format!(" {}", sanitize(i)), theme.ok()),
+        None => match app.top().detail(app.entries()) {
+            Some(d) => Line::styled(format!(" {}", sanitize(&d)), theme.dim()),
+            None => Line::default(),
+        },
+    };
+    f.render_widget(Paragraph::new(left), left_area);
+    let info = Paragraph::new(info)
+        .style(theme.dim())
+        .alignment(ratatui::layout::Alignment::Right);
+    f.render_widget(info, right_area);
+}
+
+fn draw_status(app: &App, f: &mut Frame, area: Rect) {
+    let theme = app.theme();
+    let mode = app.mode();
+    let mut spans = vec![Span::raw(" ")];
+    for (key, word) in keymap::hints(mode, app.top().kind()) {
+        spans.push(Span::styled(key, theme.key()));
+        spans.push(Span::raw(format!(" {word}  ")));
+    }
+    if mode == Mode::Filter {
+        spans.push(Span::styled("type to filter", theme.dim()));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}

@@ -1,0 +1,142 @@
+//! Fixed in-memory registries for tests, snapshots, benchmarks and trying the UI by hand.
+
+use super::memory::{ImageSpec, MemorySource};
+
+const MIB: u64 = 1024 * 1024;
+
+fn nginx(arch: &str, variant: Option<&str>, created: &str, version: &str, size: u64) -> ImageSpec {
+    let base = if arch == "amd64" {
+        28 * MIB + 300_000
+    } else {
+        27 * MIB + 100_000
+    };
+    let install = format!("RUN /bin/sh -c set -x && apt-get install nginx={version}");
+    let mut spec = ImageSpec::new("linux", arch, created)
+        .layer(base, "/bin/sh -c #(nop) ADD file:9a1b in / ")
+        .layer(size, &install)
+        .layer(628, "COPY docker-entrypoint.sh / # buildkit")
+        .layer(
+            955,
+            "COPY 10-listen-on-ipv6-by-default.sh /docker-entrypoint.d # buildkit",
+        )
+        .label(
+            "maintainer",
+            "NGINX Docker Maintainers <docker-maint@nginx.com>",
+        );
+    spec.variant = variant.map(str::to_string);
+    spec.env = vec![
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
+        format!("NGINX_VERSION={version}"),
+    ];
+    spec.entrypoint = Some(vec!["/docker-entrypoint.sh".into()]);
+    spec.cmd = Some(vec!["nginx".into(), "-g".into(), "daemon off;".into()]);
+    spec.ports = vec!["80/tcp".into()];
+    spec.empty_steps = vec![
+        "ENV NGINX_VERSION=".to_string() + version,
+        "EXPOSE map[80/tcp:{}]".into(),
+        "CMD [\"nginx\" \"-g\" \"daemon off;\"]".into(),
+    ];
+    spec
+}
+
+fn alpine(created: &str, size: u64) -> ImageSpec {
+    let mut spec = ImageSpec::new("linux", "amd64", created)
+        .layer(size, "/bin/sh -c #(nop) ADD file:alpine in / ");
+    spec.cmd = Some(vec!["/bin/sh".into()]);
+    spec.env = vec!["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into()];
+    spec
+}
+
+fn api(created: &str, app_size: u64) -> ImageSpec {
+    let mut spec = ImageSpec::new("linux", "amd64", created)
+        .layer(3 * MIB + 400_000, "/bin/sh -c #(nop) ADD file:alpine in / ")
+        .layer(app_size, "COPY /out/api /usr/local/bin/api # buildkit")
+        .label(
+            "org.opencontainers.image.source",
+            "https://git.example.com/team/api",
+        );
+    spec.user = Some("65532".into());
+    spec.working_dir = Some("/srv".into());
+    spec.entrypoint = Some(vec!["/usr/local/bin/api".into()]);
+    spec.ports = vec!["8080/tcp".into()];
+    spec
+}
+
+/// A small registry: a multi-platform image with an alias, single-platform images sharing
+/// a base layer, and an empty repository. Dates are in 2025, to be seen from a fixed clock.
+pub fn sample() -> MemorySource {
+    let mut s = MemorySource::new("demo");
+    let nginx_new = s.add_index(&[
+        nginx(
+            "amd64",
+            None,
+            "2025-05-20T10:00:00Z",
+            "1.27.5",
+            41 * MIB + 77_000,
+        ),
+        nginx(
+            "arm64",
+            Some("v8"),
+            "2025-05-20T10:05:00Z",
+            "1.27.5",
+            39 * MIB + 5_000,
+        ),
+    ]);
+    let nginx_old = s.add_index(&[
+        nginx(
+            "amd64",
+            None,
+            "2024-11-02T08:00:00Z",
+            "1.26.2",
+            44 * MIB + 900_000,
+        ),
+        nginx(
+            "arm64",
+            Some("v8"),
+            "2024-11-02T08:04:00Z",
+            "1.26.2",
+            42 * MIB + 300_000,
+        ),
+    ]);
+    let alpine_new = s.add_image(&alpine("2025-02-14T00:00:00Z", 3 * MIB + 400_000));
+    let alpine_old = s.add_image(&alpine("2023-12-07T00:00:00Z", 3 * MIB + 300_000));
+    let api_1 = s.add_image(&api("2025-05-28T16:00:00Z", 12 * MIB));
+    let api_2 = s.add_image(&api("2025-05-31T09:30:00Z", 12 * MIB + 600_000));
+    s.tag("library/nginx", &["1.27", "1.27.5", "latest"], &nginx_new)
+        .tag("library/nginx", &["1.26"], &nginx_old)
+        .tag("library/alpine", &["3.21", "latest"], &alpine_new)
+        .tag("library/alpine", &["3.19"], &alpine_old)
+        .tag("team/api", &["v1.0.0"], &api_1)
+        .tag("team/api", &["v1.1.0", "main"], &api_2)
+        .repo("team/empty")
+}
+
+/// A registry whose image config holds escape sequences and control characters, as a
+/// hostile or careless publisher could push.
+pub fn hostile() -> MemorySource {
+    let mut s = MemorySource::new("hostile");
+    let spec = ImageSpec::new("linux", "amd64", "2025-05-01T00:00:00Z")
+        .layer(1024, "RUN echo \u{1b}]52;c;aGk=\u{7}pwned")
+        .label("evil", "\u{1b}[2Jcleared")
+        .label("bell", "ring\u{7}ring");
+    let digest = s.add_image(&spec);
+    s.tag("x/evil", &["v1"], &digest)
+}
+
+/// One repository with `tags` tags over a handful of images (most tags are aliases).
+pub fn large(tags: usize) -> MemorySource {
+    let mut s = MemorySource::new("large").with_page_size(1000);
+    let digests: Vec<_> = (0..8)
+        .map(|i| {
+            s.add_image(&alpine(
+                &format!("2025-0{}-01T00:00:00Z", i + 1),
+                (i + 1) * MIB,
+            ))
+        })
+        .collect();
+    for i in 0..tags {
+        let tag = format!("build-{i:06}");
+        s = s.tag("big/repo", &[tag.as_str()], &digests[i % digests.len()]);
+    }
+    s
+}

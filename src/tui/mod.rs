@@ -1,0 +1,164 @@
+//! The terminal UI. Message style: an input task turns terminal events into actions through
+//! the keymap, [`App::update`] changes state and returns effects, effects run as tokio tasks
+//! that report back with actions, and [`draw`] renders `&App` once per batch.
+//!
+//! The UI reads registries only through [`Source`], so it shows an HTTP registry, an OCI
+//! layout or the bundled demo alike.
+
+pub mod action;
+pub mod app;
+pub mod columns;
+pub mod draw;
+#[doc(hidden)]
+pub mod fixtures;
+pub mod format;
+pub mod input;
+pub mod keymap;
+pub mod listing;
+#[doc(hidden)]
+pub mod memory;
+pub mod terminal;
+pub mod theme;
+pub mod views;
+pub mod widgets;
+pub mod workers;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossterm::event::EventStream;
+use futures::StreamExt;
+use tokio::sync::mpsc;
+
+pub use action::{Action, Effect, ReqId};
+pub use app::App;
+pub use draw::draw;
+pub use theme::Theme;
+
+use crate::registry::Source;
+use input::{ClickTracker, event_action};
+use terminal::TerminalGuard;
+use workers::Workers;
+
+/// One registry to browse, as the front end opened it.
+pub struct RegistryEntry {
+    pub name: String,
+    /// Where it is (`https://r.example.com`, a directory), shown next to the name.
+    pub location: String,
+    /// `Err` says why it could not be opened; the registry is listed with that sentence.
+    pub source: Result<Arc<dyn Source>, String>,
+    /// Something to show about it, such as a warning that TLS is not verified.
+    pub notice: Option<String>,
+}
+
+/// Results taken at once before drawing: enough to batch a burst, few enough to stay lively.
+const MAX_BATCH: usize = 512;
+/// How often the spinner turns while something loads.
+const TICK: Duration = Duration::from_millis(100);
+/// How often the clock that ages are measured against is refreshed.
+const CLOCK: Duration = Duration::from_secs(30);
+
+/// Runs the UI until the user quits. `open_first` starts inside the first registry's
+/// repository list instead of the registry list.
+pub async fn run(entries: Vec<RegistryEntry>, open_first: bool) -> anyhow::Result<()> {
+    let mut guard = TerminalGuard::enter()?;
+    let size = guard.terminal.size()?;
+    let mut app = App::new(
+        entries,
+        open_first,
+        jiff::Timestamp::now(),
+        Theme::from_env(),
+    );
+    let (tx, mut results) = mpsc::unbounded_channel();
+    let mut workers = Workers::new(tx);
+
+    let (event_tx, mut events) = mpsc::unbounded_channel();
+    let _input = AbortOnDrop(tokio::spawn(async move {
+        let mut stream = EventStream::new();
+        while let Some(event) = stream.next().await {
+            match event {
+                Ok(event) => {
+                    if event_tx.send(event).is_err() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::error!("reading terminal events: {e}");
+                    break;
+                }
+            }
+        }
+    }));
+
+    let mut effects = app.update(Action::Resize {
+        width: size.width,
+        height: size.height,
+    });
+    effects.extend(app.start());
+    perform(effects, &app, &mut workers);
+    guard.terminal.draw(|f| draw(&app, f))?;
+
+    let mut ticker = tokio::time::interval(TICK);
+    let mut clock = tokio::time::interval(CLOCK);
+    let mut clicks = ClickTracker::default();
+    while !app.should_quit() {
+        let mut changed = false;
+        let mut batch = Vec::new();
+        tokio::select! {
+            Some(event) = events.recv() => {
+                // Keys are mapped against the state they are pressed in, one at a time.
+                for event in input::expand(event) {
+                    if let Some(action) = event_action(&app, &event, &mut clicks) {
+                        let effects = app.update(action);
+                        perform(effects, &app, &mut workers);
+                        changed = true;
+                    }
+                }
+            }
+            Some(action) = results.recv() => batch.push(action),
+            _ = ticker.tick(), if app.is_loading() => batch.push(Action::Tick),
+            _ = clock.tick() => batch.push(Action::Clock(jiff::Timestamp::now())),
+            else => break,
+        }
+        while batch.len() < MAX_BATCH {
+            match results.try_recv() {
+                Ok(action) => batch.push(action),
+                Err(_) => break,
+            }
+        }
+        if !batch.is_empty() {
+            let effects = app.update_batch(batch);
+            perform(effects, &app, &mut workers);
+            changed = true;
+        }
+        if changed && !app.should_quit() {
+            guard.terminal.draw(|f| draw(&app, f))?;
+        }
+    }
+    workers.abort_all();
+    drop(guard);
+    Ok(())
+}
+
+/// Aborts a task when dropped, so an early return does not leave it reading the terminal.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+fn perform(effects: Vec<Effect>, app: &App, workers: &mut Workers) {
+    for effect in effects {
+        tracing::debug!("effect: {}", effect.describe());
+        match effect {
+            Effect::Copy(text) => {
+                if let Err(e) = terminal::copy_to_clipboard(&text) {
+                    tracing::warn!("copying to the clipboard: {e}");
+                }
+            }
+            other => workers.start(other, |entry| app.source(entry)),
+        }
+    }
+}

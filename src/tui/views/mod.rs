@@ -1,0 +1,167 @@
+//! The screens, one per file. The app keeps them on a stack: going in pushes, going back pops
+//! (and aborts what the popped view was loading).
+
+pub mod config;
+pub mod layers;
+pub mod manifest;
+pub mod pending;
+pub mod registries;
+pub mod repos;
+pub mod tags;
+
+use crossterm::event::KeyEvent;
+use jiff::Timestamp;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+
+use super::action::{Action, ReqId};
+use super::keymap::{self, Mode, ViewKind};
+use super::listing::{Listing, Rows};
+use super::theme::Theme;
+pub use registries::{EntryState, Reach};
+
+/// What every view may read while drawing, besides itself.
+pub struct Ctx<'a> {
+    pub theme: Theme,
+    pub now: Timestamp,
+    pub entries: &'a [EntryState],
+    pub spinner: char,
+}
+
+#[derive(Debug)]
+pub enum View {
+    Registries(registries::RegistriesView),
+    Repos(repos::ReposView),
+    Tags(tags::TagsView),
+    Pending(pending::PendingView),
+    Manifest(manifest::ManifestView),
+    Layers(layers::LayersView),
+    Config(config::ConfigView),
+}
+
+impl View {
+    pub fn kind(&self) -> ViewKind {
+        match self {
+            View::Registries(_) => ViewKind::Registries,
+            View::Repos(_) => ViewKind::Repos,
+            View::Tags(_) => ViewKind::Tags,
+            View::Pending(_) => ViewKind::Pending,
+            View::Manifest(_) => ViewKind::Manifest,
+            View::Layers(_) => ViewKind::Layers,
+            View::Config(_) => ViewKind::Config,
+        }
+    }
+
+    /// What this view adds to the breadcrumbs (unsanitized; the bar sanitizes).
+    pub fn crumbs(&self, entries: &[EntryState]) -> Vec<String> {
+        let entry_name = |i: usize| entries.get(i).map(|e| e.name.clone()).unwrap_or_default();
+        match self {
+            View::Registries(_) => vec!["registries".to_string()],
+            View::Repos(v) => vec![entry_name(v.entry)],
+            View::Tags(v) => vec![v.repo.to_string()],
+            View::Pending(v) => vec![v.label.clone()],
+            View::Manifest(v) => vec![v.label.clone()],
+            View::Layers(v) => v.crumbs.clone(),
+            View::Config(_) => vec!["config".to_string()],
+        }
+    }
+
+    /// Requests this view has in flight (aborted when it is left).
+    pub fn loads(&self) -> &[ReqId] {
+        match self {
+            View::Registries(v) => &v.loads,
+            View::Repos(v) => &v.loads,
+            View::Tags(v) => &v.loads,
+            View::Pending(v) => &v.loads,
+            View::Manifest(_) | View::Layers(_) | View::Config(_) => &[],
+        }
+    }
+
+    pub fn loads_mut(&mut self) -> Option<&mut Vec<ReqId>> {
+        match self {
+            View::Registries(v) => Some(&mut v.loads),
+            View::Repos(v) => Some(&mut v.loads),
+            View::Tags(v) => Some(&mut v.loads),
+            View::Pending(v) => Some(&mut v.loads),
+            View::Manifest(_) | View::Layers(_) | View::Config(_) => None,
+        }
+    }
+
+    /// Whether something this view shows is still on its way (the spinner turns).
+    pub fn is_loading(&self) -> bool {
+        match self {
+            View::Registries(_) => false,
+            View::Repos(v) => v.is_loading(),
+            View::Tags(v) => v.is_loading(),
+            View::Pending(v) => v.failed.is_none(),
+            View::Manifest(_) | View::Layers(_) | View::Config(_) => false,
+        }
+    }
+
+    /// The list of a list view with its rows, borrowed apart so the listing can be changed
+    /// while reading the rows. The registries' rows live in the app and are passed in.
+    pub fn list_parts<'a>(
+        &'a mut self,
+        entries: &'a [EntryState],
+    ) -> Option<(&'a mut Listing, Box<dyn Rows + 'a>)> {
+        match self {
+            View::Registries(v) => Some((&mut v.listing, Box::new(registries::EntryRows(entries)))),
+            View::Repos(v) => Some((&mut v.listing, Box::new(&v.rows))),
+            View::Tags(v) => Some((&mut v.listing, Box::new(&v.rows))),
+            View::Manifest(v) => Some((&mut v.listing, Box::new(&v.rows))),
+            View::Layers(v) => Some((&mut v.listing, Box::new(&v.rows))),
+            View::Pending(_) | View::Config(_) => None,
+        }
+    }
+
+    pub fn listing(&self) -> Option<&Listing> {
+        match self {
+            View::Registries(v) => Some(&v.listing),
+            View::Repos(v) => Some(&v.listing),
+            View::Tags(v) => Some(&v.listing),
+            View::Manifest(v) => Some(&v.listing),
+            View::Layers(v) => Some(&v.listing),
+            View::Pending(_) | View::Config(_) => None,
+        }
+    }
+
+    /// Maps a key to an action: filter typing while the filter is edited, else the keymap.
+    pub fn handle_key(&self, key: &KeyEvent) -> Option<Action> {
+        let mode = match self.listing() {
+            Some(l) if l.is_editing() => Mode::Filter,
+            _ => Mode::Normal,
+        };
+        keymap::action_for(mode, self.kind(), key)
+    }
+
+    pub fn render(&self, f: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
+        match self {
+            View::Registries(v) => v.render(f, area, ctx),
+            View::Repos(v) => v.render(f, area, ctx),
+            View::Tags(v) => v.render(f, area, ctx),
+            View::Pending(v) => v.render(f, area, ctx),
+            View::Manifest(v) => v.render(f, area, ctx),
+            View::Layers(v) => v.render(f, area, ctx),
+            View::Config(v) => v.render(f, area, ctx),
+        }
+    }
+
+    /// Progress or totals for the top bar (`tags 340/1200`).
+    pub fn progress(&self) -> Option<String> {
+        match self {
+            View::Repos(v) => Some(v.progress()),
+            View::Tags(v) => Some(v.progress()),
+            _ => None,
+        }
+    }
+
+    /// A line about the selected row for the message line (full texts cut off in columns).
+    pub fn detail(&self, entries: &[EntryState]) -> Option<String> {
+        match self {
+            View::Registries(v) => v.detail(entries),
+            View::Tags(v) => v.detail(),
+            View::Layers(v) => v.detail(),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! The `?` overlay: every key binding, generated from the keymap. Keys that do nothing on
+//! the current view are dimmed rather than hidden, so the list is the same everywhere.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+
+use crate::tui::keymap::HelpEntry;
+use crate::tui::theme::Theme;
+
+pub fn render_help(f: &mut Frame, area: Rect, entries: &[HelpEntry], theme: &Theme) {
+    let keys_width = entries
+        .iter()
+        .map(|e| e.keys.chars().count())
+        .max()
+        .unwrap_or(0);
+    let name_width = entries.iter().map(|e| e.name.len()).max().unwrap_or(0);
+    let lines: Vec<Line> = entries
+        .iter()
+        .map(|e| {
+            let style = if e.active {
+                ratatui::style::Style::new()
+            } else {
+                theme.dim()
+            };
+            Line::from(vec![
+                Span::styled(
+                    format!(" {:<keys_width$}  ", e.keys),
+                    theme.key().patch(style),
+                ),
+                Span::styled(
+                    format!("{:<name_width$}  ", e.name),
+                    theme.label().patch(style),
+                ),
+                Span::styled(e.help.to_string(), style),
+            ])
+        })
+        .collect();
+    let width = lines.iter().map(Line::width).max().unwrap_or(0) as u16 + 3;
+    let height = lines.len() as u16 + 2;
+    let popup = area.centered(Constraint::Length(width), Constraint::Length(height));
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .title(" keys (dimmed: not on this view) — esc closes ");
+    f.render_widget(Clear, popup);
+    f.render_widget(Paragraph::new(lines).block(block), popup);
+}
