@@ -230,18 +230,7 @@ pub fn resolve_reference(
     config: &Config,
     overrides: &Overrides,
 ) -> Result<(Target, RepoName, ManifestRef), RegistryError> {
-    let (name_part, digest) = match input.rsplit_once('@') {
-        Some((name, d)) => (name, Some(Digest::parse(d)?)),
-        None => (input, None),
-    };
-    let last_slash = name_part.rfind('/');
-    let (name, tag) = match name_part.rfind(':') {
-        Some(colon) if last_slash.is_none_or(|s| colon > s) => (
-            &name_part[..colon],
-            Some(Tag::parse(&name_part[colon + 1..])?),
-        ),
-        _ => (name_part, None),
-    };
+    let (name, tag, digest) = crate::registry::reference::split_tag_and_digest(input)?;
     let reference = match (digest, tag) {
         (Some(d), _) => ManifestRef::Digest(d),
         (None, Some(t)) => ManifestRef::Tag(t),

@@ -408,19 +408,7 @@ impl Reference {
     /// colon or `localhost` is a Docker Hub repository (`nginx` -> `docker.io/library/nginx`).
     pub fn parse(input: &str) -> Result<Self, ReferenceError> {
         let (scheme, rest) = split_scheme(input);
-        let (name_part, digest) = match rest.split_once('@') {
-            Some((name, digest)) => (name, Some(Digest::parse(digest)?)),
-            None => (rest, None),
-        };
-        // A tag is after the last ':' that follows the last '/'.
-        let last_slash = name_part.rfind('/');
-        let (name, tag) = match name_part.rfind(':') {
-            Some(colon) if last_slash.is_none_or(|s| colon > s) => (
-                &name_part[..colon],
-                Some(Tag::parse(&name_part[colon + 1..])?),
-            ),
-            _ => (name_part, None),
-        };
+        let (name, tag, digest) = split_tag_and_digest(rest)?;
         let (host, repo) = split_host(name);
         let registry = match host {
             Some(host) => {
@@ -472,6 +460,26 @@ impl fmt::Display for Reference {
         }
         Ok(())
     }
+}
+
+/// Splits `NAME[:TAG][@DIGEST]` into its parts. The tag is after the last ':' that follows
+/// the last '/', so `host:5000/repo` has no tag.
+pub fn split_tag_and_digest(
+    input: &str,
+) -> Result<(&str, Option<Tag>, Option<Digest>), ReferenceError> {
+    let (name_part, digest) = match input.split_once('@') {
+        Some((name, digest)) => (name, Some(Digest::parse(digest)?)),
+        None => (input, None),
+    };
+    let last_slash = name_part.rfind('/');
+    Ok(match name_part.rfind(':') {
+        Some(colon) if last_slash.is_none_or(|s| colon > s) => (
+            &name_part[..colon],
+            Some(Tag::parse(&name_part[colon + 1..])?),
+            digest,
+        ),
+        _ => (name_part, None, digest),
+    })
 }
 
 /// Splits `host/repo` when the first component looks like a host (Docker's rule).
