@@ -272,6 +272,16 @@ fn key_at(text: &str, offset: usize) -> Option<String> {
     let offset = offset.min(text.len());
     let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
     let line = text[line_start..].lines().next().unwrap_or("");
+    // On a table header (an unknown table, a table missing a field): the header's own name.
+    if let Some(header) = line.trim().strip_prefix('[') {
+        let name = header
+            .trim_start_matches('[')
+            .split(']')
+            .next()
+            .unwrap_or("");
+        let name = name.trim();
+        return (!name.is_empty()).then(|| name.to_string());
+    }
     let table = text[..line_start]
         .lines()
         .rev()
@@ -405,6 +415,19 @@ repositories = ["library/nginx"]
         let no_password = parse("[registries.a]\nurl = \"h:1\"\n").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         assert!(no_password.exposure_warning(&path).is_none());
+    }
+
+    #[test]
+    fn an_unknown_or_incomplete_table_names_its_header() {
+        let e =
+            parse("[defaults]\nconcurrency = 2\n\n[registry.local]\nurl = \"h:1\"\n").unwrap_err();
+        assert_eq!(e.line, Some(4));
+        assert_eq!(e.key.as_deref(), Some("registry.local"));
+        assert!(e.message.contains("unknown field `registry`"), "{e}");
+        let e = parse("[registries.a]\nurl = \"h:1\"\n\n[registries.b]\ninsecure = true\n")
+            .unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("registries.b"), "{e}");
+        assert!(e.message.contains("missing field `url`"), "{e}");
     }
 
     #[test]

@@ -197,10 +197,17 @@ async fn plain_http_to_a_tls_registry_is_not_mistaken_for_success() {
         .expect("addr");
     let client = regatta::registry::Client::new(addr, registry.client_options()).expect("client");
     let err = client.ping().await.expect_err("HTTP to an HTTPS port");
-    // Go answers plain HTTP on a TLS port with a 400.
+    // Go answers plain HTTP on a TLS port with a 400; the sentence says what to do.
     assert!(
         matches!(err, RegistryError::Status { status: 400, .. }),
         "{err:?}"
+    );
+    assert!(
+        err.to_string().ends_with(&format!(
+            "the registry speaks HTTPS on this port: name it https://{}",
+            registry.addr()
+        )),
+        "{err}"
     );
 }
 

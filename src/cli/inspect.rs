@@ -26,6 +26,9 @@ pub struct InspectReport {
     pub layers: Option<Vec<LayerJson>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub config: Option<ConfigJson>,
+    /// Why the image config could not be read (then `config` is absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manifests: Option<Vec<PlatformManifestJson>>,
 }
@@ -53,6 +56,8 @@ pub struct PlatformManifestJson {
     pub size: u64,
     pub layers: Vec<LayerJson>,
     pub config: Option<ConfigJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config_error: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -128,6 +133,7 @@ pub fn report(reference: String, tree: &ImageTree) -> InspectReport {
         platform: None,
         layers: None,
         config: None,
+        config_error: None,
         manifests: None,
     };
     if tree.is_index() {
@@ -141,6 +147,7 @@ pub fn report(reference: String, tree: &ImageTree) -> InspectReport {
                     size: manifest_size(&image.manifest),
                     layers: layers_json(image),
                     config: config_json(image),
+                    config_error: image.config_error.clone(),
                 })
                 .collect(),
         );
@@ -148,8 +155,24 @@ pub fn report(reference: String, tree: &ImageTree) -> InspectReport {
         report.platform = platform_json(image);
         report.layers = Some(layers_json(image));
         report.config = config_json(image);
+        report.config_error = image.config_error.clone();
     }
     report
+}
+
+/// One warning per image whose config could not be read, so that a missing config (a blob
+/// that failed its digest check, a refused blob request) is never passed over in silence.
+fn config_warnings(r: &InspectReport) -> Vec<String> {
+    let single = r
+        .config_error
+        .iter()
+        .map(|e| format!("cannot read the config of {}: {e}", r.reference));
+    let platforms = r.manifests.iter().flatten().filter_map(|m| {
+        m.config_error
+            .as_ref()
+            .map(|e| format!("cannot read the config of {}: {e}", m.digest))
+    });
+    single.chain(platforms).collect()
 }
 
 pub async fn run(ctx: &Context, input: &str, json: bool) -> anyhow::Result<()> {
@@ -168,6 +191,9 @@ pub async fn run(ctx: &Context, input: &str, json: bool) -> anyhow::Result<()> {
         reference
     );
     let report = report(full, &tree);
+    for warning in config_warnings(&report) {
+        eprintln!("regatta: warning: {}", crate::sanitize::sanitize(&warning));
+    }
     if json {
         print_json(&report)
     } else {

@@ -430,17 +430,28 @@ impl Client {
             code => RegistryError::Status {
                 status: code,
                 url,
-                detail: if summary.is_empty() {
+                detail: if !summary.is_empty() {
+                    summary
+                } else if code == 400 && call.url.scheme() == "http" && is_plain_http_refusal(&body)
+                {
+                    format!("the registry speaks HTTPS on this port: name it https://{host}")
+                } else {
                     status
                         .canonical_reason()
                         .unwrap_or("unexpected status")
                         .to_string()
-                } else {
-                    summary
                 },
             },
         }
     }
+}
+
+/// Whether a 400 body is a TLS server's answer to plain HTTP: Go's "Client sent an HTTP
+/// request to an HTTPS server." (Distribution), nginx's "The plain HTTP request was sent to
+/// HTTPS port". Plain HTTP is the default for loopback hosts, so this is a common first try.
+fn is_plain_http_refusal(body: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(&body[..body.len().min(1024)]).to_ascii_lowercase();
+    text.contains("http request") && text.contains("https")
 }
 
 fn retry_after(response: &reqwest::Response) -> Option<Duration> {

@@ -31,7 +31,7 @@ fn build_image(spec: &ImageSpec, format: Format) -> Built {
     for layer in &spec.layers {
         blobs.insert(layer.digest(), layer.gz.clone());
     }
-    blobs.insert(config_digest.clone(), config);
+    blobs.insert(config_digest.clone(), config.clone());
     let sizes: BTreeMap<Digest, u64> = blobs
         .iter()
         .map(|(d, b)| (d.clone(), b.len() as u64))
@@ -45,6 +45,7 @@ fn build_image(spec: &ImageSpec, format: Format) -> Built {
             blobs: sizes,
             is_index: false,
             config: Some(config_digest),
+            config_document: Some(config),
             layers: spec.layers.iter().map(Layer::digest).collect(),
             diff_ids: spec.layers.iter().map(Layer::diff_id).collect(),
             platform: Some(spec.platform_string()),
@@ -92,6 +93,7 @@ fn build_index(format: Format, children: &[Built], specs: &[ImageSpec]) -> Built
             blobs: union,
             is_index: true,
             config: None,
+            config_document: None,
             layers: Vec::new(),
             diff_ids: Vec::new(),
             platform: None,

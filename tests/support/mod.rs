@@ -8,6 +8,8 @@
 //!   project's own client; returns the ground truth ([`truth::Fixture`]).
 //! - [`standard`]: the 150-repository standard fixture and [`standard::shared`], one registry
 //!   per test binary holding it, for tests that only read.
+//! - [`cli::Sandbox`]: runs the built `regatta` binary with a home, XDG directories and a
+//!   Docker config dir of its own, and checks what it printed ([`cli::Run`]).
 //!
 //! ```ignore
 //! mod support;
@@ -35,6 +37,7 @@
 //! Not every binary uses every item, hence the blanket `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod fixtures;
 pub mod image;
 pub mod registry;

@@ -39,6 +39,8 @@ pub struct ManifestTruth {
     pub is_index: bool,
     /// Image: the config blob.
     pub config: Option<Digest>,
+    /// Image: the config document, byte for byte (env, labels, entrypoint, history, ...).
+    pub config_document: Option<Vec<u8>>,
     /// Image: the layer blobs in order.
     pub layers: Vec<Digest>,
     /// Image: the sha256 of each uncompressed layer (`rootfs.diff_ids`), in order.
