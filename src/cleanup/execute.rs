@@ -261,7 +261,8 @@ impl Applier<'_> {
             })
             | Err(RegistryError::DeleteDisabled { .. })
             | Err(RegistryError::NotFound { .. }) => {
-                self.untag_with_placeholder(repo, digest, tag).await
+                self.untag_with_placeholder(repo, digest, tag, &root.media_type, &root.bytes)
+                    .await
             }
             Err(e) => Err(e),
         };
@@ -277,11 +278,17 @@ impl Applier<'_> {
         }
     }
 
+    /// Hazard: the tag points at the placeholder until the placeholder is deleted. When that
+    /// delete fails (deletes disabled: a 405 on the tag delete does not tell that apart from a
+    /// registry without tag deletes), the tag is put back on `original`, so a failed untag
+    /// leaves the tag where it was; only the small untagged placeholder stays behind.
     async fn untag_with_placeholder(
         &self,
         repo: &RepoName,
         digest: &Digest,
         tag: &Tag,
+        original_media_type: &str,
+        original: &[u8],
     ) -> Result<(), RegistryError> {
         let config = serde_json::json!({
             "regatta": "placeholder used to remove a single tag",
@@ -320,7 +327,29 @@ impl Applier<'_> {
             .client
             .put_manifest(repo, &ManifestRef::Tag(tag.clone()), OCI_MANIFEST, manifest)
             .await?;
-        self.client.delete_manifest(repo, &placeholder).await
+        let Err(error) = self.client.delete_manifest(repo, &placeholder).await else {
+            return Ok(());
+        };
+        match self
+            .client
+            .put_manifest(
+                repo,
+                &ManifestRef::Tag(tag.clone()),
+                original_media_type,
+                original.to_vec(),
+            )
+            .await
+        {
+            Ok(_) => Err(error),
+            Err(put_back) => Err(RegistryError::Status {
+                status: 409,
+                url: format!("{repo}:{tag}"),
+                detail: format!(
+                    "removing the tag failed ({error}) and putting it back failed too ({put_back}): \
+                     {tag} now points at the placeholder {placeholder}; restore its backup (regatta restore) to point it at {digest} again"
+                ),
+            }),
+        }
     }
 
     fn backup(
