@@ -3,7 +3,9 @@
 //! Every step re-resolves its tags first: a tag that moved since the plan is skipped and
 //! reported. The manifest bytes are backed up and an audit line is written before anything is
 //! deleted. A step whose work is already done (a rerun after an interruption) is recognised
-//! and not repeated, so applying the same plan twice deletes nothing twice.
+//! and not repeated, so applying the same plan twice deletes nothing twice. A failure that
+//! every later step would share (the registry is unreachable, or refuses deletes) stops the
+//! run there instead of failing each remaining step alike.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -37,11 +39,16 @@ pub struct ApplyReport {
     pub steps: Vec<StepResult>,
     /// True when a cancel stopped the run before the end.
     pub cancelled: bool,
+    /// Set when a failure that every later step would share (the registry is unreachable,
+    /// or refuses deletes) stopped the run: the steps after the failed one were not tried.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
 }
 
 impl ApplyReport {
     pub fn all_done(&self) -> bool {
         !self.cancelled
+            && self.stopped.is_none()
             && self
                 .steps
                 .iter()
@@ -86,6 +93,7 @@ impl Applier<'_> {
                 return ApplyReport {
                     steps,
                     cancelled: true,
+                    stopped: None,
                 };
             }
             on_event(ApplyEvent::Started {
@@ -98,9 +106,18 @@ impl Applier<'_> {
                     step.digest
                 ),
             });
+            let mut stopped = None;
             let (outcome, backup) = match self.step(step).await {
                 Ok(result) => result,
-                Err(e) => (Outcome::Failed(e.to_string()), None),
+                Err(e) => {
+                    if shared_by_every_step(&e) {
+                        stopped = Some(format!(
+                            "the {} remaining step(s) were not tried: each would fail the same way",
+                            total - index - 1
+                        ));
+                    }
+                    (Outcome::Failed(e.to_string()), None)
+                }
             };
             on_event(ApplyEvent::Finished {
                 index,
@@ -111,10 +128,18 @@ impl Applier<'_> {
                 outcome,
                 backup,
             });
+            if stopped.is_some() && index + 1 < total {
+                return ApplyReport {
+                    steps,
+                    cancelled: false,
+                    stopped,
+                };
+            }
         }
         ApplyReport {
             steps,
             cancelled: false,
+            stopped: None,
         }
     }
 
@@ -396,6 +421,15 @@ impl Applier<'_> {
             tracing::error!("cannot write the audit log: {e}");
         }
     }
+}
+
+/// Errors that say nothing about the step and everything about the registry: every later
+/// step would fail the same way (slowly, for an unreachable one, after its retries).
+fn shared_by_every_step(error: &RegistryError) -> bool {
+    matches!(
+        error,
+        RegistryError::Unreachable { .. } | RegistryError::DeleteDisabled { .. }
+    )
 }
 
 pub fn mode_name(mode: Mode) -> &'static str {
