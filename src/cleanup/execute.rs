@@ -3,7 +3,9 @@
 //! Every step re-resolves its tags first: a tag that moved since the plan is skipped and
 //! reported. The manifest bytes are backed up and an audit line is written before anything is
 //! deleted. A step whose work is already done (a rerun after an interruption) is recognised
-//! and not repeated, so applying the same plan twice deletes nothing twice.
+//! and not repeated, so applying the same plan twice deletes nothing twice. A failure that
+//! every later step would share (the registry is unreachable, or refuses deletes) stops the
+//! run there instead of failing each remaining step alike.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -37,11 +39,16 @@ pub struct ApplyReport {
     pub steps: Vec<StepResult>,
     /// True when a cancel stopped the run before the end.
     pub cancelled: bool,
+    /// Set when a failure that every later step would share (the registry is unreachable,
+    /// or refuses deletes) stopped the run: the steps after the failed one were not tried.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
 }
 
 impl ApplyReport {
     pub fn all_done(&self) -> bool {
         !self.cancelled
+            && self.stopped.is_none()
             && self
                 .steps
                 .iter()
@@ -86,6 +93,7 @@ impl Applier<'_> {
                 return ApplyReport {
                     steps,
                     cancelled: true,
+                    stopped: None,
                 };
             }
             on_event(ApplyEvent::Started {
@@ -98,9 +106,18 @@ impl Applier<'_> {
                     step.digest
                 ),
             });
+            let mut stopped = None;
             let (outcome, backup) = match self.step(step).await {
                 Ok(result) => result,
-                Err(e) => (Outcome::Failed(e.to_string()), None),
+                Err(e) => {
+                    if shared_by_every_step(&e) {
+                        stopped = Some(format!(
+                            "the {} remaining step(s) were not tried: each would fail the same way",
+                            total - index - 1
+                        ));
+                    }
+                    (Outcome::Failed(e.to_string()), None)
+                }
             };
             on_event(ApplyEvent::Finished {
                 index,
@@ -111,10 +128,18 @@ impl Applier<'_> {
                 outcome,
                 backup,
             });
+            if stopped.is_some() && index + 1 < total {
+                return ApplyReport {
+                    steps,
+                    cancelled: false,
+                    stopped,
+                };
+            }
         }
         ApplyReport {
             steps,
             cancelled: false,
+            stopped: None,
         }
     }
 
@@ -261,7 +286,8 @@ impl Applier<'_> {
             })
             | Err(RegistryError::DeleteDisabled { .. })
             | Err(RegistryError::NotFound { .. }) => {
-                self.untag_with_placeholder(repo, digest, tag).await
+                self.untag_with_placeholder(repo, digest, tag, &root.media_type, &root.bytes)
+                    .await
             }
             Err(e) => Err(e),
         };
@@ -277,11 +303,17 @@ impl Applier<'_> {
         }
     }
 
+    /// Hazard: the tag points at the placeholder until the placeholder is deleted. When that
+    /// delete fails (deletes disabled: a 405 on the tag delete does not tell that apart from a
+    /// registry without tag deletes), the tag is put back on `original`, so a failed untag
+    /// leaves the tag where it was; only the small untagged placeholder stays behind.
     async fn untag_with_placeholder(
         &self,
         repo: &RepoName,
         digest: &Digest,
         tag: &Tag,
+        original_media_type: &str,
+        original: &[u8],
     ) -> Result<(), RegistryError> {
         let config = serde_json::json!({
             "regatta": "placeholder used to remove a single tag",
@@ -320,7 +352,29 @@ impl Applier<'_> {
             .client
             .put_manifest(repo, &ManifestRef::Tag(tag.clone()), OCI_MANIFEST, manifest)
             .await?;
-        self.client.delete_manifest(repo, &placeholder).await
+        let Err(error) = self.client.delete_manifest(repo, &placeholder).await else {
+            return Ok(());
+        };
+        match self
+            .client
+            .put_manifest(
+                repo,
+                &ManifestRef::Tag(tag.clone()),
+                original_media_type,
+                original.to_vec(),
+            )
+            .await
+        {
+            Ok(_) => Err(error),
+            Err(put_back) => Err(RegistryError::Status {
+                status: 409,
+                url: format!("{repo}:{tag}"),
+                detail: format!(
+                    "removing the tag failed ({error}) and putting it back failed too ({put_back}): \
+                     {tag} now points at the placeholder {placeholder}; restore its backup (regatta restore) to point it at {digest} again"
+                ),
+            }),
+        }
     }
 
     fn backup(
@@ -367,6 +421,15 @@ impl Applier<'_> {
             tracing::error!("cannot write the audit log: {e}");
         }
     }
+}
+
+/// Errors that say nothing about the step and everything about the registry: every later
+/// step would fail the same way (slowly, for an unreachable one, after its retries).
+fn shared_by_every_step(error: &RegistryError) -> bool {
+    matches!(
+        error,
+        RegistryError::Unreachable { .. } | RegistryError::DeleteDisabled { .. }
+    )
 }
 
 pub fn mode_name(mode: Mode) -> &'static str {

@@ -3,6 +3,8 @@
 pub mod execute;
 pub mod journal;
 pub mod plan;
+#[cfg(test)]
+mod plan_tests;
 pub mod policy;
 #[cfg(test)]
 mod policy_tests;

@@ -242,11 +242,10 @@ pub fn evaluate(
                 ),
             )
         } else if !known && policy.spec.unknown_date == UnknownDate::Keep {
-            let what = match policy.spec.sort {
-                Order::Date => "created date unknown",
-                Order::Semver => "not a version",
-            };
-            (Verdict::Keep, format!("{what} (unknown_date = keep)"))
+            (
+                Verdict::Keep,
+                format!("{} (unknown_date = keep)", unknown_order(policy)),
+            )
         } else {
             (Verdict::Delete, delete_reason(policy, known))
         };
@@ -287,7 +286,7 @@ pub fn evaluate(
 fn delete_reason(policy: &Policy, known: bool) -> String {
     let mut parts = Vec::new();
     if !known {
-        parts.push("created date unknown (unknown_date = delete)".to_string());
+        parts.push(format!("{} (unknown_date = delete)", unknown_order(policy)));
     }
     if let Some(n) = policy.spec.keep_last {
         parts.push(format!("not among the newest {n}"));
@@ -299,6 +298,14 @@ fn delete_reason(policy: &Policy, known: bool) -> String {
         parts.push("matches the match regex".into());
     }
     parts.join(", ")
+}
+
+/// Why a tag has no place in the policy's order.
+fn unknown_order(policy: &Policy) -> &'static str {
+    match policy.spec.sort {
+        Order::Date => "created date unknown",
+        Order::Semver => "not a version",
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

@@ -184,6 +184,35 @@ fn semver_orders_by_version_not_date() {
 }
 
 #[test]
+fn reasons_for_tags_outside_the_order_name_the_order() {
+    let reasons = |sort: Order, unknown_date: UnknownDate| -> Vec<String> {
+        let p = policy(PolicySpec {
+            keep_last: Some(1),
+            sort,
+            unknown_date,
+            ..Default::default()
+        });
+        let tags = facts(&[("v1.0.0", 1, Some(5)), ("nightly", 2, None)]);
+        evaluate(&p, &tags, &BTreeMap::new(), now())
+            .into_iter()
+            .map(|d| d.reason)
+            .collect()
+    };
+    assert_eq!(
+        reasons(Order::Semver, UnknownDate::Delete)[1],
+        "not a version (unknown_date = delete), not among the newest 1"
+    );
+    assert_eq!(
+        reasons(Order::Semver, UnknownDate::Keep)[1],
+        "not a version (unknown_date = keep)"
+    );
+    assert_eq!(
+        reasons(Order::Date, UnknownDate::Delete)[1],
+        "created date unknown (unknown_date = delete), not among the newest 1"
+    );
+}
+
+#[test]
 fn bad_policies_are_refused_with_the_field() {
     assert!(
         Policy::compile(PolicySpec::default())

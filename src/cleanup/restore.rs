@@ -13,7 +13,12 @@ pub struct RestoreResult {
     pub id: String,
     pub repository: String,
     pub digest: String,
+    /// The tags put back on `digest`.
     pub tags: Vec<String>,
+    /// Tags of the backup that were pushed again (to another digest) since the delete: left
+    /// where they are, as a sentence each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub left_alone: Vec<String>,
 }
 
 /// Restores backup `id` into `client`'s registry.
@@ -82,36 +87,49 @@ pub async fn restore(
     client
         .put_manifest(
             &repo,
-            &ManifestRef::Digest(digest),
+            &ManifestRef::Digest(digest.clone()),
             &meta.media_type,
             root.clone(),
         )
         .await?;
+    let mut tags = Vec::new();
+    let mut left_alone = Vec::new();
     for tag in &meta.tags {
+        let reference = ManifestRef::Tag(Tag::parse(tag)?);
+        // A tag pushed again since the delete is someone's newer work: never move it back.
+        match client.head_manifest(&repo, &reference).await {
+            Ok(head) if head.digest != digest => {
+                left_alone.push(format!(
+                    "tag {tag} now points at {}; left alone",
+                    head.digest
+                ));
+                continue;
+            }
+            Ok(_) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e),
+        }
         client
-            .put_manifest(
-                &repo,
-                &ManifestRef::Tag(Tag::parse(tag)?),
-                &meta.media_type,
-                root.clone(),
-            )
+            .put_manifest(&repo, &reference, &meta.media_type, root.clone())
             .await?;
+        tags.push(tag.clone());
     }
     let _ = journal.append(&AuditEntry {
         time: jiff::Timestamp::now().to_string(),
         registry: meta.registry.clone(),
         repository: meta.repository.clone(),
-        tags: meta.tags.clone(),
+        tags: tags.clone(),
         digest: meta.digest.clone(),
         action: "restore".into(),
         result: "done".into(),
-        detail: String::new(),
+        detail: left_alone.join("; "),
         backup: Some(meta.id.clone()),
     });
     Ok(RestoreResult {
         id: meta.id,
         repository: meta.repository,
         digest: meta.digest,
-        tags: meta.tags,
+        tags,
+        left_alone,
     })
 }

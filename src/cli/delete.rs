@@ -261,6 +261,10 @@ async fn finish(
         print_lines(report_lines(&report))?;
         print_lines([format!("Audit log: {}", journal.audit_path().display())])?;
     }
+    // What went wrong goes to stderr as well, where scripts and `2>` look for it.
+    for line in failure_lines(&report) {
+        eprintln!("regatta: {}", crate::sanitize::sanitize(&line));
+    }
     if report.steps.iter().any(|s| s.outcome == Outcome::Done) {
         offer_gc(ctx, target, args).await?;
     }
@@ -400,28 +404,50 @@ pub fn plan_lines(plan: &Plan) -> Vec<String> {
     lines
 }
 
+/// One line per step that did not fail (failures are in [`failure_lines`]).
 fn report_lines(report: &ApplyReport) -> Vec<String> {
     let mut lines: Vec<String> = report
         .steps
         .iter()
-        .map(|s| {
+        .filter_map(|s| {
             let outcome = match &s.outcome {
                 Outcome::Done => "done".to_string(),
                 Outcome::AlreadyDone => "already done".to_string(),
                 Outcome::Skipped(why) => format!("skipped: {why}"),
-                Outcome::Failed(why) => format!("FAILED: {why}"),
+                Outcome::Failed(_) => return None,
             };
-            format!(
+            Some(format!(
                 "{} {}@{}: {}",
                 mode_name(s.step.mode),
                 s.step.repository,
                 s.step.digest,
                 outcome
-            )
+            ))
         })
         .collect();
     if report.cancelled {
         lines.push("Cancelled: the remaining steps were not run.".into());
+    }
+    lines
+}
+
+/// The failed steps, and why the run stopped early if it did.
+fn failure_lines(report: &ApplyReport) -> Vec<String> {
+    let mut lines: Vec<String> = report
+        .steps
+        .iter()
+        .filter_map(|s| match &s.outcome {
+            Outcome::Failed(why) => Some(format!(
+                "{} {}@{} FAILED: {why}",
+                mode_name(s.step.mode),
+                s.step.repository,
+                s.step.digest
+            )),
+            _ => None,
+        })
+        .collect();
+    if let Some(why) = &report.stopped {
+        lines.push(format!("stopped: {why}"));
     }
     lines
 }

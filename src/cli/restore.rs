@@ -69,12 +69,19 @@ pub async fn run(ctx: &Context, ids: &[String], list: bool, json: bool) -> anyho
         print_json(&out)?;
     } else {
         for r in &out.restored {
-            print_lines([format!(
-                "restored {}@{} as {}",
-                r.repository,
-                r.digest,
-                r.tags.join(", ")
-            )])?;
+            let tags = if r.tags.is_empty() {
+                "untagged".to_string()
+            } else {
+                format!("as {}", r.tags.join(", "))
+            };
+            print_lines([format!("restored {}@{} {tags}", r.repository, r.digest)])?;
+            for why in &r.left_alone {
+                eprintln!(
+                    "regatta: restore {}: {}",
+                    r.id,
+                    crate::sanitize::sanitize(why)
+                );
+            }
         }
         for (id, e) in &out.failed {
             eprintln!("regatta: restore {id}: {}", crate::sanitize::sanitize(e));

@@ -6,6 +6,9 @@
 //! - [`image`]: deterministic layers ([`image::Layer`]) and images ([`image::ImageSpec`]).
 //! - [`fixtures::FixtureBuilder`]: images and indexes per repository, pushed through the
 //!   project's own client; returns the ground truth ([`truth::Fixture`]).
+//! - [`binary::Home`]: the built `regatta` binary run with a temporary home (config, cache,
+//!   data, state and Docker config dirs of its own).
+//! - [`cleanup`]: fixtures with created dates and checks for the delete and cleanup tests.
 //! - [`standard`]: the 150-repository standard fixture and [`standard::shared`], one registry
 //!   per test binary holding it, for tests that only read.
 //! - [`cli::Sandbox`]: runs the built `regatta` binary with a home, XDG directories and a
@@ -37,6 +40,8 @@
 //! Not every binary uses every item, hence the blanket `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod binary;
+pub mod cleanup;
 pub mod cli;
 pub mod fixtures;
 pub mod image;
