@@ -181,6 +181,28 @@ fn ca_file_username_and_password_in_config_toml() {
 }
 
 #[test]
+fn config_readable_by_others_is_warned_once() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = Sandbox::new();
+    let path = sandbox.write_default_config(&format!(
+        "[registries.secure]\nurl = \"{}\"\nca_file = \"{}\"\nusername = \"{USER}\"\npassword = \"{PASSWORD}\"\n",
+        https(),
+        ca()
+    ));
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let run = traced(&sandbox, &["ls", "secure", "--json"]);
+    let warnings: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(warnings.len(), 1, "{}", run.describe());
+    assert!(
+        warnings[0].contains("readable by other users"),
+        "{}",
+        run.describe()
+    );
+    assert!(warnings[0].contains("chmod 600"), "{}", run.describe());
+    run.ok_with_stderr().never_shows(PASSWORD);
+}
+
+#[test]
 fn password_command_supplies_the_password() {
     let sandbox = Sandbox::new();
     let file = sandbox.write_file("secrets/registry-password", &format!("{PASSWORD}\n"));

@@ -71,7 +71,7 @@ impl Sandbox {
     pub fn write_default_config(&self, text: &str) -> PathBuf {
         let path = self.default_config_path();
         std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
-        std::fs::write(&path, text).expect("write config.toml");
+        write_private(&path, text);
         path
     }
 
@@ -81,7 +81,7 @@ impl Sandbox {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).expect("mkdir");
         }
-        std::fs::write(&path, contents).expect("write a sandbox file");
+        write_private(&path, contents);
         path
     }
 
@@ -295,4 +295,12 @@ where
             .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect()
     })
+}
+
+/// Writes a file only its owner can read, as a careful user keeps a file with a password
+/// (regatta warns about the others; `config_readable_by_others_is_warned_once` covers that).
+fn write_private(path: &Path, contents: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, contents).expect("write a sandbox file");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
 }
