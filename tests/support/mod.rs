@@ -8,6 +8,8 @@
 //!   project's own client; returns the ground truth ([`truth::Fixture`]).
 //! - [`standard`]: the 150-repository standard fixture and [`standard::shared`], one registry
 //!   per test binary holding it, for tests that only read.
+//! - [`tmux::Pane`]: the built binary in a real pseudo-terminal (a tmux pane with isolated
+//!   home directories), driven by keys and read back as screen text.
 //!
 //! ```ignore
 //! mod support;
@@ -39,6 +41,7 @@ pub mod fixtures;
 pub mod image;
 pub mod registry;
 pub mod standard;
+pub mod tmux;
 pub mod truth;
 
 use std::future::Future;
