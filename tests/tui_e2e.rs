@@ -555,8 +555,14 @@ fn write_readme_captures() {
     pane.wait_for_text("CREATED BY");
     // Four layers: a short terminal keeps the capture free of empty rows.
     pane.resize(120, 9);
+    // tmux keeps the old bottom rows at once; wait for regatta's own redraw.
     let layers = pane.wait_for("the layers redrawn at 9 rows", |s| {
-        s.lines().count() == 9 && s.lines().last().is_some_and(|l| l.contains("q quit"))
+        let lines: Vec<&str> = s.lines().collect();
+        lines.len() == 9
+            && lines[0].contains("latest › linux/amd64")
+            && lines[1].contains("CREATED BY")
+            && lines[5].contains("oci layer")
+            && lines[8].contains("q quit")
     });
     std::fs::write(out.join("demo-acme-api-layers.txt"), &layers)
         .expect("write the layers capture");
