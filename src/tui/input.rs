@@ -33,12 +33,17 @@ impl ClickTracker {
 }
 
 /// Splits Alt+key into Esc and key. The app binds nothing to Alt, and a terminal sends Esc
-/// followed quickly by a key (a fast typist, a slow link, a script) as one Alt+key.
+/// followed quickly by a key (a fast typist, a slow link, a script) as one Alt+key. Enter,
+/// Backspace and Tab arrive that way too (ESC CR, ESC DEL, ESC HT); keys sent as sequences
+/// (arrows, Home) carry Alt only when it was really held, so they are left alone.
 pub fn expand(event: Event) -> Vec<Event> {
     match event {
         Event::Key(key)
             if key.modifiers.contains(KeyModifiers::ALT)
-                && matches!(key.code, KeyCode::Char(_)) =>
+                && matches!(
+                    key.code,
+                    KeyCode::Char(_) | KeyCode::Enter | KeyCode::Backspace | KeyCode::Tab
+                ) =>
         {
             let esc = KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
             let plain = KeyEvent::new(key.code, key.modifiers - KeyModifiers::ALT);
@@ -89,6 +94,23 @@ mod tests {
         );
         let j = Event::Key(KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE));
         assert_eq!(expand(j.clone()), [j]);
+    }
+
+    #[test]
+    fn esc_then_enter_or_backspace_is_two_keys() {
+        for code in [KeyCode::Enter, KeyCode::Backspace, KeyCode::Tab] {
+            let merged = Event::Key(KeyEvent::new(code, KeyModifiers::ALT));
+            assert_eq!(
+                expand(merged),
+                [
+                    Event::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)),
+                    Event::Key(KeyEvent::new(code, KeyModifiers::NONE)),
+                ]
+            );
+        }
+        // Alt+Up comes as its own sequence: Alt was held, there was no Esc.
+        let alt_up = Event::Key(KeyEvent::new(KeyCode::Up, KeyModifiers::ALT));
+        assert_eq!(expand(alt_up.clone()), [alt_up]);
     }
 
     #[test]

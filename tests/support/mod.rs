@@ -13,6 +13,8 @@
 //!   per test binary holding it, for tests that only read.
 //! - [`cli::Sandbox`]: runs the built `regatta` binary with a home, XDG directories and a
 //!   Docker config dir of its own, and checks what it printed ([`cli::Run`]).
+//! - [`tmux::Pane`]: the built binary in a real pseudo-terminal (a tmux pane with isolated
+//!   home directories), driven by keys and read back as screen text.
 //!
 //! ```ignore
 //! mod support;
@@ -47,6 +49,7 @@ pub mod fixtures;
 pub mod image;
 pub mod registry;
 pub mod standard;
+pub mod tmux;
 pub mod truth;
 
 use std::future::Future;

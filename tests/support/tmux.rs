@@ -1,0 +1,331 @@
+//! A real terminal for end-to-end tests: the built `regatta` runs in a tmux pane, keys go in
+//! with `send-keys`, the screen comes out with `capture-pane`.
+//!
+//! Every [`Pane`] has a tmux server of its own (`-L` with a name unique to the test, its
+//! socket in the pane's temp dir) and temporary `HOME`, `XDG_*_HOME` and `DOCKER_CONFIG`
+//! directories, so neither the developer's tmux nor their regatta or Docker config is ever
+//! touched. The server is killed when the `Pane` is dropped, a failing test included.
+//!
+//! regatta runs inside the pane's shell as `regatta ARGS; echo "EXIT=$? TTY=..."`, so a test
+//! can wait for the exit status and for whether the terminal was left in raw mode. The shell
+//! then sleeps rather than exit, because tmux may drop the last output of a pane whose
+//! process has just ended.
+//! Everything the program writes is also copied, byte for byte, to a file (`pipe-pane`), for
+//! assertions on what reached the terminal rather than what tmux made of it.
+//!
+//! Waits poll the screen until a condition holds, and fail with the screen after a timeout.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+/// How long a wait may take before the test fails. Generous: tests run in parallel with a
+/// debug binary, and a passing wait returns as soon as the text is there.
+pub const WAIT: Duration = Duration::from_secs(15);
+/// How often the screen is captured while waiting.
+const POLL: Duration = Duration::from_millis(20);
+
+const MISSING: &str = "tmux not found: install it with `apt-get install -y tmux`";
+
+/// The tmux configuration of every test server: no status line (the pane is the whole
+/// window) and a known shell.
+const TMUX_CONF: &str = "set -g status off
+set -g default-shell /bin/sh
+";
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+/// How the program in the pane ended, as the pane's shell saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exit {
+    pub status: i32,
+    /// `stty -a` after the program exited still showed `-icanon`: raw mode was left on.
+    pub raw_mode: bool,
+}
+
+pub struct Pane {
+    socket: String,
+    dir: TempDir,
+}
+
+impl std::fmt::Debug for Pane {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pane")
+            .field("socket", &self.socket)
+            .finish()
+    }
+}
+
+impl Pane {
+    /// `regatta ARGS` in a new 120x40 pane. `name` goes into the socket name, for whoever
+    /// lists tmux servers while tests run.
+    pub fn start(name: &str, args: &[&str]) -> Self {
+        Self::start_sized(name, args, 120, 40)
+    }
+
+    pub fn start_sized(name: &str, args: &[&str], width: u16, height: u16) -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("regatta-e2e-")
+            .tempdir()
+            .expect("create the pane's temp dir");
+        for sub in HOMES {
+            std::fs::create_dir_all(dir.path().join(sub)).expect("create an isolated home");
+        }
+        std::fs::write(dir.path().join("tmux.conf"), TMUX_CONF).expect("write tmux.conf");
+        let pane = Self {
+            socket: format!(
+                "regatta-e2e-{}-{}-{name}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            ),
+            dir,
+        };
+        let command = pane.shell_command(args);
+        let raw = format!("cat >> {}", quote(&pane.raw_path().display().to_string()));
+        let (w, h) = (width.to_string(), height.to_string());
+        // One tmux invocation: the output is piped before the server reads any of it.
+        pane.tmux_ok(&[
+            "-f",
+            &pane.dir.path().join("tmux.conf").display().to_string(),
+            "new-session",
+            "-d",
+            "-x",
+            &w,
+            "-y",
+            &h,
+            &command,
+            ";",
+            "pipe-pane",
+            "-o",
+            &raw,
+        ]);
+        pane
+    }
+
+    /// `env HOME=.. XDG_..=.. TERM=xterm-256color regatta ARGS; echo "EXIT=.. TTY=.."`.
+    fn shell_command(&self, args: &[&str]) -> String {
+        let d = self.dir.path();
+        let home = |sub: &str| quote(&d.join(sub).display().to_string());
+        let mut line = format!(
+            "env HOME={} XDG_CONFIG_HOME={} XDG_CACHE_HOME={} XDG_DATA_HOME={} \
+             XDG_STATE_HOME={} DOCKER_CONFIG={} TERM=xterm-256color {}",
+            home("home"),
+            home("config"),
+            home("cache"),
+            home("data"),
+            home("state"),
+            home("docker"),
+            quote(env!("CARGO_BIN_EXE_regatta")),
+        );
+        for arg in args {
+            line.push(' ');
+            line.push_str(&quote(arg));
+        }
+        line.push_str(
+            "; st=$?; if stty -a | grep -q -- -icanon; then tty=raw; else tty=cooked; fi; \
+             echo \"EXIT=$st TTY=$tty\"; exec sleep 600",
+        );
+        line
+    }
+
+    /// The isolated `XDG_CACHE_HOME` (where the demo is unpacked).
+    pub fn cache_home(&self) -> PathBuf {
+        self.dir.path().join("cache")
+    }
+
+    /// The screen as text (`capture-pane -p`): one line per row, trailing spaces trimmed.
+    pub fn screen(&self) -> String {
+        self.capture(&[])
+    }
+
+    /// The screen with its attributes as escape sequences (`capture-pane -p -e`).
+    pub fn screen_with_escapes(&self) -> String {
+        self.capture(&["-e"])
+    }
+
+    fn capture(&self, extra: &[&str]) -> String {
+        let mut args = vec!["capture-pane", "-p"];
+        args.extend_from_slice(extra);
+        String::from_utf8_lossy(&self.tmux_ok(&args).stdout).into_owned()
+    }
+
+    /// Named keys or characters, one `send-keys` argument each (`"Enter"`, `"Escape"`, `"j"`).
+    pub fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys"];
+        args.extend_from_slice(keys);
+        self.tmux_ok(&args);
+    }
+
+    /// Text typed as is (`send-keys -l`).
+    pub fn type_text(&self, text: &str) {
+        self.tmux_ok(&["send-keys", "-l", text]);
+    }
+
+    /// Resizes the window (and so the pane and the program's terminal).
+    pub fn resize(&self, width: u16, height: u16) {
+        let (w, h) = (width.to_string(), height.to_string());
+        self.tmux_ok(&["resize-window", "-x", &w, "-y", &h]);
+    }
+
+    /// A tmux format about the pane (`#{alternate_on}`, `#{cursor_flag}`, ...).
+    pub fn display(&self, format: &str) -> String {
+        let out = self.tmux_ok(&["display-message", "-p", format]);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Waits until `done` holds for the screen and returns that screen; on timeout fails
+    /// with `what` and the screen.
+    pub fn wait_for(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if done(&screen) {
+                return screen;
+            }
+            if start.elapsed() > WAIT {
+                panic!(
+                    "timed out after {WAIT:?} waiting for {what}; the pane shows:\n{}\n{}\n{}",
+                    "-".repeat(40),
+                    screen.trim_end(),
+                    "-".repeat(40)
+                );
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// Waits until the screen contains `text`.
+    pub fn wait_for_text(&self, text: &str) -> String {
+        self.wait_for(&format!("{text:?}"), |s| s.contains(text))
+    }
+
+    /// Waits until the screen no longer contains `text`.
+    pub fn wait_for_no_text(&self, text: &str) -> String {
+        self.wait_for(&format!("{text:?} to go"), |s| !s.contains(text))
+    }
+
+    /// Waits until the breadcrumbs (the first line) end with `crumbs`: `acme/api` matches
+    /// `regatta › demo › acme/api` but not `regatta › demo › acme/api › latest`.
+    pub fn wait_for_crumbs(&self, crumbs: &str) -> String {
+        self.wait_for(&format!("breadcrumbs ending {crumbs:?}"), |s| {
+            let first = s.lines().next().unwrap_or_default();
+            first
+                .match_indices(crumbs)
+                .any(|(at, _)| !first[at + crumbs.len()..].starts_with(" › "))
+        })
+    }
+
+    /// Waits for the line the shell prints after the program exits.
+    pub fn wait_for_exit(&self) -> Exit {
+        // Anywhere in a line: a program that leaves the terminal raw or in the alternate
+        // screen has the shell print it wherever the cursor was.
+        let screen = self.wait_for("the program to exit (EXIT=...)", |s| s.contains("EXIT="));
+        let line = screen
+            .lines()
+            .find_map(|l| l.find("EXIT=").map(|at| &l[at..]))
+            .expect("an EXIT line");
+        let mut status = None;
+        let mut raw_mode = None;
+        for part in line.split_whitespace() {
+            if let Some(s) = part.strip_prefix("EXIT=") {
+                status = s.parse().ok();
+            } else if let Some(t) = part.strip_prefix("TTY=") {
+                raw_mode = Some(t == "raw");
+            }
+        }
+        Exit {
+            status: status.unwrap_or_else(|| panic!("no exit status in {line:?}")),
+            raw_mode: raw_mode.unwrap_or_else(|| panic!("no tty mode in {line:?}")),
+        }
+    }
+
+    fn raw_path(&self) -> PathBuf {
+        self.dir.path().join("output.raw")
+    }
+
+    /// Everything the program has written to the terminal so far, as bytes.
+    pub fn raw_output(&self) -> Vec<u8> {
+        std::fs::read(self.raw_path()).unwrap_or_default()
+    }
+
+    /// Waits until the bytes written since `offset` contain `needle`, and returns them.
+    pub fn wait_for_output(&self, offset: usize, needle: &[u8]) -> Vec<u8> {
+        let start = Instant::now();
+        loop {
+            let out = self.raw_output();
+            let since = out.get(offset..).unwrap_or_default();
+            if since.windows(needle.len()).any(|w| w == needle) {
+                return since.to_vec();
+            }
+            if start.elapsed() > WAIT {
+                panic!(
+                    "timed out after {WAIT:?} waiting for {:?} in the program's output; \
+                     since then it wrote:\n{}",
+                    String::from_utf8_lossy(needle),
+                    String::from_utf8_lossy(since).escape_debug()
+                );
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    fn tmux_ok(&self, args: &[&str]) -> Output {
+        let out = self.tmux(args);
+        assert!(
+            out.status.success(),
+            "tmux {args:?} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    /// Runs tmux against this pane's own server, with an environment of its own: the server
+    /// (started by the first call) and so the pane's shell inherit nothing from the test.
+    fn tmux(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .arg("-u") // UTF-8 whatever the locale: the UI draws `›` and `…`
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path().join("home"))
+            // The socket goes into the temp dir too, so it goes with it.
+            .env("TMUX_TMPDIR", self.dir.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => panic!("{MISSING}"),
+                _ => panic!("run tmux: {e}"),
+            })
+    }
+}
+
+impl Drop for Pane {
+    fn drop(&mut self) {
+        // Ends the server, the pane's shell and whatever still runs in it.
+        let _ = self.tmux(&["kill-server"]);
+    }
+}
+
+/// The isolated directories, under the pane's temp dir.
+const HOMES: [&str; 6] = ["home", "config", "cache", "data", "state", "docker"];
+
+/// `text` in single quotes for `sh`.
+fn quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// Whether `parent` holds a directory whose name starts with `prefix`.
+pub fn has_dir_starting_with(parent: &Path, prefix: &str) -> bool {
+    std::fs::read_dir(parent).is_ok_and(|entries| {
+        entries.flatten().any(|e| {
+            e.file_name().to_string_lossy().starts_with(prefix)
+                && e.file_type().is_ok_and(|t| t.is_dir())
+        })
+    })
+}

@@ -1,0 +1,572 @@
+//! The built binary in a real terminal: tmux runs `regatta` in a pseudo-terminal, the tests
+//! press keys and read the screen back (see `support::tmux`).
+//!
+//! What only a real terminal shows: the program starts from the command line, draws in the
+//! alternate screen, reads keys as a terminal sends them (Esc and a key in one read
+//! included), keeps hostile text from driving the terminal, reports a registry that is down
+//! inside the app, and gives the terminal back as it found it: exit status 0, main screen,
+//! cursor shown, mouse reporting and raw mode off.
+//!
+//! No sleeps: every step waits for the screen to show its result (see `Pane::wait_for`),
+//! and a wait that times out fails with the pane's content.
+//!
+//! `write_readme_captures` (ignored) writes the text captures in `assets/screenshots/`.
+
+mod support;
+
+use regatta::sanitize::PLACEHOLDER;
+use regatta::tui::format;
+use support::fixtures::FixtureBuilder;
+use support::image::{Format, ImageSpec, Layer};
+use support::registry::{TestRegistry, free_port};
+use support::tmux::{Pane, has_dir_starting_with};
+use support::truth::Fixture;
+
+/// A label value that clears the screen if it reaches the terminal as is.
+const CLEAR_SCREEN_LABEL: &str = "\u{1b}[2Jgone";
+/// An environment variable with a bell in it; its `ENV` history step carries the bell too.
+const BELL_ENV: &str = "GREETING=hello\u{7}";
+
+/// Four repositories: `team/api` with a hostile image (`v1`: three layers of distinct sizes,
+/// entrypoint, env, labels) and a plain one (`v2`), a multi-arch `team/web:latest`, and two
+/// small ones.
+fn small_fixture() -> FixtureBuilder {
+    let api = ImageSpec::new(
+        Format::Oci,
+        vec![
+            Layer::random("api-base", 5_000),
+            Layer::random("api-deps", 180_000),
+            Layer::random("api-app", 1_300_000),
+        ],
+    )
+    .entrypoint(&["/usr/local/bin/api"])
+    .cmd(&["serve", "--port", "8080"])
+    .working_dir("/srv")
+    .env("APP_ENV=production")
+    .env(BELL_ENV)
+    .label("org.opencontainers.image.title", "api")
+    .label("evil", CLEAR_SCREEN_LABEL);
+    let mut b = FixtureBuilder::new();
+    b.image("team/api", &["v1"], api);
+    b.image(
+        "team/api",
+        &["v2"],
+        ImageSpec::new(Format::Oci, vec![Layer::text("api-v2")]),
+    );
+    b.index(
+        "team/web",
+        &["latest"],
+        Format::Oci,
+        vec![
+            ImageSpec::new(Format::Oci, vec![Layer::random("web-amd64", 40_000)]),
+            ImageSpec::new(Format::Oci, vec![Layer::random("web-arm64", 70_000)]).platform(
+                "linux",
+                "arm64",
+                Some("v8"),
+            ),
+        ],
+    );
+    b.image(
+        "tools/cli",
+        &["1.0"],
+        ImageSpec::new(Format::Docker, vec![Layer::text("cli")]),
+    );
+    b.image(
+        "library/redis",
+        &["7"],
+        ImageSpec::new(Format::Oci, vec![Layer::text("redis")]),
+    );
+    b
+}
+
+/// The one line of `screen` that contains `needle`.
+fn line_with<'a>(screen: &'a str, needle: &str) -> &'a str {
+    screen
+        .lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no line contains {needle:?}; the pane shows:\n{screen}"))
+}
+
+fn assert_shows(screen: &str, text: &str) {
+    assert!(
+        screen.contains(text),
+        "the pane does not show {text:?}:\n{screen}"
+    );
+}
+
+/// Filters the list in front: `/`, the query, Enter (keep).
+fn filter(pane: &Pane, query: &str) {
+    pane.keys(&["/"]);
+    pane.wait_for("the filter prompt", |s| s.contains('█'));
+    pane.type_text(query);
+    pane.wait_for_text(&format!("/{query}█"));
+    pane.keys(&["Enter"]);
+    pane.wait_for_text(&format!("filter: {query}"));
+}
+
+/// Presses `key` (`q`, `C-c`) and checks the terminal was given back: exit status 0, raw mode off, the
+/// main screen in front, the cursor shown and mouse reporting off, as tmux sees the pane
+/// and as the bytes regatta wrote say.
+fn quit_and_check_terminal(pane: &Pane, key: &str) {
+    pane.keys(&[key]);
+    let exit = pane.wait_for_exit();
+    let screen = pane.screen();
+    assert_eq!(exit.status, 0, "regatta exited with {exit:?}:\n{screen}");
+    assert!(
+        !exit.raw_mode,
+        "the terminal was left in raw mode:\n{screen}"
+    );
+    assert_eq!(
+        pane.display("#{alternate_on}"),
+        "0",
+        "still in the alternate screen:\n{screen}"
+    );
+    assert_eq!(pane.display("#{cursor_flag}"), "1", "the cursor is hidden");
+    assert_eq!(
+        pane.display("#{mouse_any_flag}"),
+        "0",
+        "mouse reporting is still on"
+    );
+    // tmux shows the cursor again when the alternate screen is left, whatever the program
+    // did; most terminals do not. So the last hide must be followed by a show.
+    let out = pane.raw_output();
+    for (set, reset, what) in [
+        ("\u{1b}[?1049h", "\u{1b}[?1049l", "the alternate screen"),
+        ("\u{1b}[?25l", "\u{1b}[?25h", "the hidden cursor"),
+        ("\u{1b}[?1000h", "\u{1b}[?1000l", "mouse reporting"),
+    ] {
+        let set_at = last_index(&out, set.as_bytes());
+        assert!(set_at.is_some(), "regatta never set {what}");
+        assert!(
+            last_index(&out, reset.as_bytes()) > set_at,
+            "regatta did not undo {what} before exiting"
+        );
+    }
+}
+
+/// Where `needle` last starts in `hay`.
+fn last_index(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).rposition(|w| w == needle)
+}
+
+/// Checks every layer row of `repo:tag` shows the layer's size and share of the image, from
+/// the ground truth, formatted as the TUI formats them.
+fn assert_layer_rows(screen: &str, truth: &Fixture, repo: &str, tag: &str) {
+    let image = truth.tagged(repo, tag);
+    assert!(!image.layers.is_empty());
+    for (i, digest) in image.layers.iter().enumerate() {
+        let row = line_with(screen, digest.short());
+        let size = image.blobs[digest];
+        for expected in [
+            format!("{} ", i + 1),
+            format::size(size),
+            format::percent(size, image.size),
+        ] {
+            assert!(
+                row.contains(&expected),
+                "layer {} of {repo}:{tag} should show {expected:?}: {row:?}\n{screen}",
+                i + 1
+            );
+        }
+    }
+}
+
+#[test]
+fn browses_a_real_registry_to_the_config_and_gives_the_terminal_back() {
+    let registry = TestRegistry::start();
+    let truth = registry.push(&small_fixture());
+    let addr = registry.addr();
+    let pane = Pane::start("walk", &[&addr]);
+
+    // The repository list, then filtered down to one.
+    pane.wait_for_crumbs(&format!("regatta › {addr}"));
+    pane.wait_for_text("tools/cli");
+    filter(&pane, "api");
+    let repos = pane.screen();
+    assert_shows(&repos, "team/api");
+    for other in ["team/web", "tools/cli", "library/redis"] {
+        assert!(
+            !repos.contains(other),
+            "{other} passed the filter:\n{repos}"
+        );
+    }
+
+    // Its tags; the single-platform tag opens straight at its layers.
+    pane.keys(&["Enter"]);
+    pane.wait_for_crumbs(&format!("{addr} › team/api"));
+    pane.wait_for_text("v2");
+    filter(&pane, "v1");
+    pane.keys(&["Enter"]);
+    pane.wait_for_crumbs("team/api › v1 › linux/amd64");
+    let image = truth.tagged("team/api", "v1");
+    let layers = pane.wait_for("every layer row", |s| {
+        image.layers.iter().all(|d| s.contains(d.short()))
+    });
+    assert_layer_rows(&layers, &truth, "team/api", "v1");
+
+    // The config, with the hostile label and history step drawn inert.
+    let before_config = pane.raw_output().len();
+    pane.keys(&["c"]);
+    pane.wait_for_crumbs("linux/amd64 › config");
+    let config = pane.wait_for_text("History (");
+    let config_digest = image.config.as_ref().expect("an image config");
+    for (label, value) in [
+        ("Config", config_digest.to_string()),
+        ("Entrypoint", r#"["/usr/local/bin/api"]"#.to_string()),
+        ("Cmd", r#"["serve", "--port", "8080"]"#.to_string()),
+        ("Working dir", "/srv".to_string()),
+    ] {
+        let line = line_with(&config, &format!(" {label} "));
+        assert!(line.contains(&value), "{label} should be {value}: {line:?}");
+    }
+    // Env and label items are whole lines; history steps follow a date.
+    let lines: Vec<&str> = config.lines().map(str::trim).collect();
+    for item in [
+        "APP_ENV=production".to_string(),
+        format!("GREETING=hello{PLACEHOLDER}"),
+        "org.opencontainers.image.title=api".to_string(),
+        format!("evil={PLACEHOLDER}gone"),
+    ] {
+        assert!(
+            lines.contains(&item.as_str()),
+            "no line {item:?}:\n{config}"
+        );
+    }
+    for step in [
+        format!("ENV GREETING=hello{PLACEHOLDER}"),
+        format!("LABEL evil={PLACEHOLDER}gone"),
+    ] {
+        assert!(
+            lines.iter().any(|l| l.ends_with(&format!(" {step}"))),
+            "no history step {step:?}:\n{config}"
+        );
+    }
+    // Not even the harmless remains of a sequence split up.
+    assert!(!config.contains("[2J"), "{config}");
+    // What regatta wrote while drawing the config: no clear-screen, no bell.
+    let written = pane.wait_for_output(before_config, format!("{PLACEHOLDER}gone").as_bytes());
+    assert!(
+        !written.windows(4).any(|w| w == b"\x1b[2J"),
+        "the label's clear-screen reached the terminal"
+    );
+    assert!(!written.contains(&0x07), "a bell reached the terminal");
+    let styled = pane.screen_with_escapes();
+    assert!(!styled.contains("\u{1b}[2J") && !styled.contains('\u{7}'));
+    assert_eq!(
+        pane.display("#{window_bell_flag}"),
+        "0",
+        "the terminal rang"
+    );
+    // Had the screen been cleared, the unchanged rows would be gone.
+    let first = config.lines().next().unwrap_or_default();
+    assert!(first.starts_with(" regatta › "), "{config}");
+    assert_shows(&config, "Manifest     sha256:");
+
+    // Back, one view at a time.
+    pane.keys(&["Escape"]);
+    pane.wait_for_crumbs("team/api › v1 › linux/amd64");
+    pane.wait_for_text("CREATED BY");
+    pane.keys(&["Escape"]);
+    pane.wait_for_crumbs(&format!("{addr} › team/api"));
+    pane.keys(&["Escape"]);
+    pane.wait_for_crumbs(&format!("regatta › {addr}"));
+    assert_shows(&pane.screen(), "filter: api");
+
+    // Esc while typing a filter clears it; then the multi-arch repository's platforms.
+    pane.keys(&["/"]);
+    pane.wait_for_text("/api█");
+    pane.keys(&["Escape"]);
+    pane.wait_for("the filter to clear", |s| {
+        s.contains("tools/cli") && !s.contains('█') && !s.contains("filter:")
+    });
+    filter(&pane, "web");
+    pane.keys(&["Enter"]);
+    pane.wait_for_crumbs(&format!("{addr} › team/web"));
+    pane.wait_for_text("latest");
+    pane.keys(&["Enter"]);
+    pane.wait_for_crumbs("team/web › latest");
+    let index = truth.tagged("team/web", "latest");
+    let platforms = pane.wait_for("both platforms", |s| {
+        s.contains("linux/amd64") && s.contains("linux/arm64/v8")
+    });
+    for (digest, platform) in &index.children {
+        let row = line_with(&platforms, digest.short());
+        let size = format::size(truth.manifest("team/web", digest).size);
+        assert!(
+            row.contains(platform.as_str()) && row.contains(&size),
+            "{platform} should show {size}: {row:?}"
+        );
+    }
+
+    quit_and_check_terminal(&pane, "q");
+}
+
+/// One JSON document of the demo's layout for `repo` (`assets/demo/REPO`): `index.json`, or
+/// a blob by digest.
+fn demo_json(repo: &str, digest: Option<&str>) -> serde_json::Value {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("assets/demo")
+        .join(repo);
+    let path = match digest {
+        None => root.join("index.json"),
+        Some(d) => root
+            .join("blobs/sha256")
+            .join(d.trim_start_matches("sha256:")),
+    };
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    serde_json::from_slice(&bytes).expect("a JSON document")
+}
+
+/// `(digest, size)` of each descriptor in `list`.
+fn descriptors(list: &serde_json::Value) -> Vec<(String, u64)> {
+    list.as_array()
+        .expect("a list of descriptors")
+        .iter()
+        .map(|d| {
+            let digest = d["digest"].as_str().expect("a digest").to_string();
+            (digest, d["size"].as_u64().expect("a size"))
+        })
+        .collect()
+}
+
+/// The short digest (12 hex digits) of `sha256:...`.
+fn short(digest: &str) -> &str {
+    &digest.trim_start_matches("sha256:")[..12]
+}
+
+#[test]
+fn walks_the_bundled_demo_without_a_config() {
+    // The ground truth, from the layout the demo is built from: acme/api:latest is an index;
+    // its platforms' sizes (config + layers) and the linux/amd64 image's layers.
+    let index = demo_json("acme/api", None)["manifests"]
+        .as_array()
+        .expect("index.json lists manifests")
+        .iter()
+        .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == "latest")
+        .and_then(|m| m["digest"].as_str().map(str::to_string))
+        .expect("acme/api has a latest tag");
+    let children = demo_json("acme/api", Some(&index))["manifests"].clone();
+    let mut platforms = Vec::new();
+    let mut amd64_layers = Vec::new();
+    for child in children.as_array().expect("an index") {
+        let field = |key: &str| child["platform"][key].as_str().unwrap_or_default();
+        let mut name = format!("{}/{}", field("os"), field("architecture"));
+        if !field("variant").is_empty() {
+            name = format!("{name}/{}", field("variant"));
+        }
+        let digest = child["digest"].as_str().expect("a digest").to_string();
+        let manifest = demo_json("acme/api", Some(&digest));
+        let layers = descriptors(&manifest["layers"]);
+        let config = manifest["config"]["size"].as_u64().expect("a config size");
+        let size = config + layers.iter().map(|(_, s)| s).sum::<u64>();
+        if name == "linux/amd64" {
+            amd64_layers = layers;
+        }
+        platforms.push((name, digest, size));
+    }
+    assert_eq!(platforms.len(), 2, "acme/api:latest: {platforms:?}");
+    assert!(!amd64_layers.is_empty());
+    let amd64_size = platforms
+        .iter()
+        .find(|(name, ..)| name == "linux/amd64")
+        .map(|(.., size)| *size)
+        .expect("a linux/amd64 image");
+
+    let pane = Pane::start("demo", &[]);
+    pane.wait_for_crumbs("regatta › demo");
+    // The list loads in the background after the first frame.
+    let repos = pane.wait_for_text("library/redis");
+    assert!(
+        has_dir_starting_with(&pane.cache_home().join("regatta"), "demo-"),
+        "the demo was not unpacked into the isolated XDG_CACHE_HOME"
+    );
+    for repo in ["acme/api", "acme/web", "library/redis"] {
+        assert_shows(&repos, repo);
+    }
+
+    filter(&pane, "acme/api");
+    pane.keys(&["Enter"]);
+    pane.wait_for_crumbs("demo › acme/api");
+    pane.wait_for_text("latest");
+    filter(&pane, "latest");
+    pane.keys(&["Enter"]);
+    pane.wait_for_crumbs("acme/api › latest");
+    let screen = pane.wait_for("the platforms", |s| {
+        s.contains("linux/amd64") && s.contains("linux/arm64/v8")
+    });
+    for (name, digest, size) in &platforms {
+        let row = line_with(&screen, short(digest));
+        for expected in [name.clone(), format::size(*size), "oci manifest".into()] {
+            assert!(
+                row.contains(&expected),
+                "{name}: no {expected:?} in {row:?}"
+            );
+        }
+    }
+
+    // The first row is linux/amd64.
+    pane.keys(&["Enter"]);
+    pane.wait_for_crumbs("acme/api › latest › linux/amd64");
+    let layers = pane.wait_for_text("CREATED BY");
+    for (i, (digest, size)) in amd64_layers.iter().enumerate() {
+        let row = line_with(&layers, short(digest));
+        for expected in [
+            format!("{} ", i + 1),
+            format::size(*size),
+            format::percent(*size, amd64_size),
+        ] {
+            assert!(
+                row.contains(&expected),
+                "layer {}: no {expected:?} in {row:?}",
+                i + 1
+            );
+        }
+    }
+
+    pane.keys(&["c"]);
+    pane.wait_for_crumbs("linux/amd64 › config");
+    let config = pane.wait_for_text("History (");
+    for text in [
+        r#"Entrypoint   ["/usr/local/bin/api"]"#,
+        "Platform     linux/amd64",
+        "APP_ENV=production",
+        "org.opencontainers.image.title=acme-api",
+    ] {
+        assert_shows(&config, text);
+    }
+
+    pane.keys(&["Escape"]);
+    pane.wait_for_text("CREATED BY");
+    pane.keys(&["Escape"]);
+    pane.wait_for_crumbs("acme/api › latest");
+    pane.wait_for_text("linux/arm64/v8");
+    quit_and_check_terminal(&pane, "q");
+}
+
+/// A terminal sends Esc and the key after it in one read when they come fast (a quick
+/// typist, a slow link); crossterm then reports one Alt+key. Both keys must still count.
+/// tmux writes the keys of one `send-keys` together, so this is what the test sends.
+#[test]
+fn esc_and_the_next_key_in_one_read_are_two_keys() {
+    let pane = Pane::start("esc", &[]);
+    pane.wait_for_crumbs("regatta › demo");
+    pane.wait_for_text("tools/debug");
+
+    // Esc + Backspace while typing a filter: the filter is cleared and closed, not edited.
+    pane.keys(&["/"]);
+    pane.type_text("web");
+    pane.wait_for_text("/web█");
+    pane.keys(&["Escape", "BSpace"]);
+    pane.wait_for("the filter cleared and closed", |s| {
+        !s.contains('█') && s.contains("tools/debug") && s.contains("acme/api")
+    });
+
+    // Esc + Enter on the third tag: back to the repositories, then acme/api opened again
+    // (at its first tag), not the third tag opened.
+    pane.keys(&["g"]); // the selection stayed on acme/web
+    pane.wait_for_text(" 1/6");
+    pane.keys(&["Enter"]);
+    pane.wait_for_crumbs("demo › acme/api");
+    pane.wait_for_text("tags 23/23");
+    pane.keys(&["j", "j"]);
+    pane.wait_for_text(" 3/23");
+    pane.keys(&["Escape", "Enter"]);
+    pane.wait_for("acme/api reopened at its first tag", |s| {
+        s.lines()
+            .next()
+            .is_some_and(|l| l.trim_end().ends_with("tags 23/23"))
+            && s.contains(" 1/23")
+    });
+    assert!(
+        !pane
+            .screen()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .contains("acme/api › ")
+    );
+
+    quit_and_check_terminal(&pane, "C-c");
+}
+
+#[test]
+fn survives_the_registry_going_away_and_coming_back() {
+    let registry = TestRegistry::start();
+    registry.push(&small_fixture());
+    let addr = registry.addr();
+    let pane = Pane::start("outage", &[&addr]);
+    pane.wait_for_text("library/redis");
+
+    assert!(registry.stop());
+    pane.keys(&["r"]);
+    let down = pane.wait_for_text(&format!("cannot reach {addr}"));
+    assert_shows(&down, "could not list the repositories");
+    // Still running: the help opens and closes.
+    pane.keys(&["?"]);
+    pane.wait_for_text("esc closes");
+    pane.keys(&["?"]);
+    pane.wait_for_no_text("esc closes");
+
+    registry.start_again();
+    pane.keys(&["r"]);
+    let back = pane.wait_for("the repositories again", |s| {
+        ["team/api", "team/web", "tools/cli", "library/redis"]
+            .iter()
+            .all(|r| s.contains(r))
+    });
+    assert!(!back.contains("cannot reach"), "the error stayed:\n{back}");
+    quit_and_check_terminal(&pane, "q");
+}
+
+#[test]
+fn an_unreachable_target_is_reported_inside_the_app() {
+    let addr = format!("127.0.0.1:{}", free_port());
+    let pane = Pane::start("unreachable", &[&addr]);
+    pane.wait_for_crumbs(&format!("regatta › {addr}"));
+    let screen = pane.wait_for_text(&format!("cannot reach {addr}"));
+    assert_shows(&screen, "could not list the repositories");
+    assert_eq!(pane.display("#{alternate_on}"), "1", "the app is not up");
+    quit_and_check_terminal(&pane, "q");
+}
+
+/// Writes the text captures for the README: the demo's `acme/api` tag list and the layers
+/// of `acme/api:latest` on linux/amd64. Ignored because ages in the capture change with the
+/// date; run it with `cargo test --test tui_e2e -- --ignored write_readme_captures`.
+#[test]
+#[ignore = "writes assets/screenshots/; run by hand to refresh the captures"]
+fn write_readme_captures() {
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/screenshots");
+    std::fs::create_dir_all(&out).expect("create assets/screenshots");
+    let pane = Pane::start_sized("captures", &[], 120, 30);
+    pane.wait_for_crumbs("regatta › demo");
+    filter(&pane, "acme/api");
+    pane.keys(&["Enter"]);
+    pane.wait_for_crumbs("demo › acme/api");
+    // Every size and age filled in, and the spinner gone.
+    let tags = pane.wait_for("the tag list, fully loaded", |s| {
+        s.contains("v1.3.0-rc.1") && !s.contains('…') && s.contains("tags 23/23")
+    });
+    std::fs::write(out.join("demo-acme-api-tags.txt"), &tags).expect("write the tags capture");
+
+    filter(&pane, "latest");
+    pane.keys(&["Enter"]);
+    pane.wait_for_crumbs("acme/api › latest");
+    pane.wait_for_text("linux/arm64/v8");
+    pane.keys(&["Enter"]);
+    pane.wait_for_crumbs("latest › linux/amd64");
+    pane.wait_for_text("CREATED BY");
+    // Four layers: a short terminal keeps the capture free of empty rows.
+    pane.resize(120, 9);
+    // tmux keeps the old bottom rows at once; wait for regatta's own redraw.
+    let layers = pane.wait_for("the layers redrawn at 9 rows", |s| {
+        let lines: Vec<&str> = s.lines().collect();
+        lines.len() == 9
+            && lines[0].contains("latest › linux/amd64")
+            && lines[1].contains("CREATED BY")
+            && lines[5].contains("oci layer")
+            && lines[8].contains("q quit")
+    });
+    std::fs::write(out.join("demo-acme-api-layers.txt"), &layers)
+        .expect("write the layers capture");
+    quit_and_check_terminal(&pane, "q");
+}
