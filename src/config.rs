@@ -390,6 +390,8 @@ repositories = ["library/nginx"]
         let c = parse(include_str!("../config.example.toml")).unwrap();
         assert_eq!(c.registries.len(), 3);
         assert_eq!(c.registries["hub"].repositories.len(), 2);
+        assert!(c.registries["company"].gc_command.is_some());
+        assert_eq!(c.policies["ci-builds"].keep_last, Some(10));
     }
 
     #[test]
