@@ -8,6 +8,11 @@
 //!   project's own client; returns the ground truth ([`truth::Fixture`]).
 //! - [`standard`]: the 150-repository standard fixture and [`standard::shared`], one registry
 //!   per test binary holding it, for tests that only read.
+//! - [`storage`]: a fixture of shared layers, aliases and multi-arch indexes with no untagged
+//!   manifest, and its storage numbers and deletions worked out from the ground truth alone.
+//! - [`isolated::Isolated`]: the `regatta` binary with its own `HOME`, `XDG_*` and
+//!   `DOCKER_CONFIG`.
+//! - [`proxy::LatencyProxy`]: a loopback proxy adding a delay to every request.
 //!
 //! ```ignore
 //! mod support;
@@ -37,8 +42,11 @@
 
 pub mod fixtures;
 pub mod image;
+pub mod isolated;
+pub mod proxy;
 pub mod registry;
 pub mod standard;
+pub mod storage;
 pub mod truth;
 
 use std::future::Future;
