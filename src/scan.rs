@@ -72,8 +72,12 @@ pub async fn scan(
         })
         .await?;
     let repos: Vec<RepoName> = repos.into_iter().filter(|r| wanted(r)).collect();
-    futures::stream::iter(repos.iter())
-        .map(|repo| scanner.scan_repo(repo))
+    // Owned names go into the closures: a closure taking a reference has a higher-ranked
+    // signature for which rustc cannot prove the whole future `Send`, and a scan must be able
+    // to run on a spawned task.
+    let shared = &scanner;
+    futures::stream::iter(repos.iter().cloned())
+        .map(|repo| async move { shared.scan_repo(&repo).await })
         .buffer_unordered(scanner.concurrency)
         .collect::<Vec<()>>()
         .await;
@@ -121,8 +125,8 @@ impl Scanner<'_> {
             repo: repo.clone(),
             tags: tags.clone(),
         });
-        futures::stream::iter(tags.iter())
-            .map(|tag| self.scan_tag(repo, tag))
+        futures::stream::iter(tags.iter().cloned())
+            .map(|tag| async move { self.scan_tag(repo, &tag).await })
             .buffer_unordered(self.concurrency)
             .collect::<Vec<()>>()
             .await;
@@ -225,5 +229,21 @@ impl Scanner<'_> {
             self.emit(ScanEvent::Config { digest, info });
         })
         .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Front ends run scans on spawned tasks, so the scan's future must be `Send`. This
+    /// compiles only if it is.
+    #[test]
+    fn the_scan_future_is_send() {
+        fn assert_send<T: Send>(_: &T) {}
+        #[allow(dead_code)]
+        fn check(source: &dyn Source, options: &ScanOptions, sink: EventSink<'_>) {
+            assert_send(&scan(source, options, sink));
+        }
     }
 }

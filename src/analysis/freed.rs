@@ -95,7 +95,13 @@ pub fn plan_deletion(model: &StorageModel, selection: &[(RepoName, Tag)]) -> Del
             });
             deleted.insert(digest.clone());
             for child in model.revisions([digest]) {
-                if &child != digest && !keep.contains(&child) && deleted.insert(child.clone()) {
+                // A child that is itself selected by a tag goes in its own turn, with its
+                // tags (listed once, and backed up with them).
+                if &child != digest
+                    && !keep.contains(&child)
+                    && !deleted_tags_digests.contains(&child)
+                    && deleted.insert(child.clone())
+                {
                     deletions.push(ManifestDeletion {
                         repository: repo.to_string(),
                         digest: child.to_string(),
@@ -257,6 +263,43 @@ mod tests {
                 .all(|x| x.reason == "index child")
         );
         assert_eq!(plan.bytes_freed, 200 + 90 + 91 + 30 + 500 + 31 + 600);
+    }
+
+    #[test]
+    fn a_child_that_is_also_selected_by_its_own_tag_is_deleted_once_as_a_tag() {
+        // 60 is an index of 61 and 62; 61 also has a tag of its own. 60 sorts first, so the
+        // cascade reaches 61 before 61's own turn comes.
+        let mut m = StorageModel::default();
+        image(&mut m, 61, 90, (63, 30), &[(64, 500)]);
+        image(&mut m, 62, 91, (65, 31), &[(66, 600)]);
+        m.apply(ScanEvent::Manifest {
+            digest: d(60),
+            info: ManifestInfo {
+                media_type: "index".into(),
+                doc_size: 200,
+                body: ManifestBody::Index {
+                    children: vec![d(61), d(62)],
+                },
+            },
+        });
+        tagged(&mut m, "multi", "1", 60);
+        tagged(&mut m, "multi", "1-amd64", 61);
+        let plan = plan_deletion(
+            &m,
+            &[(repo("multi"), tag("1")), (repo("multi"), tag("1-amd64"))],
+        );
+        let mut digests: Vec<&str> = plan.deletions.iter().map(|x| x.digest.as_str()).collect();
+        digests.sort();
+        digests.dedup();
+        assert_eq!(digests.len(), plan.deletions.len(), "{plan:#?}");
+        let own = plan
+            .deletions
+            .iter()
+            .find(|x| x.digest == d(61).to_string())
+            .unwrap();
+        assert_eq!(own.reason, "tag");
+        assert_eq!(own.tags, vec!["1-amd64".to_string()]);
+        assert_eq!(plan.bytes_freed, 200 + 90 + 30 + 500 + 91 + 31 + 600);
     }
 
     #[test]

@@ -40,18 +40,19 @@ pub async fn run(
     let target = target::resolve(input, &ctx.config, &ctx.overrides)?;
     ctx.warn_for(&target);
     let source = target.open()?;
-    let repo_filter = match repo_glob {
-        // bytes_freed depends on every repository, so --free always scans them all.
-        Some(glob) if free.is_empty() => Some(
+    let shown = repo_glob
+        .map(|glob| {
             globset::Glob::new(glob)
-                .map_err(|e| anyhow::anyhow!("--repo {glob:?} is not a valid glob: {e}"))?
-                .compile_matcher(),
-        ),
-        _ => None,
-    };
+                .map(|g| g.compile_matcher())
+                .map_err(|e| anyhow::anyhow!("--repo {glob:?} is not a valid glob: {e}"))
+        })
+        .transpose()?;
+    // Every repository is scanned even with --repo: unique_bytes (a blob no *other*
+    // repository references) and bytes_freed depend on all of them, so --repo only picks
+    // the rows shown.
     let options = ScanOptions {
         concurrency: target_concurrency(&target),
-        repo_filter,
+        repo_filter: None,
     };
     let model = scan_with_progress(source.as_ref(), &options).await?;
     if !free.is_empty() {
@@ -67,7 +68,10 @@ pub async fn run(
             print_lines(plan_lines(&plan))
         };
     }
-    let repos = repo_stats(&model);
+    let repos: Vec<RepoStats> = repo_stats(&model)
+        .into_iter()
+        .filter(|r| shown.as_ref().is_none_or(|g| g.is_match(&r.repository)))
+        .collect();
     let total = registry_stats(&model, &repos);
     let report = DuReport {
         complete: model.is_complete(),

@@ -84,7 +84,8 @@ pub enum Command {
     Du {
         /// Registry (config name, host[:port], URL) or OCI layout directory.
         target: String,
-        /// Only repositories matching this glob (e.g. 'team/*').
+        /// Show only repositories matching this glob (e.g. 'team/*'); sharing is still
+        /// counted against every repository, so all are scanned.
         #[arg(long, value_name = "GLOB")]
         repo: Option<String>,
         /// Predict bytes_freed if these tags (REPOSITORY:TAG) were deleted.

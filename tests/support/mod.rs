@@ -15,6 +15,11 @@
 //!   Docker config dir of its own, and checks what it printed ([`cli::Run`]).
 //! - [`tmux::Pane`]: the built binary in a real pseudo-terminal (a tmux pane with isolated
 //!   home directories), driven by keys and read back as screen text.
+//! - [`storage`]: a fixture of shared layers, aliases and multi-arch indexes with no untagged
+//!   manifest, and its storage numbers and deletions worked out from the ground truth alone.
+//! - [`isolated::Isolated`]: the `regatta` binary with its own `HOME`, `XDG_*` and
+//!   `DOCKER_CONFIG`.
+//! - [`proxy::LatencyProxy`]: a loopback proxy adding a delay to every request.
 //!
 //! ```ignore
 //! mod support;
@@ -47,8 +52,11 @@ pub mod cleanup;
 pub mod cli;
 pub mod fixtures;
 pub mod image;
+pub mod isolated;
+pub mod proxy;
 pub mod registry;
 pub mod standard;
+pub mod storage;
 pub mod tmux;
 pub mod truth;
 

@@ -226,6 +226,23 @@ impl TestRegistry {
         builder.push_blocking(&self.client())
     }
 
+    /// Writes `builder` straight into this (empty) registry's storage, stopping it meanwhile,
+    /// and returns the ground truth: see [`FixtureBuilder::write_storage`]. For benchmarks
+    /// that need thousands of images; tests use [`push`](Self::push).
+    ///
+    /// [`FixtureBuilder::write_storage`]: super::fixtures::FixtureBuilder::write_storage
+    pub fn write_directly(
+        &self,
+        builder: &super::fixtures::FixtureBuilder,
+    ) -> super::truth::Fixture {
+        let was_running = self.stop();
+        let truth = builder.write_storage(&self.storage_root());
+        if was_running {
+            self.start_again();
+        }
+        truth
+    }
+
     /// The PEM certificate the TLS registry serves (it is its own CA).
     pub fn ca_pem_path(&self) -> &Path {
         &self
