@@ -22,6 +22,7 @@ fn entry(source: regatta::tui::memory::MemorySource) -> RegistryEntry {
         location: "memory".into(),
         source: Ok(shared(source)),
         notice: None,
+        client: None,
     }
 }
 

@@ -1,5 +1,6 @@
 //! Widgets reused across screens.
 
+pub mod confirm;
 pub mod help;
 pub mod spinner;
 pub mod table;
