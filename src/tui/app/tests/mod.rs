@@ -13,7 +13,9 @@ use crate::tui::fixtures;
 use crate::tui::keymap::ViewKind;
 use crate::tui::memory::shared;
 
+mod delete;
 mod loading;
+mod storage;
 
 fn now() -> Timestamp {
     "2025-06-01T12:00:00Z".parse().unwrap()
