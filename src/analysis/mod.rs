@@ -2,6 +2,7 @@
 
 pub mod ages;
 pub mod freed;
+pub mod freed_index;
 pub mod model;
 pub mod sharing;
 pub mod size;
