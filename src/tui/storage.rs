@@ -1,8 +1,9 @@
 //! What the TUI knows about one registry's storage: the model the background scan fills, the
 //! scan's progress, the marked tags, and the numbers derived from the model with the same
 //! functions `regatta du` prints. Numbers are recomputed in `update` when the model or the
-//! marks changed, never while drawing; while a scan runs, at most once per tick, as a batch
-//! of scan results can otherwise cost a full recomputation each.
+//! marks changed, never while drawing. While a scan runs they wait for ticks, more of them
+//! the larger the registry (the numbers of 100,000 tags take a good part of a second), so
+//! a scan never keeps the loop busy recomputing.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -12,6 +13,7 @@ use super::action::ReqId;
 use super::format;
 use super::views::tags::ImageSummary;
 use crate::analysis::freed::plan_deletion;
+use crate::analysis::freed_index::FreedIndex;
 use crate::analysis::model::{ManifestBody, ScanEvent, StorageModel};
 use crate::analysis::sharing::repo_complete;
 use crate::analysis::storage::{RegistryStats, RepoStats, registry_stats, repo_stats};
@@ -80,9 +82,14 @@ pub struct Storage {
     resolved: usize,
     marks: BTreeSet<(RepoName, Tag)>,
     numbers: Option<Numbers>,
+    /// For "would free" as marks are toggled; built from the model on first need, dropped
+    /// when the model changes.
+    freed_index: Option<FreedIndex>,
     would_free: Option<u64>,
     model_dirty: bool,
     marks_dirty: bool,
+    /// Ticks since the numbers were last recomputed during a scan.
+    ticks: u32,
     /// Bumped by every recomputation, so views can tell their derived data is old.
     generation: u64,
 }
@@ -96,9 +103,11 @@ impl Default for Storage {
             resolved: 0,
             marks: BTreeSet::new(),
             numbers: None,
+            freed_index: None,
             would_free: None,
             model_dirty: false,
             marks_dirty: false,
+            ticks: 0,
             generation: 0,
         }
     }
@@ -239,24 +248,49 @@ impl Storage {
         }
     }
 
-    /// Recomputes what is out of date. `throttled` holds off recomputing the numbers (a scan
-    /// is running and this is not a tick); marks changes are always handled at once.
+    /// Ticks to wait between recomputations during a scan: one per 5,000 tags listed.
+    fn interval(&self) -> u32 {
+        1 + u32::try_from(self.listed / 5_000).unwrap_or(u32::MAX)
+    }
+
+    /// Recomputes what is out of date; `ticked` says a tick of the loop arrived. During a
+    /// scan the numbers wait for enough ticks; outside one, and for marks, it is at once.
     /// Returns whether the numbers were recomputed.
-    pub fn settle(&mut self, throttled: bool) -> bool {
+    pub fn settle(&mut self, ticked: bool) -> bool {
         let mut recomputed = false;
-        if self.model_dirty && (!throttled || self.numbers.is_none()) {
-            self.numbers = Some(Numbers::compute(&self.model));
-            self.model_dirty = false;
-            self.generation += 1;
-            self.marks_dirty = true;
-            recomputed = true;
+        if self.model_dirty {
+            self.freed_index = None;
+            let due = if self.is_scanning() {
+                if ticked {
+                    self.ticks += 1;
+                }
+                self.numbers.is_none() || self.ticks >= self.interval()
+            } else {
+                true
+            };
+            if due {
+                self.numbers = Some(Numbers::compute(&self.model));
+                self.model_dirty = false;
+                self.ticks = 0;
+                self.generation += 1;
+                self.marks_dirty = true;
+                recomputed = true;
+            }
         }
         if self.marks_dirty {
             self.would_free = if self.marks.is_empty() {
                 None
             } else {
                 let marked: Vec<(RepoName, Tag)> = self.marks.iter().cloned().collect();
-                Some(plan_deletion(&self.model, &marked).bytes_freed)
+                Some(if self.model_dirty {
+                    // Held back while scanning: the index would be out of date at once.
+                    plan_deletion(&self.model, &marked).bytes_freed
+                } else {
+                    let model = &self.model;
+                    self.freed_index
+                        .get_or_insert_with(|| FreedIndex::new(model))
+                        .bytes_freed(model, &marked)
+                })
             };
             self.marks_dirty = false;
         }

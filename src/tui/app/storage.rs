@@ -122,12 +122,11 @@ impl App {
     }
 
     /// Recomputes storage numbers and marks where they are out of date, then brings the
-    /// views that show them up to date. Numbers wait for a tick while a scan runs.
+    /// views that show them up to date. Numbers wait for ticks while a scan runs.
     pub(super) fn settle_storage(&mut self) {
         let ticked = std::mem::take(&mut self.ticked);
         for storage in &mut self.storages {
-            let throttled = storage.is_scanning() && !ticked;
-            storage.settle(throttled);
+            storage.settle(ticked);
         }
         self.refresh_views();
     }

@@ -28,7 +28,7 @@ pub(super) fn scan_req(effects: &[Effect]) -> ReqId {
         .expect("a scan")
 }
 
-fn sizes_of<'a>(app: &'a App, name: &str) -> Option<RepoSizes> {
+fn sizes_of(app: &App, name: &str) -> Option<RepoSizes> {
     let View::Repos(v) = &app.stack()[1] else {
         panic!("no repository list")
     };
