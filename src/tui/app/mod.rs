@@ -210,7 +210,15 @@ impl App {
             }
             Action::MoveDown if self.help => self.help_scroll += 1,
             Action::MoveUp if self.help => self.help_scroll = self.help_scroll.saturating_sub(1),
-            Action::Quit => self.quit = true,
+            Action::Quit => {
+                // Quitting in the middle of a step could leave it half done (a tag moved to a
+                // placeholder, not yet deleted): the first quit stops after the step.
+                if let Some(req) = self.dialog.as_mut().and_then(|d| d.stop_for_quit()) {
+                    self.info("stopping after the current step; quit again to leave at once");
+                    return vec![Effect::CancelApply(req)];
+                }
+                self.quit = true;
+            }
             other => return self.on_intent(other),
         }
         Vec::new()

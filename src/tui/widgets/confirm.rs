@@ -160,6 +160,19 @@ impl ConfirmDialog {
         self.warning = None;
     }
 
+    /// Asks a running apply to stop, if it is not already stopping: the request to cancel.
+    pub fn stop_for_quit(&mut self) -> Option<ReqId> {
+        match &mut self.stage {
+            Stage::Applying {
+                req, cancelling, ..
+            } if !*cancelling => {
+                *cancelling = true;
+                Some(*req)
+            }
+            _ => None,
+        }
+    }
+
     pub fn apply_req(&self) -> Option<ReqId> {
         match self.stage {
             Stage::Applying { req, .. } => Some(req),

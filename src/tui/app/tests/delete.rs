@@ -111,6 +111,9 @@ async fn delete_by_digest_names_every_tag_and_confirms_the_plan_shown() {
     // Esc asks the task to stop before its next step, once.
     assert_eq!(app.update(Action::Cancel), [Effect::CancelApply(req)]);
     assert!(app.update(Action::Cancel).is_empty());
+    // Quitting now leaves at once (the stop was asked for already).
+    app.update(Action::Quit);
+    assert!(app.should_quit());
     app.update(Action::ApplyProgress {
         req,
         event: ApplyEvent::Started {
@@ -151,6 +154,20 @@ async fn delete_by_digest_names_every_tag_and_confirms_the_plan_shown() {
     assert!(app.key_action(&enter()).is_some());
     app.update(Action::Confirm);
     assert!(app.dialog().is_none());
+}
+
+#[tokio::test]
+async fn quitting_while_deleting_first_stops_after_the_step() {
+    let mut app = writable_app(fixtures::sample()).await;
+    open_repo(&mut app, "alpine");
+    app.update(Action::RequestDelete);
+    let plan = plan_on_screen(&app);
+    let effects = app.update(Action::ConfirmDelete(plan));
+    let req = req_of(&effects);
+    assert_eq!(app.update(Action::Quit), [Effect::CancelApply(req)]);
+    assert!(!app.should_quit());
+    app.update(Action::Quit);
+    assert!(app.should_quit());
 }
 
 #[tokio::test]
