@@ -77,11 +77,15 @@ async fn select_v2(app: &mut App) {
     step(app, Action::Open).await;
     step(app, Action::Last).await; // latest, v1, v2 by name
     let View::Tags(v) = app.top() else { panic!() };
-    assert_eq!(v.selected().unwrap().tag.as_str(), "v2");
+    assert_eq!(v.selected().expect("a selected tag").tag.as_str(), "v2");
 }
 
 async fn confirm(app: &mut App) {
-    let plan = app.dialog().unwrap().plan().unwrap().clone();
+    let plan = app
+        .dialog()
+        .and_then(|d| d.plan())
+        .expect("a plan on screen")
+        .clone();
     step(app, Action::ConfirmDelete(plan)).await;
 }
 
@@ -95,7 +99,11 @@ async fn delete_then_restore_from_the_recently_deleted_view() {
     assert_eq!(tags(&app), ["latest", "v1", "v2"]);
 
     step(&mut app, Action::RequestDelete).await;
-    let widened = app.dialog().unwrap().plan().unwrap().deletions[0]
+    let widened = app
+        .dialog()
+        .and_then(|d| d.plan())
+        .expect("a plan")
+        .deletions[0]
         .widened
         .clone();
     assert_eq!(widened, ["latest"]);
@@ -107,12 +115,12 @@ async fn delete_then_restore_from_the_recently_deleted_view() {
     step(&mut app, Action::Confirm).await; // close
     // The tag list was read again, and the model scanned again: latest went with v2.
     assert_eq!(tags(&app), ["v1"]);
-    let model = &app.storage(0).unwrap().model;
+    let model = &app.storage(0).expect("a storage").model;
     let app_tags: Vec<String> = model
         .repos
         .values()
         .next()
-        .unwrap()
+        .expect("the app repository")
         .tags
         .keys()
         .map(|t| t.to_string())
@@ -125,7 +133,7 @@ async fn delete_then_restore_from_the_recently_deleted_view() {
         panic!()
     };
     assert_eq!(v.listing.shown(), 1);
-    let backup = v.selected().unwrap().clone();
+    let backup = v.selected().expect("a backup").clone();
     assert_eq!(backup.tags, ["latest", "v2"]);
     step(&mut app, Action::Restore).await;
     assert!(

@@ -27,7 +27,7 @@ impl App {
         let state = &self.entries[entry];
         if state.client.is_none() {
             return Err(format!(
-                "cannot {verb} in {}: it is read-only here (an OCI layout or the demo); deleting and restoring need a registry reached over HTTP",
+                "{} is read-only here (an OCI layout or the demo): cannot {verb}",
                 state.name
             ));
         }
