@@ -15,7 +15,8 @@ use crate::tui::storage::ScanState;
 use crate::tui::views::View;
 use crate::tui::views::cleanup::CleanupView;
 use crate::tui::views::deleted::DeletedView;
-use crate::tui::widgets::confirm::{Choice, ConfirmDialog, Stage, count};
+use crate::tui::widgets::confirm::{Choice, ConfirmDialog, Stage};
+use crate::tui::widgets::plan_text::count;
 
 const DELETE_IMAGE: &str = "Deletes each manifest by digest: every tag on it goes (the ones you did not pick are highlighted), and an index takes its platform manifests along.";
 const UNTAG_ONLY: &str = "Removes only the tags you picked; other tags on the same digest stay. Frees nothing: an image whose last tag goes stays in the registry, untagged.";

@@ -17,7 +17,7 @@ use crate::cleanup::policy::{Policy, PolicySpec, Verdict};
 use crate::sanitize::sanitize;
 use crate::tui::action::PlanRef;
 use crate::tui::format;
-use crate::tui::widgets::confirm::count;
+use crate::tui::widgets::plan_text::count;
 
 /// The form's fields, in order. The first is the policy's name and is not typed into.
 pub const FIELDS: [&str; 7] = [
