@@ -2,13 +2,22 @@
 //!
 //! (a) one frame of a 100,000-row tag list on a TestBackend (target: under 5 ms);
 //! (b) App construction to the first frame with an in-memory source, both the immediate
-//!     loading frame and the first frame that shows the repositories.
+//!     loading frame and the first frame that shows the repositories;
+//! (c) the same on the bundled demo (an OCI layout on disk), up to the frame with the
+//!     storage scan finished;
+//! (d) recomputing "would free" (and the storage numbers) over a model of 100,000 tags.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use regatta::analysis::model::{ManifestBody, ManifestInfo, ScanEvent};
+use regatta::registry::{Digest, RepoName, Source, Tag};
 use regatta::tui::memory::{run_until_idle, shared};
+use regatta::tui::storage::Storage;
+use regatta::tui::views::View;
+use regatta::tui::workers::Workers;
 use regatta::tui::{Action, App, RegistryEntry, Theme, draw, fixtures};
 
 const ROWS: usize = 100_000;
@@ -22,6 +31,7 @@ fn entry(source: regatta::tui::memory::MemorySource) -> RegistryEntry {
         location: "memory".into(),
         source: Ok(shared(source)),
         notice: None,
+        client: None,
     }
 }
 
@@ -114,9 +124,173 @@ fn first_frame(rt: &tokio::runtime::Runtime) {
     }
     summary("(b) App::new to first frame (loading)", immediate);
     summary(
-        "(b) App::new to first frame with repositories and tag counts",
+        "(b) App::new to first frame with repositories, tag counts and the storage scan",
         loaded,
     );
+}
+
+/// The bundled demo as the CLI opens it when there is no config.
+fn demo_entry() -> RegistryEntry {
+    let demo = regatta::demo::open_demo().expect("the bundled demo");
+    let source: Arc<dyn Source> = Arc::new(demo);
+    RegistryEntry {
+        name: "demo".into(),
+        location: "bundled demo".into(),
+        source: Ok(source),
+        notice: None,
+        client: None,
+    }
+}
+
+fn demo_first_frame(rt: &tokio::runtime::Runtime) {
+    const RUNS: usize = 20;
+    let mut immediate = Vec::with_capacity(RUNS);
+    let mut listed = Vec::with_capacity(RUNS);
+    let mut scanned = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let start = Instant::now();
+        let mut app = App::new(vec![demo_entry()], true, now(), Theme::COLOR);
+        app.update(Action::Resize {
+            width: WIDTH,
+            height: HEIGHT,
+        });
+        let effects = app.start();
+        let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).expect("a test terminal");
+        terminal.draw(|f| draw(&app, f)).expect("a frame");
+        immediate.push(start.elapsed());
+        // The real loop, without a terminal: draw after each batch, note when the list is in
+        // and when the scan is done.
+        rt.block_on(async {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            let mut workers = Workers::new(tx);
+            for effect in effects {
+                workers.start(effect, &app);
+            }
+            let mut seen_list = false;
+            while let Some(action) = rx.recv().await {
+                let mut batch = vec![action];
+                while let Ok(more) = rx.try_recv() {
+                    batch.push(more);
+                }
+                for effect in app.update_batch(batch) {
+                    workers.start(effect, &app);
+                }
+                terminal.draw(|f| draw(&app, f)).expect("a frame");
+                let listed_now = matches!(app.top(), View::Repos(v) if v.listed);
+                if listed_now && !seen_list {
+                    seen_list = true;
+                    listed.push(start.elapsed());
+                }
+                if app.storage(0).is_some_and(|s| !s.is_scanning()) && seen_list {
+                    scanned.push(start.elapsed());
+                    break;
+                }
+            }
+        });
+    }
+    summary("(c) demo: App::new to first frame (loading)", immediate);
+    summary(
+        "(c) demo: App::new to first frame with the repositories",
+        listed,
+    );
+    summary(
+        "(c) demo: App::new to the frame with the scan finished",
+        scanned,
+    );
+}
+
+/// A model of `repos` x `per_repo` tags; every 4 tags share an image (aliases), images of a
+/// repository share a layer, and every 10 repositories share a base layer.
+fn big_model(repos: usize, per_repo: usize) -> Storage {
+    let digest = |s: String| Digest::sha256_of(s.as_bytes());
+    let mut storage = Storage::default();
+    for r in 0..repos {
+        let repo = RepoName::parse(&format!("team{}/app{r}", r % 10)).expect("a name");
+        let tags: Vec<Tag> = (0..per_repo)
+            .map(|t| Tag::parse(&format!("build-{t:06}")).expect("a tag"))
+            .collect();
+        storage.apply(ScanEvent::Tags {
+            repo: repo.clone(),
+            tags: tags.clone(),
+        });
+        for (t, tag) in tags.into_iter().enumerate() {
+            let image = t / 4;
+            let manifest = digest(format!("manifest {r} {image}"));
+            if t % 4 == 0 {
+                storage.apply(ScanEvent::Manifest {
+                    digest: manifest.clone(),
+                    info: ManifestInfo {
+                        media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+                        doc_size: 1_000,
+                        body: ManifestBody::Image {
+                            config: (digest(format!("config {r} {image}")), 2_000),
+                            layers: vec![
+                                (digest(format!("base {}", r % 10)), 30_000_000),
+                                (digest(format!("deps {r}")), 10_000_000),
+                                (digest(format!("app {r} {image}")), 1_000_000 + image as u64),
+                            ],
+                            platform: None,
+                        },
+                    },
+                });
+            }
+            storage.apply(ScanEvent::Resolved {
+                repo: repo.clone(),
+                tag,
+                digest: manifest,
+            });
+        }
+    }
+    storage
+}
+
+fn would_free() {
+    const REPOS: usize = 100;
+    const PER_REPO: usize = 1_000;
+    let start = Instant::now();
+    let mut storage = big_model(REPOS, PER_REPO);
+    println!(
+        "(d) model of {} tags built in {:?}",
+        REPOS * PER_REPO,
+        start.elapsed()
+    );
+    let start = Instant::now();
+    storage.settle(true);
+    println!(
+        "(d) storage numbers (repo_stats, registry_stats) over {} tags: {:?}",
+        REPOS * PER_REPO,
+        start.elapsed()
+    );
+    for marks in [1, 100, 10_000] {
+        storage.clear_marks();
+        // The first would-free after the model changed builds the index.
+        let build = Instant::now();
+        for i in 0..marks {
+            let repo =
+                RepoName::parse(&format!("team{}/app{}", i % 10, i % REPOS)).expect("a name");
+            let tag = Tag::parse(&format!("build-{:06}", i / REPOS)).expect("a tag");
+            storage.toggle_mark(repo, tag);
+        }
+        storage.settle(true);
+        println!(
+            "(d) first would free after marking {marks}: {:?}",
+            build.elapsed()
+        );
+        let mut times = Vec::new();
+        for _ in 0..10 {
+            // A mark toggled off and on: what space costs on a big registry.
+            let (repo, tag) = storage.marks().iter().next().cloned().expect("a mark");
+            storage.toggle_mark(repo.clone(), tag.clone());
+            storage.toggle_mark(repo, tag);
+            let start = Instant::now();
+            storage.settle(true);
+            times.push(start.elapsed());
+        }
+        summary(
+            &format!("(d) would free, {marks} marks over 100,000 tags"),
+            times,
+        );
+    }
 }
 
 fn main() {
@@ -127,4 +301,6 @@ fn main() {
         .expect("a tokio runtime");
     large_frame(&rt);
     first_frame(&rt);
+    demo_first_frame(&rt);
+    would_free();
 }

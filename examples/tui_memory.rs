@@ -41,30 +41,35 @@ async fn main() -> anyhow::Result<()> {
             location: "in memory".into(),
             source: Ok(shared(fixtures::sample().with_delay(delay))),
             notice: None,
+            client: None,
         },
         RegistryEntry {
             name: "large".into(),
             location: "in memory, 20,000 tags".into(),
             source: Ok(shared(fixtures::large(20_000).with_delay(delay / 10))),
             notice: None,
+            client: None,
         },
         RegistryEntry {
             name: "hostile".into(),
             location: "in memory".into(),
             source: Ok(shared(fixtures::hostile())),
             notice: Some("TLS certificates are not verified (insecure = true)".into()),
+            client: None,
         },
         RegistryEntry {
             name: "locked".into(),
             location: "https://locked.example".into(),
             source: Ok(Arc::new(locked)),
             notice: None,
+            client: None,
         },
         RegistryEntry {
             name: "lab".into(),
             location: "/srv/oci-layout".into(),
             source: Err("/srv/oci-layout: no such directory".into()),
             notice: None,
+            client: None,
         },
     ];
     let ui = regatta::tui::run(entries, args.iter().any(|a| a == "--open-first"));

@@ -24,7 +24,7 @@ fn only_visible_rows_are_formatted() {
         .draw(|f| {
             render_table(f, f.area(), TAG_COLUMNS, &state, &Theme::PLAIN, "", |p| {
                 asked.push(p);
-                vec![format!("row-{p}")]
+                vec![String::new(), format!("row-{p}")]
             })
         })
         .expect("a frame");
@@ -41,6 +41,7 @@ async fn big_tag_list() -> App {
         location: "memory".into(),
         source: Ok(shared(fixtures::large(ROWS))),
         notice: None,
+        client: None,
     };
     let now = "2025-12-01T00:00:00Z".parse().expect("a timestamp");
     let mut app = App::new(vec![entry], true, now, Theme::PLAIN);

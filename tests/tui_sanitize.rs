@@ -41,6 +41,7 @@ async fn hostile_labels_and_history_render_as_placeholders() {
         location: "memory".into(),
         source: Ok(shared(fixtures::hostile())),
         notice: None,
+        client: None,
     };
     let now = "2025-06-01T00:00:00Z".parse().expect("a timestamp");
     let mut app = App::new(vec![entry], true, now, Theme::PLAIN);
@@ -80,6 +81,7 @@ fn a_tag_with_a_bell_renders_as_a_placeholder() {
     // Tags parsed by the client cannot hold one, but the row formatter must not rely on it.
     let now = "2025-06-01T00:00:00Z".parse().expect("a timestamp");
     let line = TagLine {
+        marked: false,
         tag: "v1\u{7}",
         digest: None,
         size: Field::Loading,
@@ -109,6 +111,7 @@ async fn error_sentences_and_registry_names_are_sanitized() {
         location: "memory".into(),
         source: Ok(shared(fixtures::sample())),
         notice: Some("notice\u{1b}]52;c;aGk=\u{7}".into()),
+        client: None,
     };
     let now = "2025-06-01T00:00:00Z".parse().expect("a timestamp");
     let mut app = App::new(vec![entry], true, now, Theme::PLAIN);

@@ -24,18 +24,21 @@ fn entries() -> Vec<RegistryEntry> {
             location: "bundled demo".into(),
             source: Ok(shared(fixtures::sample())),
             notice: None,
+            client: None,
         },
         RegistryEntry {
             name: "locked".into(),
             location: "https://locked.example".into(),
             source: Ok(Arc::new(locked)),
             notice: Some("TLS certificates are not verified (insecure = true)".into()),
+            client: None,
         },
         RegistryEntry {
             name: "lab".into(),
             location: "/srv/oci-layout".into(),
             source: Err("/srv/oci-layout: no such directory".into()),
             notice: None,
+            client: None,
         },
     ]
 }

@@ -1,6 +1,9 @@
 //! Pure functions over fetched data: sizes, sharing, bytes freed. No I/O here.
 
+pub mod ages;
 pub mod freed;
+pub mod freed_index;
 pub mod model;
+pub mod sharing;
 pub mod size;
 pub mod storage;

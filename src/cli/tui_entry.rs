@@ -25,6 +25,7 @@ pub async fn run(ctx: &Context, input: Option<&str>) -> anyhow::Result<()> {
                 location,
                 source: Ok(source),
                 notice: Some("the bundled demo: no config found (see config.example.toml)".into()),
+                client: None,
             };
             (vec![entry], true)
         }
@@ -38,6 +39,7 @@ pub async fn run(ctx: &Context, input: Option<&str>) -> anyhow::Result<()> {
                         location: String::new(),
                         source: Err(e.to_string()),
                         notice: None,
+                        client: None,
                     },
                 });
             }
@@ -56,5 +58,6 @@ fn entry(target: &target::Target) -> RegistryEntry {
         location: target.location(),
         source: target.open().map_err(|e| e.to_string()),
         notice: target.warning(),
+        client: None,
     }
 }

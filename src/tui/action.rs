@@ -4,8 +4,15 @@
 
 use std::collections::HashSet;
 use std::fmt;
+use std::ops::Deref;
+use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::analysis::model::ScanEvent;
+use crate::cleanup::execute::{ApplyEvent, ApplyReport};
+use crate::cleanup::journal::BackupMeta;
+use crate::cleanup::plan::Plan;
+use crate::cleanup::restore::RestoreResult;
 use crate::registry::image::ImageTree;
 use crate::registry::{Digest, ManifestHead, ManifestRef, RegistryError, RepoName, Tag};
 
@@ -17,6 +24,33 @@ pub struct ReqId(pub u64);
 impl fmt::Display for ReqId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "#{}", self.0)
+    }
+}
+
+/// A plan shared between the dialog that shows it, the confirmation and the task that applies
+/// it. Two are equal only when they are the same allocation: a confirmation is accepted for
+/// exactly the plan the dialog showed, never for an equal-looking one computed later.
+#[derive(Debug, Clone)]
+pub struct PlanRef(pub Arc<Plan>);
+
+impl PlanRef {
+    pub fn new(plan: Plan) -> Self {
+        Self(Arc::new(plan))
+    }
+}
+
+impl PartialEq for PlanRef {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for PlanRef {}
+
+impl Deref for PlanRef {
+    type Target = Plan;
+    fn deref(&self) -> &Plan {
+        &self.0
     }
 }
 
@@ -43,9 +77,28 @@ pub enum Action {
     FilterKeep,
     FilterClear,
     FilterBackspace,
+    ToggleMark,
+    ClearMarks,
+    OpenStorage,
+    RequestDelete,
+    OpenDeleted,
+    Restore,
+    OpenCleanup,
+    NextPolicy,
+    EditField,
+    EditKeep,
+    EditCancel,
+    EditBackspace,
+    Confirm,
+    Cancel,
+    SwitchMode,
 
     // Intents with a payload: typed filter text, the mouse, the terminal, the clock.
     FilterChar(char),
+    /// A character typed into a form field or a confirmation.
+    EditChar(char),
+    /// The user confirmed this plan, the one the dialog showed (see [`PlanRef`]).
+    ConfirmDelete(PlanRef),
     ScrollBy(i32),
     Click {
         column: u16,
@@ -95,6 +148,31 @@ pub enum Action {
         reference: ManifestRef,
         error: RegistryError,
     },
+    /// One fact learned by the storage scan.
+    Scanned {
+        req: ReqId,
+        event: ScanEvent,
+    },
+    ScanFinished {
+        req: ReqId,
+        result: Result<(), RegistryError>,
+    },
+    ApplyProgress {
+        req: ReqId,
+        event: ApplyEvent,
+    },
+    ApplyFinished {
+        req: ReqId,
+        report: ApplyReport,
+    },
+    BackupsListed {
+        req: ReqId,
+        backups: Vec<BackupMeta>,
+    },
+    Restored {
+        req: ReqId,
+        result: Result<RestoreResult, RegistryError>,
+    },
     /// The work of a request stopped unexpectedly (it panicked).
     TaskFailed {
         req: ReqId,
@@ -125,6 +203,21 @@ impl Action {
             Action::FilterKeep => "filter_keep",
             Action::FilterClear => "filter_clear",
             Action::FilterBackspace => "filter_backspace",
+            Action::ToggleMark => "toggle_mark",
+            Action::ClearMarks => "clear_marks",
+            Action::OpenStorage => "open_storage",
+            Action::RequestDelete => "request_delete",
+            Action::OpenDeleted => "open_deleted",
+            Action::Restore => "restore",
+            Action::OpenCleanup => "open_cleanup",
+            Action::NextPolicy => "next_policy",
+            Action::EditField => "edit_field",
+            Action::EditKeep => "edit_keep",
+            Action::EditCancel => "edit_cancel",
+            Action::EditBackspace => "edit_backspace",
+            Action::Confirm => "confirm",
+            Action::Cancel => "cancel",
+            Action::SwitchMode => "switch_mode",
             _ => return None,
         })
     }
@@ -141,6 +234,12 @@ impl Action {
                 | Action::TagResolved { .. }
                 | Action::ImageLoaded { .. }
                 | Action::ImageFailed { .. }
+                | Action::Scanned { .. }
+                | Action::ScanFinished { .. }
+                | Action::ApplyProgress { .. }
+                | Action::ApplyFinished { .. }
+                | Action::BackupsListed { .. }
+                | Action::Restored { .. }
                 | Action::TaskFailed { .. }
         )
     }
@@ -156,6 +255,12 @@ impl Action {
             | Action::TagResolved { req, .. }
             | Action::ImageLoaded { req, .. }
             | Action::ImageFailed { req, .. }
+            | Action::Scanned { req, .. }
+            | Action::ScanFinished { req, .. }
+            | Action::ApplyProgress { req, .. }
+            | Action::ApplyFinished { req, .. }
+            | Action::BackupsListed { req, .. }
+            | Action::Restored { req, .. }
             | Action::TaskFailed { req, .. } => Some(*req),
             _ => None,
         }
@@ -191,6 +296,31 @@ pub enum Effect {
         repo: RepoName,
         reference: ManifestRef,
     },
+    /// Scan the registry's storage (only `repos` when given), reporting every fact.
+    Scan {
+        req: ReqId,
+        entry: usize,
+        repos: Option<Vec<RepoName>>,
+    },
+    /// Apply a plan with the registry's client, journaling into `journal`.
+    ApplyPlan {
+        req: ReqId,
+        entry: usize,
+        plan: PlanRef,
+        journal: PathBuf,
+        registry: String,
+    },
+    /// Ask a running apply to stop before its next step (the current step finishes).
+    CancelApply(ReqId),
+    /// Read the backups in the journal.
+    ListBackups { req: ReqId, journal: PathBuf },
+    /// Put a backup back into the registry.
+    Restore {
+        req: ReqId,
+        entry: usize,
+        journal: PathBuf,
+        id: String,
+    },
     /// Stop the work of these requests (their view was left or refreshed).
     Abort(Vec<ReqId>),
     /// Put this text on the clipboard (OSC 52).
@@ -223,6 +353,18 @@ impl Effect {
             } => {
                 format!("fetch image {req} {repo}:{reference}")
             }
+            Effect::Scan { req, entry, repos } => match repos {
+                None => format!("scan {req} registry {entry}"),
+                Some(r) => format!("scan {req} registry {entry}: {} repositories", r.len()),
+            },
+            Effect::ApplyPlan { req, plan, .. } => format!(
+                "apply {req}: {} steps, {} tags",
+                plan.deletions.len(),
+                plan.tag_count()
+            ),
+            Effect::CancelApply(req) => format!("cancel {req}"),
+            Effect::ListBackups { req, .. } => format!("list backups {req}"),
+            Effect::Restore { req, id, .. } => format!("restore {req} {id}"),
             Effect::Abort(reqs) => format!("abort {reqs:?}"),
             Effect::Copy(text) => format!("copy {} bytes", text.len()),
         }
@@ -235,8 +377,12 @@ impl Effect {
             | Effect::ListRepos { req, .. }
             | Effect::ListTags { req, .. }
             | Effect::ResolveTags { req, .. }
-            | Effect::FetchImage { req, .. } => Some(*req),
-            Effect::Abort(_) | Effect::Copy(_) => None,
+            | Effect::FetchImage { req, .. }
+            | Effect::Scan { req, .. }
+            | Effect::ApplyPlan { req, .. }
+            | Effect::ListBackups { req, .. }
+            | Effect::Restore { req, .. } => Some(*req),
+            Effect::Abort(_) | Effect::Copy(_) | Effect::CancelApply(_) => None,
         }
     }
 }

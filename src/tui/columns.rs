@@ -53,10 +53,13 @@ pub const REGISTRY_COLUMNS: &[ColumnSpec] = &[
 pub const REPO_COLUMNS: &[ColumnSpec] = &[
     col("REPOSITORY", Fill(1), Left),
     col("TAGS", Fixed(7), Right),
-    col("SIZE", Fixed(10), Right),
+    col("LOGICAL", Fixed(10), Right),
+    col("STORED", Fixed(10), Right),
+    col("UNIQUE", Fixed(10), Right),
 ];
 
 pub const TAG_COLUMNS: &[ColumnSpec] = &[
+    col("", Fixed(1), Left),
     col("TAG", Fill(2), Left),
     col("DIGEST", Fixed(12), Left),
     col("SIZE", Fixed(10), Right),
@@ -79,7 +82,16 @@ pub const LAYER_COLUMNS: &[ColumnSpec] = &[
     col("MEDIA TYPE", Fixed(22), Left),
     col("SIZE", Fixed(10), Right),
     col("SHARE", Fixed(6), Right),
+    col("USED BY", Fixed(9), Right),
     col("CREATED BY", Fill(1), Left),
+];
+
+pub const BACKUP_COLUMNS: &[ColumnSpec] = &[
+    col("AGE", Fixed(4), Right),
+    col("ACTION", Fixed(6), Left),
+    col("REPOSITORY", Fill(2), Left),
+    col("DIGEST", Fixed(12), Left),
+    col("TAGS", Fill(3), Left),
 ];
 
 /// A value that arrives later, or not at all.
@@ -127,21 +139,40 @@ pub fn registry_row(line: &RegistryLine<'_>) -> Vec<String> {
     ]
 }
 
+/// A repository's storage numbers as `regatta du` defines them; `Loading` while the scan
+/// has not got far enough for a number to be final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RepoSizes {
+    pub logical: Field<u64>,
+    pub stored: Field<u64>,
+    pub unique: Field<u64>,
+}
+
 pub struct RepoLine<'a> {
     pub name: &'a str,
     pub tags: Field<usize>,
-    pub size: Option<u64>,
+    /// `None` when no scan has run: the columns stay empty.
+    pub sizes: Option<RepoSizes>,
 }
 
 pub fn repo_row(line: &RepoLine<'_>) -> Vec<String> {
+    let size = |f: Field<u64>| f.show(|s| format::size(*s));
+    let (logical, stored, unique) = match line.sizes {
+        Some(s) => (size(s.logical), size(s.stored), size(s.unique)),
+        None => (String::new(), String::new(), String::new()),
+    };
     vec![
         sanitize(line.name).into_owned(),
         line.tags.show(|n| n.to_string()),
-        line.size.map_or_else(String::new, format::size),
+        logical,
+        stored,
+        unique,
     ]
 }
 
 pub struct TagLine<'a> {
+    /// Marked for deletion.
+    pub marked: bool,
     pub tag: &'a str,
     pub digest: Option<&'a Digest>,
     pub size: Field<u64>,
@@ -153,6 +184,7 @@ pub struct TagLine<'a> {
 
 pub fn tag_row(line: &TagLine<'_>, now: Timestamp) -> Vec<String> {
     vec![
+        if line.marked { "*" } else { "" }.to_string(),
         sanitize(line.tag).into_owned(),
         short(line.digest),
         line.size.show(|s| format::size(*s)),
@@ -193,7 +225,18 @@ pub struct LayerLine<'a> {
     pub size: u64,
     /// The platform image's size, for the share.
     pub image_size: u64,
+    /// How many other tags use the blob; `None` without a scan.
+    pub used_by: Option<Field<usize>>,
     pub created_by: Option<&'a str>,
+}
+
+/// `only this`, `1 tag`, `12 tags`.
+pub fn used_by(others: usize) -> String {
+    match others {
+        0 => "only this".to_string(),
+        1 => "1 tag".to_string(),
+        n => format!("{n} tags"),
+    }
 }
 
 pub fn layer_row(line: &LayerLine<'_>) -> Vec<String> {
@@ -203,7 +246,50 @@ pub fn layer_row(line: &LayerLine<'_>) -> Vec<String> {
         sanitize(&format::media_type(line.media_type)).into_owned(),
         format::size(line.size),
         format::percent(line.size, line.image_size),
+        line.used_by
+            .map_or_else(String::new, |f| f.show(|n| used_by(*n))),
         sanitize(line.created_by.unwrap_or("").trim()).into_owned(),
+    ]
+}
+
+pub struct BackupLine<'a> {
+    /// When it was deleted (RFC 3339, from the journal).
+    pub time: &'a str,
+    pub action: &'a str,
+    pub repository: &'a str,
+    pub digest: &'a str,
+    pub tags: &'a [String],
+    /// Platform manifests saved with an index.
+    pub children: usize,
+}
+
+pub fn backup_row(line: &BackupLine<'_>, now: Timestamp) -> Vec<String> {
+    let age = line
+        .time
+        .parse::<Timestamp>()
+        .map_or_else(|_| "?".to_string(), |t| format::age(t, now));
+    // The journal is a file on disk: no assumption that the digest is well formed.
+    let short: String = line
+        .digest
+        .split_once(':')
+        .map_or(line.digest, |(_, hex)| hex)
+        .chars()
+        .take(12)
+        .collect();
+    let mut tags = if line.tags.is_empty() {
+        "(untagged)".to_string()
+    } else {
+        line.tags.join(", ")
+    };
+    if line.children > 0 {
+        tags.push_str(&format!(" (+{} platform manifests)", line.children));
+    }
+    vec![
+        age,
+        sanitize(line.action).into_owned(),
+        sanitize(line.repository).into_owned(),
+        sanitize(&short).into_owned(),
+        sanitize(&tags).into_owned(),
     ]
 }
 
@@ -226,10 +312,15 @@ mod tests {
         let repo = RepoLine {
             name: "a",
             tags: Field::Loading,
-            size: None,
+            sizes: Some(RepoSizes {
+                logical: Field::Known(2048),
+                stored: Field::Known(1024),
+                unique: Field::Loading,
+            }),
         };
-        assert_eq!(repo_row(&repo).len(), REPO_COLUMNS.len());
+        assert_eq!(repo_row(&repo), ["a", "…", "2 KiB", "1 KiB", "…"]);
         let tag = TagLine {
+            marked: true,
             tag: "v1",
             digest: Some(&d),
             size: Field::Known(2048),
@@ -239,7 +330,7 @@ mod tests {
         };
         assert_eq!(
             tag_row(&tag, now),
-            vec!["v1", d.short(), "2 KiB", "3d", "linux/amd64", "+2"]
+            vec!["*", "v1", d.short(), "2 KiB", "3d", "linux/amd64", "+2"]
         );
         let p = PlatformLine {
             platform: "x",
@@ -255,15 +346,18 @@ mod tests {
             media_type: "",
             size: 1,
             image_size: 4,
+            used_by: Some(Field::Known(0)),
             created_by: Some("RUN x"),
         };
         assert_eq!(layer_row(&l)[4], "25.0%");
+        assert_eq!(layer_row(&l)[5], "only this");
         assert_eq!(layer_row(&l).len(), LAYER_COLUMNS.len());
     }
 
     #[test]
     fn cells_are_sanitized() {
         let tag = TagLine {
+            marked: false,
             tag: "v1\u{7}",
             digest: None,
             size: Field::Failed,
@@ -272,8 +366,8 @@ mod tests {
             shared: 0,
         };
         let cells = tag_row(&tag, Timestamp::UNIX_EPOCH);
-        assert_eq!(cells[0], format!("v1{PLACEHOLDER}"));
-        assert_eq!(cells[4], format!("linux/{PLACEHOLDER}amd64"));
-        assert_eq!(cells[2], "error");
+        assert_eq!(cells[1], format!("v1{PLACEHOLDER}"));
+        assert_eq!(cells[5], format!("linux/{PLACEHOLDER}amd64"));
+        assert_eq!(cells[3], "error");
     }
 }

@@ -44,17 +44,22 @@ pub fn draw(app: &App, f: &mut Frame) {
         theme: app.theme(),
         now: app.now(),
         entries: app.entries(),
+        storages: app.storages(),
         spinner: app.spinner(),
     };
     draw_crumbs(app, f, areas.crumbs);
     app.top().render(f, areas.body, &ctx);
     draw_message(app, f, areas.message);
     draw_status(app, f, areas.status);
+    if let Some(dialog) = app.dialog() {
+        dialog.render(f, f.area(), &ctx.theme);
+    }
     if app.help_shown() {
         render_help(
             f,
             f.area(),
             &keymap::help_entries(app.top().kind()),
+            app.help_scroll(),
             &ctx.theme,
         );
     }
@@ -127,16 +132,62 @@ fn draw_message(app: &App, f: &mut Frame, area: Rect) {
     f.render_widget(info, right_area);
 }
 
+/// Key hints on the left; on the right, the storage scan's progress and what the marked
+/// tags would free. Hints that do not fit are left out, the help key last of all.
 fn draw_status(app: &App, f: &mut Frame, area: Rect) {
     let theme = app.theme();
     let mode = app.mode();
+    let storage = app.current_storage();
+    let right: Vec<String> = [
+        storage.and_then(|s| s.progress()),
+        storage.and_then(|s| s.marks_text()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let right = if right.is_empty() {
+        String::new()
+    } else {
+        format!("{} ", right.join(" · "))
+    };
+    let right_width = right.chars().count() as u16;
+    let [left_area, right_area] =
+        Layout::horizontal([Constraint::Min(0), Constraint::Length(right_width)]).areas(area);
+    let hints = keymap::hints(mode, app.top().kind());
+    let width = |(key, word): &(String, &str)| key.chars().count() + word.chars().count() + 3;
+    let fits = hints.iter().map(width).sum::<usize>() < usize::from(left_area.width);
+    // When not everything fits, the help key is kept (at the end) and the last others go.
+    let help = hints
+        .iter()
+        .position(|(_, w)| *w == "help")
+        .filter(|_| !fits);
+    let mut room = usize::from(left_area.width).saturating_sub(1);
+    if let Some(h) = help {
+        room = room.saturating_sub(width(&hints[h]));
+    }
     let mut spans = vec![Span::raw(" ")];
-    for (key, word) in keymap::hints(mode, app.top().kind()) {
-        spans.push(Span::styled(key, theme.key()));
+    let push = |spans: &mut Vec<Span<'static>>, (key, word): &(String, &str)| {
+        spans.push(Span::styled(key.clone(), theme.key()));
         spans.push(Span::raw(format!(" {word}  ")));
+    };
+    let mut full = false;
+    for (i, hint) in hints.iter().enumerate() {
+        if Some(i) == help {
+            continue;
+        }
+        if full || width(hint) > room {
+            full = true;
+            continue;
+        }
+        room -= width(hint);
+        push(&mut spans, hint);
+    }
+    if let Some(h) = help {
+        push(&mut spans, &hints[h]);
     }
     if mode == Mode::Filter {
         spans.push(Span::styled("type to filter", theme.dim()));
     }
-    f.render_widget(Paragraph::new(Line::from(spans)), area);
+    f.render_widget(Paragraph::new(Line::from(spans)), left_area);
+    f.render_widget(Paragraph::new(right).style(theme.warning()), right_area);
 }

@@ -15,14 +15,22 @@ pub enum ViewKind {
     Manifest,
     Layers,
     Config,
+    Storage,
+    Deleted,
+    Cleanup,
 }
 
-/// What keys mean right now: browsing, typing a filter, or reading the help.
+/// What keys mean right now: browsing, typing a filter, reading the help, answering a
+/// confirmation dialog (one that wants a name typed, or one that does not), or editing a
+/// form field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     Normal,
     Filter,
     Help,
+    Confirm,
+    TypeConfirm,
+    Edit,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -105,16 +113,26 @@ pub struct Binding {
     pub help: &'static str,
 }
 
-use Mode::{Filter, Help, Normal};
+use Mode::{Confirm, Edit, Filter, Help, Normal, TypeConfirm};
 use ViewKind::*;
 
-const LISTS: Scope = Scope::Only(&[Registries, Repos, Tags, Manifest, Layers]);
-const MOVABLE: Scope = Scope::Only(&[Registries, Repos, Tags, Manifest, Layers, Config]);
+const LISTS: Scope = Scope::Only(&[Registries, Repos, Tags, Manifest, Layers, Deleted]);
+const MOVABLE: Scope = Scope::Only(&[
+    Registries, Repos, Tags, Manifest, Layers, Config, Storage, Deleted, Cleanup,
+]);
 const SORTABLE: Scope = Scope::Only(&[Repos, Tags, Manifest, Layers]);
-const BELOW_ROOT: Scope = Scope::Only(&[Repos, Tags, Pending, Manifest, Layers, Config]);
-const OPENABLE: Scope = Scope::Only(&[Registries, Repos, Tags, Manifest]);
+const BELOW_ROOT: Scope = Scope::Only(&[
+    Repos, Tags, Pending, Manifest, Layers, Config, Storage, Deleted, Cleanup,
+]);
+const OPENABLE: Scope = Scope::Only(&[Registries, Repos, Tags, Manifest, Storage]);
 const IMAGES: Scope = Scope::Only(&[Manifest, Layers]);
-const LOADING: Scope = Scope::Only(&[Registries, Repos, Tags, Pending]);
+const COPYABLE: Scope = Scope::Only(&[
+    Repos, Tags, Pending, Manifest, Layers, Config, Storage, Deleted,
+]);
+const LOADING: Scope = Scope::Only(&[Registries, Repos, Tags, Pending, Storage, Deleted]);
+/// Views inside one registry, where its storage, cleanup and backups are a key away.
+const IN_REGISTRY: Scope = Scope::Only(&[Repos, Tags]);
+const MARKING: Scope = Scope::Only(&[Repos, Tags, Storage]);
 
 const fn bind(
     action: Action,
@@ -152,9 +170,29 @@ pub static BINDINGS: &[Binding] = &[
     bind(Action::SortReverse, &[k('S')], Normal, SORTABLE, None, "reverse the sort"),
     bind(Action::OpenConfig, &[k('c')], Normal, IMAGES, Some("config"),
         "show the image config and history"),
-    bind(Action::CopyReference, &[k('y')], Normal, BELOW_ROOT, Some("copy"),
+    bind(Action::CopyReference, &[k('y')], Normal, COPYABLE, Some("copy"),
         "copy the full reference (OSC 52)"),
-    bind(Action::Refresh, &[k('r')], Normal, LOADING, Some("refresh"), "load this view again"),
+    bind(Action::Refresh, &[k('r')], Normal, LOADING, Some("refresh"),
+        "load this view again (repositories and storage: scan again)"),
+    bind(Action::ToggleMark, &[k(' ')], Normal, Scope::Only(&[Tags]), Some("mark"),
+        "mark or unmark the tag (marks stay across repositories)"),
+    bind(Action::ClearMarks, &[k('x')], Normal, MARKING, None, "forget every mark"),
+    bind(Action::RequestDelete, &[k('d')], Normal, IN_REGISTRY, Some("delete"),
+        "delete the marked tags, or the selected one (asks first)"),
+    bind(Action::RequestDelete, &[k('d')], Normal, Scope::Only(&[Cleanup]), Some("apply"),
+        "apply the previewed cleanup (asks first)"),
+    bind(Action::OpenStorage, &[k('u')], Normal, IN_REGISTRY, Some("storage"),
+        "storage: logical vs physical, top repositories, tag ages"),
+    bind(Action::OpenCleanup, &[k('C')], Normal, IN_REGISTRY, Some("cleanup"),
+        "preview a cleanup policy (ad hoc or from the config)"),
+    bind(Action::OpenDeleted, &[k('D')], Normal, IN_REGISTRY, Some("deleted"),
+        "recently deleted: backups taken before each delete"),
+    bind(Action::Restore, &[k('R')], Normal, Scope::Only(&[Deleted]), Some("restore"),
+        "restore the selected backup into the registry"),
+    bind(Action::EditField, &[code(KeyCode::Enter), k('e')], Normal, Scope::Only(&[Cleanup]),
+        Some("edit"), "edit the selected field"),
+    bind(Action::NextPolicy, &[k('p')], Normal, Scope::Only(&[Cleanup]), Some("policy"),
+        "next policy from the config (then edit it freely)"),
     bind(Action::ToggleHelp, &[k('?')], Normal, Scope::Everywhere, Some("help"), "show all keys"),
     bind(Action::Quit, &[k('q'), ctrl('c')], Normal, Scope::Everywhere, Some("quit"), "quit"),
     bind(Action::FilterKeep, &[code(KeyCode::Enter)], Filter, LISTS, Some("keep"),
@@ -164,27 +202,65 @@ pub static BINDINGS: &[Binding] = &[
     bind(Action::FilterBackspace, &[code(KeyCode::Backspace)], Filter, LISTS, None,
         "delete a character of the filter"),
     bind(Action::Quit, &[ctrl('c')], Filter, Scope::Everywhere, None, "quit"),
+    bind(Action::EditKeep, &[code(KeyCode::Enter)], Edit, Scope::Everywhere, Some("keep"),
+        "keep the edited value (while editing a field)"),
+    bind(Action::EditCancel, &[code(KeyCode::Esc)], Edit, Scope::Everywhere, Some("undo"),
+        "put the field back as it was (while editing a field)"),
+    bind(Action::EditBackspace, &[code(KeyCode::Backspace)], Edit, Scope::Everywhere, None,
+        "delete a character (while editing a field)"),
+    bind(Action::Quit, &[ctrl('c')], Edit, Scope::Everywhere, None, "quit"),
+    bind(Action::Confirm, &[code(KeyCode::Enter), k('y')], Confirm, Scope::Everywhere,
+        Some("confirm"), "confirm (over 10 tags: type the name, then enter)"),
+    bind(Action::Cancel, &[code(KeyCode::Esc), k('n')], Confirm, Scope::Everywhere,
+        Some("cancel"), "cancel; while deleting, stop before the next step"),
+    bind(Action::SwitchMode, &[code(KeyCode::Tab)], Confirm, Scope::Everywhere, Some("mode"),
+        "switch between deleting the image and untagging only"),
+    bind(Action::MoveDown, &[code(KeyCode::Down)], Confirm, Scope::Everywhere, None,
+        "scroll the dialog"),
+    bind(Action::MoveUp, &[code(KeyCode::Up)], Confirm, Scope::Everywhere, None,
+        "scroll the dialog"),
+    bind(Action::Quit, &[ctrl('c')], Confirm, Scope::Everywhere, None, "quit"),
+    bind(Action::Confirm, &[code(KeyCode::Enter)], TypeConfirm, Scope::Everywhere,
+        Some("confirm"), "confirm"),
+    bind(Action::Cancel, &[code(KeyCode::Esc)], TypeConfirm, Scope::Everywhere,
+        Some("cancel"), "cancel"),
+    bind(Action::SwitchMode, &[code(KeyCode::Tab)], TypeConfirm, Scope::Everywhere,
+        Some("mode"), "switch mode"),
+    bind(Action::EditBackspace, &[code(KeyCode::Backspace)], TypeConfirm, Scope::Everywhere,
+        None, "delete a typed character"),
+    bind(Action::MoveDown, &[code(KeyCode::Down)], TypeConfirm, Scope::Everywhere, None,
+        "scroll the dialog"),
+    bind(Action::MoveUp, &[code(KeyCode::Up)], TypeConfirm, Scope::Everywhere, None,
+        "scroll the dialog"),
+    bind(Action::Quit, &[ctrl('c')], TypeConfirm, Scope::Everywhere, None, "quit"),
+    bind(Action::MoveDown, &[k('j'), code(KeyCode::Down)], Help, Scope::Everywhere, None,
+        "scroll the help"),
+    bind(Action::MoveUp, &[k('k'), code(KeyCode::Up)], Help, Scope::Everywhere, None,
+        "scroll the help"),
     bind(Action::ToggleHelp, &[code(KeyCode::Esc), k('?'), k('q')], Help, Scope::Everywhere,
         Some("close"), "close the help"),
     bind(Action::Quit, &[ctrl('c')], Help, Scope::Everywhere, None, "quit"),
 ];
 
-/// The action a key stands for in `mode` on `kind`. In filter mode, other printable keys
-/// are typed into the filter.
+/// The action a key stands for in `mode` on `kind`. While typing (a filter, a field, a
+/// name to confirm), other printable keys are typed.
 pub fn action_for(mode: Mode, kind: ViewKind, event: &KeyEvent) -> Option<Action> {
     let found = BINDINGS
         .iter()
         .filter(|b| b.mode == mode && b.scope.contains(kind))
         .find(|b| b.keys.iter().any(|key| key.matches(event)))
         .map(|b| b.action.clone());
-    if found.is_some() || mode != Filter {
+    if found.is_some() {
         return found;
     }
-    match event.code {
-        KeyCode::Char(c) if !event.modifiers.contains(KeyModifiers::CONTROL) => {
-            Some(Action::FilterChar(c))
-        }
-        _ => None,
+    let typed = match event.code {
+        KeyCode::Char(c) if !event.modifiers.contains(KeyModifiers::CONTROL) => c,
+        _ => return None,
+    };
+    match mode {
+        Filter => Some(Action::FilterChar(typed)),
+        Edit | TypeConfirm => Some(Action::EditChar(typed)),
+        Normal | Help | Confirm => None,
     }
 }
 
@@ -216,8 +292,10 @@ pub struct HelpEntry {
 pub fn help_entries(kind: ViewKind) -> Vec<HelpEntry> {
     BINDINGS
         .iter()
-        .filter(|b| b.mode != Help)
-        .filter(|b| !(b.mode == Filter && b.action.name() == Some("quit")))
+        // The typed-confirmation dialog repeats the dialog's keys; scrolling needs no line.
+        .filter(|b| !matches!(b.mode, Help | TypeConfirm))
+        .filter(|b| !(b.mode == Confirm && matches!(b.action, Action::MoveUp | Action::MoveDown)))
+        .filter(|b| !(b.mode != Normal && b.action.name() == Some("quit")))
         .map(|b| HelpEntry {
             keys: b.keys.iter().map(Key::label).collect::<Vec<_>>().join(" "),
             name: b.action.name().unwrap_or(""),

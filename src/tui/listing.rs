@@ -16,6 +16,8 @@ pub enum SortKey {
     Size,
     Age,
     Tags,
+    /// Bytes no other repository shares.
+    Unique,
     /// The order the source gave (layers: bottom to top).
     Position,
 }
@@ -27,6 +29,7 @@ impl SortKey {
             SortKey::Size => "size",
             SortKey::Age => "age",
             SortKey::Tags => "tags",
+            SortKey::Unique => "unique",
             SortKey::Position => "order",
         }
     }

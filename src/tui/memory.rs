@@ -359,7 +359,7 @@ pub async fn run_until_idle(app: &mut App, effects: Vec<Effect>) {
     let mut pending = effects;
     loop {
         for effect in pending.drain(..) {
-            workers.start(effect, |entry| app.source(entry));
+            workers.start(effect, &*app);
         }
         let mut batch = Vec::new();
         while let Ok(action) = rx.try_recv() {

@@ -17,12 +17,15 @@ pub mod keymap;
 pub mod listing;
 #[doc(hidden)]
 pub mod memory;
+pub mod storage;
 pub mod terminal;
 pub mod theme;
 pub mod views;
 pub mod widgets;
 pub mod workers;
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,7 +38,9 @@ pub use app::App;
 pub use draw::draw;
 pub use theme::Theme;
 
-use crate::registry::Source;
+use crate::cleanup::journal::Journal;
+use crate::cleanup::policy::PolicySpec;
+use crate::registry::{Client, Source};
 use input::{ClickTracker, event_action};
 use terminal::TerminalGuard;
 use workers::Workers;
@@ -49,6 +54,28 @@ pub struct RegistryEntry {
     pub source: Result<Arc<dyn Source>, String>,
     /// Something to show about it, such as a warning that TLS is not verified.
     pub notice: Option<String>,
+    /// The HTTP client used for writes (deletes, restores). `None` for OCI layouts and the
+    /// demo: deleting there is refused with a sentence saying why.
+    pub client: Option<Client>,
+}
+
+/// What the UI needs besides the registries.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The config's cleanup policies (`config.policies`), offered in the cleanup preview.
+    pub policies: BTreeMap<String, PolicySpec>,
+    /// Where backups and the audit log of deletes go; `None` refuses deleting.
+    pub journal: Option<PathBuf>,
+}
+
+impl Default for RunOptions {
+    /// No policies; the journal where the CLI keeps it (`$XDG_DATA_HOME/regatta`).
+    fn default() -> Self {
+        Self {
+            policies: BTreeMap::new(),
+            journal: Journal::default_location().map(|j| j.dir().to_path_buf()),
+        }
+    }
 }
 
 /// Results taken at once before drawing: enough to batch a burst, few enough to stay lively.
@@ -61,6 +88,15 @@ const CLOCK: Duration = Duration::from_secs(30);
 /// Runs the UI until the user quits. `open_first` starts inside the first registry's
 /// repository list instead of the registry list.
 pub async fn run(entries: Vec<RegistryEntry>, open_first: bool) -> anyhow::Result<()> {
+    run_with(entries, open_first, RunOptions::default()).await
+}
+
+/// [`run`] with the config's policies and a journal location.
+pub async fn run_with(
+    entries: Vec<RegistryEntry>,
+    open_first: bool,
+    options: RunOptions,
+) -> anyhow::Result<()> {
     let mut guard = TerminalGuard::enter()?;
     let size = guard.terminal.size()?;
     let mut app = App::new(
@@ -68,7 +104,9 @@ pub async fn run(entries: Vec<RegistryEntry>, open_first: bool) -> anyhow::Resul
         open_first,
         jiff::Timestamp::now(),
         Theme::from_env(),
-    );
+    )
+    .with_journal(options.journal)
+    .with_policies(options.policies.into_iter().collect());
     let (tx, mut results) = mpsc::unbounded_channel();
     let mut workers = Workers::new(tx);
 
@@ -158,7 +196,7 @@ fn perform(effects: Vec<Effect>, app: &App, workers: &mut Workers) {
                     tracing::warn!("copying to the clipboard: {e}");
                 }
             }
-            other => workers.start(other, |entry| app.source(entry)),
+            other => workers.start(other, app),
         }
     }
 }

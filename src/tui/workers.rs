@@ -1,7 +1,10 @@
-//! Runs the app's effects as tokio tasks, each with its own `Arc<dyn Source>`, and sends what
-//! they find back as actions. Every task can be aborted by its request id.
+//! Runs the app's effects as tokio tasks, each with its own `Arc<dyn Source>` (or `Client`
+//! for writes), and sends what they find back as actions. Every task can be aborted by its
+//! request id; an apply is rather asked to stop before its next step, so a step is never cut
+//! in the middle.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use std::cell::Cell;
@@ -17,17 +20,30 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::AbortHandle;
 
 use super::action::{Action, Effect, ReqId};
+use crate::cleanup::execute::Applier;
+use crate::cleanup::journal::Journal;
+use crate::cleanup::restore::restore;
 use crate::registry::image::fetch_image;
-use crate::registry::{Digest, ManifestRef, RepoName, Source, Tag};
+use crate::registry::{Client, Digest, ManifestRef, RepoName, Source, Tag};
+use crate::scan::{ScanOptions, scan};
 
 /// Tag lists fetched at once while counting the tags of each repository.
 pub const TAG_COUNT_CONCURRENCY: usize = 4;
 /// Tags resolved (and their images fetched) at once.
 pub const RESOLVE_CONCURRENCY: usize = 8;
 
+/// What the workers take from the registries the app was started with.
+pub trait Resources {
+    fn source(&self, entry: usize) -> Option<Arc<dyn Source>>;
+    /// The client for writes (none for layouts and the demo).
+    fn client(&self, entry: usize) -> Option<Client>;
+}
+
 pub struct Workers {
     tx: UnboundedSender<Action>,
     running: HashMap<ReqId, AbortHandle>,
+    /// Stop flags of running applies.
+    cancels: HashMap<ReqId, Arc<AtomicBool>>,
 }
 
 impl Workers {
@@ -35,15 +51,82 @@ impl Workers {
         Self {
             tx,
             running: HashMap::new(),
+            cancels: HashMap::new(),
         }
     }
 
-    /// Starts (or aborts) the work an effect asks for. `source` finds the source of a
-    /// registry entry. [`Effect::Copy`] is the terminal's business and is ignored here.
-    pub fn start(&mut self, effect: Effect, source: impl Fn(usize) -> Option<Arc<dyn Source>>) {
+    /// Starts (or aborts) the work an effect asks for. [`Effect::Copy`] is the terminal's
+    /// business and is ignored here.
+    pub fn start(&mut self, effect: Effect, resources: &dyn Resources) {
         self.running.retain(|_, handle| !handle.is_finished());
+        let running = &self.running;
+        self.cancels.retain(|req, _| running.contains_key(req));
+        let source = |entry| resources.source(entry);
         let tx = self.tx.clone();
         let (req, work): (ReqId, BoxFuture<'static, ()>) = match effect {
+            Effect::CancelApply(req) => {
+                if let Some(flag) = self.cancels.get(&req) {
+                    flag.store(true, Ordering::SeqCst);
+                }
+                return;
+            }
+            Effect::Scan { req, entry, repos } => {
+                let Some(source) = source(entry) else { return };
+                (req, Box::pin(run_scan(source, req, repos, tx.clone())))
+            }
+            Effect::ApplyPlan {
+                req,
+                entry,
+                plan,
+                journal,
+                registry,
+            } => {
+                let Some(client) = resources.client(entry) else {
+                    return;
+                };
+                let cancel = Arc::new(AtomicBool::new(false));
+                self.cancels.insert(req, cancel.clone());
+                let tx = tx.clone();
+                let work = async move {
+                    let journal = Journal::new(journal);
+                    let applier = Applier {
+                        client: &client,
+                        registry,
+                        journal: &journal,
+                    };
+                    let on_event = |event| {
+                        let _ = tx.send(Action::ApplyProgress { req, event });
+                    };
+                    let report = applier.apply(&plan, &cancel, &on_event).await;
+                    let _ = tx.send(Action::ApplyFinished { req, report });
+                };
+                (req, Box::pin(work))
+            }
+            Effect::ListBackups { req, journal } => {
+                let tx = tx.clone();
+                let work = async move {
+                    let read = tokio::task::spawn_blocking(move || Journal::new(journal).backups());
+                    let backups = read.await.unwrap_or_default();
+                    let _ = tx.send(Action::BackupsListed { req, backups });
+                };
+                (req, Box::pin(work))
+            }
+            Effect::Restore {
+                req,
+                entry,
+                journal,
+                id,
+            } => {
+                let Some(client) = resources.client(entry) else {
+                    return;
+                };
+                let tx = tx.clone();
+                let work = async move {
+                    let result = restore(&client, &Journal::new(journal), &id).await;
+                    let _ = tx.send(Action::Restored { req, result });
+                };
+                (req, Box::pin(work))
+            }
             Effect::Abort(reqs) => {
                 for req in reqs {
                     if let Some(handle) = self.running.remove(&req) {
@@ -117,12 +200,7 @@ impl Workers {
             // A panic in the work (a bug, or data nobody expected) becomes a failure of this
             // request; the terminal stays as it is (see `in_worker`).
             if let Err(panic) = AssertUnwindSafe(Isolated(work)).catch_unwind().await {
-                let what = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".to_string());
-                let error = format!("internal error while loading: {what}");
+                let error = format!("internal error while loading: {}", panic_text(panic));
                 let _ = tx.send(Action::TaskFailed { req, error });
             }
         });
@@ -161,20 +239,111 @@ pub fn in_worker() -> bool {
 /// Marks the thread as polling worker code for the duration of each poll.
 struct Isolated(BoxFuture<'static, ()>);
 
+/// Puts the worker mark back as it was when dropped (on unwind too).
+struct WorkerMark(bool);
+
+impl Drop for WorkerMark {
+    fn drop(&mut self) {
+        IN_WORKER.with(|f| f.set(self.0));
+    }
+}
+
+impl Isolated {
+    /// Marks the current thread as running worker code until the mark is dropped (for work
+    /// on a blocking thread).
+    fn mark() -> WorkerMark {
+        WorkerMark(IN_WORKER.with(|f| f.replace(true)))
+    }
+}
+
 impl Future for Isolated {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        struct Reset(bool);
-        impl Drop for Reset {
-            fn drop(&mut self) {
-                // Runs on unwind too, so a panic does not leave the flag set.
-                IN_WORKER.with(|f| f.set(self.0));
-            }
-        }
-        let _reset = Reset(IN_WORKER.with(|f| f.replace(true)));
+        // The mark is put back on unwind too, so a panic does not leave the flag set.
+        let _mark = Isolated::mark();
         self.0.as_mut().poll(cx)
     }
+}
+
+/// Scans the registry (or some repositories of it), forwarding every fact as it is learned.
+///
+/// The scanner's future cannot be proven `Send` (a rustc limitation with the closures it
+/// hands to stream combinators), so it cannot be a task of its own. It is polled on a
+/// blocking thread with `Handle::block_on`, on this same runtime (the HTTP client's
+/// connections stay on the runtime that made them). Aborting this task drops `stop`, which
+/// ends the scan at its next await.
+async fn run_scan(
+    source: Arc<dyn Source>,
+    req: ReqId,
+    repos: Option<Vec<RepoName>>,
+    tx: UnboundedSender<Action>,
+) {
+    let repo_filter = match repos.map(|r| repo_glob(&r)).transpose() {
+        Ok(filter) => filter,
+        Err(e) => {
+            let _ = tx.send(Action::TaskFailed {
+                req,
+                error: format!("cannot select the repositories to scan: {e}"),
+            });
+            return;
+        }
+    };
+    let options = ScanOptions {
+        repo_filter,
+        ..ScanOptions::default()
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::runtime::Handle::current();
+    let events = tx.clone();
+    let blocking = tokio::task::spawn_blocking(move || {
+        let _worker = Isolated::mark();
+        handle.block_on(async move {
+            let sink = |event: &crate::analysis::model::ScanEvent| {
+                let _ = events.send(Action::Scanned {
+                    req,
+                    event: event.clone(),
+                });
+            };
+            tokio::select! {
+                result = scan(&*source, &options, &sink) => {
+                    let _ = events.send(Action::ScanFinished { req, result: result.map(|_| ()) });
+                }
+                _ = stopped => {}
+            }
+        });
+    });
+    let joined = blocking.await;
+    drop(stop);
+    if let Err(e) = joined
+        && e.is_panic()
+    {
+        let _ = tx.send(Action::TaskFailed {
+            req,
+            error: format!(
+                "internal error while scanning: {}",
+                panic_text(e.into_panic())
+            ),
+        });
+    }
+}
+
+/// One glob for a set of repositories: `{a,b,c}` (names hold no commas or braces).
+fn repo_glob(repos: &[RepoName]) -> Result<globset::GlobMatcher, globset::Error> {
+    let names: Vec<String> = repos.iter().map(|r| globset::escape(r.as_str())).collect();
+    let glob = format!("{{{}}}", names.join(","));
+    Ok(globset::GlobBuilder::new(&glob)
+        .literal_separator(false)
+        .build()?
+        .compile_matcher())
+}
+
+fn panic_text(panic: Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string())
 }
 
 /// Lists the catalog page by page and counts each repository's tags as its page arrives,

@@ -1,13 +1,16 @@
-//! What the user asks for: moving, going in and out, filtering, sorting, refreshing, copying.
+//! What the user asks for: moving, going in and out, filtering, sorting, refreshing, copying;
+//! storage, delete and cleanup intents are dispatched to their own files.
 
 use std::sync::Arc;
 
 use ratatui::layout::{Position, Rect};
 
 use super::{App, Message};
+use crate::analysis::sharing::repo_complete;
 use crate::registry::image::ImageTree;
-use crate::registry::{ManifestRef, RepoName};
+use crate::registry::{ManifestHead, ManifestRef, RepoName, Tag};
 use crate::tui::action::{Action, Effect};
+use crate::tui::columns::Field;
 use crate::tui::draw;
 use crate::tui::format;
 use crate::tui::views::View;
@@ -20,6 +23,12 @@ use crate::tui::views::tags::TagsView;
 
 impl App {
     pub(super) fn on_intent(&mut self, action: Action) -> Vec<Effect> {
+        if self.dialog.is_some() {
+            return self.dialog_intent(action);
+        }
+        if let Some(effects) = self.cleanup_intent(&action) {
+            return effects;
+        }
         let page = self.page();
         match action {
             Action::MoveDown => self.move_by(1),
@@ -34,6 +43,13 @@ impl App {
             Action::Refresh => return self.refresh(),
             Action::CopyReference => return self.copy_reference(),
             Action::OpenConfig => self.open_config(),
+            Action::ToggleMark => self.toggle_mark(),
+            Action::ClearMarks => self.clear_marks(),
+            Action::OpenStorage => self.open_storage(),
+            Action::RequestDelete => return self.request_delete(),
+            Action::OpenDeleted => return self.open_deleted(),
+            Action::Restore => return self.restore_selected(),
+            Action::OpenCleanup => self.open_cleanup(),
             Action::Click {
                 column,
                 row,
@@ -57,6 +73,7 @@ impl App {
         let last = self.stack.len() - 1;
         match &mut self.stack[last] {
             View::Config(v) => v.scroll_by(delta, page),
+            View::Storage(v) => v.table.move_by(delta, page),
             view => {
                 if let Some((listing, _)) = view.list_parts(entries) {
                     listing.table.move_by(delta, page);
@@ -168,11 +185,23 @@ impl App {
                     vec![platform.unwrap_or_default()],
                     v.rows.tree.clone(),
                     image,
-                );
+                )
+                .with_tag(Tag::parse(&v.label).ok());
                 self.stack.push(View::Layers(view));
                 Vec::new()
             }
-            View::Pending(_) | View::Layers(_) | View::Config(_) => Vec::new(),
+            View::Storage(v) => match v.selected_repo().map(RepoName::parse) {
+                Some(Ok(repo)) => {
+                    let entry = v.entry;
+                    self.open_repo(entry, repo)
+                }
+                _ => Vec::new(),
+            },
+            View::Pending(_)
+            | View::Layers(_)
+            | View::Config(_)
+            | View::Deleted(_)
+            | View::Cleanup(_) => Vec::new(),
         }
     }
 
@@ -189,10 +218,51 @@ impl App {
         let mut view = ReposView::new(entry);
         view.loads.push(req);
         self.stack.push(View::Repos(view));
-        vec![Effect::ListRepos { req, entry }]
+        let mut effects = vec![Effect::ListRepos { req, entry }];
+        effects.extend(self.start_scan(entry, false));
+        effects
+    }
+
+    /// The rows of a tag list straight from the storage model, when the scan has every tag
+    /// of the repository: no request at all.
+    fn tags_from_model(&self, entry: usize, repo: &RepoName) -> Option<TagsView> {
+        let storage = self.storages.get(entry)?;
+        let model = &storage.model;
+        if !repo_complete(model, repo) {
+            return None;
+        }
+        let mut view = TagsView::new(entry, repo.clone());
+        let tags = &model.repos.get(repo)?.tags;
+        view.rows.set_tags(tags.keys().cloned().collect());
+        for (tag, digest) in tags {
+            let digest = digest.as_ref()?;
+            let manifest = model.manifests.get(digest)?;
+            let head = ManifestHead {
+                digest: digest.clone(),
+                media_type: manifest.media_type.clone(),
+                size: manifest.doc_size,
+            };
+            view.rows
+                .resolved(tag, head, Some(storage.summary(digest)?));
+        }
+        view.listed = true;
+        view.model_generation = Some(storage.generation());
+        Some(view)
     }
 
     fn open_repo(&mut self, entry: usize, repo: RepoName) -> Vec<Effect> {
+        if let Some(view) = self.tags_from_model(entry, &repo) {
+            let count = view.rows.iter().count();
+            for v in &mut self.stack {
+                if let View::Repos(r) = v
+                    && r.entry == entry
+                {
+                    r.rows.set_tags(&repo, Field::Known(count));
+                }
+            }
+            self.stack.push(View::Tags(view));
+            return Vec::new();
+        }
         let mut view = TagsView::new(entry, repo.clone());
         if let Some(cached) = self.tag_cache.get(&(entry, repo.clone())) {
             let images = &self.images;
@@ -236,11 +306,41 @@ impl App {
             return Vec::new();
         };
         let loads = view.loads().to_vec();
-        if loads.is_empty() {
+        let mut effects = if loads.is_empty() {
             Vec::new()
         } else {
             vec![Effect::Abort(loads)]
+        };
+        // Leaving a registry stops its scan (what it found so far stays).
+        if let View::Repos(v) = &view {
+            effects.extend(self.stop_scan(v.entry));
         }
+        effects
+    }
+
+    /// Lists the tags of the tag list at `index` again (its repository changed).
+    pub(super) fn reload_tags(&mut self, index: usize) -> Vec<Effect> {
+        let req = self.req();
+        let View::Tags(v) = &mut self.stack[index] else {
+            return Vec::new();
+        };
+        let mut effects = Vec::new();
+        if !v.loads.is_empty() {
+            effects.push(Effect::Abort(std::mem::take(&mut v.loads)));
+        }
+        self.tag_cache.remove(&(v.entry, v.repo.clone()));
+        v.rows.set_tags(Vec::new());
+        v.listed = false;
+        v.failed = None;
+        v.model_generation = None;
+        v.listing.mark_dirty();
+        v.loads = vec![req];
+        effects.push(Effect::ListTags {
+            req,
+            entry: v.entry,
+            repo: v.repo.clone(),
+        });
+        effects
     }
 
     fn refresh(&mut self) -> Vec<Effect> {
@@ -258,39 +358,44 @@ impl App {
                 effects.extend(self.ping_all());
                 return effects;
             }
-            View::Manifest(_) | View::Layers(_) | View::Config(_) => {
+            View::Manifest(_) | View::Layers(_) | View::Config(_) | View::Cleanup(_) => {
                 self.info("nothing to refresh: content addressed by digest does not change");
                 return effects;
             }
-            View::Repos(_) | View::Tags(_) | View::Pending(_) => {}
+            View::Storage(v) => {
+                let entry = v.entry;
+                effects.extend(self.start_scan(entry, true));
+                return effects;
+            }
+            View::Tags(_) => {
+                // Aborts what the list was loading, too.
+                let last = self.stack.len() - 1;
+                return self.reload_tags(last);
+            }
+            View::Repos(_) | View::Pending(_) | View::Deleted(_) => {}
         }
         let req = self.req();
-        let tag_cache = &mut self.tag_cache;
+        let journal = self.journal.clone();
         let last = self.stack.len() - 1;
         match &mut self.stack[last] {
             View::Repos(v) => {
                 v.rows.clear();
                 v.listed = false;
                 v.failed = None;
+                v.sizes_generation = None;
                 v.listing.mark_dirty();
                 v.loads = vec![req];
-                effects.push(Effect::ListRepos {
-                    req,
-                    entry: v.entry,
-                });
+                let entry = v.entry;
+                effects.push(Effect::ListRepos { req, entry });
+                effects.extend(self.start_scan(entry, true));
             }
-            View::Tags(v) => {
-                tag_cache.remove(&(v.entry, v.repo.clone()));
-                v.rows.set_tags(Vec::new());
+            View::Deleted(v) => {
                 v.listed = false;
                 v.failed = None;
-                v.listing.mark_dirty();
-                v.loads = vec![req];
-                effects.push(Effect::ListTags {
-                    req,
-                    entry: v.entry,
-                    repo: v.repo.clone(),
-                });
+                if let Some(journal) = journal {
+                    v.loads = vec![req];
+                    effects.push(Effect::ListBackups { req, journal });
+                }
             }
             View::Pending(v) => {
                 v.failed = None;
@@ -327,7 +432,15 @@ impl App {
             View::Config(v) => v
                 .platform_image()
                 .map(|i| (v.entry, v.repo.clone(), format!("@{}", i.digest))),
-            View::Registries(_) => None,
+            View::Storage(v) => v
+                .selected_repo()
+                .and_then(|r| RepoName::parse(r).ok())
+                .map(|r| (v.entry, r, String::new())),
+            View::Deleted(v) => v.selected().and_then(|b| {
+                let repo = RepoName::parse(&b.repository).ok()?;
+                Some((v.entry, repo, format!("@{}", b.digest)))
+            }),
+            View::Registries(_) | View::Cleanup(_) => None,
         };
         let Some((entry, repo, suffix)) = target else {
             return Vec::new();
@@ -362,7 +475,8 @@ pub(super) fn image_view(
             .images
             .first()
             .map(|i| format::platform(i.platform.as_ref()));
+        let tag = Tag::parse(&label).ok();
         let crumbs = vec![label, platform.unwrap_or_else(|| "-".to_string())];
-        View::Layers(LayersView::new(entry, repo, crumbs, tree, 0))
+        View::Layers(LayersView::new(entry, repo, crumbs, tree, 0).with_tag(tag))
     }
 }

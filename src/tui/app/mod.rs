@@ -1,12 +1,15 @@
 //! The app's state and its one entry point, [`App::update`]: an action in, the I/O to do out.
 //! Nothing here awaits, so every screen transition is testable without a network.
 
+mod delete;
 mod intents;
 mod results;
+mod storage;
 #[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use crossterm::event::KeyEvent;
@@ -17,14 +20,17 @@ use super::RegistryEntry;
 use super::action::{Action, Effect, ReqId};
 use super::draw;
 use super::keymap::{self, Mode, ViewKind};
+use super::storage::Storage;
 use super::theme::Theme;
 use super::views::registries::RegistriesView;
 use super::views::tags::ImageSummary;
 use super::views::{EntryState, Reach, View};
+use super::widgets::confirm::ConfirmDialog;
 use super::widgets::spinner::Spinner;
 use super::widgets::table::body_height;
+use crate::cleanup::policy::PolicySpec;
 use crate::registry::image::ImageTree;
-use crate::registry::{Digest, ManifestHead, RepoName, Source, Tag};
+use crate::registry::{Client, Digest, ManifestHead, RepoName, Source, Tag};
 
 /// A line for the user under the list: what just happened, or what went wrong. It never
 /// blocks; the next step clears it.
@@ -42,6 +48,15 @@ pub struct CachedImage {
     pub summary: ImageSummary,
 }
 
+impl super::workers::Resources for App {
+    fn source(&self, entry: usize) -> Option<Arc<dyn Source>> {
+        App::source(self, entry)
+    }
+    fn client(&self, entry: usize) -> Option<Client> {
+        App::client(self, entry)
+    }
+}
+
 pub struct App {
     entries: Vec<EntryState>,
     /// Never empty: the registries view is at the bottom.
@@ -49,7 +64,21 @@ pub struct App {
     images: HashMap<Digest, CachedImage>,
     /// Resolved tags of repositories whose tag list was read completely.
     tag_cache: HashMap<(usize, RepoName), Vec<(Tag, ManifestHead)>>,
-    repo_sizes: HashMap<(usize, RepoName), u64>,
+    /// The storage side of each entry: scan, model, marks, numbers (same indexes).
+    storages: Vec<Storage>,
+    /// The confirmation dialog of a delete or cleanup, over whatever view is in front.
+    dialog: Option<ConfirmDialog>,
+    /// Restores running, with the entry each writes to (they outlive the view that asked:
+    /// a restore cut in the middle would leave a half-restored image).
+    restores: HashMap<ReqId, usize>,
+    /// Where backups and the audit log go; deleting is refused without one.
+    journal: Option<PathBuf>,
+    /// Cleanup policies from the config, by name.
+    policies: Vec<(String, PolicySpec)>,
+    /// A tick arrived in the batch being applied: numbers held back during a scan may be
+    /// recomputed.
+    ticked: bool,
+    help_scroll: usize,
     now: Timestamp,
     theme: Theme,
     width: u16,
@@ -70,6 +99,7 @@ impl App {
         now: Timestamp,
         theme: Theme,
     ) -> Self {
+        let storages = entries.iter().map(|_| Storage::default()).collect();
         let entries = entries
             .into_iter()
             .map(|e| EntryState {
@@ -81,6 +111,7 @@ impl App {
                 location: e.location,
                 source: e.source,
                 notice: e.notice,
+                client: e.client,
             })
             .collect();
         let mut app = Self {
@@ -88,7 +119,13 @@ impl App {
             stack: vec![View::Registries(RegistriesView::new())],
             images: HashMap::new(),
             tag_cache: HashMap::new(),
-            repo_sizes: HashMap::new(),
+            storages,
+            dialog: None,
+            restores: HashMap::new(),
+            journal: None,
+            policies: Vec::new(),
+            ticked: false,
+            help_scroll: 0,
             now,
             theme,
             width: 80,
@@ -102,6 +139,18 @@ impl App {
         };
         app.settle();
         app
+    }
+
+    /// Where backups and the audit log of deletes go (`None`: deleting is refused).
+    pub fn with_journal(mut self, journal: Option<PathBuf>) -> Self {
+        self.journal = journal;
+        self
+    }
+
+    /// The cleanup policies of the config, offered in the cleanup preview.
+    pub fn with_policies(mut self, policies: Vec<(String, PolicySpec)>) -> Self {
+        self.policies = policies;
+        self
     }
 
     /// The work to start with: ping every registry, and open the first one if asked to.
@@ -139,7 +188,10 @@ impl App {
             return self.on_result(action);
         }
         match action {
-            Action::Tick => self.spinner.advance(),
+            Action::Tick => {
+                self.spinner.advance();
+                self.ticked = true;
+            }
             Action::Clock(now) => self.now = now,
             Action::Resize { width, height } => {
                 self.width = width;
@@ -152,15 +204,30 @@ impl App {
                     }
                 }
             }
-            Action::ToggleHelp => self.help = !self.help,
-            Action::Quit => self.quit = true,
+            Action::ToggleHelp => {
+                self.help = !self.help;
+                self.help_scroll = 0;
+            }
+            Action::MoveDown if self.help => self.help_scroll += 1,
+            Action::MoveUp if self.help => self.help_scroll = self.help_scroll.saturating_sub(1),
+            Action::Quit => {
+                // Quitting in the middle of a step could leave it half done (a tag moved to a
+                // placeholder, not yet deleted): the first quit stops after the step.
+                if let Some(req) = self.dialog.as_mut().and_then(|d| d.stop_for_quit()) {
+                    self.info("stopping after the current step; quit again to leave at once");
+                    return vec![Effect::CancelApply(req)];
+                }
+                self.quit = true;
+            }
             other => return self.on_intent(other),
         }
         Vec::new()
     }
 
-    /// Recomputes the order of lists whose rows changed.
+    /// Recomputes what changed: storage numbers and marks, then the order of lists whose
+    /// rows changed.
     fn settle(&mut self) {
+        self.settle_storage();
         let page = self.page();
         for view in &mut self.stack {
             if let Some((listing, rows)) = view.list_parts(&self.entries) {
@@ -176,29 +243,51 @@ impl App {
 
     /// Rows of data the body shows at the current terminal size (lists lose one to the header).
     pub fn page(&self) -> usize {
+        self.page_of(self.top().kind())
+    }
+
+    fn page_of(&self, kind: ViewKind) -> usize {
         let body = draw::layout(Rect::new(0, 0, self.width, self.height)).body;
-        match self.top().kind() {
+        match kind {
             ViewKind::Config => usize::from(body.height),
+            // Two lines of totals, then the chart inside its border.
+            ViewKind::Storage => usize::from(body.height.saturating_sub(4)),
+            // The plan inside its border.
+            ViewKind::Cleanup => usize::from(body.height.saturating_sub(2)),
             _ => body_height(body.height),
         }
     }
 
-    /// What a key means here and now.
+    /// What a key means here and now. In the dialog, Enter confirms the very plan shown.
     pub fn key_action(&self, key: &KeyEvent) -> Option<Action> {
-        if self.help {
-            return keymap::action_for(Mode::Help, self.top().kind(), key);
+        let mode = self.mode();
+        match mode {
+            Mode::Help => keymap::action_for(mode, self.top().kind(), key),
+            Mode::Confirm | Mode::TypeConfirm => {
+                match keymap::action_for(mode, self.top().kind(), key)? {
+                    Action::Confirm => match &self.dialog {
+                        Some(d) => d.confirmation().or(Some(Action::Cancel)),
+                        None => None,
+                    },
+                    other => Some(other),
+                }
+            }
+            _ => self.top().handle_key(key),
         }
-        self.top().handle_key(key)
     }
 
     pub fn mode(&self) -> Mode {
         if self.help {
             return Mode::Help;
         }
-        match self.top().listing() {
-            Some(l) if l.is_editing() => Mode::Filter,
-            _ => Mode::Normal,
+        if let Some(d) = &self.dialog {
+            return if d.wants_typing() {
+                Mode::TypeConfirm
+            } else {
+                Mode::Confirm
+            };
         }
+        self.top().mode()
     }
 
     pub fn top(&self) -> &View {
@@ -223,6 +312,10 @@ impl App {
         self.entries.get(entry)?.source.as_ref().ok().cloned()
     }
 
+    pub fn client(&self, entry: usize) -> Option<Client> {
+        self.entries.get(entry)?.client.clone()
+    }
+
     pub fn image(&self, digest: &Digest) -> Option<&CachedImage> {
         self.images.get(digest)
     }
@@ -233,6 +326,27 @@ impl App {
 
     pub fn help_shown(&self) -> bool {
         self.help
+    }
+
+    pub fn help_scroll(&self) -> usize {
+        self.help_scroll
+    }
+
+    pub fn dialog(&self) -> Option<&ConfirmDialog> {
+        self.dialog.as_ref()
+    }
+
+    pub fn storages(&self) -> &[Storage] {
+        &self.storages
+    }
+
+    pub fn storage(&self, entry: usize) -> Option<&Storage> {
+        self.storages.get(entry)
+    }
+
+    /// The storage of the registry the front view is in.
+    pub fn current_storage(&self) -> Option<&Storage> {
+        self.storage(self.top().entry()?)
     }
 
     pub fn should_quit(&self) -> bool {
@@ -255,6 +369,12 @@ impl App {
     pub fn is_loading(&self) -> bool {
         self.stack.iter().any(View::is_loading)
             || self.entries.iter().any(|e| e.reach == Reach::Checking)
+            || self.storages.iter().any(Storage::is_scanning)
+            || self
+                .dialog
+                .as_ref()
+                .is_some_and(|d| d.apply_req().is_some())
+            || !self.restores.is_empty()
     }
 
     /// Breadcrumbs from the bottom of the stack to the top.

@@ -1,12 +1,11 @@
 //! What workers report back. Each result is routed to the view on the stack that asked for
 //! it; a result nobody asked for (its view was left or refreshed) is dropped.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::intents::image_view;
+use super::storage::repo_sizes;
 use super::{App, CachedImage};
-use crate::analysis::size::image_blobs;
 use crate::registry::image::ImageTree;
 use crate::registry::{ManifestRef, RegistryError, RepoName, Tag};
 use crate::tui::action::{Action, Effect, ReqId};
@@ -27,6 +26,22 @@ impl App {
         let Some(req) = action.req() else {
             return Vec::new();
         };
+        // Work that belongs to the app rather than to a view: scans, applies, restores.
+        let scan = self.storages.iter().any(|s| s.scan_req() == Some(req));
+        let apply = self.dialog.as_ref().and_then(|d| d.apply_req()) == Some(req);
+        match &action {
+            Action::Scanned { .. } | Action::ScanFinished { .. } => return self.on_scan(action),
+            Action::TaskFailed { .. } if scan => return self.on_scan(action),
+            Action::ApplyProgress { .. } | Action::ApplyFinished { .. } => {
+                return self.on_apply(action);
+            }
+            Action::TaskFailed { .. } if apply => return self.on_apply(action),
+            Action::Restored { .. } => return self.on_restored(action),
+            Action::TaskFailed { .. } if self.restores.contains_key(&req) => {
+                return self.on_restored(action);
+            }
+            _ => {}
+        }
         let Some(owner) = self.stack.iter().position(|v| v.loads().contains(&req)) else {
             tracing::debug!("dropped a stale result for {req}");
             return Vec::new();
@@ -51,6 +66,12 @@ impl App {
                 reference, error, ..
             } => self.on_image_failed(owner, &reference, error),
             Action::TaskFailed { error, .. } => self.on_task_failed(owner, req, error),
+            Action::BackupsListed { backups, .. } => {
+                if let crate::tui::views::View::Deleted(v) = &mut self.stack[owner] {
+                    v.loads.retain(|r| *r != req);
+                    v.set_backups(backups);
+                }
+            }
             _ => {}
         }
         Vec::new()
@@ -64,12 +85,16 @@ impl App {
     }
 
     fn fill_tag_lists(&mut self, digest: &crate::registry::Digest) {
-        let Some(summary) = self.images.get(digest).map(|c| c.summary.clone()) else {
+        let Some(fetched) = self.images.get(digest).map(|c| c.summary.clone()) else {
             return;
         };
         for owner in 0..self.stack.len() {
             if let View::Tags(v) = &mut self.stack[owner] {
-                if v.rows.image(digest, Field::Known(summary.clone()))
+                // The model's numbers when the scan has them, so they match `regatta du`.
+                let summary = self.storages[v.entry]
+                    .summary(digest)
+                    .unwrap_or_else(|| fetched.clone());
+                if v.rows.image(digest, Field::Known(summary))
                     && v.listing.sort_key() != Some(SortKey::Name)
                 {
                     v.listing.mark_dirty();
@@ -96,12 +121,8 @@ impl App {
         let View::Repos(v) = &mut self.stack[owner] else {
             return;
         };
-        let entry = v.entry;
-        let sizes = &self.repo_sizes;
-        if v.rows
-            .add(repos, |name| sizes.get(&(entry, name.clone())).copied())
-            > 0
-        {
+        let storage = &self.storages[v.entry];
+        if v.rows.add(repos, |name| repo_sizes(storage, name)) > 0 {
             v.listing.mark_dirty();
         }
         if finished {
@@ -187,12 +208,15 @@ impl App {
     ) {
         let mut failure = None;
         let images = &self.images;
+        let storages = &self.storages;
         let View::Tags(v) = &mut self.stack[owner] else {
             return;
         };
         match result {
             Ok(head) => {
-                let summary = images.get(&head.digest).map(|c| c.summary.clone());
+                let summary = storages[v.entry]
+                    .summary(&head.digest)
+                    .or_else(|| images.get(&head.digest).map(|c| c.summary.clone()));
                 v.rows.resolved(tag, head, summary);
             }
             Err(e) => {
@@ -251,7 +275,12 @@ impl App {
             View::Repos(v) => v.failed = Some(error.clone()),
             View::Tags(v) => v.failed = Some(error.clone()),
             View::Pending(v) => v.failed = Some(error.clone()),
-            View::Manifest(_) | View::Layers(_) | View::Config(_) => {}
+            View::Deleted(v) => v.failed = Some(error.clone()),
+            View::Manifest(_)
+            | View::Layers(_)
+            | View::Config(_)
+            | View::Storage(_)
+            | View::Cleanup(_) => {}
         }
         if let Some(loads) = self.stack[owner].loads_mut() {
             loads.retain(|r| *r != req);
@@ -259,9 +288,9 @@ impl App {
         self.error(error);
     }
 
-    /// When every tag of a tag list is in: remember the tags for revisits and, if nothing
-    /// failed, the repository's size (distinct blobs over all its tags).
-    fn tags_finished(&mut self, owner: usize) {
+    /// When every tag of a tag list is in: remember the tags for revisits (if nothing
+    /// failed) and the count in the repository list.
+    pub(super) fn tags_finished(&mut self, owner: usize) {
         let View::Tags(v) = &mut self.stack[owner] else {
             return;
         };
@@ -277,23 +306,14 @@ impl App {
             .iter()
             .filter_map(|r| Some((r.tag.clone(), r.head.known()?.clone())))
             .collect();
-        let mut blobs = BTreeMap::new();
-        for digest in v.rows.digests() {
-            if let Some(cached) = self.images.get(digest) {
-                blobs.extend(image_blobs(&cached.tree));
-            }
-        }
-        let size: u64 = blobs.values().sum();
         let (entry, repo, count) = (v.entry, v.repo.clone(), heads.len());
         self.tag_cache.insert((entry, repo.clone()), heads);
-        self.repo_sizes.insert((entry, repo.clone()), size);
         for view in &mut self.stack {
-            if let View::Repos(r) = view {
-                if r.entry == entry {
-                    r.rows.set_size(&repo, size);
-                    r.rows.set_tags(&repo, Field::Known(count));
-                    r.listing.mark_dirty();
-                }
+            if let View::Repos(r) = view
+                && r.entry == entry
+                && r.rows.set_tags(&repo, Field::Known(count))
+            {
+                r.listing.mark_dirty();
             }
         }
     }

@@ -1,5 +1,7 @@
-//! The layers of one platform image, each with its share of the image and the build step
-//! that made it (non-empty history entries match layers one to one, in order).
+//! The layers of one platform image, each with its share of the image, how many other tags
+//! (in any repository) use the same blob, and the build step that made it (non-empty
+//! history entries match layers one to one, in order). The sharing comes from the storage
+//! scan; the top bar says how many bytes no other tag references.
 
 use std::cmp::Ordering;
 use std::sync::Arc;
@@ -8,10 +10,12 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 
 use super::Ctx;
+use crate::analysis::sharing::TagSharing;
 use crate::analysis::size::manifest_size;
 use crate::registry::image::{ImageTree, PlatformImage};
-use crate::registry::{Descriptor, RepoName};
-use crate::tui::columns::{LAYER_COLUMNS, LayerLine, layer_row};
+use crate::registry::{Descriptor, RepoName, Tag};
+use crate::tui::columns::{Field, LAYER_COLUMNS, LayerLine, layer_row};
+use crate::tui::format;
 use crate::tui::listing::{Listing, Rows, SortKey, larger_first};
 use crate::tui::widgets::table::{TableRow, render_table};
 
@@ -105,6 +109,12 @@ pub struct LayersView {
     pub crumbs: Vec<String>,
     pub rows: LayerRows,
     pub listing: Listing,
+    /// The tag this image was opened from, when it was opened from a tag.
+    pub tag: Option<Tag>,
+    /// Who else uses each blob, from the storage model (`None` until the scan knows the tag).
+    pub sharing: Option<TagSharing>,
+    /// The storage generation `sharing` was computed from.
+    pub sharing_generation: Option<u64>,
 }
 
 impl LayersView {
@@ -123,16 +133,61 @@ impl LayersView {
             crumbs,
             rows: LayerRows::new(tree, image),
             listing: Listing::new(Self::SORT_KEYS),
+            tag: None,
+            sharing: None,
+            sharing_generation: None,
         }
+    }
+
+    pub fn with_tag(mut self, tag: Option<Tag>) -> Self {
+        self.tag = tag;
+        self
+    }
+
+    /// Other tags using the blob of `row`, when the scan knows.
+    fn used_by(&self, row: usize) -> Option<Field<usize>> {
+        self.tag.as_ref()?;
+        let Some(sharing) = &self.sharing else {
+            return Some(Field::Loading);
+        };
+        let layer = self.rows.layer(row)?;
+        Some(match sharing.users_of(&layer.digest) {
+            Some(u) => Field::Known(u.tags),
+            None => Field::Loading,
+        })
+    }
+
+    /// The bytes of this tag no other tag references (its manifests and config included).
+    pub fn progress(&self) -> Option<String> {
+        let sharing = self.sharing.as_ref()?;
+        Some(format!(
+            "unique to this tag {}",
+            format::size(sharing.unique_bytes)
+        ))
     }
 
     pub fn detail(&self) -> Option<String> {
         let row = self.listing.selected_row()?;
         let layer = self.rows.layer(row)?;
-        Some(match self.rows.created_by(row) {
-            Some(step) => format!("{} · {}", layer.digest, step.trim()),
-            None => layer.digest.to_string(),
-        })
+        let mut text = layer.digest.to_string();
+        if let Some(u) = self
+            .sharing
+            .as_ref()
+            .and_then(|s| s.users_of(&layer.digest))
+        {
+            if u.tags == 0 {
+                text.push_str(" · no other tag uses it");
+            } else {
+                text.push_str(&format!(" · also in {}", u.examples.join(", ")));
+                if u.tags > u.examples.len() {
+                    text.push_str(&format!(" and {} more", u.tags - u.examples.len()));
+                }
+            }
+        }
+        if let Some(step) = self.rows.created_by(row) {
+            text.push_str(&format!(" · {}", step.trim()));
+        }
+        Some(text)
     }
 
     pub fn render(&self, f: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
@@ -158,6 +213,7 @@ impl LayersView {
                     media_type: &layer.media_type,
                     size: layer.size,
                     image_size: self.rows.image_size,
+                    used_by: self.used_by(r),
                     created_by: self.rows.created_by(r),
                 })
                 .into(),

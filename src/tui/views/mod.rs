@@ -1,12 +1,15 @@
 //! The screens, one per file. The app keeps them on a stack: going in pushes, going back pops
 //! (and aborts what the popped view was loading).
 
+pub mod cleanup;
 pub mod config;
+pub mod deleted;
 pub mod layers;
 pub mod manifest;
 pub mod pending;
 pub mod registries;
 pub mod repos;
+pub mod storage;
 pub mod tags;
 
 use crossterm::event::KeyEvent;
@@ -17,6 +20,7 @@ use ratatui::layout::Rect;
 use super::action::{Action, ReqId};
 use super::keymap::{self, Mode, ViewKind};
 use super::listing::{Listing, Rows};
+use super::storage::Storage;
 use super::theme::Theme;
 pub use registries::{EntryState, Reach};
 
@@ -25,7 +29,15 @@ pub struct Ctx<'a> {
     pub theme: Theme,
     pub now: Timestamp,
     pub entries: &'a [EntryState],
+    /// The storage side of each entry (same indexes as `entries`).
+    pub storages: &'a [Storage],
     pub spinner: char,
+}
+
+impl Ctx<'_> {
+    pub fn storage(&self, entry: usize) -> Option<&Storage> {
+        self.storages.get(entry)
+    }
 }
 
 #[derive(Debug)]
@@ -37,6 +49,9 @@ pub enum View {
     Manifest(manifest::ManifestView),
     Layers(layers::LayersView),
     Config(config::ConfigView),
+    Storage(storage::StorageView),
+    Deleted(deleted::DeletedView),
+    Cleanup(cleanup::CleanupView),
 }
 
 impl View {
@@ -49,7 +64,26 @@ impl View {
             View::Manifest(_) => ViewKind::Manifest,
             View::Layers(_) => ViewKind::Layers,
             View::Config(_) => ViewKind::Config,
+            View::Storage(_) => ViewKind::Storage,
+            View::Deleted(_) => ViewKind::Deleted,
+            View::Cleanup(_) => ViewKind::Cleanup,
         }
+    }
+
+    /// The registry entry this view is inside (none for the registry list).
+    pub fn entry(&self) -> Option<usize> {
+        Some(match self {
+            View::Registries(_) => return None,
+            View::Repos(v) => v.entry,
+            View::Tags(v) => v.entry,
+            View::Pending(v) => v.entry,
+            View::Manifest(v) => v.entry,
+            View::Layers(v) => v.entry,
+            View::Config(v) => v.entry,
+            View::Storage(v) => v.entry,
+            View::Deleted(v) => v.entry,
+            View::Cleanup(v) => v.entry,
+        })
     }
 
     /// What this view adds to the breadcrumbs (unsanitized; the bar sanitizes).
@@ -63,6 +97,9 @@ impl View {
             View::Manifest(v) => vec![v.label.clone()],
             View::Layers(v) => v.crumbs.clone(),
             View::Config(_) => vec!["config".to_string()],
+            View::Storage(_) => vec!["storage".to_string()],
+            View::Deleted(_) => vec!["recently deleted".to_string()],
+            View::Cleanup(_) => vec!["cleanup preview".to_string()],
         }
     }
 
@@ -73,7 +110,12 @@ impl View {
             View::Repos(v) => &v.loads,
             View::Tags(v) => &v.loads,
             View::Pending(v) => &v.loads,
-            View::Manifest(_) | View::Layers(_) | View::Config(_) => &[],
+            View::Deleted(v) => &v.loads,
+            View::Manifest(_)
+            | View::Layers(_)
+            | View::Config(_)
+            | View::Storage(_)
+            | View::Cleanup(_) => &[],
         }
     }
 
@@ -83,7 +125,12 @@ impl View {
             View::Repos(v) => Some(&mut v.loads),
             View::Tags(v) => Some(&mut v.loads),
             View::Pending(v) => Some(&mut v.loads),
-            View::Manifest(_) | View::Layers(_) | View::Config(_) => None,
+            View::Deleted(v) => Some(&mut v.loads),
+            View::Manifest(_)
+            | View::Layers(_)
+            | View::Config(_)
+            | View::Storage(_)
+            | View::Cleanup(_) => None,
         }
     }
 
@@ -94,7 +141,12 @@ impl View {
             View::Repos(v) => v.is_loading(),
             View::Tags(v) => v.is_loading(),
             View::Pending(v) => v.failed.is_none(),
-            View::Manifest(_) | View::Layers(_) | View::Config(_) => false,
+            View::Deleted(v) => v.is_loading(),
+            View::Manifest(_)
+            | View::Layers(_)
+            | View::Config(_)
+            | View::Storage(_)
+            | View::Cleanup(_) => false,
         }
     }
 
@@ -110,7 +162,8 @@ impl View {
             View::Tags(v) => Some((&mut v.listing, Box::new(&v.rows))),
             View::Manifest(v) => Some((&mut v.listing, Box::new(&v.rows))),
             View::Layers(v) => Some((&mut v.listing, Box::new(&v.rows))),
-            View::Pending(_) | View::Config(_) => None,
+            View::Deleted(v) => Some((&mut v.listing, Box::new(&v.rows))),
+            View::Pending(_) | View::Config(_) | View::Storage(_) | View::Cleanup(_) => None,
         }
     }
 
@@ -121,17 +174,25 @@ impl View {
             View::Tags(v) => Some(&v.listing),
             View::Manifest(v) => Some(&v.listing),
             View::Layers(v) => Some(&v.listing),
-            View::Pending(_) | View::Config(_) => None,
+            View::Deleted(v) => Some(&v.listing),
+            View::Pending(_) | View::Config(_) | View::Storage(_) | View::Cleanup(_) => None,
         }
     }
 
-    /// Maps a key to an action: filter typing while the filter is edited, else the keymap.
+    /// What keys mean on this view: typing into the filter or a field, or browsing.
+    pub fn mode(&self) -> Mode {
+        match self {
+            View::Cleanup(v) if v.is_editing() => Mode::Edit,
+            _ => match self.listing() {
+                Some(l) if l.is_editing() => Mode::Filter,
+                _ => Mode::Normal,
+            },
+        }
+    }
+
+    /// Maps a key to an action through the keymap, in this view's mode.
     pub fn handle_key(&self, key: &KeyEvent) -> Option<Action> {
-        let mode = match self.listing() {
-            Some(l) if l.is_editing() => Mode::Filter,
-            _ => Mode::Normal,
-        };
-        keymap::action_for(mode, self.kind(), key)
+        keymap::action_for(self.mode(), self.kind(), key)
     }
 
     pub fn render(&self, f: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
@@ -143,6 +204,9 @@ impl View {
             View::Manifest(v) => v.render(f, area, ctx),
             View::Layers(v) => v.render(f, area, ctx),
             View::Config(v) => v.render(f, area, ctx),
+            View::Storage(v) => v.render(f, area, ctx),
+            View::Deleted(v) => v.render(f, area, ctx),
+            View::Cleanup(v) => v.render(f, area, ctx),
         }
     }
 
@@ -151,6 +215,10 @@ impl View {
         match self {
             View::Repos(v) => Some(v.progress()),
             View::Tags(v) => Some(v.progress()),
+            View::Layers(v) => v.progress(),
+            View::Storage(v) => v.progress(),
+            View::Deleted(v) => Some(v.progress()),
+            View::Cleanup(v) => v.progress(),
             _ => None,
         }
     }
@@ -161,6 +229,7 @@ impl View {
             View::Registries(v) => v.detail(entries),
             View::Tags(v) => v.detail(),
             View::Layers(v) => v.detail(),
+            View::Deleted(v) => v.detail(),
             _ => None,
         }
     }

@@ -8,7 +8,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 
 use super::Ctx;
-use crate::registry::{RegistryError, Source};
+use crate::registry::{Client, RegistryError, Source};
 use crate::tui::action::ReqId;
 use crate::tui::columns::{REGISTRY_COLUMNS, RegistryLine, registry_row};
 use crate::tui::listing::{Listing, Rows, SortKey};
@@ -20,6 +20,8 @@ pub struct EntryState {
     pub location: String,
     pub source: Result<Arc<dyn Source>, String>,
     pub notice: Option<String>,
+    /// The HTTP client for writes; `None` for layouts and the demo (deleting is refused).
+    pub client: Option<Client>,
     pub reach: Reach,
 }
 

@@ -1,5 +1,5 @@
 //! The repositories of one registry. The list streams in page by page; each repository's tag
-//! count fills in behind it, and its size once its tags have been looked at.
+//! count fills in behind it, and its storage numbers as the background scan gets to it.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -10,7 +10,7 @@ use ratatui::layout::Rect;
 use super::Ctx;
 use crate::registry::RepoName;
 use crate::tui::action::ReqId;
-use crate::tui::columns::{Field, REPO_COLUMNS, RepoLine, repo_row};
+use crate::tui::columns::{Field, REPO_COLUMNS, RepoLine, RepoSizes, repo_row};
 use crate::tui::listing::{Listing, Rows, SortKey, by_name, larger_first};
 use crate::tui::widgets::table::{TableRow, render_table};
 
@@ -18,7 +18,7 @@ use crate::tui::widgets::table::{TableRow, render_table};
 pub struct RepoRow {
     pub name: RepoName,
     pub tags: Field<usize>,
-    pub size: Option<u64>,
+    pub sizes: Option<RepoSizes>,
 }
 
 /// Rows in arrival order, with an index by name.
@@ -35,10 +35,17 @@ impl RepoRows {
         self.rows.get(row)
     }
 
-    pub fn set_size(&mut self, name: &RepoName, size: u64) {
-        if let Some(&i) = self.index.get(name) {
-            self.rows[i].size = Some(size);
+    /// Sets every row's numbers from `sizes_of`; returns whether any changed.
+    pub fn set_sizes(&mut self, sizes_of: impl Fn(&RepoName) -> Option<RepoSizes>) -> bool {
+        let mut changed = false;
+        for row in &mut self.rows {
+            let sizes = sizes_of(&row.name);
+            if sizes != row.sizes {
+                row.sizes = sizes;
+                changed = true;
+            }
         }
+        changed
     }
 
     /// Sets a repository's tag count; returns whether the repository is listed.
@@ -55,7 +62,11 @@ impl RepoRows {
     }
 
     /// Adds the names not seen yet; returns how many were new.
-    pub fn add(&mut self, names: &[RepoName], size_of: impl Fn(&RepoName) -> Option<u64>) -> usize {
+    pub fn add(
+        &mut self,
+        names: &[RepoName],
+        sizes_of: impl Fn(&RepoName) -> Option<RepoSizes>,
+    ) -> usize {
         let before = self.rows.len();
         for name in names {
             if self.index.contains_key(name) {
@@ -65,7 +76,7 @@ impl RepoRows {
             self.rows.push(RepoRow {
                 name: name.clone(),
                 tags: Field::Loading,
-                size: size_of(name),
+                sizes: sizes_of(name),
             });
         }
         self.rows.len() - before
@@ -93,7 +104,8 @@ impl Rows for RepoRows {
         let r = &self.rows[row];
         match key {
             SortKey::Tags => r.tags.known().is_some(),
-            SortKey::Size => r.size.is_some(),
+            SortKey::Size => r.sizes.is_some_and(|s| s.stored.known().is_some()),
+            SortKey::Unique => r.sizes.is_some_and(|s| s.unique.known().is_some()),
             _ => true,
         }
     }
@@ -101,10 +113,19 @@ impl Rows for RepoRows {
         let (x, y) = (&self.rows[a], &self.rows[b]);
         match key {
             SortKey::Tags => larger_first(x.tags.known(), y.tags.known()),
-            SortKey::Size => larger_first(x.size, y.size),
+            SortKey::Size => larger_first(stored(x), stored(y)),
+            SortKey::Unique => larger_first(unique(x), unique(y)),
             _ => by_name(x.name.as_str(), y.name.as_str()),
         }
     }
+}
+
+fn stored(row: &RepoRow) -> Option<u64> {
+    row.sizes.and_then(|s| s.stored.known().copied())
+}
+
+fn unique(row: &RepoRow) -> Option<u64> {
+    row.sizes.and_then(|s| s.unique.known().copied())
 }
 
 #[derive(Debug)]
@@ -116,10 +137,13 @@ pub struct ReposView {
     /// The catalog has been read to the end.
     pub listed: bool,
     pub failed: Option<String>,
+    /// The storage generation the sizes were taken from.
+    pub sizes_generation: Option<u64>,
 }
 
 impl ReposView {
-    pub const SORT_KEYS: &'static [SortKey] = &[SortKey::Name, SortKey::Tags, SortKey::Size];
+    pub const SORT_KEYS: &'static [SortKey] =
+        &[SortKey::Name, SortKey::Tags, SortKey::Size, SortKey::Unique];
 
     pub fn new(entry: usize) -> Self {
         Self {
@@ -129,6 +153,7 @@ impl ReposView {
             loads: Vec::new(),
             listed: false,
             failed: None,
+            sizes_generation: None,
         }
     }
 
@@ -171,7 +196,7 @@ impl ReposView {
                 Some(row) => repo_row(&RepoLine {
                     name: row.name.as_str(),
                     tags: row.tags,
-                    size: row.size,
+                    sizes: row.sizes,
                 })
                 .into(),
                 None => TableRow::default(),

@@ -212,6 +212,8 @@ pub struct TagsView {
     /// The tag list has arrived.
     pub listed: bool,
     pub failed: Option<String>,
+    /// The storage generation sizes were last taken from.
+    pub model_generation: Option<u64>,
 }
 
 impl TagsView {
@@ -226,6 +228,7 @@ impl TagsView {
             loads: Vec::new(),
             listed: false,
             failed: None,
+            model_generation: None,
         }
     }
 
@@ -300,7 +303,11 @@ impl TagsView {
                     return TableRow::default();
                 };
                 let image = row.image.known();
+                let marked = ctx
+                    .storage(self.entry)
+                    .is_some_and(|s| s.is_marked(&self.repo, &row.tag));
                 let line = TagLine {
+                    marked,
                     tag: row.tag.as_str(),
                     digest: row.digest(),
                     size: match &row.image {
@@ -312,7 +319,11 @@ impl TagsView {
                     platforms: image.map_or("", |s| s.platforms.as_str()),
                     shared: self.rows.shared(i),
                 };
-                let accent = (row.image == Field::Failed).then_some((2, ctx.theme.error()));
+                let accent = if row.image == Field::Failed {
+                    Some((3, ctx.theme.error()))
+                } else {
+                    marked.then_some((0, ctx.theme.warning()))
+                };
                 TableRow {
                     cells: tag_row(&line, ctx.now),
                     accent,

@@ -9,7 +9,8 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use crate::tui::keymap::HelpEntry;
 use crate::tui::theme::Theme;
 
-pub fn render_help(f: &mut Frame, area: Rect, entries: &[HelpEntry], theme: &Theme) {
+/// Draws the help over `area`, starting `scroll` lines down when it does not fit.
+pub fn render_help(f: &mut Frame, area: Rect, entries: &[HelpEntry], scroll: usize, theme: &Theme) {
     let keys_width = entries
         .iter()
         .map(|e| e.keys.chars().count())
@@ -38,11 +39,22 @@ pub fn render_help(f: &mut Frame, area: Rect, entries: &[HelpEntry], theme: &The
         })
         .collect();
     let width = lines.iter().map(Line::width).max().unwrap_or(0) as u16 + 3;
-    let height = lines.len() as u16 + 2;
+    let height = (lines.len() as u16 + 2).min(area.height);
     let popup = area.centered(Constraint::Length(width), Constraint::Length(height));
-    let block = Block::new()
-        .borders(Borders::ALL)
-        .title(" keys (dimmed: not on this view) — esc closes ");
+    let shown = usize::from(height.saturating_sub(2));
+    let scroll = scroll.min(lines.len().saturating_sub(shown));
+    let title = if shown < lines.len() {
+        format!(
+            " keys (dimmed: not on this view) — j/k scroll, {}-{} of {}, esc closes ",
+            scroll + 1,
+            scroll + shown,
+            lines.len()
+        )
+    } else {
+        " keys (dimmed: not on this view) — esc closes ".to_string()
+    };
+    let block = Block::new().borders(Borders::ALL).title(title);
     f.render_widget(Clear, popup);
+    let lines: Vec<Line> = lines.into_iter().skip(scroll).collect();
     f.render_widget(Paragraph::new(lines).block(block), popup);
 }

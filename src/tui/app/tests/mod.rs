@@ -13,7 +13,9 @@ use crate::tui::fixtures;
 use crate::tui::keymap::ViewKind;
 use crate::tui::memory::shared;
 
+mod delete;
 mod loading;
+mod storage;
 
 fn now() -> Timestamp {
     "2025-06-01T12:00:00Z".parse().unwrap()
@@ -25,6 +27,7 @@ fn entry(name: &str, source: Result<Arc<dyn Source>, String>) -> RegistryEntry {
         location: format!("https://{name}"),
         source,
         notice: None,
+        client: None,
     }
 }
 
@@ -111,7 +114,15 @@ fn start_pings_openable_registries_and_opens_the_first() {
     let (app, effects) = demo_app(true);
     assert!(matches!(effects[0], Effect::Ping { entry: 0, .. }));
     assert!(matches!(effects[1], Effect::ListRepos { entry: 0, .. }));
-    assert_eq!(effects.len(), 2, "the broken registry is not pinged");
+    assert!(matches!(
+        effects[2],
+        Effect::Scan {
+            entry: 0,
+            repos: None,
+            ..
+        }
+    ));
+    assert_eq!(effects.len(), 3, "the broken registry is not pinged");
     assert_eq!(kinds(&app), [ViewKind::Registries, ViewKind::Repos]);
     assert!(matches!(app.entries()[1].reach, Reach::CannotOpen(_)));
     assert_eq!(app.crumbs(), ["registries", "demo"]);
@@ -150,7 +161,10 @@ fn opening_an_unopenable_registry_shows_why_and_stays() {
     let effects = app.update(Action::Open);
     assert!(matches!(
         effects.as_slice(),
-        [Effect::ListRepos { entry: 0, .. }]
+        [
+            Effect::ListRepos { entry: 0, .. },
+            Effect::Scan { entry: 0, .. }
+        ]
     ));
     assert_eq!(app.message(), None);
 }
@@ -243,12 +257,21 @@ fn mouse_click_selects_and_double_click_opens() {
 fn help_captures_keys_until_closed() {
     let (mut app, _) = demo_app(false);
     app.update(Action::ToggleHelp);
+    let l = KeyEvent::new(KeyCode::Char('l'), KeyModifiers::NONE);
+    assert!(app.key_action(&l).is_none());
+    // j scrolls the help rather than the list under it.
     let j = KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE);
-    assert!(app.key_action(&j).is_none());
+    assert!(matches!(app.key_action(&j), Some(Action::MoveDown)));
+    app.update(Action::MoveDown);
+    assert_eq!(app.help_scroll(), 1);
+    let View::Registries(v) = app.top() else {
+        panic!()
+    };
+    assert_eq!(v.listing.table.selected(), Some(0), "the list did not move");
     let esc = KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
     assert!(matches!(app.key_action(&esc), Some(Action::ToggleHelp)));
     app.update(Action::ToggleHelp);
-    assert!(matches!(app.key_action(&j), Some(Action::MoveDown)));
+    assert!(matches!(app.key_action(&l), Some(Action::Open)));
     app.update(Action::Quit);
     assert!(app.should_quit());
 }

@@ -1,0 +1,479 @@
+//! Destructive work and its undo: the delete handshake (`RequestDelete` -> dialog ->
+//! `ConfirmDelete(plan)` with the very plan shown -> a background apply with progress), the
+//! recently-deleted view with restores, and the cleanup preview that applies through the
+//! same dialog.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use super::App;
+use crate::analysis::sharing::repo_complete;
+use crate::cleanup::plan::{Mode, Plan, plan_rm};
+use crate::registry::{RepoName, Tag};
+use crate::tui::action::{Action, Effect, PlanRef};
+use crate::tui::storage::ScanState;
+use crate::tui::views::View;
+use crate::tui::views::cleanup::CleanupView;
+use crate::tui::views::deleted::DeletedView;
+use crate::tui::widgets::confirm::{Choice, ConfirmDialog, Stage};
+use crate::tui::widgets::plan_text::count;
+
+const DELETE_IMAGE: &str = "Deletes each manifest by digest: every tag on it goes (the ones you did not pick are highlighted), and an index takes its platform manifests along.";
+const UNTAG_ONLY: &str = "Removes only the tags you picked; other tags on the same digest stay. Frees nothing: an image whose last tag goes stays in the registry, untagged.";
+const APPLY_CLEANUP: &str = "Deletes the digests the policy dropped, with every tag on them, and only untags tags whose digest a kept tag still needs.";
+
+impl App {
+    /// Why `entry` cannot be written to, if it cannot: returns the journal directory.
+    fn writable(&self, entry: usize, verb: &str) -> Result<PathBuf, String> {
+        let state = &self.entries[entry];
+        if state.client.is_none() {
+            return Err(format!(
+                "{} is read-only here (an OCI layout or the demo): cannot {verb}",
+                state.name
+            ));
+        }
+        self.journal.clone().ok_or_else(|| {
+            format!("cannot {verb}: no data directory for backups and the audit log")
+        })
+    }
+
+    /// Whether the model is complete enough to name every tag that goes in `repos`.
+    fn ready_to_delete<'a>(
+        &self,
+        entry: usize,
+        repos: impl IntoIterator<Item = &'a RepoName>,
+    ) -> Result<(), String> {
+        let storage = &self.storages[entry];
+        match &storage.scan {
+            ScanState::Finished => {}
+            ScanState::Running(_) => {
+                return Err(format!(
+                    "wait for the storage scan to finish ({}): the dialog must name every tag that goes, and bytes_freed depends on every repository",
+                    storage.progress().unwrap_or_default()
+                ));
+            }
+            ScanState::Failed(e) => {
+                return Err(format!(
+                    "the storage scan failed ({e}); refresh (r) to scan again before deleting"
+                ));
+            }
+            ScanState::Idle | ScanState::Stopped => {
+                return Err("the storage scan did not finish; refresh (r) to scan again".into());
+            }
+        }
+        for repo in repos {
+            if !repo_complete(&storage.model, repo) {
+                return Err(format!(
+                    "the scan could not resolve every tag of {repo}, so the dialog could not name every tag that goes; refusing to delete there"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// `d`: the marked tags (or the selected one), or the previewed cleanup, into a dialog.
+    pub(super) fn request_delete(&mut self) -> Vec<Effect> {
+        let (entry, request) = match self.top() {
+            View::Cleanup(v) => (v.entry, Err(v.plan.clone())),
+            View::Tags(v) => {
+                let marks = self.storages[v.entry].marks();
+                let selection: Vec<(RepoName, Tag)> = if marks.is_empty() {
+                    v.selected()
+                        .map(|r| (v.repo.clone(), r.tag.clone()))
+                        .into_iter()
+                        .collect()
+                } else {
+                    marks.iter().cloned().collect()
+                };
+                (v.entry, Ok(selection))
+            }
+            View::Repos(v) => (
+                v.entry,
+                Ok(self.storages[v.entry].marks().iter().cloned().collect()),
+            ),
+            _ => return Vec::new(),
+        };
+        let opened = match request {
+            Ok(selection) => self.open_delete_dialog(entry, &selection),
+            Err(plan) => self.open_cleanup_dialog(entry, plan),
+        };
+        if let Err(why) = opened {
+            self.error(why);
+        }
+        Vec::new()
+    }
+
+    fn open_delete_dialog(
+        &mut self,
+        entry: usize,
+        selection: &[(RepoName, Tag)],
+    ) -> Result<(), String> {
+        if selection.is_empty() {
+            return Err("nothing to delete: mark tags with space in a tag list first".into());
+        }
+        self.writable(entry, "delete")?;
+        let repos: BTreeSet<&RepoName> = selection.iter().map(|(r, _)| r).collect();
+        self.ready_to_delete(entry, repos.iter().copied())?;
+        let model = &self.storages[entry].model;
+        let delete = plan_rm(model, selection, Mode::Delete);
+        let untag = plan_rm(model, selection, Mode::Untag);
+        let title = match (selection, repos.len()) {
+            ([(repo, tag)], _) => format!("delete {repo}:{tag}"),
+            ([(repo, _), ..], 1) => format!("delete {} marked tags from {repo}", selection.len()),
+            _ => format!(
+                "delete {} marked tags in {} repositories",
+                selection.len(),
+                repos.len()
+            ),
+        };
+        let choices = vec![
+            Choice {
+                label: "delete the image",
+                explanation: DELETE_IMAGE,
+                plan: PlanRef::new(delete),
+            },
+            Choice {
+                label: "untag only",
+                explanation: UNTAG_ONLY,
+                plan: PlanRef::new(untag),
+            },
+        ];
+        self.dialog = Some(ConfirmDialog::new(entry, title, choices));
+        Ok(())
+    }
+
+    fn open_cleanup_dialog(
+        &mut self,
+        entry: usize,
+        plan: Result<PlanRef, String>,
+    ) -> Result<(), String> {
+        let plan = plan.map_err(|e| format!("no plan to apply: {e}"))?;
+        if plan.deletions.is_empty() {
+            return Err("the policy deletes nothing here".into());
+        }
+        self.writable(entry, "delete")?;
+        let repos: BTreeSet<RepoName> = plan_repos(&plan).into_iter().collect();
+        self.ready_to_delete(entry, repos.iter())?;
+        let title = format!("apply the cleanup: {} go", count(plan.tag_count(), "tag"));
+        let choices = vec![Choice {
+            label: "apply the cleanup",
+            explanation: APPLY_CLEANUP,
+            plan,
+        }];
+        self.dialog = Some(ConfirmDialog::new(entry, title, choices));
+        Ok(())
+    }
+
+    /// Keys while the dialog is open: nothing else happens until it is closed.
+    pub(super) fn dialog_intent(&mut self, action: Action) -> Vec<Effect> {
+        let Some(dialog) = &mut self.dialog else {
+            return Vec::new();
+        };
+        match action {
+            Action::ConfirmDelete(plan) => return self.confirm_delete(plan),
+            Action::Confirm => match dialog.stage {
+                Stage::Confirming => {
+                    if let Some(plan) = dialog.plan().cloned() {
+                        return self.confirm_delete(plan);
+                    }
+                }
+                Stage::Finished { .. } => self.dialog = None,
+                Stage::Applying { .. } => {}
+            },
+            Action::Cancel | Action::Back => match &mut dialog.stage {
+                Stage::Confirming => {
+                    self.dialog = None;
+                    self.info("cancelled: nothing was deleted");
+                }
+                Stage::Applying {
+                    req, cancelling, ..
+                } => {
+                    if !*cancelling {
+                        *cancelling = true;
+                        return vec![Effect::CancelApply(*req)];
+                    }
+                }
+                Stage::Finished { .. } => self.dialog = None,
+            },
+            Action::SwitchMode => dialog.switch_mode(),
+            Action::EditChar(c) if dialog.wants_typing() => {
+                dialog.typed.push(c);
+                dialog.warning = None;
+            }
+            Action::EditBackspace => {
+                dialog.typed.pop();
+            }
+            Action::MoveDown => dialog.scroll_by(1),
+            Action::MoveUp => dialog.scroll_by(-1),
+            Action::ScrollBy(n) => dialog.scroll_by(i64::from(n)),
+            Action::PageDown => dialog.scroll_by(10),
+            Action::PageUp => dialog.scroll_by(-10),
+            other => tracing::debug!("ignored {other:?} in the dialog"),
+        }
+        Vec::new()
+    }
+
+    /// The second half of the handshake: only the plan on screen, only once confirmed as
+    /// the dialog asks.
+    fn confirm_delete(&mut self, plan: PlanRef) -> Vec<Effect> {
+        let Some(dialog) = &self.dialog else {
+            return Vec::new();
+        };
+        if dialog.stage != Stage::Confirming || dialog.plan() != Some(&plan) {
+            tracing::debug!("dropped a confirmation for a plan that is not on screen");
+            return Vec::new();
+        }
+        let entry = dialog.entry;
+        if !dialog.typed_ok() {
+            let name = dialog.required().unwrap_or_default();
+            let warning = format!("type {name} (or yes), then enter; nothing was deleted");
+            if let Some(d) = &mut self.dialog {
+                d.warning = Some(warning);
+            }
+            return Vec::new();
+        }
+        let journal = match self.writable(entry, "delete") {
+            Ok(journal) => journal,
+            Err(why) => {
+                if let Some(d) = &mut self.dialog {
+                    d.warning = Some(why);
+                }
+                return Vec::new();
+            }
+        };
+        if plan.deletions.is_empty() {
+            self.dialog = None;
+            self.info("nothing to delete");
+            return Vec::new();
+        }
+        let registry = self.entries[entry].name.clone();
+        let req = self.req();
+        let Some(dialog) = &mut self.dialog else {
+            return Vec::new();
+        };
+        dialog.start(req);
+        vec![Effect::ApplyPlan {
+            req,
+            entry,
+            plan,
+            journal,
+            registry,
+        }]
+    }
+
+    /// Progress and the end of an apply; at the end the model of the repositories it
+    /// touched is scanned again.
+    pub(super) fn on_apply(&mut self, action: Action) -> Vec<Effect> {
+        let Some(dialog) = &mut self.dialog else {
+            return Vec::new();
+        };
+        if dialog.apply_req() != action.req() {
+            return Vec::new();
+        }
+        match action {
+            Action::ApplyProgress { event, .. } => {
+                dialog.progress(event);
+                return Vec::new();
+            }
+            Action::ApplyFinished { report, .. } => dialog.finish(&report),
+            Action::TaskFailed { error, .. } => dialog.fail(error),
+            _ => return Vec::new(),
+        }
+        let entry = dialog.entry;
+        let repos = dialog.plan().map(|p| plan_repos(p)).unwrap_or_default();
+        self.changed_repos(entry, repos)
+    }
+
+    /// After a delete or a restore: marks there are forgotten, tag lists reloaded, and the
+    /// repositories scanned again.
+    fn changed_repos(&mut self, entry: usize, repos: Vec<RepoName>) -> Vec<Effect> {
+        self.storages[entry].clear_marks_in(&repos);
+        for repo in &repos {
+            self.tag_cache.remove(&(entry, repo.clone()));
+        }
+        let mut effects = Vec::new();
+        for index in 0..self.stack.len() {
+            if matches!(&self.stack[index], View::Tags(v) if v.entry == entry && repos.contains(&v.repo))
+            {
+                effects.extend(self.reload_tags(index));
+            }
+        }
+        effects.extend(self.rescan(entry, repos));
+        effects
+    }
+
+    pub(super) fn open_deleted(&mut self) -> Vec<Effect> {
+        let Some(entry) = self.top().entry() else {
+            return Vec::new();
+        };
+        let Some(journal) = self.journal.clone() else {
+            self.error("no data directory: there is no journal of deletes to read");
+            return Vec::new();
+        };
+        let req = self.req();
+        let mut view = DeletedView::new(entry, self.entries[entry].name.clone());
+        view.loads.push(req);
+        self.stack.push(View::Deleted(view));
+        vec![Effect::ListBackups { req, journal }]
+    }
+
+    pub(super) fn restore_selected(&mut self) -> Vec<Effect> {
+        let View::Deleted(v) = self.top() else {
+            return Vec::new();
+        };
+        let Some(backup) = v.selected() else {
+            return Vec::new();
+        };
+        let (entry, id) = (v.entry, backup.id.clone());
+        let what = format!("{}@{}", backup.repository, backup.digest);
+        let journal = match self.writable(entry, "restore") {
+            Ok(journal) => journal,
+            Err(why) => {
+                self.error(why);
+                return Vec::new();
+            }
+        };
+        let req = self.req();
+        self.restores.insert(req, entry);
+        self.info(format!("restoring {what}…"));
+        vec![Effect::Restore {
+            req,
+            entry,
+            journal,
+            id,
+        }]
+    }
+
+    pub(super) fn on_restored(&mut self, action: Action) -> Vec<Effect> {
+        let Some(entry) = action.req().and_then(|r| self.restores.remove(&r)) else {
+            return Vec::new();
+        };
+        match action {
+            Action::Restored { result: Ok(r), .. } => {
+                let tags = if r.tags.is_empty() {
+                    "no tags".to_string()
+                } else {
+                    format!("tags {}", r.tags.join(", "))
+                };
+                self.info(format!(
+                    "restored {}@{} with {tags}",
+                    r.repository, r.digest
+                ));
+                match RepoName::parse(&r.repository) {
+                    Ok(repo) => self.changed_repos(entry, vec![repo]),
+                    Err(_) => Vec::new(),
+                }
+            }
+            Action::Restored { result: Err(e), .. } => {
+                self.error(e.to_string());
+                Vec::new()
+            }
+            Action::TaskFailed { error, .. } => {
+                self.error(error);
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    pub(super) fn open_cleanup(&mut self) {
+        let (entry, repo) = match self.top() {
+            View::Repos(v) => (v.entry, v.selected().map(|r| r.name.to_string())),
+            View::Tags(v) => (v.entry, Some(v.repo.to_string())),
+            _ => return,
+        };
+        let view = CleanupView::new(
+            entry,
+            self.policies.clone(),
+            repo.as_deref().unwrap_or_default(),
+        );
+        self.stack.push(View::Cleanup(view));
+    }
+
+    /// Keys on the cleanup form; `None` for the ones it leaves to the app.
+    pub(super) fn cleanup_intent(&mut self, action: &Action) -> Option<Vec<Effect>> {
+        let page = self.page();
+        let View::Cleanup(v) = self.top_mut() else {
+            return None;
+        };
+        let replan = match action {
+            Action::MoveDown => {
+                v.move_focus(1);
+                false
+            }
+            Action::MoveUp => {
+                v.move_focus(-1);
+                false
+            }
+            Action::PageDown => {
+                v.scroll_by(page as i64);
+                false
+            }
+            Action::PageUp => {
+                v.scroll_by(-(page as i64));
+                false
+            }
+            Action::ScrollBy(n) => {
+                v.scroll_by(i64::from(*n));
+                false
+            }
+            Action::First => {
+                v.scroll_by(i64::MIN / 2);
+                false
+            }
+            Action::Last => {
+                v.scroll_by(i64::MAX / 2);
+                false
+            }
+            Action::EditField => v.edit(),
+            Action::NextPolicy => {
+                v.next_policy();
+                true
+            }
+            Action::EditChar(c) => {
+                v.type_char(*c);
+                false
+            }
+            Action::EditBackspace => {
+                v.backspace();
+                false
+            }
+            Action::EditKeep => {
+                v.keep();
+                true
+            }
+            Action::EditCancel => {
+                v.undo();
+                false
+            }
+            _ => return None,
+        };
+        if replan {
+            self.replan_cleanup();
+        }
+        Some(Vec::new())
+    }
+
+    fn replan_cleanup(&mut self) {
+        let now = self.now;
+        let last = self.stack.len() - 1;
+        if let View::Cleanup(v) = &mut self.stack[last]
+            && let Some(storage) = self.storages.get(v.entry)
+        {
+            v.replan(&storage.model, now, storage.generation());
+        }
+    }
+}
+
+/// The repositories a plan touches, in order.
+fn plan_repos(plan: &Plan) -> Vec<RepoName> {
+    let names: BTreeSet<&str> = plan
+        .deletions
+        .iter()
+        .map(|d| d.repository.as_str())
+        .collect();
+    names
+        .into_iter()
+        .filter_map(|n| RepoName::parse(n).ok())
+        .collect()
+}

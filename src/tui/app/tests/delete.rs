@@ -1,0 +1,451 @@
+//! The delete handshake, the recently-deleted view with restores, and the cleanup preview.
+
+use std::path::PathBuf;
+
+use super::storage::{open_repo, scan_req, scanned, select_tag};
+use super::*;
+use crate::cleanup::execute::{ApplyEvent, ApplyReport, Outcome, StepResult};
+use crate::cleanup::journal::BackupMeta;
+use crate::cleanup::plan::{Mode as PlanMode, plan_cleanup};
+use crate::cleanup::policy::{Policy, PolicySpec};
+use crate::cleanup::restore::RestoreResult;
+use crate::registry::{ClientOptions, RegistryAddr};
+use crate::tui::action::PlanRef;
+use crate::tui::keymap::Mode;
+use crate::tui::widgets::confirm::Stage;
+
+fn client() -> Client {
+    Client::new(
+        RegistryAddr::parse("demo.example").unwrap(),
+        ClientOptions::default(),
+    )
+    .unwrap()
+}
+
+fn journal() -> PathBuf {
+    PathBuf::from("/nonexistent/regatta-journal")
+}
+
+fn writable(source: crate::tui::memory::MemorySource) -> Vec<RegistryEntry> {
+    vec![RegistryEntry {
+        client: Some(client()),
+        ..entry("demo", Ok(shared(source)))
+    }]
+}
+
+async fn writable_app(source: crate::tui::memory::MemorySource) -> App {
+    scanned(writable(source))
+        .await
+        .with_journal(Some(journal()))
+}
+
+fn key(c: char) -> KeyEvent {
+    KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
+}
+
+fn enter() -> KeyEvent {
+    KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)
+}
+
+fn plan_on_screen(app: &App) -> PlanRef {
+    app.dialog().unwrap().plan().unwrap().clone()
+}
+
+#[tokio::test]
+async fn delete_by_digest_names_every_tag_and_confirms_the_plan_shown() {
+    let mut app = writable_app(fixtures::sample()).await;
+    open_repo(&mut app, "nginx");
+    select_tag(&mut app, "1.27");
+    assert!(app.update(Action::RequestDelete).is_empty());
+    let dialog = app.dialog().expect("a dialog");
+    assert_eq!(dialog.choices.len(), 2);
+    assert_eq!(app.mode(), Mode::Confirm);
+    let delete = plan_on_screen(&app);
+    assert_eq!(delete.deletions.len(), 1);
+    let step = &delete.deletions[0];
+    assert_eq!(step.mode, PlanMode::Delete);
+    assert_eq!(step.tags, ["1.27", "1.27.5", "latest"]);
+    assert_eq!(step.widened, ["1.27.5", "latest"]);
+    assert_eq!(
+        step.children.len(),
+        2,
+        "the index's platform manifests go too"
+    );
+    assert!(delete.bytes_freed > 0);
+    // Enter stands for confirming exactly this plan.
+    assert!(matches!(app.key_action(&enter()), Some(Action::ConfirmDelete(p)) if p == delete));
+
+    // Untag only: the one tag, nothing freed.
+    app.update(Action::SwitchMode);
+    let untag = plan_on_screen(&app);
+    assert_eq!(untag.deletions[0].mode, PlanMode::Untag);
+    assert_eq!(untag.deletions[0].tags, ["1.27"]);
+    assert_eq!(untag.bytes_freed, 0);
+    // A confirmation of the plan no longer on screen does nothing.
+    assert!(app.update(Action::ConfirmDelete(delete.clone())).is_empty());
+    assert_eq!(app.dialog().unwrap().stage, Stage::Confirming);
+
+    let effects = app.update(Action::ConfirmDelete(untag.clone()));
+    let [
+        Effect::ApplyPlan {
+            req,
+            entry: 0,
+            plan,
+            journal: dir,
+            registry,
+        },
+    ] = effects.as_slice()
+    else {
+        panic!("expected ApplyPlan, got {effects:?}")
+    };
+    assert_eq!(plan, &untag, "the very plan confirmed");
+    assert_eq!(dir, &journal());
+    assert_eq!(registry, "demo");
+    let req = *req;
+    assert!(matches!(
+        app.dialog().unwrap().stage,
+        Stage::Applying { .. }
+    ));
+    assert!(app.is_loading());
+
+    // Esc asks the task to stop before its next step, once.
+    assert_eq!(app.update(Action::Cancel), [Effect::CancelApply(req)]);
+    assert!(app.update(Action::Cancel).is_empty());
+    // Quitting now leaves at once (the stop was asked for already).
+    app.update(Action::Quit);
+    assert!(app.should_quit());
+    app.update(Action::ApplyProgress {
+        req,
+        event: ApplyEvent::Started {
+            index: 0,
+            total: 1,
+            what: "untag library/nginx@sha256:0d1e".into(),
+        },
+    });
+    let failed = crate::registry::RegistryError::DeleteDisabled {
+        host: "demo.example".into(),
+    }
+    .to_string();
+    let report = ApplyReport {
+        steps: vec![StepResult {
+            step: untag.deletions[0].clone(),
+            outcome: Outcome::Failed(failed.clone()),
+            backup: None,
+        }],
+        cancelled: false,
+    };
+    let effects = app.update(Action::ApplyFinished { req, report });
+    let dialog = app.dialog().unwrap();
+    assert_eq!(dialog.stage, Stage::Finished { cancelled: false });
+    assert_eq!(dialog.steps[0].outcome, Some(Outcome::Failed(failed)));
+    // The model of the repository is scanned again, and its open tag list reloaded.
+    assert!(
+        effects.iter().any(
+            |e| matches!(e, Effect::Scan { repos: Some(r), .. } if r == &[repo("library/nginx")])
+        ),
+        "{effects:?}"
+    );
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::ListTags { repo: r, .. } if *r == repo("library/nginx")))
+    );
+    // Enter closes the results.
+    assert!(app.key_action(&enter()).is_some());
+    app.update(Action::Confirm);
+    assert!(app.dialog().is_none());
+}
+
+#[tokio::test]
+async fn quitting_while_deleting_first_stops_after_the_step() {
+    let mut app = writable_app(fixtures::sample()).await;
+    open_repo(&mut app, "alpine");
+    app.update(Action::RequestDelete);
+    let plan = plan_on_screen(&app);
+    let effects = app.update(Action::ConfirmDelete(plan));
+    let req = req_of(&effects);
+    assert_eq!(app.update(Action::Quit), [Effect::CancelApply(req)]);
+    assert!(!app.should_quit());
+    app.update(Action::Quit);
+    assert!(app.should_quit());
+}
+
+#[tokio::test]
+async fn over_ten_tags_the_repository_name_must_be_typed() {
+    let mut app = writable_app(fixtures::large(12)).await;
+    open_repo(&mut app, "big/repo");
+    app.update(Action::First);
+    for _ in 0..11 {
+        app.update(Action::ToggleMark);
+    }
+    assert_eq!(app.storage(0).unwrap().marks().len(), 11);
+    app.update(Action::RequestDelete);
+    let dialog = app.dialog().unwrap();
+    assert_eq!(dialog.required().as_deref(), Some("big/repo"));
+    assert_eq!(app.mode(), Mode::TypeConfirm);
+    // `y` is typed, not a confirmation.
+    assert!(matches!(
+        app.key_action(&key('y')),
+        Some(Action::EditChar('y'))
+    ));
+    let plan = plan_on_screen(&app);
+    assert!(plan.tag_count() > 10);
+    assert!(app.update(Action::ConfirmDelete(plan.clone())).is_empty());
+    assert!(
+        app.dialog()
+            .unwrap()
+            .warning
+            .as_deref()
+            .unwrap()
+            .contains("type big/repo")
+    );
+    for c in "big/rep".chars() {
+        app.update(Action::EditChar(c));
+    }
+    assert!(app.update(Action::ConfirmDelete(plan.clone())).is_empty());
+    app.update(Action::EditChar('o'));
+    let effects = app.update(Action::ConfirmDelete(plan.clone()));
+    assert!(matches!(effects.as_slice(), [Effect::ApplyPlan { plan: p, .. }] if *p == plan));
+}
+
+#[tokio::test]
+async fn escape_cancels_and_nothing_is_deleted() {
+    let mut app = writable_app(fixtures::sample()).await;
+    open_repo(&mut app, "alpine");
+    app.update(Action::RequestDelete);
+    assert!(app.dialog().is_some());
+    let esc = KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
+    assert!(matches!(app.key_action(&esc), Some(Action::Cancel)));
+    assert!(app.update(Action::Cancel).is_empty());
+    assert!(app.dialog().is_none());
+    assert!(matches!(app.message(), Some(Message::Info(m)) if m.contains("nothing was deleted")));
+}
+
+#[tokio::test]
+async fn deleting_is_refused_without_a_client() {
+    let mut app = scanned(vec![entry("demo", Ok(shared(fixtures::sample())))])
+        .await
+        .with_journal(Some(journal()));
+    open_repo(&mut app, "nginx");
+    assert!(app.update(Action::RequestDelete).is_empty());
+    assert!(app.dialog().is_none());
+    assert!(
+        matches!(app.message(), Some(Message::Error(e)) if e.contains("read-only") && e.contains("demo")),
+        "{:?}",
+        app.message()
+    );
+}
+
+#[test]
+fn deleting_waits_for_the_scan() {
+    let mut app = App::new(writable(fixtures::sample()), true, now(), Theme::PLAIN)
+        .with_journal(Some(journal()));
+    app.start();
+    list_repos(&mut app, ReqId(2));
+    let req = open_nginx(&mut app);
+    app.update(Action::TagsLoaded {
+        req,
+        result: Ok(vec![tag("1.26")]),
+    });
+    assert!(app.update(Action::RequestDelete).is_empty());
+    assert!(app.dialog().is_none());
+    assert!(
+        matches!(app.message(), Some(Message::Error(e)) if e.contains("wait for the storage scan"))
+    );
+}
+
+fn backup(id: &str, registry: &str) -> BackupMeta {
+    BackupMeta {
+        id: id.into(),
+        time: "2025-06-01T10:00:00Z".into(),
+        registry: registry.into(),
+        repository: "team/api".into(),
+        action: "delete".into(),
+        digest: format!("sha256:{}", "ab".repeat(32)),
+        media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+        tags: vec!["v0.9.0".into()],
+        children: Vec::new(),
+    }
+}
+
+#[test]
+fn recently_deleted_lists_this_registrys_backups_and_restores_one() {
+    let mut app = App::new(writable(fixtures::sample()), true, now(), Theme::PLAIN)
+        .with_journal(Some(journal()));
+    let effects = app.start();
+    let scan = scan_req(&effects);
+    app.update(Action::ScanFinished {
+        req: scan,
+        result: Ok(()),
+    });
+    let effects = app.update(Action::OpenDeleted);
+    let [Effect::ListBackups { req, journal: dir }] = effects.as_slice() else {
+        panic!("expected ListBackups, got {effects:?}")
+    };
+    assert_eq!(dir, &journal());
+    assert_eq!(app.top().kind(), ViewKind::Deleted);
+    app.update(Action::BackupsListed {
+        req: *req,
+        backups: vec![backup("b-1", "demo"), backup("b-2", "elsewhere")],
+    });
+    let View::Deleted(v) = app.top() else {
+        panic!()
+    };
+    assert_eq!(v.listing.shown(), 1);
+    assert_eq!(v.others, 1);
+
+    // Garbage collection ran since: the restore is refused with the missing-blob sentence.
+    let effects = app.update(Action::Restore);
+    let [Effect::Restore { req, id, .. }] = effects.as_slice() else {
+        panic!("expected Restore, got {effects:?}")
+    };
+    assert_eq!(id, "b-1");
+    let gone = crate::registry::RegistryError::Status {
+        status: 404,
+        url: "team/api@sha256:ab".into(),
+        detail: "cannot restore: 1 blob(s) are gone (garbage-collected): sha256:cd; nothing was restored".into(),
+    };
+    assert!(
+        app.update(Action::Restored {
+            req: *req,
+            result: Err(gone),
+        })
+        .is_empty()
+    );
+    assert!(matches!(app.message(), Some(Message::Error(e)) if e.contains("garbage-collected")));
+
+    // A restore that works: the repository is scanned again.
+    let effects = app.update(Action::Restore);
+    let [Effect::Restore { req, .. }] = effects.as_slice() else {
+        panic!()
+    };
+    let effects = app.update(Action::Restored {
+        req: *req,
+        result: Ok(RestoreResult {
+            id: "b-1".into(),
+            repository: "team/api".into(),
+            digest: format!("sha256:{}", "ab".repeat(32)),
+            tags: vec!["v0.9.0".into()],
+        }),
+    });
+    assert!(matches!(app.message(), Some(Message::Info(m)) if m.starts_with("restored team/api@")));
+    assert!(
+        matches!(effects.as_slice(), [Effect::Scan { repos: Some(r), .. }] if r == &[repo("team/api")])
+    );
+}
+
+#[test]
+fn restoring_is_refused_without_a_client() {
+    let (app, _) = demo_app(true);
+    let mut app = app.with_journal(Some(journal()));
+    let effects = app.update(Action::OpenDeleted);
+    app.update(Action::BackupsListed {
+        req: req_of(&effects),
+        backups: vec![backup("b-1", "demo")],
+    });
+    assert!(app.update(Action::Restore).is_empty());
+    assert!(matches!(app.message(), Some(Message::Error(e)) if e.contains("read-only")));
+}
+
+#[tokio::test]
+async fn cleanup_preview_plans_from_the_form_and_applies_through_the_dialog() {
+    let nightly = PolicySpec {
+        repositories: vec!["library/*".into()],
+        keep_last: Some(1),
+        protect: vec!["latest".into()],
+        ..PolicySpec::default()
+    };
+    let mut app = writable_app(fixtures::sample())
+        .await
+        .with_policies(vec![("nightly".into(), nightly.clone())]);
+    app.update(Action::Filter);
+    for c in "nginx".chars() {
+        app.update(Action::FilterChar(c));
+    }
+    app.update(Action::FilterKeep);
+    app.update(Action::OpenCleanup);
+    let View::Cleanup(v) = app.top() else {
+        panic!()
+    };
+    assert_eq!(v.values[1], "library/nginx");
+    let plan = v.plan.clone().expect("a plan");
+    assert!(plan.deletions.is_empty(), "keep_last 10 keeps all four");
+
+    // keep_last 10 -> 1.
+    app.update(Action::EditField);
+    assert_eq!(app.mode(), Mode::Edit);
+    assert!(matches!(
+        app.key_action(&key('q')),
+        Some(Action::EditChar('q'))
+    ));
+    app.update(Action::EditBackspace);
+    app.update(Action::EditBackspace);
+    app.update(Action::EditChar('1'));
+    app.update(Action::EditKeep);
+    let View::Cleanup(v) = app.top() else {
+        panic!()
+    };
+    let plan = v.plan.clone().expect("a plan");
+    let model = &app.storage(0).unwrap().model;
+    let spec = PolicySpec {
+        repositories: vec!["library/nginx".into()],
+        keep_last: Some(1),
+        ..PolicySpec::default()
+    };
+    let expected = plan_cleanup(
+        model,
+        &[("ad hoc".into(), Policy::compile(spec).unwrap())],
+        now(),
+    );
+    assert_eq!(plan.bytes_freed, expected.bytes_freed);
+    assert_eq!(plan.tag_count(), expected.tag_count());
+    assert!(plan.bytes_freed > 0);
+    assert!(
+        v.lines
+            .iter()
+            .any(|(_, l)| l.starts_with("library/nginx: keep 1, delete 1, untag 2"))
+    );
+
+    // A wrong field says what is wrong; Esc while editing puts the value back.
+    app.update(Action::MoveDown); // keep_within
+    app.update(Action::EditField);
+    for c in "abc".chars() {
+        app.update(Action::EditChar(c));
+    }
+    app.update(Action::EditKeep);
+    let View::Cleanup(v) = app.top() else {
+        panic!()
+    };
+    assert!(v.plan.as_ref().unwrap_err().contains("keep_within"));
+    app.update(Action::EditField);
+    app.update(Action::EditChar('x'));
+    app.update(Action::EditCancel);
+    let View::Cleanup(v) = app.top() else {
+        panic!()
+    };
+    assert_eq!(v.values[3], "abc");
+
+    // A policy from the config fills the form.
+    app.update(Action::NextPolicy);
+    let View::Cleanup(v) = app.top() else {
+        panic!()
+    };
+    assert_eq!(v.policy_name(), "nightly");
+    assert_eq!(v.values[1], "library/*");
+    assert_eq!(v.values[6], "latest");
+    let plan = v.plan.clone().expect("a plan");
+    let expected = plan_cleanup(
+        &app.storage(0).unwrap().model,
+        &[("nightly".into(), Policy::compile(nightly).unwrap())],
+        now(),
+    );
+    assert_eq!(plan.bytes_freed, expected.bytes_freed);
+
+    // d applies it through the dialog, with the very plan previewed.
+    app.update(Action::RequestDelete);
+    let dialog = app.dialog().expect("a dialog");
+    assert_eq!(dialog.choices.len(), 1);
+    assert_eq!(dialog.plan(), Some(&plan));
+    let effects = app.update(Action::ConfirmDelete(plan.clone()));
+    assert!(matches!(effects.as_slice(), [Effect::ApplyPlan { plan: p, .. }] if *p == plan));
+}
