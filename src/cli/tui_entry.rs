@@ -49,7 +49,11 @@ pub async fn run(ctx: &Context, input: Option<&str>) -> anyhow::Result<()> {
     if let (Some(warning), Some(first)) = (&ctx.config_warning, entries.first_mut()) {
         first.notice = Some(warning.clone());
     }
-    tui::run(entries, open_first).await
+    let options = tui::RunOptions {
+        policies: ctx.config.policies.clone(),
+        ..tui::RunOptions::default()
+    };
+    tui::run_with(entries, open_first, options).await
 }
 
 fn entry(target: &target::Target) -> RegistryEntry {
@@ -58,6 +62,7 @@ fn entry(target: &target::Target) -> RegistryEntry {
         location: target.location(),
         source: target.open().map_err(|e| e.to_string()),
         notice: target.warning(),
-        client: None,
+        // Deletes need the HTTP client; layouts (and the demo) are read-only.
+        client: target.client().ok(),
     }
 }

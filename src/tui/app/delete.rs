@@ -355,10 +355,12 @@ impl App {
                 } else {
                     format!("tags {}", r.tags.join(", "))
                 };
-                self.info(format!(
-                    "restored {}@{} with {tags}",
-                    r.repository, r.digest
-                ));
+                let mut text = format!("restored {}@{} with {tags}", r.repository, r.digest);
+                // A tag pushed again since the delete was not moved back: say so.
+                if !r.left_alone.is_empty() {
+                    text.push_str(&format!("; left alone: {}", r.left_alone.join("; ")));
+                }
+                self.info(text);
                 match RepoName::parse(&r.repository) {
                     Ok(repo) => self.changed_repos(entry, vec![repo]),
                     Err(_) => Vec::new(),

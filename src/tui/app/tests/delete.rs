@@ -133,6 +133,7 @@ async fn delete_by_digest_names_every_tag_and_confirms_the_plan_shown() {
             backup: None,
         }],
         cancelled: false,
+        stopped: None,
     };
     let effects = app.update(Action::ApplyFinished { req, report });
     let dialog = app.dialog().unwrap();
@@ -326,6 +327,7 @@ fn recently_deleted_lists_this_registrys_backups_and_restores_one() {
             repository: "team/api".into(),
             digest: format!("sha256:{}", "ab".repeat(32)),
             tags: vec!["v0.9.0".into()],
+            left_alone: Vec::new(),
         }),
     });
     assert!(matches!(app.message(), Some(Message::Info(m)) if m.starts_with("restored team/api@")));
