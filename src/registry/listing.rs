@@ -4,7 +4,7 @@ use reqwest::{Method, header};
 use serde::Deserialize;
 use url::Url;
 
-use super::client::{Call, Client, MAX_DOCUMENT_BYTES, RequestKind, read_capped};
+use super::client::{Call, Client, MAX_DOCUMENT_BYTES, RequestKind};
 use super::error::RegistryError;
 use super::manifest::null_as_empty;
 use super::pagination::{PageGuard, next_link};
@@ -112,14 +112,13 @@ impl Client {
                 what.to_string(),
             );
             call.accept = Some("application/json");
-            let response = self.execute(call).await?;
-            let link = response
-                .headers()
+            let document = self.fetch(call, MAX_DOCUMENT_BYTES).await?;
+            let link = document
+                .headers
                 .get(header::LINK)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string);
-            let body = read_capped(response, MAX_DOCUMENT_BYTES, url.as_str()).await?;
-            let page = parse(&body).map_err(|e| RegistryError::Malformed {
+            let page = parse(&document.body).map_err(|e| RegistryError::Malformed {
                 url: url.to_string(),
                 detail: e.to_string(),
             })?;
