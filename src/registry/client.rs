@@ -607,3 +607,24 @@ pub(crate) fn describe_reqwest_error(e: &reqwest::Error) -> String {
         innermost
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::Secret;
+
+    /// A panic message or a `{:?}` in a log line shows options as `Debug` does.
+    #[test]
+    fn options_in_debug_show_no_password() {
+        let options = ClientOptions {
+            credentials: CredentialSource::Plain {
+                username: "alice".into(),
+                password: Secret::new("hunter2-in-options"),
+            },
+            ..ClientOptions::default()
+        };
+        let shown = format!("{options:?} {options:#?}");
+        assert!(shown.contains("alice"), "{shown}");
+        assert!(!shown.contains("hunter2-in-options"), "{shown}");
+    }
+}
