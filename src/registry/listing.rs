@@ -39,12 +39,13 @@ impl Client {
                 "the catalog",
                 |b| serde_json::from_slice::<CatalogPage>(b).map(|p| p.repositories),
                 &|names: &[String]| {
-                    on_page(&parse_all(names, RepoName::parse));
+                    on_page(&parse_all(names, RepoName::parse, Warn::Yes));
                 },
             )
             .await;
         match result {
-            Ok(names) => Ok(parse_all(&names, RepoName::parse)),
+            // Each page was parsed (and its invalid names logged) as it came.
+            Ok(names) => Ok(parse_all(&names, RepoName::parse, Warn::No)),
             Err(RegistryError::NotFound { .. }) => Err(RegistryError::NoCatalog {
                 host: self.registry().host.clone(),
                 detail: "404 on /v2/_catalog".into(),
@@ -83,7 +84,7 @@ impl Client {
                 &|_| {},
             )
             .await?;
-        Ok(parse_all(&names, Tag::parse))
+        Ok(parse_all(&names, Tag::parse, Warn::Yes))
     }
 
     async fn list_pages(
@@ -135,15 +136,24 @@ impl Client {
     }
 }
 
+/// Whether [`parse_all`] logs the names it skips.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Warn {
+    Yes,
+    No,
+}
+
 /// Keeps the names that are valid; a registry sending an invalid one (which could not be
 /// used in a URL anyway) gets a log line, not a failed listing.
-fn parse_all<T, E>(names: &[String], parse: impl Fn(&str) -> Result<T, E>) -> Vec<T> {
+fn parse_all<T, E>(names: &[String], parse: impl Fn(&str) -> Result<T, E>, warn: Warn) -> Vec<T> {
     names
         .iter()
         .filter_map(|n| match parse(n) {
             Ok(v) => Some(v),
             Err(_) => {
-                tracing::warn!(name = %crate::sanitize::sanitize(n), "skipping an invalid name from the registry");
+                if warn == Warn::Yes {
+                    tracing::warn!(name = %crate::sanitize::sanitize(n), "skipping an invalid name from the registry");
+                }
                 None
             }
         })
