@@ -33,7 +33,8 @@ pub struct Defaults {
     pub timeout_secs: Option<u64>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+/// `Debug` is written out by hand: it shows `password` as `<redacted>`.
+#[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegistryConfig {
     /// `host[:port]` or `http(s)://host[:port]`.
@@ -53,6 +54,24 @@ pub struct RegistryConfig {
     pub repositories: Vec<String>,
     /// A shell command that runs the registry's garbage collection, offered after a cleanup.
     pub gc_command: Option<String>,
+}
+
+impl fmt::Debug for RegistryConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RegistryConfig")
+            .field("url", &self.url)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("password_command", &self.password_command)
+            .field("docker_config", &self.docker_config)
+            .field("ca_file", &self.ca_file)
+            .field("insecure", &self.insecure)
+            .field("concurrency", &self.concurrency)
+            .field("page_size", &self.page_size)
+            .field("repositories", &self.repositories)
+            .field("gc_command", &self.gc_command)
+            .finish()
+    }
 }
 
 /// A config error with where it is.
@@ -326,6 +345,23 @@ mod tests {
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse(Path::new("config.toml"), text)
+    }
+
+    /// The config is plain data that front ends may show with `{:?}` (a panic, a log line):
+    /// a password written in it must not come along.
+    #[test]
+    fn a_config_in_debug_shows_no_password() {
+        let c = parse(
+            "[registries.r]\nurl = \"r:5000\"\nusername = \"alice\"\npassword = \"hunter2-in-config\"\n",
+        )
+        .unwrap();
+        let shown = format!("{c:?} {c:#?} {:?}", c.registries["r"]);
+        assert!(shown.contains("alice"), "{shown}");
+        assert!(!shown.contains("hunter2-in-config"), "{shown}");
+        assert_eq!(
+            c.registries["r"].password.as_deref(),
+            Some("hunter2-in-config")
+        );
     }
 
     #[test]

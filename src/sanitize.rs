@@ -59,7 +59,9 @@ pub fn sanitize(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-fn is_unsafe(c: char) -> bool {
+/// Whether a terminal may act on `c` rather than show it: C0 and C1 controls, DEL and the
+/// bidi controls.
+pub fn is_unsafe(c: char) -> bool {
     c.is_control() // C0, DEL and C1 (U+0080..U+009F), tabs and newlines included
         || matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}')
         || ('\u{202A}'..='\u{202E}').contains(&c)

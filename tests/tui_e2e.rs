@@ -499,8 +499,11 @@ fn survives_the_registry_going_away_and_coming_back() {
 
     assert!(registry.stop());
     pane.keys(&["r"]);
-    let down = pane.wait_for_text(&format!("cannot reach {addr}"));
-    assert_shows(&down, "could not list the repositories");
+    // The background scan may report the outage before the listing does: wait for both.
+    let unreachable = format!("cannot reach {addr}");
+    pane.wait_for("the listing's error", |s| {
+        s.contains(&unreachable) && s.contains("could not list the repositories")
+    });
     // Still running: the help opens and closes.
     pane.keys(&["?"]);
     pane.wait_for_text("esc closes");
@@ -523,8 +526,11 @@ fn an_unreachable_target_is_reported_inside_the_app() {
     let addr = format!("127.0.0.1:{}", free_port());
     let pane = Pane::start("unreachable", &[&addr]);
     pane.wait_for_crumbs(&format!("regatta › {addr}"));
-    let screen = pane.wait_for_text(&format!("cannot reach {addr}"));
-    assert_shows(&screen, "could not list the repositories");
+    // The background scan may report it before the listing does: wait for both.
+    let unreachable = format!("cannot reach {addr}");
+    pane.wait_for("the listing's error", |s| {
+        s.contains(&unreachable) && s.contains("could not list the repositories")
+    });
     assert_eq!(pane.display("#{alternate_on}"), "1", "the app is not up");
     quit_and_check_terminal(&pane, "q");
 }

@@ -86,10 +86,11 @@ pub async fn run(
         registry: total,
         repositories: repos,
     };
+    // Also with --json: `complete` is there for scripts, the warning for whoever runs one.
+    warn_incomplete(&model);
     if json {
         return print_json(&report);
     }
-    warn_incomplete(&model);
     let rows: Vec<Vec<String>> = report
         .repositories
         .iter()

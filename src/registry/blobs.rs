@@ -45,13 +45,12 @@ impl Client {
         let url = self.url(&format!("{repo}/blobs/{digest}"))?;
         let call = Call::new(
             Method::GET,
-            url.clone(),
+            url,
             RequestKind::BlobGet,
             format!("repository:{repo}:pull"),
             format!("blob {digest} in {repo}"),
         );
-        let response = self.execute(call).await?;
-        let body = read_capped(response, limit, url.as_str()).await?;
+        let body = self.fetch(call, limit).await?.body;
         if !digest.matches(&body) {
             return Err(RegistryError::DigestMismatch {
                 what: format!("blob in {repo}"),

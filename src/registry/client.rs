@@ -36,7 +36,8 @@ pub struct ClientOptions {
     pub page_size: usize,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
-    /// Retries of idempotent requests after connection errors, 5xx and 429.
+    /// Retries of idempotent requests after connection errors, bodies that broke off, 5xx
+    /// and 429. A request that timed out is not retried: `request_timeout` bounds the wait.
     pub max_retries: u32,
     /// First backoff delay; doubled each retry, with jitter.
     pub retry_base: Duration,
@@ -96,6 +97,7 @@ impl RequestCounters {
 }
 
 /// One request as the endpoint code describes it.
+#[derive(Clone)]
 pub(crate) struct Call {
     pub method: Method,
     pub url: Url,
@@ -126,6 +128,12 @@ impl Call {
     fn idempotent(&self) -> bool {
         self.method == Method::GET || self.method == Method::HEAD
     }
+}
+
+/// A response read whole: its headers and its body.
+pub(crate) struct Document {
+    pub headers: header::HeaderMap,
+    pub body: Vec<u8>,
 }
 
 #[derive(Clone)]
@@ -258,10 +266,51 @@ impl Client {
     /// permit, retries idempotent requests on connection errors, 5xx and 429 (honouring
     /// `Retry-After`), and maps failures. Returns only 2xx/3xx responses.
     pub(crate) async fn execute(&self, call: Call) -> Result<reqwest::Response, RegistryError> {
+        self.execute_counting(&call, &mut 0).await
+    }
+
+    /// Sends `call` and reads its whole body, refusing one over `limit` bytes. A body that
+    /// breaks off (a reset connection, fewer bytes than announced) fails an idempotent
+    /// request like a failed send does, so it is retried too, from the same retry budget:
+    /// a status line alone is not an answer.
+    pub(crate) async fn fetch(&self, call: Call, limit: u64) -> Result<Document, RegistryError> {
+        let url = call.url.to_string();
+        let mut attempt: u32 = 0;
+        loop {
+            let response = self.execute_counting(&call, &mut attempt).await?;
+            let headers = response.headers().clone();
+            let host = response.url().host_str().unwrap_or_default().to_string();
+            let broken = match read_body(response, limit).await {
+                Ok(body) => return Ok(Document { headers, body }),
+                Err(BodyError::TooLarge) => return Err(RegistryError::TooLarge { url, limit }),
+                Err(BodyError::Broken(e)) => e,
+            };
+            if broken.is_timeout() {
+                return Err(RegistryError::Timeout {
+                    url,
+                    seconds: self.inner.options.request_timeout.as_secs(),
+                });
+            }
+            if call.idempotent() && attempt < self.inner.options.max_retries {
+                tracing::debug!(%url, "the body broke off: {broken}");
+                self.backoff(attempt, None).await;
+                attempt += 1;
+                continue;
+            }
+            return Err(body_broke_off(host, &url, &broken));
+        }
+    }
+
+    /// [`execute`](Self::execute) with the retry count kept in `attempt`, shared with the
+    /// caller's own retries.
+    async fn execute_counting(
+        &self,
+        call: &Call,
+        attempt: &mut u32,
+    ) -> Result<reqwest::Response, RegistryError> {
         let inner = &self.inner;
         let host = inner.addr.host.clone();
         let credentials = self.credentials().await?.clone();
-        let mut attempt: u32 = 0;
         let mut answered_challenge = false;
         loop {
             let auth = inner
@@ -290,18 +339,20 @@ impl Client {
                 inner.counters.bump(call.kind);
                 request.send().await
             };
-            let retry_left = attempt < inner.options.max_retries;
+            let retry_left = *attempt < inner.options.max_retries;
             let response = match outcome {
                 Ok(response) => response,
                 Err(e) => {
                     // A connect error means nothing was sent, so even a PUT may be retried.
                     let safe = call.idempotent() || e.is_connect();
-                    if retry_left && safe && !is_tls_error(&e) {
-                        self.backoff(attempt, None).await;
-                        attempt += 1;
+                    // A timeout is not retried: the configured time is what the user gives a
+                    // request, and retries would multiply it before anything is reported.
+                    if retry_left && safe && !e.is_timeout() && !is_tls_error(&e) {
+                        self.backoff(*attempt, None).await;
+                        *attempt += 1;
                         continue;
                     }
-                    return Err(self.transport_error(&call, &e));
+                    return Err(self.transport_error(call, &e));
                 }
             };
             let status = response.status();
@@ -323,12 +374,12 @@ impl Client {
             let retryable = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
             if retryable && retry_left && call.idempotent() {
                 let wait = retry_after(&response);
-                self.backoff(attempt, wait).await;
-                attempt += 1;
+                self.backoff(*attempt, wait).await;
+                *attempt += 1;
                 continue;
             }
             return Err(self
-                .status_error(&call, &credentials, response, attempt + 1)
+                .status_error(call, &credentials, response, *attempt + 1)
                 .await);
         }
     }
@@ -466,42 +517,54 @@ fn retry_after(response: &reqwest::Response) -> Option<Duration> {
     Some(Duration::from_secs(seconds))
 }
 
+/// Why a body could not be read whole.
+enum BodyError {
+    TooLarge,
+    Broken(reqwest::Error),
+}
+
 /// Reads a body up to `limit` bytes; a larger one is refused, not truncated.
-pub(crate) async fn read_capped(
-    mut response: reqwest::Response,
-    limit: u64,
-    url: &str,
-) -> Result<Vec<u8>, RegistryError> {
+async fn read_body(mut response: reqwest::Response, limit: u64) -> Result<Vec<u8>, BodyError> {
     if response.content_length().is_some_and(|len| len > limit) {
-        return Err(RegistryError::TooLarge {
-            url: url.to_string(),
-            limit,
-        });
+        return Err(BodyError::TooLarge);
     }
     let mut body = Vec::new();
     loop {
         match response.chunk().await {
             Ok(Some(chunk)) => {
                 if body.len() as u64 + chunk.len() as u64 > limit {
-                    return Err(RegistryError::TooLarge {
-                        url: url.to_string(),
-                        limit,
-                    });
+                    return Err(BodyError::TooLarge);
                 }
                 body.extend_from_slice(&chunk);
             }
             Ok(None) => return Ok(body),
-            Err(e) => {
-                return Err(RegistryError::Unreachable {
-                    host: response.url().host_str().unwrap_or("").to_string(),
-                    detail: format!(
-                        "the body of {url} broke off: {}",
-                        describe_reqwest_error(&e)
-                    ),
-                });
-            }
+            Err(e) => return Err(BodyError::Broken(e)),
         }
     }
+}
+
+/// `host`: where the body came from (after redirects).
+fn body_broke_off(host: String, url: &str, e: &reqwest::Error) -> RegistryError {
+    RegistryError::Unreachable {
+        host,
+        detail: format!("the body of {url} broke off: {}", describe_reqwest_error(e)),
+    }
+}
+
+/// Reads a body up to `limit` bytes, without retrying (error bodies, upload answers).
+pub(crate) async fn read_capped(
+    response: reqwest::Response,
+    limit: u64,
+    url: &str,
+) -> Result<Vec<u8>, RegistryError> {
+    let host = response.url().host_str().unwrap_or_default().to_string();
+    read_body(response, limit).await.map_err(|e| match e {
+        BodyError::TooLarge => RegistryError::TooLarge {
+            url: url.to_string(),
+            limit,
+        },
+        BodyError::Broken(e) => body_broke_off(host, url, &e),
+    })
 }
 
 fn error_chain(e: &dyn std::error::Error) -> Vec<String> {
@@ -542,5 +605,26 @@ pub(crate) fn describe_reqwest_error(e: &reqwest::Error) -> String {
         "timed out".to_string()
     } else {
         innermost
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::Secret;
+
+    /// A panic message or a `{:?}` in a log line shows options as `Debug` does.
+    #[test]
+    fn options_in_debug_show_no_password() {
+        let options = ClientOptions {
+            credentials: CredentialSource::Plain {
+                username: "alice".into(),
+                password: Secret::new("hunter2-in-options"),
+            },
+            ..ClientOptions::default()
+        };
+        let shown = format!("{options:?} {options:#?}");
+        assert!(shown.contains("alice"), "{shown}");
+        assert!(!shown.contains("hunter2-in-options"), "{shown}");
     }
 }

@@ -4,7 +4,7 @@ use reqwest::{Method, header};
 use serde::Deserialize;
 use url::Url;
 
-use super::client::{Call, Client, MAX_DOCUMENT_BYTES, RequestKind, read_capped};
+use super::client::{Call, Client, MAX_DOCUMENT_BYTES, RequestKind};
 use super::error::RegistryError;
 use super::manifest::null_as_empty;
 use super::pagination::{PageGuard, next_link};
@@ -39,12 +39,13 @@ impl Client {
                 "the catalog",
                 |b| serde_json::from_slice::<CatalogPage>(b).map(|p| p.repositories),
                 &|names: &[String]| {
-                    on_page(&parse_all(names, RepoName::parse));
+                    on_page(&parse_all(names, RepoName::parse, Warn::Yes));
                 },
             )
             .await;
         match result {
-            Ok(names) => Ok(parse_all(&names, RepoName::parse)),
+            // Each page was parsed (and its invalid names logged) as it came.
+            Ok(names) => Ok(parse_all(&names, RepoName::parse, Warn::No)),
             Err(RegistryError::NotFound { .. }) => Err(RegistryError::NoCatalog {
                 host: self.registry().host.clone(),
                 detail: "404 on /v2/_catalog".into(),
@@ -83,7 +84,7 @@ impl Client {
                 &|_| {},
             )
             .await?;
-        Ok(parse_all(&names, Tag::parse))
+        Ok(parse_all(&names, Tag::parse, Warn::Yes))
     }
 
     async fn list_pages(
@@ -112,14 +113,13 @@ impl Client {
                 what.to_string(),
             );
             call.accept = Some("application/json");
-            let response = self.execute(call).await?;
-            let link = response
-                .headers()
+            let document = self.fetch(call, MAX_DOCUMENT_BYTES).await?;
+            let link = document
+                .headers
                 .get(header::LINK)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string);
-            let body = read_capped(response, MAX_DOCUMENT_BYTES, url.as_str()).await?;
-            let page = parse(&body).map_err(|e| RegistryError::Malformed {
+            let page = parse(&document.body).map_err(|e| RegistryError::Malformed {
                 url: url.to_string(),
                 detail: e.to_string(),
             })?;
@@ -136,15 +136,24 @@ impl Client {
     }
 }
 
+/// Whether [`parse_all`] logs the names it skips.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Warn {
+    Yes,
+    No,
+}
+
 /// Keeps the names that are valid; a registry sending an invalid one (which could not be
 /// used in a URL anyway) gets a log line, not a failed listing.
-fn parse_all<T, E>(names: &[String], parse: impl Fn(&str) -> Result<T, E>) -> Vec<T> {
+fn parse_all<T, E>(names: &[String], parse: impl Fn(&str) -> Result<T, E>, warn: Warn) -> Vec<T> {
     names
         .iter()
         .filter_map(|n| match parse(n) {
             Ok(v) => Some(v),
             Err(_) => {
-                tracing::warn!(name = %crate::sanitize::sanitize(n), "skipping an invalid name from the registry");
+                if warn == Warn::Yes {
+                    tracing::warn!(name = %crate::sanitize::sanitize(n), "skipping an invalid name from the registry");
+                }
                 None
             }
         })

@@ -2,7 +2,7 @@
 
 use reqwest::{Method, header};
 
-use super::client::{Call, Client, MAX_DOCUMENT_BYTES, RequestKind, read_capped};
+use super::client::{Call, Client, MAX_DOCUMENT_BYTES, RequestKind};
 use super::error::RegistryError;
 use super::manifest::MANIFEST_ACCEPT;
 use super::reference::{Digest, ManifestRef, RepoName};
@@ -16,8 +16,11 @@ fn what(repo: &RepoName, reference: &ManifestRef) -> String {
 }
 
 fn header_str(response: &reqwest::Response, name: &str) -> Option<String> {
-    response
-        .headers()
+    header_value(response.headers(), name)
+}
+
+fn header_value(headers: &header::HeaderMap, name: &str) -> Option<String> {
+    headers
         .get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
@@ -77,17 +80,18 @@ impl Client {
         let what = what(repo, reference);
         let mut call = Call::new(
             Method::GET,
-            url.clone(),
+            url,
             RequestKind::ManifestGet,
             format!("repository:{repo}:pull"),
             what.clone(),
         );
         call.accept = Some(MANIFEST_ACCEPT);
-        let response = self.execute(call).await?;
-        let content_type = header_str(&response, header::CONTENT_TYPE.as_str()).unwrap_or_default();
-        let header_digest =
-            header_str(&response, "docker-content-digest").and_then(|d| Digest::parse(&d).ok());
-        let body = read_capped(response, MAX_DOCUMENT_BYTES, url.as_str()).await?;
+        let document = self.fetch(call, MAX_DOCUMENT_BYTES).await?;
+        let content_type =
+            header_value(&document.headers, header::CONTENT_TYPE.as_str()).unwrap_or_default();
+        let header_digest = header_value(&document.headers, "docker-content-digest")
+            .and_then(|d| Digest::parse(&d).ok());
+        let body = document.body;
         let expected = reference.digest().cloned().or(header_digest);
         FetchedManifest::from_bytes(&what, body, &content_type, expected.as_ref())
     }

@@ -120,6 +120,26 @@ impl Sandbox {
         command
     }
 
+    /// The same program and environment as [`command`](Self::command) on a plain
+    /// `std::process::Command`, for a run the test interrupts (spawn, signal, wait).
+    pub fn std_command(&self) -> std::process::Command {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_regatta"));
+        command
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("RUST_BACKTRACE", "1")
+            .current_dir(self.root());
+        for (var, sub) in DIRS {
+            command.env(var, self.root().join(sub));
+        }
+        command
+    }
+
+    /// `$XDG_DATA_HOME/regatta`: the audit log and the backups.
+    pub fn data_dir(&self) -> PathBuf {
+        self.root().join("data/regatta")
+    }
+
     /// Runs the binary with `args`.
     pub fn run<S: AsRef<OsStr>>(&self, args: &[S]) -> Run {
         Run::of(self.command().args(args))
@@ -147,7 +167,8 @@ pub struct Run {
 }
 
 impl Run {
-    fn of(command: &mut assert_cmd::Command) -> Self {
+    /// Runs `command` (built from [`Sandbox::command`], with any changes) to the end.
+    pub fn of(command: &mut assert_cmd::Command) -> Self {
         let args = format!("{command:?}");
         let output = command.output().expect("run regatta");
         Self {

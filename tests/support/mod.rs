@@ -20,6 +20,9 @@
 //! - [`isolated::Isolated`]: the `regatta` binary with its own `HOME`, `XDG_*` and
 //!   `DOCKER_CONFIG`.
 //! - [`proxy::LatencyProxy`]: a loopback proxy adding a delay to every request.
+//! - [`fault_proxy::FaultProxy`]: a loopback HTTP/1.1 proxy in front of a real registry that
+//!   adds latency, resets, short bodies, 500s, 429s, stalls and endless catalog pages on
+//!   request, and counts the requests it saw.
 //!
 //! ```ignore
 //! mod support;
@@ -50,6 +53,7 @@
 pub mod binary;
 pub mod cleanup;
 pub mod cli;
+pub mod fault_proxy;
 pub mod fixtures;
 pub mod image;
 pub mod isolated;
@@ -82,4 +86,28 @@ where
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })
+}
+
+/// Runs `body` on a thread of its own and fails the test if it has not finished within
+/// `limit`, so a hang shows as a failure naming the limit instead of a stalled test run. A
+/// panic in `body` is passed on as it is.
+pub fn within<T: Send + 'static>(
+    limit: std::time::Duration,
+    body: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    use std::sync::mpsc::RecvTimeoutError;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        let _ = tx.send(body());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(value) => value,
+        Err(RecvTimeoutError::Disconnected) => match worker.join() {
+            Err(panic) => std::panic::resume_unwind(panic),
+            Ok(()) => panic!("the test body ended without a result"),
+        },
+        Err(RecvTimeoutError::Timeout) => {
+            panic!("the test did not finish within {limit:?}: something hangs")
+        }
+    }
 }

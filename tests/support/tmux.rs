@@ -67,6 +67,29 @@ impl Pane {
     }
 
     pub fn start_sized(name: &str, args: &[&str], width: u16, height: u16) -> Self {
+        Self::launch(name, args, &[], width, height, |_| {})
+    }
+
+    /// `regatta ARGS` in a new 120x40 pane with extra environment variables (`REGATTA_LOG`,
+    /// say), after `prepare` was given the pane's root directory (see [`dir`](Self::dir)) to
+    /// write files regatta reads at start, such as its config.
+    pub fn start_with(
+        name: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        prepare: impl FnOnce(&Path),
+    ) -> Self {
+        Self::launch(name, args, env, 120, 40, prepare)
+    }
+
+    fn launch(
+        name: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        width: u16,
+        height: u16,
+        prepare: impl FnOnce(&Path),
+    ) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("regatta-e2e-")
             .tempdir()
@@ -75,6 +98,7 @@ impl Pane {
             std::fs::create_dir_all(dir.path().join(sub)).expect("create an isolated home");
         }
         std::fs::write(dir.path().join("tmux.conf"), TMUX_CONF).expect("write tmux.conf");
+        prepare(dir.path());
         let pane = Self {
             socket: format!(
                 "regatta-e2e-{}-{}-{name}",
@@ -83,7 +107,7 @@ impl Pane {
             ),
             dir,
         };
-        let command = pane.shell_command(args);
+        let command = pane.shell_command(args, env);
         let raw = format!("cat >> {}", quote(&pane.raw_path().display().to_string()));
         let (w, h) = (width.to_string(), height.to_string());
         // One tmux invocation: the output is piped before the server reads any of it.
@@ -105,21 +129,25 @@ impl Pane {
         pane
     }
 
-    /// `env HOME=.. XDG_..=.. TERM=xterm-256color regatta ARGS; echo "EXIT=.. TTY=.."`.
-    fn shell_command(&self, args: &[&str]) -> String {
+    /// `env HOME=.. XDG_..=.. TERM=xterm-256color [ENV..] regatta ARGS; echo "EXIT=.. TTY=.."`.
+    fn shell_command(&self, args: &[&str], env: &[(&str, &str)]) -> String {
         let d = self.dir.path();
         let home = |sub: &str| quote(&d.join(sub).display().to_string());
         let mut line = format!(
             "env HOME={} XDG_CONFIG_HOME={} XDG_CACHE_HOME={} XDG_DATA_HOME={} \
-             XDG_STATE_HOME={} DOCKER_CONFIG={} TERM=xterm-256color {}",
+             XDG_STATE_HOME={} DOCKER_CONFIG={} TERM=xterm-256color",
             home("home"),
             home("config"),
             home("cache"),
             home("data"),
             home("state"),
             home("docker"),
-            quote(env!("CARGO_BIN_EXE_regatta")),
         );
+        for (name, value) in env {
+            line.push_str(&format!(" {name}={}", quote(value)));
+        }
+        line.push(' ');
+        line.push_str(&quote(env!("CARGO_BIN_EXE_regatta")));
         for arg in args {
             line.push(' ');
             line.push_str(&quote(arg));
@@ -134,6 +162,13 @@ impl Pane {
     /// The isolated `XDG_CACHE_HOME` (where the demo is unpacked).
     pub fn cache_home(&self) -> PathBuf {
         self.dir.path().join("cache")
+    }
+
+    /// One of the pane's isolated directories: `home`, `config`, `cache`, `data`, `state`
+    /// or `docker` (`HOME`, `XDG_CONFIG_HOME`, ... and `DOCKER_CONFIG`).
+    pub fn dir(&self, sub: &str) -> PathBuf {
+        assert!(HOMES.contains(&sub), "no directory {sub:?} in a pane");
+        self.dir.path().join(sub)
     }
 
     /// The screen as text (`capture-pane -p`): one line per row, trailing spaces trimmed.
