@@ -275,3 +275,38 @@ async fn with_deletes_disabled_rm_and_cleanup_fail_with_the_405_sentence_and_cha
     let failed = home.audit().iter().filter(|e| e.result == "failed").count();
     assert_eq!(failed, 3, "one per attempt: {:#?}", home.audit());
 }
+
+#[tokio::test]
+async fn gc_flag_runs_the_registrys_gc_command_after_an_apply_and_shows_its_output() {
+    let registry = TestRegistry::start();
+    registry.push(&rm_fixture());
+    let home = Home::new();
+    // A real garbage collection pass over this registry's storage (dry run: the registry
+    // is still serving, and Distribution's GC must not run against a live registry).
+    let gc = format!(
+        "docker-registry garbage-collect --dry-run {}",
+        registry.config_path().display()
+    );
+    home.write_config(&format!(
+        "[registries.local]\nurl = \"{}\"\ngc_command = '{gc}'\n",
+        registry.addr()
+    ));
+    let (code, stdout, stderr) =
+        run(home.command(["rm", "local/app:v2", "--apply", "--yes", "--gc"]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("done"), "{stdout}");
+    let gc_lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("gc: ")).collect();
+    assert!(
+        gc_lines.iter().any(|l| l.contains("eligible for deletion")),
+        "the collector's own summary is shown:\n{stderr}"
+    );
+    // Without --gc and off a terminal, the command is not run; the hint says how.
+    let home = Home::new();
+    home.write_config(&format!(
+        "[registries.local]\nurl = \"{}\"\ngc_command = '{gc}'\n",
+        registry.addr()
+    ));
+    let (code, _, stderr) = run(home.command(["rm", "local/app:v1", "--apply", "--yes"]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("gc: "), "{stderr}");
+}
