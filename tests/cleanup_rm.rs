@@ -279,7 +279,7 @@ async fn with_deletes_disabled_rm_and_cleanup_fail_with_the_405_sentence_and_cha
 #[tokio::test]
 async fn gc_flag_runs_the_registrys_gc_command_after_an_apply_and_shows_its_output() {
     let registry = TestRegistry::start();
-    registry.push(&rm_fixture());
+    let truth = registry.push(&rm_fixture());
     let home = Home::new();
     // A real garbage collection pass over this registry's storage (dry run: the registry
     // is still serving, and Distribution's GC must not run against a live registry).
@@ -299,6 +299,14 @@ async fn gc_flag_runs_the_registrys_gc_command_after_an_apply_and_shows_its_outp
     assert!(
         gc_lines.iter().any(|l| l.contains("eligible for deletion")),
         "the collector's own summary is shown:\n{stderr}"
+    );
+    // The measured change: v2's manifest, config and own layer, which the dry-run collector
+    // lists as eligible, in bytes known from the scan (exactly what the plan predicted).
+    let plan_freed = freed_by_deleting_v2(&truth);
+    assert!(
+        stderr.contains("removed 3 blob(s)")
+            && stderr.contains(&format!("({plan_freed} bytes) of them known from the scan")),
+        "{stderr}"
     );
     // Without --gc and off a terminal, the command is not run; the hint says how.
     let home = Home::new();

@@ -270,3 +270,20 @@ impl StorageModel {
             .collect()
     }
 }
+
+impl StorageModel {
+    /// The size of every blob the model knows: manifests, configs and layers.
+    pub fn blob_sizes(&self) -> HashMap<Digest, u64> {
+        let mut sizes = HashMap::new();
+        for (digest, info) in &self.manifests {
+            sizes.insert(digest.clone(), info.doc_size);
+            if let ManifestBody::Image { config, layers, .. } = &info.body {
+                sizes.insert(config.0.clone(), config.1);
+                for (l, size) in layers {
+                    sizes.insert(l.clone(), *size);
+                }
+            }
+        }
+        sizes
+    }
+}

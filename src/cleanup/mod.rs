@@ -1,6 +1,7 @@
 //! Policies -> plans -> execution. Dry run is the default everywhere; applying is explicit.
 
 pub mod execute;
+pub mod gc;
 pub mod journal;
 pub mod plan;
 #[cfg(test)]

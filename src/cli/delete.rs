@@ -114,7 +114,7 @@ pub async fn rm(
     if !plan.unknown.is_empty() && plan.deletions.is_empty() {
         anyhow::bail!("not found: {}", plan.unknown.join(", "));
     }
-    finish(ctx, &target, plan, args, &model.failures).await
+    finish(ctx, &target, plan, args, &model).await
 }
 
 pub async fn cleanup(
@@ -170,7 +170,7 @@ pub async fn cleanup(
     let source = target.open()?;
     let model = scan_with_progress(source.as_ref(), &scan_options(&target, None)).await?;
     let plan = plan_cleanup(&model, &[(name, policy)], jiff::Timestamp::now());
-    finish(ctx, &target, plan, args, &model.failures).await
+    finish(ctx, &target, plan, args, &model).await
 }
 
 fn scan_options(target: &Target, repo_filter: Option<globset::GlobMatcher>) -> ScanOptions {
@@ -189,12 +189,12 @@ async fn finish(
     target: &Target,
     plan: Plan,
     args: &ApplyArgs,
-    failures: &[(Option<RepoName>, String, String)],
+    model: &crate::analysis::model::StorageModel,
 ) -> anyhow::Result<bool> {
-    if !failures.is_empty() {
+    if !model.failures.is_empty() {
         eprintln!(
             "regatta: warning: the scan had {} failure(s); those parts are left out of the plan",
-            failures.len()
+            model.failures.len()
         );
     }
     if !args.apply {
@@ -266,7 +266,7 @@ async fn finish(
         eprintln!("regatta: {}", crate::sanitize::sanitize(&line));
     }
     if report.steps.iter().any(|s| s.outcome == Outcome::Done) {
-        offer_gc(ctx, target, args).await?;
+        offer_gc(ctx, target, args, model).await?;
     }
     Ok(report.all_done())
 }
@@ -309,7 +309,12 @@ fn confirm(plan: &Plan) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn offer_gc(ctx: &Context, target: &Target, args: &ApplyArgs) -> anyhow::Result<()> {
+async fn offer_gc(
+    ctx: &Context,
+    target: &Target,
+    args: &ApplyArgs,
+    model: &crate::analysis::model::StorageModel,
+) -> anyhow::Result<()> {
     let Some((_, registry)) = ctx.config.find_registry(&target.name()) else {
         return Ok(());
     };
@@ -344,6 +349,23 @@ async fn offer_gc(ctx: &Context, target: &Target, args: &ApplyArgs) -> anyhow::R
     }
     if !output.status.success() {
         anyhow::bail!("gc_command failed with {}", output.status);
+    }
+    // The measured change, where the collector lists what it removed.
+    let summary = crate::cleanup::gc::summarize(&text, &model.blob_sizes());
+    if summary.blobs > 0 {
+        let mut line = format!(
+            "regatta: garbage collection removed {} blob(s), {} ({} bytes) of them known from the scan",
+            summary.blobs,
+            human_bytes(summary.known_bytes),
+            summary.known_bytes
+        );
+        if summary.unknown_blobs > 0 {
+            line.push_str(&format!(
+                "; {} blob(s) the scan had not seen (untagged manifests, interrupted uploads)",
+                summary.unknown_blobs
+            ));
+        }
+        eprintln!("{line}");
     }
     Ok(())
 }
