@@ -190,11 +190,12 @@ fn a_refused_password_is_reported_without_showing_it() {
         let pane = Pane::start_with("refused", &["wrong"], &[("REGATTA_LOG", "trace")], |root| {
             write_config(root, &registry)
         });
-        let refused = pane.wait_for_text("401 Unauthorized");
-        assert!(
-            refused.contains(&format!("refused the credentials of user \"{USER}\"")),
-            "{refused}"
-        );
+        // The listing and the background scan both fail; wait for the sentence itself.
+        let sentence = format!("refused the credentials of user \"{USER}\"");
+        let refused = pane.wait_for("the 401 sentence", |s| {
+            s.contains("401 Unauthorized") && s.contains(&sentence)
+        });
+        assert!(refused.contains(&sentence), "{refused}");
         pane.keys(&["q"]);
         let exit = pane.wait_for_exit();
         assert_eq!(exit.status, 0, "{}", pane.screen());

@@ -99,7 +99,18 @@ impl App {
                 let storage = &mut self.storages[entry];
                 storage.finish(result.as_ref().map(|_| ()).map_err(|e| e.to_string()));
                 match result {
-                    Err(e) => self.error(format!("the storage scan of {name} failed: {e}")),
+                    Err(e) => {
+                        // The listing usually failed for the same reason a moment earlier:
+                        // keep its sentence (shorter, and it names what could not be shown).
+                        let cause = e.to_string();
+                        let already_shown = matches!(
+                            &self.message,
+                            Some(super::Message::Error(shown)) if shown.contains(&cause)
+                        );
+                        if !already_shown {
+                            self.error(format!("the storage scan of {name} failed: {cause}"));
+                        }
+                    }
                     Ok(()) => {
                         let failures = &storage.model.failures;
                         if let Some((_, what, error)) = failures.first() {

@@ -298,3 +298,41 @@ async fn the_layers_of_a_tag_name_who_else_uses_each_blob() {
     assert!(v.detail().unwrap().contains("team/api:"));
     assert_eq!(v.sharing.as_ref().unwrap().unique_bytes, 0);
 }
+
+#[test]
+fn a_scan_failing_for_the_listings_reason_keeps_the_listings_sentence() {
+    let (mut app, effects) = demo_app(true);
+    let list = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::ListRepos { req, .. } => Some(*req),
+            _ => None,
+        })
+        .unwrap();
+    let scan = scan_req(&effects);
+    let refused = crate::registry::RegistryError::Unauthorized {
+        host: "demo.example".into(),
+        detail: "the registry refused the credentials of user \"ci\"".into(),
+    };
+    app.update(Action::ReposListed {
+        req: list,
+        result: Err(refused.clone()),
+    });
+    let Some(Message::Error(listing)) = app.message().cloned() else {
+        panic!("the listing's error is shown")
+    };
+    app.update(Action::ScanFinished {
+        req: scan,
+        result: Err(refused),
+    });
+    assert_eq!(app.message(), Some(&Message::Error(listing)));
+    // A scan failing for another reason still says so.
+    let (mut app, effects) = demo_app(true);
+    app.update(Action::ScanFinished {
+        req: scan_req(&effects),
+        result: Err(crate::registry::RegistryError::Setup("boom".into())),
+    });
+    assert!(
+        matches!(app.message(), Some(Message::Error(m)) if m.contains("storage scan") && m.contains("boom"))
+    );
+}
