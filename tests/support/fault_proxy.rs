@@ -288,6 +288,18 @@ impl FaultProxy {
         }
     }
 
+    /// A proxy that delays every request by `delay` before passing it on, and changes
+    /// nothing else: how a scan behaves when each round trip costs what it costs on a real
+    /// network. Requests on different connections wait side by side, so a client's
+    /// concurrency is kept.
+    pub fn with_latency(upstream: &str, delay: Duration) -> Self {
+        let proxy = Self::start(upstream);
+        for method in ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] {
+            proxy.add(Rule::always(method, "/", Fault::Latency(delay)));
+        }
+        proxy
+    }
+
     /// `127.0.0.1:PORT`: what to give regatta instead of the registry's address.
     pub fn addr(&self) -> String {
         self.addr.to_string()
