@@ -33,9 +33,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::fault_proxy::FaultProxy;
 use support::fixtures::FixtureBuilder;
 use support::image::{Format, ImageSpec, Layer};
-use support::proxy::LatencyProxy;
 use support::registry::TestRegistry;
 use support::storage::MinimumRequests;
 use support::truth::Fixture;
@@ -366,7 +366,7 @@ fn with_latency(
     delay: Duration,
     work: &Path,
 ) {
-    let proxy = LatencyProxy::start(&registry.addr(), delay);
+    let proxy = FaultProxy::with_latency(&registry.addr(), delay);
     let addr = proxy.addr();
     println!(
         "\nthrough a proxy adding {} ms to every request:",

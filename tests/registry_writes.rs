@@ -13,48 +13,7 @@ use support::truth::{Fixture, repo, tag};
 /// `app`: `v1`, and `v2` = `latest` = `stable` (sharing a base layer with `v1`); `other`
 /// sharing the same base; `multi`: an OCI index of two platforms.
 fn small_fixture() -> FixtureBuilder {
-    let base = Layer::random("writes-base", 6 * 1024);
-    let mut b = FixtureBuilder::new();
-    b.image(
-        "app",
-        &["v1"],
-        ImageSpec::new(
-            Format::Oci,
-            vec![base.clone(), Layer::random("writes-v1", 3 * 1024)],
-        )
-        .created("2024-01-01T00:00:00Z"),
-    );
-    b.image(
-        "app",
-        &["v2", "latest", "stable"],
-        ImageSpec::new(
-            Format::Oci,
-            vec![base.clone(), Layer::random("writes-v2", 5 * 1024)],
-        )
-        .created("2024-02-01T00:00:00Z"),
-    );
-    b.image(
-        "other",
-        &["1"],
-        ImageSpec::new(
-            Format::Docker,
-            vec![base, Layer::random("writes-other", 2 * 1024)],
-        ),
-    );
-    b.index(
-        "multi",
-        &["latest"],
-        Format::Oci,
-        vec![
-            ImageSpec::new(Format::Oci, vec![Layer::random("multi-amd64", 4 * 1024)]),
-            ImageSpec::new(Format::Oci, vec![Layer::random("multi-arm64", 4 * 1024)]).platform(
-                "linux",
-                "arm64",
-                Some("v8"),
-            ),
-        ],
-    );
-    b
+    support::cleanup::three_repos("writes-", "multi-")
 }
 
 async fn push(registry: &TestRegistry, builder: &FixtureBuilder) -> Fixture {

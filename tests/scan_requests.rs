@@ -12,8 +12,8 @@ use regatta::analysis::storage::{registry_stats, repo_stats};
 use regatta::registry::cache::{CachingSource, DigestCache};
 use regatta::registry::{ClientOptions, Digest, RequestKind, Source};
 use regatta::scan::{ScanOptions, scan};
-use support::isolated::Isolated;
-use support::proxy::LatencyProxy;
+use support::cli::Sandbox;
+use support::fault_proxy::FaultProxy;
 use support::registry::{AccessLogEntry, RegistryOptions, TestRegistry};
 use support::storage::{MULTI, MinimumRequests, storage_fixture};
 use support::truth::Fixture;
@@ -123,9 +123,9 @@ fn a_cold_scan_makes_exactly_the_fewest_requests_the_api_allows() {
 #[test]
 fn a_warm_scan_gets_no_manifest_or_config_and_a_corrupt_entry_is_fetched_again() {
     let (registry, truth) = logged_registry();
-    let home = Isolated::new();
+    let home = Sandbox::new();
     let addr = registry.addr();
-    let du = || home.json(&["du", &addr, "--json"]);
+    let du = || home.run(&["du", &addr, "--json"]).ok_with_stderr().json();
     // The binary reads the catalog in pages of 1000: one page here.
     let minimum = MinimumRequests::of(&truth, 1000);
 
@@ -246,7 +246,7 @@ fn the_latency_proxy_delays_every_request_and_changes_nothing_else() {
     let registry = TestRegistry::start();
     let truth = registry.push(&storage_fixture());
     let delay = Duration::from_millis(40);
-    let proxy = LatencyProxy::start(&registry.addr(), delay);
+    let proxy = FaultProxy::with_latency(&registry.addr(), delay);
     let addr = regatta::registry::RegistryAddr::parse(&proxy.addr()).expect("address");
     let client = regatta::registry::Client::new(
         addr,

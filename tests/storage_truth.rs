@@ -13,7 +13,7 @@ use regatta::analysis::storage::{registry_stats, repo_stats};
 use regatta::registry::Digest;
 use regatta::scan::{ScanOptions, scan};
 use serde_json::Value;
-use support::isolated::Isolated;
+use support::cli::Sandbox;
 use support::registry::TestRegistry;
 use support::storage::{
     APP, BUILDER, Deletion, MIRROR, MULTI, OTHER, RepoNumbers, WORKER, delete, live_everywhere,
@@ -24,7 +24,7 @@ use support::truth::Fixture;
 struct Pushed {
     registry: TestRegistry,
     truth: Fixture,
-    home: Isolated,
+    home: Sandbox,
 }
 
 /// A fresh registry holding the storage fixture, checked to hold exactly what the truth says.
@@ -45,7 +45,7 @@ fn pushed() -> Pushed {
     Pushed {
         registry,
         truth,
-        home: Isolated::new(),
+        home: Sandbox::new(),
     }
 }
 
@@ -80,7 +80,7 @@ fn du_json(p: &Pushed, extra: &[&str]) -> Value {
     let mut args = vec!["du", addr.as_str()];
     args.extend_from_slice(extra);
     args.push("--json");
-    p.home.json(&args)
+    p.home.run(&args).ok_with_stderr().json()
 }
 
 /// Every figure of a `du --json` report against the truth, and `physical_bytes` against disk.
@@ -262,7 +262,7 @@ fn predict_delete_collect(selection: &[(&str, &str)]) -> Outcome {
     let mut args = vec!["du", addr.as_str(), "--free"];
     args.extend(short.iter().map(String::as_str));
     args.push("--json");
-    let du_plan = p.home.json(&args);
+    let du_plan = p.home.run(&args).ok_with_stderr().json();
     let predicted = u(&du_plan["bytes_freed"]);
     assert_eq!(
         predicted, expected.bytes_freed,
@@ -275,7 +275,7 @@ fn predict_delete_collect(selection: &[(&str, &str)]) -> Outcome {
     let mut args = vec!["rm"];
     args.extend(full.iter().map(String::as_str));
     args.extend(["--apply", "--yes", "--json"]);
-    let rm = p.home.json(&args);
+    let rm = p.home.run(&args).ok_with_stderr().json();
     assert_eq!(rm["dry_run"], false);
     assert_eq!(u(&rm["bytes_freed"]), predicted, "rm and du disagree");
     assert_eq!(rm_plan_manifests(&rm), expected.manifests);

@@ -18,14 +18,20 @@ use super::truth::{Fixture, repo, tag};
 /// `app`: `v1`, and `v2` = `latest` = `stable` (sharing a base layer with `v1`); `other`: `1`,
 /// on the same base; `multi`: `latest`, an OCI index of two platforms with layers of their own.
 pub fn rm_fixture() -> FixtureBuilder {
-    let base = Layer::random("rm-base", 6 * 1024);
+    three_repos("rm-", "rm-multi-")
+}
+
+/// [`rm_fixture`]'s images with layers of other bytes: `seed` starts the seeds of the `app`
+/// and `other` layers, `multi_seed` those of `multi`.
+pub fn three_repos(seed: &str, multi_seed: &str) -> FixtureBuilder {
+    let base = Layer::random(&format!("{seed}base"), 6 * 1024);
     let mut b = FixtureBuilder::new();
     b.image(
         "app",
         &["v1"],
         ImageSpec::new(
             Format::Oci,
-            vec![base.clone(), Layer::random("rm-v1", 3 * 1024)],
+            vec![base.clone(), Layer::random(&format!("{seed}v1"), 3 * 1024)],
         )
         .created("2024-01-01T00:00:00Z"),
     );
@@ -34,7 +40,7 @@ pub fn rm_fixture() -> FixtureBuilder {
         &["v2", "latest", "stable"],
         ImageSpec::new(
             Format::Oci,
-            vec![base.clone(), Layer::random("rm-v2", 5 * 1024)],
+            vec![base.clone(), Layer::random(&format!("{seed}v2"), 5 * 1024)],
         )
         .created("2024-02-01T00:00:00Z"),
     );
@@ -43,7 +49,7 @@ pub fn rm_fixture() -> FixtureBuilder {
         &["1"],
         ImageSpec::new(
             Format::Docker,
-            vec![base, Layer::random("rm-other", 2 * 1024)],
+            vec![base, Layer::random(&format!("{seed}other"), 2 * 1024)],
         ),
     );
     b.index(
@@ -51,12 +57,15 @@ pub fn rm_fixture() -> FixtureBuilder {
         &["latest"],
         Format::Oci,
         vec![
-            ImageSpec::new(Format::Oci, vec![Layer::random("rm-multi-amd64", 4 * 1024)]),
-            ImageSpec::new(Format::Oci, vec![Layer::random("rm-multi-arm64", 4 * 1024)]).platform(
-                "linux",
-                "arm64",
-                Some("v8"),
+            ImageSpec::new(
+                Format::Oci,
+                vec![Layer::random(&format!("{multi_seed}amd64"), 4 * 1024)],
             ),
+            ImageSpec::new(
+                Format::Oci,
+                vec![Layer::random(&format!("{multi_seed}arm64"), 4 * 1024)],
+            )
+            .platform("linux", "arm64", Some("v8")),
         ],
     );
     b

@@ -104,19 +104,18 @@ impl Sandbox {
         std::fs::read_to_string(self.log_path()).unwrap_or_default()
     }
 
+    /// The variables every run gets, each pointing into the sandbox.
+    pub fn vars(&self) -> Vec<(&'static str, PathBuf)> {
+        DIRS.iter()
+            .map(|(var, sub)| (*var, self.root().join(sub)))
+            .collect()
+    }
+
     /// The binary with the sandbox's environment and nothing else (`PATH` aside, for
     /// `password_command`). `RUST_BACKTRACE=1`, so a panic could not pass for an error line.
     pub fn command(&self) -> assert_cmd::Command {
-        let mut command = assert_cmd::Command::new(env!("CARGO_BIN_EXE_regatta"));
-        command
-            .env_clear()
-            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-            .env("RUST_BACKTRACE", "1")
-            .current_dir(self.root())
-            .timeout(RUN_TIMEOUT);
-        for (var, sub) in DIRS {
-            command.env(var, self.root().join(sub));
-        }
+        let mut command = assert_cmd::Command::from_std(self.std_command());
+        command.timeout(RUN_TIMEOUT);
         command
     }
 
@@ -128,11 +127,14 @@ impl Sandbox {
             .env_clear()
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")
             .env("RUST_BACKTRACE", "1")
-            .current_dir(self.root());
-        for (var, sub) in DIRS {
-            command.env(var, self.root().join(sub));
-        }
+            .current_dir(self.root())
+            .envs(self.vars());
         command
+    }
+
+    /// `$XDG_CACHE_HOME/regatta`: where the digest cache lives.
+    pub fn cache_dir(&self) -> PathBuf {
+        self.root().join("cache/regatta")
     }
 
     /// `$XDG_DATA_HOME/regatta`: the audit log and the backups.

@@ -288,6 +288,18 @@ impl FaultProxy {
         }
     }
 
+    /// A proxy that delays every request by `delay` before passing it on, and changes
+    /// nothing else: how a scan behaves when each round trip costs what it costs on a real
+    /// network. Requests on different connections wait side by side, so a client's
+    /// concurrency is kept.
+    pub fn with_latency(upstream: &str, delay: Duration) -> Self {
+        let proxy = Self::start(upstream);
+        for method in ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] {
+            proxy.add(Rule::always(method, "/", Fault::Latency(delay)));
+        }
+        proxy
+    }
+
     /// `127.0.0.1:PORT`: what to give regatta instead of the registry's address.
     pub fn addr(&self) -> String {
         self.addr.to_string()
@@ -508,6 +520,7 @@ struct Response {
 /// Sends the request to the registry on a connection of its own and reads the whole answer.
 async fn forward(upstream: SocketAddr, head: &Head, body: &[u8], is_head: bool) -> Io<Response> {
     let stream = TcpStream::connect(upstream).await?;
+    stream.set_nodelay(true)?;
     let mut reader = BufReader::new(stream);
     let mut out = format!("{}\r\n", head.first_line);
     for (k, v) in head.without(&[
@@ -623,6 +636,9 @@ fn loop_link(state: &State, target: &str, fresh: bool) -> String {
 /// One client connection: requests one after the other until the client closes or a fault
 /// ends the connection.
 async fn serve(state: Arc<State>, stream: TcpStream) -> Io<()> {
+    // A head and its body go out in separate writes: without this, Nagle's algorithm holds
+    // the body back until the client's delayed ACK, tens of milliseconds a request.
+    stream.set_nodelay(true)?;
     let mut reader = BufReader::new(stream);
     loop {
         let Some(head) = read_head(&mut reader).await? else {

@@ -6,8 +6,8 @@
 //! - [`image`]: deterministic layers ([`image::Layer`]) and images ([`image::ImageSpec`]).
 //! - [`fixtures::FixtureBuilder`]: images and indexes per repository, pushed through the
 //!   project's own client; returns the ground truth ([`truth::Fixture`]).
-//! - [`binary::Home`]: the built `regatta` binary run with a temporary home (config, cache,
-//!   data, state and Docker config dirs of its own).
+//! - [`binary::Home`]: [`cli::Sandbox`] as the cleanup tests use it: `(code, stdout, stderr)`
+//!   and the journal read back through the library.
 //! - [`cleanup`]: fixtures with created dates and checks for the delete and cleanup tests.
 //! - [`standard`]: the 150-repository standard fixture and [`standard::shared`], one registry
 //!   per test binary holding it, for tests that only read.
@@ -17,12 +17,10 @@
 //!   home directories), driven by keys and read back as screen text.
 //! - [`storage`]: a fixture of shared layers, aliases and multi-arch indexes with no untagged
 //!   manifest, and its storage numbers and deletions worked out from the ground truth alone.
-//! - [`isolated::Isolated`]: the `regatta` binary with its own `HOME`, `XDG_*` and
-//!   `DOCKER_CONFIG`.
-//! - [`proxy::LatencyProxy`]: a loopback proxy adding a delay to every request.
 //! - [`fault_proxy::FaultProxy`]: a loopback HTTP/1.1 proxy in front of a real registry that
 //!   adds latency, resets, short bodies, 500s, 429s, stalls and endless catalog pages on
-//!   request, and counts the requests it saw.
+//!   request, and counts the requests it saw; [`fault_proxy::FaultProxy::with_latency`] delays
+//!   every request (the benchmark's slow network).
 //!
 //! ```ignore
 //! mod support;
@@ -56,8 +54,6 @@ pub mod cli;
 pub mod fault_proxy;
 pub mod fixtures;
 pub mod image;
-pub mod isolated;
-pub mod proxy;
 pub mod registry;
 pub mod standard;
 pub mod storage;
