@@ -179,18 +179,7 @@ impl Workers {
                 let Some(source) = source(entry) else { return };
                 let tx = tx.clone();
                 let work = async move {
-                    let action = match fetch_image(&*source, &repo, &reference).await {
-                        Ok(tree) => Action::ImageLoaded {
-                            req,
-                            tree: Arc::new(tree),
-                        },
-                        Err(error) => Action::ImageFailed {
-                            req,
-                            reference,
-                            error,
-                        },
-                    };
-                    let _ = tx.send(action);
+                    let _ = tx.send(image_action(&*source, &repo, reference, req).await);
                 };
                 (req, Box::pin(work))
             }
@@ -416,20 +405,29 @@ async fn resolve_tags(
                 return; // an alias of a digest fetched (or being fetched) already
             }
             let reference = ManifestRef::Digest(digest);
-            let action = match fetch_image(source, repo, &reference).await {
-                Ok(tree) => Action::ImageLoaded {
-                    req,
-                    tree: Arc::new(tree),
-                },
-                Err(error) => Action::ImageFailed {
-                    req,
-                    reference,
-                    error,
-                },
-            };
-            let _ = tx.send(action);
+            let _ = tx.send(image_action(source, repo, reference, req).await);
         })
         .buffer_unordered(RESOLVE_CONCURRENCY)
         .for_each(|()| futures::future::ready(()))
         .await;
+}
+
+/// Fetches an image and turns the outcome into the action that reports it.
+async fn image_action(
+    source: &dyn Source,
+    repo: &RepoName,
+    reference: ManifestRef,
+    req: ReqId,
+) -> Action {
+    match fetch_image(source, repo, &reference).await {
+        Ok(tree) => Action::ImageLoaded {
+            req,
+            tree: Arc::new(tree),
+        },
+        Err(error) => Action::ImageFailed {
+            req,
+            reference,
+            error,
+        },
+    }
 }
