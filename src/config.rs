@@ -20,6 +20,9 @@ pub struct Config {
     /// Cleanup policies by name (`regatta cleanup TARGET --policy NAME`).
     #[serde(default)]
     pub policies: BTreeMap<String, crate::cleanup::policy::PolicySpec>,
+    /// Settings of `regatta audit` and the TUI's audit view.
+    #[serde(default)]
+    pub audit: crate::audit::AuditConfig,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -188,6 +191,14 @@ impl Config {
                 };
                 return Err(fail(&format!("policies.{name}"), &key, e));
             }
+        }
+        if let Err(e) = crate::audit::AuditSettings::from_config(&self.audit) {
+            let (key, _) = e.split_once(':').unwrap_or(("audit", ""));
+            let (table, key) = match key.split_once('.') {
+                Some((sub, key)) => (format!("audit.{sub}"), key.to_string()),
+                None => ("audit".to_string(), key.to_string()),
+            };
+            return Err(fail(&table, &key, e));
         }
         Ok(())
     }
@@ -466,6 +477,17 @@ repositories = ["library/nginx"]
             .unwrap_err();
         assert_eq!(e.key.as_deref(), Some("registries.b"), "{e}");
         assert!(e.message.contains("missing field `url`"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_audit_pattern_names_file_line_and_key() {
+        let err = parse("[audit]\nstale_days = 30\n\n[audit.patterns]\nfloating = \"latest\"\ncommit = \"([\"\n")
+            .unwrap_err();
+        assert_eq!(err.line, Some(6), "{err}");
+        assert_eq!(err.key.as_deref(), Some("audit.patterns.commit"), "{err}");
+        let ok = parse("[audit]\nstale_days = 30\n[audit.patterns]\nfloating = \"latest|blue\"\n").unwrap();
+        assert_eq!(ok.audit.stale_days, Some(30));
+        assert_eq!(ok.audit.patterns.floating.as_deref(), Some("latest|blue"));
     }
 
     #[test]

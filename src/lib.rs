@@ -4,6 +4,7 @@
 //! OCI Distribution client) and `layout` (OCI image layouts on disk); `config` is plain data.
 
 pub mod analysis;
+pub mod audit;
 pub mod cleanup;
 pub mod cli;
 pub mod config;
