@@ -15,7 +15,7 @@ pub enum TagKind {
     Release,
     /// `1.2.3-rc.1`, `v2.0.0-beta`: versions with a pre-release part.
     Prerelease,
-    /// `20240501`, `2024-05-01`, `2024.05.01-1200`.
+    /// `20240501`, `2024-05-01`, `2024.05.01-1200`, `nightly-20240501`.
     Date,
     /// `pr-123`, `feature-x`, `fix-login`: builds of a branch or pull request.
     Branch,
@@ -66,7 +66,7 @@ pub const DEFAULT_RELEASE: &str = r"v?(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*)){1,3}|v[
 pub const DEFAULT_PRERELEASE: &str =
     r"v?(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*)){1,3}-[0-9a-z][0-9a-z.-]*(\+[0-9a-z.-]+)?";
 pub const DEFAULT_DATE: &str =
-    r"(19|20)[0-9]{2}[-.]?(0[1-9]|1[0-2])[-.]?(0[1-9]|[12][0-9]|3[01])([-._t]?[0-9]{2,6}z?)?";
+    r"([a-z][a-z0-9._]*-)?(19|20)[0-9]{2}[-.]?(0[1-9]|1[0-2])[-.]?(0[1-9]|[12][0-9]|3[01])([-._t]?[0-9]{2,6}z?)?";
 pub const DEFAULT_COMMIT: &str = r"([a-z0-9._-]+-)?(sha-)?[0-9a-f]{7,40}";
 pub const DEFAULT_BRANCH: &str = r"(pr|mr|pull|merge)[-_.]?[0-9]+([-_.].*)?|(feature|feat|fix|bugfix|hotfix|branch|dependabot|renovate|chore|wip)[-_./].+";
 
@@ -184,6 +184,8 @@ mod tests {
             ("2024.05.01", TagKind::Date),
             ("20240501-1200", TagKind::Date),
             ("2024-05-01T120000Z", TagKind::Date),
+            ("nightly-20260518", TagKind::Date),
+            ("trixie-20250908", TagKind::Date),
             ("sha-abc1234", TagKind::Commit),
             ("sha-1234567", TagKind::Commit),
             ("abc1234", TagKind::Commit),

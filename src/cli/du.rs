@@ -129,7 +129,7 @@ pub async fn run(
     print_lines(lines)
 }
 
-fn target_concurrency(target: &target::Target) -> usize {
+pub(crate) fn target_concurrency(target: &target::Target) -> usize {
     match target {
         target::Target::Registry { options, .. } => options.concurrency,
         target::Target::Layout(_) => 8,

@@ -1,6 +1,7 @@
 //! The command line: parses arguments, loads the config, and runs a command or the TUI.
 //! Errors end as one line on stderr and exit code 1; usage errors exit with 2.
 
+mod audit;
 mod delete;
 mod du;
 mod inspect;
@@ -94,6 +95,22 @@ pub enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Audit tag sprawl: tag kinds, ages, alias groups, stale repositories, orphaned
+    /// signatures, drifted floating tags, each priced in bytes freed; and a suggested policy.
+    Audit {
+        /// Registry (config name, host[:port], URL) or OCI layout directory.
+        target: String,
+        /// Report only repositories matching this glob (every repository is still scanned:
+        /// bytes freed depends on all of them).
+        #[arg(long, value_name = "GLOB")]
+        repo: Option<String>,
+        /// Print JSON (schema regatta.audit/v1; same as --format json).
+        #[arg(long, conflicts_with = "format")]
+        json: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: audit::Format,
     },
     /// Delete tags (dry run unless --apply). Deleting a tag deletes its digest and every tag on
     /// it; --untag removes only the named tags and keeps their aliases.
@@ -200,6 +217,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 free,
                 json,
             }) => du::run(&ctx, &target, repo.as_deref(), &free, json).await,
+            Some(Command::Audit {
+                target,
+                repo,
+                json,
+                format,
+            }) => {
+                let format = if json { audit::Format::Json } else { format };
+                audit::run(&ctx, &target, repo.as_deref(), format).await
+            }
             Some(Command::Rm { refs, untag, apply }) => {
                 succeeded(delete::rm(&ctx, &refs, untag, &apply).await?)
             }

@@ -1,0 +1,278 @@
+//! `regatta audit`: what a registry's tags look like, what could go and what it would free,
+//! and a cleanup policy that fits. Tables for people, `--format csv` for spreadsheets,
+//! `--json` (schema `regatta.audit/v1`, documented in the README) for CI.
+
+use super::Context;
+use super::du::{scan_with_progress, target_concurrency};
+use super::output::{human_bytes, print_json, print_lines, table};
+use crate::audit::report::AuditReport;
+use crate::audit::{AuditSettings, build_report, subjects_to_check, untagged_subjects};
+use crate::sanitize::sanitize;
+use crate::scan::ScanOptions;
+use crate::target;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Csv,
+    Json,
+}
+
+pub async fn run(
+    ctx: &Context,
+    input: &str,
+    repo_glob: Option<&str>,
+    format: Format,
+) -> anyhow::Result<()> {
+    let settings = AuditSettings::from_config(&ctx.config.audit)
+        .map_err(|e| anyhow::anyhow!("[audit] {e}"))?;
+    let target = target::resolve(input, &ctx.config, &ctx.overrides)?;
+    ctx.warn_for(&target);
+    let source = target.open()?;
+    let shown = repo_glob
+        .map(|glob| {
+            globset::Glob::new(glob)
+                .map(|g| g.compile_matcher())
+                .map_err(|e| anyhow::anyhow!("--repo {glob:?} is not a valid glob: {e}"))
+        })
+        .transpose()?;
+    // Every repository is scanned: what a deletion frees depends on all of them.
+    let options = ScanOptions {
+        concurrency: target_concurrency(&target),
+        repo_filter: None,
+    };
+    let model = scan_with_progress(source.as_ref(), &options).await?;
+    let candidates = subjects_to_check(&model, &settings.patterns);
+    let present = untagged_subjects(source.as_ref(), &candidates).await;
+    let report = build_report(
+        &model,
+        &settings,
+        jiff::Timestamp::now(),
+        shown.as_ref(),
+        &present,
+    );
+    if !report.complete {
+        eprintln!(
+            "regatta: warning: the scan is incomplete ({} failure(s)); the audit leaves those parts out",
+            report.failures.len()
+        );
+    }
+    match format {
+        Format::Json => print_json(&report),
+        Format::Csv => print_lines(csv_lines(&report)),
+        Format::Table => print_lines(table_lines(&report, input)),
+    }
+}
+
+/// One row per finding, then the suggested policy's dry run as a last row.
+pub fn csv_lines(report: &AuditReport) -> Vec<String> {
+    let mut lines = vec!["kind,repository,tags,bytes_freed,detail,tag_names".to_string()];
+    for f in &report.findings {
+        lines.push(
+            [
+                f.kind.name().to_string(),
+                f.repository.clone(),
+                f.tags.len().to_string(),
+                f.bytes_freed.to_string(),
+                f.detail.clone(),
+                f.tags.join(" "),
+            ]
+            .iter()
+            .map(|c| csv_cell(c))
+            .collect::<Vec<_>>()
+            .join(","),
+        );
+    }
+    let policy = &report.suggested_policy;
+    lines.push(
+        [
+            "suggested_policy".to_string(),
+            policy
+                .spec
+                .repositories
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "*".into()),
+            policy.dry_run.tags_deleted.to_string(),
+            policy.dry_run.bytes_freed.to_string(),
+            policy.cleanup_flags.clone(),
+            String::new(),
+        ]
+        .iter()
+        .map(|c| csv_cell(c))
+        .collect::<Vec<_>>()
+        .join(","),
+    );
+    lines
+}
+
+/// RFC 4180 quoting, on sanitized text.
+fn csv_cell(text: &str) -> String {
+    let text = sanitize(text);
+    if text.contains([',', '"', '\n', '\r']) || text.starts_with(' ') {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.into_owned()
+    }
+}
+
+fn table_lines(report: &AuditReport, target: &str) -> Vec<String> {
+    let s = &report.summary;
+    let mut lines = vec![format!(
+        "{} repositories, {} tags{}",
+        s.repositories,
+        s.tags,
+        if report.complete {
+            ""
+        } else {
+            " (scan incomplete)"
+        }
+    )];
+    let kinds: Vec<String> = s
+        .kinds
+        .iter()
+        .map(|(k, n)| format!("{} {n}", k.name()))
+        .collect();
+    lines.push(format!("kinds:  {}", kinds.join("  ")));
+    let ages: Vec<String> = s
+        .ages
+        .iter()
+        .map(|b| format!("{} {}", b.label, b.tags))
+        .collect();
+    lines.push(format!("ages:   {}", ages.join("  ")));
+    lines.push(format!(
+        "older than 30 days: {}, 90 days: {}, 365 days: {}; stale repositories (no tag newer than {} days): {}",
+        s.older_than.days_30,
+        s.older_than.days_90,
+        s.older_than.days_365,
+        report.settings.stale_days,
+        s.stale_repositories
+    ));
+
+    lines.push(String::new());
+    if report.findings.is_empty() {
+        lines.push("No findings.".into());
+    } else {
+        lines.push("Findings, largest first (FREES: what deleting the tags would free):".into());
+        let rows: Vec<Vec<String>> = report
+            .findings
+            .iter()
+            .map(|f| {
+                vec![
+                    f.kind.name().to_string(),
+                    f.repository.clone(),
+                    f.tags.len().to_string(),
+                    human_bytes(f.bytes_freed),
+                    f.detail.clone(),
+                ]
+            })
+            .collect();
+        lines.extend(table(&["KIND", "REPOSITORY", "TAGS", "FREES", "DETAIL"], &rows));
+    }
+
+    let floating: Vec<Vec<String>> = report
+        .alias_groups
+        .iter()
+        .filter(|g| !g.floating.is_empty())
+        .map(|g| {
+            vec![
+                g.repository.clone(),
+                g.floating.join(" "),
+                g.tags
+                    .iter()
+                    .filter(|t| !g.floating.contains(t))
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                short_digest(&g.digest),
+            ]
+        })
+        .collect();
+    if !floating.is_empty() {
+        lines.push(String::new());
+        lines.push(format!(
+            "Where floating tags point ({} alias groups in all):",
+            report.alias_groups.len()
+        ));
+        lines.extend(table(
+            &["REPOSITORY", "FLOATING", "SAME IMAGE AS", "DIGEST"],
+            &floating,
+        ));
+    }
+
+    lines.push(String::new());
+    let rows: Vec<Vec<String>> = report
+        .repositories
+        .iter()
+        .map(|r| {
+            let age = |a: &Option<crate::audit::report::TagAge>| {
+                a.as_ref()
+                    .map_or("-".to_string(), |a| format!("{} ({}d)", a.tag, a.age_days))
+            };
+            vec![
+                r.name.clone(),
+                r.tags.to_string(),
+                r.older_than.days_30.to_string(),
+                r.older_than.days_90.to_string(),
+                r.older_than.days_365.to_string(),
+                age(&r.newest),
+                age(&r.oldest),
+                if r.stale { "stale" } else { "" }.to_string(),
+            ]
+        })
+        .collect();
+    lines.extend(table(
+        &[
+            "REPOSITORY",
+            "TAGS",
+            ">30D",
+            ">90D",
+            ">365D",
+            "NEWEST",
+            "OLDEST",
+            "",
+        ],
+        &rows,
+    ));
+
+    let policy = &report.suggested_policy;
+    lines.push(String::new());
+    match &policy.dry_run.error {
+        Some(e) => lines.push(format!("Suggested policy (cannot be dry-run: {e}):")),
+        None => lines.push(format!(
+            "Suggested policy: its dry run deletes {} tags ({} manifests), untags {}, frees {} once garbage-collected:",
+            policy.dry_run.tags_deleted,
+            policy.dry_run.manifests_deleted,
+            policy.dry_run.tags_untagged,
+            human_bytes(policy.dry_run.bytes_freed)
+        )),
+    }
+    lines.extend(policy.toml.lines().map(|l| format!("  {l}")));
+    lines.push(format!(
+        "Preview it tag by tag: regatta cleanup {target} {}",
+        policy.cleanup_flags
+    ));
+    lines
+}
+
+fn short_digest(digest: &str) -> String {
+    digest
+        .split_once(':')
+        .map_or(digest, |(_, hex)| hex)
+        .chars()
+        .take(12)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_are_quoted_and_sanitized() {
+        assert_eq!(csv_cell("plain"), "plain");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert!(!csv_cell("x\u{1b}[2Jy").contains('\u{1b}'));
+    }
+}
