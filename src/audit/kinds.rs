@@ -65,8 +65,7 @@ pub const DEFAULT_FLOATING: &str = "latest|stable|prod|production|staging|stage|
 pub const DEFAULT_RELEASE: &str = r"v?(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*)){1,3}|v[0-9]+";
 pub const DEFAULT_PRERELEASE: &str =
     r"v?(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*)){1,3}-[0-9a-z][0-9a-z.-]*(\+[0-9a-z.-]+)?";
-pub const DEFAULT_DATE: &str =
-    r"([a-z][a-z0-9._]*-)?(19|20)[0-9]{2}[-.]?(0[1-9]|1[0-2])[-.]?(0[1-9]|[12][0-9]|3[01])([-._t]?[0-9]{2,6}z?)?";
+pub const DEFAULT_DATE: &str = r"([a-z][a-z0-9._]*-)?(19|20)[0-9]{2}[-.]?(0[1-9]|1[0-2])[-.]?(0[1-9]|[12][0-9]|3[01])([-._t]?[0-9]{2,6}z?)?";
 pub const DEFAULT_COMMIT: &str = r"([a-z0-9._-]+-)?(sha-)?[0-9a-f]{7,40}";
 pub const DEFAULT_BRANCH: &str = r"(pr|mr|pull|merge)[-_.]?[0-9]+([-_.].*)?|(feature|feat|fix|bugfix|hotfix|branch|dependabot|renovate|chore|wip)[-_./].+";
 
@@ -191,7 +190,10 @@ mod tests {
             ("abc1234", TagKind::Commit),
             ("deadbeefcafe", TagKind::Commit),
             ("main-abc1234", TagKind::Commit),
-            ("git-0123456789abcdef0123456789abcdef01234567", TagKind::Commit),
+            (
+                "git-0123456789abcdef0123456789abcdef01234567",
+                TagKind::Commit,
+            ),
             ("pr-123", TagKind::Branch),
             ("pr123", TagKind::Branch),
             ("pr-7-abcdefg", TagKind::Branch),
@@ -228,7 +230,10 @@ mod tests {
         assert_eq!(patterns.classify("release-42"), TagKind::Release);
         assert_eq!(patterns.classify("1.2.3"), TagKind::Other);
         assert_eq!(patterns.classify("pr-1"), TagKind::Branch);
-        assert_eq!(patterns.source(TagKind::Floating), Some("latest|blue|green"));
+        assert_eq!(
+            patterns.source(TagKind::Floating),
+            Some("latest|blue|green")
+        );
     }
 
     #[test]
@@ -250,5 +255,25 @@ mod tests {
         assert_eq!(signature_subject("sha256-abc.sig"), None);
         assert_eq!(signature_subject(&format!("sha512-{HEX64}.sig")), None);
         assert_eq!(signature_subject(&format!("sha256-{HEX64}.txt")), None);
+    }
+}
+
+#[cfg(test)]
+mod example_config {
+    use super::*;
+
+    /// config.example.toml spells out the defaults: keep it in step with them.
+    #[test]
+    fn the_example_config_lists_the_default_patterns() {
+        let text = include_str!("../../config.example.toml");
+        let config = crate::config::Config::parse(std::path::Path::new("x"), text).unwrap();
+        let p = &config.audit.patterns;
+        assert_eq!(p.signature.as_deref(), Some(DEFAULT_SIGNATURE));
+        assert_eq!(p.floating.as_deref(), Some(DEFAULT_FLOATING));
+        assert_eq!(p.release.as_deref(), Some(DEFAULT_RELEASE));
+        assert_eq!(p.prerelease.as_deref(), Some(DEFAULT_PRERELEASE));
+        assert_eq!(p.date.as_deref(), Some(DEFAULT_DATE));
+        assert_eq!(p.branch.as_deref(), Some(DEFAULT_BRANCH));
+        assert_eq!(p.commit.as_deref(), Some(DEFAULT_COMMIT));
     }
 }

@@ -102,8 +102,8 @@ pub fn subjects_to_check(model: &StorageModel, patterns: &TagPatterns) -> Vec<(R
             if patterns.classify(tag.as_str()) != TagKind::Signature {
                 continue;
             }
-            let Some(subject) = kinds::signature_subject(tag.as_str())
-                .and_then(|s| Digest::parse(&s).ok())
+            let Some(subject) =
+                kinds::signature_subject(tag.as_str()).and_then(|s| Digest::parse(&s).ok())
             else {
                 continue;
             };
@@ -165,3 +165,6 @@ mod tests {
         assert_eq!((settings.stale_days, settings.drift_newest), (7, 3));
     }
 }
+
+#[cfg(test)]
+mod report_tests;

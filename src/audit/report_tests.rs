@@ -1,0 +1,364 @@
+//! The audit over a small hand-built model: every finding, exactly, and the bytes from the
+//! same definition as `plan_deletion`.
+
+use std::collections::BTreeSet;
+
+use jiff::Timestamp;
+
+use super::report::{FindingKind, build_report};
+use super::{AuditSettings, TagKind, subjects_to_check};
+use crate::analysis::freed::plan_deletion;
+use crate::analysis::model::{ConfigInfo, ManifestBody, ManifestInfo, ScanEvent, StorageModel};
+use crate::cleanup::plan::Mode;
+use crate::registry::{Digest, RepoName, Tag};
+
+fn d(n: u8) -> Digest {
+    Digest::parse(&format!("sha256:{}", format!("{n:02x}").repeat(32))).unwrap()
+}
+
+fn sig(n: u8) -> String {
+    format!("sha256-{}.sig", format!("{n:02x}").repeat(32))
+}
+
+fn now() -> Timestamp {
+    "2026-01-01T00:00:00Z".parse().unwrap()
+}
+
+fn days_ago(days: i64) -> Timestamp {
+    Timestamp::from_second(now().as_second() - days * 86_400).unwrap()
+}
+
+/// Image `n` with config `n + 100` and layer `n + 200` of `n * 1000` bytes.
+fn image(m: &mut StorageModel, n: u8, age_days: Option<i64>) {
+    m.apply(ScanEvent::Manifest {
+        digest: d(n),
+        info: ManifestInfo {
+            media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+            doc_size: 100,
+            body: ManifestBody::Image {
+                config: (d(n + 100), 10),
+                layers: vec![(d(n + 200), u64::from(n) * 1000)],
+                platform: None,
+            },
+        },
+    });
+    m.apply(ScanEvent::Config {
+        digest: d(n + 100),
+        info: ConfigInfo {
+            created: age_days.map(days_ago),
+            platform: None,
+        },
+    });
+}
+
+fn tagged(m: &mut StorageModel, repo: &str, tags: &[(&str, u8)]) {
+    let repo = RepoName::parse(repo).unwrap();
+    m.apply(ScanEvent::Tags {
+        repo: repo.clone(),
+        tags: tags.iter().map(|(t, _)| Tag::parse(t).unwrap()).collect(),
+    });
+    for (t, n) in tags {
+        m.apply(ScanEvent::Resolved {
+            repo: repo.clone(),
+            tag: Tag::parse(t).unwrap(),
+            digest: d(*n),
+        });
+    }
+}
+
+/// `app`: a release, a drifted `stable` sharing an old commit build, an old PR build, fresh
+/// builds, `latest` on the newest release, a signature of a live image and two of missing
+/// ones (one still present untagged). `old`: everything 400 days old.
+fn model() -> StorageModel {
+    let mut m = StorageModel::default();
+    for (n, age) in [
+        (1, 200),
+        (2, 150),
+        (3, 100),
+        (4, 10),
+        (5, 5),
+        (6, 2),
+        (10, 400),
+    ] {
+        image(&mut m, n, Some(age));
+    }
+    image(&mut m, 7, None);
+    image(&mut m, 8, None);
+    image(&mut m, 11, None);
+    tagged(
+        &mut m,
+        "app",
+        &[
+            ("v1.0.0", 1),
+            ("sha-abc1234", 2),
+            ("stable", 2),
+            ("pr-12", 3),
+            ("v1.1.0", 4),
+            ("latest", 4),
+            ("main-0123abc", 5),
+            ("feature-x", 6),
+            (&sig(4), 7),
+            (&sig(9), 8),
+            (&sig(12), 11),
+        ],
+    );
+    tagged(&mut m, "old", &[("1.0", 10), ("latest", 10)]);
+    m
+}
+
+fn app() -> RepoName {
+    RepoName::parse("app").unwrap()
+}
+
+#[test]
+fn every_finding_is_reported_exactly_with_its_bytes() {
+    let model = model();
+    let settings = AuditSettings::default();
+    // Subjects 9 and 12 are unknown to the model; 12 exists untagged.
+    let candidates = subjects_to_check(&model, &settings.patterns);
+    assert_eq!(candidates, vec![(app(), d(9)), (app(), d(12))]);
+    let present = BTreeSet::from([(app(), d(12))]);
+    let report = build_report(&model, &settings, now(), None, &present);
+
+    let found: Vec<(FindingKind, &str, Vec<&str>)> = report
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.kind,
+                f.repository.as_str(),
+                f.tags.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    let sig9 = sig(9);
+    let mut expected = vec![
+        (FindingKind::StaleRepository, "old", vec!["1.0", "latest"]),
+        (FindingKind::StaleBuilds, "app", vec!["pr-12"]),
+        (FindingKind::OrphanedSignatures, "app", vec![sig9.as_str()]),
+        (
+            FindingKind::FloatingDrift,
+            "app",
+            vec!["sha-abc1234", "stable"],
+        ),
+    ];
+    expected.sort();
+    let mut sorted = found.clone();
+    sorted.sort();
+    assert_eq!(sorted, expected);
+    // Largest first, and each priced like a deletion of its tags.
+    for pair in report.findings.windows(2) {
+        assert!(pair[0].bytes_freed >= pair[1].bytes_freed);
+    }
+    for f in &report.findings {
+        let repo = RepoName::parse(&f.repository).unwrap();
+        let selection: Vec<(RepoName, Tag)> = f
+            .tags
+            .iter()
+            .map(|t| (repo.clone(), Tag::parse(t).unwrap()))
+            .collect();
+        assert_eq!(
+            f.bytes_freed,
+            plan_deletion(&model, &selection).bytes_freed,
+            "{f:?}"
+        );
+        assert!(f.bytes_freed > 0, "{f:?}");
+    }
+    let drift = &report.findings[found
+        .iter()
+        .position(|f| f.0 == FindingKind::FloatingDrift)
+        .unwrap()];
+    assert!(
+        drift
+            .detail
+            .starts_with("stable points at an image 150 days old, behind 4 newer images"),
+        "{}",
+        drift.detail
+    );
+}
+
+#[test]
+fn kinds_ages_aliases_and_repositories() {
+    let report = build_report(
+        &model(),
+        &AuditSettings::default(),
+        now(),
+        None,
+        &BTreeSet::new(),
+    );
+    let s = &report.summary;
+    assert_eq!((s.repositories, s.tags), (2, 13));
+    assert_eq!(s.kinds[&TagKind::Signature], 3);
+    assert_eq!(s.kinds[&TagKind::Floating], 3);
+    assert_eq!(s.kinds[&TagKind::Release], 3);
+    assert_eq!(s.kinds[&TagKind::Commit], 2);
+    assert_eq!(s.kinds[&TagKind::Branch], 2);
+    assert_eq!(s.kinds[&TagKind::Other], 0);
+    // Dated tags: 200, 150 x2, 100, 10 x2, 5, 2 (app) and 400 x2 (old).
+    assert_eq!(
+        (
+            s.older_than.days_30,
+            s.older_than.days_90,
+            s.older_than.days_365
+        ),
+        (6, 6, 2)
+    );
+    let ages: Vec<usize> = s.ages.iter().map(|b| b.tags).collect();
+    assert_eq!(ages, vec![2, 2, 0, 4, 2, 3]);
+    assert_eq!(s.stale_repositories, 1);
+
+    let groups: Vec<(&str, Vec<&str>, Vec<&str>)> = report
+        .alias_groups
+        .iter()
+        .map(|g| {
+            (
+                g.repository.as_str(),
+                g.tags.iter().map(String::as_str).collect(),
+                g.floating.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        groups,
+        vec![
+            ("app", vec!["sha-abc1234", "stable"], vec!["stable"]),
+            ("app", vec!["latest", "v1.1.0"], vec!["latest"]),
+            ("old", vec!["1.0", "latest"], vec!["latest"]),
+        ]
+    );
+    let app = &report.repositories[0];
+    assert_eq!(app.newest.as_ref().unwrap().tag, "feature-x");
+    assert_eq!(app.oldest.as_ref().unwrap().tag, "v1.0.0");
+    assert_eq!(app.undated, 3);
+    assert!(!app.stale && report.repositories[1].stale);
+
+    // --repo: only the matching repository, same bytes for the same finding.
+    let only_old = globset::Glob::new("old").unwrap().compile_matcher();
+    let filtered = build_report(
+        &model(),
+        &AuditSettings::default(),
+        now(),
+        Some(&only_old),
+        &BTreeSet::new(),
+    );
+    assert_eq!(filtered.repositories.len(), 1);
+    assert_eq!(filtered.findings.len(), 1);
+    let unfiltered = report
+        .findings
+        .iter()
+        .find(|f| f.repository == "old")
+        .unwrap();
+    assert_eq!(filtered.findings[0].bytes_freed, unfiltered.bytes_freed);
+}
+
+#[test]
+fn the_suggested_policy_keeps_releases_floating_tags_and_signatures() {
+    let settings = AuditSettings {
+        keep_last: 1,
+        keep_within: "7d".into(),
+        ..AuditSettings::default()
+    };
+    let model = model();
+    let report = build_report(&model, &settings, now(), None, &BTreeSet::new());
+    let policy = &report.suggested_policy;
+    let plan = policy.plan.as_ref().unwrap();
+    let mut deleted: Vec<(&str, &str, Mode)> = plan
+        .deletions
+        .iter()
+        .flat_map(|d| {
+            d.tags
+                .iter()
+                .map(move |t| (d.repository.as_str(), t.as_str(), d.mode))
+        })
+        .collect();
+    deleted.sort_by_key(|(r, t, _)| (*r, *t));
+    // pr-12 goes; sha-abc1234 shares its digest with `stable`, so it is only untagged; the
+    // newest build and the one within 7 days stay; `old` has no builds.
+    assert_eq!(
+        deleted,
+        vec![
+            ("app", "pr-12", Mode::Delete),
+            ("app", "sha-abc1234", Mode::Untag)
+        ]
+    );
+    assert_eq!(policy.dry_run.tags_deleted, 1);
+    assert_eq!(policy.dry_run.tags_untagged, 1);
+    assert_eq!(policy.dry_run.bytes_freed, plan.bytes_freed);
+    assert_eq!(policy.spec.protect, vec!["latest", "stable"]);
+    // The snippet is a valid config holding the same policy.
+    let config =
+        crate::config::Config::parse(std::path::Path::new("snippet.toml"), &policy.toml).unwrap();
+    let parsed = &config.policies["suggested"];
+    assert_eq!(parsed.match_re, policy.spec.match_re);
+    assert_eq!(parsed.exclude, policy.spec.exclude);
+    assert_eq!(parsed.keep_last, Some(1));
+    assert_eq!(parsed.protect, policy.spec.protect);
+    assert!(
+        policy
+            .cleanup_flags
+            .contains("--keep-last 1 --keep-within 7d --match '")
+    );
+}
+
+#[test]
+fn the_json_shape_is_stable() {
+    let report = build_report(
+        &model(),
+        &AuditSettings::default(),
+        now(),
+        None,
+        &BTreeSet::new(),
+    );
+    let value = serde_json::to_value(&report).unwrap();
+    let keys: Vec<&str> = value
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        vec![
+            "alias_groups",
+            "complete",
+            "failures",
+            "findings",
+            "now",
+            "repositories",
+            "schema",
+            "settings",
+            "suggested_policy",
+            "summary",
+            "tags"
+        ]
+    );
+    assert_eq!(value["schema"], "regatta.audit/v1");
+    assert_eq!(value["summary"]["kinds"]["floating"], 3);
+    assert_eq!(value["summary"]["ages"][0]["label"], "<7d");
+    assert_eq!(value["summary"]["older_than"]["days_365"], 2);
+    // With no subject present untagged, both unknown subjects' signatures are orphans, and
+    // they free the most.
+    assert_eq!(value["findings"][0]["kind"], "orphaned_signatures");
+    assert_eq!(value["findings"][0]["tags"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        value["tags"][0]["tag"], "feature-x",
+        "sorted by repository, then tag"
+    );
+    assert_eq!(value["tags"][0]["kind"], "branch");
+    assert!(value["suggested_policy"]["dry_run"]["bytes_freed"].is_u64());
+    assert!(value["suggested_policy"].get("plan").is_none());
+    let repo = &value["repositories"][0];
+    for key in [
+        "name",
+        "tags",
+        "kinds",
+        "older_than",
+        "undated",
+        "newest",
+        "oldest",
+        "stale",
+    ] {
+        assert!(repo.get(key).is_some(), "repositories[].{key}");
+    }
+    assert_eq!(repo["newest"]["age_days"], 2);
+}
