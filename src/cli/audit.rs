@@ -3,13 +3,11 @@
 //! `--json` (schema `regatta.audit/v1`, documented in the README) for CI.
 
 use super::Context;
-use super::du::{scan_with_progress, target_concurrency};
+use super::du::{Scanned, scan_everything};
 use super::output::{human_bytes, print_json, print_lines, table};
 use crate::audit::report::AuditReport;
 use crate::audit::{AuditSettings, build_report, subjects_to_check, untagged_subjects};
 use crate::sanitize::sanitize;
-use crate::scan::ScanOptions;
-use crate::target;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -26,22 +24,11 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let settings = AuditSettings::from_config(&ctx.config.audit)
         .map_err(|e| anyhow::anyhow!("[audit] {e}"))?;
-    let target = target::resolve(input, &ctx.config, &ctx.overrides)?;
-    ctx.warn_for(&target);
-    let source = target.open()?;
-    let shown = repo_glob
-        .map(|glob| {
-            globset::Glob::new(glob)
-                .map(|g| g.compile_matcher())
-                .map_err(|e| anyhow::anyhow!("--repo {glob:?} is not a valid glob: {e}"))
-        })
-        .transpose()?;
-    // Every repository is scanned: what a deletion frees depends on all of them.
-    let options = ScanOptions {
-        concurrency: target_concurrency(&target),
-        repo_filter: None,
-    };
-    let model = scan_with_progress(source.as_ref(), &options).await?;
+    let Scanned {
+        source,
+        shown,
+        model,
+    } = scan_everything(ctx, input, repo_glob).await?;
     let candidates = subjects_to_check(&model, &settings.patterns);
     let present = untagged_subjects(source.as_ref(), &candidates).await;
     let report = build_report(

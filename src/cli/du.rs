@@ -37,24 +37,11 @@ pub async fn run(
     free: &[String],
     json: bool,
 ) -> anyhow::Result<()> {
-    let target = target::resolve(input, &ctx.config, &ctx.overrides)?;
-    ctx.warn_for(&target);
-    let source = target.open()?;
-    let shown = repo_glob
-        .map(|glob| {
-            globset::Glob::new(glob)
-                .map(|g| g.compile_matcher())
-                .map_err(|e| anyhow::anyhow!("--repo {glob:?} is not a valid glob: {e}"))
-        })
-        .transpose()?;
-    // Every repository is scanned even with --repo: unique_bytes (a blob no *other*
-    // repository references) and bytes_freed depend on all of them, so --repo only picks
-    // the rows shown.
-    let options = ScanOptions {
-        concurrency: target_concurrency(&target),
-        repo_filter: None,
-    };
-    let model = scan_with_progress(source.as_ref(), &options).await?;
+    let Scanned {
+        source,
+        shown,
+        model,
+    } = scan_everything(ctx, input, repo_glob).await?;
     if !free.is_empty() {
         let selection = free
             .iter()
@@ -129,7 +116,7 @@ pub async fn run(
     print_lines(lines)
 }
 
-pub(crate) fn target_concurrency(target: &target::Target) -> usize {
+fn target_concurrency(target: &target::Target) -> usize {
     match target {
         target::Target::Registry { options, .. } => options.concurrency,
         target::Target::Layout(_) => 8,
@@ -197,6 +184,43 @@ fn plan_lines(plan: &DeletionPlan) -> Vec<String> {
     );
     lines.push(format!("Note: {}.", plan.note));
     lines
+}
+
+/// What `du` and `audit` start from: the source, the `--repo` filter and a scan of every
+/// repository.
+pub(crate) struct Scanned {
+    pub source: std::sync::Arc<dyn Source>,
+    pub shown: Option<globset::GlobMatcher>,
+    pub model: StorageModel,
+}
+
+/// Scans every repository even with `--repo`: unique_bytes (a blob no *other* repository
+/// references) and bytes_freed depend on all of them, so `--repo` only picks what is shown.
+pub(crate) async fn scan_everything(
+    ctx: &Context,
+    input: &str,
+    repo_glob: Option<&str>,
+) -> anyhow::Result<Scanned> {
+    let target = target::resolve(input, &ctx.config, &ctx.overrides)?;
+    ctx.warn_for(&target);
+    let source = target.open()?;
+    let shown = repo_glob
+        .map(|glob| {
+            globset::Glob::new(glob)
+                .map(|g| g.compile_matcher())
+                .map_err(|e| anyhow::anyhow!("--repo {glob:?} is not a valid glob: {e}"))
+        })
+        .transpose()?;
+    let options = ScanOptions {
+        concurrency: target_concurrency(&target),
+        repo_filter: None,
+    };
+    let model = scan_with_progress(source.as_ref(), &options).await?;
+    Ok(Scanned {
+        source,
+        shown,
+        model,
+    })
 }
 
 fn warn_incomplete(model: &StorageModel) {
