@@ -485,7 +485,8 @@ repositories = ["library/nginx"]
             .unwrap_err();
         assert_eq!(err.line, Some(6), "{err}");
         assert_eq!(err.key.as_deref(), Some("audit.patterns.commit"), "{err}");
-        let ok = parse("[audit]\nstale_days = 30\n[audit.patterns]\nfloating = \"latest|blue\"\n").unwrap();
+        let ok = parse("[audit]\nstale_days = 30\n[audit.patterns]\nfloating = \"latest|blue\"\n")
+            .unwrap();
         assert_eq!(ok.audit.stale_days, Some(30));
         assert_eq!(ok.audit.patterns.floating.as_deref(), Some("latest|blue"));
     }

@@ -71,8 +71,11 @@ fn check_config_toml(text: &str) -> Result<(), TestCaseError> {
 
 fn check_layout_index(index: &[u8]) -> Result<(), TestCaseError> {
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)
-        .expect("write");
+    std::fs::write(
+        dir.path().join("oci-layout"),
+        br#"{"imageLayoutVersion":"1.0.0"}"#,
+    )
+    .expect("write");
     std::fs::write(dir.path().join("index.json"), index).expect("write");
     std::fs::create_dir_all(dir.path().join("blobs/sha256")).expect("mkdir");
     if let Ok(source) = regatta::layout::LayoutSource::open(dir.path()) {
@@ -94,7 +97,10 @@ fn check_sanitize(input: &str) -> Result<(), TestCaseError> {
     let out = sanitize(input);
     prop_assert!(!out.chars().any(|c| c.is_control()));
     let bidi_override = '\u{202e}';
-    prop_assert!(!out.contains(bidi_override), "bidi override left in the output");
+    prop_assert!(
+        !out.contains(bidi_override),
+        "bidi override left in the output"
+    );
     Ok(())
 }
 
@@ -198,7 +204,10 @@ fn mutated(target: &str) -> impl Strategy<Value = Vec<u8>> + use<> {
     let seeds = corpus(target);
     let edit = prop_oneof![
         (any::<usize>(), any::<u8>()).prop_map(|(a, b)| Edit::Flip(a, b)),
-        (any::<usize>(), prop_oneof![Just(b'"'), Just(b','), Just(b'{'), Just(b'\\'), any::<u8>()])
+        (
+            any::<usize>(),
+            prop_oneof![Just(b'"'), Just(b','), Just(b'{'), Just(b'\\'), any::<u8>()]
+        )
             .prop_map(|(a, b)| Edit::Insert(a, b)),
         (any::<usize>(), 1usize..16).prop_map(|(a, n)| Edit::Remove(a, n)),
         (any::<usize>(), 1usize..64).prop_map(|(a, n)| Edit::Duplicate(a, n)),
