@@ -82,7 +82,7 @@ async fn the_audit_waits_for_the_scan_and_is_built_once_per_model() {
     let v = audit(&app);
     let report = v.report.as_ref().expect("a report");
     assert_eq!(report.summary.tags, 10);
-    assert!(v.loads.is_empty() && !app.is_loading());
+    assert!(v.loads.is_empty() && !v.is_loading());
     // A stale result (an older request) is dropped.
     app.update(Action::AuditBuilt {
         req: ReqId(999),
