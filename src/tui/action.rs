@@ -117,7 +117,7 @@ pub enum Action {
     Cancel,
     SwitchMode,
     OpenAudit,
-    PreviewSuggested,
+    SuggestCleanup,
 
     // Intents with a payload: typed filter text, the mouse, the terminal, the clock.
     FilterChar(char),
@@ -250,7 +250,7 @@ impl Action {
             Action::Cancel => "cancel",
             Action::SwitchMode => "switch_mode",
             Action::OpenAudit => "open_audit",
-            Action::PreviewSuggested => "preview_suggested",
+            Action::SuggestCleanup => "suggest_cleanup",
             _ => return None,
         })
     }

@@ -99,7 +99,7 @@ impl App {
 
     /// `p`: the cleanup preview, its form filled with the suggested policy and its plan the
     /// one the audit dry-ran. Applying goes through the usual confirmation.
-    pub(super) fn preview_suggested(&mut self) {
+    pub(super) fn suggest_cleanup(&mut self) {
         let View::Audit(v) = self.top() else {
             return;
         };

@@ -52,7 +52,7 @@ impl App {
             Action::Restore => return self.restore_selected(),
             Action::OpenCleanup => self.open_cleanup(),
             Action::OpenAudit => return self.open_audit(),
-            Action::PreviewSuggested => self.preview_suggested(),
+            Action::SuggestCleanup => self.suggest_cleanup(),
             Action::Click {
                 column,
                 row,

@@ -132,13 +132,15 @@ impl AuditView {
         ))
     }
 
-    /// The tags the selected finding names, for the message line.
+    /// The selected finding's detail (cut off in its column) and the tags it names, for
+    /// the message line.
     pub fn detail(&self) -> Option<String> {
         let finding = self.selected_finding()?;
         const NAMED: usize = 8;
         let mut text = format!(
-            "{} tags: {}",
-            finding.tags.len(),
+            "{} · {}: {}",
+            finding.detail,
+            count(finding.tags.len(), "tag"),
             finding
                 .tags
                 .iter()
@@ -279,18 +281,16 @@ fn policy_line(report: &AuditReport, ctx: &Ctx<'_>) -> Line<'static> {
         Span::raw(" suggested policy: "),
         Span::styled(
             format!(
-                "{} deleted, {} untagged · frees {}",
+                "{} deleted, {} untagged, frees {}",
                 count(dry.tags_deleted, "tag"),
                 dry.tags_untagged,
                 format::size(dry.bytes_freed)
             ),
             ctx.theme.label(),
         ),
-        Span::raw(" · "),
+        Span::raw(" ("),
         Span::styled("p", ctx.theme.key()),
-        Span::raw(" preview it as a cleanup · "),
-        Span::styled("y", ctx.theme.key()),
-        Span::raw(" copy it as config"),
+        Span::raw(": preview it as a cleanup)"),
     ])
 }
 

@@ -162,7 +162,7 @@ async fn the_suggested_policy_becomes_the_cleanup_preview() {
     let report = audit(&app).report.clone().expect("a report");
     let suggested = report.suggested_policy.plan.as_ref().expect("a plan");
     assert_eq!(report.suggested_policy.dry_run.tags_deleted, 3);
-    step(&mut app, Action::PreviewSuggested).await;
+    step(&mut app, Action::SuggestCleanup).await;
     let View::Cleanup(c) = app.top() else {
         panic!("not the cleanup preview: {:?}", kinds(&app))
     };
@@ -259,7 +259,7 @@ fn keys_of_the_audit() {
     assert!(matches!(on(ViewKind::Tags, 'A'), Some(Action::OpenAudit)));
     assert!(matches!(
         on(ViewKind::Audit, 'p'),
-        Some(Action::PreviewSuggested)
+        Some(Action::SuggestCleanup)
     ));
     assert!(matches!(
         on(ViewKind::Cleanup, 'p'),
@@ -272,9 +272,6 @@ fn keys_of_the_audit() {
         assert!(hints.iter().any(|(_, w)| *w == word), "{word} not hinted");
     }
     let help = crate::tui::keymap::help_entries(ViewKind::Audit);
-    assert!(
-        help.iter()
-            .any(|e| e.name == "preview_suggested" && e.active)
-    );
+    assert!(help.iter().any(|e| e.name == "suggest_cleanup" && e.active));
     assert!(help.iter().any(|e| e.name == "open_audit" && !e.active));
 }
