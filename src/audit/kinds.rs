@@ -189,10 +189,7 @@ mod tests {
             ("abc1234", TagKind::Commit),
             ("deadbeefcafe", TagKind::Commit),
             ("main-abc1234", TagKind::Commit),
-            (
-                "git-0123456789abcdef0123456789abcdef01234567",
-                TagKind::Commit,
-            ),
+            ("git-0123456789abcdef0123456789abcdef01234567", TagKind::Commit),
             ("pr-123", TagKind::Branch),
             ("pr123", TagKind::Branch),
             ("pr-7-abcdefg", TagKind::Branch),
@@ -229,10 +226,7 @@ mod tests {
         assert_eq!(patterns.classify("release-42"), TagKind::Release);
         assert_eq!(patterns.classify("1.2.3"), TagKind::Other);
         assert_eq!(patterns.classify("pr-1"), TagKind::Branch);
-        assert_eq!(
-            patterns.source(TagKind::Floating),
-            Some("latest|blue|green")
-        );
+        assert_eq!(patterns.source(TagKind::Floating), Some("latest|blue|green"));
     }
 
     #[test]
