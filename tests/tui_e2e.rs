@@ -16,6 +16,7 @@ mod support;
 
 use regatta::sanitize::PLACEHOLDER;
 use regatta::tui::format;
+use support::cleanup::days_ago;
 use support::fixtures::FixtureBuilder;
 use support::image::{Format, ImageSpec, Layer};
 use support::registry::{TestRegistry, free_port};
@@ -532,6 +533,97 @@ fn an_unreachable_target_is_reported_inside_the_app() {
         s.contains(&unreachable) && s.contains("could not list the repositories")
     });
     assert_eq!(pane.display("#{alternate_on}"), "1", "the app is not up");
+    quit_and_check_terminal(&pane, "q");
+}
+
+/// `app`: releases `v1.0` (200 days old) and `v1.1` = `latest` (5 days), commit builds
+/// `sha-abc1234` and `sha-def5678` (200 and 150 days), and `pr-7` (3 days); all on one base
+/// layer, each with a layer of its own.
+fn sprawl_fixture(now: jiff::Timestamp) -> FixtureBuilder {
+    let base = Layer::random("audit-base", 4 * 1024);
+    let mut b = FixtureBuilder::new();
+    for (tags, days) in [
+        (&["v1.0"][..], 200),
+        (&["v1.1", "latest"][..], 5),
+        (&["sha-abc1234"][..], 200),
+        (&["sha-def5678"][..], 150),
+        (&["pr-7"][..], 3),
+    ] {
+        b.image(
+            "app",
+            tags,
+            ImageSpec::new(
+                Format::Oci,
+                vec![
+                    base.clone(),
+                    Layer::random(&format!("audit-{}", tags[0]), 2 * 1024 + days),
+                ],
+            )
+            .created(&days_ago(now, days as i64)),
+        );
+    }
+    b
+}
+
+#[test]
+fn the_audit_finds_old_builds_and_its_suggested_policy_opens_as_a_cleanup_preview() {
+    let registry = TestRegistry::start();
+    registry.push(&sprawl_fixture(jiff::Timestamp::now()));
+    let addr = registry.addr();
+    // The suggested policy keeps one build per repository (the default keeps ten).
+    let pane = Pane::start_with("audit", &[&addr], &[], |root| {
+        let dir = root.join("config/regatta");
+        std::fs::create_dir_all(&dir).expect("mkdir config/regatta");
+        std::fs::write(dir.join("config.toml"), "[audit]\nkeep_last = 1\n")
+            .expect("write config.toml");
+    });
+    pane.wait_for_crumbs(&format!("regatta › {addr}"));
+    pane.wait_for_text("app");
+
+    // The registry's audit: the old commit builds are a finding.
+    pane.keys(&["A"]);
+    pane.wait_for_crumbs(&format!("{addr} › audit"));
+    let audit = pane.wait_for_text("stale builds");
+    let finding = line_with(&audit, "stale builds");
+    assert!(
+        finding.contains(" app ") && finding.contains("2 build tags older than 90 days"),
+        "{finding:?}\n{audit}"
+    );
+    assert_shows(&audit, "6 tags in 1 repository");
+    let policy = line_with(&audit, "suggested policy:");
+    assert!(policy.contains("2 tags deleted"), "{policy:?}");
+    // The finding prices the same two tags the policy deletes.
+    let frees = policy
+        .split("frees ")
+        .nth(1)
+        .and_then(|rest| rest.split(" (").next())
+        .expect("the policy's bytes");
+    assert!(finding.contains(frees), "{finding:?} should free {frees}");
+
+    // Enter shows exactly the finding's tags.
+    pane.keys(&["Enter"]);
+    pane.wait_for_crumbs("audit › app");
+    let tags = pane.wait_for_text("stale builds: 2 tags");
+    assert_shows(&tags, "sha-abc1234");
+    assert_shows(&tags, "sha-def5678");
+    for other in ["v1.0", "v1.1", "latest", "pr-7"] {
+        assert!(
+            !tags.contains(other),
+            "{other} is not in the finding:\n{tags}"
+        );
+    }
+    pane.keys(&["Escape"]);
+    pane.wait_for_crumbs(&format!("{addr} › audit"));
+
+    // `p`: the suggested policy in the cleanup preview, nothing deleted yet.
+    pane.keys(&["p"]);
+    pane.wait_for_crumbs("audit › cleanup preview");
+    let preview = pane.wait_for_text("delete sha-abc1234");
+    assert_shows(&preview, "delete sha-def5678");
+    assert_shows(&preview, "suggested");
+    let kept = line_with(&preview, "pr-7");
+    assert!(kept.contains("keep"), "{kept:?}");
+    assert_shows(&preview, &format!("frees {frees}"));
     quit_and_check_terminal(&pane, "q");
 }
 

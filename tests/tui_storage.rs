@@ -173,3 +173,55 @@ async fn recently_deleted_view() {
     step(&mut app, Action::OpenDeleted).await;
     insta::assert_snapshot!("recently_deleted", render(&app).backend());
 }
+
+/// The sprawl registry (old builds, a drifted `stable`, an orphaned signature, a stale
+/// repository), scanned, at its repository list, 24 rows tall; its suggested policy keeps
+/// one build per repository.
+async fn sprawl_app(journal: &std::path::Path) -> App {
+    let entry = RegistryEntry {
+        name: "sprawl".into(),
+        location: "https://sprawl.example".into(),
+        source: Ok(shared(fixtures::sprawl())),
+        notice: None,
+        client: Some(client()),
+    };
+    let now = "2025-06-01T12:00:00Z".parse().expect("a timestamp");
+    let mut app = App::new(vec![entry], true, now, Theme::PLAIN)
+        .with_journal(Some(journal.to_path_buf()))
+        .with_audit(regatta::audit::AuditSettings {
+            keep_last: 1,
+            ..Default::default()
+        });
+    app.update(Action::Resize {
+        width: WIDTH,
+        height: AUDIT_HEIGHT,
+    });
+    let effects = app.start();
+    run_until_idle(&mut app, effects).await;
+    app
+}
+
+const AUDIT_HEIGHT: u16 = 24;
+
+fn render_audit(app: &App) -> Terminal<TestBackend> {
+    let mut terminal =
+        Terminal::new(TestBackend::new(WIDTH, AUDIT_HEIGHT)).expect("a test terminal");
+    terminal.draw(|f| draw(app, f)).expect("a frame");
+    terminal
+}
+
+#[tokio::test]
+async fn audit_view_and_its_suggested_cleanup() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let mut app = sprawl_app(dir.path()).await;
+    step(&mut app, Action::OpenAudit).await;
+    insta::assert_snapshot!("audit", render_audit(&app).backend());
+    step(&mut app, Action::Open).await; // the largest finding's tags
+    insta::assert_snapshot!("audit_finding_tags", render_audit(&app).backend());
+    step(&mut app, Action::Back).await;
+    step(&mut app, Action::SuggestCleanup).await;
+    insta::assert_snapshot!("audit_suggested_cleanup", render_audit(&app).backend());
+    // Applying it asks first, as any cleanup does.
+    step(&mut app, Action::RequestDelete).await;
+    assert!(app.dialog().is_some(), "no confirmation dialog");
+}

@@ -8,7 +8,8 @@ use std::ops::Deref;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::analysis::model::ScanEvent;
+use crate::analysis::model::{ScanEvent, StorageModel};
+use crate::audit::{AuditReport, AuditSettings};
 use crate::cleanup::execute::{ApplyEvent, ApplyReport};
 use crate::cleanup::journal::BackupMeta;
 use crate::cleanup::plan::Plan;
@@ -54,6 +55,29 @@ impl Deref for PlanRef {
     }
 }
 
+/// What an audit is built from: a copy of the scanned model (the scan may go on changing the
+/// app's), the settings, the clock, and the repository it is limited to. Shared with the
+/// task that builds it; compared by identity, like [`PlanRef`].
+#[derive(Debug, Clone)]
+pub struct AuditJob(pub Arc<AuditInput>);
+
+#[derive(Debug)]
+pub struct AuditInput {
+    pub model: StorageModel,
+    pub settings: Arc<AuditSettings>,
+    pub now: jiff::Timestamp,
+    /// `None`: the whole registry.
+    pub repo: Option<RepoName>,
+}
+
+impl PartialEq for AuditJob {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for AuditJob {}
+
 /// Everything that can change the app's state.
 #[derive(Debug, Clone)]
 pub enum Action {
@@ -92,6 +116,8 @@ pub enum Action {
     Confirm,
     Cancel,
     SwitchMode,
+    OpenAudit,
+    SuggestCleanup,
 
     // Intents with a payload: typed filter text, the mouse, the terminal, the clock.
     FilterChar(char),
@@ -173,6 +199,11 @@ pub enum Action {
         req: ReqId,
         result: Result<RestoreResult, RegistryError>,
     },
+    /// The audit of a registry or repository, built over the scanned model.
+    AuditBuilt {
+        req: ReqId,
+        report: Arc<AuditReport>,
+    },
     /// The work of a request stopped unexpectedly (it panicked).
     TaskFailed {
         req: ReqId,
@@ -218,6 +249,8 @@ impl Action {
             Action::Confirm => "confirm",
             Action::Cancel => "cancel",
             Action::SwitchMode => "switch_mode",
+            Action::OpenAudit => "open_audit",
+            Action::SuggestCleanup => "suggest_cleanup",
             _ => return None,
         })
     }
@@ -240,6 +273,7 @@ impl Action {
                 | Action::ApplyFinished { .. }
                 | Action::BackupsListed { .. }
                 | Action::Restored { .. }
+                | Action::AuditBuilt { .. }
                 | Action::TaskFailed { .. }
         )
     }
@@ -261,6 +295,7 @@ impl Action {
             | Action::ApplyFinished { req, .. }
             | Action::BackupsListed { req, .. }
             | Action::Restored { req, .. }
+            | Action::AuditBuilt { req, .. }
             | Action::TaskFailed { req, .. } => Some(*req),
             _ => None,
         }
@@ -321,6 +356,13 @@ pub enum Effect {
         journal: PathBuf,
         id: String,
     },
+    /// Build an audit report: the HEAD checks of signature subjects through the registry's
+    /// source, then the report itself (off the loop).
+    Audit {
+        req: ReqId,
+        entry: usize,
+        job: AuditJob,
+    },
     /// Stop the work of these requests (their view was left or refreshed).
     Abort(Vec<ReqId>),
     /// Put this text on the clipboard (OSC 52).
@@ -365,6 +407,10 @@ impl Effect {
             Effect::CancelApply(req) => format!("cancel {req}"),
             Effect::ListBackups { req, .. } => format!("list backups {req}"),
             Effect::Restore { req, id, .. } => format!("restore {req} {id}"),
+            Effect::Audit { req, entry, job } => match &job.0.repo {
+                None => format!("audit {req} registry {entry}"),
+                Some(repo) => format!("audit {req} registry {entry}: {repo}"),
+            },
             Effect::Abort(reqs) => format!("abort {reqs:?}"),
             Effect::Copy(text) => format!("copy {} bytes", text.len()),
         }
@@ -381,7 +427,8 @@ impl Effect {
             | Effect::Scan { req, .. }
             | Effect::ApplyPlan { req, .. }
             | Effect::ListBackups { req, .. }
-            | Effect::Restore { req, .. } => Some(*req),
+            | Effect::Restore { req, .. }
+            | Effect::Audit { req, .. } => Some(*req),
             Effect::Abort(_) | Effect::Copy(_) | Effect::CancelApply(_) => None,
         }
     }

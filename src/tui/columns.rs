@@ -94,6 +94,30 @@ pub const BACKUP_COLUMNS: &[ColumnSpec] = &[
     col("TAGS", Fill(3), Left),
 ];
 
+pub const FINDING_COLUMNS: &[ColumnSpec] = &[
+    col("FINDING", Fixed(19), Left),
+    col("REPOSITORY", Fill(2), Left),
+    col("TAGS", Fixed(5), Right),
+    col("FREES", Fixed(10), Right),
+    col("DETAIL", Fill(4), Left),
+];
+
+/// How a finding's kind reads in the list (`stale builds`).
+pub fn finding_kind(kind: crate::audit::FindingKind) -> String {
+    kind.name().replace('_', " ")
+}
+
+/// An audit finding's cells: its repository and detail (which names tags) sanitized.
+pub fn finding_row(finding: &crate::audit::Finding) -> Vec<String> {
+    vec![
+        finding_kind(finding.kind),
+        sanitize(&finding.repository).into_owned(),
+        finding.tags.len().to_string(),
+        format::size(finding.bytes_freed),
+        sanitize(&finding.detail).into_owned(),
+    ]
+}
+
 /// A value that arrives later, or not at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field<T> {

@@ -101,6 +101,9 @@ fn draw_message(app: &App, f: &mut Frame, area: Rect) {
     }
     let mut info = Vec::new();
     if let Some(l) = listing {
+        if let Some(only) = l.restriction() {
+            info.push(only.label.clone());
+        }
         if !l.query().is_empty() {
             info.push(format!("filter: {}", l.query()));
         }

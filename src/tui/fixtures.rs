@@ -140,3 +140,48 @@ pub fn large(tags: usize) -> MemorySource {
     }
     s
 }
+
+/// A small signature-like artifact (cosign stores one as an image).
+fn signature(created: &str, size: u64) -> ImageSpec {
+    ImageSpec::new("linux", "amd64", created).layer(size, "cosign signature payload")
+}
+
+/// A registry with tag sprawl for the audit, seen from 2025-06-01: `team/api` has old
+/// commit builds no release shares, a recent PR build, and `stable` left on an old release;
+/// `team/web` has a signature of its image and one whose image is gone; `legacy/tool` has
+/// not been pushed to for most of a year.
+pub fn sprawl() -> MemorySource {
+    let mut s = MemorySource::new("sprawl");
+    let v1_0 = s.add_image(&api("2025-01-10T09:00:00Z", 10 * MIB));
+    let v1_1 = s.add_image(&api("2025-05-28T09:00:00Z", 11 * MIB));
+    let builds = [
+        ("sha-1a2b3c4", "2024-12-01T09:00:00Z", 9 * MIB),
+        ("sha-5d6e7f8", "2025-01-15T09:00:00Z", 9 * MIB + 500_000),
+        ("sha-9a8b7c6", "2025-02-01T09:00:00Z", 10 * MIB + 200_000),
+        ("pr-101", "2025-05-30T09:00:00Z", 12 * MIB),
+    ];
+    let builds: Vec<_> = builds
+        .iter()
+        .map(|(tag, created, size)| (*tag, s.add_image(&api(created, *size))))
+        .collect();
+    let web = s.add_image(&alpine("2025-05-01T00:00:00Z", 5 * MIB));
+    let signed = s.add_image(&signature("2025-05-01T00:05:00Z", 700));
+    let orphan = s.add_image(&signature("2025-01-20T00:05:00Z", 650));
+    let tool_old = s.add_image(&alpine("2024-06-01T00:00:00Z", 2 * MIB));
+    let tool_new = s.add_image(&alpine("2024-09-01T00:00:00Z", 2 * MIB + 100_000));
+    let signed_tag = format!("sha256-{}.sig", web.hex());
+    let orphan_tag = format!("sha256-{}.sig", "0badc0de".repeat(8));
+    s = s.tag("team/api", &["v1.0.0", "stable"], &v1_0).tag(
+        "team/api",
+        &["v1.1.0", "latest"],
+        &v1_1,
+    );
+    for (tag, digest) in &builds {
+        s = s.tag("team/api", &[tag], digest);
+    }
+    s.tag("team/web", &["2.0", "latest"], &web)
+        .tag("team/web", &[signed_tag.as_str()], &signed)
+        .tag("team/web", &[orphan_tag.as_str()], &orphan)
+        .tag("legacy/tool", &["1.0"], &tool_old)
+        .tag("legacy/tool", &["1.1"], &tool_new)
+}

@@ -18,6 +18,7 @@ pub enum ViewKind {
     Storage,
     Deleted,
     Cleanup,
+    Audit,
 }
 
 /// What keys mean right now: browsing, typing a filter, reading the help, answering a
@@ -118,18 +119,18 @@ use ViewKind::*;
 
 const LISTS: Scope = Scope::Only(&[Registries, Repos, Tags, Manifest, Layers, Deleted]);
 const MOVABLE: Scope = Scope::Only(&[
-    Registries, Repos, Tags, Manifest, Layers, Config, Storage, Deleted, Cleanup,
+    Registries, Repos, Tags, Manifest, Layers, Config, Storage, Deleted, Cleanup, Audit,
 ]);
 const SORTABLE: Scope = Scope::Only(&[Repos, Tags, Manifest, Layers]);
 const BELOW_ROOT: Scope = Scope::Only(&[
-    Repos, Tags, Pending, Manifest, Layers, Config, Storage, Deleted, Cleanup,
+    Repos, Tags, Pending, Manifest, Layers, Config, Storage, Deleted, Cleanup, Audit,
 ]);
-const OPENABLE: Scope = Scope::Only(&[Registries, Repos, Tags, Manifest, Storage]);
+const OPENABLE: Scope = Scope::Only(&[Registries, Repos, Tags, Manifest, Storage, Audit]);
 const IMAGES: Scope = Scope::Only(&[Manifest, Layers]);
 const COPYABLE: Scope = Scope::Only(&[
     Repos, Tags, Pending, Manifest, Layers, Config, Storage, Deleted,
 ]);
-const LOADING: Scope = Scope::Only(&[Registries, Repos, Tags, Pending, Storage, Deleted]);
+const LOADING: Scope = Scope::Only(&[Registries, Repos, Tags, Pending, Storage, Deleted, Audit]);
 /// Views inside one registry, where its storage, cleanup and backups are a key away.
 const IN_REGISTRY: Scope = Scope::Only(&[Repos, Tags]);
 const MARKING: Scope = Scope::Only(&[Repos, Tags, Storage]);
@@ -185,6 +186,12 @@ pub static BINDINGS: &[Binding] = &[
         "storage: logical vs physical, top repositories, tag ages"),
     bind(Action::OpenCleanup, &[k('C')], Normal, IN_REGISTRY, Some("cleanup"),
         "preview a cleanup policy (ad hoc or from the config)"),
+    bind(Action::OpenAudit, &[k('A')], Normal, IN_REGISTRY, Some("audit"),
+        "audit: tag kinds, ages, findings by bytes freed"),
+    bind(Action::SuggestCleanup, &[k('p')], Normal, Scope::Only(&[Audit]), Some("suggested"),
+        "preview the audit's suggested policy as a cleanup"),
+    bind(Action::CopyReference, &[k('y')], Normal, Scope::Only(&[Audit]), Some("copy"),
+        "copy the suggested policy as config (OSC 52)"),
     bind(Action::OpenDeleted, &[k('D')], Normal, IN_REGISTRY, Some("deleted"),
         "recently deleted: backups taken before each delete"),
     bind(Action::Restore, &[k('R')], Normal, Scope::Only(&[Deleted]), Some("restore"),

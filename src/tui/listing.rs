@@ -3,6 +3,7 @@
 //! results that arrive later update a row in place.
 
 use std::cmp::Ordering;
+use std::collections::HashSet;
 
 use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
 use nucleo_matcher::{Config, Matcher, Utf32Str};
@@ -66,11 +67,20 @@ impl<T: Rows + ?Sized> Rows for &T {
     }
 }
 
+/// Rows shown whatever the filter says: exactly those whose text is in `texts` (the tags
+/// an audit finding names), with a label for the message line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Only {
+    pub label: String,
+    pub texts: HashSet<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Listing {
     pub table: TableState,
     order: Vec<usize>,
     query: String,
+    only: Option<Only>,
     editing: bool,
     keys: &'static [SortKey],
     sort: usize,
@@ -84,6 +94,7 @@ impl Listing {
             table: TableState::default(),
             order: Vec::new(),
             query: String::new(),
+            only: None,
             editing: false,
             keys,
             sort: 0,
@@ -112,6 +123,17 @@ impl Listing {
 
     pub fn is_editing(&self) -> bool {
         self.editing
+    }
+
+    /// Shows only the rows whose text is in `only.texts` (applied at the next settle; the
+    /// typed filter narrows further).
+    pub fn restrict(&mut self, only: Only) {
+        self.only = Some(only);
+        self.dirty = true;
+    }
+
+    pub fn restriction(&self) -> Option<&Only> {
+        self.only.as_ref()
     }
 
     pub fn sort_key(&self) -> Option<SortKey> {
@@ -185,6 +207,9 @@ impl Listing {
     pub fn rebuild(&mut self, rows: &dyn Rows, height: usize) {
         let keep = self.selected_row();
         let mut order: Vec<usize> = (0..rows.len()).collect();
+        if let Some(only) = &self.only {
+            order.retain(|&r| only.texts.contains(rows.text(r)));
+        }
         retain_matching(&mut order, &self.query, rows);
         if let Some(key) = self.sort_key() {
             let reversed = self.reversed;
@@ -354,5 +379,31 @@ mod tests {
         assert_eq!(l.selected_row(), None);
         l.clear_filter(&rows, 10);
         assert_eq!(l.shown(), 3);
+    }
+
+    #[test]
+    fn a_restriction_shows_exactly_its_rows_and_the_filter_narrows_it() {
+        let rows = Names(vec![
+            ("nginx", None),
+            ("alpine", None),
+            ("nginx-unprivileged", None),
+        ]);
+        let mut l = Listing::new(&[SortKey::Name]);
+        l.restrict(Only {
+            label: "two of them".into(),
+            texts: ["nginx", "alpine"].into_iter().map(String::from).collect(),
+        });
+        l.settle(&rows, 10);
+        assert_eq!(shown(&l, &rows), ["alpine", "nginx"]);
+        l.push_filter_char('n', &rows, 10);
+        l.push_filter_char('g', &rows, 10);
+        assert_eq!(shown(&l, &rows), ["nginx"]);
+        // Clearing the filter keeps the restriction.
+        l.clear_filter(&rows, 10);
+        assert_eq!(shown(&l, &rows), ["alpine", "nginx"]);
+        assert_eq!(
+            l.restriction().map(|o| o.label.as_str()),
+            Some("two of them")
+        );
     }
 }

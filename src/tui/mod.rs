@@ -38,6 +38,7 @@ pub use app::App;
 pub use draw::draw;
 pub use theme::Theme;
 
+use crate::audit::AuditSettings;
 use crate::cleanup::journal::Journal;
 use crate::cleanup::policy::PolicySpec;
 use crate::registry::{Client, Source};
@@ -66,6 +67,8 @@ pub struct RunOptions {
     pub policies: BTreeMap<String, PolicySpec>,
     /// Where backups and the audit log of deletes go; `None` refuses deleting.
     pub journal: Option<PathBuf>,
+    /// The audit view's patterns and thresholds (`[audit]` in the config).
+    pub audit: AuditSettings,
 }
 
 impl Default for RunOptions {
@@ -74,6 +77,7 @@ impl Default for RunOptions {
         Self {
             policies: BTreeMap::new(),
             journal: Journal::default_location().map(|j| j.dir().to_path_buf()),
+            audit: AuditSettings::default(),
         }
     }
 }
@@ -106,7 +110,8 @@ pub async fn run_with(
         Theme::from_env(),
     )
     .with_journal(options.journal)
-    .with_policies(options.policies.into_iter().collect());
+    .with_policies(options.policies.into_iter().collect())
+    .with_audit(options.audit);
     let (tx, mut results) = mpsc::unbounded_channel();
     let mut workers = Workers::new(tx);
 

@@ -19,7 +19,7 @@ use futures::{FutureExt, StreamExt};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::AbortHandle;
 
-use super::action::{Action, Effect, ReqId};
+use super::action::{Action, AuditJob, Effect, ReqId};
 use crate::cleanup::execute::Applier;
 use crate::cleanup::journal::Journal;
 use crate::cleanup::restore::restore;
@@ -137,6 +137,10 @@ impl Workers {
                 return;
             }
             Effect::Copy(_) => return,
+            Effect::Audit { req, entry, job } => {
+                let Some(source) = source(entry) else { return };
+                (req, Box::pin(run_audit(source, req, job, tx.clone())))
+            }
             Effect::Ping { req, entry } => {
                 let Some(source) = source(entry) else { return };
                 let tx = tx.clone();
@@ -252,6 +256,47 @@ impl Future for Isolated {
         // The mark is put back on unwind too, so a panic does not leave the flag set.
         let _mark = Isolated::mark();
         self.0.as_mut().poll(cx)
+    }
+}
+
+/// The audit of a job: which signature subjects still exist untagged (HEAD requests), then
+/// the report, built on a blocking thread (it walks every tag of the model).
+async fn run_audit(
+    source: Arc<dyn Source>,
+    req: ReqId,
+    job: AuditJob,
+    tx: UnboundedSender<Action>,
+) {
+    let input = job.0;
+    let candidates = crate::audit::subjects_to_check(&input.model, &input.settings.patterns);
+    let present = crate::audit::untagged_subjects(&*source, &candidates).await;
+    let build = tokio::task::spawn_blocking(move || {
+        let shown = input.repo.as_ref().and_then(|r| {
+            globset::Glob::new(&globset::escape(r.as_str()))
+                .ok()
+                .map(|g| g.compile_matcher())
+        });
+        crate::audit::build_report(
+            &input.model,
+            &input.settings,
+            input.now,
+            shown.as_ref(),
+            &present,
+        )
+    });
+    match build.await {
+        Ok(report) => {
+            let _ = tx.send(Action::AuditBuilt {
+                req,
+                report: Arc::new(report),
+            });
+        }
+        Err(e) => {
+            let _ = tx.send(Action::TaskFailed {
+                req,
+                error: format!("internal error while building the audit: {e}"),
+            });
+        }
     }
 }
 

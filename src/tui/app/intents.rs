@@ -14,6 +14,7 @@ use crate::tui::columns::Field;
 use crate::tui::draw;
 use crate::tui::format;
 use crate::tui::views::View;
+use crate::tui::views::audit::areas as audit_areas;
 use crate::tui::views::config::ConfigView;
 use crate::tui::views::layers::LayersView;
 use crate::tui::views::manifest::ManifestView;
@@ -50,6 +51,8 @@ impl App {
             Action::OpenDeleted => return self.open_deleted(),
             Action::Restore => return self.restore_selected(),
             Action::OpenCleanup => self.open_cleanup(),
+            Action::OpenAudit => return self.open_audit(),
+            Action::SuggestCleanup => self.suggest_cleanup(),
             Action::Click {
                 column,
                 row,
@@ -74,6 +77,7 @@ impl App {
         match &mut self.stack[last] {
             View::Config(v) => v.scroll_by(delta, page),
             View::Storage(v) => v.table.move_by(delta, page),
+            View::Audit(v) => v.table.move_by(delta, page),
             view => {
                 if let Some((listing, _)) = view.list_parts(entries) {
                     listing.table.move_by(delta, page);
@@ -114,6 +118,18 @@ impl App {
         let page = self.page();
         let entries = &self.entries;
         let last = self.stack.len() - 1;
+        if let View::Audit(v) = &mut self.stack[last] {
+            // The findings table sits below the charts: rows are counted from its header.
+            let table = audit_areas(body).table();
+            if !table.contains(Position::new(column, row)) || row == table.y {
+                return Vec::new();
+            }
+            let Some(position) = v.table.position_at(usize::from(row - table.y - 1), page) else {
+                return Vec::new();
+            };
+            v.table.select(position, page);
+            return if double { self.open() } else { Vec::new() };
+        }
         let Some((listing, _)) = self.stack[last].list_parts(entries) else {
             return Vec::new();
         };
@@ -197,6 +213,7 @@ impl App {
                 }
                 _ => Vec::new(),
             },
+            View::Audit(_) => self.open_finding(),
             View::Pending(_)
             | View::Layers(_)
             | View::Config(_)
@@ -250,7 +267,7 @@ impl App {
         Some(view)
     }
 
-    fn open_repo(&mut self, entry: usize, repo: RepoName) -> Vec<Effect> {
+    pub(super) fn open_repo(&mut self, entry: usize, repo: RepoName) -> Vec<Effect> {
         if let Some(view) = self.tags_from_model(entry, &repo) {
             let count = view.rows.iter().count();
             for v in &mut self.stack {
@@ -367,6 +384,12 @@ impl App {
                 effects.extend(self.start_scan(entry, true));
                 return effects;
             }
+            // A new scan; the audit is built again from it.
+            View::Audit(v) => {
+                let entry = v.entry;
+                effects.extend(self.start_scan(entry, true));
+                return effects;
+            }
             View::Tags(_) => {
                 // Aborts what the list was loading, too.
                 let last = self.stack.len() - 1;
@@ -413,6 +436,9 @@ impl App {
     }
 
     fn copy_reference(&mut self) -> Vec<Effect> {
+        if let View::Audit(_) = self.top() {
+            return self.copy_suggested();
+        }
         let target = match self.top() {
             View::Repos(v) => v
                 .selected()
@@ -440,7 +466,7 @@ impl App {
                 let repo = RepoName::parse(&b.repository).ok()?;
                 Some((v.entry, repo, format!("@{}", b.digest)))
             }),
-            View::Registries(_) | View::Cleanup(_) => None,
+            View::Registries(_) | View::Cleanup(_) | View::Audit(_) => None,
         };
         let Some((entry, repo, suffix)) = target else {
             return Vec::new();

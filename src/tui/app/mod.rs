@@ -1,6 +1,7 @@
 //! The app's state and its one entry point, [`App::update`]: an action in, the I/O to do out.
 //! Nothing here awaits, so every screen transition is testable without a network.
 
+mod audit;
 mod delete;
 mod intents;
 mod results;
@@ -28,6 +29,7 @@ use super::views::{EntryState, Reach, View};
 use super::widgets::confirm::ConfirmDialog;
 use super::widgets::spinner::Spinner;
 use super::widgets::table::body_height;
+use crate::audit::AuditSettings;
 use crate::cleanup::policy::PolicySpec;
 use crate::registry::image::ImageTree;
 use crate::registry::{Client, Digest, ManifestHead, RepoName, Source, Tag};
@@ -75,6 +77,8 @@ pub struct App {
     journal: Option<PathBuf>,
     /// Cleanup policies from the config, by name.
     policies: Vec<(String, PolicySpec)>,
+    /// Patterns and thresholds of the audit view (`[audit]` in the config).
+    audit: Arc<AuditSettings>,
     /// A tick arrived in the batch being applied: numbers held back during a scan may be
     /// recomputed.
     ticked: bool,
@@ -124,6 +128,7 @@ impl App {
             restores: HashMap::new(),
             journal: None,
             policies: Vec::new(),
+            audit: Arc::new(AuditSettings::default()),
             ticked: false,
             help_scroll: 0,
             now,
@@ -153,6 +158,12 @@ impl App {
         self
     }
 
+    /// The audit view's settings (from `[audit]` in the config).
+    pub fn with_audit(mut self, settings: AuditSettings) -> Self {
+        self.audit = Arc::new(settings);
+        self
+    }
+
     /// The work to start with: ping every registry, and open the first one if asked to.
     pub fn start(&mut self) -> Vec<Effect> {
         let mut effects = self.ping_all();
@@ -160,12 +171,14 @@ impl App {
             effects.extend(self.open_entry(0));
         }
         self.settle();
+        effects.extend(self.request_audits());
         effects
     }
 
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
-        let effects = self.apply(action);
+        let mut effects = self.apply(action);
         self.settle();
+        effects.extend(self.request_audits());
         effects
     }
 
@@ -180,6 +193,7 @@ impl App {
             effects.extend(self.apply(action));
         }
         self.settle();
+        effects.extend(self.request_audits());
         effects
     }
 
@@ -254,6 +268,7 @@ impl App {
             ViewKind::Storage => usize::from(body.height.saturating_sub(4)),
             // The plan inside its border.
             ViewKind::Cleanup => usize::from(body.height.saturating_sub(2)),
+            ViewKind::Audit => super::views::audit::areas(body).page(),
             _ => body_height(body.height),
         }
     }

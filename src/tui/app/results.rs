@@ -66,6 +66,7 @@ impl App {
                 reference, error, ..
             } => self.on_image_failed(owner, &reference, error),
             Action::TaskFailed { error, .. } => self.on_task_failed(owner, req, error),
+            Action::AuditBuilt { report, .. } => self.on_audit_built(owner, req, report),
             Action::BackupsListed { backups, .. } => {
                 if let crate::tui::views::View::Deleted(v) = &mut self.stack[owner] {
                     v.loads.retain(|r| *r != req);
@@ -276,6 +277,7 @@ impl App {
             View::Tags(v) => v.failed = Some(error.clone()),
             View::Pending(v) => v.failed = Some(error.clone()),
             View::Deleted(v) => v.failed = Some(error.clone()),
+            View::Audit(v) => v.failed = Some(error.clone()),
             View::Manifest(_)
             | View::Layers(_)
             | View::Config(_)

@@ -86,6 +86,29 @@ impl CleanupView {
         }
     }
 
+    /// The form filled from the audit's suggested policy (offered first among the config's
+    /// policies, `p` still cycles), with the plan the audit made of it over the model of
+    /// `generation` when it has one (it is made again when the model changes).
+    pub fn suggested(
+        entry: usize,
+        mut policies: Vec<(String, PolicySpec)>,
+        name: &str,
+        spec: PolicySpec,
+        plan: Option<(Plan, u64)>,
+    ) -> Self {
+        policies.insert(0, (name.to_string(), spec.clone()));
+        let mut view = Self::new(entry, policies, "");
+        view.policy = Some(0);
+        view.fill(spec);
+        if let Some((plan, generation)) = plan {
+            let plan = PlanRef::new(plan);
+            view.lines = plan_lines(&plan);
+            view.plan = Ok(plan);
+            view.generation = Some(generation);
+        }
+        view
+    }
+
     pub fn policy_name(&self) -> &str {
         match self.policy.and_then(|i| self.policies.get(i)) {
             Some((name, _)) => name,
@@ -153,6 +176,10 @@ impl CleanupView {
                 ..PolicySpec::default()
             },
         };
+        self.fill(spec);
+    }
+
+    fn fill(&mut self, spec: PolicySpec) {
         self.values[1] = spec.repositories.join(", ");
         self.values[2] = spec.keep_last.map(|n| n.to_string()).unwrap_or_default();
         self.values[3] = spec.keep_within.unwrap_or_default();

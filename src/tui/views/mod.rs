@@ -1,6 +1,7 @@
 //! The screens, one per file. The app keeps them on a stack: going in pushes, going back pops
 //! (and aborts what the popped view was loading).
 
+pub mod audit;
 pub mod cleanup;
 pub mod config;
 pub mod deleted;
@@ -52,6 +53,7 @@ pub enum View {
     Storage(storage::StorageView),
     Deleted(deleted::DeletedView),
     Cleanup(cleanup::CleanupView),
+    Audit(audit::AuditView),
 }
 
 impl View {
@@ -67,6 +69,7 @@ impl View {
             View::Storage(_) => ViewKind::Storage,
             View::Deleted(_) => ViewKind::Deleted,
             View::Cleanup(_) => ViewKind::Cleanup,
+            View::Audit(_) => ViewKind::Audit,
         }
     }
 
@@ -83,6 +86,7 @@ impl View {
             View::Storage(v) => v.entry,
             View::Deleted(v) => v.entry,
             View::Cleanup(v) => v.entry,
+            View::Audit(v) => v.entry,
         })
     }
 
@@ -100,6 +104,7 @@ impl View {
             View::Storage(_) => vec!["storage".to_string()],
             View::Deleted(_) => vec!["recently deleted".to_string()],
             View::Cleanup(_) => vec!["cleanup preview".to_string()],
+            View::Audit(_) => vec!["audit".to_string()],
         }
     }
 
@@ -111,6 +116,7 @@ impl View {
             View::Tags(v) => &v.loads,
             View::Pending(v) => &v.loads,
             View::Deleted(v) => &v.loads,
+            View::Audit(v) => &v.loads,
             View::Manifest(_)
             | View::Layers(_)
             | View::Config(_)
@@ -126,6 +132,7 @@ impl View {
             View::Tags(v) => Some(&mut v.loads),
             View::Pending(v) => Some(&mut v.loads),
             View::Deleted(v) => Some(&mut v.loads),
+            View::Audit(v) => Some(&mut v.loads),
             View::Manifest(_)
             | View::Layers(_)
             | View::Config(_)
@@ -142,6 +149,7 @@ impl View {
             View::Tags(v) => v.is_loading(),
             View::Pending(v) => v.failed.is_none(),
             View::Deleted(v) => v.is_loading(),
+            View::Audit(v) => v.is_loading(),
             View::Manifest(_)
             | View::Layers(_)
             | View::Config(_)
@@ -163,7 +171,11 @@ impl View {
             View::Manifest(v) => Some((&mut v.listing, Box::new(&v.rows))),
             View::Layers(v) => Some((&mut v.listing, Box::new(&v.rows))),
             View::Deleted(v) => Some((&mut v.listing, Box::new(&v.rows))),
-            View::Pending(_) | View::Config(_) | View::Storage(_) | View::Cleanup(_) => None,
+            View::Pending(_)
+            | View::Config(_)
+            | View::Storage(_)
+            | View::Cleanup(_)
+            | View::Audit(_) => None,
         }
     }
 
@@ -175,7 +187,11 @@ impl View {
             View::Manifest(v) => Some(&v.listing),
             View::Layers(v) => Some(&v.listing),
             View::Deleted(v) => Some(&v.listing),
-            View::Pending(_) | View::Config(_) | View::Storage(_) | View::Cleanup(_) => None,
+            View::Pending(_)
+            | View::Config(_)
+            | View::Storage(_)
+            | View::Cleanup(_)
+            | View::Audit(_) => None,
         }
     }
 
@@ -207,6 +223,7 @@ impl View {
             View::Storage(v) => v.render(f, area, ctx),
             View::Deleted(v) => v.render(f, area, ctx),
             View::Cleanup(v) => v.render(f, area, ctx),
+            View::Audit(v) => v.render(f, area, ctx),
         }
     }
 
@@ -219,6 +236,7 @@ impl View {
             View::Storage(v) => v.progress(),
             View::Deleted(v) => Some(v.progress()),
             View::Cleanup(v) => v.progress(),
+            View::Audit(v) => v.progress(),
             _ => None,
         }
     }
@@ -230,6 +248,7 @@ impl View {
             View::Tags(v) => v.detail(),
             View::Layers(v) => v.detail(),
             View::Deleted(v) => v.detail(),
+            View::Audit(v) => v.detail(),
             _ => None,
         }
     }

@@ -13,6 +13,7 @@ use crate::tui::fixtures;
 use crate::tui::keymap::ViewKind;
 use crate::tui::memory::shared;
 
+mod audit;
 mod delete;
 mod loading;
 mod storage;
