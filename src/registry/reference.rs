@@ -96,10 +96,12 @@ fn split_scheme(input: &str) -> (Option<Scheme>, &str) {
     }
 }
 
+/// Host names are case-insensitive: `Docker.io` is Docker Hub too.
 fn normalize_hub_host(host: &str) -> String {
-    match host {
+    let host = host.to_ascii_lowercase();
+    match host.as_str() {
         "docker.io" | "index.docker.io" => DOCKER_HUB_HOST.to_string(),
-        other => other.to_ascii_lowercase(),
+        _ => host,
     }
 }
 
@@ -533,6 +535,11 @@ mod tests {
         assert_eq!(r.registry.host, DOCKER_HUB_HOST);
         assert_eq!(r.repo.as_str(), "library/nginx");
         assert_eq!(r.manifest_ref().as_str(), "latest");
+        // Found by fuzzing: the Hub's aliases are host names, so any case.
+        let upper = Reference::parse("Docker.IO/l").unwrap();
+        assert_eq!(upper.registry.host, DOCKER_HUB_HOST);
+        assert_eq!(upper.repo.as_str(), "library/l");
+        assert_eq!(Reference::parse(&upper.to_string()).unwrap(), upper);
         let r = Reference::parse("docker.io/bitnami/redis:7").unwrap();
         assert_eq!(r.repo.as_str(), "bitnami/redis");
         assert_eq!(r.tag.unwrap().as_str(), "7");
