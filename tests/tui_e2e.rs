@@ -637,6 +637,14 @@ fn write_readme_captures() {
     std::fs::create_dir_all(&out).expect("create assets/screenshots");
     let pane = Pane::start_sized("captures", &[], 120, 30);
     pane.wait_for_crumbs("regatta › demo");
+    // The audit of the whole demo registry, once its scan is done.
+    pane.keys(&["A"]);
+    let audit = pane.wait_for("the audit of the demo", |s| {
+        s.contains("demo › audit") && s.contains("suggested policy:")
+    });
+    std::fs::write(out.join("demo-audit.txt"), &audit).expect("write the audit capture");
+    pane.keys(&["Escape"]);
+    pane.wait_for_crumbs("regatta › demo");
     filter(&pane, "acme/api");
     pane.keys(&["Enter"]);
     pane.wait_for_crumbs("demo › acme/api");
