@@ -65,8 +65,7 @@ pub const DEFAULT_FLOATING: &str = "latest|stable|prod|production|staging|stage|
 pub const DEFAULT_RELEASE: &str = r"v?(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*)){1,3}|v[0-9]+";
 pub const DEFAULT_PRERELEASE: &str =
     r"v?(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*)){1,3}-[0-9a-z][0-9a-z.-]*(\+[0-9a-z.-]+)?";
-pub const DEFAULT_DATE: &str =
-    r"([a-z][a-z0-9._]*-)?(19|20)[0-9]{2}[-.]?(0[1-9]|1[0-2])[-.]?(0[1-9]|[12][0-9]|3[01])([-._t]?[0-9]{2,6}z?)?";
+pub const DEFAULT_DATE: &str = r"([a-z][a-z0-9._]*-)?(19|20)[0-9]{2}[-.]?(0[1-9]|1[0-2])[-.]?(0[1-9]|[12][0-9]|3[01])([-._t]?[0-9]{2,6}z?)?";
 pub const DEFAULT_COMMIT: &str = r"([a-z0-9._-]+-)?(sha-)?[0-9a-f]{7,40}";
 pub const DEFAULT_BRANCH: &str = r"(pr|mr|pull|merge)[-_.]?[0-9]+([-_.].*)?|(feature|feat|fix|bugfix|hotfix|branch|dependabot|renovate|chore|wip)[-_./].+";
 
@@ -191,7 +190,10 @@ mod tests {
             ("abc1234", TagKind::Commit),
             ("deadbeefcafe", TagKind::Commit),
             ("main-abc1234", TagKind::Commit),
-            ("git-0123456789abcdef0123456789abcdef01234567", TagKind::Commit),
+            (
+                "git-0123456789abcdef0123456789abcdef01234567",
+                TagKind::Commit,
+            ),
             ("pr-123", TagKind::Branch),
             ("pr123", TagKind::Branch),
             ("pr-7-abcdefg", TagKind::Branch),
@@ -228,7 +230,10 @@ mod tests {
         assert_eq!(patterns.classify("release-42"), TagKind::Release);
         assert_eq!(patterns.classify("1.2.3"), TagKind::Other);
         assert_eq!(patterns.classify("pr-1"), TagKind::Branch);
-        assert_eq!(patterns.source(TagKind::Floating), Some("latest|blue|green"));
+        assert_eq!(
+            patterns.source(TagKind::Floating),
+            Some("latest|blue|green")
+        );
     }
 
     #[test]

@@ -102,8 +102,8 @@ pub fn subjects_to_check(model: &StorageModel, patterns: &TagPatterns) -> Vec<(R
             if patterns.classify(tag.as_str()) != TagKind::Signature {
                 continue;
             }
-            let Some(subject) = kinds::signature_subject(tag.as_str())
-                .and_then(|s| Digest::parse(&s).ok())
+            let Some(subject) =
+                kinds::signature_subject(tag.as_str()).and_then(|s| Digest::parse(&s).ok())
             else {
                 continue;
             };

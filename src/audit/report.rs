@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::Timestamp;
 use serde::Serialize;
 
+use super::AuditSettings;
 use super::kinds::{TagKind, signature_subject};
 use super::suggest::{SuggestedPolicy, suggest_policy};
-use super::AuditSettings;
 use crate::analysis::ages::{AGE_BUCKETS, age_bucket};
 use crate::analysis::freed_index::FreedIndex;
 use crate::analysis::model::StorageModel;
@@ -298,17 +298,12 @@ pub fn build_report(
         if stale {
             let tags: Vec<&Tag> = infos.iter().map(|i| i.tag).collect();
             let newest_tag = newest.as_ref().map_or(String::new(), |n| {
-                format!(
-                    "; its newest tag, {}, is {} days old",
-                    n.tag, n.age_days
-                )
+                format!("; its newest tag, {}, is {} days old", n.tag, n.age_days)
             });
             findings.push(Finding {
                 kind: FindingKind::StaleRepository,
                 repository: repo.to_string(),
-                detail: format!(
-                    "no tag newer than {stale_days} days{newest_tag}"
-                ),
+                detail: format!("no tag newer than {stale_days} days{newest_tag}"),
                 tags: names(&tags),
                 bytes_freed: price(&tags),
             });
@@ -396,13 +391,10 @@ pub fn build_report(
             if newest_images.contains(digest) {
                 continue;
             }
-            let newer = images
-                .iter()
-                .take_while(|(_, d, _)| *d != digest)
-                .count();
-            let newest_name = images.first().map_or(String::new(), |(_, _, t)| {
-                format!("; the newest is {t}")
-            });
+            let newer = images.iter().take_while(|(_, d, _)| *d != digest).count();
+            let newest_name = images
+                .first()
+                .map_or(String::new(), |(_, _, t)| format!("; the newest is {t}"));
             let group: Vec<&Tag> = by_digest
                 .get(digest)
                 .map(|g| g.iter().map(|i| i.tag).collect())

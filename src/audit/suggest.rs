@@ -98,7 +98,9 @@ pub fn suggest_policy(
         .into_iter()
         .collect();
     let spec = PolicySpec {
-        repositories: shown.map(|g| vec![g.glob().glob().to_string()]).unwrap_or_default(),
+        repositories: shown
+            .map(|g| vec![g.glob().glob().to_string()])
+            .unwrap_or_default(),
         keep_last: Some(settings.keep_last),
         keep_within: Some(settings.keep_within.clone()),
         match_re: Some(match_re.clone()),

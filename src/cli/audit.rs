@@ -167,7 +167,10 @@ fn table_lines(report: &AuditReport, target: &str) -> Vec<String> {
                 ]
             })
             .collect();
-        lines.extend(table(&["KIND", "REPOSITORY", "TAGS", "FREES", "DETAIL"], &rows));
+        lines.extend(table(
+            &["KIND", "REPOSITORY", "TAGS", "FREES", "DETAIL"],
+            &rows,
+        ));
     }
 
     let floating: Vec<Vec<String>> = report
