@@ -118,7 +118,7 @@ fn expected_findings(s: &Sprawl) -> Vec<(String, String, Vec<String>)> {
         (
             "floating_drift".to_string(),
             APP.to_string(),
-            sorted(&["1.2.3", "stable"]),
+            sorted(&["1.2.3", "prod", "stable"]),
         ),
     ];
     v.sort();
@@ -130,6 +130,7 @@ fn expected_kinds(s: &Sprawl) -> BTreeMap<(String, String), &'static str> {
     let kinds: &[(&str, &str, &'static str)] = &[
         (APP, "1.2.3", "release"),
         (APP, "stable", "floating"),
+        (APP, "prod", "floating"),
         (APP, "1.3.0-rc.1", "prerelease"),
         (APP, "20240501", "date"),
         (APP, "sha-abc1234", "commit"),
@@ -282,7 +283,7 @@ fn every_tag_has_its_kind_age_and_digest() {
     assert_eq!(
         summary["kinds"],
         json!({
-            "signature": 3, "floating": 4, "release": 5, "prerelease": 1,
+            "signature": 3, "floating": 5, "release": 5, "prerelease": 1,
             "date": 1, "branch": 2, "commit": 2, "other": 1,
         })
     );
@@ -292,14 +293,14 @@ fn every_tag_has_its_kind_age_and_digest() {
             {"label": "<7d", "tags": 6},
             {"label": "<30d", "tags": 3},
             {"label": "<90d", "tags": 0},
-            {"label": "<1y", "tags": 7},
+            {"label": "<1y", "tags": 8},
             {"label": "older", "tags": 3},
             {"label": "unknown", "tags": 0},
         ])
     );
     assert_eq!(
         summary["older_than"],
-        json!({"days_30": 10, "days_90": 10, "days_365": 3})
+        json!({"days_30": 11, "days_90": 11, "days_365": 3})
     );
     assert_eq!(summary["stale_repositories"], 1);
     assert_eq!(summary["alias_groups"], 5);
@@ -330,19 +331,20 @@ fn repositories_have_their_newest_oldest_and_stale_flag() {
     };
 
     let app = by_name(APP);
-    assert_eq!(app["tags"], 14);
+    assert_eq!(app["tags"], 15);
     assert_eq!(app["undated"], 0);
     assert_eq!(app["stale"], false);
-    // Ties go to the smaller name: latest and v2.0 are one image, so are 1.2.3 and stable.
+    // Ties go to the smaller name: latest and v2.0 are one image, so are 1.2.3, prod and
+    // stable.
     assert_eq!(newest_oldest(app), (age("latest", 2), age("1.2.3", 200)));
     assert_eq!(
         app["older_than"],
-        json!({"days_30": 7, "days_90": 7, "days_365": 0})
+        json!({"days_30": 8, "days_90": 8, "days_365": 0})
     );
     assert_eq!(
         app["kinds"],
         json!({
-            "signature": 3, "floating": 2, "release": 2, "prerelease": 1,
+            "signature": 3, "floating": 3, "release": 2, "prerelease": 1,
             "date": 1, "branch": 2, "commit": 2, "other": 1,
         })
     );
@@ -397,7 +399,7 @@ fn each_finding_is_reported_exactly_and_nothing_else() {
     let drift = finding(report, "floating_drift", APP);
     let detail = drift["detail"].as_str().expect("detail");
     assert!(
-        detail.starts_with("stable points at an image 200 days old, behind 7 newer images"),
+        detail.starts_with("prod, stable point at an image 200 days old, behind 7 newer images"),
         "{detail}"
     );
     let stale = finding(report, "stale_repository", LEGACY);
@@ -435,7 +437,7 @@ fn alias_groups_name_their_floating_tags() {
         )
     };
     let mut expected = vec![
-        group(APP, &["1.2.3", "stable"], &["stable"]),
+        group(APP, &["1.2.3", "stable", "prod"], &["prod", "stable"]),
         group(APP, &["feature-login", "hello"], &[]),
         group(APP, &["v2.0", "latest"], &["latest"]),
         group(LEGACY, &["1.0.0", "latest"], &["latest"]),
@@ -544,7 +546,7 @@ fn the_suggested_policy_is_the_cleanup_plan_and_keeps_releases_floating_tags_and
     assert_eq!(policy["spec"]["keep_within"], "30d");
     assert_eq!(
         strings(&policy["spec"]["protect"]),
-        ["edge", "latest", "stable"]
+        ["edge", "latest", "prod", "stable"]
     );
 
     let mut args = vec!["cleanup".to_string(), addr.clone()];
@@ -665,7 +667,7 @@ fn a_repo_glob_limits_what_is_reported_not_what_it_frees() {
             .all(|t| t["repository"] == APP)
     );
     assert_eq!(report["summary"]["repositories"], 1);
-    assert_eq!(report["summary"]["tags"], 14);
+    assert_eq!(report["summary"]["tags"], 15);
     let unfiltered: Vec<&Value> = array(&s.report["findings"])
         .iter()
         .filter(|f| f["repository"] == APP)
@@ -687,7 +689,10 @@ fn a_repo_glob_limits_what_is_reported_not_what_it_frees() {
             .contains("repositories = [\"app\"]")
     );
     // Only app's floating tags are protected.
-    assert_eq!(strings(&policy["spec"]["protect"]), ["latest", "stable"]);
+    assert_eq!(
+        strings(&policy["spec"]["protect"]),
+        ["latest", "prod", "stable"]
+    );
 }
 
 #[test]
@@ -698,6 +703,7 @@ fn a_pattern_override_changes_what_is_floating_and_what_drifted() {
     let report = audit(&home, &s.registry.addr(), &[]);
     assert_eq!(kind_of(&report, APP, "hello"), "floating");
     assert_eq!(kind_of(&report, APP, "stable"), "other");
+    assert_eq!(kind_of(&report, APP, "prod"), "other");
     assert_eq!(kind_of(&report, APP, "1.2.3"), "release");
     assert_eq!(
         report["settings"]["patterns"]["floating"],
@@ -705,7 +711,7 @@ fn a_pattern_override_changes_what_is_floating_and_what_drifted() {
     );
     let mut got = findings(&report);
     got.sort();
-    // stable no longer drifts; hello, on a 95-day-old image, does.
+    // stable and prod no longer drift; hello, on a 95-day-old image, does.
     let mut expected: Vec<_> = expected_findings(&s.sprawl)
         .into_iter()
         .filter(|(kind, _, _)| kind != "floating_drift")
@@ -723,7 +729,7 @@ fn a_pattern_override_changes_what_is_floating_and_what_drifted() {
         .map(|g| (strings(&g["tags"]), strings(&g["floating"])))
         .collect();
     assert!(groups.contains(&(sorted(&["feature-login", "hello"]), sorted(&["hello"]))));
-    assert!(groups.contains(&(sorted(&["1.2.3", "stable"]), vec![])));
+    assert!(groups.contains(&(sorted(&["1.2.3", "prod", "stable"]), vec![])));
     assert_eq!(
         strings(&report["suggested_policy"]["spec"]["protect"]),
         ["edge", "hello", "latest"]

@@ -5,7 +5,7 @@
 //!
 //! | repository | tag(s) | created (days ago) | kinds |
 //! |---|---|---|---|
-//! | `app` | `1.2.3` = `stable` | 200 | release, floating (drifted) |
+//! | `app` | `1.2.3` = `stable` = `prod` | 200 | release, two floating (drifted) |
 //! | | `1.3.0-rc.1` | 150 | prerelease (old build) |
 //! | | `20240501` | 120 | date (old build) |
 //! | | `sha-abc1234` | 100 | commit (old build) |
@@ -38,7 +38,7 @@ pub const TOOLS: &str = "tools";
 
 /// `app`'s tagged images: tags and age in days.
 pub const APP_IMAGES: [(&[&str], i64); 8] = [
-    (&["1.2.3", "stable"], 200),
+    (&["1.2.3", "stable", "prod"], 200),
     (&["1.3.0-rc.1"], 150),
     (&["20240501"], 120),
     (&["sha-abc1234"], 100),
