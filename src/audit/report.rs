@@ -384,30 +384,38 @@ pub fn build_report(
             .take(settings.drift_newest)
             .map(|(_, d, _)| *d)
             .collect();
-        for info in infos.iter().filter(|i| i.kind == TagKind::Floating) {
-            let (Some(digest), Some(days)) = (info.digest, info.age_days) else {
+        // One finding per drifted image, however many floating tags point at it.
+        for (digest, group) in &by_digest {
+            let floating: Vec<&Tag> = group
+                .iter()
+                .filter(|i| i.kind == TagKind::Floating)
+                .map(|i| i.tag)
+                .collect();
+            let Some(days) = group.iter().find_map(|i| i.age_days) else {
                 continue;
             };
-            if newest_images.contains(digest) {
+            if floating.is_empty() || newest_images.contains(digest) {
                 continue;
             }
-            let newer = images.iter().take_while(|(_, d, _)| *d != digest).count();
+            let newer = images.iter().take_while(|(_, d, _)| d != digest).count();
             let newest_name = images
                 .first()
                 .map_or(String::new(), |(_, _, t)| format!("; the newest is {t}"));
-            let group: Vec<&Tag> = by_digest
-                .get(digest)
-                .map(|g| g.iter().map(|i| i.tag).collect())
-                .unwrap_or_default();
+            let tags: Vec<&Tag> = group.iter().map(|i| i.tag).collect();
             findings.push(Finding {
                 kind: FindingKind::FloatingDrift,
                 repository: repo.to_string(),
                 detail: format!(
-                    "{} points at an image {days} days old, behind {newer} newer images{newest_name}",
-                    info.tag
+                    "{} {} at an image {days} days old, behind {newer} newer images{newest_name}",
+                    names(&floating).join(", "),
+                    if floating.len() == 1 {
+                        "points"
+                    } else {
+                        "point"
+                    }
                 ),
-                tags: names(&group),
-                bytes_freed: price(&group),
+                tags: names(&tags),
+                bytes_freed: price(&tags),
             });
         }
 

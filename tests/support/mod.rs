@@ -9,6 +9,8 @@
 //! - [`binary::Home`]: [`cli::Sandbox`] as the cleanup tests use it: `(code, stdout, stderr)`
 //!   and the journal read back through the library.
 //! - [`cleanup`]: fixtures with created dates and checks for the delete and cleanup tests.
+//! - [`sprawl`]: the tag-sprawl fixture of the audit tests (every tag kind, alias groups,
+//!   stale repositories and builds, a drifted floating tag, orphaned signatures).
 //! - [`standard`]: the 150-repository standard fixture and [`standard::shared`], one registry
 //!   per test binary holding it, for tests that only read.
 //! - [`cli::Sandbox`]: runs the built `regatta` binary with a home, XDG directories and a
@@ -55,6 +57,7 @@ pub mod fault_proxy;
 pub mod fixtures;
 pub mod image;
 pub mod registry;
+pub mod sprawl;
 pub mod standard;
 pub mod storage;
 pub mod tmux;
