@@ -92,12 +92,39 @@ impl AuditSettings {
     }
 }
 
+/// The manifests a repository's signature tags may sign: the repository's own tagged
+/// manifests (and their platforms). A repository that holds nothing but signatures is a
+/// separate signature store (cosign's `COSIGN_REPOSITORY`): its subjects may live in any
+/// repository.
+pub(crate) fn signable(
+    model: &StorageModel,
+    repo: &RepoName,
+    patterns: &TagPatterns,
+) -> BTreeSet<Digest> {
+    let only_signatures = model.repos.get(repo).is_some_and(|entry| {
+        entry
+            .tags
+            .keys()
+            .all(|t| patterns.classify(t.as_str()) == TagKind::Signature)
+    });
+    if only_signatures {
+        model.revisions(
+            model
+                .repos
+                .keys()
+                .flat_map(|r| model.tag_digests(r).map(|(_, d)| d)),
+        )
+    } else {
+        model.revisions(model.tag_digests(repo).map(|(_, d)| d))
+    }
+}
+
 /// Signature-kind tags whose subject is not among the manifests the model saw (tagged
 /// digests and the platforms of tagged indexes): `(repository, subject)` pairs to look up.
 pub fn subjects_to_check(model: &StorageModel, patterns: &TagPatterns) -> Vec<(RepoName, Digest)> {
     let mut out = BTreeSet::new();
     for (repo, entry) in &model.repos {
-        let known = model.revisions(model.tag_digests(repo).map(|(_, d)| d));
+        let known = signable(model, repo, patterns);
         for tag in entry.tags.keys() {
             if patterns.classify(tag.as_str()) != TagKind::Signature {
                 continue;

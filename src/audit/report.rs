@@ -336,7 +336,7 @@ pub fn build_report(
         }
 
         // Finding: signatures whose subject is gone.
-        let known = model.revisions(by_digest.keys().copied());
+        let known = super::signable(model, repo, &settings.patterns);
         let orphans: Vec<&Tag> = infos
             .iter()
             .filter(|i| i.kind == TagKind::Signature)

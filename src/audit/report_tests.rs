@@ -178,6 +178,30 @@ fn every_finding_is_reported_exactly_with_its_bytes() {
 }
 
 #[test]
+fn a_repository_of_only_signatures_signs_images_anywhere() {
+    let mut m = model();
+    image(&mut m, 13, None);
+    image(&mut m, 14, None);
+    // `sigs` signs app's v1.1.0 (live) and a digest no repository has.
+    tagged(&mut m, "sigs", &[(&sig(4), 13), (&sig(15), 14)]);
+    let settings = AuditSettings::default();
+    let sigs = RepoName::parse("sigs").unwrap();
+    let candidates: Vec<_> = subjects_to_check(&m, &settings.patterns)
+        .into_iter()
+        .filter(|(r, _)| *r == sigs)
+        .collect();
+    assert_eq!(candidates, vec![(sigs.clone(), d(15))]);
+    let report = build_report(&m, &settings, now(), None, &BTreeSet::new());
+    let orphans: Vec<&Vec<String>> = report
+        .findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::OrphanedSignatures && f.repository == "sigs")
+        .map(|f| &f.tags)
+        .collect();
+    assert_eq!(orphans, vec![&vec![sig(15)]]);
+}
+
+#[test]
 fn kinds_ages_aliases_and_repositories() {
     let report = build_report(
         &model(),
