@@ -17,16 +17,21 @@ fn client() -> Client {
     Client::new(addr, ClientOptions::default()).expect("a client")
 }
 
+/// A writable registry entry (its client is never called here) over a fixture source.
+fn entry(name: &str, source: regatta::tui::memory::MemorySource) -> RegistryEntry {
+    RegistryEntry {
+        name: name.into(),
+        location: format!("https://{name}.example"),
+        source: Ok(shared(source)),
+        notice: None,
+        client: Some(client()),
+    }
+}
+
 /// The sample registry, writable (a client that is never called here) and journaled in
 /// `journal`; scanned and opened at its repository list.
 async fn app(journal: &std::path::Path) -> App {
-    let entry = RegistryEntry {
-        name: "demo".into(),
-        location: "https://demo.example".into(),
-        source: Ok(shared(fixtures::sample())),
-        notice: None,
-        client: Some(client()),
-    };
+    let entry = entry("demo", fixtures::sample());
     let now = "2025-06-01T12:00:00Z".parse().expect("a timestamp");
     let mut app = App::new(vec![entry], true, now, Theme::PLAIN)
         .with_journal(Some(journal.to_path_buf()))
@@ -178,13 +183,7 @@ async fn recently_deleted_view() {
 /// repository), scanned, at its repository list, 24 rows tall; its suggested policy keeps
 /// one build per repository.
 async fn sprawl_app(journal: &std::path::Path) -> App {
-    let entry = RegistryEntry {
-        name: "sprawl".into(),
-        location: "https://sprawl.example".into(),
-        source: Ok(shared(fixtures::sprawl())),
-        notice: None,
-        client: Some(client()),
-    };
+    let entry = entry("sprawl", fixtures::sprawl());
     let now = "2025-06-01T12:00:00Z".parse().expect("a timestamp");
     let mut app = App::new(vec![entry], true, now, Theme::PLAIN)
         .with_journal(Some(journal.to_path_buf()))

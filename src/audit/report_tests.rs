@@ -106,6 +106,17 @@ fn model() -> StorageModel {
     m
 }
 
+/// The report with default settings and no subject present untagged.
+fn default_report() -> super::AuditReport {
+    build_report(
+        &model(),
+        &AuditSettings::default(),
+        now(),
+        None,
+        &BTreeSet::new(),
+    )
+}
+
 fn app() -> RepoName {
     RepoName::parse("app").unwrap()
 }
@@ -203,13 +214,7 @@ fn a_repository_of_only_signatures_signs_images_anywhere() {
 
 #[test]
 fn kinds_ages_aliases_and_repositories() {
-    let report = build_report(
-        &model(),
-        &AuditSettings::default(),
-        now(),
-        None,
-        &BTreeSet::new(),
-    );
+    let report = default_report();
     let s = &report.summary;
     assert_eq!((s.repositories, s.tags), (2, 13));
     assert_eq!(s.kinds[&TagKind::Signature], 3);
@@ -326,13 +331,7 @@ fn the_suggested_policy_keeps_releases_floating_tags_and_signatures() {
 
 #[test]
 fn the_json_shape_is_stable() {
-    let report = build_report(
-        &model(),
-        &AuditSettings::default(),
-        now(),
-        None,
-        &BTreeSet::new(),
-    );
+    let report = default_report();
     let value = serde_json::to_value(&report).unwrap();
     let keys: Vec<&str> = value
         .as_object()
