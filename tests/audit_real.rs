@@ -813,3 +813,91 @@ fn deleting_each_finding_frees_its_bytes_on_disk() {
     left.sort();
     assert_eq!(left, expected);
 }
+
+#[test]
+fn stale_days_and_drift_newest_flags_override_the_defaults() {
+    let s = shared();
+    let addr = s.registry.addr();
+    let kinds = |report: &Value| -> BTreeSet<String> {
+        array(&report["findings"])
+            .iter()
+            .map(|f| f["kind"].as_str().expect("kind").to_string())
+            .collect()
+    };
+    let defaults = kinds(&s.report);
+    assert!(defaults.contains("stale_repository") && defaults.contains("floating_drift"));
+    // Nothing here is 1000 days old, and every image is among the newest 1000.
+    let lenient = audit(
+        &Sandbox::new(),
+        &addr,
+        &["--stale-days", "1000", "--drift-newest", "1000"],
+    );
+    assert_eq!(lenient["settings"]["stale_days"], 1000);
+    assert_eq!(lenient["settings"]["drift_newest"], 1000);
+    let left = kinds(&lenient);
+    assert!(!left.contains("stale_repository"), "{left:?}");
+    assert!(!left.contains("stale_builds"), "{left:?}");
+    assert!(!left.contains("floating_drift"), "{left:?}");
+    assert_eq!(lenient["summary"]["stale_repositories"], 0);
+    // Zero newest images would make every floating tag drift: refused as a usage error.
+    let run = Sandbox::new().run(&["audit", &addr, "--drift-newest", "0"]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+}
+
+#[test]
+fn the_table_shows_kinds_findings_floating_tags_and_the_policy() {
+    let s = shared();
+    let addr = s.registry.addr();
+    let run = Sandbox::new().run(&["audit", &addr]);
+    run.ok();
+    let out = &run.stdout;
+    let summary = &s.report["summary"];
+    assert!(
+        out.starts_with(&format!(
+            "{} repositories, {} tags\n",
+            summary["repositories"], summary["tags"]
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("floating {}", summary["kinds"]["floating"])),
+        "{out}"
+    );
+    assert!(out.contains("Findings, largest first"), "{out}");
+    // One row per finding, in the JSON's order.
+    let rows: Vec<&str> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("KIND "))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    let findings = array(&s.report["findings"]);
+    assert_eq!(rows.len(), findings.len(), "{out}");
+    for (row, f) in rows.iter().zip(findings) {
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(cells[0], f["kind"].as_str().expect("kind"), "{row}");
+        assert_eq!(
+            cells[1],
+            f["repository"].as_str().expect("repository"),
+            "{row}"
+        );
+        assert_eq!(cells[2], array(&f["tags"]).len().to_string(), "{row}");
+    }
+    assert!(out.contains("Where floating tags point"), "{out}");
+    let policy = &s.report["suggested_policy"];
+    for line in policy["toml"].as_str().expect("toml").lines() {
+        assert!(
+            out.contains(&format!("  {line}\n")),
+            "{line} missing in {out}"
+        );
+    }
+    assert!(
+        out.contains(&format!(
+            "Preview it tag by tag: regatta cleanup {addr} {}\n",
+            policy["cleanup_flags"].as_str().expect("flags")
+        )),
+        "{out}"
+    );
+    // Table output carries no escape sequences.
+    assert!(!out.contains('\u{1b}'));
+}

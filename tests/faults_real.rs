@@ -447,6 +447,28 @@ fn a_scan_whose_parts_fail_for_good_is_incomplete_never_complete() {
             let r = truth.repo("app");
             r.tags.values().map(|d| r.manifests[d].size).sum::<u64>()
         });
+
+        // The audit of the same broken registry says so too, and lists the same failures.
+        let (audit, _) = run_bin(&self::sandbox(10), &["audit", &addr, "--json"]);
+        audit.ok_with_stderr().no_panic();
+        let report = audit.json();
+        assert_eq!(report["complete"], false, "{}", audit.describe());
+        let failures = report["failures"].as_array().expect("failures[]");
+        assert_eq!(failures.len(), 2, "{failures:#?}");
+        assert!(
+            failures.iter().any(|f| f["what"] == "tags of broken-tags"
+                && f["error"]
+                    .as_str()
+                    .is_some_and(|e| e.starts_with("500 from "))),
+            "{failures:#?}"
+        );
+        assert!(
+            audit
+                .stderr
+                .contains("regatta: warning: the scan is incomplete (2 failure(s))"),
+            "{}",
+            audit.describe()
+        );
     });
 }
 

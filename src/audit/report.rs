@@ -26,7 +26,7 @@ pub struct AuditReport {
     pub settings: SettingsOut,
     /// False when the scan missed something (then `failures` says what).
     pub complete: bool,
-    pub failures: Vec<String>,
+    pub failures: Vec<ScanFailure>,
     pub summary: Summary,
     pub repositories: Vec<RepoAudit>,
     pub tags: Vec<TagAudit>,
@@ -34,6 +34,13 @@ pub struct AuditReport {
     /// Largest `bytes_freed` first.
     pub findings: Vec<Finding>,
     pub suggested_policy: SuggestedPolicy,
+}
+
+/// A part of the scan that failed (as in `regatta du --json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanFailure {
+    pub what: String,
+    pub error: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -454,9 +461,9 @@ pub fn build_report(
         failures: model
             .failures
             .iter()
-            .map(|(repo, what, error)| match repo {
-                Some(r) => format!("{r}: {what}: {error}"),
-                None => format!("{what}: {error}"),
+            .map(|(_, what, error)| ScanFailure {
+                what: what.clone(),
+                error: error.clone(),
             })
             .collect(),
         summary: Summary {

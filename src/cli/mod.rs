@@ -111,6 +111,12 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
         format: audit::Format,
+        /// Stale means older than this many days (overrides [audit] stale_days, default 90).
+        #[arg(long, value_name = "DAYS")]
+        stale_days: Option<u32>,
+        /// A floating tag drifted when not on one of the newest N images (default 3).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        drift_newest: Option<u64>,
     },
     /// Delete tags (dry run unless --apply). Deleting a tag deletes its digest and every tag on
     /// it; --untag removes only the named tags and keeps their aliases.
@@ -222,8 +228,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 repo,
                 json,
                 format,
+                stale_days,
+                drift_newest,
             }) => {
                 let format = if json { audit::Format::Json } else { format };
+                let mut ctx = ctx;
+                if stale_days.is_some() {
+                    ctx.config.audit.stale_days = stale_days;
+                }
+                if let Some(n) = drift_newest {
+                    ctx.config.audit.drift_newest = Some(n as usize);
+                }
                 audit::run(&ctx, &target, repo.as_deref(), format).await
             }
             Some(Command::Rm { refs, untag, apply }) => {
