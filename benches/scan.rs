@@ -357,6 +357,12 @@ fn local(
         "< 200 MB",
         model_mb < 200.0,
     );
+    println!(
+        "  {:<34} {:.2} s ({} findings, each priced in bytes freed, and the suggested policy's dry run)",
+        format!("audit of {MODEL_TAGS} tags"),
+        model["audit_seconds"].as_f64().unwrap_or(0.0),
+        model["audit_findings"]
+    );
 }
 
 fn with_latency(

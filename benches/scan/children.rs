@@ -234,7 +234,19 @@ pub fn child_model() -> Value {
     let plan = plan_deletion(&model, &[(repo, tag)]);
     let freed_seconds = started.elapsed().as_secs_f64();
     assert!(plan.bytes_freed > 0 && total.physical_bytes > 0);
+    let started = Instant::now();
+    let audit = regatta::audit::build_report(
+        &model,
+        &regatta::audit::AuditSettings::default(),
+        jiff::Timestamp::now(),
+        None,
+        &std::collections::BTreeSet::new(),
+    );
+    let audit_seconds = started.elapsed().as_secs_f64();
+    assert_eq!(audit.summary.tags, MODEL_TAGS);
     json!({
+        "audit_seconds": audit_seconds,
+        "audit_findings": audit.findings.len(),
         "tags": tags,
         "repositories": model.repos.len(),
         "manifests": model.manifests.len(),
