@@ -96,7 +96,13 @@ impl CleanupView {
         spec: PolicySpec,
         plan: Option<(Plan, u64)>,
     ) -> Self {
-        policies.insert(0, (name.to_string(), spec.clone()));
+        // A config policy of the same name stays reachable under its own name.
+        let name = if policies.iter().any(|(n, _)| n == name) {
+            format!("{name} (audit)")
+        } else {
+            name.to_string()
+        };
+        policies.insert(0, (name, spec.clone()));
         let mut view = Self::new(entry, policies, "");
         view.policy = Some(0);
         view.fill(spec);

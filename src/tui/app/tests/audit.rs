@@ -275,3 +275,28 @@ fn keys_of_the_audit() {
     assert!(help.iter().any(|e| e.name == "suggest_cleanup" && e.active));
     assert!(help.iter().any(|e| e.name == "open_audit" && !e.active));
 }
+
+#[tokio::test]
+async fn a_config_policy_named_suggested_keeps_its_name_beside_the_audits() {
+    let entries = vec![entry("sprawl", Ok(shared(fixtures::sprawl())))];
+    let mine = crate::cleanup::policy::PolicySpec {
+        keep_last: Some(7),
+        ..Default::default()
+    };
+    let mut app = App::new(entries, true, now(), Theme::PLAIN)
+        .with_policies(vec![("suggested".to_string(), mine)]);
+    app.update(Action::Resize {
+        width: 100,
+        height: 24,
+    });
+    let effects = app.start();
+    run_until_idle(&mut app, effects).await;
+    step(&mut app, Action::OpenAudit).await;
+    step(&mut app, Action::SuggestCleanup).await;
+    let View::Cleanup(c) = app.top() else {
+        panic!("not the cleanup preview: {:?}", kinds(&app))
+    };
+    assert_eq!(c.policy_name(), "suggested (audit)");
+    let names: Vec<&str> = c.policies.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, vec!["suggested (audit)", "suggested"]);
+}
