@@ -63,7 +63,8 @@ pub struct AuditJob(pub Arc<AuditInput>);
 
 #[derive(Debug)]
 pub struct AuditInput {
-    pub model: StorageModel,
+    /// Shared with the storage state: a later scan event copies it there, not here.
+    pub model: Arc<StorageModel>,
     pub settings: Arc<AuditSettings>,
     pub now: jiff::Timestamp,
     /// `None`: the whole registry.

@@ -6,6 +6,7 @@
 //! a scan never keeps the loop busy recomputing.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use jiff::Timestamp;
 
@@ -74,7 +75,8 @@ impl Numbers {
 /// The storage side of one registry entry.
 #[derive(Debug)]
 pub struct Storage {
-    pub model: StorageModel,
+    /// Shared (copy on write) with audit jobs still reading it.
+    pub model: Arc<StorageModel>,
     pub scan: ScanState,
     /// Tags listed and resolved so far, kept as events arrive (asking the model would cost a
     /// walk over every tag per frame).
@@ -97,7 +99,7 @@ pub struct Storage {
 impl Default for Storage {
     fn default() -> Self {
         Self {
-            model: StorageModel::default(),
+            model: Arc::default(),
             scan: ScanState::Idle,
             listed: 0,
             resolved: 0,
@@ -116,7 +118,7 @@ impl Default for Storage {
 impl Storage {
     /// A scan of everything starts: what an earlier scan found is dropped.
     pub fn start_scan(&mut self, req: ReqId) {
-        self.model = StorageModel::default();
+        self.model = Arc::default();
         self.listed = 0;
         self.resolved = 0;
         self.scan = ScanState::Running(req);
@@ -125,10 +127,11 @@ impl Storage {
 
     /// A scan of some repositories starts (after a delete or restore): their old facts go.
     pub fn start_rescan(&mut self, req: ReqId, repos: &[RepoName]) {
+        let model = Arc::make_mut(&mut self.model);
         for repo in repos {
-            self.model.repos.remove(repo);
+            model.repos.remove(repo);
         }
-        self.model
+        model
             .failures
             .retain(|(r, _, _)| r.as_ref().is_none_or(|r| !repos.contains(r)));
         self.listed = self.model.repos.values().map(|r| r.tags.len()).sum();
@@ -178,7 +181,7 @@ impl Storage {
             }
             _ => {}
         }
-        self.model.apply(event);
+        Arc::make_mut(&mut self.model).apply(event);
         self.model_dirty = true;
     }
 
