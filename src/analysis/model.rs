@@ -90,6 +90,9 @@ pub enum ScanEvent {
     },
 }
 
+/// 1980-01-02T00:00:00Z: created dates up to here are reproducible-build placeholders.
+pub const REPRODUCIBLE_EPOCH_END: i64 = 315_619_200;
+
 #[derive(Debug, Clone, Default)]
 pub struct RepoEntry {
     /// Every tag listed; `None` until resolved (or when resolving failed).
@@ -247,7 +250,9 @@ impl StorageModel {
         self.marked(&self.revisions(digests))
     }
 
-    /// The created date of an image (the newest among an index's platforms).
+    /// The created date of an image (the newest among an index's platforms). Reproducible
+    /// builds (ko, Bazel, nix, buildpacks) write 1970 or 1980 there: such a date says nothing
+    /// of the image's age and counts as unknown, so no policy or audit takes it for old.
     pub fn created(&self, digest: &Digest) -> Option<jiff::Timestamp> {
         let revisions = self.revision_set(digest)?;
         revisions
@@ -256,6 +261,7 @@ impl StorageModel {
                 ManifestBody::Image { config, .. } => self.configs.get(&config.0)?.created,
                 ManifestBody::Index { .. } => None,
             })
+            .filter(|created| created.as_second() > REPRODUCIBLE_EPOCH_END)
             .max()
     }
 

@@ -3,17 +3,19 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The kinds, in the order they are tried: the first pattern that matches wins.
+/// The kinds, in the order reports list them. Patterns are tried in another order (see
+/// [`TagPatterns::compile`]); the first that matches wins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TagKind {
-    /// `sha256-<hex>.sig`, `.att`, `.sbom`: cosign-style signatures, attestations and SBOMs.
+    /// `sha256-<hex>.sig`, `.att`, `.sbom`: cosign-style signatures, attestations and SBOMs;
+    /// `sha256-<hex>`: the OCI referrers fallback tag.
     Signature,
     /// `latest`, `stable`, `prod`, `dev`, ...: names that are meant to move.
     Floating,
-    /// `1.2.3`, `v1.2`, `3.20`: versions.
+    /// `1.2.3`, `v1.2`, `3.20`, `7`, `22.04`, and their variants (`3.20-alpine`).
     Release,
-    /// `1.2.3-rc.1`, `v2.0.0-beta`: versions with a pre-release part.
+    /// `1.2.3-rc.1`, `v2.0.0-beta`, `1.0rc2`: versions with a pre-release stage.
     Prerelease,
     /// `20240501`, `2024-05-01`, `2024.05.01-1200`, `nightly-20240501`.
     Date,
@@ -60,14 +62,16 @@ impl TagKind {
 }
 
 /// The default patterns (regexes, anchored at both ends, matched case-insensitively).
-pub const DEFAULT_SIGNATURE: &str = r"sha256-[0-9a-f]{64}\.(sig|att|sbom)";
+/// `sha256-<hex>` alone is the OCI referrers fallback tag: an index of signatures and SBOMs.
+pub const DEFAULT_SIGNATURE: &str = r"sha256-[0-9a-f]{64}(\.(sig|att|sbom))?";
 pub const DEFAULT_FLOATING: &str = "latest|stable|prod|production|staging|stage|dev|develop|development|edge|nightly|main|master|trunk|current|canary|beta|alpha|next|lts|release|test|qa";
-pub const DEFAULT_RELEASE: &str = r"v?(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*)){1,3}|v[0-9]+";
-pub const DEFAULT_PRERELEASE: &str =
-    r"v?(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*)){1,3}-[0-9a-z][0-9a-z.-]*(\+[0-9a-z.-]+)?";
+/// A pre-release names its stage (`-rc.1`, `-beta`, `rc2`); any other suffix is a variant of a
+/// release (`3.20-alpine`, `1.25.3-bookworm`, `v1.2.3-arm64`).
+pub const DEFAULT_PRERELEASE: &str = r"v?[0-9]{1,4}(\.[0-9]{1,6}){0,3}[-.]?(rc|alpha|beta|pre|preview|dev|snapshot|canary|nightly|a|b)([-.]?[0-9]+)*([-.+][0-9a-z.-]*)?";
 pub const DEFAULT_DATE: &str = r"([a-z][a-z0-9._]*-)?(19|20)[0-9]{2}[-.]?(0[1-9]|1[0-2])[-.]?(0[1-9]|[12][0-9]|3[01])([-._t]?[0-9]{2,6}z?)?";
-pub const DEFAULT_COMMIT: &str = r"([a-z0-9._-]+-)?(sha-)?[0-9a-f]{7,40}";
+pub const DEFAULT_RELEASE: &str = r"v?[0-9]{1,4}(\.[0-9]{1,6}){0,3}(-[a-z][0-9a-z.-]*)?";
 pub const DEFAULT_BRANCH: &str = r"(pr|mr|pull|merge)[-_.]?[0-9]+([-_.].*)?|(feature|feat|fix|bugfix|hotfix|branch|dependabot|renovate|chore|wip)[-_./].+";
+pub const DEFAULT_COMMIT: &str = r"([a-z0-9._-]+-)?(sha-)?[0-9a-f]{7,40}";
 
 /// Pattern overrides from `[audit.patterns]`; a missing key keeps the default.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
@@ -91,12 +95,14 @@ pub struct TagPatterns {
 impl TagPatterns {
     /// Compiles the defaults with `spec`'s overrides; the error names the key.
     pub fn compile(spec: &PatternSpec) -> Result<Self, String> {
+        // The order they are tried in: a pre-release before the release pattern that would
+        // take it as a variant, a date (2024.05.01) before the release pattern too.
         let entries = [
             (TagKind::Signature, &spec.signature, DEFAULT_SIGNATURE),
             (TagKind::Floating, &spec.floating, DEFAULT_FLOATING),
-            (TagKind::Release, &spec.release, DEFAULT_RELEASE),
             (TagKind::Prerelease, &spec.prerelease, DEFAULT_PRERELEASE),
             (TagKind::Date, &spec.date, DEFAULT_DATE),
+            (TagKind::Release, &spec.release, DEFAULT_RELEASE),
             (TagKind::Branch, &spec.branch, DEFAULT_BRANCH),
             (TagKind::Commit, &spec.commit, DEFAULT_COMMIT),
         ];
@@ -134,12 +140,14 @@ impl TagPatterns {
     }
 }
 
-/// The subject digest a signature-kind tag names: `sha256-<hex>.sig` -> `sha256:<hex>`.
+/// The subject digest a signature-kind tag names: `sha256-<hex>.sig` (or the referrers
+/// fallback `sha256-<hex>`) -> `sha256:<hex>`.
 pub fn signature_subject(tag: &str) -> Option<String> {
-    let (stem, suffix) = tag.rsplit_once('.')?;
-    if !matches!(suffix, "sig" | "att" | "sbom") {
-        return None;
-    }
+    let stem = match tag.rsplit_once('.') {
+        Some((stem, "sig" | "att" | "sbom")) => stem,
+        Some(_) => return None,
+        None => tag,
+    };
     let (algorithm, hex) = stem.split_once('-')?;
     let valid = algorithm == "sha256"
         && hex.len() == 64
@@ -159,10 +167,12 @@ mod tests {
         let sig = format!("sha256-{HEX64}.sig");
         let att = format!("sha256-{HEX64}.att");
         let sbom = format!("sha256-{HEX64}.sbom");
+        let referrers = format!("sha256-{HEX64}");
         let table: &[(&str, TagKind)] = &[
             (&sig, TagKind::Signature),
             (&att, TagKind::Signature),
             (&sbom, TagKind::Signature),
+            (&referrers, TagKind::Signature),
             ("latest", TagKind::Floating),
             ("stable", TagKind::Floating),
             ("prod", TagKind::Floating),
@@ -171,6 +181,16 @@ mod tests {
             ("Latest", TagKind::Floating),
             ("1.2.3", TagKind::Release),
             ("v1.2.3", TagKind::Release),
+            ("7", TagKind::Release),
+            ("13", TagKind::Release),
+            ("20.04", TagKind::Release),
+            ("2019.1", TagKind::Release),
+            ("3.20-alpine", TagKind::Release),
+            ("1.25.3-bookworm", TagKind::Release),
+            ("3.12-slim-bookworm", TagKind::Release),
+            ("v1.2.3-arm64", TagKind::Release),
+            ("7.4.2-trixie", TagKind::Release),
+            ("1.2.3-alpine3.20", TagKind::Release),
             ("v1.2", TagKind::Release),
             ("3.20", TagKind::Release),
             ("v2", TagKind::Release),
@@ -178,9 +198,14 @@ mod tests {
             ("1.2.3-rc.1", TagKind::Prerelease),
             ("v2.0.0-beta", TagKind::Prerelease),
             ("1.0.0-alpha+build.5", TagKind::Prerelease),
+            ("v1.2.3-rc1", TagKind::Prerelease),
+            ("1.0rc2", TagKind::Prerelease),
+            ("1.2-beta.1", TagKind::Prerelease),
+            ("2.0.0-preview.3-alpine", TagKind::Prerelease),
             ("20240501", TagKind::Date),
             ("2024-05-01", TagKind::Date),
             ("2024.05.01", TagKind::Date),
+            ("2024.10.15", TagKind::Date),
             ("20240501-1200", TagKind::Date),
             ("2024-05-01T120000Z", TagKind::Date),
             ("nightly-20260518", TagKind::Date),
@@ -205,9 +230,12 @@ mod tests {
             ("dependabot-npm", TagKind::Branch),
             ("hello", TagKind::Other),
             ("v1.2.3.4.5", TagKind::Other),
-            ("01.2.3", TagKind::Other),
+            ("bookworm-slim", TagKind::Other),
+            ("latest-arm64", TagKind::Other),
+            ("buildcache", TagKind::Other),
             ("2024-13-01", TagKind::Other),
-            ("1234", TagKind::Other),
+            ("1234", TagKind::Release),
+            ("12345678", TagKind::Commit),
             ("abc", TagKind::Other),
             ("sha256-abc.sig", TagKind::Other),
             ("latest-old", TagKind::Other),
@@ -253,6 +281,10 @@ mod tests {
             Some(format!("sha256:{HEX64}"))
         );
         assert_eq!(signature_subject("sha256-abc.sig"), None);
+        assert_eq!(
+            signature_subject(&format!("sha256-{HEX64}")),
+            Some(format!("sha256:{HEX64}"))
+        );
         assert_eq!(signature_subject(&format!("sha512-{HEX64}.sig")), None);
         assert_eq!(signature_subject(&format!("sha256-{HEX64}.txt")), None);
     }

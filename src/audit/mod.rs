@@ -48,6 +48,8 @@ pub struct AuditSettings {
     pub drift_newest: usize,
     pub keep_last: usize,
     pub keep_within: String,
+    /// The name of the suggested policy: `suggested`, or one the config does not use yet.
+    pub policy_name: String,
 }
 
 impl Default for AuditSettings {
@@ -58,6 +60,7 @@ impl Default for AuditSettings {
             drift_newest: 3,
             keep_last: 10,
             keep_within: "30d".into(),
+            policy_name: suggest::POLICY_NAME.into(),
         }
     }
 }
@@ -88,43 +91,38 @@ impl AuditSettings {
             drift_newest,
             keep_last,
             keep_within,
+            policy_name: defaults.policy_name,
         })
     }
-}
 
-/// The manifests a repository's signature tags may sign: the repository's own tagged
-/// manifests (and their platforms). A repository that holds nothing but signatures is a
-/// separate signature store (cosign's `COSIGN_REPOSITORY`): its subjects may live in any
-/// repository.
-pub(crate) fn signable(
-    model: &StorageModel,
-    repo: &RepoName,
-    patterns: &TagPatterns,
-) -> BTreeSet<Digest> {
-    let only_signatures = model.repos.get(repo).is_some_and(|entry| {
-        entry
-            .tags
-            .keys()
-            .all(|t| patterns.classify(t.as_str()) == TagKind::Signature)
-    });
-    if only_signatures {
-        model.revisions(
-            model
-                .repos
-                .keys()
-                .flat_map(|r| model.tag_digests(r).map(|(_, d)| d)),
-        )
-    } else {
-        model.revisions(model.tag_digests(repo).map(|(_, d)| d))
+    /// Names the suggested policy so that its snippet can be pasted into a config that has
+    /// these policies already: `suggested`, else `suggested-2`, `suggested-3`, ...
+    pub fn avoiding<'a>(mut self, taken: impl IntoIterator<Item = &'a String>) -> Self {
+        let taken: BTreeSet<&String> = taken.into_iter().collect();
+        let mut n = 1;
+        while taken.contains(&self.policy_name) {
+            n += 1;
+            self.policy_name = format!("{}-{n}", suggest::POLICY_NAME);
+        }
+        self
     }
 }
 
-/// Signature-kind tags whose subject is not among the manifests the model saw (tagged
-/// digests and the platforms of tagged indexes): `(repository, subject)` pairs to look up.
+/// Signature-kind tags whose subject is not among the manifests the model saw in their
+/// repository (tagged digests and the platforms of tagged indexes): `(repository, subject)`
+/// pairs to look up. A repository of nothing but signatures is a separate signature store
+/// (cosign's `COSIGN_REPOSITORY`), whose subjects may be anywhere: it is not judged.
 pub fn subjects_to_check(model: &StorageModel, patterns: &TagPatterns) -> Vec<(RepoName, Digest)> {
     let mut out = BTreeSet::new();
     for (repo, entry) in &model.repos {
-        let known = signable(model, repo, patterns);
+        let signature_store = entry
+            .tags
+            .keys()
+            .all(|t| patterns.classify(t.as_str()) == TagKind::Signature);
+        if signature_store {
+            continue;
+        }
+        let known = model.revisions(model.tag_digests(repo).map(|(_, d)| d));
         for tag in entry.tags.keys() {
             if patterns.classify(tag.as_str()) != TagKind::Signature {
                 continue;
@@ -190,6 +188,8 @@ mod tests {
         })
         .unwrap();
         assert_eq!((settings.stale_days, settings.drift_newest), (7, 3));
+        let taken = ["suggested".to_string(), "suggested-2".to_string()];
+        assert_eq!(settings.avoiding(&taken).policy_name, "suggested-3");
     }
 }
 

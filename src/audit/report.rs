@@ -67,13 +67,15 @@ pub struct OlderThan {
 }
 
 impl OlderThan {
-    fn count(&mut self, age_days: Option<i64>) {
-        let Some(days) = age_days else { return };
-        self.days_30 += usize::from(days > 30);
-        self.days_90 += usize::from(days > 90);
-        self.days_365 += usize::from(days > 365);
+    fn count(&mut self, age_secs: Option<i64>) {
+        let Some(secs) = age_secs else { return };
+        self.days_30 += usize::from(secs > 30 * DAY);
+        self.days_90 += usize::from(secs > 90 * DAY);
+        self.days_365 += usize::from(secs > 365 * DAY);
     }
 }
+
+const DAY: i64 = 86_400;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
@@ -174,11 +176,15 @@ struct TagInfo<'a> {
     kind: TagKind,
     digest: Option<&'a Digest>,
     created: Option<Timestamp>,
+    /// Exact, for comparisons: "older than 30 days" means more than 30 x 24 hours.
+    age_secs: Option<i64>,
+    /// Whole days, for people.
     age_days: Option<i64>,
 }
 
-fn age_days(created: Option<Timestamp>, now: Timestamp) -> Option<i64> {
-    created.map(|c| ((now.as_second() - c.as_second()) / 86_400).max(0))
+/// Seconds since `created`; a date in the future (clock skew) is no age.
+fn age_secs(created: Option<Timestamp>, now: Timestamp) -> Option<i64> {
+    created.map(|c| (now.as_second() - c.as_second()).max(0))
 }
 
 fn kind_counts<'a>(kinds: impl Iterator<Item = TagKind> + 'a) -> BTreeMap<TagKind, usize> {
@@ -223,7 +229,8 @@ pub fn build_report(
                     kind: settings.patterns.classify(tag.as_str()),
                     digest: digest.as_ref(),
                     created,
-                    age_days: age_days(created, now),
+                    age_secs: age_secs(created, now),
+                    age_days: age_secs(created, now).map(|s| s / DAY),
                 }
             })
             .collect();
@@ -241,7 +248,7 @@ pub fn build_report(
         // Kinds, ages, newest and oldest.
         let mut repo_older = OlderThan::default();
         for info in &infos {
-            repo_older.count(info.age_days);
+            repo_older.count(info.age_secs);
             ages[age_bucket(info.created, now)] += 1;
             all_kinds.push(info.kind);
             tags_out.push(TagAudit {
@@ -273,7 +280,17 @@ pub fn build_report(
         let oldest = dated()
             .min_by(|a, b| a.0.cmp(&b.0).then(a.2.cmp(b.2)))
             .map(to_age);
-        let stale = newest.as_ref().is_some_and(|n| n.age_days > stale_days);
+        let stale_secs = stale_days * DAY;
+        let is_old = |i: &TagInfo| i.age_secs.is_some_and(|s| s > stale_secs);
+        // Stale: the newest dated tag is old, and no tag is of unknown age (signatures
+        // seldom carry a date and say nothing of the images' age).
+        let stale = newest
+            .as_ref()
+            .is_some_and(|n| n.created.as_second() < now.as_second() - stale_secs)
+            && infos
+                .iter()
+                .all(|i| i.created.is_some() || i.kind == TagKind::Signature);
+        let signature_store = infos.iter().all(|i| i.kind == TagKind::Signature);
 
         // Alias groups.
         let mut by_digest: BTreeMap<&Digest, Vec<&TagInfo>> = BTreeMap::new();
@@ -315,16 +332,19 @@ pub fn build_report(
                 bytes_freed: price(&tags),
             });
         } else {
-            // Finding: old builds, on digests that no kept kind of tag shares.
-            let kept_digests: BTreeSet<&Digest> = infos
-                .iter()
-                .filter(|i| !i.kind.is_build())
-                .filter_map(|i| i.digest)
-                .collect();
+            // A stale repository's finding names every tag; the others would repeat them.
+            // Finding: old builds, on manifests that no kept kind of tag needs (its digest,
+            // or a platform of its index).
+            let kept_digests: BTreeSet<Digest> = model.revisions(
+                infos
+                    .iter()
+                    .filter(|i| !i.kind.is_build())
+                    .filter_map(|i| i.digest),
+            );
             let old_builds: Vec<&Tag> = infos
                 .iter()
                 .filter(|i| i.kind.is_build())
-                .filter(|i| i.age_days.is_some_and(|d| d > stale_days))
+                .filter(|i| is_old(i))
                 .filter(|i| i.digest.is_some_and(|d| !kept_digests.contains(d)))
                 .map(|i| i.tag)
                 .collect();
@@ -340,76 +360,80 @@ pub fn build_report(
                     bytes_freed: price(&old_builds),
                 });
             }
-        }
 
-        // Finding: signatures whose subject is gone.
-        let known = super::signable(model, repo, &settings.patterns);
-        let orphans: Vec<&Tag> = infos
-            .iter()
-            .filter(|i| i.kind == TagKind::Signature)
-            .filter(|i| {
-                signature_subject(i.tag.as_str())
-                    .and_then(|s| Digest::parse(&s).ok())
-                    .is_some_and(|subject| {
-                        !known.contains(&subject) && !present.contains(&(repo.clone(), subject))
-                    })
-            })
-            .map(|i| i.tag)
-            .collect();
-        if !orphans.is_empty() {
-            findings.push(Finding {
-                kind: FindingKind::OrphanedSignatures,
-                repository: repo.to_string(),
-                detail: format!(
-                    "{} signature/attestation tags whose image no longer exists",
-                    orphans.len()
-                ),
-                tags: names(&orphans),
-                bytes_freed: price(&orphans),
-            });
-        }
-
-        // Finding: floating tags that drifted from the newest images.
-        let mut images: Vec<(Timestamp, &Digest, &Tag)> = Vec::new();
-        for (digest, group) in &by_digest {
-            if group.iter().all(|i| i.kind == TagKind::Signature) {
-                continue;
-            }
-            if let Some(created) = group.iter().find_map(|i| i.created) {
-                let name = group
-                    .iter()
-                    .filter(|i| i.kind != TagKind::Floating)
-                    .map(|i| i.tag)
-                    .min()
-                    .unwrap_or(group[0].tag);
-                images.push((created, digest, name));
-            }
-        }
-        images.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
-        let newest_images: BTreeSet<&Digest> = images
-            .iter()
-            .take(settings.drift_newest)
-            .map(|(_, d, _)| *d)
-            .collect();
-        // One finding per drifted image, however many floating tags point at it.
-        for (digest, group) in &by_digest {
-            let floating: Vec<&Tag> = group
+            // Finding: signatures whose subject is gone. Not judged in a store of nothing but
+            // signatures: a subject there may be untagged in any repository.
+            let known = model.revisions(by_digest.keys().copied());
+            let orphans: Vec<&Tag> = infos
                 .iter()
-                .filter(|i| i.kind == TagKind::Floating)
+                .filter(|i| !signature_store && i.kind == TagKind::Signature)
+                .filter(|i| {
+                    signature_subject(i.tag.as_str())
+                        .and_then(|s| Digest::parse(&s).ok())
+                        .is_some_and(|subject| {
+                            !known.contains(&subject) && !present.contains(&(repo.clone(), subject))
+                        })
+                })
                 .map(|i| i.tag)
                 .collect();
-            let Some(days) = group.iter().find_map(|i| i.age_days) else {
-                continue;
-            };
-            if floating.is_empty() || newest_images.contains(digest) {
-                continue;
+            if !orphans.is_empty() {
+                findings.push(Finding {
+                    kind: FindingKind::OrphanedSignatures,
+                    repository: repo.to_string(),
+                    detail: format!(
+                        "{} signature/attestation tags whose image no longer exists",
+                        orphans.len()
+                    ),
+                    tags: names(&orphans),
+                    bytes_freed: price(&orphans),
+                });
             }
-            let newer = images.iter().take_while(|(_, d, _)| d != digest).count();
-            let newest_name = images
-                .first()
-                .map_or(String::new(), |(_, _, t)| format!("; the newest is {t}"));
-            let tags: Vec<&Tag> = group.iter().map(|i| i.tag).collect();
-            findings.push(Finding {
+
+            // Finding: floating tags that drifted from the newest images (branch and PR
+            // builds are not what a floating tag follows, so they do not count as newer).
+            let mut images: Vec<(Timestamp, &Digest, &Tag)> = Vec::new();
+            for (digest, group) in &by_digest {
+                if group
+                    .iter()
+                    .all(|i| matches!(i.kind, TagKind::Signature | TagKind::Branch))
+                {
+                    continue;
+                }
+                if let Some(created) = group.iter().find_map(|i| i.created) {
+                    let name = group
+                        .iter()
+                        .filter(|i| i.kind != TagKind::Floating)
+                        .map(|i| i.tag)
+                        .min()
+                        .unwrap_or(group[0].tag);
+                    images.push((created, digest, name));
+                }
+            }
+            images.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+            let newest_images: BTreeSet<&Digest> = images
+                .iter()
+                .take(settings.drift_newest)
+                .map(|(_, d, _)| *d)
+                .collect();
+            // One finding per drifted image, however many floating tags point at it.
+            for (digest, group) in &by_digest {
+                let floating: Vec<&Tag> = group
+                    .iter()
+                    .filter(|i| i.kind == TagKind::Floating)
+                    .map(|i| i.tag)
+                    .collect();
+                let Some(days) = group.iter().find_map(|i| i.age_days) else {
+                    continue;
+                };
+                if floating.is_empty() || newest_images.contains(digest) {
+                    continue;
+                }
+                let newer = images.iter().take_while(|(_, d, _)| d != digest).count();
+                let newest_name = images
+                    .first()
+                    .map_or(String::new(), |(_, _, t)| format!("; the newest is {t}"));
+                let tags: Vec<&Tag> = group.iter().map(|i| i.tag).collect();
+                findings.push(Finding {
                 kind: FindingKind::FloatingDrift,
                 repository: repo.to_string(),
                 detail: format!(
@@ -424,6 +448,7 @@ pub fn build_report(
                 tags: names(&tags),
                 bytes_freed: price(&tags),
             });
+            }
         }
 
         repositories.push(RepoAudit {

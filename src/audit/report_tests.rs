@@ -66,8 +66,8 @@ fn tagged(m: &mut StorageModel, repo: &str, tags: &[(&str, u8)]) {
     }
 }
 
-/// `app`: a release, a drifted `stable` sharing an old commit build, an old PR build, fresh
-/// builds, `latest` on the newest release, a signature of a live image and two of missing
+/// `app`: a release, a drifted `stable` sharing an old commit build, an old PR build (which
+/// does not count as a newer image for drift), fresh builds, `latest` on the newest release, a signature of a live image and two of missing
 /// ones (one still present untagged). `old`: everything 400 days old.
 fn model() -> StorageModel {
     let mut m = StorageModel::default();
@@ -96,7 +96,7 @@ fn model() -> StorageModel {
             ("v1.1.0", 4),
             ("latest", 4),
             ("main-0123abc", 5),
-            ("feature-x", 6),
+            ("sha-fe00001", 6),
             (&sig(4), 7),
             (&sig(9), 8),
             (&sig(12), 11),
@@ -108,8 +108,12 @@ fn model() -> StorageModel {
 
 /// The report with default settings and no subject present untagged.
 fn default_report() -> super::AuditReport {
+    default_report_of(&model())
+}
+
+fn default_report_of(model: &StorageModel) -> super::AuditReport {
     build_report(
-        &model(),
+        model,
         &AuditSettings::default(),
         now(),
         None,
@@ -182,34 +186,70 @@ fn every_finding_is_reported_exactly_with_its_bytes() {
     assert!(
         drift
             .detail
-            .starts_with("stable points at an image 150 days old, behind 4 newer images"),
+            .starts_with("stable points at an image 150 days old, behind 3 newer images"),
         "{}",
         drift.detail
     );
 }
 
 #[test]
-fn a_repository_of_only_signatures_signs_images_anywhere() {
+fn a_repository_of_only_signatures_is_not_judged() {
     let mut m = model();
     image(&mut m, 13, None);
     image(&mut m, 14, None);
-    // `sigs` signs app's v1.1.0 (live) and a digest no repository has.
+    // `sigs` signs app's v1.1.0 and a digest no repository has: it may be untagged anywhere.
     tagged(&mut m, "sigs", &[(&sig(4), 13), (&sig(15), 14)]);
     let settings = AuditSettings::default();
     let sigs = RepoName::parse("sigs").unwrap();
-    let candidates: Vec<_> = subjects_to_check(&m, &settings.patterns)
-        .into_iter()
-        .filter(|(r, _)| *r == sigs)
-        .collect();
-    assert_eq!(candidates, vec![(sigs.clone(), d(15))]);
+    assert!(
+        subjects_to_check(&m, &settings.patterns)
+            .iter()
+            .all(|(r, _)| *r != sigs)
+    );
     let report = build_report(&m, &settings, now(), None, &BTreeSet::new());
-    let orphans: Vec<&Vec<String>> = report
-        .findings
-        .iter()
-        .filter(|f| f.kind == FindingKind::OrphanedSignatures && f.repository == "sigs")
-        .map(|f| &f.tags)
-        .collect();
-    assert_eq!(orphans, vec![&vec![sig(15)]]);
+    assert!(report.findings.iter().all(|f| f.repository != "sigs"));
+}
+
+#[test]
+fn reproducible_build_dates_are_unknown_and_unknown_ages_keep_a_repository_alive() {
+    let mut m = model();
+    // A ko-built image (created 1970-01-01) beside a 400-day-old one.
+    image(&mut m, 16, Some(400));
+    image(&mut m, 17, None);
+    m.apply(ScanEvent::Config {
+        digest: d(117),
+        info: ConfigInfo {
+            created: Some(Timestamp::UNIX_EPOCH),
+            platform: None,
+        },
+    });
+    tagged(&mut m, "ko", &[("v1", 16), ("v2", 17)]);
+    let report = default_report_of(&m);
+    let ko = report.repositories.iter().find(|r| r.name == "ko").unwrap();
+    assert_eq!(ko.undated, 1);
+    assert_eq!(ko.oldest.as_ref().unwrap().tag, "v1");
+    assert!(!ko.stale, "an image of unknown age may be new");
+    assert!(report.findings.iter().all(|f| f.repository != "ko"));
+}
+
+#[test]
+fn ages_compare_in_seconds_not_rounded_days() {
+    let mut m = StorageModel::default();
+    // 30 days and 23 hours: older than 30 days, though it is 30 whole days old.
+    image(&mut m, 1, None);
+    m.apply(ScanEvent::Config {
+        digest: d(101),
+        info: ConfigInfo {
+            created: Some(
+                Timestamp::from_second(now().as_second() - 30 * 86_400 - 23 * 3_600).unwrap(),
+            ),
+            platform: None,
+        },
+    });
+    tagged(&mut m, "r", &[("v1", 1)]);
+    let report = default_report_of(&m);
+    assert_eq!(report.summary.older_than.days_30, 1);
+    assert_eq!(report.tags[0].age_days, Some(30));
 }
 
 #[test]
@@ -220,8 +260,8 @@ fn kinds_ages_aliases_and_repositories() {
     assert_eq!(s.kinds[&TagKind::Signature], 3);
     assert_eq!(s.kinds[&TagKind::Floating], 3);
     assert_eq!(s.kinds[&TagKind::Release], 3);
-    assert_eq!(s.kinds[&TagKind::Commit], 2);
-    assert_eq!(s.kinds[&TagKind::Branch], 2);
+    assert_eq!(s.kinds[&TagKind::Commit], 3);
+    assert_eq!(s.kinds[&TagKind::Branch], 1);
     assert_eq!(s.kinds[&TagKind::Other], 0);
     // Dated tags: 200, 150 x2, 100, 10 x2, 5, 2 (app) and 400 x2 (old).
     assert_eq!(
@@ -256,7 +296,7 @@ fn kinds_ages_aliases_and_repositories() {
         ]
     );
     let app = &report.repositories[0];
-    assert_eq!(app.newest.as_ref().unwrap().tag, "feature-x");
+    assert_eq!(app.newest.as_ref().unwrap().tag, "sha-fe00001");
     assert_eq!(app.oldest.as_ref().unwrap().tag, "v1.0.0");
     assert_eq!(app.undated, 3);
     assert!(!app.stale && report.repositories[1].stale);
@@ -364,10 +404,10 @@ fn the_json_shape_is_stable() {
     assert_eq!(value["findings"][0]["kind"], "orphaned_signatures");
     assert_eq!(value["findings"][0]["tags"].as_array().unwrap().len(), 2);
     assert_eq!(
-        value["tags"][0]["tag"], "feature-x",
+        value["tags"][0]["tag"], "latest",
         "sorted by repository, then tag"
     );
-    assert_eq!(value["tags"][0]["kind"], "branch");
+    assert_eq!(value["tags"][0]["kind"], "floating");
     assert!(value["suggested_policy"]["dry_run"]["bytes_freed"].is_u64());
     assert!(value["suggested_policy"].get("plan").is_none());
     let repo = &value["repositories"][0];
@@ -384,4 +424,64 @@ fn the_json_shape_is_stable() {
         assert!(repo.get(key).is_some(), "repositories[].{key}");
     }
     assert_eq!(repo["newest"]["age_days"], 2);
+}
+
+#[test]
+fn the_suggested_policy_takes_exactly_the_build_kinds_of_every_tag_it_saw() {
+    // Releases, variants, pre-releases, a variant that looks like a commit build, CalVer.
+    let tags = [
+        "1.2.3",
+        "3.20-alpine",
+        "1.25.3-bookworm",
+        "1.2-deadbeef",
+        "1.3.0-rc.1",
+        "v2.0.0-beta",
+        "2024.05.01",
+        "2024.10.15",
+        "sha-abc1234",
+        "pr-7",
+        "latest",
+        "hello",
+    ];
+    let mut m = StorageModel::default();
+    let mut pairs = Vec::new();
+    for (i, t) in tags.iter().enumerate() {
+        let n = 30 + i as u8;
+        image(&mut m, n, Some(400 + i as i64));
+        pairs.push((*t, n));
+    }
+    tagged(&mut m, "r", &pairs);
+    let settings = AuditSettings {
+        keep_last: 1,
+        keep_within: "1d".into(),
+        ..AuditSettings::default()
+    };
+    let report = build_report(&m, &settings, now(), None, &BTreeSet::new());
+    let policy =
+        crate::cleanup::policy::Policy::compile(report.suggested_policy.spec.clone()).unwrap();
+    for t in &report.tags {
+        assert_eq!(
+            policy.screen(&t.tag).is_none(),
+            t.kind.is_build(),
+            "{} ({:?})",
+            t.tag,
+            t.kind
+        );
+    }
+    let plan = report.suggested_policy.plan.as_ref().unwrap();
+    let gone: BTreeSet<&str> = plan
+        .deletions
+        .iter()
+        .flat_map(|d| d.tags.iter().map(String::as_str))
+        .collect();
+    // Of the six builds (pre-releases, dates, the commit and the PR build) the newest stays.
+    let builds: Vec<&str> = report
+        .tags
+        .iter()
+        .filter(|t| t.kind.is_build())
+        .map(|t| t.tag.as_str())
+        .collect();
+    assert_eq!(builds.len(), 6, "{builds:?}");
+    assert_eq!(gone.len(), 5, "{gone:?}");
+    assert!(gone.iter().all(|t| builds.contains(t)), "{gone:?}");
 }

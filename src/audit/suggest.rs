@@ -16,11 +16,12 @@ use crate::analysis::model::StorageModel;
 use crate::cleanup::plan::{Mode, Plan, plan_cleanup};
 use crate::cleanup::policy::{Policy, PolicySpec};
 
+/// The suggested policy's name unless the config has a policy of that name already.
 pub const POLICY_NAME: &str = "suggested";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SuggestedPolicy {
-    pub name: &'static str,
+    pub name: String,
     pub spec: PolicySpec,
     /// The policy as a `config.toml` snippet.
     pub toml: String,
@@ -51,7 +52,8 @@ fn either(sources: &[&str]) -> String {
     format!("(?i:{})", parts.join("|"))
 }
 
-fn shell_quote(s: &str) -> String {
+/// `s` as one shell word.
+pub(crate) fn shell_quote(s: &str) -> String {
     if !s.is_empty()
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_./:=".contains(&b))
@@ -84,19 +86,34 @@ pub fn suggest_policy(
         build_kinds = TagKind::ALL.into_iter().filter(|k| k.is_build()).collect();
     }
     let match_re = either(&build_kinds.iter().map(|k| source(*k)).collect::<Vec<_>>());
-    // Never candidates, whatever their name also looks like.
-    let exclude = either(&[
-        source(TagKind::Release),
-        source(TagKind::Floating),
-        source(TagKind::Signature),
-    ]);
-    let protect: Vec<String> = tags
+    // Floating tags and signatures are never candidates, whatever their name also looks
+    // like. Releases are not candidates because `match` names only the build kinds; a
+    // release pattern in `exclude` would also take pre-releases and dates (`1.3.0-rc.1`,
+    // `2024.05.01`), which the audit tries before releases but a policy has no order for.
+    let exclude = either(&[source(TagKind::Floating), source(TagKind::Signature)]);
+    let mut protect: BTreeSet<String> = tags
         .iter()
         .filter(|t| t.kind == TagKind::Floating)
         .map(|t| t.tag.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
         .collect();
+    // Whatever the audit saw that is not a build but that the names alone would still leave
+    // a candidate (a release variant like `1.2-deadbeef` looks like a commit build) is
+    // protected by name, so the policy keeps every tag the audit calls a release, floating
+    // tag, signature or other.
+    let draft = PolicySpec {
+        keep_last: Some(settings.keep_last),
+        match_re: Some(match_re.clone()),
+        exclude: Some(exclude.clone()),
+        ..PolicySpec::default()
+    };
+    if let Ok(draft) = Policy::compile(draft) {
+        protect.extend(
+            tags.iter()
+                .filter(|t| !t.kind.is_build() && draft.screen(&t.tag).is_none())
+                .map(|t| t.tag.clone()),
+        );
+    }
+    let protect: Vec<String> = protect.into_iter().collect();
     let spec = PolicySpec {
         repositories: shown
             .map(|g| vec![g.glob().glob().to_string()])
@@ -113,10 +130,11 @@ pub fn suggest_policy(
     let mut toml = format!(
         "# Suggested by `regatta audit`: releases, floating tags and signatures are kept; of the\n\
          # builds ({}) the newest {} per repository and any younger than {} are kept.\n\
-         [policies.{POLICY_NAME}]\n",
+         [policies.{}]\n",
         kinds.join(", "),
         settings.keep_last,
-        settings.keep_within
+        settings.keep_within,
+        settings.policy_name
     );
     if let Some(glob) = spec.repositories.first() {
         toml.push_str(&format!("repositories = [{}]\n", toml_string(glob)));
@@ -150,7 +168,7 @@ pub fn suggest_policy(
 
     let (dry_run, plan) = match Policy::compile(spec.clone()) {
         Ok(policy) => {
-            let plan = plan_cleanup(model, &[(POLICY_NAME.to_string(), policy)], now);
+            let plan = plan_cleanup(model, &[(settings.policy_name.clone(), policy)], now);
             let deleting = plan.deletions.iter().filter(|d| d.mode == Mode::Delete);
             let dry_run = DryRun {
                 repositories: plan.repositories.len(),
@@ -175,7 +193,7 @@ pub fn suggest_policy(
         ),
     };
     SuggestedPolicy {
-        name: POLICY_NAME,
+        name: settings.policy_name.clone(),
         spec,
         toml,
         cleanup_flags: flags,

@@ -139,6 +139,22 @@ impl Policy {
 }
 
 /// `30d`, `12h`, `45m`, `2w`, `1y` (365 days).
+impl Policy {
+    /// Why the name alone keeps a tag (protect, match, exclude), or `None` when it is a
+    /// candidate that keep_last and keep_within then decide about.
+    pub fn screen(&self, name: &str) -> Option<String> {
+        if let Some((pattern, _)) = self.protect.iter().find(|(_, g)| g.is_match(name)) {
+            Some(format!("protected by {pattern:?}"))
+        } else if self.match_re.as_ref().is_some_and(|re| !re.is_match(name)) {
+            Some("does not match the match regex".into())
+        } else if self.exclude.as_ref().is_some_and(|re| re.is_match(name)) {
+            Some("excluded by the exclude regex".into())
+        } else {
+            None
+        }
+    }
+}
+
 pub fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();
     let split = text.find(|c: char| !c.is_ascii_digit())?;
@@ -194,20 +210,12 @@ pub fn evaluate(
     let mut verdicts: Vec<(Verdict, String)> = Vec::with_capacity(tags.len());
     let mut candidates: Vec<usize> = Vec::new();
     for (i, t) in tags.iter().enumerate() {
-        let name = t.tag.as_str();
-        if let Some((pattern, _)) = policy.protect.iter().find(|(_, g)| g.is_match(name)) {
-            verdicts.push((Verdict::Keep, format!("protected by {pattern:?}")));
-        } else if policy
-            .match_re
-            .as_ref()
-            .is_some_and(|re| !re.is_match(name))
-        {
-            verdicts.push((Verdict::Keep, "does not match the match regex".into()));
-        } else if policy.exclude.as_ref().is_some_and(|re| re.is_match(name)) {
-            verdicts.push((Verdict::Keep, "excluded by the exclude regex".into()));
-        } else {
-            verdicts.push((Verdict::Delete, String::new()));
-            candidates.push(i);
+        match policy.screen(t.tag.as_str()) {
+            Some(reason) => verdicts.push((Verdict::Keep, reason)),
+            None => {
+                verdicts.push((Verdict::Delete, String::new()));
+                candidates.push(i);
+            }
         }
     }
     // Newest first; unknown order last.

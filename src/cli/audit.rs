@@ -6,6 +6,7 @@ use super::Context;
 use super::du::{Scanned, scan_everything};
 use super::output::{human_bytes, print_json, print_lines, table};
 use crate::audit::report::AuditReport;
+use crate::audit::suggest::shell_quote;
 use crate::audit::{AuditSettings, build_report, subjects_to_check, untagged_subjects};
 use crate::sanitize::sanitize;
 
@@ -23,13 +24,18 @@ pub async fn run(
     format: Format,
 ) -> anyhow::Result<()> {
     let settings = AuditSettings::from_config(&ctx.config.audit)
-        .map_err(|e| anyhow::anyhow!("[audit] {e}"))?;
+        .map_err(|e| anyhow::anyhow!("[audit] {e}"))?
+        .avoiding(ctx.config.policies.keys());
     let Scanned {
         source,
         shown,
         model,
     } = scan_everything(ctx, input, repo_glob).await?;
-    let candidates = subjects_to_check(&model, &settings.patterns);
+    // Only the repositories shown need their signatures' subjects looked up.
+    let candidates: Vec<_> = subjects_to_check(&model, &settings.patterns)
+        .into_iter()
+        .filter(|(repo, _)| shown.as_ref().is_none_or(|g| g.is_match(repo.as_str())))
+        .collect();
     let present = untagged_subjects(source.as_ref(), &candidates).await;
     let report = build_report(
         &model,
@@ -46,13 +52,14 @@ pub async fn run(
     }
     match format {
         Format::Json => print_json(&report),
-        Format::Csv => print_lines(csv_lines(&report)),
+        Format::Csv => print_lines(csv_lines(&report, input)),
         Format::Table => print_lines(table_lines(&report, input)),
     }
 }
 
-/// One row per finding, then the suggested policy's dry run as a last row.
-pub fn csv_lines(report: &AuditReport) -> Vec<String> {
+/// One row per finding, then the suggested policy's dry run as a last row (its detail: the
+/// `regatta cleanup` command that previews it).
+pub fn csv_lines(report: &AuditReport, target: &str) -> Vec<String> {
     let mut lines = vec!["kind,repository,tags,bytes_freed,detail,tag_names".to_string()];
     for f in &report.findings {
         lines.push(
@@ -82,7 +89,7 @@ pub fn csv_lines(report: &AuditReport) -> Vec<String> {
                 .unwrap_or_else(|| "*".into()),
             policy.dry_run.tags_deleted.to_string(),
             policy.dry_run.bytes_freed.to_string(),
-            policy.cleanup_flags.clone(),
+            cleanup_command(report, target),
             String::new(),
         ]
         .iter()
@@ -239,10 +246,19 @@ fn table_lines(report: &AuditReport, target: &str) -> Vec<String> {
     }
     lines.extend(policy.toml.lines().map(|l| format!("  {l}")));
     lines.push(format!(
-        "Preview it tag by tag: regatta cleanup {target} {}",
-        policy.cleanup_flags
+        "Preview it tag by tag: {}",
+        cleanup_command(report, target)
     ));
     lines
+}
+
+/// The `regatta cleanup` command that previews the suggested policy.
+fn cleanup_command(report: &AuditReport, target: &str) -> String {
+    format!(
+        "regatta cleanup {} {}",
+        shell_quote(target),
+        report.suggested_policy.cleanup_flags
+    )
 }
 
 fn short_digest(digest: &str) -> String {

@@ -52,7 +52,8 @@ pub async fn run(ctx: &Context, input: Option<&str>) -> anyhow::Result<()> {
     let options = tui::RunOptions {
         policies: ctx.config.policies.clone(),
         audit: crate::audit::AuditSettings::from_config(&ctx.config.audit)
-            .map_err(|e| anyhow::anyhow!("[audit] {e}"))?,
+            .map_err(|e| anyhow::anyhow!("[audit] {e}"))?
+            .avoiding(ctx.config.policies.keys()),
         ..tui::RunOptions::default()
     };
     tui::run_with(entries, open_first, options).await

@@ -112,7 +112,7 @@ impl App {
         let view = CleanupView::suggested(
             v.entry,
             self.policies.clone(),
-            suggested.name,
+            &suggested.name,
             suggested.spec.clone(),
             plan,
         );
