@@ -49,6 +49,7 @@ fn an_unreachable_registry_is_one_line_for_every_command() {
             "--json".into(),
         ],
         vec!["du".into(), addr.clone()],
+        vec!["audit".into(), addr.clone(), "--json".into()],
     ];
     let runs = parallel_map(&commands, |args| sandbox.run(args));
     for run in &runs {
@@ -453,7 +454,9 @@ fn completions_print_a_script_for_each_shell() {
     }
     let run = sandbox.run(&["completions", "bash"]);
     assert!(run.stdout.contains("_regatta()"), "{}", run.stdout);
-    for command in ["ls", "tags", "inspect", "du", "rm", "cleanup", "restore"] {
+    for command in [
+        "ls", "tags", "inspect", "du", "audit", "rm", "cleanup", "restore",
+    ] {
         assert!(
             run.stdout.contains(&format!("regatta,{command})")),
             "bash completion lacks {command}"
