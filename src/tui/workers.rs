@@ -268,7 +268,12 @@ async fn run_audit(
     tx: UnboundedSender<Action>,
 ) {
     let input = job.0;
-    let candidates = crate::audit::subjects_to_check(&input.model, &input.settings.patterns);
+    // Only the audited repository's signatures need their subjects looked up.
+    let candidates: Vec<_> =
+        crate::audit::subjects_to_check(&input.model, &input.settings.patterns)
+            .into_iter()
+            .filter(|(repo, _)| input.repo.as_ref().is_none_or(|r| r == repo))
+            .collect();
     let present = crate::audit::untagged_subjects(&*source, &candidates).await;
     let build = tokio::task::spawn_blocking(move || {
         let shown = input.repo.as_ref().and_then(|r| {
