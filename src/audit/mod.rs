@@ -6,6 +6,7 @@
 //! Pure over a scanned [`StorageModel`]; the one network question (does a signature's subject
 //! still exist, untagged?) is asked by [`untagged_subjects`] before the report is built.
 
+mod findings;
 pub mod kinds;
 pub mod report;
 pub mod suggest;
