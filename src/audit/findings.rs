@@ -247,11 +247,16 @@ impl<'a> RepoTags<'a> {
                 continue;
             }
             if let Some(created) = group.iter().find_map(|i| i.created) {
-                let name = group
-                    .iter()
-                    .filter(|i| i.kind != TagKind::Floating)
-                    .map(|i| i.tag)
-                    .min()
+                // Named by a release or build tag rather than a pointer or a PR build.
+                let named_by = |skip: &[TagKind]| {
+                    group
+                        .iter()
+                        .filter(|i| !skip.contains(&i.kind))
+                        .map(|i| i.tag)
+                        .min()
+                };
+                let name = named_by(&[TagKind::Floating, TagKind::Branch, TagKind::Signature])
+                    .or_else(|| named_by(&[TagKind::Floating]))
                     .unwrap_or(group[0].tag);
                 images.push((created, digest, name));
             }
