@@ -90,6 +90,13 @@ pub enum ScanEvent {
     },
 }
 
+/// A part of a scan that failed, as `--json` reports it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ScanFailure {
+    pub what: String,
+    pub error: String,
+}
+
 /// 1980-01-02T00:00:00Z: created dates up to here are reproducible-build placeholders.
 pub const REPRODUCIBLE_EPOCH_END: i64 = 315_619_200;
 
@@ -278,6 +285,17 @@ impl StorageModel {
 }
 
 impl StorageModel {
+    /// What failed during the scan, for reports.
+    pub fn failure_list(&self) -> Vec<ScanFailure> {
+        self.failures
+            .iter()
+            .map(|(_, what, error)| ScanFailure {
+                what: what.clone(),
+                error: error.clone(),
+            })
+            .collect()
+    }
+
     /// The size of every blob the model knows: manifests, configs and layers.
     pub fn blob_sizes(&self) -> HashMap<Digest, u64> {
         let mut sizes = HashMap::new();

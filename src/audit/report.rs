@@ -13,7 +13,7 @@ use super::kinds::TagKind;
 use super::suggest::{SuggestedPolicy, suggest_policy};
 use crate::analysis::ages::{AGE_BUCKETS, age_bucket};
 use crate::analysis::freed_index::FreedIndex;
-use crate::analysis::model::StorageModel;
+use crate::analysis::model::{ScanFailure, StorageModel};
 use crate::registry::{Digest, RepoName};
 
 /// The version of the JSON shape.
@@ -35,13 +35,6 @@ pub struct AuditReport {
     /// Largest `bytes_freed` first.
     pub findings: Vec<Finding>,
     pub suggested_policy: SuggestedPolicy,
-}
-
-/// A part of the scan that failed (as in `regatta du --json`).
-#[derive(Debug, Clone, Serialize)]
-pub struct ScanFailure {
-    pub what: String,
-    pub error: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -196,7 +189,6 @@ pub fn build_report(
     let mut findings = Vec::new();
     let mut ages = [0usize; AGE_BUCKETS.len()];
     let mut older_than = OlderThan::default();
-    let mut all_kinds = Vec::new();
 
     for (repo, entry) in &model.repos {
         if shown.is_some_and(|g| !g.is_match(repo.as_str())) {
@@ -207,7 +199,6 @@ pub fn build_report(
         for info in &r.infos {
             repo_older.count(info.age_secs);
             ages[age_bucket(info.created, now)] += 1;
-            all_kinds.push(info.kind);
             tags_out.push(TagAudit {
                 repository: repo.to_string(),
                 tag: info.tag.to_string(),
@@ -263,18 +254,11 @@ pub fn build_report(
                 .collect(),
         },
         complete: model.is_complete(),
-        failures: model
-            .failures
-            .iter()
-            .map(|(_, what, error)| ScanFailure {
-                what: what.clone(),
-                error: error.clone(),
-            })
-            .collect(),
+        failures: model.failure_list(),
         summary: Summary {
             repositories: repositories.len(),
             tags: tags_out.len(),
-            kinds: kind_counts(all_kinds.iter().copied()),
+            kinds: kind_counts(tags_out.iter().map(|t| t.kind)),
             ages: AGE_BUCKETS
                 .iter()
                 .zip(ages)

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::Context;
 use super::output::{human_bytes, print_json, print_lines, table};
 use crate::analysis::freed::{DeletionPlan, plan_deletion};
-use crate::analysis::model::{ScanEvent, StorageModel};
+use crate::analysis::model::{ScanEvent, ScanFailure, StorageModel};
 use crate::analysis::storage::{RegistryStats, RepoStats, registry_stats, repo_stats};
 use crate::registry::{RepoName, Source, Tag};
 use crate::scan::{ScanOptions, scan};
@@ -21,13 +21,7 @@ struct DuReport {
     repositories: Vec<RepoStats>,
     /// False when some listing or manifest failed: the numbers leave those parts out.
     complete: bool,
-    failures: Vec<Failure>,
-}
-
-#[derive(Serialize)]
-struct Failure {
-    what: String,
-    error: String,
+    failures: Vec<ScanFailure>,
 }
 
 pub async fn run(
@@ -62,14 +56,7 @@ pub async fn run(
     let total = registry_stats(&model, &repos);
     let report = DuReport {
         complete: model.is_complete(),
-        failures: model
-            .failures
-            .iter()
-            .map(|(_, what, error)| Failure {
-                what: what.clone(),
-                error: error.clone(),
-            })
-            .collect(),
+        failures: model.failure_list(),
         registry: total,
         repositories: repos,
     };
