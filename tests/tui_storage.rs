@@ -33,7 +33,7 @@ fn entry(name: &str, source: regatta::tui::memory::MemorySource) -> RegistryEntr
 async fn app(journal: &std::path::Path) -> App {
     let entry = entry("demo", fixtures::sample());
     let now = "2025-06-01T12:00:00Z".parse().expect("a timestamp");
-    let mut app = App::new(vec![entry], true, now, Theme::PLAIN)
+    let app = App::new(vec![entry], true, now, Theme::PLAIN)
         .with_journal(Some(journal.to_path_buf()))
         .with_policies(vec![(
             "nightlies".to_string(),
@@ -43,19 +43,28 @@ async fn app(journal: &std::path::Path) -> App {
                 ..Default::default()
             },
         )]);
+    started(app, HEIGHT).await
+}
+
+/// `app` sized `WIDTH` x `height`, started, and idle (its scan done).
+async fn started(mut app: App, height: u16) -> App {
     app.update(Action::Resize {
         width: WIDTH,
-        height: HEIGHT,
+        height,
     });
     let effects = app.start();
     run_until_idle(&mut app, effects).await;
     app
 }
 
-fn render(app: &App) -> Terminal<TestBackend> {
-    let mut terminal = Terminal::new(TestBackend::new(WIDTH, HEIGHT)).expect("a test terminal");
+fn render_at(app: &App, height: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(WIDTH, height)).expect("a test terminal");
     terminal.draw(|f| draw(app, f)).expect("a frame");
     terminal
+}
+
+fn render(app: &App) -> Terminal<TestBackend> {
+    render_at(app, HEIGHT)
 }
 
 async fn step(app: &mut App, action: Action) {
@@ -185,28 +194,19 @@ async fn recently_deleted_view() {
 async fn sprawl_app(journal: &std::path::Path) -> App {
     let entry = entry("sprawl", fixtures::sprawl());
     let now = "2025-06-01T12:00:00Z".parse().expect("a timestamp");
-    let mut app = App::new(vec![entry], true, now, Theme::PLAIN)
+    let app = App::new(vec![entry], true, now, Theme::PLAIN)
         .with_journal(Some(journal.to_path_buf()))
         .with_audit(regatta::audit::AuditSettings {
             keep_last: 1,
             ..Default::default()
         });
-    app.update(Action::Resize {
-        width: WIDTH,
-        height: AUDIT_HEIGHT,
-    });
-    let effects = app.start();
-    run_until_idle(&mut app, effects).await;
-    app
+    started(app, AUDIT_HEIGHT).await
 }
 
 const AUDIT_HEIGHT: u16 = 24;
 
 fn render_audit(app: &App) -> Terminal<TestBackend> {
-    let mut terminal =
-        Terminal::new(TestBackend::new(WIDTH, AUDIT_HEIGHT)).expect("a test terminal");
-    terminal.draw(|f| draw(app, f)).expect("a frame");
-    terminal
+    render_at(app, AUDIT_HEIGHT)
 }
 
 #[tokio::test]
