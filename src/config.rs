@@ -193,12 +193,12 @@ impl Config {
             }
         }
         if let Err(e) = crate::audit::AuditSettings::from_config(&self.audit) {
-            let (key, _) = e.split_once(':').unwrap_or(("audit", ""));
+            let key = e.key();
             let (table, key) = match key.split_once('.') {
                 Some((sub, key)) => (format!("audit.{sub}"), key.to_string()),
-                None => ("audit".to_string(), key.to_string()),
+                None => ("audit".to_string(), key),
             };
-            return Err(fail(&table, &key, e));
+            return Err(fail(&table, &key, e.to_string()));
         }
         Ok(())
     }
