@@ -123,7 +123,10 @@ mod tests {
             }
             let outside = [first.checked_sub(1), last.checked_add(1)];
             for code in outside.into_iter().flatten() {
-                if UNSAFE_RANGES.iter().any(|(f, l, _)| (*f..=*l).contains(&code)) {
+                if UNSAFE_RANGES
+                    .iter()
+                    .any(|(f, l, _)| (*f..=*l).contains(&code))
+                {
                     continue; // DEL and C1 touch: U+007F's neighbour U+0080 is C1
                 }
                 let text = format!("x{}y", char_at(code));

@@ -6,7 +6,6 @@ mod targets;
 
 use targets::{Bound, Verdicts, figure};
 
-
 fn verdicts(figures: &[(Option<f64>, Bound)]) -> Verdicts {
     let mut v = Verdicts::default();
     for (i, (figure, bound)) in figures.iter().enumerate() {
@@ -48,11 +47,20 @@ fn a_missed_target_fails_the_check_and_is_named() {
 #[test]
 fn a_missing_or_nan_figure_is_a_miss_not_a_pass() {
     // What the benchmark used to do: a missing field read as 0, which is "< 200 MB".
-    let v = verdicts(&[(None, Bound::Below(200.0)), (Some(f64::NAN), Bound::AtMost(1.5))]);
+    let v = verdicts(&[
+        (None, Bound::Below(200.0)),
+        (Some(f64::NAN), Bound::AtMost(1.5)),
+    ]);
     assert_eq!(v.missed().len(), 2);
     let err = v.check().expect_err("no figures");
-    assert!(err.contains("figure 0 (target t: NOT met: no figure)"), "{err}");
-    assert!(err.contains("figure 1 (target t: NOT met: no figure)"), "{err}");
+    assert!(
+        err.contains("figure 0 (target t: NOT met: no figure)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("figure 1 (target t: NOT met: no figure)"),
+        "{err}"
+    );
 }
 
 #[test]

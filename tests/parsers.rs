@@ -462,12 +462,9 @@ fn fuzz_for_a_while() {
             document_input(),
             |(b, t)| check_document(&b, &t),
         ),
-        "config_toml" => fuzz(
-            regressions!("config_toml"),
-            deadline,
-            config_input(),
-            |s| check_config_toml(&s),
-        ),
+        "config_toml" => fuzz(regressions!("config_toml"), deadline, config_input(), |s| {
+            check_config_toml(&s)
+        }),
         "layout_index" => fuzz(
             regressions!("layout_index"),
             deadline,

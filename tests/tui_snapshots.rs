@@ -96,7 +96,11 @@ fn wide_footer(app: &mut App, height: u16) -> String {
         width: WIDTH,
         height,
     });
-    lines(&terminal).pop().unwrap_or_default().trim().to_string()
+    lines(&terminal)
+        .pop()
+        .unwrap_or_default()
+        .trim()
+        .to_string()
 }
 
 /// Every key hint of the current screen, none left out for want of room.

@@ -82,7 +82,9 @@ fn wide_footer(app: &mut App, height: u16) -> String {
         height,
     });
     let buffer = terminal.backend().buffer();
-    let row: String = (0..WIDE).map(|x| buffer[(x, height - 1)].symbol()).collect();
+    let row: String = (0..WIDE)
+        .map(|x| buffer[(x, height - 1)].symbol())
+        .collect();
     row.trim().to_string()
 }
 
@@ -144,10 +146,7 @@ async fn marks_show_in_the_tag_list_and_the_status_bar() {
         "j/k move  enter open  esc back  / filter  s sort  y copy  r refresh  space mark  \
          d delete  u storage  C cleanup  A audit  D deleted  ? help  q quit"
     );
-    assert_eq!(
-        marks.trim(),
-        "1 marked · would free 87.1 MiB of 253.9 MiB"
-    );
+    assert_eq!(marks.trim(), "1 marked · would free 87.1 MiB of 253.9 MiB");
 }
 
 #[tokio::test]

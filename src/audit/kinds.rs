@@ -286,7 +286,11 @@ mod tests {
         };
         let err = TagPatterns::compile(&spec).unwrap_err();
         assert_eq!((err.kind, err.pattern.as_str()), (TagKind::Commit, "(["));
-        assert!(err.to_string().starts_with("commit: \"([\" is not a valid regex: "), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("commit: \"([\" is not a valid regex: "),
+            "{err}"
+        );
     }
 
     #[test]

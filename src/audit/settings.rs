@@ -133,7 +133,11 @@ mod tests {
         };
         let err = AuditSettings::from_config(&bad_pattern).unwrap_err();
         assert_eq!(err.key(), "patterns.date");
-        assert!(err.to_string().starts_with("patterns.date: \"(\" is not a valid regex"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("patterns.date: \"(\" is not a valid regex"),
+            "{err}"
+        );
         let bad_duration = AuditConfig {
             keep_within: Some("soon".into()),
             ..AuditConfig::default()
@@ -146,8 +150,20 @@ mod tests {
             "keep_within: \"soon\" is not a duration like 30d, 12h or 2w"
         );
         for (config, key) in [
-            (AuditConfig { drift_newest: Some(0), ..AuditConfig::default() }, "drift_newest"),
-            (AuditConfig { keep_last: Some(0), ..AuditConfig::default() }, "keep_last"),
+            (
+                AuditConfig {
+                    drift_newest: Some(0),
+                    ..AuditConfig::default()
+                },
+                "drift_newest",
+            ),
+            (
+                AuditConfig {
+                    keep_last: Some(0),
+                    ..AuditConfig::default()
+                },
+                "keep_last",
+            ),
         ] {
             let err = AuditSettings::from_config(&config).unwrap_err();
             assert_eq!(err.key(), key);

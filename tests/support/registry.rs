@@ -322,7 +322,10 @@ impl TestRegistry {
         use std::io::{Read, Write};
         static MARKERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = MARKERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let marker = format!("/v2/regatta-log-marker-{}-{n}/tags/list", std::process::id());
+        let marker = format!(
+            "/v2/regatta-log-marker-{}-{n}/tags/list",
+            std::process::id()
+        );
         let mut stream = std::net::TcpStream::connect(self.addr()).expect("connect for a marker");
         write!(
             stream,
@@ -331,7 +334,9 @@ impl TestRegistry {
         )
         .expect("send the marker request");
         let mut answer = Vec::new();
-        stream.read_to_end(&mut answer).expect("read the marker's answer");
+        stream
+            .read_to_end(&mut answer)
+            .expect("read the marker's answer");
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let log = self.access_log();
