@@ -143,7 +143,14 @@ fn looks_like_path(input: &str) -> bool {
         || Path::new(input).is_dir()
 }
 
-/// Resolves TARGET: a config name, an existing directory (OCI layout), or a registry address.
+/// Whether `name` is the bundled demo: `demo`, unless the config has a registry of that name
+/// (then that registry wins, as configured names win over directories and hosts).
+pub fn is_demo(name: &str, config: &Config) -> bool {
+    name == crate::demo::DEMO_NAME && !config.registries.contains_key(name)
+}
+
+/// Resolves TARGET: a config name, the bundled demo, an existing directory (OCI layout), or a
+/// registry address. A directory called `demo` is named `./demo`.
 pub fn resolve(
     input: &str,
     config: &Config,
@@ -151,6 +158,9 @@ pub fn resolve(
 ) -> Result<Target, RegistryError> {
     if let Some((name, registry)) = config.registries.get_key_value(input) {
         return registry_target(config, overrides, name, registry);
+    }
+    if is_demo(input, config) {
+        return Ok(Target::Layout(crate::demo::demo_root()?));
     }
     if looks_like_path(input) {
         return Ok(Target::Layout(PathBuf::from(input)));
@@ -177,8 +187,8 @@ pub fn resolve(
     })
 }
 
-/// Splits `TARGET/REPO` (for `tags`): a config name or a layout directory prefix, else a
-/// registry host (Docker's rule: a first component with a dot or colon, or `localhost`).
+/// Splits `TARGET/REPO` (for `tags`): a config name, the demo, or a layout directory prefix,
+/// else a registry host (Docker's rule: a first component with a dot or colon, or `localhost`).
 pub fn resolve_repo(
     input: &str,
     config: &Config,
@@ -189,7 +199,7 @@ pub fn resolve_repo(
         reason,
     };
     if let Some((first, rest)) = input.split_once('/')
-        && config.registries.contains_key(first)
+        && (config.registries.contains_key(first) || is_demo(first, config))
     {
         return Ok((resolve(first, config, overrides)?, RepoName::parse(rest)?));
     }
@@ -238,6 +248,7 @@ pub fn resolve_reference(
     };
     let first = name.split('/').next().unwrap_or("");
     let is_registry_like = config.registries.contains_key(first)
+        || is_demo(first, config)
         || looks_like_path(name)
         || Path::new(name).exists()
         || first.contains('.')

@@ -1,5 +1,6 @@
 //! The command line: parses arguments, loads the config, and runs a command or the TUI.
-//! Errors end as one line on stderr and exit code 1; usage errors exit with 2.
+//! Errors end as one line on stderr and exit code 1; usage errors exit with 2. A reader that
+//! goes away (`regatta ls demo | head -1`) ends the program quietly with 0, as `rg` does.
 
 mod audit;
 mod delete;
@@ -169,21 +170,36 @@ pub fn main() -> i32 {
     };
     match run(cli) {
         Ok(()) => 0,
+        Err(e) if is_broken_pipe(&e) => 0,
         Err(e) => {
-            eprintln!("regatta: {}", crate::sanitize::sanitize(&format!("{e:#}")));
+            // Not `eprintln!`: it panics when stderr itself is a closed pipe.
+            let line = format!("regatta: {}\n", crate::sanitize::sanitize(&format!("{e:#}")));
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
             1
         }
     }
 }
 
+/// Whether the error is a write to a pipe whose reader has gone: `head` has read enough.
+/// Rust ignores SIGPIPE, so the write fails with EPIPE instead of ending the process.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            || cause
+                .downcast_ref::<serde_json::Error>()
+                .and_then(|e| e.io_error_kind())
+                .is_some_and(|kind| kind == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(Command::Completions { shell }) = &cli.command {
-        clap_complete::generate(
-            *shell,
-            &mut Cli::command(),
-            "regatta",
-            &mut std::io::stdout(),
-        );
+        // Into a buffer first: `generate` panics when it cannot write.
+        let mut script = Vec::new();
+        clap_complete::generate(*shell, &mut Cli::command(), "regatta", &mut script);
+        std::io::Write::write_all(&mut std::io::stdout().lock(), &script)?;
         return Ok(());
     }
     let (config, config_path) = load_config(&cli.global)?;
