@@ -1,0 +1,218 @@
+//! What a command-line user expects of `regatta`: the bundled demo is a target of every
+//! command (and a configured registry called `demo` wins), a reader that goes away ends the
+//! program quietly, and progress never reaches a stderr that is not a terminal.
+//!
+//! The demo's truth is read from the layouts it is built from (`assets/demo/`: each
+//! repository's `index.json`), never from regatta.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use support::cli::Sandbox;
+use support::fixtures::FixtureBuilder;
+use support::image::{Format, ImageSpec, Layer};
+use support::registry::TestRegistry;
+
+const REF_NAME: &str = "org.opencontainers.image.ref.name";
+
+fn demo_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo")
+}
+
+/// The demo's repositories and, for each, its tags and their digests, from `index.json`.
+fn demo_truth() -> BTreeMap<String, BTreeMap<String, String>> {
+    fn walk(dir: &Path, name: &str, out: &mut BTreeMap<String, BTreeMap<String, String>>) {
+        let index = dir.join("index.json");
+        if index.is_file() {
+            let index: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(&index).expect("read index.json"))
+                    .expect("index.json is JSON");
+            let tags = index["manifests"]
+                .as_array()
+                .expect("manifests")
+                .iter()
+                .filter_map(|m| {
+                    let tag = m["annotations"][REF_NAME].as_str()?;
+                    Some((tag.to_string(), m["digest"].as_str()?.to_string()))
+                })
+                .collect();
+            out.insert(name.to_string(), tags);
+            return;
+        }
+        for entry in std::fs::read_dir(dir).expect("read the demo dir") {
+            let entry = entry.expect("an entry");
+            if entry.file_type().expect("a type").is_dir() {
+                let child = entry.file_name().into_string().expect("a UTF-8 name");
+                let name = if name.is_empty() {
+                    child
+                } else {
+                    format!("{name}/{child}")
+                };
+                walk(&entry.path(), &name, out);
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(&demo_dir(), "", &mut out);
+    assert!(out.len() >= 5, "the demo has repositories: {out:?}");
+    out
+}
+
+#[test]
+fn the_demo_is_a_target_of_every_command() {
+    let truth = demo_truth();
+    let sandbox = Sandbox::new();
+    let repos: Vec<String> = truth.keys().cloned().collect();
+
+    let run = sandbox.run(&["ls", "demo", "--json"]);
+    assert_eq!(run.ok().json_strings(), repos, "{}", run.describe());
+
+    let api = &truth["acme/api"];
+    let run = sandbox.run(&["tags", "demo/acme/api", "--json"]);
+    let tags: Vec<String> = api.keys().cloned().collect();
+    assert_eq!(run.ok().json_strings(), tags);
+
+    let run = sandbox.run(&["inspect", "demo/acme/api:latest", "--json"]);
+    let report = run.ok().json();
+    assert_eq!(report["digest"], api["latest"].as_str(), "{}", run.describe());
+    // Without a tag, latest.
+    let run = sandbox.run(&["inspect", "demo/acme/api", "--json"]);
+    assert_eq!(run.ok().json()["digest"], api["latest"].as_str());
+
+    let run = sandbox.run(&["du", "demo", "--json"]);
+    let du = run.ok().json();
+    let all_tags: usize = truth.values().map(BTreeMap::len).sum();
+    assert_eq!(du["registry"]["tags"], all_tags, "{}", run.describe());
+    assert_eq!(du["complete"], true);
+    let du_repos: Vec<&str> = du["repositories"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["repository"].as_str().expect("a name"))
+        .collect();
+    assert_eq!(du_repos, repos);
+
+    let run = sandbox.run(&["audit", "demo", "--json"]);
+    let audit = run.ok().json();
+    assert_eq!(audit["complete"], true, "{}", run.describe());
+    let audited: Vec<&str> = audit["repositories"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["name"].as_str().expect("a name"))
+        .collect();
+    assert_eq!(audited, repos);
+
+    // rm's dry run names the repository as the TUI does, and deletes nothing.
+    let run = sandbox.run(&["rm", "demo/acme/api:latest"]);
+    run.ok();
+    assert!(
+        run.stdout
+            .contains(&format!("delete acme/api@{}", api["latest"])),
+        "{}",
+        run.describe()
+    );
+}
+
+#[test]
+fn a_registry_named_demo_in_the_config_wins() {
+    let registry = TestRegistry::start();
+    let mut b = FixtureBuilder::new();
+    b.image(
+        "team/app",
+        &["1"],
+        ImageSpec::new(Format::Oci, vec![Layer::text("configured-demo")]),
+    );
+    let fixture = b.push_blocking(&registry.client());
+    let sandbox = Sandbox::new();
+    sandbox.write_default_config(&format!(
+        "[registries.demo]\nurl = \"{}\"\n",
+        registry.addr()
+    ));
+    let run = sandbox.run(&["ls", "demo", "--json"]);
+    assert_eq!(run.ok().json_strings(), ["team/app"], "{}", run.describe());
+    let run = sandbox.run(&["tags", "demo/team/app", "--json"]);
+    assert_eq!(run.ok().json_strings(), ["1"]);
+    let run = sandbox.run(&["inspect", "demo/team/app:1", "--json"]);
+    assert_eq!(
+        run.ok().json()["digest"],
+        fixture.tagged("team/app", "1").digest.to_string()
+    );
+    let run = sandbox.run(&["du", "demo", "--json"]);
+    assert_eq!(run.ok().json()["registry"]["repositories"], 1);
+}
+
+/// `regatta ARGS` with its stdout on a pipe whose reader is gone before regatta starts: the
+/// shell waits for a line on stdin, which is written only after the reader was closed.
+fn run_into_a_closed_pipe(sandbox: &Sandbox, args: &[&str]) -> (Option<i32>, String) {
+    let mut child = Command::new("/bin/sh")
+        .arg("-c")
+        .arg("read _ && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_regatta"))
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("RUST_BACKTRACE", "1")
+        .envs(sandbox.vars())
+        .current_dir(sandbox.root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run sh");
+    drop(child.stdout.take());
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"go\n")
+        .expect("start regatta");
+    let output = child.wait_with_output().expect("wait for regatta");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn writing_to_a_closed_pipe_ends_quietly() {
+    let sandbox = Sandbox::new();
+    for args in [
+        &["ls", "demo"][..],
+        &["ls", "demo", "--json"],
+        &["tags", "demo/acme/api"],
+        &["inspect", "demo/acme/api:latest"],
+        &["inspect", "demo/acme/api:latest", "--json"],
+        &["du", "demo"],
+        &["audit", "demo"],
+        &["completions", "bash"],
+    ] {
+        let (code, stderr) = run_into_a_closed_pipe(&sandbox, args);
+        assert_eq!((code, stderr.as_str()), (Some(0), ""), "regatta {args:?}");
+    }
+    // The same commands with a reader print (so the pipe above is what made them quiet).
+    assert!(!sandbox.run(&["ls", "demo"]).ok().stdout.is_empty());
+}
+
+/// Progress is for a person at a terminal: with stderr on a pipe (as here), a command that
+/// scans prints its result and nothing else, as text and as JSON.
+#[test]
+fn no_progress_reaches_a_stderr_that_is_not_a_terminal() {
+    let sandbox = Sandbox::new();
+    for args in [
+        &["du", "demo"][..],
+        &["du", "demo", "--json"],
+        &["audit", "demo"],
+        &["rm", "demo/acme/api:latest"],
+        &["inspect", "demo/acme/api:latest", "--sharing", "--json"],
+    ] {
+        let run = sandbox.run(args);
+        run.ok();
+        assert!(!run.stdout.contains('\r'), "{}", run.describe());
+        assert!(!run.stdout.contains('\u{1b}'), "{}", run.describe());
+    }
+}
