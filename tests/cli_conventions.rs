@@ -78,7 +78,12 @@ fn the_demo_is_a_target_of_every_command() {
 
     let run = sandbox.run(&["inspect", "demo/acme/api:latest", "--json"]);
     let report = run.ok().json();
-    assert_eq!(report["digest"], api["latest"].as_str(), "{}", run.describe());
+    assert_eq!(
+        report["digest"],
+        api["latest"].as_str(),
+        "{}",
+        run.describe()
+    );
     // Without a tag, latest.
     let run = sandbox.run(&["inspect", "demo/acme/api", "--json"]);
     assert_eq!(run.ok().json()["digest"], api["latest"].as_str());

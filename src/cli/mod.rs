@@ -9,6 +9,7 @@ mod inspect;
 mod list;
 mod logging;
 mod output;
+mod progress;
 mod restore;
 
 use std::path::PathBuf;
@@ -158,6 +159,22 @@ pub enum Command {
     Completions { shell: clap_complete::Shell },
 }
 
+impl Command {
+    /// Whether the command prints JSON (then no progress is drawn, even on a terminal).
+    fn prints_json(&self) -> bool {
+        match self {
+            Command::Ls { json, .. }
+            | Command::Tags { json, .. }
+            | Command::Inspect { json, .. }
+            | Command::Du { json, .. }
+            | Command::Restore { json, .. } => *json,
+            Command::Audit { json, format, .. } => *json || *format == audit::Format::Json,
+            Command::Rm { apply, .. } | Command::Cleanup { apply, .. } => apply.json,
+            Command::Completions { .. } => false,
+        }
+    }
+}
+
 /// Runs the program; returns the process exit code.
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
@@ -173,7 +190,10 @@ pub fn main() -> i32 {
         Err(e) if is_broken_pipe(&e) => 0,
         Err(e) => {
             // Not `eprintln!`: it panics when stderr itself is a closed pipe.
-            let line = format!("regatta: {}\n", crate::sanitize::sanitize(&format!("{e:#}")));
+            let line = format!(
+                "regatta: {}\n",
+                crate::sanitize::sanitize(&format!("{e:#}"))
+            );
             let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
             1
         }
@@ -221,6 +241,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         overrides,
         config_warning,
     };
+    progress::set_json_output(cli.command.as_ref().is_some_and(Command::prints_json));
     crate::registry::install_crypto_provider();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
