@@ -221,3 +221,130 @@ fn no_progress_reaches_a_stderr_that_is_not_a_terminal() {
         assert!(!run.stdout.contains('\u{1b}'), "{}", run.describe());
     }
 }
+
+/// The blobs `repo:tag` keeps alive, manifests included (an index's children too), from the
+/// fixture's truth: digest -> size.
+fn blobs_of_tag(
+    fixture: &support::truth::Fixture,
+    repo: &str,
+    tag: &str,
+) -> BTreeMap<regatta::registry::Digest, u64> {
+    let m = fixture.tagged(repo, tag);
+    let mut out = BTreeMap::new();
+    out.insert(m.digest.clone(), m.manifest_size);
+    out.extend(m.blobs.iter().map(|(d, s)| (d.clone(), *s)));
+    for (child, _) in &m.children {
+        let c = fixture.manifest(repo, child);
+        out.insert(c.digest.clone(), c.manifest_size);
+        out.extend(c.blobs.iter().map(|(d, s)| (d.clone(), *s)));
+    }
+    out
+}
+
+/// `inspect --sharing --json` against a real registry holding shared layers, aliases and
+/// multi-arch indexes: each layer's other users and the tag's unique bytes, held against the
+/// fixture's truth (which tags of which repositories really reference each blob).
+#[test]
+fn inspect_sharing_names_the_other_users_of_each_layer_and_the_unique_bytes() {
+    let registry = TestRegistry::start();
+    let fixture = registry.push(&support::storage::storage_fixture());
+    let sandbox = Sandbox::new();
+    let all_tags: Vec<(String, String)> = fixture
+        .repos
+        .iter()
+        .flat_map(|(r, truth)| truth.tags.keys().map(move |t| (r.clone(), t.clone())))
+        .collect();
+    let mut uniques = Vec::new();
+    for (repo, tag) in [
+        ("team/app", "v1"),
+        ("team/app", "latest"),
+        ("lib/multi", "1.0"),
+        ("tools/builder", "2024.06"),
+    ] {
+        let mine = blobs_of_tag(&fixture, repo, tag);
+        let others: Vec<((String, String), BTreeMap<_, _>)> = all_tags
+            .iter()
+            .filter(|(r, t)| !(r == repo && t == tag))
+            .map(|(r, t)| ((r.clone(), t.clone()), blobs_of_tag(&fixture, r, t)))
+            .collect();
+        let unique: u64 = mine
+            .iter()
+            .filter(|(d, _)| !others.iter().any(|(_, b)| b.contains_key(*d)))
+            .map(|(_, s)| s)
+            .sum();
+        uniques.push(unique);
+
+        let reference = format!("{}/{repo}:{tag}", registry.addr());
+        let run = sandbox.run(&["inspect", &reference, "--sharing", "--json"]);
+        let report = run.ok().json();
+        let d = run.describe();
+        assert_eq!(report["sharing"]["unique_bytes"], unique, "{d}");
+        assert_eq!(report["sharing"]["complete"], true, "{d}");
+
+        let layers: Vec<&serde_json::Value> = match report["manifests"].as_array() {
+            Some(children) => children
+                .iter()
+                .flat_map(|c| c["layers"].as_array().expect("layers"))
+                .collect(),
+            None => report["layers"]
+                .as_array()
+                .expect("layers")
+                .iter()
+                .collect(),
+        };
+        assert!(!layers.is_empty(), "{d}");
+        for layer in layers {
+            let digest = layer["digest"].as_str().expect("a digest");
+            let users: Vec<&(String, String)> = others
+                .iter()
+                .filter(|(_, b)| b.keys().any(|k| k.to_string() == digest))
+                .map(|(who, _)| who)
+                .collect();
+            let repos: std::collections::BTreeSet<&str> =
+                users.iter().map(|(r, _)| r.as_str()).collect();
+            let used_by = &layer["used_by"];
+            assert_eq!(used_by["tags"], users.len(), "{repo}:{tag} {digest}\n{d}");
+            assert_eq!(
+                used_by["repositories"],
+                serde_json::json!(repos),
+                "{repo}:{tag} {digest}"
+            );
+            let examples = used_by["examples"].as_array().expect("examples");
+            assert_eq!(examples.len(), users.len().min(5));
+            for example in examples {
+                let (r, t) = example
+                    .as_str()
+                    .and_then(|e| e.rsplit_once(':'))
+                    .expect("repo:tag");
+                assert!(
+                    users.contains(&&(r.to_string(), t.to_string())),
+                    "{example}"
+                );
+            }
+        }
+    }
+    // The cases cover a tag with bytes of its own and one whose every blob is shared.
+    assert!(
+        uniques.contains(&0) && uniques.iter().any(|u| *u > 0),
+        "{uniques:?}"
+    );
+    // Without --sharing the report has none of it; a digest cannot be measured.
+    let plain = sandbox
+        .run(&[
+            "inspect",
+            &format!("{}/team/app:v1", registry.addr()),
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert!(plain.get("sharing").is_none());
+    assert!(plain["layers"][0].get("used_by").is_none());
+    let by_digest = format!(
+        "{}/team/app@{}",
+        registry.addr(),
+        fixture.tagged("team/app", "v1").digest
+    );
+    sandbox
+        .run(&["inspect", &by_digest, "--sharing"])
+        .fails_with_one_line(&["--sharing needs a tag"]);
+}

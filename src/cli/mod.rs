@@ -82,6 +82,10 @@ pub enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Also scan the whole registry and show, for each layer, which other tags use it,
+        /// and the bytes no other tag references (the TUI's layer view). Needs a tag.
+        #[arg(long)]
+        sharing: bool,
     },
     /// Storage per repository and for the registry; with --free, what deleting tags would free.
     Du {
@@ -251,9 +255,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             None => crate::cli::tui_entry::run(&ctx, cli.target.as_deref()).await,
             Some(Command::Ls { target, json }) => list::repositories(&ctx, &target, json).await,
             Some(Command::Tags { repository, json }) => list::tags(&ctx, &repository, json).await,
-            Some(Command::Inspect { reference, json }) => {
-                inspect::run(&ctx, &reference, json).await
-            }
+            Some(Command::Inspect {
+                reference,
+                json,
+                sharing,
+            }) => inspect::run(&ctx, &reference, json, sharing).await,
             Some(Command::Du {
                 target,
                 repo,
