@@ -348,3 +348,108 @@ fn inspect_sharing_names_the_other_users_of_each_layer_and_the_unique_bytes() {
         .run(&["inspect", &by_digest, "--sharing"])
         .fails_with_one_line(&["--sharing needs a tag"]);
 }
+
+/// One config fixture per `[keys]` error, each asserted on its file, line and key, through
+/// the binary (every command checks the config, as for the rest of it).
+#[test]
+fn a_bad_keys_entry_is_one_line_naming_file_line_and_key() {
+    let sandbox = Sandbox::new();
+    let cases = [
+        (
+            "unknown-action.toml",
+            "[defaults]\nconcurrency = 2\n\n[keys]\nquit = \"Q\"\ndelete = [\"d\", \"Delete\"]\n",
+            6,
+            "keys.delete",
+            "unknown action; the actions are move_down, move_up,",
+        ),
+        (
+            "unparsable-key.toml",
+            "[keys]\nrequest_delete = [\"d\", \"Delet\"]\n",
+            2,
+            "keys.request_delete",
+            "cannot read key \"Delet\"",
+        ),
+        (
+            "no-key.toml",
+            "[keys]\nquit = []\n",
+            2,
+            "keys.quit",
+            "give at least one key",
+        ),
+        (
+            "two-actions.toml",
+            "[keys]\nrefresh = \"r\"\nrequest_delete = [\"u\"]\n",
+            3,
+            "keys.request_delete",
+            "key \"u\" also does open_storage",
+        ),
+        (
+            "wrong-type.toml",
+            "[keys]\nquit = 7\n",
+            2,
+            "keys.quit",
+            "a list of keys",
+        ),
+    ];
+    for (name, text, line, key, what) in cases {
+        let file = sandbox.write_file(&format!("configs/{name}"), text);
+        let file = file.to_str().expect("a UTF-8 path");
+        let run = sandbox.run(&["--config", file, "ls", "demo"]);
+        let got = run.fails_with_one_line(&[what]);
+        assert!(
+            got.starts_with(&format!("regatta: {file}:{line}: key `{key}`: ")),
+            "{}",
+            run.describe()
+        );
+    }
+    // A good [keys] table is accepted.
+    let file = sandbox.write_file(
+        "configs/good.toml",
+        "[keys]\nrequest_delete = [\"d\", \"Delete\"]\n",
+    );
+    sandbox
+        .run(&[
+            "--config",
+            file.to_str().expect("a UTF-8 path"),
+            "ls",
+            "demo",
+        ])
+        .ok();
+}
+
+/// The TUI reads `[keys]`: the status bar and the help show the configured keys, and the
+/// configured help key opens it. `regatta demo` opens the demo although a config exists.
+#[test]
+fn configured_keys_show_in_the_status_bar_and_the_help() {
+    use support::tmux::Pane;
+    let pane = Pane::start_with("keys", &["demo"], &[], |root| {
+        let dir = root.join("config/regatta");
+        std::fs::create_dir_all(&dir).expect("mkdir config/regatta");
+        std::fs::write(
+            dir.join("config.toml"),
+            "[registries.elsewhere]\nurl = \"127.0.0.1:9\"\n\n[keys]\ntoggle_help = \"F1\"\nmove_down = [\"n\", \"Down\"]\n",
+        )
+        .expect("write config.toml");
+    });
+    pane.wait_for_crumbs("regatta › demo");
+    let screen = pane.wait_for_text("library/redis");
+    let footer = screen.lines().last().unwrap_or("");
+    assert!(
+        footer.contains("n/k move") && footer.contains("f1 help"),
+        "{footer:?}\n{screen}"
+    );
+    // F1 opens the help (`?` no longer does: the keymap's unit tests hold that).
+    pane.keys(&["F1"]);
+    let help = pane.wait_for_text("keys (dimmed");
+    let line = |name: &str| {
+        help.lines()
+            .find(|l| l.split_whitespace().any(|w| w == name))
+            .unwrap_or_else(|| panic!("no {name} line in the help:\n{help}"))
+            .to_string()
+    };
+    assert!(line("toggle_help").contains("f1"), "{help}");
+    assert!(!line("toggle_help").contains('?'), "{help}");
+    assert!(line("move_down").contains(" n ↓ "), "{help}");
+    pane.keys(&["Escape"]);
+    pane.wait_for_no_text("keys (dimmed");
+}

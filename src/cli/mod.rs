@@ -227,6 +227,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         return Ok(());
     }
     let (config, config_path) = load_config(&cli.global)?;
+    let keymap = keymap_of(&config, config_path.as_deref())?;
     let config_warning = config_path
         .as_deref()
         .and_then(|p| config.exposure_warning(p));
@@ -242,6 +243,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let ctx = Context {
         config,
         config_path,
+        keymap,
         overrides,
         config_warning,
     };
@@ -327,6 +329,9 @@ fn succeeded(all_ok: bool) -> anyhow::Result<()> {
 pub struct Context {
     pub config: Config,
     pub config_path: Option<PathBuf>,
+    /// The TUI's key bindings, `[keys]` applied (checked for every command, like the rest
+    /// of the config).
+    pub keymap: crate::tui::keymap::Keymap,
     pub overrides: Overrides,
     /// Shown once: in the TUI's status line, or on stderr by the CLI.
     pub config_warning: Option<String>,
@@ -339,6 +344,17 @@ impl Context {
             eprintln!("regatta: warning: {w}");
         }
     }
+}
+
+/// The key bindings of the config's `[keys]`; a bad entry is a config error at its line.
+fn keymap_of(
+    config: &Config,
+    path: Option<&std::path::Path>,
+) -> anyhow::Result<crate::tui::keymap::Keymap> {
+    crate::tui::keymap::Keymap::from_config(&config.keys).map_err(|e| {
+        let path = path.unwrap_or(std::path::Path::new("config.toml"));
+        config.key_error(path, &e.action, e.message).into()
+    })
 }
 
 /// The explicit `--config` must exist; the default path may be absent (then: no registries).

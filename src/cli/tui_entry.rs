@@ -50,6 +50,7 @@ pub async fn run(ctx: &Context, input: Option<&str>) -> anyhow::Result<()> {
             .avoiding(ctx.config.policies.keys()),
         ..tui::RunOptions::default()
     };
+    tui::keymap::install(ctx.keymap.clone());
     tui::run_with(entries, open_first, options).await
 }
 
