@@ -453,3 +453,71 @@ fn configured_keys_show_in_the_status_bar_and_the_help() {
     pane.keys(&["Escape"]);
     pane.wait_for_no_text("keys (dimmed");
 }
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read a dir") {
+        let entry = entry.expect("an entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("a type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy a file");
+        }
+    }
+}
+
+/// `rm` (and `tags`, `inspect`) on the layout of one repository inside a root of layouts names
+/// it as the TUI names it when opened on that root (`acme/api`, not `api`), and prices the
+/// deletion against the whole root as the TUI does; a layout whose directory holds other
+/// things is named after its directory.
+#[test]
+fn a_layout_inside_a_root_of_layouts_is_named_as_the_tui_names_it() {
+    let truth = demo_truth();
+    let sandbox = Sandbox::new();
+    let root = sandbox.root().join("layouts");
+    copy_dir(&demo_dir(), &root);
+    // The TUI's names for the root's repositories (`regatta layouts` lists the same).
+    let run = sandbox.run(&["ls", "layouts", "--json"]);
+    assert!(run.ok().json_strings().contains(&"acme/api".to_string()));
+
+    let api = &truth["acme/api"];
+    // The same numbers as the root opened whole (what the TUI's delete dialog shows).
+    let whole = sandbox
+        .run(&["du", "layouts", "--free", "acme/api:latest", "--json"])
+        .ok()
+        .json();
+    let absolute = root.join("acme/api");
+    for path in [
+        "layouts/acme/api",
+        "./layouts/acme/api",
+        absolute.to_str().expect("UTF-8"),
+    ] {
+        let run = sandbox.run(&["rm", &format!("{path}:latest"), "--json"]);
+        let plan = run.ok().json();
+        let d = run.describe();
+        assert_eq!(plan["deletions"][0]["repository"], "acme/api", "{d}");
+        assert_eq!(
+            plan["deletions"][0]["digest"],
+            api["latest"].as_str(),
+            "{d}"
+        );
+        assert_eq!(plan["bytes_freed"], whole["bytes_freed"], "{d}");
+        let run = sandbox.run(&["tags", path, "--json"]);
+        let tags: Vec<String> = api.keys().cloned().collect();
+        assert_eq!(run.ok().json_strings(), tags);
+    }
+
+    // A layout beside something that is not a layout: named after its own directory.
+    let lone = sandbox.root().join("images");
+    copy_dir(&demo_dir().join("acme/api"), &lone.join("api"));
+    sandbox.write_file("images/notes/readme.txt", "not a layout");
+    let run = sandbox.run(&["rm", "images/api:latest", "--json"]);
+    let plan = run.ok().json();
+    assert_eq!(
+        plan["deletions"][0]["repository"],
+        "api",
+        "{}",
+        run.describe()
+    );
+}
