@@ -118,11 +118,12 @@ impl Key {
     /// those. Every label the help shows reads back as its key.
     pub fn parse(text: &str) -> Result<Key, String> {
         let lower = text.to_lowercase();
-        let (ctrl, rest) = match ["ctrl-", "ctrl+", "c-"]
-            .iter()
-            .find(|p| lower.starts_with(**p) && text.len() > p.len())
-        {
-            Some(p) => (true, &text[p.len()..]),
+        // Compared byte for byte (ASCII prefixes), so the slice below is on a char boundary.
+        let prefixed = |p: &str| {
+            text.len() > p.len() && text.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes())
+        };
+        let (ctrl, rest) = match ["ctrl-", "ctrl+", "c-"].into_iter().find(|p| prefixed(p)) {
+            Some(p) => (true, text.get(p.len()..).unwrap_or_default()),
             None => (false, text),
         };
         let unsupported = [
@@ -668,7 +669,15 @@ mod tests {
         assert_eq!(Key::parse("F5"), Ok(code(KeyCode::F(5))));
         assert_eq!(Key::parse("G"), Ok(k('G')));
         assert_eq!(Key::parse("-"), Ok(k('-')));
-        for bad in ["Delet", "", "f13", "ctrl-", "alt-x", "shift-g"] {
+        for bad in [
+            "Delet",
+            "",
+            "f13",
+            "ctrl-",
+            "alt-x",
+            "shift-g",
+            "\u{212a}trl-x",
+        ] {
             assert!(Key::parse(bad).is_err(), "{bad:?}");
         }
     }
@@ -686,6 +695,15 @@ mod tests {
             map.action_for(Normal, Tags, &press(KeyCode::Delete)),
             Some(Action::RequestDelete)
         ));
+    }
+
+    proptest::proptest! {
+        /// Whatever a config holds, reading a key is a value or a sentence.
+        #[test]
+        fn reading_any_key_text_never_panics(text in "\\PC{0,12}") {
+            let _ = Key::parse(&text);
+            let _ = Key::parse(&format!("ctrl-{text}"));
+        }
     }
 
     #[test]
