@@ -238,6 +238,8 @@ pub fn add_sharing(report: &mut InspectReport, sharing: &TagSharing, model: &Sto
     }
 }
 
+const SHARING_NEEDS_A_TAG: &str = "--sharing needs a tag (REPOSITORY:TAG): sharing is counted between tags, and a digest alone names none";
+
 /// Scans the whole registry and measures the sharing of `repo:tag`, whose image the report
 /// describes. Fails when the scan could not resolve the tag, or found it on another digest
 /// (it moved between the two reads).
@@ -249,9 +251,7 @@ async fn measure_sharing(
     report: &mut InspectReport,
 ) -> anyhow::Result<()> {
     let ManifestRef::Tag(tag) = reference else {
-        anyhow::bail!(
-            "--sharing needs a tag (REPOSITORY:TAG): sharing is counted between tags, and a digest alone names none"
-        );
+        anyhow::bail!("{}", SHARING_NEEDS_A_TAG);
     };
     let options = ScanOptions {
         concurrency: match target {
@@ -325,6 +325,9 @@ fn sharing_lines(r: &InspectReport) -> Vec<String> {
 
 pub async fn run(ctx: &Context, input: &str, json: bool, sharing: bool) -> anyhow::Result<()> {
     let (target, repo, reference) = target::resolve_reference(input, &ctx.config, &ctx.overrides)?;
+    if sharing && reference.digest().is_some() {
+        anyhow::bail!("{}", SHARING_NEEDS_A_TAG);
+    }
     ctx.warn_for(&target);
     let source = target.open()?;
     let tree = fetch_image(source.as_ref(), &repo, &reference).await?;
