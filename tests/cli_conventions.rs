@@ -521,3 +521,25 @@ fn a_layout_inside_a_root_of_layouts_is_named_as_the_tui_names_it() {
         run.describe()
     );
 }
+
+/// On a terminal, a scan draws a progress bar on stderr: tags resolved of tags listed (the
+/// demo's tag count, from its layouts), the rate and the time left; with `--json`, none.
+#[test]
+fn a_terminal_gets_a_progress_bar_with_counts_rate_and_eta_but_not_with_json() {
+    use support::tmux::Pane;
+    let all_tags: usize = demo_truth().values().map(BTreeMap::len).sum();
+    let pane = Pane::start("progress", &["du", "demo"]);
+    let out = pane.wait_for_output(0, format!("/{all_tags} tags").as_bytes());
+    let out = String::from_utf8_lossy(&out);
+    for part in ["scanning [", " tags/s", "ETA "] {
+        assert!(out.contains(part), "{part:?} missing from {out:?}");
+    }
+    let exit = pane.wait_for_exit();
+    assert_eq!(exit.status, 0);
+
+    let pane = Pane::start("progress-json", &["du", "demo", "--json"]);
+    let out = pane.wait_for_output(0, b"EXIT=");
+    let out = String::from_utf8_lossy(&out);
+    assert!(out.contains("\"physical_bytes\""), "{out:?}");
+    assert!(!out.contains("scanning"), "{out:?}");
+}
