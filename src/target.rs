@@ -256,8 +256,13 @@ fn root_of_layout(layout: &Path) -> Option<(Target, RepoName)> {
     let mut root = None;
     let mut dir = layout;
     while let Some(parent) = dir.parent() {
-        let typed_name = matches!(parent.components().next_back(), Some(Component::Normal(_)));
-        if !typed_name && parent.parent().is_some() || !holds_only_layouts(parent, &mut budget) {
+        // Only directories the path names: not `.` or `..`, nor the empty parent of a
+        // relative path's first component.
+        let named = matches!(
+            parent.components().next_back(),
+            Some(Component::Normal(_) | Component::RootDir)
+        );
+        if !named || !holds_only_layouts(parent, &mut budget) {
             break;
         }
         names.push(dir.file_name()?.to_str()?.to_string());
