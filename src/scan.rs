@@ -13,7 +13,7 @@ use tokio::sync::OnceCell;
 
 use crate::analysis::model::{ConfigInfo, ManifestBody, ManifestInfo, ScanEvent, StorageModel};
 use crate::registry::image::is_image_config;
-use crate::registry::manifest::{ImageConfig, Platform};
+use crate::registry::manifest::{ImageConfig, MAX_INDEX_DEPTH, Platform, check_manifest};
 use crate::registry::{Digest, ManifestRef, RegistryError, RepoName, Source, Tag};
 
 pub struct ScanOptions {
@@ -63,14 +63,17 @@ pub async fn scan(
             .as_ref()
             .is_none_or(|g| g.is_match(r.as_str()))
     };
-    let repos = source
-        .repositories(&|page| {
+    let (repos, skipped) = source
+        .repositories_checked(&|page| {
             let page: Vec<RepoName> = page.iter().filter(|r| wanted(r)).cloned().collect();
             if !page.is_empty() {
                 scanner.emit(ScanEvent::Repositories(page));
             }
         })
         .await?;
+    if let Some(sentence) = skipped.sentence("repository") {
+        scanner.fail_with(None, "the catalog".into(), sentence);
+    }
     let repos: Vec<RepoName> = repos.into_iter().filter(|r| wanted(r)).collect();
     // Owned names go into the closures: a closure taking a reference has a higher-ranked
     // signature for which rustc cannot prove the whole future `Send`, and a scan must be able
@@ -97,10 +100,14 @@ impl Scanner<'_> {
     }
 
     fn fail(&self, repo: &RepoName, what: String, error: &RegistryError) {
+        self.fail_with(Some(repo), what, error.to_string());
+    }
+
+    fn fail_with(&self, repo: Option<&RepoName>, what: String, error: String) {
         self.emit(ScanEvent::Failed {
-            repo: Some(repo.clone()),
+            repo: repo.cloned(),
             what,
-            error: error.to_string(),
+            error,
         });
     }
 
@@ -117,8 +124,13 @@ impl Scanner<'_> {
     }
 
     async fn scan_repo(&self, repo: &RepoName) {
-        let tags = match self.source.tags(repo).await {
-            Ok(tags) => tags,
+        let tags = match self.source.tags_checked(repo).await {
+            Ok((tags, skipped)) => {
+                if let Some(sentence) = skipped.sentence("tag") {
+                    self.fail_with(Some(repo), format!("tags of {repo}"), sentence);
+                }
+                tags
+            }
             Err(e) => return self.fail(repo, format!("tags of {repo}"), &e),
         };
         self.emit(ScanEvent::Tags {
@@ -146,14 +158,18 @@ impl Scanner<'_> {
             tag: tag.clone(),
             digest: head.digest.clone(),
         });
-        self.ensure_manifest(repo, head.digest, None).await;
+        self.ensure_manifest(repo, head.digest, None, Child::ROOT).await;
     }
 
+    /// Fetches a manifest once and, for an index, its children to [`MAX_INDEX_DEPTH`] levels.
+    /// A manifest whose sizes are not believable, or an index nested deeper, is a failure
+    /// naming it and stays out of the model: its image has no size rather than a wrong one.
     fn ensure_manifest<'s>(
         &'s self,
         repo: &'s RepoName,
         digest: Digest,
         platform: Option<Platform>,
+        at: Child,
     ) -> BoxFuture<'s, ()> {
         Box::pin(async move {
             let d = digest.clone();
@@ -166,13 +182,40 @@ impl Scanner<'_> {
                     Ok(m) => m,
                     Err(e) => return self.fail(repo, format!("{repo}@{digest}"), &e),
                 };
+                let what = format!("{repo}@{digest}");
+                if let Err(e) = check_manifest(&fetched.manifest) {
+                    return self.fail_with(Some(repo), what, e.to_string());
+                }
+                if fetched.manifest.is_index() && at.depth >= MAX_INDEX_DEPTH {
+                    return self.fail_with(
+                        Some(repo),
+                        what,
+                        format!(
+                            "indexes are nested more than {MAX_INDEX_DEPTH} levels deep; regatta follows at most {MAX_INDEX_DEPTH}"
+                        ),
+                    );
+                }
+                if let Some(expected) = at.descriptor_size
+                    && expected != fetched.bytes.len() as u64
+                {
+                    // The real length is what the store holds and what is counted; the
+                    // index that said otherwise is reported.
+                    self.fail_with(
+                        Some(repo),
+                        what.clone(),
+                        format!(
+                            "the manifest is {} bytes but its index's descriptor says {expected}",
+                            fetched.bytes.len()
+                        ),
+                    );
+                }
                 let mut info = ManifestInfo::from_fetched(&fetched);
                 let mut children = Vec::new();
                 if let crate::registry::Manifest::Index(index) = &fetched.manifest {
                     children = index
                         .manifests
                         .iter()
-                        .map(|c| (c.digest.clone(), c.platform.clone()))
+                        .map(|c| (c.digest.clone(), c.platform.clone(), c.size))
                         .collect();
                 }
                 let mut config_to_fetch = None;
@@ -186,50 +229,133 @@ impl Scanner<'_> {
                     if let crate::registry::Manifest::Image(m) = &fetched.manifest
                         && is_image_config(&m.config.media_type)
                     {
-                        config_to_fetch = Some(config.0.clone());
+                        config_to_fetch = Some(config.clone());
                     }
                 }
                 self.emit(ScanEvent::Manifest {
                     digest: digest.clone(),
                     info,
                 });
-                join_all(
-                    children
-                        .into_iter()
-                        .map(|(c, p)| self.ensure_manifest(repo, c, p)),
-                )
+                join_all(children.into_iter().map(|(c, p, size)| {
+                    let at = Child {
+                        depth: at.depth + 1,
+                        descriptor_size: Some(size),
+                    };
+                    self.ensure_manifest(repo, c, p, at)
+                }))
                 .await;
-                if let Some(config) = config_to_fetch {
-                    self.ensure_config(repo, config).await;
+                if let Some((config, size)) = config_to_fetch {
+                    self.ensure_config(repo, config, size).await;
                 }
             })
             .await;
         })
     }
 
-    async fn ensure_config(&self, repo: &RepoName, digest: Digest) {
+    /// Fetches an image config once. A config that lies (its length is not its descriptor's,
+    /// it is not an image config, its date is not a date) is reported; the image keeps its
+    /// size, and an unbelievable date counts as unknown.
+    async fn ensure_config(&self, repo: &RepoName, digest: Digest, descriptor_size: u64) {
         let d = digest.clone();
         self.once(&d, async move {
-            let info = match self.source.blob(repo, &digest).await {
-                Ok(bytes) => match ImageConfig::parse(&bytes) {
-                    Ok(c) => ConfigInfo {
-                        created: c.created_at(),
+            let what = format!("config {digest} in {repo}");
+            let bytes = match self.source.blob(repo, &digest).await {
+                Ok(bytes) => bytes,
+                Err(e) => return self.fail(repo, what, &e),
+            };
+            if bytes.len() as u64 != descriptor_size {
+                self.fail_with(
+                    Some(repo),
+                    what.clone(),
+                    format!(
+                        "the config is {} bytes but its manifest's descriptor says {descriptor_size}",
+                        bytes.len()
+                    ),
+                );
+            }
+            let info = match ImageConfig::parse(&bytes) {
+                Ok(c) => {
+                    let created = match believable_date(c.created.as_deref()) {
+                        Ok(created) => created,
+                        Err(sentence) => {
+                            self.fail_with(Some(repo), what.clone(), sentence);
+                            None
+                        }
+                    };
+                    ConfigInfo {
+                        created,
                         platform: Some(Platform {
                             architecture: c.architecture.clone(),
                             os: c.os.clone(),
                             variant: c.variant.clone(),
                             os_version: None,
                         }),
-                    },
-                    // Not an image config after all: no date, but the scan goes on.
-                    Err(_) => ConfigInfo::default(),
-                },
-                Err(e) => return self.fail(repo, format!("config {digest} in {repo}"), &e),
+                    }
+                }
+                // Not an image config after all: no date, and a failure saying so.
+                Err(e) => {
+                    self.fail_with(
+                        Some(repo),
+                        what.clone(),
+                        format!("the config is not an image config: {e}"),
+                    );
+                    ConfigInfo::default()
+                }
             };
             self.emit(ScanEvent::Config { digest, info });
         })
         .await;
     }
+}
+
+/// Where a manifest sits in its image: how many indexes above it, and the size its index's
+/// descriptor gave it.
+#[derive(Clone, Copy)]
+struct Child {
+    depth: usize,
+    descriptor_size: Option<u64>,
+}
+
+impl Child {
+    const ROOT: Child = Child {
+        depth: 0,
+        descriptor_size: None,
+    };
+}
+
+/// A config's `created` date when it is one to believe: RFC 3339, not before 1970, not more
+/// than a day ahead of this machine's clock. Otherwise the sentence saying why not.
+fn believable_date(created: Option<&str>) -> Result<Option<jiff::Timestamp>, String> {
+    let Some(text) = created else {
+        return Ok(None);
+    };
+    let shown = crate::sanitize::sanitize(text);
+    let Ok(t) = text.parse::<jiff::Timestamp>() else {
+        // Past the end of what a timestamp holds (9999-12-31T23:59:59Z is): in the future.
+        let year: Option<i32> = text.get(..4).and_then(|y| y.parse().ok());
+        if year.is_some_and(|y| y >= 9999) {
+            return Err(format!(
+                "its created date {shown} is in the future; the image's age is unknown"
+            ));
+        }
+        return Err(format!(
+            "its created date {shown:?} is not an RFC 3339 time; the image's age is unknown"
+        ));
+    };
+    if t.as_second() < 0 {
+        return Err(format!(
+            "its created date {shown} is before 1970; the image's age is unknown"
+        ));
+    }
+    let tomorrow = jiff::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_hours(24))
+        .unwrap_or(jiff::Timestamp::MAX);
+    if t > tomorrow {
+        return Err(format!(
+            "its created date {shown} is in the future; the image's age is unknown"
+        ));
+    }
+    Ok(Some(t))
 }
 
 #[cfg(test)]
@@ -238,6 +364,26 @@ mod tests {
 
     /// Front ends run scans on spawned tasks, so the scan's future must be `Send`. This
     /// compiles only if it is.
+    #[test]
+    fn dates_that_lie_are_named() {
+        assert!(believable_date(None).unwrap().is_none());
+        assert!(
+            believable_date(Some("2024-05-01T10:00:00Z"))
+                .unwrap()
+                .is_some()
+        );
+        for future in ["9999-12-31T23:59:59Z", "9999-01-01T00:00:00Z"] {
+            let e = believable_date(Some(future)).unwrap_err();
+            assert!(e.contains("in the future"), "{e}");
+        }
+        let e = believable_date(Some("1969-07-20T20:17:00Z")).unwrap_err();
+        assert!(e.contains("before 1970"), "{e}");
+        let e = believable_date(Some("last Tuesday")).unwrap_err();
+        assert!(e.contains("not an RFC 3339 time"), "{e}");
+        // The reproducible-build epoch is a date (counted as unknown by the model).
+        assert!(believable_date(Some("1970-01-01T00:00:00Z")).is_ok());
+    }
+
     #[test]
     fn the_scan_future_is_send() {
         fn assert_send<T: Send>(_: &T) {}

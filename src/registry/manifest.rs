@@ -19,6 +19,91 @@ pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json"
 pub const DOCKER_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1+json";
 pub const DOCKER_SCHEMA1_SIGNED: &str = "application/vnd.docker.distribution.manifest.v1+prettyjws";
 
+/// Indexes nested inside indexes (legal in OCI) are followed this deep; a deeper one is a
+/// failure of its image, never an image of 0 bytes.
+pub const MAX_INDEX_DEPTH: usize = 8;
+/// An index listing more manifests than this is not read (real ones list a few dozen,
+/// attestations included); the bound keeps memory and requests bounded under a lying index.
+pub const MAX_INDEX_CHILDREN: usize = 1_000;
+/// A manifest listing more layers than this is not read (Docker stops at 127).
+pub const MAX_LAYERS: usize = 1_000;
+
+/// The most bytes regatta takes a registry's word for, for one blob and for one image:
+/// 2^53 bytes (8 PiB). No image comes near it, and it is the largest integer a JSON reader
+/// using doubles (JavaScript, jq) keeps exact, so every number in `--json` stays exact.
+pub const MAX_PLAUSIBLE_BYTES: u64 = 1 << 53;
+
+/// Why a manifest's numbers are not believed. Each is one sentence about the manifest.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Implausible {
+    #[error(
+        "its descriptor of {digest} claims {size} bytes, more than regatta believes of one blob (2^53 bytes, 8 PiB)"
+    )]
+    BlobTooLarge { digest: Digest, size: u64 },
+    #[error("its config and layer sizes add up past 2^64 bytes (the sum overflows)")]
+    Overflow,
+    #[error(
+        "its config and layers add up to {total} bytes, more than regatta believes of one image (2^53 bytes, 8 PiB)"
+    )]
+    ImageTooLarge { total: u64 },
+    #[error("it lists {count} layers; regatta reads at most {MAX_LAYERS}")]
+    TooManyLayers { count: usize },
+    #[error("the index lists {count} manifests; regatta reads at most {MAX_INDEX_CHILDREN}")]
+    TooManyChildren { count: usize },
+}
+
+/// Checks what a manifest says before any of its numbers are used: every size and their sum
+/// within [`MAX_PLAUSIBLE_BYTES`], and the lists within regatta's bounds. Returns the image's
+/// `size` (0 for an index: its size is its platforms').
+pub fn check_manifest(manifest: &Manifest) -> Result<u64, Implausible> {
+    match manifest {
+        Manifest::Index(index) => {
+            if index.manifests.len() > MAX_INDEX_CHILDREN {
+                return Err(Implausible::TooManyChildren {
+                    count: index.manifests.len(),
+                });
+            }
+            for d in &index.manifests {
+                if d.size > MAX_PLAUSIBLE_BYTES {
+                    return Err(Implausible::BlobTooLarge {
+                        digest: d.digest.clone(),
+                        size: d.size,
+                    });
+                }
+            }
+            Ok(0)
+        }
+        Manifest::Image(m) => {
+            if m.layers.len() > MAX_LAYERS {
+                return Err(Implausible::TooManyLayers {
+                    count: m.layers.len(),
+                });
+            }
+            let mut blobs = BTreeMap::new();
+            blobs.insert(&m.config.digest, m.config.size);
+            for l in &m.layers {
+                blobs.insert(&l.digest, l.size);
+            }
+            for (digest, &size) in &blobs {
+                if size > MAX_PLAUSIBLE_BYTES {
+                    return Err(Implausible::BlobTooLarge {
+                        digest: (*digest).clone(),
+                        size,
+                    });
+                }
+            }
+            let total = blobs
+                .values()
+                .try_fold(0u64, |a, &b| a.checked_add(b))
+                .ok_or(Implausible::Overflow)?;
+            if total > MAX_PLAUSIBLE_BYTES {
+                return Err(Implausible::ImageTooLarge { total });
+            }
+            Ok(total)
+        }
+    }
+}
+
 /// The `Accept` header for manifest requests: every type we understand.
 pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
 application/vnd.oci.image.manifest.v1+json, \
