@@ -158,7 +158,8 @@ impl Scanner<'_> {
             tag: tag.clone(),
             digest: head.digest.clone(),
         });
-        self.ensure_manifest(repo, head.digest, None, Child::ROOT).await;
+        self.ensure_manifest(repo, head.digest, None, Child::ROOT)
+            .await;
     }
 
     /// Fetches a manifest once and, for an index, its children to [`MAX_INDEX_DEPTH`] levels.

@@ -8,7 +8,9 @@ use crate::registry::Digest;
 use crate::registry::image::ImageTree;
 use crate::registry::manifest::ImageManifest;
 #[cfg(test)]
-use crate::registry::manifest::{Implausible, MAX_LAYERS, MAX_PLAUSIBLE_BYTES, Manifest, check_manifest};
+use crate::registry::manifest::{
+    Implausible, MAX_LAYERS, MAX_PLAUSIBLE_BYTES, Manifest, check_manifest,
+};
 
 /// A sum of byte counts, or `None` when it would overflow (never a wrapped number).
 pub fn checked_total(sizes: impl IntoIterator<Item = u64>) -> Option<u64> {

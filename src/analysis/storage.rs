@@ -60,8 +60,11 @@ pub fn repo_stats(model: &StorageModel) -> Vec<RepoStats> {
                     .map(|(_, s)| *s),
             );
             let tags = model.repos.get(*repo).map_or(0, |r| r.tags.len());
-            let logical =
-                saturating_total(model.tag_digests(repo).filter_map(|(_, d)| model.image_size(d)));
+            let logical = saturating_total(
+                model
+                    .tag_digests(repo)
+                    .filter_map(|(_, d)| model.image_size(d)),
+            );
             RepoStats {
                 repository: repo.to_string(),
                 tags,

@@ -5,8 +5,8 @@ use futures::future::join_all;
 
 use super::error::RegistryError;
 use super::manifest::{
-    Descriptor, ImageConfig, ImageManifest, Implausible, MAX_INDEX_DEPTH,
-    MAX_PLAUSIBLE_BYTES, Manifest, Platform, check_manifest,
+    Descriptor, ImageConfig, ImageManifest, Implausible, MAX_INDEX_DEPTH, MAX_PLAUSIBLE_BYTES,
+    Manifest, Platform, check_manifest,
 };
 use super::reference::{Digest, ManifestRef, RepoName};
 use super::source::{FetchedManifest, Source};
@@ -72,15 +72,24 @@ pub async fn fetch_image(
             let mut level: Vec<Descriptor> = index.manifests.clone();
             let mut depth = 1;
             while !level.is_empty() {
-                let fetches = level
-                    .iter()
-                    .filter(|d| seen.insert(d.digest.clone()))
-                    .map(|d| async move {
+                let fetches = level.iter().filter(|d| seen.insert(d.digest.clone())).map(
+                    |d| async move {
                         let child = source
                             .manifest(repo, &ManifestRef::Digest(d.digest.clone()))
                             .await?;
+                        if child.bytes.len() as u64 != d.size {
+                            return Err(RegistryError::Malformed {
+                                url: format!("{repo}@{}", d.digest),
+                                detail: format!(
+                                    "the manifest is {} bytes but its index's descriptor says {}",
+                                    child.bytes.len(),
+                                    d.size
+                                ),
+                            });
+                        }
                         Ok::<_, RegistryError>((d.platform.clone(), child))
-                    });
+                    },
+                );
                 let mut next = Vec::new();
                 for result in join_all(fetches).await {
                     let (platform, child) = result?;
@@ -167,8 +176,20 @@ async fn platform_image(
     let (config, config_error) = if is_image_config(&manifest.config.media_type) {
         match source.blob(repo, &manifest.config.digest).await {
             Ok(bytes) => match ImageConfig::parse(&bytes) {
+                // Read anyway, and the lie named: the size counted is the descriptor's.
+                Ok(c) if bytes.len() as u64 != manifest.config.size => (
+                    Some(c),
+                    Some(format!(
+                        "the config is {} bytes but its manifest's descriptor says {}",
+                        bytes.len(),
+                        manifest.config.size
+                    )),
+                ),
                 Ok(c) => (Some(c), None),
-                Err(e) => (None, Some(format!("the config is not valid JSON: {e}"))),
+                Err(e) => (
+                    None,
+                    Some(format!("the config is not an image config: {e}")),
+                ),
             },
             Err(e) => (None, Some(e.to_string())),
         }

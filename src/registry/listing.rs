@@ -7,7 +7,7 @@ use url::Url;
 use super::client::{Call, Client, MAX_DOCUMENT_BYTES, RequestKind};
 use super::error::RegistryError;
 use super::manifest::null_as_empty;
-use super::pagination::{PageGuard, next_link};
+use super::pagination::{PageGuard, next_link, same_origin};
 use super::reference::{RepoName, Tag};
 use super::source::{PageSink, Skipped};
 
@@ -147,6 +147,18 @@ impl Client {
             on_page(&page);
             all.extend(page);
             next = link.and_then(|l| next_link(&url, &l));
+            if let Some(n) = &next
+                && !same_origin(n, &url)
+            {
+                // The registry's credentials would go along: a listing never leaves its host.
+                return Err(RegistryError::Malformed {
+                    url: url.to_string(),
+                    detail: format!(
+                        "its Link header sends the next page to another host ({}); regatta does not follow a listing off the registry",
+                        n.origin().ascii_serialization()
+                    ),
+                });
+            }
         }
         Ok(all)
     }

@@ -239,6 +239,15 @@ pub fn parse_manifest(body: &[u8], content_type: &str) -> Result<Manifest, Manif
         OCI_INDEX | DOCKER_MANIFEST_LIST => true,
         OCI_MANIFEST | DOCKER_MANIFEST => false,
         DOCKER_SCHEMA1 | DOCKER_SCHEMA1_SIGNED => return Err(ManifestParseError::Schema1),
+        // A config or a layer where a manifest should be (an index entry of the wrong type):
+        // its shape could pass for a manifest's, its type says what it is.
+        other
+            if other.contains(".config.")
+                || other.contains("container.image")
+                || other.contains(".layer.") =>
+        {
+            return Err(ManifestParseError::UnsupportedMediaType(other.to_string()));
+        }
         // Unknown or missing type: OCI allows an absent mediaType, so decide by shape.
         other => match (&probe.manifests, &probe.config) {
             (Some(_), None) => true,
