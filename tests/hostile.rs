@@ -556,3 +556,121 @@ mod time {
         caught(Lie::DateNotRfc3339, phrase, Inspect::Skip);
     }
 }
+
+mod tui {
+    use super::*;
+    use support::tmux::Pane;
+
+    /// The tag list has settled: listed and every tag resolved or failed (`tags N/N`), or
+    /// the listing failed, or there are none.
+    fn settled(screen: &str) -> bool {
+        if screen.contains("could not list the tags") || screen.contains("no tags") {
+            return true;
+        }
+        screen.split("tags ").skip(1).any(|rest| {
+            let counts: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '/')
+                .collect();
+            matches!(counts.split_once('/'), Some((done, total)) if !done.is_empty() && done == total)
+        })
+    }
+
+    /// The storage scan the TUI starts on its own reports skipped names in the status line.
+    #[test]
+    fn the_tui_status_line_counts_skipped_tag_names() {
+        let server = Hostile::start(&[Lie::InvalidTagNames]);
+        let pane = Pane::start_sized("hostile-names", &[&server.addr()], 200, 30);
+        pane.wait_for_text("4 tags with invalid names skipped, 1 duplicate tag skipped");
+        pane.keys(&["q"]);
+        assert_eq!(pane.wait_for_exit().status, 0);
+    }
+
+    #[test]
+    fn the_tui_opens_every_repository_of_a_lying_registry_and_quits_cleanly() {
+        let server = Hostile::all();
+        let addr = server.addr();
+        let mut repos: Vec<&str> = HONEST
+            .into_iter()
+            .chain(Lie::ALL.iter().map(|l| l.repo()))
+            .collect();
+        repos.sort();
+        repos.dedup();
+        let pane = Pane::start_sized("hostile", &[&addr], 160, 60);
+        let root = format!("regatta › {addr}");
+        pane.wait_for_crumbs(&root);
+        pane.wait_for_text(repos[repos.len() - 1]);
+        for repo in &repos {
+            pane.keys(&["Enter"]);
+            pane.wait_for_crumbs(&format!("{addr} › {repo}"));
+            pane.wait_for(&format!("the tags of {repo} to settle"), settled);
+            pane.keys(&["Escape"]);
+            pane.wait_for_crumbs(&root);
+            pane.keys(&["Down"]);
+        }
+        pane.keys(&["q"]);
+        let exit = pane.wait_for_exit();
+        assert_eq!(exit.status, 0, "{exit:?}:\n{}", pane.screen());
+        assert!(!exit.raw_mode, "the terminal was left in raw mode");
+    }
+}
+
+mod memory {
+    use super::*;
+
+    /// Peak resident memory of `regatta du ADDR --json`, in KiB, as GNU time reports it
+    /// (`None` without /usr/bin/time).
+    fn du_peak_kib(server: &Hostile) -> Option<u64> {
+        let time = std::path::Path::new("/usr/bin/time");
+        if !time.exists() {
+            eprintln!("/usr/bin/time not found: memory not measured");
+            return None;
+        }
+        let sandbox = Sandbox::new();
+        let plain = sandbox.std_command();
+        let mut command = std::process::Command::new(time);
+        command
+            .env_clear()
+            .envs(plain.get_envs().filter_map(|(k, v)| Some((k, v?))))
+            .current_dir(sandbox.root())
+            .args(["-f", "peak-rss-kib=%M"])
+            .arg(plain.get_program())
+            .args(["du", &server.addr(), "--json"]);
+        let output = command.output().expect("run regatta under /usr/bin/time");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        let kib = stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("peak-rss-kib="))
+            .and_then(|v| v.trim().parse().ok());
+        assert!(kib.is_some(), "no figure from /usr/bin/time: {stderr}");
+        kib
+    }
+
+    /// The bound the README states: a `du` of a registry that lies with a million tags or
+    /// thousands of platforms stays within 64 MiB (a listing is read up to 4 MiB, an index
+    /// past 1,000 entries or a manifest past 1,000 layers is refused before anything it
+    /// lists is fetched). The figures go to the test's output.
+    #[test]
+    fn du_stays_within_64_mib_under_the_large_lies() {
+        const BOUND_KIB: u64 = 64 * 1024;
+        for (name, lies) in [
+            ("honest repositories only", vec![]),
+            ("a million tags", vec![Lie::MillionTags]),
+            ("5,000 platforms", vec![Lie::ManyPlatforms]),
+            ("5,000 layers", vec![Lie::ManyLayers]),
+            ("every lie at once", Lie::ALL.to_vec()),
+        ] {
+            let server = Hostile::start(&lies);
+            let Some(kib) = du_peak_kib(&server) else {
+                return;
+            };
+            eprintln!("peak RSS of `regatta du`, {name}: {kib} KiB");
+            assert!(
+                kib < BOUND_KIB,
+                "{name}: {kib} KiB, over the stated bound of {BOUND_KIB} KiB"
+            );
+        }
+    }
+}
