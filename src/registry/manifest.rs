@@ -294,10 +294,51 @@ impl ImageConfig {
         self.created.as_deref().and_then(|c| c.parse().ok())
     }
 
+    /// The `created` time when it is one to believe (see [`believable_date`]); otherwise the
+    /// sentence saying why not.
+    pub fn believable_created(&self) -> Result<Option<jiff::Timestamp>, String> {
+        believable_date(self.created.as_deref())
+    }
+
     /// History entries that made a layer, in layer order (empty-layer steps skipped).
     pub fn layer_history(&self) -> Vec<&HistoryEntry> {
         self.history.iter().filter(|h| !h.empty_layer).collect()
     }
+}
+
+/// A config's `created` date when it is one to believe: RFC 3339, not before 1970, not more
+/// than a day ahead of this machine's clock. Otherwise the sentence saying why not.
+pub fn believable_date(created: Option<&str>) -> Result<Option<jiff::Timestamp>, String> {
+    let Some(text) = created else {
+        return Ok(None);
+    };
+    let shown = text;
+    let Ok(t) = text.parse::<jiff::Timestamp>() else {
+        // Past the end of what a timestamp holds (9999-12-31T23:59:59Z is): in the future.
+        let year: Option<i32> = text.get(..4).and_then(|y| y.parse().ok());
+        if year.is_some_and(|y| y >= 9999) {
+            return Err(format!(
+                "its created date {shown} is in the future; the image's age is unknown"
+            ));
+        }
+        return Err(format!(
+            "its created date {shown:?} is not an RFC 3339 time; the image's age is unknown"
+        ));
+    };
+    if t.as_second() < 0 {
+        return Err(format!(
+            "its created date {shown} is before 1970; the image's age is unknown"
+        ));
+    }
+    let tomorrow = jiff::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_hours(24))
+        .unwrap_or(jiff::Timestamp::MAX);
+    if t > tomorrow {
+        return Err(format!(
+            "its created date {shown} is in the future; the image's age is unknown"
+        ));
+    }
+    Ok(Some(t))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -399,6 +440,26 @@ mod tests {
             parse_manifest(b"{not json", ""),
             Err(ManifestParseError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn dates_that_lie_are_named() {
+        assert!(believable_date(None).unwrap().is_none());
+        assert!(
+            believable_date(Some("2024-05-01T10:00:00Z"))
+                .unwrap()
+                .is_some()
+        );
+        for future in ["9999-12-31T23:59:59Z", "9999-01-01T00:00:00Z"] {
+            let e = believable_date(Some(future)).unwrap_err();
+            assert!(e.contains("in the future"), "{e}");
+        }
+        let e = believable_date(Some("1969-07-20T20:17:00Z")).unwrap_err();
+        assert!(e.contains("before 1970"), "{e}");
+        let e = believable_date(Some("last Tuesday")).unwrap_err();
+        assert!(e.contains("not an RFC 3339 time"), "{e}");
+        // The reproducible-build epoch is a date (counted as unknown by the model).
+        assert!(believable_date(Some("1970-01-01T00:00:00Z")).is_ok());
     }
 
     #[test]
