@@ -13,7 +13,9 @@ use tokio::sync::OnceCell;
 
 use crate::analysis::model::{ConfigInfo, ManifestBody, ManifestInfo, ScanEvent, StorageModel};
 use crate::registry::image::is_image_config;
-use crate::registry::manifest::{ImageConfig, MAX_INDEX_DEPTH, Platform, check_manifest};
+use crate::registry::manifest::{
+    ImageConfig, Implausible, MAX_INDEX_DEPTH, MAX_PLAUSIBLE_BYTES, Platform, check_manifest,
+};
 use crate::registry::{Digest, ManifestRef, RegistryError, RepoName, Source, Tag};
 
 pub struct ScanOptions {
@@ -245,12 +247,37 @@ impl Scanner<'_> {
                     self.ensure_manifest(repo, c, p, at)
                 }))
                 .await;
+                if at.depth == 0 && fetched.manifest.is_index() {
+                    self.check_index_total(repo, &digest);
+                }
                 if let Some((config, size)) = config_to_fetch {
                     self.ensure_config(repo, config, size).await;
                 }
             })
             .await;
         })
+    }
+
+    /// Each platform of an index passed [`check_manifest`]; their union must be believable
+    /// too (as `inspect` requires), or the index is reported.
+    fn check_index_total(&self, repo: &RepoName, digest: &Digest) {
+        let total = {
+            let model = self.model.lock().unwrap_or_else(|p| p.into_inner());
+            model
+                .image_blobs(digest)
+                .values()
+                .try_fold(0u64, |a, &b| a.checked_add(b))
+        };
+        let implausible = match total {
+            None => Implausible::Overflow,
+            Some(total) if total > MAX_PLAUSIBLE_BYTES => Implausible::ImageTooLarge { total },
+            Some(_) => return,
+        };
+        self.fail_with(
+            Some(repo),
+            format!("{repo}@{digest}"),
+            implausible.to_string(),
+        );
     }
 
     /// Fetches an image config once. A config that lies (its length is not its descriptor's,

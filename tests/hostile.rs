@@ -226,6 +226,12 @@ mod sizes {
     }
 
     #[test]
+    fn an_index_whose_platforms_add_up_past_believable() {
+        let phrase = "more than regatta believes of one image";
+        caught(Lie::IndexTooLarge, phrase, Inspect::Fails(phrase));
+    }
+
+    #[test]
     fn a_config_descriptor_size_that_is_not_the_configs_length() {
         let phrase = "but its manifest's descriptor says";
         caught(Lie::ConfigSizeMismatch, phrase, Inspect::Warns(phrase));

@@ -47,6 +47,31 @@ impl Builder {
                     .collect();
                 self.raw_image(repo, &config, layers);
             }
+            Lie::IndexTooLarge => {
+                // Each platform believable (2^52 bytes), the index's union not.
+                let children: Vec<(Desc, &str)> = ["amd64", "arm64", "s390x"]
+                    .into_iter()
+                    .enumerate()
+                    .map(|(n, arch)| {
+                        let config = self.blob(
+                            repo,
+                            OCI_CONFIG,
+                            Self::config_bytes(repo, Some(CREATED), arch),
+                        );
+                        let big = json!({"mediaType": OCI_LAYER, "digest": fake(n as u32), "size": 1u64 << 52});
+                        let body = serde_json::to_vec(&json!({
+                            "schemaVersion": 2,
+                            "mediaType": OCI_MANIFEST,
+                            "config": config.json(),
+                            "layers": [big],
+                        }))
+                        .expect("json");
+                        (self.manifest(repo, &[], OCI_MANIFEST, body), arch)
+                    })
+                    .collect();
+                self.index(repo, &["v1"], &children);
+                self.tags(repo, json!(["v1"]));
+            }
             Lie::ConfigSizeMismatch => {
                 let mut config = self.config_of(repo);
                 config.size += 100;

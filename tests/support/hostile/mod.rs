@@ -62,6 +62,7 @@ pub enum Lie {
     AbsurdSize,
     OverflowingSum,
     ImageTooLarge,
+    IndexTooLarge,
     ConfigSizeMismatch,
     ChildSizeMismatch,
     ContentLengthMismatch,
@@ -98,11 +99,12 @@ pub enum Lie {
 }
 
 impl Lie {
-    pub const ALL: [Lie; 32] = [
+    pub const ALL: [Lie; 33] = [
         Lie::NegativeSize,
         Lie::AbsurdSize,
         Lie::OverflowingSum,
         Lie::ImageTooLarge,
+        Lie::IndexTooLarge,
         Lie::ConfigSizeMismatch,
         Lie::ChildSizeMismatch,
         Lie::ContentLengthMismatch,
@@ -140,6 +142,7 @@ impl Lie {
             Lie::AbsurdSize => "lie/absurd-size",
             Lie::OverflowingSum => "lie/overflowing-sum",
             Lie::ImageTooLarge => "lie/image-too-large",
+            Lie::IndexTooLarge => "lie/index-too-large",
             Lie::ConfigSizeMismatch => "lie/config-size",
             Lie::ChildSizeMismatch => "lie/child-size",
             Lie::ContentLengthMismatch => "lie/content-length",
