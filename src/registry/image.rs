@@ -42,7 +42,8 @@ impl ImageTree {
 
 /// Fetches `reference` in `repo` with its children and configs. Indexes nested inside the
 /// index (legal in OCI) are followed to [`MAX_INDEX_DEPTH`] levels and their images listed
-/// once each; a deeper one, or an index listing more than [`MAX_INDEX_CHILDREN`] manifests,
+/// once each; a deeper one, or an index listing more than
+/// [`MAX_INDEX_CHILDREN`](super::manifest::MAX_INDEX_CHILDREN) manifests,
 /// is an error naming it, never an image of 0 bytes; so is a manifest whose sizes are not
 /// believable (see [`check_manifest`]).
 pub async fn fetch_image(
