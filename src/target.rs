@@ -373,6 +373,24 @@ impl Source for RegistrySource {
         self.client.tags(repo).await
     }
 
+    async fn repositories_checked(
+        &self,
+        on_page: PageSink<'_, RepoName>,
+    ) -> Result<(Vec<RepoName>, crate::registry::Skipped), RegistryError> {
+        if !self.configured.is_empty() {
+            on_page(&self.configured);
+            return Ok((self.configured.clone(), crate::registry::Skipped::default()));
+        }
+        self.client.catalog_checked(on_page).await
+    }
+
+    async fn tags_checked(
+        &self,
+        repo: &RepoName,
+    ) -> Result<(Vec<Tag>, crate::registry::Skipped), RegistryError> {
+        self.client.tags_checked(repo).await
+    }
+
     async fn resolve(
         &self,
         repo: &RepoName,

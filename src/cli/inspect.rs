@@ -198,8 +198,13 @@ pub fn report(reference: String, tree: &ImageTree) -> InspectReport {
 }
 
 /// One warning per image whose config could not be read, so that a missing config (a blob
-/// that failed its digest check, a refused blob request) is never passed over in silence.
-fn config_warnings(r: &InspectReport) -> Vec<String> {
+/// that failed its digest check, a refused blob request) is never passed over in silence;
+/// and one per created date not to be believed (shown as the config has it).
+fn config_warnings(r: &InspectReport, tree: &ImageTree) -> Vec<String> {
+    let dates = tree.images.iter().filter_map(|image| {
+        let e = image.config.as_ref()?.believable_created().err()?;
+        Some(format!("the config of {}: {e}", image.digest))
+    });
     let single = r
         .config_error
         .iter()
@@ -209,7 +214,7 @@ fn config_warnings(r: &InspectReport) -> Vec<String> {
             .as_ref()
             .map(|e| format!("cannot read the config of {}: {e}", m.digest))
     });
-    single.chain(platforms).collect()
+    single.chain(platforms).chain(dates).collect()
 }
 
 /// Adds the sharing of the tag to `report`: the tag's unique bytes, and each layer's users.
@@ -345,7 +350,7 @@ pub async fn run(ctx: &Context, input: &str, json: bool, sharing: bool) -> anyho
     if sharing {
         measure_sharing(&target, source.as_ref(), &repo, &reference, &mut report).await?;
     }
-    for warning in config_warnings(&report) {
+    for warning in config_warnings(&report, &tree) {
         eprintln!("regatta: warning: {}", crate::sanitize::sanitize(&warning));
     }
     if json {

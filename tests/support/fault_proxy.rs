@@ -440,15 +440,16 @@ async fn accept_loop(
     }
 }
 
-/// A request or response head: the first line and the header fields, in order.
+/// A request or response head: the first line and the header fields, in order. Also read
+/// by the hostile registry ([`super::hostile`]).
 #[derive(Debug, Clone)]
-struct Head {
-    first_line: String,
-    headers: Vec<(String, String)>,
+pub struct Head {
+    pub first_line: String,
+    pub headers: Vec<(String, String)>,
 }
 
 impl Head {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -474,14 +475,14 @@ impl Head {
     }
 }
 
-type Io<T> = std::io::Result<T>;
+pub type Io<T> = std::io::Result<T>;
 
 fn bad(what: &str) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string())
 }
 
 /// Reads a head; `None` when the peer closed before sending anything.
-async fn read_head<R: AsyncBufReadExt + Unpin>(reader: &mut R) -> Io<Option<Head>> {
+pub async fn read_head<R: AsyncBufReadExt + Unpin>(reader: &mut R) -> Io<Option<Head>> {
     let mut lines = Vec::new();
     let mut total = 0;
     loop {
@@ -549,7 +550,10 @@ async fn read_chunked<R: AsyncBufReadExt + Unpin>(reader: &mut R) -> Io<Vec<u8>>
 }
 
 /// The body of a request: by Content-Length or chunked; none otherwise.
-async fn read_request_body<R: AsyncBufReadExt + Unpin>(reader: &mut R, head: &Head) -> Io<Vec<u8>> {
+pub async fn read_request_body<R: AsyncBufReadExt + Unpin>(
+    reader: &mut R,
+    head: &Head,
+) -> Io<Vec<u8>> {
     if head.is_chunked() {
         return read_chunked(reader).await;
     }
