@@ -85,6 +85,22 @@ fn a_capped_catalog_is_listed_to_the_end_through_the_registrys_own_page_size() {
         report["registry"]["physical_bytes"],
         json!(registry.blob_store_bytes())
     );
+    // `info` finds the cap: n=1000 refused, and the registry's own page of 50 is below
+    // Distribution's default of 100, so it is catalog.maxentries.
+    let info = sandbox
+        .run(&["info", &registry.addr(), "--json"])
+        .ok()
+        .json();
+    assert_eq!(info["catalog"]["works"]["answer"], json!("yes"), "{info:#}");
+    assert_eq!(info["catalog"]["accepts_page_size_1000"], json!(false));
+    assert_eq!(info["catalog"]["page_cap"], json!(MAX_ENTRIES), "{info:#}");
+    let text = sandbox.run(&["info", &registry.addr()]).ok().stdout.clone();
+    assert!(
+        text.contains(
+            "refuses n=1000 (400 PAGINATION_NUMBER_INVALID); pages of 50 without n); page cap 50"
+        ),
+        "{text}"
+    );
     let measured: BTreeSet<String> = report["repositories"]
         .as_array()
         .expect("repositories")

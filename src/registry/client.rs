@@ -120,6 +120,9 @@ pub(crate) struct Call {
     pub accept: Option<&'static str>,
     pub content_type: Option<String>,
     pub body: Option<Vec<u8>>,
+    /// Return any final status instead of mapping 4xx/5xx to errors (the capability probe
+    /// reads the status itself). Auth challenges and retries are handled as usual.
+    pub any_status: bool,
 }
 
 impl Call {
@@ -133,6 +136,7 @@ impl Call {
             accept: None,
             content_type: None,
             body: None,
+            any_status: false,
         }
     }
 
@@ -163,6 +167,8 @@ struct Inner {
     /// Whether the TLS set-up presents a client certificate (for the sentence when a
     /// registry that requires one closes the connection).
     presents_client_cert: bool,
+    /// What the registry can do, probed once per client (see [`super::probe`]).
+    pub(crate) capabilities: OnceCell<super::probe::Capabilities>,
 }
 
 impl std::fmt::Debug for Client {
@@ -211,6 +217,7 @@ impl Client {
                 credentials: OnceCell::new(),
                 counters: RequestCounters::default(),
                 presents_client_cert,
+                capabilities: OnceCell::new(),
             }),
         })
     }
@@ -221,6 +228,10 @@ impl Client {
 
     pub fn options(&self) -> &ClientOptions {
         &self.inner.options
+    }
+
+    pub(crate) fn capabilities_cell(&self) -> &OnceCell<super::probe::Capabilities> {
+        &self.inner.capabilities
     }
 
     pub fn counters(&self) -> &RequestCounters {
@@ -373,7 +384,11 @@ impl Client {
                 }
             }
             let retryable = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
-            if retryable && retry_left && call.idempotent() {
+            let will_retry = retryable && retry_left && call.idempotent();
+            if call.any_status && !will_retry {
+                return Ok(response);
+            }
+            if will_retry {
                 let wait = retry_after(&response);
                 self.backoff(*attempt, wait).await;
                 *attempt += 1;

@@ -14,6 +14,7 @@ mod listing;
 pub mod manifest;
 mod manifests;
 pub mod pagination;
+pub mod probe;
 pub mod reference;
 pub mod source;
 pub mod tls;

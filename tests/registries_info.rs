@@ -1,0 +1,176 @@
+//! The capability probe and `regatta info`, against real registries with deletes on and off.
+//! The registry's access log is the truth for what was asked and answered, and its storage
+//! shows that the probe deleted nothing.
+
+mod support;
+
+use regatta::registry::probe::Answer;
+use serde_json::{Value, json};
+use support::block_on;
+use support::cli::Sandbox;
+use support::fixtures::FixtureBuilder;
+use support::image::{Format, ImageSpec, Layer};
+use support::registry::{RegistryOptions, TestRegistry};
+
+const APP: &str = "team/app";
+
+fn registry_with_one_image(delete_enabled: bool) -> TestRegistry {
+    let registry = TestRegistry::start_with(RegistryOptions {
+        delete_enabled,
+        access_log: true,
+        ..RegistryOptions::default()
+    });
+    let mut b = FixtureBuilder::new();
+    b.image(
+        APP,
+        &["v1", "latest"],
+        ImageSpec::new(Format::Oci, vec![Layer::text("app v1")]),
+    );
+    registry.push(&b);
+    registry
+}
+
+/// `(method, path, status)` of the requests logged since `from`.
+fn requests_since(registry: &TestRegistry, from: usize) -> Vec<(String, String, u16)> {
+    registry.access_log()[from..]
+        .iter()
+        .map(|e| (e.method.clone(), e.target.clone(), e.status))
+        .collect()
+}
+
+fn tag_links(registry: &TestRegistry) -> Vec<String> {
+    let dir = registry
+        .storage_root()
+        .join("docker/registry/v2/repositories")
+        .join(APP)
+        .join("_manifests/tags");
+    let mut tags: Vec<String> = std::fs::read_dir(dir)
+        .expect("tags dir")
+        .flatten()
+        .filter(|e| e.path().join("current/link").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    tags.sort();
+    tags
+}
+
+fn info_json(registry: &TestRegistry) -> Value {
+    Sandbox::new()
+        .run(&["info", &registry.addr(), "--json"])
+        .ok()
+        .json()
+}
+
+#[test]
+fn a_registry_with_deletes_on_says_so_and_loses_nothing() {
+    let registry = registry_with_one_image(true);
+    let bytes_before = registry.blob_store_bytes();
+    let from = registry.access_log().len();
+
+    let info = info_json(&registry);
+    assert_eq!(info["url"], json!(registry.url()));
+    assert_eq!(info["api_version"], json!("registry/2.0"));
+    assert_eq!(info["catalog"]["works"]["answer"], json!("yes"));
+    assert_eq!(info["catalog"]["accepts_page_size_1000"], json!(true));
+    assert_eq!(info["probe_repository"], json!(APP));
+    assert_eq!(info["referrers_api"]["answer"], json!("no"), "{info:#}");
+    assert_eq!(info["tag_delete"]["answer"], json!("no"), "{info:#}");
+    assert_eq!(info["deletes_enabled"]["answer"], json!("yes"), "{info:#}");
+    assert!(
+        info["deletes_enabled"]["evidence"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("404 MANIFEST_UNKNOWN")),
+        "{info:#}"
+    );
+
+    // What the registry saw and answered.
+    let seen = requests_since(&registry, from);
+    let zeros = "0".repeat(64);
+    for expected in [
+        ("GET", "/v2/".to_string(), 200),
+        ("GET", "/v2/_catalog?n=1000".to_string(), 200),
+        ("GET", format!("/v2/{APP}/referrers/sha256:{zeros}"), 404),
+        (
+            "DELETE",
+            format!("/v2/{APP}/manifests/regatta-probe-absent-tag"),
+            400,
+        ),
+        ("DELETE", format!("/v2/{APP}/manifests/sha256:{zeros}"), 404),
+    ] {
+        assert!(
+            seen.contains(&(expected.0.to_string(), expected.1.clone(), expected.2)),
+            "{expected:?} not in {seen:#?}"
+        );
+    }
+    assert_eq!(seen.len(), 5, "a handful of requests: {seen:#?}");
+    // Nothing was deleted: both tags and every byte are still there.
+    assert_eq!(tag_links(&registry), ["latest", "v1"]);
+    assert_eq!(registry.blob_store_bytes(), bytes_before);
+
+    // The same, for people.
+    let run = Sandbox::new().run(&["info", &registry.addr()]);
+    run.ok();
+    let text = run.stdout.clone();
+    for needle in [
+        "API version",
+        "registry/2.0",
+        "referrers API      no (404 on GET /v2/team/app/referrers/<digest>)",
+        "tag delete         no (400 DIGEST_INVALID",
+        "deletes enabled    yes (404 MANIFEST_UNKNOWN",
+    ] {
+        assert!(text.contains(needle), "{needle:?} not in:\n{text}");
+    }
+}
+
+#[test]
+fn a_registry_with_deletes_off_says_so() {
+    let registry = registry_with_one_image(false);
+    let from = registry.access_log().len();
+    let info = info_json(&registry);
+    assert_eq!(info["deletes_enabled"]["answer"], json!("no"), "{info:#}");
+    assert!(
+        info["deletes_enabled"]["evidence"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("405 UNSUPPORTED")),
+        "{info:#}"
+    );
+    let zeros = "0".repeat(64);
+    assert!(
+        requests_since(&registry, from).contains(&(
+            "DELETE".to_string(),
+            format!("/v2/{APP}/manifests/sha256:{zeros}"),
+            405
+        )),
+        "{:#?}",
+        registry.access_log()
+    );
+    assert_eq!(tag_links(&registry), ["latest", "v1"]);
+}
+
+#[test]
+fn the_probe_runs_once_per_client_and_needs_no_repository() {
+    let registry = TestRegistry::start_with(RegistryOptions {
+        access_log: true,
+        ..RegistryOptions::default()
+    });
+    let client = registry.client();
+    let from = registry.access_log().len();
+    let (first, second, sent) = block_on(async move {
+        let first = client.capabilities().await.expect("probe");
+        let sent = client.counters().total();
+        let second = client.capabilities().await.expect("cached");
+        assert_eq!(
+            client.counters().total(),
+            sent,
+            "the second call sent requests"
+        );
+        (first, second, sent)
+    });
+    assert_eq!(first, second);
+    assert_eq!(sent, 5);
+    // The registry saw the same five, after both calls.
+    assert_eq!(requests_since(&registry, from).len(), 5);
+    // An empty catalog: the repository-level probes ask a made-up repository.
+    assert_eq!(first.probe_repository, "regatta-probe/absent");
+    assert_eq!(first.deletes_enabled.answer, Answer::Yes, "{first:#?}");
+}
