@@ -91,6 +91,11 @@ fn a_registry_with_deletes_on_says_so_and_loses_nothing() {
         ("GET", "/v2/_catalog?n=1000".to_string(), 200),
         ("GET", format!("/v2/{APP}/referrers/sha256:{zeros}"), 404),
         (
+            "HEAD",
+            format!("/v2/{APP}/manifests/regatta-probe-absent-tag"),
+            404,
+        ),
+        (
             "DELETE",
             format!("/v2/{APP}/manifests/regatta-probe-absent-tag"),
             400,
@@ -102,7 +107,7 @@ fn a_registry_with_deletes_on_says_so_and_loses_nothing() {
             "{expected:?} not in {seen:#?}"
         );
     }
-    assert_eq!(seen.len(), 5, "a handful of requests: {seen:#?}");
+    assert_eq!(seen.len(), 6, "a handful of requests: {seen:#?}");
     // Nothing was deleted: both tags and every byte are still there.
     assert_eq!(tag_links(&registry), ["latest", "v1"]);
     assert_eq!(registry.blob_store_bytes(), bytes_before);
@@ -148,6 +153,34 @@ fn a_registry_with_deletes_off_says_so() {
 }
 
 #[test]
+fn a_tag_with_the_probes_name_is_not_deleted_even_where_tag_delete_could() {
+    // Should a repository hold a tag named like the probe's absent tag, the probe leaves it
+    // alone (a registry with OCI tag delete would delete it).
+    let registry = TestRegistry::start_with(RegistryOptions {
+        access_log: true,
+        ..RegistryOptions::default()
+    });
+    let mut b = FixtureBuilder::new();
+    b.image(
+        APP,
+        &["regatta-probe-absent-tag"],
+        ImageSpec::new(Format::Oci, vec![Layer::text("unlucky")]),
+    );
+    registry.push(&b);
+    let from = registry.access_log().len();
+    let info = info_json(&registry);
+    assert_eq!(info["tag_delete"]["answer"], json!("unknown"), "{info:#}");
+    assert!(
+        !requests_since(&registry, from)
+            .iter()
+            .any(|(m, t, _)| m == "DELETE" && t.ends_with("regatta-probe-absent-tag")),
+        "{:#?}",
+        registry.access_log()
+    );
+    assert_eq!(tag_links(&registry), ["regatta-probe-absent-tag"]);
+}
+
+#[test]
 fn the_probe_runs_once_per_client_and_needs_no_repository() {
     let registry = TestRegistry::start_with(RegistryOptions {
         access_log: true,
@@ -167,9 +200,9 @@ fn the_probe_runs_once_per_client_and_needs_no_repository() {
         (first, second, sent)
     });
     assert_eq!(first, second);
-    assert_eq!(sent, 5);
-    // The registry saw the same five, after both calls.
-    assert_eq!(requests_since(&registry, from).len(), 5);
+    assert_eq!(sent, 6);
+    // The registry saw the same six, after both calls.
+    assert_eq!(requests_since(&registry, from).len(), 6);
     // An empty catalog: the repository-level probes ask a made-up repository.
     assert_eq!(first.probe_repository, "regatta-probe/absent");
     assert_eq!(first.deletes_enabled.answer, Answer::Yes, "{first:#?}");

@@ -7,8 +7,9 @@
 //! - `GET /v2/R/referrers/sha256:0…0` on the first repository of the catalog (a made-up name
 //!   when there is none): the OCI 1.1 referrers API answers 200 with an empty index; a
 //!   registry without it has no such route (Distribution 2.8: a plain-text 404).
-//! - `DELETE /v2/R/manifests/<a tag that does not exist>`: registries with the OCI tag delete
-//!   answer 404 (the tag is unknown); Distribution 2.8 answers 400 DIGEST_INVALID.
+//! - `DELETE /v2/R/manifests/<a tag that does not exist>` (a HEAD first makes sure it does
+//!   not): registries with the OCI tag delete answer 404 (the tag is unknown); Distribution
+//!   2.8 answers 400 DIGEST_INVALID.
 //! - `DELETE /v2/R/manifests/sha256:0…0` (a digest that does not exist): 404
 //!   MANIFEST_UNKNOWN where deletes are enabled, 405 UNSUPPORTED where they are not.
 //!
@@ -331,6 +332,21 @@ impl Client {
     }
 
     async fn probe_tag_delete(&self, repo: &str) -> Result<Finding, RegistryError> {
+        // Where tag delete works, a tag of this name would really go: make sure there is none.
+        let mut head = self.probe_call(
+            Method::HEAD,
+            &format!("{repo}/manifests/{ABSENT_TAG}"),
+            RequestKind::ManifestHead,
+            format!("repository:{repo}:pull"),
+        )?;
+        head.accept = Some(super::manifest::MANIFEST_ACCEPT);
+        let exists = self.answer(head).await?;
+        if exists.status.is_success() {
+            return Ok(Finding::new(
+                Answer::Unknown,
+                format!("not probed: {repo} has a tag named {ABSENT_TAG}"),
+            ));
+        }
         let call = self.probe_call(
             Method::DELETE,
             &format!("{repo}/manifests/{ABSENT_TAG}"),
