@@ -207,3 +207,45 @@ fn the_probe_runs_once_per_client_and_needs_no_repository() {
     assert_eq!(first.probe_repository, "regatta-probe/absent");
     assert_eq!(first.deletes_enabled.answer, Answer::Yes, "{first:#?}");
 }
+
+#[test]
+fn the_tui_registries_view_shows_what_each_registry_can_do() {
+    use support::tmux::Pane;
+    let open = registry_with_one_image(true);
+    let closed = registry_with_one_image(false);
+    let config = format!(
+        "[registries.open]\nurl = \"{}\"\n\n[registries.closed]\nurl = \"{}\"\n",
+        open.addr(),
+        closed.addr()
+    );
+    let pane = Pane::start_with("capabilities", &[], &[], |root| {
+        let dir = root.join("config/regatta");
+        std::fs::create_dir_all(&dir).expect("mkdir config/regatta");
+        std::fs::write(dir.join("config.toml"), &config).expect("write config.toml");
+    });
+    let screen = pane.wait_for("both probes", |s| {
+        s.contains("deletes yes · catalog yes") && s.contains("deletes no · catalog yes")
+    });
+    let row = |name: &str| {
+        screen
+            .lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .unwrap_or_else(|| panic!("no row for {name}:\n{screen}"))
+            .to_string()
+    };
+    assert!(row("open").contains("deletes yes"), "{screen}");
+    assert!(row("closed").contains("deletes no"), "{screen}");
+    // What the registries answered: the one with deletes off said 405.
+    let zeros = "0".repeat(64);
+    let refused = format!("/v2/{APP}/manifests/sha256:{zeros}");
+    assert!(
+        closed
+            .access_log()
+            .iter()
+            .any(|e| e.method == "DELETE" && e.target == refused && e.status == 405),
+        "{:#?}",
+        closed.access_log()
+    );
+    pane.keys(&["q"]);
+    pane.wait_for_exit();
+}

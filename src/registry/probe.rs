@@ -103,6 +103,18 @@ pub struct Capabilities {
 }
 
 impl Capabilities {
+    /// One short line, what matters most first (a narrow column cuts the end):
+    /// `deletes no · catalog yes · tag delete no · referrers no`.
+    pub fn summary(&self) -> String {
+        format!(
+            "deletes {} · catalog {} · tag delete {} · referrers {}",
+            self.deletes_enabled.answer.word(),
+            self.catalog.works.answer.word(),
+            self.tag_delete.answer.word(),
+            self.referrers_api.answer.word()
+        )
+    }
+
     /// `(label, text)` lines for people, written once for the CLI and the TUI.
     pub fn lines(&self) -> Vec<(&'static str, String)> {
         let finding = |f: &Finding| format!("{} ({})", f.answer.word(), f.evidence);

@@ -116,6 +116,7 @@ impl App {
                 source: e.source,
                 notice: e.notice,
                 client: e.client,
+                capabilities: None,
             })
             .collect();
         let mut app = Self {
