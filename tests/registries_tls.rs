@@ -87,6 +87,13 @@ fn the_deployment_docs_self_signed_certificate_is_trusted_when_named() {
     assert!(curl_status(&registry.url(), &other.cert, None).is_err());
     let err = ping(&registry, trusting(&registry, Some(&other.cert))).unwrap_err();
     assert!(matches!(err, RegistryError::Tls { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains(
+            "presents a CA certificate as its own; name that exact certificate in ca_file"
+        ),
+        "{text}"
+    );
 
     // The CLI reads the same file from --ca-file, and lists the (empty) catalog.
     let sandbox = Sandbox::new();

@@ -168,7 +168,7 @@ struct Inner {
     /// registry that requires one closes the connection).
     presents_client_cert: bool,
     /// What the registry can do, probed once per client (see [`super::probe`]).
-    pub(crate) capabilities: OnceCell<super::probe::Capabilities>,
+    capabilities: OnceCell<super::probe::Capabilities>,
 }
 
 impl std::fmt::Debug for Client {

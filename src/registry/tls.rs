@@ -293,13 +293,15 @@ pub(crate) fn describe_failure(
         while let Some(err) = current {
             let text = err.to_string();
             if let Some(alert) = text.split("received fatal alert: ").nth(1) {
-                return Some(alert_sentence(alert.trim()));
+                return Some(alert_sentence(alert.trim(), host));
             }
             current = err.source();
         }
         return None;
     };
-    let trust_hint = "set ca_file (or certs.d/HOST/ca.crt) to the registry's CA certificate, or insecure = true to skip verification";
+    let trust_hint = format!(
+        "set ca_file (or certs.d/{host}/ca.crt) to the registry's CA certificate, or insecure = true to skip verification"
+    );
     Some(match tls {
         rustls::Error::InvalidCertificate(cert) => match cert {
             CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
@@ -346,20 +348,19 @@ pub(crate) fn describe_failure(
                     .is_some_and(|w| matches!(w, webpki::Error::CaUsedAsEndEntity)) =>
             {
                 format!(
-                    "the registry presents a CA certificate as its own; name that exact certificate in ca_file (or certs.d/HOST/ca.crt) to trust it, or {}",
-                    "set insecure = true to skip verification"
+                    "the registry presents a CA certificate as its own; name that exact certificate in ca_file (or certs.d/{host}/ca.crt) to trust it, or set insecure = true to skip verification"
                 )
             }
             other => format!("invalid peer certificate: {other}; {trust_hint}"),
         },
-        rustls::Error::AlertReceived(alert) => alert_sentence(&format!("{alert:?}")),
+        rustls::Error::AlertReceived(alert) => alert_sentence(&format!("{alert:?}"), host),
         other => format!("{other}; {trust_hint}"),
     })
 }
 
-fn alert_sentence(alert: &str) -> String {
+fn alert_sentence(alert: &str, host: &str) -> String {
     format!(
-        "the registry ended the handshake ({alert}); if it requires a client certificate, set client_cert and client_key or put client.cert and client.key in certs.d/HOST/"
+        "the registry ended the handshake ({alert}); if it requires a client certificate, set client_cert and client_key or put client.cert and client.key in certs.d/{host}/"
     )
 }
 
