@@ -249,3 +249,52 @@ fn the_tui_registries_view_shows_what_each_registry_can_do() {
     pane.keys(&["q"]);
     pane.wait_for_exit();
 }
+
+/// The app with probes on, opened on `registry`, its workers doing the HTTP.
+async fn probing_app(registry: &TestRegistry, journal: &std::path::Path) -> regatta::tui::App {
+    use regatta::tui::{Action, App, RegistryEntry, Theme};
+    let client = registry.client();
+    let source: std::sync::Arc<dyn regatta::registry::Source> = std::sync::Arc::new(client.clone());
+    let entry = RegistryEntry {
+        name: "test".into(),
+        location: registry.url(),
+        source: Ok(source),
+        notice: None,
+        client: Some(client),
+    };
+    let mut app = App::new(vec![entry], true, jiff::Timestamp::now(), Theme::PLAIN)
+        .with_journal(Some(journal.to_path_buf()))
+        .with_probes(true);
+    app.update(Action::Resize {
+        width: 100,
+        height: 30,
+    });
+    let effects = app.start();
+    regatta::tui::memory::run_until_idle(&mut app, effects).await;
+    app
+}
+
+#[tokio::test]
+async fn the_tui_refuses_a_delete_up_front_where_deletes_are_off() {
+    use regatta::tui::Action;
+    use regatta::tui::app::Message;
+    for (deletes, dialog) in [(false, false), (true, true)] {
+        let registry = registry_with_one_image(deletes);
+        let journal = tempfile::tempdir().expect("a temp dir");
+        let mut app = probing_app(&registry, journal.path()).await;
+        for action in [Action::Open, Action::Last, Action::RequestDelete] {
+            let effects = app.update(action);
+            regatta::tui::memory::run_until_idle(&mut app, effects).await;
+        }
+        assert_eq!(app.dialog().is_some(), dialog, "deletes enabled: {deletes}");
+        if !deletes {
+            assert!(
+                matches!(app.message(), Some(Message::Error(e))
+                    if e.contains("deletes are disabled on test (405 UNSUPPORTED")),
+                "{:?}",
+                app.message()
+            );
+        }
+        assert_eq!(tag_links(&registry), ["latest", "v1"], "nothing went");
+    }
+}

@@ -124,7 +124,7 @@ impl App {
             return Vec::new();
         };
         e.reach = Reach::from_ping(&result);
-        if result.is_err() || e.client.is_none() {
+        if !self.probes || result.is_err() || e.client.is_none() {
             return Vec::new();
         }
         let probe = self.req();

@@ -40,7 +40,7 @@ fn app_with_a_client() -> (App, ReqId) {
     .unwrap();
     let mut with_client = entry("r.example", Ok(shared(fixtures::sample())));
     with_client.client = Some(client);
-    let mut app = App::new(vec![with_client], false, now(), Theme::PLAIN);
+    let mut app = App::new(vec![with_client], false, now(), Theme::PLAIN).with_probes(true);
     let effects = app.start();
     let ping = req_of(&effects);
     (app, ping)
@@ -104,4 +104,65 @@ fn a_registry_that_fails_its_ping_or_has_no_client_is_not_probed() {
         result: Ok(()),
     });
     assert!(effects.is_empty(), "the demo has no client: {effects:?}");
+}
+
+#[test]
+fn without_probes_nothing_is_probed() {
+    let client = Client::new(
+        RegistryAddr::parse("https://r.example").unwrap(),
+        ClientOptions {
+            certs_d_roots: Vec::new(),
+            ..ClientOptions::default()
+        },
+    )
+    .unwrap();
+    let mut with_client = entry("r.example", Ok(shared(fixtures::sample())));
+    with_client.client = Some(client);
+    let mut app = App::new(vec![with_client], false, now(), Theme::PLAIN);
+    let effects = app.start();
+    let effects = app.update(Action::PingFinished {
+        req: req_of(&effects),
+        result: Ok(()),
+    });
+    assert!(effects.is_empty(), "{effects:?}");
+}
+
+#[tokio::test]
+async fn a_registry_with_deletes_off_refuses_the_delete_dialog_saying_why() {
+    use super::storage::{open_repo, scanned, select_tag};
+    let client = Client::new(
+        RegistryAddr::parse("demo.example").unwrap(),
+        ClientOptions {
+            certs_d_roots: Vec::new(),
+            ..ClientOptions::default()
+        },
+    )
+    .unwrap();
+    let entries = vec![RegistryEntry {
+        client: Some(client),
+        ..entry("demo", Ok(shared(fixtures::sample())))
+    }];
+    let mut app = scanned(entries)
+        .await
+        .with_journal(Some("/nonexistent/regatta-journal".into()));
+    app.entries[0].capabilities = Some(capabilities());
+    open_repo(&mut app, "nginx");
+    select_tag(&mut app, "1.27");
+    assert!(app.update(Action::RequestDelete).is_empty());
+    assert!(
+        app.dialog().is_none(),
+        "no dialog where every step would fail"
+    );
+    assert!(
+        matches!(app.message(), Some(Message::Error(e))
+            if e.contains("deletes are disabled on demo (405 UNSUPPORTED); Distribution needs storage.delete.enabled: true")),
+        "{:?}",
+        app.message()
+    );
+    // The same request opens the dialog where deletes are on.
+    if let Some(c) = app.entries[0].capabilities.as_mut() {
+        c.deletes_enabled.answer = Answer::Yes;
+    }
+    app.update(Action::RequestDelete);
+    assert!(app.dialog().is_some());
 }
