@@ -298,3 +298,98 @@ async fn the_tui_refuses_a_delete_up_front_where_deletes_are_off() {
         assert_eq!(tag_links(&registry), ["latest", "v1"], "nothing went");
     }
 }
+
+/// What Distribution 2.8 cannot show: a registry with the OCI 1.1 referrers API and tag
+/// delete (Distribution 3, zot), and no catalog for these credentials, from a fake that
+/// answers as the distribution spec says.
+#[tokio::test]
+async fn a_registry_with_referrers_and_tag_delete_and_no_catalog() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    let zeros = "0".repeat(64);
+    let repo = "regatta-probe/absent";
+    Mock::given(method("GET"))
+        .and(path("/v2/"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("Docker-Distribution-API-Version", "registry/2.0")
+                .insert_header("Server", "zot"),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/_catalog"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"errors": [
+            {"code": "UNSUPPORTED", "message": "catalog is disabled"}
+        ]})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v2/{repo}/referrers/sha256:{zeros}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": []
+        })))
+        .mount(&server)
+        .await;
+    for reference in [
+        "regatta-probe-absent-tag".to_string(),
+        format!("sha256:{zeros}"),
+    ] {
+        Mock::given(method("HEAD"))
+            .and(path(format!("/v2/{repo}/manifests/{reference}")))
+            .respond_with(ResponseTemplate::new(404))
+            .mount(&server)
+            .await;
+        Mock::given(method("DELETE"))
+            .and(path(format!("/v2/{repo}/manifests/{reference}")))
+            .respond_with(ResponseTemplate::new(404).set_body_json(json!({"errors": [
+                {"code": "MANIFEST_UNKNOWN", "message": "manifest unknown"}
+            ]})))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let client = regatta::registry::Client::new(
+        regatta::registry::RegistryAddr::parse(&server.address().to_string()).expect("addr"),
+        regatta::registry::ClientOptions {
+            credentials: regatta::registry::CredentialSource::Anonymous,
+            certs_d_roots: Vec::new(),
+            ..regatta::registry::ClientOptions::default()
+        },
+    )
+    .expect("client");
+    let c = client.capabilities().await.expect("probe");
+    assert_eq!(c.server.as_deref(), Some("zot"));
+    assert_eq!(c.catalog.works.answer, Answer::No, "{c:#?}");
+    assert_eq!(c.probe_repository, repo);
+    assert_eq!(c.referrers_api.answer, Answer::Yes, "{c:#?}");
+    assert_eq!(c.tag_delete.answer, Answer::Yes, "{c:#?}");
+    assert_eq!(c.deletes_enabled.answer, Answer::Yes, "{c:#?}");
+}
+
+#[test]
+fn info_on_a_layout_or_an_unreachable_registry_is_one_sentence() {
+    let sandbox = Sandbox::new();
+    let layout = sandbox.root().join("layout");
+    std::fs::create_dir_all(&layout).expect("mkdir");
+    std::fs::write(
+        layout.join("oci-layout"),
+        r#"{"imageLayoutVersion":"1.0.0"}"#,
+    )
+    .expect("oci-layout");
+    std::fs::write(
+        layout.join("index.json"),
+        r#"{"schemaVersion":2,"manifests":[]}"#,
+    )
+    .expect("index.json");
+    sandbox
+        .run(&["info", &layout.to_string_lossy()])
+        .fails_with_one_line(&["needs a registry"]);
+    let port = support::registry::free_port();
+    sandbox
+        .run(&["info", &format!("127.0.0.1:{port}")])
+        .fails_with_one_line(&["cannot reach 127.0.0.1"]);
+}
