@@ -70,6 +70,7 @@ fn a_registry_with_deletes_on_says_so_and_loses_nothing() {
     let info = info_json(&registry);
     assert_eq!(info["url"], json!(registry.url()));
     assert_eq!(info["api_version"], json!("registry/2.0"));
+    assert_eq!(info["credential"], json!("anonymous"));
     assert_eq!(info["catalog"]["works"]["answer"], json!("yes"));
     assert_eq!(info["catalog"]["accepts_page_size_1000"], json!(true));
     assert_eq!(info["probe_repository"], json!(APP));
@@ -392,4 +393,33 @@ fn info_on_a_layout_or_an_unreachable_registry_is_one_sentence() {
     sandbox
         .run(&["info", &format!("127.0.0.1:{port}")])
         .fails_with_one_line(&["cannot reach 127.0.0.1"]);
+}
+
+#[test]
+fn info_names_the_user_and_never_the_password() {
+    let registry = TestRegistry::start_tls_basic_auth("alice", "s3cret-for-info");
+    let sandbox = Sandbox::new();
+    sandbox.write_default_config(&format!(
+        "[registries.secure]\nurl = \"{}\"\nca_file = \"{}\"\nusername = \"alice\"\npassword = \"s3cret-for-info\"\n",
+        registry.url(),
+        registry.ca_pem_path().display()
+    ));
+    let run = sandbox.run(&["info", "secure", "--json"]);
+    run.ok().never_shows("s3cret-for-info");
+    let info = run.json();
+    assert_eq!(
+        info["credential"],
+        json!("user \"alice\" (basic auth)"),
+        "{info:#}"
+    );
+    // htpasswd grants every action to every user it knows: the deletes probe went through.
+    assert_eq!(info["deletes_enabled"]["answer"], json!("yes"), "{info:#}");
+    let run = sandbox.run(&["info", "secure"]);
+    run.ok().never_shows("s3cret-for-info");
+    assert!(
+        run.stdout
+            .contains("credential         user \"alice\" (basic auth)"),
+        "{}",
+        run.stdout
+    );
 }

@@ -21,6 +21,7 @@ use reqwest::{Method, StatusCode, header};
 use serde::{Deserialize, Serialize};
 
 use super::client::{Call, Client, RequestKind, read_capped};
+use super::credentials::Credentials;
 use super::error::{ErrorEnvelope, RegistryError};
 use super::manifest::null_as_empty;
 use super::pagination::{next_link, page_size_of};
@@ -94,6 +95,9 @@ pub struct Capabilities {
     pub api_version: Option<String>,
     /// The `Server` header, a hint of the implementation.
     pub server: Option<String>,
+    /// Who regatta is there: `anonymous`, `user "alice" (basic auth)`, `an identity token`.
+    /// What that credential may do shows in the findings (a delete refused with 401/403).
+    pub credential: String,
     pub catalog: CatalogFinding,
     /// The repository the repository-level probes asked.
     pub probe_repository: String,
@@ -128,6 +132,7 @@ impl Capabilities {
                 self.api_version.clone().unwrap_or_else(|| "-".into()),
             ),
             ("server", self.server.clone().unwrap_or_else(|| "-".into())),
+            ("credential", self.credential.clone()),
             ("catalog", catalog),
             ("probed repository", self.probe_repository.clone()),
             ("referrers API", finding(&self.referrers_api)),
@@ -197,6 +202,14 @@ impl Client {
         let server = header_text("server");
         drop(base);
 
+        let credential = match self.credentials().await? {
+            Credentials::Anonymous => "anonymous".to_string(),
+            Credentials::Basic { username, .. } => format!(
+                "user {:?} (basic auth)",
+                crate::sanitize::sanitize(username)
+            ),
+            Credentials::IdentityToken(_) => "an identity token".to_string(),
+        };
         let (catalog, first_repo) = self.probe_catalog().await?;
         let repo = first_repo.unwrap_or_else(|| MADE_UP_REPO.to_string());
         let referrers_api = self.probe_referrers(&repo).await?;
@@ -205,6 +218,7 @@ impl Client {
         Ok(Capabilities {
             api_version,
             server,
+            credential,
             catalog,
             probe_repository: repo,
             referrers_api,

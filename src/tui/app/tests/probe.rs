@@ -15,6 +15,7 @@ fn capabilities() -> Capabilities {
     Capabilities {
         api_version: Some("registry/2.0".into()),
         server: None,
+        credential: "anonymous".into(),
         catalog: CatalogFinding {
             works: finding(Answer::Yes, "answers n=1000"),
             accepts_page_size_1000: Some(true),
