@@ -90,6 +90,10 @@ pub struct RegistryConfig {
     /// Look up credentials in Docker's config.json when no username is given (default true).
     pub docker_config: Option<bool>,
     pub ca_file: Option<PathBuf>,
+    /// Client certificate (PEM) and key for registries that require mutual TLS; both or
+    /// neither. Without them, certs.d's `client.cert`/`client.key` are used when present.
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
     pub insecure: Option<bool>,
     pub concurrency: Option<usize>,
     pub page_size: Option<usize>,
@@ -109,6 +113,8 @@ impl fmt::Debug for RegistryConfig {
             .field("password_command", &self.password_command)
             .field("docker_config", &self.docker_config)
             .field("ca_file", &self.ca_file)
+            .field("client_cert", &self.client_cert)
+            .field("client_key", &self.client_key)
             .field("insecure", &self.insecure)
             .field("concurrency", &self.concurrency)
             .field("page_size", &self.page_size)
@@ -218,6 +224,23 @@ impl Config {
             }
             check_limits(&registry.concurrency, &registry.page_size)
                 .map_err(|(key, msg)| fail(&table, key, msg))?;
+            match (&registry.client_cert, &registry.client_key) {
+                (Some(_), None) => {
+                    return Err(fail(
+                        &table,
+                        "client_cert",
+                        "a client certificate needs client_key too".into(),
+                    ));
+                }
+                (None, Some(_)) => {
+                    return Err(fail(
+                        &table,
+                        "client_key",
+                        "a client key needs client_cert too".into(),
+                    ));
+                }
+                _ => {}
+            }
             for repo in &registry.repositories {
                 if let Err(e) = crate::registry::RepoName::parse(repo) {
                     return Err(fail(&table, "repositories", e.to_string()));
@@ -260,6 +283,8 @@ impl Config {
             options.request_timeout = std::time::Duration::from_secs(t);
         }
         options.ca_file = registry.ca_file.clone();
+        options.client_cert = registry.client_cert.clone();
+        options.client_key = registry.client_key.clone();
         options.insecure = registry.insecure.unwrap_or(false);
         options.credentials = match (
             &registry.username,
@@ -452,6 +477,22 @@ repositories = ["library/nginx"]
         assert_eq!(opts.concurrency, 4);
         assert!(matches!(opts.credentials, CredentialSource::Command { .. }));
         assert_eq!(c.find_registry("127.0.0.1:5000").unwrap().0, "local");
+    }
+
+    #[test]
+    fn client_certificates_come_in_pairs() {
+        let c = parse(
+            "[registries.m]\nurl = \"https://r:5000\"\nclient_cert = \"/c/client.cert\"\nclient_key = \"/c/client.key\"\n",
+        )
+        .unwrap();
+        let opts = c.client_options(&c.registries["m"]);
+        assert_eq!(opts.client_cert, Some(PathBuf::from("/c/client.cert")));
+        assert_eq!(opts.client_key, Some(PathBuf::from("/c/client.key")));
+        let e = parse("[registries.m]\nurl = \"r:5000\"\n\nclient_cert = \"/c/client.cert\"\n")
+            .unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("registries.m.client_cert"));
+        assert_eq!(e.line, Some(4));
+        assert!(e.message.contains("client_key"), "{e}");
     }
 
     #[test]

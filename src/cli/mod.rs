@@ -5,6 +5,7 @@
 mod audit;
 mod delete;
 mod du;
+mod info;
 mod inspect;
 mod list;
 mod logging;
@@ -159,6 +160,15 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// What a registry can do: API version, catalog and its page cap, referrers API, tag
+    /// delete, whether deletes are enabled (probed with requests that change nothing).
+    Info {
+        /// Registry (config name, host[:port], URL).
+        target: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a shell completion script.
     Completions { shell: clap_complete::Shell },
 }
@@ -300,6 +310,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Some(Command::Restore { ids, list, json }) => {
                 succeeded(restore::run(&ctx, &ids, list, json).await?)
             }
+            Some(Command::Info { target, json }) => info::run(&ctx, &target, json).await,
             Some(Command::Completions { .. }) => Ok(()),
         }
     })

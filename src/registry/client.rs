@@ -17,6 +17,7 @@ use super::error::{
     ErrorEnvelope, RegistryError, describe_reqwest_error, is_tls_error, tls_detail,
 };
 use super::reference::RegistryAddr;
+use super::tls::{self, TlsFiles};
 
 /// Bodies of manifests, configs and list pages are refused past this size (Distribution's own
 /// manifest limit), so a hostile registry cannot make us buffer without bound.
@@ -28,8 +29,15 @@ pub const MAX_PAGE_SIZE: usize = 1000;
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
     pub credentials: CredentialSource,
-    /// A PEM file of extra CA certificates trusted for this registry.
+    /// A PEM file of extra CA certificates trusted for this registry. A certificate in it
+    /// that the server presents as its own is trusted even when marked `CA:TRUE`.
     pub ca_file: Option<PathBuf>,
+    /// Client certificate (PEM chain) and key for mutual TLS; both or neither.
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+    /// Where Docker's and Podman's per-registry certificate directories are looked up
+    /// (`<root>/<host:port>/{*.crt, NAME.cert, NAME.key}`); see [`super::certs_d`].
+    pub certs_d_roots: Vec<PathBuf>,
     /// Skip TLS verification (front ends warn visibly when this is on).
     pub insecure: bool,
     /// Requests in flight at once to this registry.
@@ -50,6 +58,9 @@ impl Default for ClientOptions {
         Self {
             credentials: CredentialSource::default(),
             ca_file: None,
+            client_cert: None,
+            client_key: None,
+            certs_d_roots: super::certs_d::default_roots(),
             insecure: false,
             concurrency: 8,
             page_size: MAX_PAGE_SIZE,
@@ -111,6 +122,9 @@ pub(crate) struct Call {
     pub accept: Option<&'static str>,
     pub content_type: Option<String>,
     pub body: Option<Vec<u8>>,
+    /// Return any final status instead of mapping 4xx/5xx to errors (the capability probe
+    /// reads the status itself). Auth challenges and retries are handled as usual.
+    pub any_status: bool,
 }
 
 impl Call {
@@ -124,6 +138,7 @@ impl Call {
             accept: None,
             content_type: None,
             body: None,
+            any_status: false,
         }
     }
 
@@ -151,6 +166,11 @@ struct Inner {
     auth: AuthState,
     credentials: OnceCell<Credentials>,
     counters: RequestCounters,
+    /// Whether the TLS set-up presents a client certificate (for the sentence when a
+    /// registry that requires one closes the connection).
+    presents_client_cert: bool,
+    /// What the registry can do, probed once per client (see [`super::probe`]).
+    capabilities: OnceCell<super::probe::Capabilities>,
 }
 
 impl std::fmt::Debug for Client {
@@ -176,28 +196,14 @@ impl Client {
             .timeout(options.request_timeout)
             // reqwest drops Authorization when a redirect leaves the host (blob storage).
             .redirect(reqwest::redirect::Policy::limited(5));
-        if let Some(path) = &options.ca_file {
-            let pem = std::fs::read(path).map_err(|e| RegistryError::Io {
-                path: path.display().to_string(),
-                detail: format!("cannot read ca_file: {e}"),
-            })?;
-            let certs =
-                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| RegistryError::Io {
-                    path: path.display().to_string(),
-                    detail: format!("ca_file is not a PEM certificate bundle: {e}"),
-                })?;
-            // A file without any certificate parses as an empty bundle; accepting it would
-            // turn a wrong path into a TLS error telling the user to set the ca_file they set.
-            if certs.is_empty() {
-                return Err(RegistryError::Io {
-                    path: path.display().to_string(),
-                    detail: "ca_file holds no PEM certificate".to_string(),
-                });
-            }
-            builder = builder.tls_certs_merge(certs);
-        }
-        if options.insecure {
-            builder = builder.tls_danger_accept_invalid_certs(true);
+        let tls_files = TlsFiles::for_registry(&options, &addr);
+        let presents_client_cert = tls_files.client.is_some();
+        match tls::client_config(&tls_files, &options)? {
+            // Our own rustls configuration: the user's CA certificates (including a
+            // self-signed CA:TRUE server certificate they named), a client certificate.
+            Some(config) => builder = builder.tls_backend_preconfigured(config),
+            None if options.insecure => builder = builder.tls_danger_accept_invalid_certs(true),
+            None => {}
         }
         let http = builder
             .build()
@@ -212,6 +218,8 @@ impl Client {
                 auth: AuthState::default(),
                 credentials: OnceCell::new(),
                 counters: RequestCounters::default(),
+                presents_client_cert,
+                capabilities: OnceCell::new(),
             }),
         })
     }
@@ -222,6 +230,10 @@ impl Client {
 
     pub fn options(&self) -> &ClientOptions {
         &self.inner.options
+    }
+
+    pub(crate) fn capabilities_cell(&self) -> &OnceCell<super::probe::Capabilities> {
+        &self.inner.capabilities
     }
 
     pub fn counters(&self) -> &RequestCounters {
@@ -374,7 +386,11 @@ impl Client {
                 }
             }
             let retryable = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
-            if retryable && retry_left && call.idempotent() {
+            let will_retry = retryable && retry_left && call.idempotent();
+            if call.any_status && !will_retry {
+                return Ok(response);
+            }
+            if will_retry {
                 let wait = retry_after(&response);
                 self.backoff(*attempt, wait).await;
                 *attempt += 1;
@@ -401,10 +417,13 @@ impl Client {
     fn transport_error(&self, call: &Call, e: &reqwest::Error) -> RegistryError {
         let host = self.inner.addr.host.clone();
         if is_tls_error(e) {
-            return RegistryError::Tls {
-                host,
-                detail: tls_detail(e),
-            };
+            let detail = tls::describe_failure(e, &host).unwrap_or_else(|| {
+                format!(
+                    "{} (set ca_file to the registry's CA certificate, or insecure = true to skip verification)",
+                    tls_detail(e)
+                )
+            });
+            return RegistryError::Tls { host, detail };
         }
         if e.is_timeout() {
             let seconds = if e.is_connect() {
@@ -417,10 +436,19 @@ impl Client {
                 seconds,
             };
         }
-        RegistryError::Unreachable {
-            host,
-            detail: describe_reqwest_error(e),
+        let mut detail = describe_reqwest_error(e);
+        // With TLS 1.3 a registry refuses a missing client certificate after the handshake;
+        // over HTTP/2 that reaches us as a closed connection, not as the alert.
+        if self.inner.addr.scheme == super::reference::Scheme::Https
+            && !self.inner.presents_client_cert
+            && error_chain(e).iter().any(|m| m.contains("closed"))
+        {
+            detail.push_str(&format!(
+                "; if the registry requires a client certificate, set client_cert and client_key or put client.cert and client.key in certs.d/{}/",
+                self.inner.addr.host
+            ));
         }
+        RegistryError::Unreachable { host, detail }
     }
 
     async fn status_error(

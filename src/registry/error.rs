@@ -13,9 +13,8 @@ pub enum RegistryError {
     #[error("cannot reach {host}: {detail}")]
     Unreachable { host: String, detail: String },
 
-    #[error(
-        "TLS failure talking to {host}: {detail} (set ca_file to the registry's CA certificate, or insecure = true to skip verification)"
-    )]
+    /// `detail` says what to do (it names ca_file, certs.d or client_cert where they help).
+    #[error("TLS failure talking to {host}: {detail}")]
     Tls { host: String, detail: String },
 
     #[error("{url} did not answer within {seconds} s")]
@@ -216,7 +215,7 @@ mod tests {
         assert!(e.to_string().contains("storage.delete.enabled"));
         let e = RegistryError::Tls {
             host: "r".into(),
-            detail: "unknown issuer".into(),
+            detail: "unknown issuer; set ca_file".into(),
         };
         assert!(e.to_string().contains("ca_file"));
     }

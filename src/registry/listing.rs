@@ -7,7 +7,7 @@ use url::Url;
 use super::client::{Call, Client, MAX_DOCUMENT_BYTES, RequestKind};
 use super::error::RegistryError;
 use super::manifest::null_as_empty;
-use super::pagination::{PageGuard, next_link, same_origin};
+use super::pagination::{PageGuard, next_link, same_origin, without_page_size};
 use super::reference::{RepoName, Tag};
 use super::source::{PageSink, Skipped};
 
@@ -114,6 +114,7 @@ impl Client {
     ) -> Result<Vec<String>, RegistryError> {
         let mut guard = PageGuard::default();
         let mut all = Vec::new();
+        let mut first_page = true;
         let mut next = Some(first);
         while let Some(url) = next.take() {
             if !guard.visit_url(&url) {
@@ -129,7 +130,22 @@ impl Client {
                 what.to_string(),
             );
             call.accept = Some("application/json");
-            let document = self.fetch(call, MAX_DOCUMENT_BYTES).await?;
+            let document = match self.fetch(call, MAX_DOCUMENT_BYTES).await {
+                Ok(document) => document,
+                // A registry that refuses our page size (Distribution with catalog.maxentries
+                // below it: 400 PAGINATION_NUMBER_INVALID) is asked once more without one;
+                // it then picks its own, and its Link pages carry that size on.
+                Err(RegistryError::Status { status: 400, .. })
+                    if first_page && without_page_size(&url).is_some() =>
+                {
+                    tracing::info!(%url, "the registry refused the page size; asking without one");
+                    first_page = false;
+                    next = without_page_size(&url);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            first_page = false;
             let link = document
                 .headers
                 .get(header::LINK)

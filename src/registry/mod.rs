@@ -4,6 +4,7 @@
 mod auth;
 mod blobs;
 pub mod cache;
+pub mod certs_d;
 pub mod challenge;
 mod client;
 pub mod credentials;
@@ -13,8 +14,10 @@ mod listing;
 pub mod manifest;
 mod manifests;
 pub mod pagination;
+pub mod probe;
 pub mod reference;
 pub mod source;
+pub mod tls;
 
 use async_trait::async_trait;
 

@@ -41,6 +41,35 @@ pub fn same_origin(next: &Url, current: &Url) -> bool {
     next.origin() == current.origin()
 }
 
+/// `url` without its `n` (page size) parameter, or `None` when it has none. A registry that
+/// refuses our `n` (Distribution answers one above `catalog.maxentries` with 400
+/// PAGINATION_NUMBER_INVALID rather than clamping it) picks its own page size without one,
+/// and its `Link` carries that size on.
+pub fn without_page_size(url: &Url) -> Option<Url> {
+    if !url.query_pairs().any(|(k, _)| k == "n") {
+        return None;
+    }
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != "n")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let mut out = url.clone();
+    if kept.is_empty() {
+        out.set_query(None);
+    } else {
+        out.query_pairs_mut().clear().extend_pairs(kept);
+    }
+    Some(out)
+}
+
+/// The `n` a page URL asks for (the page size a registry chose, when it is in its `Link`).
+pub fn page_size_of(url: &Url) -> Option<usize> {
+    url.query_pairs()
+        .find(|(k, _)| k == "n")
+        .and_then(|(_, v)| v.parse().ok())
+}
+
 /// Splits a Link header at the commas between links (not those inside `<...>` or quotes).
 fn split_links(header: &str) -> Vec<&str> {
     let mut parts = Vec::new();
@@ -132,6 +161,22 @@ mod tests {
         );
         let next = next_link(&base(), r#"</v2/_catalog?last=b>; rel="next""#).unwrap();
         assert!(same_origin(&next, &base()));
+    }
+
+    #[test]
+    fn page_size_is_dropped_and_read() {
+        let url = Url::parse("http://r/v2/_catalog?n=1000").unwrap();
+        assert_eq!(
+            without_page_size(&url).unwrap().as_str(),
+            "http://r/v2/_catalog"
+        );
+        let url = Url::parse("http://r/v2/a/tags/list?last=x&n=5").unwrap();
+        assert_eq!(
+            without_page_size(&url).unwrap().as_str(),
+            "http://r/v2/a/tags/list?last=x"
+        );
+        assert_eq!(page_size_of(&url), Some(5));
+        assert!(without_page_size(&Url::parse("http://r/v2/_catalog").unwrap()).is_none());
     }
 
     #[test]

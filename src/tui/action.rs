@@ -144,6 +144,11 @@ pub enum Action {
         req: ReqId,
         result: Result<(), RegistryError>,
     },
+    /// What a registry can do (after a successful ping of a registry with a client).
+    Probed {
+        req: ReqId,
+        result: Result<Box<crate::registry::probe::Capabilities>, RegistryError>,
+    },
     ReposPage {
         req: ReqId,
         repos: Vec<RepoName>,
@@ -261,6 +266,7 @@ impl Action {
         matches!(
             self,
             Action::PingFinished { .. }
+                | Action::Probed { .. }
                 | Action::ReposPage { .. }
                 | Action::ReposListed { .. }
                 | Action::TagsCounted { .. }
@@ -283,6 +289,7 @@ impl Action {
     pub fn req(&self) -> Option<ReqId> {
         match self {
             Action::PingFinished { req, .. }
+            | Action::Probed { req, .. }
             | Action::ReposPage { req, .. }
             | Action::ReposListed { req, .. }
             | Action::TagsCounted { req, .. }
@@ -308,6 +315,8 @@ impl Action {
 pub enum Effect {
     /// Check that a registry answers.
     Ping { req: ReqId, entry: usize },
+    /// Find out what a registry can do ([`crate::registry::probe`]; changes nothing).
+    Probe { req: ReqId, entry: usize },
     /// List the repositories page by page, counting each one's tags as it arrives.
     ListRepos { req: ReqId, entry: usize },
     /// List the tags of a repository.
@@ -375,6 +384,7 @@ impl Effect {
     pub fn describe(&self) -> String {
         match self {
             Effect::Ping { req, entry } => format!("ping {req} registry {entry}"),
+            Effect::Probe { req, entry } => format!("probe {req} registry {entry}"),
             Effect::ListRepos { req, entry } => format!("list repositories {req} registry {entry}"),
             Effect::ListTags { req, repo, .. } => format!("list tags {req} {repo}"),
             Effect::ResolveTags {
@@ -421,6 +431,7 @@ impl Effect {
     pub fn req(&self) -> Option<ReqId> {
         match self {
             Effect::Ping { req, .. }
+            | Effect::Probe { req, .. }
             | Effect::ListRepos { req, .. }
             | Effect::ListTags { req, .. }
             | Effect::ResolveTags { req, .. }

@@ -110,6 +110,7 @@ pub async fn run_with(
         Theme::from_env(),
     )
     .with_journal(options.journal)
+    .with_probes(true)
     .with_policies(options.policies.into_iter().collect())
     .with_audit(options.audit);
     let (tx, mut results) = mpsc::unbounded_channel();

@@ -150,6 +150,17 @@ impl Workers {
                 };
                 (req, Box::pin(work))
             }
+            Effect::Probe { req, entry } => {
+                let Some(client) = resources.client(entry) else {
+                    return;
+                };
+                let tx = tx.clone();
+                let work = async move {
+                    let result = client.capabilities().await.map(Box::new);
+                    let _ = tx.send(Action::Probed { req, result });
+                };
+                (req, Box::pin(work))
+            }
             Effect::ListRepos { req, entry } => {
                 let Some(source) = source(entry) else { return };
                 (req, Box::pin(list_repos(source, req, tx.clone())))

@@ -19,7 +19,7 @@ use tempfile::TempDir;
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The subdirectories every run gets, by the variable that points at them.
-const DIRS: [(&str, &str); 7] = [
+const DIRS: [(&str, &str); 8] = [
     ("HOME", "home"),
     ("XDG_CONFIG_HOME", "config"),
     ("XDG_CACHE_HOME", "cache"),
@@ -27,6 +27,8 @@ const DIRS: [(&str, &str); 7] = [
     ("XDG_STATE_HOME", "state"),
     ("XDG_RUNTIME_DIR", "runtime"),
     ("DOCKER_CONFIG", "docker"),
+    // Docker's and Podman's per-registry certificate directories (never the machine's own).
+    ("REGATTA_CERTS_D", "certs.d"),
 ];
 
 /// A home for runs of the binary. Runs from one sandbox share its config, cache and log file

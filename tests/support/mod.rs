@@ -64,6 +64,7 @@ pub mod registry;
 pub mod sprawl;
 pub mod standard;
 pub mod storage;
+pub mod tls;
 pub mod tmux;
 pub mod truth;
 

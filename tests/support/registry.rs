@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 use regatta::registry::{Client, ClientOptions, CredentialSource, RegistryAddr, Secret};
 use tempfile::TempDir;
 
+use super::tls::ServerTls;
+
 const MISSING: &str =
     "docker-registry not found: install it with `apt-get install -y docker-registry`";
 
@@ -44,6 +46,10 @@ pub struct RegistryOptions {
     pub delete_enabled: bool,
     /// One access-log line per request in [`TestRegistry::log`], for tests that count requests.
     pub access_log: bool,
+    /// `catalog.maxentries` (Distribution's default is 1000): a larger `n` is a 400.
+    pub catalog_max_entries: Option<usize>,
+    /// Serve HTTPS with these files (no auth); see [`super::tls`].
+    pub server_tls: Option<ServerTls>,
 }
 
 impl Default for RegistryOptions {
@@ -51,6 +57,8 @@ impl Default for RegistryOptions {
         Self {
             delete_enabled: true,
             access_log: false,
+            catalog_max_entries: None,
+            server_tls: None,
         }
     }
 }
@@ -83,6 +91,7 @@ pub struct TestRegistry {
     dir: TempDir,
     port: u16,
     tls: Option<TlsAuth>,
+    server_tls: Option<ServerTls>,
     process: Mutex<Option<Process>>,
 }
 
@@ -150,6 +159,7 @@ impl TestRegistry {
             dir,
             port: free_port(),
             tls,
+            server_tls: options.server_tls.clone(),
             process: Mutex::new(None),
         };
         // A port freed by `free_port` can be taken by someone else before the registry binds
@@ -181,7 +191,8 @@ impl TestRegistry {
 
     /// `http://127.0.0.1:PORT` or `https://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
-        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        let https = self.tls.is_some() || self.server_tls.is_some();
+        let scheme = if https { "https" } else { "http" };
         format!("{scheme}://{}", self.addr())
     }
 
@@ -199,6 +210,8 @@ impl TestRegistry {
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(30),
             retry_base: Duration::from_millis(20),
+            // Never the machine's own /etc/docker/certs.d.
+            certs_d_roots: Vec::new(),
             ..ClientOptions::default()
         };
         if let Some(tls) = &self.tls {
@@ -444,6 +457,12 @@ http:
             addr = self.addr(),
             identity = self.identity(),
         );
+        if let Some(max) = options.catalog_max_entries {
+            yaml.push_str(&format!("catalog:\n  maxentries: {max}\n"));
+        }
+        if let Some(tls) = &options.server_tls {
+            yaml = yaml.replacen("\nhttp:\n", &format!("\nhttp:\n{}", tls.yaml()), 1);
+        }
         if self.tls.is_some() {
             let d = self.dir.path();
             yaml.push_str(&format!(
@@ -512,12 +531,15 @@ auth:
         regatta::registry::install_crypto_provider();
         // Trusts any certificate: the probe asks whether the server is up, not whether the
         // client verifies it (the tests do that).
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .tls_danger_accept_invalid_certs(true)
             .connect_timeout(Duration::from_secs(1))
-            .timeout(Duration::from_secs(5))
-            .build()
-            .expect("build the readiness probe");
+            .timeout(Duration::from_secs(5));
+        // A registry that requires client certificates answers nobody else.
+        if let Some(identity) = self.server_tls.as_ref().and_then(ServerTls::probe_identity) {
+            builder = builder.identity(identity);
+        }
+        let http = builder.build().expect("build the readiness probe");
         let url = format!("{}/v2/", self.url());
         let identity = self.identity();
         let deadline = Instant::now() + READY_TIMEOUT;

@@ -37,6 +37,22 @@ impl App {
         })
     }
 
+    /// [`writable`](Self::writable) for deletes, and refused up front where the probe found
+    /// deletes disabled (instead of a dialog whose every step would fail with 405).
+    fn deletable(&self, entry: usize) -> Result<PathBuf, String> {
+        let journal = self.writable(entry, "delete")?;
+        let state = &self.entries[entry];
+        if let Some(c) = &state.capabilities
+            && c.deletes_enabled.answer == crate::registry::probe::Answer::No
+        {
+            return Err(format!(
+                "deletes are disabled on {} ({}); Distribution needs storage.delete.enabled: true",
+                state.name, c.deletes_enabled.evidence
+            ));
+        }
+        Ok(journal)
+    }
+
     /// Whether the model is complete enough to name every tag that goes in `repos`.
     fn ready_to_delete<'a>(
         &self,
@@ -111,7 +127,7 @@ impl App {
         if selection.is_empty() {
             return Err("nothing to delete: mark tags with space in a tag list first".into());
         }
-        self.writable(entry, "delete")?;
+        self.deletable(entry)?;
         let repos: BTreeSet<&RepoName> = selection.iter().map(|(r, _)| r).collect();
         self.ready_to_delete(entry, repos.iter().copied())?;
         let model = &self.storages[entry].model;
@@ -151,7 +167,7 @@ impl App {
         if plan.deletions.is_empty() {
             return Err("the policy deletes nothing here".into());
         }
-        self.writable(entry, "delete")?;
+        self.deletable(entry)?;
         let repos: BTreeSet<RepoName> = plan_repos(&plan).into_iter().collect();
         self.ready_to_delete(entry, repos.iter())?;
         let title = format!("apply the cleanup: {} go", count(plan.tag_count(), "tag"));
@@ -232,7 +248,7 @@ impl App {
             }
             return Vec::new();
         }
-        let journal = match self.writable(entry, "delete") {
+        let journal = match self.deletable(entry) {
             Ok(journal) => journal,
             Err(why) => {
                 if let Some(d) = &mut self.dialog {

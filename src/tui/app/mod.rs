@@ -93,6 +93,9 @@ pub struct App {
     quit: bool,
     spinner: Spinner,
     open_first: bool,
+    /// Probe registries that answer for what they can do (off by default: the probe talks
+    /// to the registry's client, which tests built on in-memory sources do not want).
+    probes: bool,
 }
 
 impl App {
@@ -116,6 +119,7 @@ impl App {
                 source: e.source,
                 notice: e.notice,
                 client: e.client,
+                capabilities: None,
             })
             .collect();
         let mut app = Self {
@@ -141,6 +145,7 @@ impl App {
             quit: false,
             spinner: Spinner::default(),
             open_first,
+            probes: false,
         };
         app.settle();
         app
@@ -149,6 +154,13 @@ impl App {
     /// Where backups and the audit log of deletes go (`None`: deleting is refused).
     pub fn with_journal(mut self, journal: Option<PathBuf>) -> Self {
         self.journal = journal;
+        self
+    }
+
+    /// Whether registries that answer are probed for what they can do (the registries view
+    /// shows it; a registry with deletes off refuses the delete dialog up front).
+    pub fn with_probes(mut self, probes: bool) -> Self {
+        self.probes = probes;
         self
     }
 

@@ -47,7 +47,8 @@ impl App {
             return Vec::new();
         };
         match action {
-            Action::PingFinished { result, .. } => self.on_ping(owner, req, result),
+            Action::PingFinished { result, .. } => return self.on_ping(owner, req, result),
+            Action::Probed { result, .. } => self.on_probed(owner, req, result),
             Action::ReposPage { repos, .. } => self.on_repos(owner, &repos, false),
             Action::ReposListed {
                 result: Ok(repos), ..
@@ -105,7 +106,41 @@ impl App {
         }
     }
 
-    fn on_ping(&mut self, owner: usize, req: ReqId, result: Result<(), RegistryError>) {
+    /// A registry that answers and has a client is probed next for what it can do.
+    fn on_ping(
+        &mut self,
+        owner: usize,
+        req: ReqId,
+        result: Result<(), RegistryError>,
+    ) -> Vec<Effect> {
+        let View::Registries(v) = &mut self.stack[owner] else {
+            return Vec::new();
+        };
+        v.loads.retain(|r| *r != req);
+        let Some(entry) = v.pings.remove(&req) else {
+            return Vec::new();
+        };
+        let Some(e) = self.entries.get_mut(entry) else {
+            return Vec::new();
+        };
+        e.reach = Reach::from_ping(&result);
+        if !self.probes || result.is_err() || e.client.is_none() {
+            return Vec::new();
+        }
+        let probe = self.req();
+        if let View::Registries(v) = &mut self.stack[owner] {
+            v.loads.push(probe);
+            v.pings.insert(probe, entry);
+        }
+        vec![Effect::Probe { req: probe, entry }]
+    }
+
+    fn on_probed(
+        &mut self,
+        owner: usize,
+        req: ReqId,
+        result: Result<Box<crate::registry::probe::Capabilities>, RegistryError>,
+    ) {
         let View::Registries(v) = &mut self.stack[owner] else {
             return;
         };
@@ -113,8 +148,11 @@ impl App {
         let Some(entry) = v.pings.remove(&req) else {
             return;
         };
-        if let Some(e) = self.entries.get_mut(entry) {
-            e.reach = Reach::from_ping(&result);
+        match (result, self.entries.get_mut(entry)) {
+            (Ok(capabilities), Some(e)) => e.capabilities = Some(*capabilities),
+            // The ping succeeded a moment ago; a failed probe leaves the row as the ping left it.
+            (Err(e), _) => tracing::warn!("probing registry {entry} failed: {e}"),
+            (Ok(_), None) => {}
         }
     }
 

@@ -8,6 +8,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 
 use super::Ctx;
+use crate::registry::probe::Capabilities;
 use crate::registry::{Client, RegistryError, Source};
 use crate::tui::action::ReqId;
 use crate::tui::columns::{REGISTRY_COLUMNS, RegistryLine, registry_row};
@@ -23,6 +24,8 @@ pub struct EntryState {
     /// The HTTP client for writes; `None` for layouts and the demo (deleting is refused).
     pub client: Option<Client>,
     pub reach: Reach,
+    /// What the registry can do, once probed (registries with a client only).
+    pub capabilities: Option<Capabilities>,
 }
 
 impl std::fmt::Debug for EntryState {
@@ -109,7 +112,7 @@ impl Rows for EntryRows<'_> {
 pub struct RegistriesView {
     pub listing: Listing,
     pub loads: Vec<ReqId>,
-    /// Which registry each ping in flight is about.
+    /// Which registry each ping (or capability probe) in flight is about.
     pub pings: HashMap<ReqId, usize>,
 }
 
@@ -146,10 +149,12 @@ impl RegistriesView {
                 else {
                     return TableRow::default();
                 };
+                let summary = entry.capabilities.as_ref().map(Capabilities::summary);
                 let detail = entry
                     .reach
                     .sentence()
                     .or(entry.notice.as_deref())
+                    .or(summary.as_deref())
                     .unwrap_or("");
                 let line = RegistryLine {
                     name: &entry.name,
@@ -174,10 +179,17 @@ impl RegistriesView {
     /// The full sentence about the selected registry (the column cuts it off).
     pub fn detail(&self, entries: &[EntryState]) -> Option<String> {
         let entry = entries.get(self.selected()?)?;
-        match (entry.reach.sentence(), &entry.notice) {
-            (Some(s), _) => Some(s.to_string()),
-            (None, Some(n)) => Some(n.clone()),
-            (None, None) => None,
+        match (entry.reach.sentence(), &entry.notice, &entry.capabilities) {
+            (Some(s), _, _) => Some(s.to_string()),
+            (None, Some(n), _) => Some(n.clone()),
+            (None, None, Some(c)) => Some(
+                c.lines()
+                    .iter()
+                    .map(|(label, text)| format!("{label}: {text}"))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            (None, None, None) => None,
         }
     }
 }

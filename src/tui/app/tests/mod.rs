@@ -16,6 +16,7 @@ use crate::tui::memory::shared;
 mod audit;
 mod delete;
 mod loading;
+mod probe;
 mod storage;
 
 fn now() -> Timestamp {
