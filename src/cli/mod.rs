@@ -181,7 +181,8 @@ impl Command {
             | Command::Tags { json, .. }
             | Command::Inspect { json, .. }
             | Command::Du { json, .. }
-            | Command::Restore { json, .. } => *json,
+            | Command::Restore { json, .. }
+            | Command::Info { json, .. } => *json,
             Command::Audit { json, format, .. } => *json || *format == audit::Format::Json,
             Command::Rm { apply, .. } | Command::Cleanup { apply, .. } => apply.json,
             Command::Completions { .. } => false,

@@ -14,7 +14,7 @@ use url::Url;
 use super::auth::AuthState;
 use super::credentials::{CredentialSource, Credentials};
 use super::error::{
-    ErrorEnvelope, RegistryError, describe_reqwest_error, is_tls_error, tls_detail,
+    ErrorEnvelope, RegistryError, error_chain, describe_reqwest_error, is_tls_error, tls_detail,
 };
 use super::reference::RegistryAddr;
 use super::tls::{self, TlsFiles};

@@ -145,7 +145,7 @@ impl ErrorEnvelope {
 // ---- describing transport errors (shared by the client and the token fetch) ----------
 
 /// An error's message and those of its sources, outermost first.
-fn error_chain(e: &dyn std::error::Error) -> Vec<String> {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> Vec<String> {
     let mut out = vec![e.to_string()];
     let mut source = e.source();
     while let Some(s) = source {
