@@ -11,7 +11,7 @@ use super::du::scan_with_progress;
 use super::output::{human_bytes, print_json, print_lines};
 use crate::cleanup::execute::{Applier, ApplyEvent, ApplyReport, Outcome, mode_name};
 use crate::cleanup::journal::Journal;
-use crate::cleanup::plan::{Mode, Plan, plan_cleanup, plan_rm};
+use crate::cleanup::plan::{Mode, Plan, joined, plan_cleanup, plan_rm, repo_tag_names};
 use crate::cleanup::policy::{Order, Policy, PolicySpec, UnknownDate};
 use crate::registry::{RepoName, Tag};
 use crate::scan::ScanOptions;
@@ -112,7 +112,7 @@ pub async fn rm(
         if untag { Mode::Untag } else { Mode::Delete },
     );
     if !plan.unknown.is_empty() && plan.deletions.is_empty() {
-        anyhow::bail!("not found: {}", plan.unknown.join(", "));
+        anyhow::bail!("not found: {}", repo_tag_names(&plan.unknown).join(", "));
     }
     finish(ctx, &target, plan, args, &model).await
 }
@@ -399,12 +399,12 @@ pub fn plan_lines(plan: &Plan) -> Vec<String> {
             mode_name(d.mode),
             d.repository,
             d.digest,
-            d.tags.join(", ")
+            joined(&d.tags)
         );
         if !d.widened.is_empty() {
             line.push_str(&format!(
                 "  (also goes, same digest: {})",
-                d.widened.join(", ")
+                joined(&d.widened)
             ));
         }
         if !d.children.is_empty() {
@@ -412,7 +412,7 @@ pub fn plan_lines(plan: &Plan) -> Vec<String> {
         }
         lines.push(line);
     }
-    for u in &plan.unknown {
+    for u in repo_tag_names(&plan.unknown) {
         lines.push(format!("not found: {u}"));
     }
     lines.push(format!(

@@ -8,9 +8,10 @@ use serde::Serialize;
 
 use super::Context;
 use super::output::{human_bytes, print_json, print_lines, table};
-use crate::analysis::freed::{DeletionPlan, plan_deletion};
+use crate::analysis::freed::{DeletionPlan, Goes, plan_deletion};
 use crate::analysis::model::{ScanEvent, ScanFailure, StorageModel};
 use crate::analysis::storage::{RegistryStats, RepoStats, registry_stats, repo_stats};
+use crate::cleanup::plan::{joined, repo_tag_names};
 use crate::registry::{RepoName, Source, Tag};
 use crate::scan::{ScanOptions, scan};
 use crate::target;
@@ -134,29 +135,24 @@ fn parse_free_ref(input: &str, prefix: &str) -> anyhow::Result<(RepoName, Tag)> 
 fn plan_lines(plan: &DeletionPlan) -> Vec<String> {
     let mut lines = Vec::new();
     for d in &plan.deletions {
-        let what = if d.reason == "index child" {
+        let what = if d.reason == Goes::IndexChild {
             format!(
                 "  {}@{}  (platform manifest of a deleted index)",
                 d.repository, d.digest
             )
         } else {
-            let mut line = format!(
-                "  {}@{}  tags: {}",
-                d.repository,
-                d.digest,
-                d.tags.join(", ")
-            );
+            let mut line = format!("  {}@{}  tags: {}", d.repository, d.digest, joined(&d.tags));
             if !d.widened.is_empty() {
                 line.push_str(&format!(
                     "  (also goes, same digest: {})",
-                    d.widened.join(", ")
+                    joined(&d.widened)
                 ));
             }
             line
         };
         lines.push(what);
     }
-    for u in &plan.unknown {
+    for u in repo_tag_names(&plan.unknown) {
         lines.push(format!("  {u}: not found"));
     }
     lines.insert(
