@@ -25,6 +25,15 @@ struct DuReport {
     failures: Vec<ScanFailure>,
 }
 
+/// `du --free --json`: the deletion plan, and whether the scan behind it was complete.
+#[derive(Serialize)]
+struct FreeReport<'a> {
+    #[serde(flatten)]
+    plan: &'a DeletionPlan,
+    complete: bool,
+    failures: Vec<ScanFailure>,
+}
+
 pub async fn run(
     ctx: &Context,
     input: &str,
@@ -45,7 +54,11 @@ pub async fn run(
         let plan = plan_deletion(&model, &selection);
         warn_incomplete(&model);
         return if json {
-            print_json(&plan)
+            print_json(&FreeReport {
+                plan: &plan,
+                complete: model.is_complete(),
+                failures: model.failure_list(),
+            })
         } else {
             print_lines(plan_lines(&plan))
         };
