@@ -11,3 +11,4 @@ pub mod policy;
 #[cfg(test)]
 mod policy_tests;
 pub mod restore;
+mod unseen;

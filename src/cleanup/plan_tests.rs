@@ -262,7 +262,10 @@ fn a_plan_is_complete_only_where_every_repository_it_touches_was_scanned_complet
     let refusal = plan.check_complete(&m).unwrap_err();
     assert_eq!(refusal.repositories.len(), 1);
     assert_eq!(refusal.repositories[0].repository, repo("app"));
-    assert_eq!(refusal.repositories[0].problems, ["app:hidden was not resolved"]);
+    assert_eq!(
+        refusal.repositories[0].problems,
+        ["app:hidden was not resolved"]
+    );
     // A failure in app is named as the scan reported it.
     m.apply(ScanEvent::Failed {
         repo: Some(repo("app")),
@@ -271,7 +274,9 @@ fn a_plan_is_complete_only_where_every_repository_it_touches_was_scanned_complet
     });
     let text = plan.check_complete(&m).unwrap_err().to_string();
     assert!(
-        text.starts_with("refusing to apply: the scan did not see all of app (app:hidden: HTTP 500)"),
+        text.starts_with(
+            "refusing to apply: the scan did not see all of app (app:hidden: HTTP 500)"
+        ),
         "{text}"
     );
     // A repository named but absent from a complete catalog has nothing to miss.

@@ -461,7 +461,7 @@ fn report_lines(report: &ApplyReport) -> Vec<String> {
             let outcome = match &s.outcome {
                 Outcome::Done => "done".to_string(),
                 Outcome::AlreadyDone => "already done".to_string(),
-                Outcome::Skipped(why) => format!("skipped: {why}"),
+                Outcome::Skipped(why) | Outcome::Unseen(why) => format!("skipped: {why}"),
                 Outcome::Failed(_) => return None,
             };
             Some(format!(
