@@ -87,7 +87,33 @@ pub struct Plan {
     pub seen: BTreeMap<RepoName, BTreeMap<Tag, Digest>>,
 }
 
+/// Above this many tags, confirming a plan takes typing its repository's name.
+pub const TYPED_ABOVE: usize = 10;
+
 impl Plan {
+    /// What must be typed to confirm applying the plan, in the CLI's prompt and the TUI's
+    /// dialog alike: the repository's name when more than [`TYPED_ABOVE`] tags go from one
+    /// repository (a name is read, `yes` is typed by habit), else `yes`.
+    pub fn confirmation_word(&self) -> String {
+        let repos: BTreeSet<&RepoName> = self.deletions.iter().map(|d| &d.repository).collect();
+        match repos.into_iter().collect::<Vec<_>>().as_slice() {
+            [one] if self.name_must_be_typed() => one.to_string(),
+            _ => "yes".to_string(),
+        }
+    }
+
+    /// Whether the word must be typed out even where a key could confirm (the TUI's Enter
+    /// stands for `yes` on a small plan): more than [`TYPED_ABOVE`] tags go.
+    pub fn name_must_be_typed(&self) -> bool {
+        self.tag_count() > TYPED_ABOVE
+    }
+
+    /// Whether `typed` confirms the plan: exactly [`Plan::confirmation_word`], surrounding
+    /// spaces aside.
+    pub fn confirmed_by(&self, typed: &str) -> bool {
+        typed.trim() == self.confirmation_word()
+    }
+
     /// Records what the scan saw of every repository the plan touches.
     fn seeing(mut self, model: &StorageModel) -> Self {
         self.seen = self

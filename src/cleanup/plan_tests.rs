@@ -283,3 +283,43 @@ fn a_plan_is_complete_only_where_every_repository_it_touches_was_scanned_complet
     let plan = plan_rm(&model(), &[(repo("nope"), tag("x"))], Mode::Delete);
     assert_eq!(plan.check_complete(&model()), Ok(()));
 }
+
+/// A model where `app` has `n_app` tags on one image and `lib` `n_lib` tags on another.
+fn many_tags(n_app: usize, n_lib: usize) -> StorageModel {
+    let mut m = StorageModel::default();
+    image(&mut m, 1, 2, (3, 1000), "2024-01-01T00:00:00Z");
+    image(&mut m, 4, 5, (6, 1000), "2024-01-01T00:00:00Z");
+    for (r, n, digest) in [("app", n_app, 1), ("lib", n_lib, 4)] {
+        let names: Vec<String> = (0..n).map(|i| format!("t{i}")).collect();
+        let tags: Vec<(&str, u8)> = names.iter().map(|t| (t.as_str(), digest)).collect();
+        tagged(&mut m, r, &tags);
+    }
+    m
+}
+
+#[test]
+fn the_confirmation_word_is_yes_or_for_many_tags_of_one_repository_its_name() {
+    let both = [(repo("app"), tag("t0")), (repo("lib"), tag("t0"))];
+    // Ten tags: `yes`, and a key may stand for it.
+    let plan = plan_rm(&many_tags(10, 1), &both[..1], Mode::Delete);
+    assert_eq!(plan.tag_count(), 10);
+    assert_eq!(plan.confirmation_word(), "yes");
+    assert!(!plan.name_must_be_typed());
+    assert!(plan.confirmed_by("yes\n") && plan.confirmed_by("  yes "));
+    assert!(!plan.confirmed_by("y") && !plan.confirmed_by("app") && !plan.confirmed_by(""));
+
+    // Eleven tags of one repository: its name, and only its name.
+    let plan = plan_rm(&many_tags(11, 1), &both[..1], Mode::Delete);
+    assert_eq!(plan.tag_count(), 11);
+    assert_eq!(plan.confirmation_word(), "app");
+    assert!(plan.name_must_be_typed());
+    assert!(plan.confirmed_by("app\n"));
+    assert!(!plan.confirmed_by("yes") && !plan.confirmed_by("ap") && !plan.confirmed_by("App"));
+
+    // Many tags over two repositories: no one name to type, so `yes`, typed out.
+    let plan = plan_rm(&many_tags(6, 6), &both, Mode::Delete);
+    assert_eq!(plan.tag_count(), 12);
+    assert_eq!(plan.confirmation_word(), "yes");
+    assert!(plan.name_must_be_typed());
+    assert!(plan.confirmed_by("yes") && !plan.confirmed_by("app"));
+}

@@ -304,21 +304,8 @@ fn confirm(plan: &Plan) -> anyhow::Result<()> {
         );
     }
     let tags = plan.tag_count();
-    let repos: std::collections::BTreeSet<&str> = plan
-        .deletions
-        .iter()
-        .map(|d| d.repository.as_str())
-        .collect();
-    // Many tags: type the repository name (one repository) or `yes`, not just `y`.
-    let expected = if tags > 10 && repos.len() == 1 {
-        repos
-            .iter()
-            .next()
-            .map(|r| r.to_string())
-            .unwrap_or_else(|| "yes".into())
-    } else {
-        "yes".to_string()
-    };
+    // The same rule as the TUI's dialog: `yes`, or the repository's name for many tags.
+    let expected = plan.confirmation_word();
     eprint!(
         "Delete {} manifest(s) and {} tag(s), freeing {} after garbage collection? Type {:?} to confirm: ",
         plan.deletions.len(),
@@ -329,7 +316,7 @@ fn confirm(plan: &Plan) -> anyhow::Result<()> {
     std::io::stderr().flush()?;
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
-    if answer.trim() != expected {
+    if !plan.confirmed_by(&answer) {
         anyhow::bail!("not confirmed; nothing was deleted");
     }
     Ok(())

@@ -216,7 +216,7 @@ impl App {
         let entry = dialog.entry;
         if !dialog.typed_ok() {
             let name = dialog.required().unwrap_or_default();
-            let warning = format!("type {name} (or yes), then enter; nothing was deleted");
+            let warning = format!("type {name}, then enter; nothing was deleted");
             if let Some(d) = &mut self.dialog {
                 d.warning = Some(warning);
             }

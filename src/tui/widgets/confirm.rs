@@ -18,9 +18,6 @@ use crate::sanitize::sanitize;
 use crate::tui::action::{Action, PlanRef, ReqId};
 use crate::tui::theme::Theme;
 
-/// Above this many tags, a confirmation needs a name typed (the CLI asks the same).
-pub const TYPED_ABOVE: usize = 10;
-
 /// One way to carry out the request, with the plan it makes.
 #[derive(Debug, Clone)]
 pub struct Choice {
@@ -89,34 +86,20 @@ impl ConfirmDialog {
         self.choices.get(self.choice).map(|c| &c.plan)
     }
 
-    /// The name that must be typed to confirm the current choice, if one must: the
-    /// repository when the plan touches one, else `yes`.
+    /// The word that must be typed to confirm the current choice, if one must (a large
+    /// plan): [`Plan::confirmation_word`], as the CLI asks. A small plan is confirmed by Enter.
+    ///
+    /// [`Plan::confirmation_word`]: crate::cleanup::plan::Plan::confirmation_word
     pub fn required(&self) -> Option<String> {
         let plan = self.plan()?;
-        if plan.tag_count() <= TYPED_ABOVE {
-            return None;
-        }
-        let mut repos: Vec<&str> = plan
-            .deletions
-            .iter()
-            .map(|d| d.repository.as_str())
-            .collect();
-        repos.sort_unstable();
-        repos.dedup();
-        Some(match repos.as_slice() {
-            [one] => one.to_string(),
-            _ => "yes".to_string(),
-        })
+        plan.name_must_be_typed().then(|| plan.confirmation_word())
     }
 
-    /// Whether what was typed confirms (`yes` always does).
+    /// Whether what was typed confirms the current choice.
     pub fn typed_ok(&self) -> bool {
-        match self.required() {
-            None => true,
-            Some(name) => {
-                let typed = self.typed.trim();
-                typed == name || typed == "yes"
-            }
+        match self.plan() {
+            Some(plan) if plan.name_must_be_typed() => plan.confirmed_by(&self.typed),
+            _ => true,
         }
     }
 
@@ -343,7 +326,7 @@ impl ConfirmDialog {
                 Some(name) => Line::from(vec![
                     Span::styled(
                         format!(
-                            "{} tags: type {name} (or yes) and enter: ",
+                            "{} tags: type {name} and enter: ",
                             self.plan().map_or(0, |p| p.tag_count())
                         ),
                         theme.key(),

@@ -205,6 +205,15 @@ async fn over_ten_tags_the_repository_name_must_be_typed() {
             .unwrap()
             .contains("type big/repo")
     );
+    // `yes` is what the hand types by habit: the one rule (Plan::confirmation_word, as the
+    // CLI asks) wants the name.
+    for c in "yes".chars() {
+        app.update(Action::EditChar(c));
+    }
+    assert!(app.update(Action::ConfirmDelete(plan.clone())).is_empty());
+    for _ in 0..3 {
+        app.update(Action::EditBackspace);
+    }
     for c in "big/rep".chars() {
         app.update(Action::EditChar(c));
     }
