@@ -350,35 +350,17 @@ async fn offer_gc(
     if !run {
         return Ok(());
     }
-    let output = tokio::process::Command::new("sh")
-        .arg("-c")
-        .arg(command)
-        .output()
-        .await?;
-    let text = String::from_utf8_lossy(&output.stdout).into_owned()
-        + &String::from_utf8_lossy(&output.stderr);
-    for line in text.lines() {
+    let run = crate::cleanup::gc::run(command).await?;
+    for line in run.output.lines() {
         eprintln!("gc: {}", crate::sanitize::sanitize(line));
     }
-    if !output.status.success() {
-        anyhow::bail!("gc_command failed with {}", output.status);
+    if !run.success {
+        anyhow::bail!("gc_command failed with {}", run.status);
     }
     // The measured change, where the collector lists what it removed.
-    let summary = crate::cleanup::gc::summarize(&text, &model.blob_sizes());
-    if summary.blobs > 0 {
-        let mut line = format!(
-            "regatta: garbage collection removed {} blob(s), {} ({} bytes) of them known from the scan",
-            summary.blobs,
-            human_bytes(summary.known_bytes),
-            summary.known_bytes
-        );
-        if summary.unknown_blobs > 0 {
-            line.push_str(&format!(
-                "; {} blob(s) the scan had not seen (untagged manifests, interrupted uploads)",
-                summary.unknown_blobs
-            ));
-        }
-        eprintln!("{line}");
+    let summary = crate::cleanup::gc::summarize(&run.output, &model.blob_sizes());
+    if let Some(line) = summary.sentence(&human_bytes(summary.known_bytes)) {
+        eprintln!("regatta: {line}");
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use crate::analysis::model::{ScanEvent, StorageModel};
 use crate::audit::{AuditReport, AuditSettings};
 use crate::cleanup::execute::{ApplyEvent, ApplyReport};
+use crate::cleanup::gc::{GcError, GcRun};
 use crate::cleanup::journal::BackupMeta;
 use crate::cleanup::plan::Plan;
 use crate::cleanup::restore::{RestoreError, RestoreResult};
@@ -196,6 +197,11 @@ pub enum Action {
         req: ReqId,
         backups: Vec<BackupMeta>,
     },
+    /// The registry's garbage collection ran (or could not be started).
+    GcFinished {
+        req: ReqId,
+        result: Result<GcRun, GcError>,
+    },
     Restored {
         req: ReqId,
         result: Result<RestoreResult, RestoreError>,
@@ -273,6 +279,7 @@ impl Action {
                 | Action::ApplyProgress { .. }
                 | Action::ApplyFinished { .. }
                 | Action::BackupsListed { .. }
+                | Action::GcFinished { .. }
                 | Action::Restored { .. }
                 | Action::AuditBuilt { .. }
                 | Action::TaskFailed { .. }
@@ -295,6 +302,7 @@ impl Action {
             | Action::ApplyProgress { req, .. }
             | Action::ApplyFinished { req, .. }
             | Action::BackupsListed { req, .. }
+            | Action::GcFinished { req, .. }
             | Action::Restored { req, .. }
             | Action::AuditBuilt { req, .. }
             | Action::TaskFailed { req, .. } => Some(*req),
@@ -348,6 +356,8 @@ pub enum Effect {
     },
     /// Ask a running apply to stop before its next step (the current step finishes).
     CancelApply(ReqId),
+    /// Run the registry's `gc_command` (after a delete, when asked).
+    RunGc { req: ReqId, command: String },
     /// Read the backups in the journal.
     ListBackups { req: ReqId, journal: PathBuf },
     /// Put a backup back into the registry.
@@ -406,6 +416,7 @@ impl Effect {
                 plan.tag_count()
             ),
             Effect::CancelApply(req) => format!("cancel {req}"),
+            Effect::RunGc { req, .. } => format!("garbage collection {req}"),
             Effect::ListBackups { req, .. } => format!("list backups {req}"),
             Effect::Restore { req, id, .. } => format!("restore {req} {id}"),
             Effect::Audit { req, entry, job } => match &job.0.repo {
@@ -427,6 +438,7 @@ impl Effect {
             | Effect::FetchImage { req, .. }
             | Effect::Scan { req, .. }
             | Effect::ApplyPlan { req, .. }
+            | Effect::RunGc { req, .. }
             | Effect::ListBackups { req, .. }
             | Effect::Restore { req, .. }
             | Effect::Audit { req, .. } => Some(*req),

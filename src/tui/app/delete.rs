@@ -7,6 +7,8 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use super::App;
+use crate::cleanup::execute::Outcome;
+use crate::cleanup::gc::{GcError, GcSummary, summarize};
 use crate::cleanup::plan::{Mode, Plan, plan_rm};
 use crate::registry::{RepoName, Tag};
 use crate::tui::action::{Action, Effect, PlanRef};
@@ -14,7 +16,7 @@ use crate::tui::storage::ScanState;
 use crate::tui::views::View;
 use crate::tui::views::cleanup::CleanupView;
 use crate::tui::views::deleted::DeletedView;
-use crate::tui::widgets::confirm::{Choice, ConfirmDialog, Stage};
+use crate::tui::widgets::confirm::{Choice, ConfirmDialog, GcPane, Stage};
 use crate::tui::widgets::plan_text::count;
 
 const DELETE_IMAGE: &str = "Deletes each manifest by digest: every tag on it goes (the ones you did not pick are highlighted), and an index takes its platform manifests along.";
@@ -167,7 +169,7 @@ impl App {
                         return self.confirm_delete(plan);
                     }
                 }
-                Stage::Finished { .. } => self.dialog = None,
+                Stage::Finished { .. } => return self.run_gc(),
                 Stage::Applying { .. } => {}
             },
             Action::Cancel | Action::Back => match &mut dialog.stage {
@@ -269,13 +271,71 @@ impl App {
                 dialog.progress(event);
                 return Vec::new();
             }
-            Action::ApplyFinished { report, .. } => dialog.finish(&report),
+            Action::ApplyFinished { report, .. } => {
+                dialog.finish(&report);
+                // Something was deleted: offer the registry's garbage collection, as the CLI.
+                let deleted = report.steps.iter().any(|s| s.outcome == Outcome::Done);
+                if let (true, Some(command)) = (
+                    deleted,
+                    self.gc_commands.get(&self.entries[dialog.entry].name),
+                ) {
+                    dialog.gc = Some(GcPane::Offered {
+                        command: command.clone(),
+                    });
+                }
+            }
             Action::TaskFailed { error, .. } => dialog.fail(error),
             _ => return Vec::new(),
         }
         let entry = dialog.entry;
         let repos = dialog.plan().map(|p| plan_repos(p)).unwrap_or_default();
         self.changed_repos(entry, repos)
+    }
+
+    /// Enter on a finished dialog: runs the offered garbage collection, else closes.
+    fn run_gc(&mut self) -> Vec<Effect> {
+        let Some(Some(GcPane::Offered { command })) = self.dialog.as_ref().map(|d| &d.gc) else {
+            self.dialog = None;
+            return Vec::new();
+        };
+        let command = command.clone();
+        let req = self.req();
+        if let Some(dialog) = &mut self.dialog {
+            dialog.gc = Some(GcPane::Running {
+                req,
+                command: command.clone(),
+            });
+        }
+        vec![Effect::RunGc { req, command }]
+    }
+
+    /// The garbage collection's end: its output, and the change measured from what it lists
+    /// (sizes known from the scan).
+    pub(super) fn on_gc(&mut self, action: Action) -> Vec<Effect> {
+        let Some(dialog) = &self.dialog else {
+            return Vec::new();
+        };
+        let Some(Some(GcPane::Running { command, .. })) =
+            (dialog.gc_req() == action.req()).then_some(&dialog.gc)
+        else {
+            return Vec::new();
+        };
+        let result = match action {
+            Action::GcFinished { result, .. } => result,
+            Action::TaskFailed { error, .. } => Err(GcError {
+                command: command.clone(),
+                detail: error,
+            }),
+            _ => return Vec::new(),
+        };
+        let summary = match &result {
+            Ok(run) => summarize(&run.output, &self.storages[dialog.entry].model.blob_sizes()),
+            Err(_) => GcSummary::default(),
+        };
+        if let Some(dialog) = &mut self.dialog {
+            dialog.gc = Some(GcPane::Ran { result, summary });
+        }
+        Vec::new()
     }
 
     /// After a delete or a restore: marks there are forgotten, tag lists reloaded, and the
