@@ -40,6 +40,25 @@ pub enum StepError {
         repository: RepoName,
         source: RegistryError,
     },
+    /// Untagging: the tag moved between the check and the move to the placeholder.
+    #[error("{repository}:{tag}: the tag moved to {now} while it was being removed; left alone")]
+    MovedWhileUntagging {
+        repository: RepoName,
+        tag: Tag,
+        now: Digest,
+    },
+    /// Untagging: the placeholder could not be deleted, and the tag could not be put back.
+    #[error(
+        "{repository}:{tag}: removing the tag failed ({removing}) and putting it back failed too ({putting_back}): {tag} now points at the placeholder {placeholder}; restore its backup (regatta restore) to point it at {original} again"
+    )]
+    StuckOnPlaceholder {
+        repository: RepoName,
+        tag: Tag,
+        placeholder: Digest,
+        original: Digest,
+        removing: Box<RegistryError>,
+        putting_back: Box<RegistryError>,
+    },
 }
 
 impl StepError {
@@ -48,7 +67,10 @@ impl StepError {
     fn shared_by_every_step(&self) -> bool {
         let error = match self {
             StepError::Registry(e) => e,
-            StepError::Recheck { .. } | StepError::Backup(_) => return false,
+            StepError::Recheck { .. }
+            | StepError::Backup(_)
+            | StepError::MovedWhileUntagging { .. }
+            | StepError::StuckOnPlaceholder { .. } => return false,
         };
         matches!(
             error,
@@ -354,7 +376,7 @@ impl Applier<'_> {
                 self.untag_with_placeholder(repo, digest, tag, &root.media_type, &root.bytes)
                     .await
             }
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
         };
         match result {
             Ok(()) => {
@@ -363,7 +385,7 @@ impl Applier<'_> {
             }
             Err(e) => {
                 self.log(step, "failed", &e.to_string(), Some(&backup));
-                Err(e.into())
+                Err(e)
             }
         }
     }
@@ -379,7 +401,7 @@ impl Applier<'_> {
         tag: &Tag,
         original_media_type: &str,
         original: &[u8],
-    ) -> Result<(), RegistryError> {
+    ) -> Result<(), StepError> {
         let config = serde_json::json!({
             "regatta": "placeholder used to remove a single tag",
             "repository": repo.as_str(),
@@ -404,13 +426,10 @@ impl Applier<'_> {
             .head_manifest(repo, &ManifestRef::Tag(tag.clone()))
             .await?;
         if &head.digest != digest {
-            return Err(RegistryError::Status {
-                status: 409,
-                url: format!("{repo}:{tag}"),
-                detail: format!(
-                    "the tag moved to {} while it was being removed; left alone",
-                    head.digest
-                ),
+            return Err(StepError::MovedWhileUntagging {
+                repository: repo.clone(),
+                tag: tag.clone(),
+                now: head.digest,
             });
         }
         let placeholder = self
@@ -430,14 +449,14 @@ impl Applier<'_> {
             )
             .await
         {
-            Ok(_) => Err(error),
-            Err(put_back) => Err(RegistryError::Status {
-                status: 409,
-                url: format!("{repo}:{tag}"),
-                detail: format!(
-                    "removing the tag failed ({error}) and putting it back failed too ({put_back}): \
-                     {tag} now points at the placeholder {placeholder}; restore its backup (regatta restore) to point it at {digest} again"
-                ),
+            Ok(_) => Err(error.into()),
+            Err(putting_back) => Err(StepError::StuckOnPlaceholder {
+                repository: repo.clone(),
+                tag: tag.clone(),
+                placeholder,
+                original: digest.clone(),
+                removing: Box::new(error),
+                putting_back: Box::new(putting_back),
             }),
         }
     }
