@@ -6,6 +6,7 @@ use super::storage::{open_repo, scan_req, scanned, select_tag};
 use super::*;
 use crate::analysis::model::ScanEvent;
 use crate::cleanup::execute::{ApplyEvent, ApplyReport, Outcome, StepResult};
+use crate::cleanup::gc::GcRun;
 use crate::cleanup::journal::BackupMeta;
 use crate::cleanup::plan::{Mode as PlanMode, plan_cleanup};
 use crate::cleanup::policy::{Policy, PolicySpec};
@@ -13,7 +14,8 @@ use crate::cleanup::restore::RestoreResult;
 use crate::registry::{ClientOptions, RegistryAddr};
 use crate::tui::action::PlanRef;
 use crate::tui::keymap::Mode;
-use crate::tui::widgets::confirm::Stage;
+use crate::tui::widgets::confirm::{GcPane, Stage};
+use std::collections::BTreeMap;
 
 fn names(tags: &[Tag]) -> Vec<&str> {
     tags.iter().map(Tag::as_str).collect()
@@ -548,4 +550,91 @@ async fn a_repository_the_scan_did_not_see_completely_is_not_deleted_from() {
     app.update(Action::RequestDelete);
     let plan = plan_on_screen(&app);
     assert_eq!(names(&plan.deletions[0].tags), ["1.27", "1.27.5", "latest"]);
+}
+
+/// Opens the delete dialog on nginx:1.26, confirms it and finishes it with `outcome`.
+async fn finished_delete(app: &mut App, outcome: Outcome) {
+    open_repo(app, "nginx");
+    select_tag(app, "1.26");
+    app.update(Action::RequestDelete);
+    let plan = plan_on_screen(app);
+    let effects = app.update(Action::ConfirmDelete(plan.clone()));
+    let Some(req) = effects.iter().find_map(|e| match e {
+        Effect::ApplyPlan { req, .. } => Some(*req),
+        _ => None,
+    }) else {
+        panic!("expected ApplyPlan, got {effects:?}")
+    };
+    let report = ApplyReport {
+        steps: vec![StepResult {
+            step: plan.deletions[0].clone(),
+            outcome,
+            backup: None,
+        }],
+        cancelled: false,
+        stopped: None,
+    };
+    app.update(Action::ApplyFinished { req, report });
+}
+
+#[tokio::test]
+async fn after_a_delete_the_gc_command_is_offered_and_its_failure_is_shown() {
+    let gc = || BTreeMap::from([("demo".to_string(), "collect-garbage".to_string())]);
+    // Nothing deleted (the step failed): nothing offered.
+    let mut app = writable_app(fixtures::sample())
+        .await
+        .with_gc_commands(gc());
+    finished_delete(&mut app, Outcome::Failed("refused".into())).await;
+    assert_eq!(app.dialog().unwrap().gc, None);
+
+    let mut app = writable_app(fixtures::sample())
+        .await
+        .with_gc_commands(gc());
+    finished_delete(&mut app, Outcome::Done).await;
+    assert_eq!(
+        app.dialog().unwrap().gc,
+        Some(GcPane::Offered {
+            command: "collect-garbage".into()
+        })
+    );
+    let effects = app.update(Action::Confirm);
+    let [Effect::RunGc { req, command }] = effects.as_slice() else {
+        panic!("expected RunGc, got {effects:?}")
+    };
+    assert_eq!(command, "collect-garbage");
+    let req = *req;
+    // Enter while it runs does not run it twice.
+    assert!(app.update(Action::Confirm).is_empty());
+    assert!(
+        app.dialog().is_none(),
+        "enter closes; the collection goes on"
+    );
+
+    // Its result then belongs to no dialog: dropped.
+    app.update(Action::GcFinished {
+        req,
+        result: Ok(GcRun {
+            command: "collect-garbage".into(),
+            success: true,
+            status: "exit status: 0".into(),
+            output: String::new(),
+        }),
+    });
+    assert!(app.dialog().is_none());
+
+    // A command that cannot start says so in the dialog.
+    let mut app = writable_app(fixtures::sample())
+        .await
+        .with_gc_commands(gc());
+    finished_delete(&mut app, Outcome::Done).await;
+    let effects = app.update(Action::Confirm);
+    let req = effects[0].req().unwrap();
+    app.update(Action::TaskFailed {
+        req,
+        error: "the task stopped".into(),
+    });
+    assert!(matches!(
+        &app.dialog().unwrap().gc,
+        Some(GcPane::Ran { result: Err(e), .. }) if e.to_string() == "cannot run the garbage collection (collect-garbage): the task stopped"
+    ));
 }
