@@ -1,20 +1,83 @@
 //! Applying a plan against a registry, one step at a time, journaled.
 //!
-//! Every step re-resolves its tags first: a tag that moved since the plan is skipped and
-//! reported. The manifest bytes are backed up and an audit line is written before anything is
+//! Before a repository's first delete, its tags are listed again and the ones the plan has
+//! not seen (pushed since the scan) are resolved: a step whose digest (or a platform manifest
+//! of it) now carries such a tag is skipped with a sentence, since deleting it would take that
+//! tag along. Every step re-resolves its own tags too: a tag that moved since the plan is
+//! skipped and reported. The manifest bytes are backed up and an audit line is written before anything is
 //! deleted. A step whose work is already done (a rerun after an interruption) is recognised
 //! and not repeated, so applying the same plan twice deletes nothing twice. A failure that
 //! every later step would share (the registry is unreachable, or refuses deletes) stops the
 //! run there instead of failing each remaining step alike.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 
-use super::journal::{AuditEntry, BackupManifest, BackupMeta, Journal, new_backup_id};
+use super::journal::{
+    AuditEntry, BackupManifest, BackupMeta, Journal, JournalError, new_backup_id,
+};
 use super::plan::{Mode, Plan, PlannedDeletion};
+use super::unseen::{Unseen, pushed_onto, unseen_tags};
 use crate::registry::manifest::{OCI_CONFIG, OCI_MANIFEST};
 use crate::registry::{Client, Digest, ManifestRef, RegistryError, RepoName, Tag};
+
+/// Why a step failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StepError {
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// The backup could not be written: nothing of the step was deleted.
+    #[error("cannot save the backup, so nothing was deleted: {0}")]
+    Backup(#[from] JournalError),
+    /// The tags of the repository could not be listed or resolved again, so tags pushed since
+    /// the scan could not be ruled out: nothing there is deleted.
+    #[error(
+        "cannot list the tags of {repository} again to look for tags pushed since the plan was made, so nothing there was deleted: {source}"
+    )]
+    Recheck {
+        repository: RepoName,
+        source: RegistryError,
+    },
+    /// Untagging: the tag moved between the check and the move to the placeholder.
+    #[error("{repository}:{tag}: the tag moved to {now} while it was being removed; left alone")]
+    MovedWhileUntagging {
+        repository: RepoName,
+        tag: Tag,
+        now: Digest,
+    },
+    /// Untagging: the placeholder could not be deleted, and the tag could not be put back.
+    #[error(
+        "{repository}:{tag}: removing the tag failed ({removing}) and putting it back failed too ({putting_back}): {tag} now points at the placeholder {placeholder}; restore its backup (regatta restore) to point it at {original} again"
+    )]
+    StuckOnPlaceholder {
+        repository: RepoName,
+        tag: Tag,
+        placeholder: Digest,
+        original: Digest,
+        removing: Box<RegistryError>,
+        putting_back: Box<RegistryError>,
+    },
+}
+
+impl StepError {
+    /// Errors that say nothing about the step and everything about the registry: every
+    /// later step would fail the same way (slowly, for an unreachable one, after retries).
+    fn shared_by_every_step(&self) -> bool {
+        let error = match self {
+            StepError::Registry(e) => e,
+            StepError::Recheck { .. }
+            | StepError::Backup(_)
+            | StepError::MovedWhileUntagging { .. }
+            | StepError::StuckOnPlaceholder { .. } => return false,
+        };
+        matches!(
+            error,
+            RegistryError::Unreachable { .. } | RegistryError::DeleteDisabled { .. }
+        )
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "result", content = "detail", rename_all = "snake_case")]
@@ -23,6 +86,9 @@ pub enum Outcome {
     /// An earlier (interrupted) run already did it.
     AlreadyDone,
     Skipped(String),
+    /// The digest now carries a tag pushed since the plan was made, which deleting it would
+    /// take along: left alone (the sentence names the tags).
+    Unseen(String),
     Failed(String),
 }
 
@@ -88,6 +154,7 @@ impl Applier<'_> {
     ) -> ApplyReport {
         let total = plan.deletions.len();
         let mut steps = Vec::with_capacity(total);
+        let mut unseen: BTreeMap<RepoName, Unseen> = BTreeMap::new();
         for (index, step) in plan.deletions.iter().enumerate() {
             if cancel.load(Ordering::SeqCst) {
                 return ApplyReport {
@@ -107,10 +174,10 @@ impl Applier<'_> {
                 ),
             });
             let mut stopped = None;
-            let (outcome, backup) = match self.step(step).await {
+            let (outcome, backup) = match self.guarded_step(plan, step, &mut unseen).await {
                 Ok(result) => result,
                 Err(e) => {
-                    if shared_by_every_step(&e) {
+                    if e.shared_by_every_step() {
                         stopped = Some(format!(
                             "the {} remaining step(s) were not tried: each would fail the same way",
                             total - index - 1
@@ -143,43 +210,68 @@ impl Applier<'_> {
         }
     }
 
-    async fn step(
+    /// A step, after making sure no tag pushed since the scan sits on what it deletes.
+    /// Untagging needs no such check: it moves one tag to a placeholder of its own.
+    async fn guarded_step(
         &self,
+        plan: &Plan,
         step: &PlannedDeletion,
-    ) -> Result<(Outcome, Option<String>), RegistryError> {
-        let repo = RepoName::parse(&step.repository)?;
-        let digest = Digest::parse(&step.digest)?;
-        let tags: Vec<Tag> = step
-            .tags
-            .iter()
-            .map(|t| Tag::parse(t))
-            .collect::<Result<_, _>>()?;
+        unseen: &mut BTreeMap<RepoName, Unseen>,
+    ) -> Result<(Outcome, Option<String>), StepError> {
+        if step.mode == Mode::Delete {
+            let repo = &step.repository;
+            if !unseen.contains_key(repo) {
+                let found = unseen_tags(self.client, plan, repo)
+                    .await
+                    .map_err(|source| {
+                        // An unreachable registry is said as such, as for any step.
+                        if StepError::Registry(source.clone()).shared_by_every_step() {
+                            StepError::Registry(source)
+                        } else {
+                            StepError::Recheck {
+                                repository: repo.clone(),
+                                source,
+                            }
+                        }
+                    })?;
+                unseen.insert(repo.clone(), found);
+            }
+            if let Some(why) = unseen.get(repo).and_then(|u| pushed_onto(step, u)) {
+                self.log(step, "skipped", &why, None);
+                return Ok((Outcome::Unseen(why), None));
+            }
+        }
+        self.step(step).await
+    }
+
+    async fn step(&self, step: &PlannedDeletion) -> Result<(Outcome, Option<String>), StepError> {
+        let (repo, digest) = (&step.repository, &step.digest);
         // Re-resolve right before acting: a tag that moved is not ours to delete any more.
         let mut still_there = Vec::new();
-        for tag in &tags {
+        for tag in &step.tags {
             match self
                 .client
-                .head_manifest(&repo, &ManifestRef::Tag(tag.clone()))
+                .head_manifest(repo, &ManifestRef::Tag(tag.clone()))
                 .await
             {
-                Ok(head) if head.digest == digest => still_there.push(tag.clone()),
+                Ok(head) if &head.digest == digest => still_there.push(tag.clone()),
                 Ok(head) => {
                     let why = format!("tag {tag} moved to {} since the plan was made", head.digest);
                     self.log(step, "skipped", &why, None);
                     return Ok((Outcome::Skipped(why), None));
                 }
                 Err(e) if e.is_not_found() => {}
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             }
         }
         match step.mode {
-            Mode::Delete => self.delete(step, &repo, &digest, &still_there).await,
+            Mode::Delete => self.delete(step, repo, digest, &still_there).await,
             Mode::Untag => match still_there.first() {
                 None => {
                     self.log(step, "already_done", "the tag is already gone", None);
                     Ok((Outcome::AlreadyDone, None))
                 }
-                Some(tag) => self.untag(step, &repo, &digest, tag).await,
+                Some(tag) => self.untag(step, repo, digest, tag).await,
             },
         }
     }
@@ -190,7 +282,7 @@ impl Applier<'_> {
         repo: &RepoName,
         digest: &Digest,
         still_there: &[Tag],
-    ) -> Result<(Outcome, Option<String>), RegistryError> {
+    ) -> Result<(Outcome, Option<String>), StepError> {
         let root = match self
             .client
             .get_manifest(repo, &ManifestRef::Digest(digest.clone()))
@@ -203,15 +295,14 @@ impl Applier<'_> {
                 self.log(step, "already_done", "the manifest is already gone", None);
                 return Ok((Outcome::AlreadyDone, None));
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         };
         let mut manifests = vec![(root.digest.to_string(), root.bytes.clone())];
         let mut children = Vec::new();
         for child in &step.children {
-            let child_digest = Digest::parse(child)?;
             match self
                 .client
-                .get_manifest(repo, &ManifestRef::Digest(child_digest))
+                .get_manifest(repo, &ManifestRef::Digest(child.clone()))
                 .await
             {
                 Ok(m) => {
@@ -222,7 +313,7 @@ impl Applier<'_> {
                     manifests.push((m.digest.to_string(), m.bytes));
                 }
                 Err(e) if e.is_not_found() => {}
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             }
         }
         let backup = self.backup(step, &root.media_type, children, &manifests)?;
@@ -231,7 +322,7 @@ impl Applier<'_> {
             && !e.is_not_found()
         {
             self.log(step, "failed", &e.to_string(), Some(&backup));
-            return Err(e);
+            return Err(e.into());
         }
         self.delete_children(repo, step).await?;
         self.log(step, "done", "", Some(&backup));
@@ -244,11 +335,7 @@ impl Applier<'_> {
         step: &PlannedDeletion,
     ) -> Result<(), RegistryError> {
         for child in &step.children {
-            match self
-                .client
-                .delete_manifest(repo, &Digest::parse(child)?)
-                .await
-            {
+            match self.client.delete_manifest(repo, child).await {
                 Ok(()) => {}
                 Err(e) if e.is_not_found() => {}
                 Err(e) => return Err(e),
@@ -266,7 +353,7 @@ impl Applier<'_> {
         repo: &RepoName,
         digest: &Digest,
         tag: &Tag,
-    ) -> Result<(Outcome, Option<String>), RegistryError> {
+    ) -> Result<(Outcome, Option<String>), StepError> {
         let root = self
             .client
             .get_manifest(repo, &ManifestRef::Digest(digest.clone()))
@@ -289,7 +376,7 @@ impl Applier<'_> {
                 self.untag_with_placeholder(repo, digest, tag, &root.media_type, &root.bytes)
                     .await
             }
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
         };
         match result {
             Ok(()) => {
@@ -314,7 +401,7 @@ impl Applier<'_> {
         tag: &Tag,
         original_media_type: &str,
         original: &[u8],
-    ) -> Result<(), RegistryError> {
+    ) -> Result<(), StepError> {
         let config = serde_json::json!({
             "regatta": "placeholder used to remove a single tag",
             "repository": repo.as_str(),
@@ -339,13 +426,10 @@ impl Applier<'_> {
             .head_manifest(repo, &ManifestRef::Tag(tag.clone()))
             .await?;
         if &head.digest != digest {
-            return Err(RegistryError::Status {
-                status: 409,
-                url: format!("{repo}:{tag}"),
-                detail: format!(
-                    "the tag moved to {} while it was being removed; left alone",
-                    head.digest
-                ),
+            return Err(StepError::MovedWhileUntagging {
+                repository: repo.clone(),
+                tag: tag.clone(),
+                now: head.digest,
             });
         }
         let placeholder = self
@@ -365,14 +449,14 @@ impl Applier<'_> {
             )
             .await
         {
-            Ok(_) => Err(error),
-            Err(put_back) => Err(RegistryError::Status {
-                status: 409,
-                url: format!("{repo}:{tag}"),
-                detail: format!(
-                    "removing the tag failed ({error}) and putting it back failed too ({put_back}): \
-                     {tag} now points at the placeholder {placeholder}; restore its backup (regatta restore) to point it at {digest} again"
-                ),
+            Ok(_) => Err(error.into()),
+            Err(putting_back) => Err(StepError::StuckOnPlaceholder {
+                repository: repo.clone(),
+                tag: tag.clone(),
+                placeholder,
+                original: digest.clone(),
+                removing: Box::new(error),
+                putting_back: Box::new(putting_back),
             }),
         }
     }
@@ -383,25 +467,20 @@ impl Applier<'_> {
         media_type: &str,
         children: Vec<BackupManifest>,
         manifests: &[(String, Vec<u8>)],
-    ) -> Result<String, RegistryError> {
+    ) -> Result<String, StepError> {
         let now = jiff::Timestamp::now();
         let meta = BackupMeta {
-            id: new_backup_id(now, &step.digest),
+            id: new_backup_id(now, step.digest.as_str()),
             time: now.to_string(),
             registry: self.registry.clone(),
-            repository: step.repository.clone(),
+            repository: step.repository.to_string(),
             action: mode_name(step.mode).to_string(),
-            digest: step.digest.clone(),
+            digest: step.digest.to_string(),
             media_type: media_type.to_string(),
-            tags: step.tags.clone(),
+            tags: step.tags.iter().map(Tag::to_string).collect(),
             children,
         };
-        self.journal
-            .save_backup(&meta, manifests)
-            .map_err(|e| RegistryError::Io {
-                path: self.journal.dir().display().to_string(),
-                detail: format!("cannot save the backup, so nothing was deleted: {e}"),
-            })?;
+        self.journal.save_backup(&meta, manifests)?;
         Ok(meta.id)
     }
 
@@ -409,9 +488,9 @@ impl Applier<'_> {
         let entry = AuditEntry {
             time: jiff::Timestamp::now().to_string(),
             registry: self.registry.clone(),
-            repository: step.repository.clone(),
-            tags: step.tags.clone(),
-            digest: step.digest.clone(),
+            repository: step.repository.to_string(),
+            tags: step.tags.iter().map(Tag::to_string).collect(),
+            digest: step.digest.to_string(),
             action: mode_name(step.mode).to_string(),
             result: result.to_string(),
             detail: detail.to_string(),
@@ -421,15 +500,6 @@ impl Applier<'_> {
             tracing::error!("cannot write the audit log: {e}");
         }
     }
-}
-
-/// Errors that say nothing about the step and everything about the registry: every later
-/// step would fail the same way (slowly, for an unreachable one, after its retries).
-fn shared_by_every_step(error: &RegistryError) -> bool {
-    matches!(
-        error,
-        RegistryError::Unreachable { .. } | RegistryError::DeleteDisabled { .. }
-    )
 }
 
 pub fn mode_name(mode: Mode) -> &'static str {

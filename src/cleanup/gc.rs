@@ -1,10 +1,72 @@
-//! Reading what a registry's garbage collection removed, from its own output, so that the
-//! space it gave back can be stated in bytes (Distribution prints each blob it deletes, or
-//! would delete with `--dry-run`; their sizes come from the scan).
+//! Running a registry's garbage collection (the config's `gc_command`) and reading what it
+//! removed from its own output, so that the space it gave back can be stated in bytes
+//! (Distribution prints each blob it deletes, or would delete with `--dry-run`; their sizes
+//! come from the scan). The CLI's `--gc` and the TUI's offer after a delete both run it here.
 
 use std::collections::{BTreeSet, HashMap};
 
 use crate::registry::Digest;
+
+/// One run of the collector: its exit and everything it printed (stdout, then stderr).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GcRun {
+    pub command: String,
+    pub success: bool,
+    /// How it ended (`exit status: 1`), for the sentence when it failed.
+    pub status: String,
+    pub output: String,
+}
+
+/// The command could not be started at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot run the garbage collection ({command}): {detail}")]
+pub struct GcError {
+    pub command: String,
+    pub detail: String,
+}
+
+/// Runs `command` with `sh -c` and collects its output. Hazard: it runs whatever the config
+/// says, as the user; it is only ever run after a delete, when asked.
+pub async fn run(command: &str) -> Result<GcRun, GcError> {
+    let output = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .map_err(|e| GcError {
+            command: command.to_string(),
+            detail: e.to_string(),
+        })?;
+    Ok(GcRun {
+        command: command.to_string(),
+        success: output.status.success(),
+        status: output.status.to_string(),
+        output: String::from_utf8_lossy(&output.stdout).into_owned()
+            + &String::from_utf8_lossy(&output.stderr),
+    })
+}
+
+impl GcSummary {
+    /// The measured change in a sentence, when the collector listed what it removed;
+    /// `human` is `known_bytes` as the front end writes sizes.
+    pub fn sentence(&self, human: &str) -> Option<String> {
+        if self.blobs == 0 {
+            return None;
+        }
+        let mut line = format!(
+            "garbage collection removed {} blob(s), {human} ({} bytes) of them known from the scan",
+            self.blobs, self.known_bytes
+        );
+        if self.unknown_blobs > 0 {
+            line.push_str(&format!(
+                "; {} blob(s) the scan had not seen (untagged manifests, interrupted uploads)",
+                self.unknown_blobs
+            ));
+        }
+        Some(line)
+    }
+}
 
 /// Blobs the collector reports as deleted (or eligible, in a dry run) and their known bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

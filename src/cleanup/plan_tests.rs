@@ -241,3 +241,85 @@ fn an_apply_report_flattens_each_step_and_tags_its_outcome() {
     assert_eq!(value["cancelled"], false);
     assert!(value.get("stopped").is_none(), "{value}");
 }
+
+#[test]
+fn a_plan_is_complete_only_where_every_repository_it_touches_was_scanned_completely() {
+    let mut m = model();
+    let plan = plan_rm(&m, &[(repo("app"), tag("new"))], Mode::Delete);
+    assert_eq!(plan.check_complete(&m), Ok(()));
+    // A failure elsewhere does not concern the plan.
+    m.apply(ScanEvent::Failed {
+        repo: Some(repo("multi")),
+        what: "multi:v2".into(),
+        error: "HTTP 500".into(),
+    });
+    assert_eq!(plan.check_complete(&m), Ok(()));
+    // A tag of app that was listed but not resolved (no failure recorded) is a problem.
+    m.apply(ScanEvent::Tags {
+        repo: repo("app"),
+        tags: vec![tag("hidden")],
+    });
+    let refusal = plan.check_complete(&m).unwrap_err();
+    assert_eq!(refusal.repositories.len(), 1);
+    assert_eq!(refusal.repositories[0].repository, repo("app"));
+    assert_eq!(
+        refusal.repositories[0].problems,
+        ["app:hidden was not resolved"]
+    );
+    // A failure in app is named as the scan reported it.
+    m.apply(ScanEvent::Failed {
+        repo: Some(repo("app")),
+        what: "app:hidden".into(),
+        error: "HTTP 500".into(),
+    });
+    let text = plan.check_complete(&m).unwrap_err().to_string();
+    assert!(
+        text.starts_with(
+            "refusing to apply: the scan did not see all of app (app:hidden: HTTP 500)"
+        ),
+        "{text}"
+    );
+    // A repository named but absent from a complete catalog has nothing to miss.
+    let plan = plan_rm(&model(), &[(repo("nope"), tag("x"))], Mode::Delete);
+    assert_eq!(plan.check_complete(&model()), Ok(()));
+}
+
+/// A model where `app` has `n_app` tags on one image and `lib` `n_lib` tags on another.
+fn many_tags(n_app: usize, n_lib: usize) -> StorageModel {
+    let mut m = StorageModel::default();
+    image(&mut m, 1, 2, (3, 1000), "2024-01-01T00:00:00Z");
+    image(&mut m, 4, 5, (6, 1000), "2024-01-01T00:00:00Z");
+    for (r, n, digest) in [("app", n_app, 1), ("lib", n_lib, 4)] {
+        let names: Vec<String> = (0..n).map(|i| format!("t{i}")).collect();
+        let tags: Vec<(&str, u8)> = names.iter().map(|t| (t.as_str(), digest)).collect();
+        tagged(&mut m, r, &tags);
+    }
+    m
+}
+
+#[test]
+fn the_confirmation_word_is_yes_or_for_many_tags_of_one_repository_its_name() {
+    let both = [(repo("app"), tag("t0")), (repo("lib"), tag("t0"))];
+    // Ten tags: `yes`, and a key may stand for it.
+    let plan = plan_rm(&many_tags(10, 1), &both[..1], Mode::Delete);
+    assert_eq!(plan.tag_count(), 10);
+    assert_eq!(plan.confirmation_word(), "yes");
+    assert!(!plan.name_must_be_typed());
+    assert!(plan.confirmed_by("yes\n") && plan.confirmed_by("  yes "));
+    assert!(!plan.confirmed_by("y") && !plan.confirmed_by("app") && !plan.confirmed_by(""));
+
+    // Eleven tags of one repository: its name, and only its name.
+    let plan = plan_rm(&many_tags(11, 1), &both[..1], Mode::Delete);
+    assert_eq!(plan.tag_count(), 11);
+    assert_eq!(plan.confirmation_word(), "app");
+    assert!(plan.name_must_be_typed());
+    assert!(plan.confirmed_by("app\n"));
+    assert!(!plan.confirmed_by("yes") && !plan.confirmed_by("ap") && !plan.confirmed_by("App"));
+
+    // Many tags over two repositories: no one name to type, so `yes`, typed out.
+    let plan = plan_rm(&many_tags(6, 6), &both, Mode::Delete);
+    assert_eq!(plan.tag_count(), 12);
+    assert_eq!(plan.confirmation_word(), "yes");
+    assert!(plan.name_must_be_typed());
+    assert!(plan.confirmed_by("yes") && !plan.confirmed_by("app"));
+}

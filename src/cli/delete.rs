@@ -9,9 +9,11 @@ use serde::Serialize;
 use super::Context;
 use super::du::scan_with_progress;
 use super::output::{human_bytes, print_json, print_lines};
+use crate::analysis::model::{ScanFailure, StorageModel};
+use crate::cleanup::complete::IncompleteScan;
 use crate::cleanup::execute::{Applier, ApplyEvent, ApplyReport, Outcome, mode_name};
 use crate::cleanup::journal::Journal;
-use crate::cleanup::plan::{Mode, Plan, plan_cleanup, plan_rm};
+use crate::cleanup::plan::{Mode, Plan, joined, plan_cleanup, plan_rm, repo_tag_names};
 use crate::cleanup::policy::{Order, Policy, PolicySpec, UnknownDate};
 use crate::registry::{RepoName, Tag};
 use crate::scan::ScanOptions;
@@ -68,8 +70,28 @@ struct Output<'a> {
     #[serde(flatten)]
     plan: &'a Plan,
     dry_run: bool,
+    /// False when some listing or manifest failed (as `du` and `audit` report it); a plan
+    /// touching a repository the scan did not see completely is not applied.
+    complete: bool,
+    failures: Vec<ScanFailure>,
+    /// Why `--apply` applied nothing: the scan missed part of a repository the plan touches.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refused: Option<&'a IncompleteScan>,
     #[serde(skip_serializing_if = "Option::is_none")]
     applied: Option<&'a ApplyReport>,
+}
+
+impl<'a> Output<'a> {
+    fn new(plan: &'a Plan, model: &StorageModel, dry_run: bool) -> Self {
+        Self {
+            plan,
+            dry_run,
+            complete: model.is_complete(),
+            failures: model.failure_list(),
+            refused: None,
+            applied: None,
+        }
+    }
 }
 
 pub async fn rm(
@@ -112,7 +134,7 @@ pub async fn rm(
         if untag { Mode::Untag } else { Mode::Delete },
     );
     if !plan.unknown.is_empty() && plan.deletions.is_empty() {
-        anyhow::bail!("not found: {}", plan.unknown.join(", "));
+        anyhow::bail!("not found: {}", repo_tag_names(&plan.unknown).join(", "));
     }
     finish(ctx, &target, plan, args, &model).await
 }
@@ -189,7 +211,7 @@ async fn finish(
     target: &Target,
     plan: Plan,
     args: &ApplyArgs,
-    model: &crate::analysis::model::StorageModel,
+    model: &StorageModel,
 ) -> anyhow::Result<bool> {
     if !model.failures.is_empty() {
         eprintln!(
@@ -197,13 +219,22 @@ async fn finish(
             model.failures.len()
         );
     }
-    if !args.apply {
+    if args.apply
+        && let Err(refusal) = plan.check_complete(model)
+    {
         if args.json {
             print_json(&Output {
-                plan: &plan,
-                dry_run: true,
-                applied: None,
+                refused: Some(&refusal),
+                ..Output::new(&plan, model, true)
             })?;
+        } else {
+            print_lines(plan_lines(&plan))?;
+        }
+        return Err(refusal.into());
+    }
+    if !args.apply {
+        if args.json {
+            print_json(&Output::new(&plan, model, true))?;
         } else {
             print_lines(plan_lines(&plan))?;
             print_lines(["Dry run: nothing was deleted. Add --apply to delete."])?;
@@ -212,11 +243,7 @@ async fn finish(
     }
     if plan.deletions.is_empty() {
         if args.json {
-            print_json(&Output {
-                plan: &plan,
-                dry_run: false,
-                applied: None,
-            })?;
+            print_json(&Output::new(&plan, model, false))?;
         } else {
             print_lines(["Nothing to delete."])?;
         }
@@ -253,9 +280,8 @@ async fn finish(
         .await;
     if args.json {
         print_json(&Output {
-            plan: &plan,
-            dry_run: false,
             applied: Some(&report),
+            ..Output::new(&plan, model, false)
         })?;
     } else {
         print_lines(report_lines(&report))?;
@@ -278,21 +304,8 @@ fn confirm(plan: &Plan) -> anyhow::Result<()> {
         );
     }
     let tags = plan.tag_count();
-    let repos: std::collections::BTreeSet<&str> = plan
-        .deletions
-        .iter()
-        .map(|d| d.repository.as_str())
-        .collect();
-    // Many tags: type the repository name (one repository) or `yes`, not just `y`.
-    let expected = if tags > 10 && repos.len() == 1 {
-        repos
-            .iter()
-            .next()
-            .map(|r| r.to_string())
-            .unwrap_or_else(|| "yes".into())
-    } else {
-        "yes".to_string()
-    };
+    // The same rule as the TUI's dialog: `yes`, or the repository's name for many tags.
+    let expected = plan.confirmation_word();
     eprint!(
         "Delete {} manifest(s) and {} tag(s), freeing {} after garbage collection? Type {:?} to confirm: ",
         plan.deletions.len(),
@@ -303,7 +316,7 @@ fn confirm(plan: &Plan) -> anyhow::Result<()> {
     std::io::stderr().flush()?;
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
-    if answer.trim() != expected {
+    if !plan.confirmed_by(&answer) {
         anyhow::bail!("not confirmed; nothing was deleted");
     }
     Ok(())
@@ -313,7 +326,7 @@ async fn offer_gc(
     ctx: &Context,
     target: &Target,
     args: &ApplyArgs,
-    model: &crate::analysis::model::StorageModel,
+    model: &StorageModel,
 ) -> anyhow::Result<()> {
     let Some((_, registry)) = ctx.config.find_registry(&target.name()) else {
         return Ok(());
@@ -337,35 +350,17 @@ async fn offer_gc(
     if !run {
         return Ok(());
     }
-    let output = tokio::process::Command::new("sh")
-        .arg("-c")
-        .arg(command)
-        .output()
-        .await?;
-    let text = String::from_utf8_lossy(&output.stdout).into_owned()
-        + &String::from_utf8_lossy(&output.stderr);
-    for line in text.lines() {
+    let run = crate::cleanup::gc::run(command).await?;
+    for line in run.output.lines() {
         eprintln!("gc: {}", crate::sanitize::sanitize(line));
     }
-    if !output.status.success() {
-        anyhow::bail!("gc_command failed with {}", output.status);
+    if !run.success {
+        anyhow::bail!("gc_command failed with {}", run.status);
     }
     // The measured change, where the collector lists what it removed.
-    let summary = crate::cleanup::gc::summarize(&text, &model.blob_sizes());
-    if summary.blobs > 0 {
-        let mut line = format!(
-            "regatta: garbage collection removed {} blob(s), {} ({} bytes) of them known from the scan",
-            summary.blobs,
-            human_bytes(summary.known_bytes),
-            summary.known_bytes
-        );
-        if summary.unknown_blobs > 0 {
-            line.push_str(&format!(
-                "; {} blob(s) the scan had not seen (untagged manifests, interrupted uploads)",
-                summary.unknown_blobs
-            ));
-        }
-        eprintln!("{line}");
+    let summary = crate::cleanup::gc::summarize(&run.output, &model.blob_sizes());
+    if let Some(line) = summary.sentence(&human_bytes(summary.known_bytes)) {
+        eprintln!("regatta: {line}");
     }
     Ok(())
 }
@@ -399,12 +394,12 @@ pub fn plan_lines(plan: &Plan) -> Vec<String> {
             mode_name(d.mode),
             d.repository,
             d.digest,
-            d.tags.join(", ")
+            joined(&d.tags)
         );
         if !d.widened.is_empty() {
             line.push_str(&format!(
                 "  (also goes, same digest: {})",
-                d.widened.join(", ")
+                joined(&d.widened)
             ));
         }
         if !d.children.is_empty() {
@@ -412,7 +407,7 @@ pub fn plan_lines(plan: &Plan) -> Vec<String> {
         }
         lines.push(line);
     }
-    for u in &plan.unknown {
+    for u in repo_tag_names(&plan.unknown) {
         lines.push(format!("not found: {u}"));
     }
     lines.push(format!(
@@ -435,7 +430,7 @@ fn report_lines(report: &ApplyReport) -> Vec<String> {
             let outcome = match &s.outcome {
                 Outcome::Done => "done".to_string(),
                 Outcome::AlreadyDone => "already done".to_string(),
-                Outcome::Skipped(why) => format!("skipped: {why}"),
+                Outcome::Skipped(why) | Outcome::Unseen(why) => format!("skipped: {why}"),
                 Outcome::Failed(_) => return None,
             };
             Some(format!(

@@ -4,9 +4,10 @@ use serde::Serialize;
 
 use super::Context;
 use super::output::{human_bytes, print_json, print_lines, table};
-use crate::analysis::freed::{DeletionPlan, plan_deletion};
+use crate::analysis::freed::{DeletionPlan, Goes, plan_deletion};
 use crate::analysis::model::{ScanFailure, StorageModel};
 use crate::analysis::storage::{RegistryStats, RepoStats, registry_stats, repo_stats};
+use crate::cleanup::plan::{joined, repo_tag_names};
 use crate::registry::{RepoName, Source, Tag};
 use crate::scan::ScanOptions;
 use crate::target;
@@ -16,6 +17,15 @@ struct DuReport {
     registry: RegistryStats,
     repositories: Vec<RepoStats>,
     /// False when some listing or manifest failed: the numbers leave those parts out.
+    complete: bool,
+    failures: Vec<ScanFailure>,
+}
+
+/// `du --free --json`: the deletion plan, and whether the scan behind it was complete.
+#[derive(Serialize)]
+struct FreeReport<'a> {
+    #[serde(flatten)]
+    plan: &'a DeletionPlan,
     complete: bool,
     failures: Vec<ScanFailure>,
 }
@@ -40,7 +50,11 @@ pub async fn run(
         let plan = plan_deletion(&model, &selection);
         warn_incomplete(&model);
         return if json {
-            print_json(&plan)
+            print_json(&FreeReport {
+                plan: &plan,
+                complete: model.is_complete(),
+                failures: model.failure_list(),
+            })
         } else {
             print_lines(plan_lines(&plan))
         };
@@ -130,29 +144,24 @@ fn parse_free_ref(input: &str, prefix: &str) -> anyhow::Result<(RepoName, Tag)> 
 fn plan_lines(plan: &DeletionPlan) -> Vec<String> {
     let mut lines = Vec::new();
     for d in &plan.deletions {
-        let what = if d.reason == "index child" {
+        let what = if d.reason == Goes::IndexChild {
             format!(
                 "  {}@{}  (platform manifest of a deleted index)",
                 d.repository, d.digest
             )
         } else {
-            let mut line = format!(
-                "  {}@{}  tags: {}",
-                d.repository,
-                d.digest,
-                d.tags.join(", ")
-            );
+            let mut line = format!("  {}@{}  tags: {}", d.repository, d.digest, joined(&d.tags));
             if !d.widened.is_empty() {
                 line.push_str(&format!(
                     "  (also goes, same digest: {})",
-                    d.widened.join(", ")
+                    joined(&d.widened)
                 ));
             }
             line
         };
         lines.push(what);
     }
-    for u in &plan.unknown {
+    for u in repo_tag_names(&plan.unknown) {
         lines.push(format!("  {u}: not found"));
     }
     lines.insert(

@@ -43,8 +43,16 @@ pub async fn run(ctx: &Context, input: Option<&str>) -> anyhow::Result<()> {
     if let (Some(warning), Some(first)) = (&ctx.config_warning, entries.first_mut()) {
         first.notice = Some(warning.clone());
     }
+    let gc_commands = entries
+        .iter()
+        .filter_map(|e| {
+            let (_, registry) = ctx.config.find_registry(&e.name)?;
+            Some((e.name.clone(), registry.gc_command.clone()?))
+        })
+        .collect();
     let options = tui::RunOptions {
         policies: ctx.config.policies.clone(),
+        gc_commands,
         audit: crate::audit::AuditSettings::from_config(&ctx.config.audit)
             .map_err(|e| anyhow::anyhow!("[audit] {e}"))?
             .avoiding(ctx.config.policies.keys()),

@@ -11,9 +11,10 @@ use std::sync::Arc;
 use crate::analysis::model::{ScanEvent, StorageModel};
 use crate::audit::{AuditReport, AuditSettings};
 use crate::cleanup::execute::{ApplyEvent, ApplyReport};
+use crate::cleanup::gc::{GcError, GcRun};
 use crate::cleanup::journal::BackupMeta;
 use crate::cleanup::plan::Plan;
-use crate::cleanup::restore::RestoreResult;
+use crate::cleanup::restore::{RestoreError, RestoreResult};
 use crate::registry::image::ImageTree;
 use crate::registry::{Digest, ManifestHead, ManifestRef, RegistryError, RepoName, Tag};
 
@@ -201,9 +202,14 @@ pub enum Action {
         req: ReqId,
         backups: Vec<BackupMeta>,
     },
+    /// The registry's garbage collection ran (or could not be started).
+    GcFinished {
+        req: ReqId,
+        result: Result<GcRun, GcError>,
+    },
     Restored {
         req: ReqId,
-        result: Result<RestoreResult, RegistryError>,
+        result: Result<RestoreResult, RestoreError>,
     },
     /// The audit of a registry or repository, built over the scanned model.
     AuditBuilt {
@@ -279,6 +285,7 @@ impl Action {
                 | Action::ApplyProgress { .. }
                 | Action::ApplyFinished { .. }
                 | Action::BackupsListed { .. }
+                | Action::GcFinished { .. }
                 | Action::Restored { .. }
                 | Action::AuditBuilt { .. }
                 | Action::TaskFailed { .. }
@@ -302,6 +309,7 @@ impl Action {
             | Action::ApplyProgress { req, .. }
             | Action::ApplyFinished { req, .. }
             | Action::BackupsListed { req, .. }
+            | Action::GcFinished { req, .. }
             | Action::Restored { req, .. }
             | Action::AuditBuilt { req, .. }
             | Action::TaskFailed { req, .. } => Some(*req),
@@ -357,6 +365,8 @@ pub enum Effect {
     },
     /// Ask a running apply to stop before its next step (the current step finishes).
     CancelApply(ReqId),
+    /// Run the registry's `gc_command` (after a delete, when asked).
+    RunGc { req: ReqId, command: String },
     /// Read the backups in the journal.
     ListBackups { req: ReqId, journal: PathBuf },
     /// Put a backup back into the registry.
@@ -416,6 +426,7 @@ impl Effect {
                 plan.tag_count()
             ),
             Effect::CancelApply(req) => format!("cancel {req}"),
+            Effect::RunGc { req, .. } => format!("garbage collection {req}"),
             Effect::ListBackups { req, .. } => format!("list backups {req}"),
             Effect::Restore { req, id, .. } => format!("restore {req} {id}"),
             Effect::Audit { req, entry, job } => match &job.0.repo {
@@ -438,6 +449,7 @@ impl Effect {
             | Effect::FetchImage { req, .. }
             | Effect::Scan { req, .. }
             | Effect::ApplyPlan { req, .. }
+            | Effect::RunGc { req, .. }
             | Effect::ListBackups { req, .. }
             | Effect::Restore { req, .. }
             | Effect::Audit { req, .. } => Some(*req),

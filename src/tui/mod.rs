@@ -69,6 +69,8 @@ pub struct RunOptions {
     pub journal: Option<PathBuf>,
     /// The audit view's patterns and thresholds (`[audit]` in the config).
     pub audit: AuditSettings,
+    /// Each registry's `gc_command` (by entry name), offered after a delete.
+    pub gc_commands: BTreeMap<String, String>,
 }
 
 impl Default for RunOptions {
@@ -78,6 +80,7 @@ impl Default for RunOptions {
             policies: BTreeMap::new(),
             journal: Journal::default_location().map(|j| j.dir().to_path_buf()),
             audit: AuditSettings::default(),
+            gc_commands: BTreeMap::new(),
         }
     }
 }
@@ -112,7 +115,8 @@ pub async fn run_with(
     .with_journal(options.journal)
     .with_probes(true)
     .with_policies(options.policies.into_iter().collect())
-    .with_audit(options.audit);
+    .with_audit(options.audit)
+    .with_gc_commands(options.gc_commands);
     let (tx, mut results) = mpsc::unbounded_channel();
     let mut workers = Workers::new(tx);
 

@@ -102,6 +102,14 @@ impl Workers {
                 };
                 (req, Box::pin(work))
             }
+            Effect::RunGc { req, command } => {
+                let tx = tx.clone();
+                let work = async move {
+                    let result = crate::cleanup::gc::run(&command).await;
+                    let _ = tx.send(Action::GcFinished { req, result });
+                };
+                (req, Box::pin(work))
+            }
             Effect::ListBackups { req, journal } => {
                 let tx = tx.clone();
                 let work = async move {

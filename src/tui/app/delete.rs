@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use super::App;
-use crate::analysis::sharing::repo_complete;
+use crate::cleanup::execute::Outcome;
+use crate::cleanup::gc::{GcError, GcSummary, summarize};
 use crate::cleanup::plan::{Mode, Plan, plan_rm};
 use crate::registry::{RepoName, Tag};
 use crate::tui::action::{Action, Effect, PlanRef};
@@ -15,7 +16,7 @@ use crate::tui::storage::ScanState;
 use crate::tui::views::View;
 use crate::tui::views::cleanup::CleanupView;
 use crate::tui::views::deleted::DeletedView;
-use crate::tui::widgets::confirm::{Choice, ConfirmDialog, Stage};
+use crate::tui::widgets::confirm::{Choice, ConfirmDialog, GcPane, Stage};
 use crate::tui::widgets::plan_text::count;
 
 const DELETE_IMAGE: &str = "Deletes each manifest by digest: every tag on it goes (the ones you did not pick are highlighted), and an index takes its platform manifests along.";
@@ -53,12 +54,10 @@ impl App {
         Ok(journal)
     }
 
-    /// Whether the model is complete enough to name every tag that goes in `repos`.
-    fn ready_to_delete<'a>(
-        &self,
-        entry: usize,
-        repos: impl IntoIterator<Item = &'a RepoName>,
-    ) -> Result<(), String> {
+    /// Whether the scan is finished and saw every repository `plan` touches completely, so
+    /// the dialog names every tag that goes (the rule is [`Plan::check_complete`], as in the
+    /// CLI).
+    fn ready_to_delete(&self, entry: usize, plan: &Plan) -> Result<(), String> {
         let storage = &self.storages[entry];
         match &storage.scan {
             ScanState::Finished => {}
@@ -77,14 +76,8 @@ impl App {
                 return Err("the storage scan did not finish; refresh (r) to scan again".into());
             }
         }
-        for repo in repos {
-            if !repo_complete(&storage.model, repo) {
-                return Err(format!(
-                    "the scan could not resolve every tag of {repo}, so the dialog could not name every tag that goes; refusing to delete there"
-                ));
-            }
-        }
-        Ok(())
+        plan.check_complete(&storage.model)
+            .map_err(|refusal| format!("{refusal} (refresh with r)"))
     }
 
     /// `d`: the marked tags (or the selected one), or the previewed cleanup, into a dialog.
@@ -129,10 +122,10 @@ impl App {
         }
         self.deletable(entry)?;
         let repos: BTreeSet<&RepoName> = selection.iter().map(|(r, _)| r).collect();
-        self.ready_to_delete(entry, repos.iter().copied())?;
         let model = &self.storages[entry].model;
         let delete = plan_rm(model, selection, Mode::Delete);
         let untag = plan_rm(model, selection, Mode::Untag);
+        self.ready_to_delete(entry, &delete)?;
         let title = match (selection, repos.len()) {
             ([(repo, tag)], _) => format!("delete {repo}:{tag}"),
             ([(repo, _), ..], 1) => format!("delete {} marked tags from {repo}", selection.len()),
@@ -168,8 +161,7 @@ impl App {
             return Err("the policy deletes nothing here".into());
         }
         self.deletable(entry)?;
-        let repos: BTreeSet<RepoName> = plan_repos(&plan).into_iter().collect();
-        self.ready_to_delete(entry, repos.iter())?;
+        self.ready_to_delete(entry, &plan)?;
         let title = format!("apply the cleanup: {} go", count(plan.tag_count(), "tag"));
         let choices = vec![Choice {
             label: "apply the cleanup",
@@ -193,7 +185,7 @@ impl App {
                         return self.confirm_delete(plan);
                     }
                 }
-                Stage::Finished { .. } => self.dialog = None,
+                Stage::Finished { .. } => return self.run_gc(),
                 Stage::Applying { .. } => {}
             },
             Action::Cancel | Action::Back => match &mut dialog.stage {
@@ -242,13 +234,17 @@ impl App {
         let entry = dialog.entry;
         if !dialog.typed_ok() {
             let name = dialog.required().unwrap_or_default();
-            let warning = format!("type {name} (or yes), then enter; nothing was deleted");
+            let warning = format!("type {name}, then enter; nothing was deleted");
             if let Some(d) = &mut self.dialog {
                 d.warning = Some(warning);
             }
             return Vec::new();
         }
-        let journal = match self.deletable(entry) {
+        // The model may have changed under the open dialog (a rescan): check again.
+        let journal = match self
+            .deletable(entry)
+            .and_then(|journal| self.ready_to_delete(entry, &plan).map(|()| journal))
+        {
             Ok(journal) => journal,
             Err(why) => {
                 if let Some(d) = &mut self.dialog {
@@ -291,13 +287,71 @@ impl App {
                 dialog.progress(event);
                 return Vec::new();
             }
-            Action::ApplyFinished { report, .. } => dialog.finish(&report),
+            Action::ApplyFinished { report, .. } => {
+                dialog.finish(&report);
+                // Something was deleted: offer the registry's garbage collection, as the CLI.
+                let deleted = report.steps.iter().any(|s| s.outcome == Outcome::Done);
+                if let (true, Some(command)) = (
+                    deleted,
+                    self.gc_commands.get(&self.entries[dialog.entry].name),
+                ) {
+                    dialog.gc = Some(GcPane::Offered {
+                        command: command.clone(),
+                    });
+                }
+            }
             Action::TaskFailed { error, .. } => dialog.fail(error),
             _ => return Vec::new(),
         }
         let entry = dialog.entry;
         let repos = dialog.plan().map(|p| plan_repos(p)).unwrap_or_default();
         self.changed_repos(entry, repos)
+    }
+
+    /// Enter on a finished dialog: runs the offered garbage collection, else closes.
+    fn run_gc(&mut self) -> Vec<Effect> {
+        let Some(Some(GcPane::Offered { command })) = self.dialog.as_ref().map(|d| &d.gc) else {
+            self.dialog = None;
+            return Vec::new();
+        };
+        let command = command.clone();
+        let req = self.req();
+        if let Some(dialog) = &mut self.dialog {
+            dialog.gc = Some(GcPane::Running {
+                req,
+                command: command.clone(),
+            });
+        }
+        vec![Effect::RunGc { req, command }]
+    }
+
+    /// The garbage collection's end: its output, and the change measured from what it lists
+    /// (sizes known from the scan).
+    pub(super) fn on_gc(&mut self, action: Action) -> Vec<Effect> {
+        let Some(dialog) = &self.dialog else {
+            return Vec::new();
+        };
+        let Some(Some(GcPane::Running { command, .. })) =
+            (dialog.gc_req() == action.req()).then_some(&dialog.gc)
+        else {
+            return Vec::new();
+        };
+        let result = match action {
+            Action::GcFinished { result, .. } => result,
+            Action::TaskFailed { error, .. } => Err(GcError {
+                command: command.clone(),
+                detail: error,
+            }),
+            _ => return Vec::new(),
+        };
+        let summary = match &result {
+            Ok(run) => summarize(&run.output, &self.storages[dialog.entry].model.blob_sizes()),
+            Err(_) => GcSummary::default(),
+        };
+        if let Some(dialog) = &mut self.dialog {
+            dialog.gc = Some(GcPane::Ran { result, summary });
+        }
+        Vec::new()
     }
 
     /// After a delete or a restore: marks there are forgotten, tag lists reloaded, and the

@@ -9,7 +9,7 @@ mod storage;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -79,6 +79,8 @@ pub struct App {
     policies: Vec<(String, PolicySpec)>,
     /// Patterns and thresholds of the audit view (`[audit]` in the config).
     audit: Arc<AuditSettings>,
+    /// Each registry's `gc_command`, by entry name: offered after a delete.
+    gc_commands: BTreeMap<String, String>,
     /// A tick arrived in the batch being applied: numbers held back during a scan may be
     /// recomputed.
     ticked: bool,
@@ -133,6 +135,7 @@ impl App {
             journal: None,
             policies: Vec::new(),
             audit: Arc::new(AuditSettings::default()),
+            gc_commands: BTreeMap::new(),
             ticked: false,
             help_scroll: 0,
             now,
@@ -167,6 +170,12 @@ impl App {
     /// The cleanup policies of the config, offered in the cleanup preview.
     pub fn with_policies(mut self, policies: Vec<(String, PolicySpec)>) -> Self {
         self.policies = policies;
+        self
+    }
+
+    /// Each registry's `gc_command` (by entry name), offered after a delete.
+    pub fn with_gc_commands(mut self, commands: BTreeMap<String, String>) -> Self {
+        self.gc_commands = commands;
         self
     }
 

@@ -29,6 +29,7 @@ impl App {
         // Work that belongs to the app rather than to a view: scans, applies, restores.
         let scan = self.storages.iter().any(|s| s.scan_req() == Some(req));
         let apply = self.dialog.as_ref().and_then(|d| d.apply_req()) == Some(req);
+        let gc = self.dialog.as_ref().and_then(|d| d.gc_req()) == Some(req);
         match &action {
             Action::Scanned { .. } | Action::ScanFinished { .. } => return self.on_scan(action),
             Action::TaskFailed { .. } if scan => return self.on_scan(action),
@@ -36,6 +37,8 @@ impl App {
                 return self.on_apply(action);
             }
             Action::TaskFailed { .. } if apply => return self.on_apply(action),
+            Action::GcFinished { .. } => return self.on_gc(action),
+            Action::TaskFailed { .. } if gc => return self.on_gc(action),
             Action::Restored { .. } => return self.on_restored(action),
             Action::TaskFailed { .. } if self.restores.contains_key(&req) => {
                 return self.on_restored(action);

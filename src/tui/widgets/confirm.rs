@@ -14,12 +14,10 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use super::plan_text::{plan_lines, short_digests, wrap};
 use crate::cleanup::execute::{ApplyEvent, ApplyReport, Outcome, mode_name};
+use crate::cleanup::gc::{GcError, GcRun, GcSummary};
 use crate::sanitize::sanitize;
 use crate::tui::action::{Action, PlanRef, ReqId};
 use crate::tui::theme::Theme;
-
-/// Above this many tags, a confirmation needs a name typed (the CLI asks the same).
-pub const TYPED_ABOVE: usize = 10;
 
 /// One way to carry out the request, with the plan it makes.
 #[derive(Debug, Clone)]
@@ -46,6 +44,24 @@ pub enum Stage {
     },
 }
 
+/// The registry's garbage collection after a delete (its `gc_command`), as the CLI's `--gc`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GcPane {
+    /// Offered: Enter (or `y`) runs it, Esc closes.
+    Offered {
+        command: String,
+    },
+    Running {
+        req: ReqId,
+        command: String,
+    },
+    /// Its output, and the measured change when the collector listed what it removed.
+    Ran {
+        result: Result<GcRun, GcError>,
+        summary: GcSummary,
+    },
+}
+
 /// One step of the apply as the dialog lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepLine {
@@ -68,6 +84,8 @@ pub struct ConfirmDialog {
     pub scroll: usize,
     /// A sentence about the last key (the typed name does not match).
     pub warning: Option<String>,
+    /// Once finished: the garbage collection offered, running or run.
+    pub gc: Option<GcPane>,
 }
 
 impl ConfirmDialog {
@@ -82,6 +100,15 @@ impl ConfirmDialog {
             steps: Vec::new(),
             scroll: 0,
             warning: None,
+            gc: None,
+        }
+    }
+
+    /// The request of a garbage collection running from this dialog.
+    pub fn gc_req(&self) -> Option<ReqId> {
+        match &self.gc {
+            Some(GcPane::Running { req, .. }) => Some(*req),
+            _ => None,
         }
     }
 
@@ -89,34 +116,20 @@ impl ConfirmDialog {
         self.choices.get(self.choice).map(|c| &c.plan)
     }
 
-    /// The name that must be typed to confirm the current choice, if one must: the
-    /// repository when the plan touches one, else `yes`.
+    /// The word that must be typed to confirm the current choice, if one must (a large
+    /// plan): [`Plan::confirmation_word`], as the CLI asks. A small plan is confirmed by Enter.
+    ///
+    /// [`Plan::confirmation_word`]: crate::cleanup::plan::Plan::confirmation_word
     pub fn required(&self) -> Option<String> {
         let plan = self.plan()?;
-        if plan.tag_count() <= TYPED_ABOVE {
-            return None;
-        }
-        let mut repos: Vec<&str> = plan
-            .deletions
-            .iter()
-            .map(|d| d.repository.as_str())
-            .collect();
-        repos.sort_unstable();
-        repos.dedup();
-        Some(match repos.as_slice() {
-            [one] => one.to_string(),
-            _ => "yes".to_string(),
-        })
+        plan.name_must_be_typed().then(|| plan.confirmation_word())
     }
 
-    /// Whether what was typed confirms (`yes` always does).
+    /// Whether what was typed confirms the current choice.
     pub fn typed_ok(&self) -> bool {
-        match self.required() {
-            None => true,
-            Some(name) => {
-                let typed = self.typed.trim();
-                typed == name || typed == "yes"
-            }
+        match self.plan() {
+            Some(plan) if plan.name_must_be_typed() => plan.confirmed_by(&self.typed),
+            _ => true,
         }
     }
 
@@ -259,7 +272,7 @@ impl ConfirmDialog {
                         .count()
                 };
                 let done = count(|o| matches!(o, Outcome::Done | Outcome::AlreadyDone));
-                let skipped = count(|o| matches!(o, Outcome::Skipped(_)));
+                let skipped = count(|o| matches!(o, Outcome::Skipped(_) | Outcome::Unseen(_)));
                 let failed = count(|o| matches!(o, Outcome::Failed(_)));
                 let mut summary =
                     format!("finished: {done} done, {skipped} skipped, {failed} failed");
@@ -273,10 +286,62 @@ impl ConfirmDialog {
                 let mut lines = vec![Line::styled(summary, theme.label())];
                 lines.extend(self.step_lines(theme));
                 lines.push(Line::default());
-                lines.push(Line::styled(
-                    "space comes back when the registry runs garbage collection; backups: D",
-                    theme.dim(),
-                ));
+                lines.extend(self.gc_lines(theme));
+                lines
+            }
+        }
+    }
+
+    /// What the garbage collection did, its measured change first, then its output.
+    fn gc_lines(&self, theme: &Theme) -> Vec<Line<'static>> {
+        let line = |text: String, style| Line::styled(sanitize(&text).into_owned(), style);
+        match &self.gc {
+            None => vec![Line::styled(
+                "space comes back when the registry runs garbage collection; backups: D",
+                theme.dim(),
+            )],
+            Some(GcPane::Offered { command }) => vec![line(
+                format!(
+                    "space comes back when the registry runs garbage collection: enter runs {command}"
+                ),
+                theme.label(),
+            )],
+            Some(GcPane::Running { command, .. }) => {
+                vec![line(
+                    format!("garbage collection running: {command}"),
+                    theme.label(),
+                )]
+            }
+            Some(GcPane::Ran { result: Err(e), .. }) => vec![line(e.to_string(), theme.error())],
+            Some(GcPane::Ran {
+                result: Ok(run),
+                summary,
+            }) => {
+                let mut lines = Vec::new();
+                if run.success {
+                    lines.push(line(
+                        format!("garbage collection finished: {}", run.command),
+                        theme.ok(),
+                    ));
+                } else {
+                    lines.push(line(
+                        format!(
+                            "garbage collection failed ({}): {}",
+                            run.status, run.command
+                        ),
+                        theme.error(),
+                    ));
+                }
+                if let Some(measured) =
+                    summary.sentence(&crate::tui::format::size(summary.known_bytes))
+                {
+                    lines.push(line(measured, theme.label()));
+                }
+                lines.extend(
+                    run.output
+                        .lines()
+                        .map(|l| line(format!("gc: {l}"), theme.dim())),
+                );
                 lines
             }
         }
@@ -290,7 +355,9 @@ impl ConfirmDialog {
                     None => ("…", String::new(), theme.dim()),
                     Some(Outcome::Done) => ("done", String::new(), theme.ok()),
                     Some(Outcome::AlreadyDone) => ("done", " (already)".to_string(), theme.ok()),
-                    Some(Outcome::Skipped(why)) => ("skipped", format!(": {why}"), theme.warning()),
+                    Some(Outcome::Skipped(why) | Outcome::Unseen(why)) => {
+                        ("skipped", format!(": {why}"), theme.warning())
+                    }
                     Some(Outcome::Failed(why)) => ("FAILED", format!(": {why}"), theme.error()),
                 };
                 Line::from(vec![
@@ -341,7 +408,7 @@ impl ConfirmDialog {
                 Some(name) => Line::from(vec![
                     Span::styled(
                         format!(
-                            "{} tags: type {name} (or yes) and enter: ",
+                            "{} tags: type {name} and enter: ",
                             self.plan().map_or(0, |p| p.tag_count())
                         ),
                         theme.key(),
@@ -352,7 +419,16 @@ impl ConfirmDialog {
                 None => Line::styled("enter or y confirms · esc cancels", theme.key()),
             },
             Stage::Applying { .. } => Line::styled("esc stops before the next step", theme.key()),
-            Stage::Finished { .. } => Line::styled("enter or esc closes", theme.key()),
+            Stage::Finished { .. } => match &self.gc {
+                Some(GcPane::Offered { .. }) => Line::styled(
+                    "enter or y runs the garbage collection · esc closes",
+                    theme.key(),
+                ),
+                Some(GcPane::Running { .. }) => {
+                    Line::styled("esc closes (the collection goes on)", theme.key())
+                }
+                _ => Line::styled("enter or esc closes", theme.key()),
+            },
         }
     }
 

@@ -5,7 +5,7 @@
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use crate::cleanup::plan::{Mode, Plan};
+use crate::cleanup::plan::{Mode, Plan, Reason, repo_tag_names};
 use crate::sanitize::sanitize;
 use crate::tui::format;
 use crate::tui::theme::Theme;
@@ -38,12 +38,14 @@ pub fn plan_lines(plan: &Plan, theme: &Theme, width: usize) -> Vec<Line<'static>
         };
         lines.push(Line::from(vec![
             Span::styled(format!("{what:<7}"), theme.error()),
-            Span::raw(sanitize(&format!("{}@{}", d.repository, short(&d.digest))).into_owned()),
+            Span::raw(
+                sanitize(&format!("{}@{}", d.repository, short(d.digest.as_str()))).into_owned(),
+            ),
             Span::styled(
-                if d.reason.is_empty() || d.reason == "requested" {
+                if d.reason == Reason::Requested {
                     String::new()
                 } else {
-                    format!("  ({})", sanitize(&d.reason))
+                    format!("  ({})", sanitize(&d.reason.to_string()))
                 },
                 theme.dim(),
             ),
@@ -58,16 +60,16 @@ pub fn plan_lines(plan: &Plan, theme: &Theme, width: usize) -> Vec<Line<'static>
             }
             if d.widened.contains(t) {
                 tags.push(Span::styled(
-                    format!("{} (same digest)", sanitize(t)),
+                    format!("{} (same digest)", sanitize(t.as_str())),
                     theme.warning(),
                 ));
             } else {
-                tags.push(Span::raw(sanitize(t).into_owned()));
+                tags.push(Span::raw(sanitize(t.as_str()).into_owned()));
             }
         }
         lines.push(Line::from(tags));
         if !d.children.is_empty() {
-            let children: Vec<String> = d.children.iter().map(|c| short(c)).collect();
+            let children: Vec<String> = d.children.iter().map(|c| short(c.as_str())).collect();
             lines.push(Line::styled(
                 format!(
                     "        + {} platform manifests: {}",
@@ -78,9 +80,9 @@ pub fn plan_lines(plan: &Plan, theme: &Theme, width: usize) -> Vec<Line<'static>
             ));
         }
     }
-    for u in &plan.unknown {
+    for u in repo_tag_names(&plan.unknown) {
         lines.push(Line::styled(
-            format!("not found (left alone): {}", sanitize(u)),
+            format!("not found (left alone): {}", sanitize(&u)),
             theme.warning(),
         ));
     }

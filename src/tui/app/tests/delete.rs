@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use super::storage::{open_repo, scan_req, scanned, select_tag};
 use super::*;
+use crate::analysis::model::ScanEvent;
 use crate::cleanup::execute::{ApplyEvent, ApplyReport, Outcome, StepResult};
+use crate::cleanup::gc::GcRun;
 use crate::cleanup::journal::BackupMeta;
 use crate::cleanup::plan::{Mode as PlanMode, plan_cleanup};
 use crate::cleanup::policy::{Policy, PolicySpec};
@@ -12,7 +14,12 @@ use crate::cleanup::restore::RestoreResult;
 use crate::registry::{ClientOptions, RegistryAddr};
 use crate::tui::action::PlanRef;
 use crate::tui::keymap::Mode;
-use crate::tui::widgets::confirm::Stage;
+use crate::tui::widgets::confirm::{GcPane, Stage};
+use std::collections::BTreeMap;
+
+fn names(tags: &[Tag]) -> Vec<&str> {
+    tags.iter().map(Tag::as_str).collect()
+}
 
 fn client() -> Client {
     Client::new(
@@ -64,8 +71,8 @@ async fn delete_by_digest_names_every_tag_and_confirms_the_plan_shown() {
     assert_eq!(delete.deletions.len(), 1);
     let step = &delete.deletions[0];
     assert_eq!(step.mode, PlanMode::Delete);
-    assert_eq!(step.tags, ["1.27", "1.27.5", "latest"]);
-    assert_eq!(step.widened, ["1.27.5", "latest"]);
+    assert_eq!(names(&step.tags), ["1.27", "1.27.5", "latest"]);
+    assert_eq!(names(&step.widened), ["1.27.5", "latest"]);
     assert_eq!(
         step.children.len(),
         2,
@@ -79,7 +86,7 @@ async fn delete_by_digest_names_every_tag_and_confirms_the_plan_shown() {
     app.update(Action::SwitchMode);
     let untag = plan_on_screen(&app);
     assert_eq!(untag.deletions[0].mode, PlanMode::Untag);
-    assert_eq!(untag.deletions[0].tags, ["1.27"]);
+    assert_eq!(names(&untag.deletions[0].tags), ["1.27"]);
     assert_eq!(untag.bytes_freed, 0);
     // A confirmation of the plan no longer on screen does nothing.
     assert!(app.update(Action::ConfirmDelete(delete.clone())).is_empty());
@@ -200,6 +207,15 @@ async fn over_ten_tags_the_repository_name_must_be_typed() {
             .unwrap()
             .contains("type big/repo")
     );
+    // `yes` is what the hand types by habit: the one rule (Plan::confirmation_word, as the
+    // CLI asks) wants the name.
+    for c in "yes".chars() {
+        app.update(Action::EditChar(c));
+    }
+    assert!(app.update(Action::ConfirmDelete(plan.clone())).is_empty());
+    for _ in 0..3 {
+        app.update(Action::EditBackspace);
+    }
     for c in "big/rep".chars() {
         app.update(Action::EditChar(c));
     }
@@ -301,10 +317,9 @@ fn recently_deleted_lists_this_registrys_backups_and_restores_one() {
         panic!("expected Restore, got {effects:?}")
     };
     assert_eq!(id, "b-1");
-    let gone = crate::registry::RegistryError::Status {
-        status: 404,
-        url: "team/api@sha256:ab".into(),
-        detail: "cannot restore: 1 blob(s) are gone (garbage-collected): sha256:cd; nothing was restored".into(),
+    let gone = crate::cleanup::restore::RestoreError::BlobsGone {
+        what: "team/api@sha256:ab".into(),
+        missing: vec![crate::registry::Digest::sha256_of(b"cd")],
     };
     assert!(
         app.update(Action::Restored {
@@ -450,4 +465,176 @@ async fn cleanup_preview_plans_from_the_form_and_applies_through_the_dialog() {
     assert_eq!(dialog.plan(), Some(&plan));
     let effects = app.update(Action::ConfirmDelete(plan.clone()));
     assert!(matches!(effects.as_slice(), [Effect::ApplyPlan { plan: p, .. }] if *p == plan));
+}
+
+/// Rescans `repo` with `event` in place of each of its events `replace` picks.
+async fn rescan_with(
+    app: &mut App,
+    repo: &RepoName,
+    replace: impl Fn(&ScanEvent) -> Option<ScanEvent>,
+) {
+    let effects = app.rescan(0, vec![repo.clone()]);
+    let req = super::storage::scan_req(&effects);
+    for event in super::storage::scan_events(&fixtures::sample()).await {
+        let ours = match &event {
+            ScanEvent::Tags { repo: r, .. } | ScanEvent::Resolved { repo: r, .. } => r == repo,
+            ScanEvent::Repositories(_) | ScanEvent::Failed { .. } => false,
+            ScanEvent::Manifest { .. } | ScanEvent::Config { .. } => true,
+        };
+        if ours {
+            let event = replace(&event).unwrap_or(event);
+            app.update(Action::Scanned { req, event });
+        }
+    }
+    app.update(Action::ScanFinished {
+        req,
+        result: Ok(()),
+    });
+}
+
+/// The scan could not resolve nginx's 1.27.5, which shares a digest with 1.27: deleting 1.27
+/// would take it along unseen. The delete and the cleanup dialogs refuse, naming what
+/// failed; once a rescan sees all of nginx, the dialog opens.
+#[tokio::test]
+async fn a_repository_the_scan_did_not_see_completely_is_not_deleted_from() {
+    let nginx = repo("library/nginx");
+    let failing = |event: &ScanEvent| match event {
+        ScanEvent::Resolved { repo, tag, .. } if tag.as_str() == "1.27.5" => {
+            Some(ScanEvent::Failed {
+                repo: Some(repo.clone()),
+                what: format!("{repo}:{tag}"),
+                error: "HTTP 500 from the registry".into(),
+            })
+        }
+        _ => None,
+    };
+    let nightly = PolicySpec {
+        repositories: vec!["library/*".into()],
+        keep_last: Some(1),
+        ..PolicySpec::default()
+    };
+    let mut app = writable_app(fixtures::sample())
+        .await
+        .with_policies(vec![("nightly".into(), nightly)]);
+    open_repo(&mut app, "nginx");
+    rescan_with(&mut app, &nginx, failing).await;
+    assert!(!app.storage(0).unwrap().model.failures.is_empty());
+
+    select_tag(&mut app, "1.27");
+    assert!(app.update(Action::RequestDelete).is_empty());
+    assert!(app.dialog().is_none(), "no dialog on an incomplete scan");
+    let refused = |app: &App| {
+        matches!(app.message(), Some(Message::Error(e))
+            if e.contains("refusing to apply")
+                && e.contains("library/nginx:1.27.5: HTTP 500 from the registry"))
+    };
+    assert!(refused(&app), "{:?}", app.message());
+
+    // The cleanup dialog refuses the same way.
+    app.update(Action::OpenCleanup);
+    app.update(Action::NextPolicy);
+    let View::Cleanup(v) = app.top() else {
+        panic!()
+    };
+    assert!(!v.plan.as_ref().unwrap().deletions.is_empty());
+    assert!(app.update(Action::RequestDelete).is_empty());
+    assert!(app.dialog().is_none());
+    assert!(refused(&app), "{:?}", app.message());
+    app.update(Action::Back);
+
+    // A rescan that sees every tag: the delete dialog opens, with 1.27.5 named.
+    rescan_with(&mut app, &nginx, |_| None).await;
+    assert!(app.storage(0).unwrap().model.failures.is_empty());
+    open_repo(&mut app, "nginx");
+    select_tag(&mut app, "1.27");
+    app.update(Action::RequestDelete);
+    let plan = plan_on_screen(&app);
+    assert_eq!(names(&plan.deletions[0].tags), ["1.27", "1.27.5", "latest"]);
+}
+
+/// Opens the delete dialog on nginx:1.26, confirms it and finishes it with `outcome`.
+async fn finished_delete(app: &mut App, outcome: Outcome) {
+    open_repo(app, "nginx");
+    select_tag(app, "1.26");
+    app.update(Action::RequestDelete);
+    let plan = plan_on_screen(app);
+    let effects = app.update(Action::ConfirmDelete(plan.clone()));
+    let Some(req) = effects.iter().find_map(|e| match e {
+        Effect::ApplyPlan { req, .. } => Some(*req),
+        _ => None,
+    }) else {
+        panic!("expected ApplyPlan, got {effects:?}")
+    };
+    let report = ApplyReport {
+        steps: vec![StepResult {
+            step: plan.deletions[0].clone(),
+            outcome,
+            backup: None,
+        }],
+        cancelled: false,
+        stopped: None,
+    };
+    app.update(Action::ApplyFinished { req, report });
+}
+
+#[tokio::test]
+async fn after_a_delete_the_gc_command_is_offered_and_its_failure_is_shown() {
+    let gc = || BTreeMap::from([("demo".to_string(), "collect-garbage".to_string())]);
+    // Nothing deleted (the step failed): nothing offered.
+    let mut app = writable_app(fixtures::sample())
+        .await
+        .with_gc_commands(gc());
+    finished_delete(&mut app, Outcome::Failed("refused".into())).await;
+    assert_eq!(app.dialog().unwrap().gc, None);
+
+    let mut app = writable_app(fixtures::sample())
+        .await
+        .with_gc_commands(gc());
+    finished_delete(&mut app, Outcome::Done).await;
+    assert_eq!(
+        app.dialog().unwrap().gc,
+        Some(GcPane::Offered {
+            command: "collect-garbage".into()
+        })
+    );
+    let effects = app.update(Action::Confirm);
+    let [Effect::RunGc { req, command }] = effects.as_slice() else {
+        panic!("expected RunGc, got {effects:?}")
+    };
+    assert_eq!(command, "collect-garbage");
+    let req = *req;
+    // Enter while it runs does not run it twice.
+    assert!(app.update(Action::Confirm).is_empty());
+    assert!(
+        app.dialog().is_none(),
+        "enter closes; the collection goes on"
+    );
+
+    // Its result then belongs to no dialog: dropped.
+    app.update(Action::GcFinished {
+        req,
+        result: Ok(GcRun {
+            command: "collect-garbage".into(),
+            success: true,
+            status: "exit status: 0".into(),
+            output: String::new(),
+        }),
+    });
+    assert!(app.dialog().is_none());
+
+    // A command that cannot start says so in the dialog.
+    let mut app = writable_app(fixtures::sample())
+        .await
+        .with_gc_commands(gc());
+    finished_delete(&mut app, Outcome::Done).await;
+    let effects = app.update(Action::Confirm);
+    let req = effects[0].req().unwrap();
+    app.update(Action::TaskFailed {
+        req,
+        error: "the task stopped".into(),
+    });
+    assert!(matches!(
+        &app.dialog().unwrap().gc,
+        Some(GcPane::Ran { result: Err(e), .. }) if e.to_string() == "cannot run the garbage collection (collect-garbage): the task stopped"
+    ));
 }
