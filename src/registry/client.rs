@@ -228,6 +228,11 @@ impl Client {
         &self.inner.counters
     }
 
+    /// The HTTP client and auth state, for asking the token server directly (grants).
+    pub(crate) fn auth_parts(&self) -> (&reqwest::Client, &AuthState) {
+        (&self.inner.http, &self.inner.auth)
+    }
+
     pub(crate) fn page_size(&self) -> usize {
         self.inner.options.page_size.clamp(1, MAX_PAGE_SIZE)
     }
@@ -433,12 +438,22 @@ impl Client {
         let status = response.status();
         let host = self.inner.addr.host.clone();
         let url = call.url.to_string();
+        let scope_refused = insufficient_scope(&response);
         let body = read_capped(response, 64 * 1024, &url)
             .await
             .unwrap_or_default();
         let envelope = ErrorEnvelope::parse(&body);
         let summary = envelope.summary();
         match status.as_u16() {
+            // Credentials accepted, scope refused: the token lacks the action (a read-only
+            // account deleting), which is no wrong password.
+            401 if scope_refused => RegistryError::Unauthorized {
+                host,
+                detail: format!(
+                    "the credentials were accepted but do not grant {} (insufficient_scope)",
+                    call.scope
+                ),
+            },
             401 => RegistryError::Unauthorized {
                 host,
                 detail: match credentials {
@@ -505,6 +520,18 @@ impl Client {
 fn is_plain_http_refusal(body: &[u8]) -> bool {
     let text = String::from_utf8_lossy(&body[..body.len().min(1024)]).to_ascii_lowercase();
     text.contains("http request") && text.contains("https")
+}
+
+/// Whether a 401's challenge says `error="insufficient_scope"` (RFC 6750): the token is
+/// valid but does not grant what the request needs.
+fn insufficient_scope(response: &reqwest::Response) -> bool {
+    response
+        .headers()
+        .get_all(header::WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(super::challenge::parse_challenges)
+        .any(|c| c.param("error") == Some("insufficient_scope"))
 }
 
 fn retry_after(response: &reqwest::Response) -> Option<Duration> {

@@ -8,6 +8,7 @@ pub mod challenge;
 mod client;
 pub mod credentials;
 pub mod error;
+pub mod grants;
 pub mod image;
 mod listing;
 pub mod manifest;
@@ -24,6 +25,7 @@ pub use client::{
 };
 pub use credentials::{CredentialSource, Credentials, Secret};
 pub use error::RegistryError;
+pub use grants::{Actions, Grants};
 pub use manifest::{Descriptor, ImageConfig, ImageIndex, ImageManifest, Manifest, Platform};
 pub use reference::{Digest, ManifestRef, Reference, RegistryAddr, RepoName, Scheme, Tag};
 pub use source::{FetchedManifest, ManifestHead, PageSink, Source};

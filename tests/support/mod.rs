@@ -23,6 +23,8 @@
 //!   adds latency, resets, short bodies, 500s, 429s, stalls and endless catalog pages on
 //!   request, and counts the requests it saw; [`fault_proxy::FaultProxy::with_latency`] delays
 //!   every request (the benchmark's slow network).
+//! - [`token_server::TokenServer`]: a token server signing ES256 JWTs for a real registry in
+//!   token mode ([`registry::RegistryOptions::token`]), granting each user its own actions.
 //!
 //! ```ignore
 //! mod support;
@@ -61,6 +63,7 @@ pub mod sprawl;
 pub mod standard;
 pub mod storage;
 pub mod tmux;
+pub mod token_server;
 pub mod truth;
 
 use std::future::Future;

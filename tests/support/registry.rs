@@ -44,6 +44,8 @@ pub struct RegistryOptions {
     pub delete_enabled: bool,
     /// One access-log line per request in [`TestRegistry::log`], for tests that count requests.
     pub access_log: bool,
+    /// `auth.token`: token mode with this token server ([`super::token_server`]).
+    pub token: Option<super::token_server::TokenAuth>,
 }
 
 impl Default for RegistryOptions {
@@ -51,6 +53,7 @@ impl Default for RegistryOptions {
         Self {
             delete_enabled: true,
             access_log: false,
+            token: None,
         }
     }
 }
@@ -458,6 +461,21 @@ auth:
                 cert = d.join("tls/cert.pem").display(),
                 key = d.join("tls/key.pem").display(),
                 htpasswd = d.join("htpasswd").display(),
+            ));
+        }
+        if let Some(token) = &options.token {
+            yaml.push_str(&format!(
+                "auth:
+  token:
+    realm: {realm}
+    service: {service}
+    issuer: {issuer}
+    rootcertbundle: {bundle}
+",
+                realm = token.realm,
+                service = token.service,
+                issuer = token.issuer,
+                bundle = token.rootcertbundle.display(),
             ));
         }
         std::fs::write(self.config_path(), yaml).expect("write the registry config");

@@ -1,0 +1,200 @@
+//! Registries configured as operators configure them, each a real Distribution: token mode
+//! with a token server granting each user its own actions (the registry enforces them), a
+//! per-registry request rate, and a registry whose catalog is refused.
+
+mod support;
+
+use regatta::registry::{
+    Actions, ClientOptions, CredentialSource, Grants, RegistryError, RepoName, Secret,
+};
+use support::fixtures::FixtureBuilder;
+use support::image::{Format, ImageSpec, Layer};
+use support::registry::{RegistryOptions, TestRegistry};
+use support::token_server::{TokenServer, TokenUser};
+
+const APP: &str = "team/app";
+
+fn repo(name: &str) -> RepoName {
+    RepoName::parse(name).expect("a repository name")
+}
+
+fn user(name: &str, password: &str) -> CredentialSource {
+    CredentialSource::Plain {
+        username: name.to_string(),
+        password: Secret::new(password),
+    }
+}
+
+fn fixture() -> FixtureBuilder {
+    let mut b = FixtureBuilder::new();
+    b.image(
+        APP,
+        &["v1"],
+        ImageSpec::new(Format::Oci, vec![Layer::text("grants-app-v1")]),
+    );
+    b
+}
+
+/// Whether the registry's storage still holds the revision `hex` of `repo` (what a manifest
+/// delete removes).
+fn revision_stored(registry: &TestRegistry, repo: &str, hex: &str) -> bool {
+    registry
+        .storage_root()
+        .join("docker/registry/v2/repositories")
+        .join(repo)
+        .join("_manifests/revisions/sha256")
+        .join(hex)
+        .join("link")
+        .is_file()
+}
+
+mod grants {
+    use super::*;
+
+    /// A reader (pull only) and a maintainer (pull, push, delete) on a registry in token mode.
+    /// regatta reads each one's grant from the token before trying anything; the registry
+    /// itself then refuses the reader's delete with `insufficient_scope` and carries out the
+    /// maintainer's, as the storage shows. No token ever appears in what regatta returns.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn token_grants_are_read_before_trying_and_match_what_the_registry_enforces() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let tokens = TokenServer::start(
+            dir.path(),
+            vec![
+                TokenUser::new("reader", "reader-pw", &["pull"]),
+                TokenUser::new("maintainer", "maintainer-pw", &["pull", "push", "delete"]),
+            ],
+        )
+        .await;
+        let registry = TestRegistry::start_with(RegistryOptions {
+            access_log: true,
+            token: Some(tokens.auth()),
+            ..RegistryOptions::default()
+        });
+        let client_of = |credentials| {
+            registry.client_with(ClientOptions {
+                credentials,
+                ..registry.client_options()
+            })
+        };
+        let maintainer = client_of(user("maintainer", "maintainer-pw"));
+        let reader = client_of(user("reader", "reader-pw"));
+        let truth = fixture().push_blocking(&maintainer);
+        let digest = truth.tagged(APP, "v1").digest.clone();
+        let hex = digest.to_string().trim_start_matches("sha256:").to_string();
+        assert!(revision_stored(&registry, APP, &hex), "pushed");
+
+        let reader_grants = reader
+            .grants(&repo(APP))
+            .await
+            .expect("the reader's grants");
+        assert_eq!(
+            reader_grants,
+            Grants::Token {
+                actions: Actions {
+                    pull: true,
+                    ..Actions::default()
+                }
+            }
+        );
+        assert_eq!(reader_grants.short(), "r");
+        assert_eq!(reader_grants.may_delete(), Some(false));
+        let maintainer_grants = maintainer
+            .grants(&repo(APP))
+            .await
+            .expect("the maintainer's grants");
+        assert_eq!(maintainer_grants.short(), "rwd");
+        assert_eq!(maintainer_grants.may_delete(), Some(true));
+
+        // The registry agrees: the reader's delete is refused for want of scope, and the
+        // manifest stays on disk.
+        let from = registry.access_log().len();
+        let refused = reader
+            .delete_manifest(&repo(APP), &digest)
+            .await
+            .expect_err("the registry refuses a delete without the delete action");
+        let sentence = refused.to_string();
+        assert!(
+            matches!(refused, RegistryError::Unauthorized { .. })
+                && sentence.contains("insufficient_scope")
+                && sentence.contains(&format!("repository:{APP}:delete")),
+            "{sentence}"
+        );
+        let deletes: Vec<_> = registry
+            .access_log_since(from)
+            .into_iter()
+            .filter(|e| e.method == "DELETE")
+            .collect();
+        assert!(!deletes.is_empty(), "the delete reached the registry");
+        assert!(deletes.iter().all(|e| e.status == 401), "{deletes:?}");
+        assert!(revision_stored(&registry, APP, &hex), "still stored");
+
+        maintainer
+            .delete_manifest(&repo(APP), &digest)
+            .await
+            .expect("the maintainer may delete");
+        assert!(
+            !revision_stored(&registry, APP, &hex),
+            "deleted from storage"
+        );
+
+        let issued = tokens.issued();
+        assert!(issued.len() >= 4, "tokens were issued: {}", issued.len());
+        let shown = format!(
+            "{reader_grants:?} {maintainer_grants:?} {} {} {refused:?} {sentence}",
+            reader_grants.describe(),
+            maintainer_grants.describe()
+        );
+        for token in &issued {
+            assert!(
+                !shown.contains(token.as_str()),
+                "a token was shown: {shown}"
+            );
+        }
+    }
+
+    /// Basic auth: the user is known, its rights are not; an open registry: anonymous pull.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn basic_and_open_registries_say_what_is_known() {
+        let basic = TestRegistry::start_tls_basic_auth("alice", "alice-pw");
+        let grants = basic.client().grants(&repo(APP)).await.expect("grants");
+        assert_eq!(
+            grants,
+            Grants::Basic {
+                username: "alice".into()
+            }
+        );
+        assert_eq!(grants.may_delete(), None);
+        let open = TestRegistry::start();
+        let grants = open.client().grants(&repo(APP)).await.expect("grants");
+        assert_eq!(grants, Grants::Open);
+        assert!(grants.describe().contains("anonymous"));
+    }
+
+    /// The token server refuses an unknown user: one clear sentence, no grants made up.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_refused_credential_is_an_error_not_an_empty_grant() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let tokens = TokenServer::start(
+            dir.path(),
+            vec![TokenUser::new("reader", "reader-pw", &["pull"])],
+        )
+        .await;
+        let registry = TestRegistry::start_with(RegistryOptions {
+            token: Some(tokens.auth()),
+            ..RegistryOptions::default()
+        });
+        let stranger = registry.client_with(ClientOptions {
+            credentials: user("reader", "wrong"),
+            ..registry.client_options()
+        });
+        let error = stranger
+            .grants(&repo(APP))
+            .await
+            .expect_err("wrong password");
+        assert!(
+            matches!(error, RegistryError::Unauthorized { .. }),
+            "{error}"
+        );
+    }
+}
