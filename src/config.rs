@@ -51,6 +51,9 @@ pub struct RegistryConfig {
     pub ca_file: Option<PathBuf>,
     pub insecure: Option<bool>,
     pub concurrency: Option<usize>,
+    /// Requests per second at most to this registry (beside `concurrency`), for production
+    /// registries that should not be scanned at full speed.
+    pub max_requests_per_second: Option<f64>,
     pub page_size: Option<usize>,
     /// Repositories to show when the registry has no catalog API (Docker Hub, GHCR, ...).
     #[serde(default)]
@@ -70,6 +73,7 @@ impl fmt::Debug for RegistryConfig {
             .field("ca_file", &self.ca_file)
             .field("insecure", &self.insecure)
             .field("concurrency", &self.concurrency)
+            .field("max_requests_per_second", &self.max_requests_per_second)
             .field("page_size", &self.page_size)
             .field("repositories", &self.repositories)
             .field("gc_command", &self.gc_command)
@@ -174,6 +178,16 @@ impl Config {
             }
             check_limits(&registry.concurrency, &registry.page_size)
                 .map_err(|(key, msg)| fail(&table, key, msg))?;
+            if let Some(rate) = registry.max_requests_per_second
+                && !(rate.is_finite() && rate > 0.0)
+            {
+                return Err(fail(
+                    &table,
+                    "max_requests_per_second",
+                    "expected a number of requests per second above 0 (0.5 is one request every 2 s)"
+                        .into(),
+                ));
+            }
             for repo in &registry.repositories {
                 if let Err(e) = crate::registry::RepoName::parse(repo) {
                     return Err(fail(&table, "repositories", e.to_string()));
@@ -215,6 +229,7 @@ impl Config {
         if let Some(t) = self.defaults.timeout_secs {
             options.request_timeout = std::time::Duration::from_secs(t);
         }
+        options.max_requests_per_second = registry.max_requests_per_second;
         options.ca_file = registry.ca_file.clone();
         options.insecure = registry.insecure.unwrap_or(false);
         options.credentials = match (
@@ -433,11 +448,31 @@ repositories = ["library/nginx"]
     }
 
     #[test]
+    fn max_requests_per_second_reaches_the_client_and_must_be_positive() {
+        let c = parse("[registries.a]\nurl = \"h:1\"\nmax_requests_per_second = 2.5\n").unwrap();
+        let options = c.client_options(&c.registries["a"]);
+        assert_eq!(options.max_requests_per_second, Some(2.5));
+        assert_eq!(c.default_client_options().max_requests_per_second, None);
+        for bad in ["0", "-1", "nan", "inf"] {
+            let text = format!("[registries.a]\nurl = \"h:1\"\nmax_requests_per_second = {bad}\n");
+            let e = parse(&text).unwrap_err();
+            assert_eq!(
+                e.key.as_deref(),
+                Some("registries.a.max_requests_per_second"),
+                "{bad}"
+            );
+            assert_eq!(e.line, Some(3), "{bad}");
+            assert!(e.message.contains("above 0"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
     fn the_example_config_is_valid() {
         let c = parse(include_str!("../config.example.toml")).unwrap();
         assert_eq!(c.registries.len(), 3);
         assert_eq!(c.registries["hub"].repositories.len(), 2);
         assert!(c.registries["company"].gc_command.is_some());
+        assert_eq!(c.registries["company"].max_requests_per_second, Some(20.0));
         assert_eq!(c.policies["ci-builds"].keep_last, Some(10));
     }
 

@@ -198,3 +198,50 @@ mod grants {
         );
     }
 }
+
+mod politeness {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    /// `max_requests_per_second = 4` against a real registry: every request arrives (the
+    /// access log counts them), and N requests take at least (N - 4) / 4 seconds, the burst of
+    /// one second's worth going at once. Only this lower bound is asserted.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_configured_request_rate_is_kept() {
+        let registry = TestRegistry::start_with(RegistryOptions {
+            access_log: true,
+            ..RegistryOptions::default()
+        });
+        fixture().push_blocking(&registry.client());
+        let from = registry.access_log().len();
+        const RATE: f64 = 4.0;
+        let started = Instant::now();
+        let client = registry.client_with(ClientOptions {
+            max_requests_per_second: Some(RATE),
+            ..registry.client_options()
+        });
+        let app = repo(APP);
+        let listings = (0..12).map(|_| client.tags(&app));
+        for tags in futures::future::join_all(listings).await {
+            assert_eq!(tags.expect("the tags").len(), 1);
+        }
+        let elapsed = started.elapsed();
+        let sent = client.counters().total();
+        let log = registry.access_log_since(from);
+        let listed = log
+            .iter()
+            .filter(|e| e.method == "GET" && e.target.contains("/tags/list"))
+            .count();
+        assert_eq!(listed, 12, "every listing reached the registry");
+        assert_eq!(
+            log.len() as u64,
+            sent,
+            "the registry saw what the client sent"
+        );
+        let floor = Duration::from_secs_f64((sent as f64 - RATE) / RATE);
+        assert!(
+            elapsed >= floor,
+            "{sent} requests at {RATE}/s took {elapsed:?}, less than {floor:?}"
+        );
+    }
+}

@@ -16,6 +16,7 @@ use super::credentials::{CredentialSource, Credentials};
 use super::error::{
     ErrorEnvelope, RegistryError, describe_reqwest_error, is_tls_error, tls_detail,
 };
+use super::ratelimit::{Pacer, RateBudget};
 use super::reference::RegistryAddr;
 
 /// Bodies of manifests, configs and list pages are refused past this size (Distribution's own
@@ -34,6 +35,9 @@ pub struct ClientOptions {
     pub insecure: bool,
     /// Requests in flight at once to this registry.
     pub concurrency: usize,
+    /// Requests sent per second at most (a token bucket with one second's burst); `None`
+    /// for no limit of our own. The registry's announced budget is honoured either way.
+    pub max_requests_per_second: Option<f64>,
     /// Page size (`n`) for catalog and tag listings, at most [`MAX_PAGE_SIZE`].
     pub page_size: usize,
     pub connect_timeout: Duration,
@@ -52,6 +56,7 @@ impl Default for ClientOptions {
             ca_file: None,
             insecure: false,
             concurrency: 8,
+            max_requests_per_second: None,
             page_size: MAX_PAGE_SIZE,
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
@@ -148,6 +153,7 @@ struct Inner {
     http: reqwest::Client,
     options: ClientOptions,
     permits: Semaphore,
+    pacer: Pacer,
     auth: AuthState,
     credentials: OnceCell<Credentials>,
     counters: RequestCounters,
@@ -203,12 +209,14 @@ impl Client {
             .build()
             .map_err(|e| RegistryError::Setup(describe_reqwest_error(&e)))?;
         let permits = Semaphore::new(options.concurrency.max(1));
+        let pacer = Pacer::new(options.concurrency, options.max_requests_per_second);
         Ok(Self {
             inner: Arc::new(Inner {
                 addr,
                 http,
                 options,
                 permits,
+                pacer,
                 auth: AuthState::default(),
                 credentials: OnceCell::new(),
                 counters: RequestCounters::default(),
@@ -226,6 +234,11 @@ impl Client {
 
     pub fn counters(&self) -> &RequestCounters {
         &self.inner.counters
+    }
+
+    /// The request budget the registry announced last (`RateLimit-*` headers), if any.
+    pub fn rate_budget(&self) -> Option<RateBudget> {
+        self.inner.pacer.budget()
     }
 
     /// The HTTP client and auth state, for asking the token server directly (grants).
@@ -343,6 +356,9 @@ impl Client {
                     .acquire()
                     .await
                     .map_err(|_| RegistryError::Setup("client shut down".into()))?;
+                // Within the configured rate, after any Retry-After, one at a time while
+                // the registry's budget is low.
+                let _pace = inner.pacer.before_send().await;
                 inner.counters.bump(call.kind);
                 request.send().await
             };
@@ -363,6 +379,7 @@ impl Client {
                 }
             };
             let status = response.status();
+            inner.pacer.observe(status, response.headers());
             if status.is_success() || status.is_redirection() {
                 return Ok(response);
             }
@@ -535,15 +552,7 @@ fn insufficient_scope(response: &reqwest::Response) -> bool {
 }
 
 fn retry_after(response: &reqwest::Response) -> Option<Duration> {
-    let value = response.headers().get(header::RETRY_AFTER)?.to_str().ok()?;
-    if let Ok(seconds) = value.trim().parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    // An HTTP date: wait until then.
-    let when = jiff::fmt::rfc2822::parse(value.trim()).ok()?.timestamp();
-    let now = jiff::Timestamp::now();
-    let seconds = (when.as_second() - now.as_second()).max(0) as u64;
-    Some(Duration::from_secs(seconds))
+    super::ratelimit::retry_after(response.headers())
 }
 
 /// Why a body could not be read whole.

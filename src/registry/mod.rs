@@ -14,6 +14,7 @@ mod listing;
 pub mod manifest;
 mod manifests;
 pub mod pagination;
+pub mod ratelimit;
 pub mod reference;
 pub mod source;
 
@@ -27,6 +28,7 @@ pub use credentials::{CredentialSource, Credentials, Secret};
 pub use error::RegistryError;
 pub use grants::{Actions, Grants};
 pub use manifest::{Descriptor, ImageConfig, ImageIndex, ImageManifest, Manifest, Platform};
+pub use ratelimit::RateBudget;
 pub use reference::{Digest, ManifestRef, Reference, RegistryAddr, RepoName, Scheme, Tag};
 pub use source::{FetchedManifest, ManifestHead, PageSink, Source};
 
