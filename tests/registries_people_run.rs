@@ -245,3 +245,142 @@ mod politeness {
         );
     }
 }
+
+mod without_catalog {
+    use super::*;
+    use support::cli::Sandbox;
+    use support::fault_proxy::{Fault, FaultProxy, Rule};
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    const WEB: &str = "team/web";
+
+    /// A real registry holding `team/app` and `team/web`, behind a proxy that refuses
+    /// `_catalog` with `status`, as Docker Hub, GHCR, ECR Public and Quay do.
+    fn catalog_refused(status: u16) -> (TestRegistry, FaultProxy) {
+        let registry = TestRegistry::start();
+        let mut b = fixture();
+        b.image(
+            WEB,
+            &["v1", "v2"],
+            ImageSpec::new(
+                Format::Docker,
+                vec![Layer::text("web-v1"), Layer::text("web")],
+            ),
+        );
+        registry.push(&b);
+        let proxy = FaultProxy::start(&registry.addr());
+        proxy.add(Rule::always("GET", "/v2/_catalog", Fault::status(status)));
+        (registry, proxy)
+    }
+
+    fn config(proxy: &FaultProxy, extra: &str) -> String {
+        format!(
+            "[registries.shy]\nurl = \"http://{}\"\ndocker_config = false\n{extra}\n",
+            proxy.addr()
+        )
+    }
+
+    /// `du --json` of `shy` covers `repositories` repositories and every byte on disk.
+    fn du_covers_the_registry(sandbox: &Sandbox, registry: &TestRegistry, repositories: u64) {
+        let run = sandbox.run(&["du", "shy", "--json"]);
+        run.ok();
+        let report = run.json();
+        assert_eq!(report["complete"], true, "{}", run.describe());
+        assert_eq!(report["registry"]["repositories"], repositories);
+        assert_eq!(
+            report["registry"]["physical_bytes"],
+            registry.blob_store_bytes(),
+            "{}",
+            run.describe()
+        );
+    }
+
+    /// Refused with 404 or 401, the catalog's absence is one sentence naming both ways out;
+    /// the configured `repositories` then work for `ls` and `du` (no catalog asked).
+    #[test]
+    fn a_refused_catalog_names_the_ways_out_and_the_repositories_list_works() {
+        for status in [404, 401] {
+            let (registry, proxy) = catalog_refused(status);
+            let sandbox = Sandbox::new();
+            sandbox.write_default_config(&config(&proxy, ""));
+            let run = sandbox.run(&["ls", "shy"]);
+            run.fails_with_one_line(&[
+                "no catalog API",
+                &format!("{status} on /v2/_catalog"),
+                "`repositories`",
+                "`namespace`",
+            ]);
+            assert!(proxy.count("GET", "/v2/_catalog") >= 1);
+
+            sandbox.write_default_config(&config(&proxy, "repositories = [\"team/web\"]"));
+            let run = sandbox.run(&["ls", "shy"]);
+            run.ok();
+            assert_eq!(run.stdout_lines(), [WEB], "only the configured one");
+
+            sandbox.write_default_config(&config(
+                &proxy,
+                "repositories = [\"team/app\", \"team/web\"]",
+            ));
+            let before = proxy.count("GET", "/v2/_catalog");
+            du_covers_the_registry(&sandbox, &registry, 2);
+            assert_eq!(
+                proxy.count("GET", "/v2/_catalog"),
+                before,
+                "the configured list stands in for the catalog"
+            );
+        }
+    }
+
+    /// `namespace` listed through a fake of Docker Hub's repository API (its documented
+    /// shape, two pages through `next`), in front of the real registry whose catalog is
+    /// refused: `ls` shows the namespace's repositories and `du` measures them on the registry.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_namespace_is_listed_through_the_vendor_api_and_read_from_the_registry() {
+        let (registry, proxy) = catalog_refused(404);
+        let hub = MockServer::start().await;
+        let repository = |name: &str| {
+            serde_json::json!({
+                "name": name, "namespace": "team", "repository_type": "image",
+                "is_private": false, "star_count": 0, "pull_count": 1,
+                "last_updated": "2024-05-01T10:00:00.000000Z"
+            })
+        };
+        let second = format!(
+            "{}/v2/namespaces/team/repositories?page=2&page_size=100",
+            hub.uri()
+        );
+        Mock::given(method("GET"))
+            .and(path("/v2/namespaces/team/repositories"))
+            .and(wiremock::matchers::query_param("page", "2"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "count": 2, "next": null, "previous": hub.uri(), "results": [repository("web")]
+            })))
+            .with_priority(1)
+            .mount(&hub)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/v2/namespaces/team/repositories"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "count": 2, "next": second, "previous": null, "results": [repository("app")]
+            })))
+            .with_priority(2)
+            .mount(&hub)
+            .await;
+        let sandbox = Sandbox::new();
+        sandbox.write_default_config(&config(
+            &proxy,
+            &format!(
+                "namespace = \"team\"\nnamespace_api = \"docker-hub\"\nnamespace_api_url = \"{}\"",
+                hub.uri()
+            ),
+        ));
+        let run = sandbox.run(&["ls", "shy"]);
+        run.ok();
+        assert_eq!(run.stdout_lines(), [APP, WEB]);
+        du_covers_the_registry(&sandbox, &registry, 2);
+        assert_eq!(proxy.count("GET", "/v2/_catalog"), 0, "no catalog asked");
+        let asked = hub.received_requests().await.expect("recording");
+        assert!(asked.len() >= 4, "two pages per command: {}", asked.len());
+    }
+}

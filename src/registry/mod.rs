@@ -17,6 +17,7 @@ pub mod pagination;
 pub mod ratelimit;
 pub mod reference;
 pub mod source;
+pub mod vendor;
 
 use async_trait::async_trait;
 
