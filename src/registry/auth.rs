@@ -304,6 +304,18 @@ mod tests {
     }
 
     #[test]
+    fn an_issued_token_in_debug_shows_no_token() {
+        let issued = IssuedToken {
+            value: Secret::new("eyJ-the-token-itself"),
+            expires_in: Some(300),
+            scope: Some("repository:a:pull".into()),
+        };
+        let shown = format!("{issued:?} {issued:#?}");
+        assert!(!shown.contains("eyJ-the-token-itself"), "{shown}");
+        assert!(shown.contains("repository:a:pull"), "{shown}");
+    }
+
+    #[test]
     fn a_token_lives_its_lifetime_less_a_tenth() {
         let now = Instant::now();
         assert_eq!(token_expiry(now, Some(300)), now + Duration::from_secs(270));

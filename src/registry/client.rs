@@ -383,7 +383,10 @@ impl Client {
             if status.is_success() || status.is_redirection() {
                 return Ok(response);
             }
-            if status == StatusCode::UNAUTHORIZED && !answered_challenge {
+            // A token refused for want of scope would be refused again: the token server
+            // already granted all it will.
+            let scope_refused = auth.is_some() && insufficient_scope(&response);
+            if status == StatusCode::UNAUTHORIZED && !answered_challenge && !scope_refused {
                 let challenge = response
                     .headers()
                     .get(header::WWW_AUTHENTICATE)
