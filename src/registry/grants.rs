@@ -325,4 +325,56 @@ mod tests {
         assert!(basic.describe().contains("not known"));
         assert!(Grants::Open.describe().contains("pulling works"));
     }
+
+    /// Through the client against a token registry whose token server answers an opaque
+    /// token with OAuth2's `scope` field: asked for pull,push,delete (the request shows it),
+    /// granted pull,push.
+    #[tokio::test]
+    async fn the_client_asks_for_every_action_and_reads_an_oauth2_scope() {
+        use wiremock::matchers::{path, query_param};
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+        let server = MockServer::start().await;
+        let challenge = format!(r#"Bearer realm="{}/token",service="svc""#, server.uri());
+        Mock::given(path("/token"))
+            .and(query_param("scope", "repository:team/app:pull,push,delete"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "access_token": "opaque-abc", "expires_in": 300,
+                "scope": "repository:team/app:pull,push"
+            })))
+            .mount(&server)
+            .await;
+        Mock::given(path("/token"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(serde_json::json!({"token": "t0"})),
+            )
+            .with_priority(10)
+            .mount(&server)
+            .await;
+        Mock::given(path("/v2/"))
+            .and(wiremock::matchers::header("authorization", "Bearer t0"))
+            .respond_with(ResponseTemplate::new(200))
+            .mount(&server)
+            .await;
+        Mock::given(path("/v2/"))
+            .respond_with(
+                ResponseTemplate::new(401).insert_header("WWW-Authenticate", challenge.as_str()),
+            )
+            .with_priority(10)
+            .mount(&server)
+            .await;
+        let addr = crate::registry::RegistryAddr::parse(&server.address().to_string())
+            .expect("the server's address");
+        let client = Client::new(
+            addr,
+            crate::registry::ClientOptions {
+                credentials: crate::registry::CredentialSource::Anonymous,
+                ..crate::registry::ClientOptions::default()
+            },
+        )
+        .expect("a client");
+        let grants = client.grants(&repo("team/app")).await.expect("grants");
+        assert_eq!(grants.short(), "rw");
+        assert_eq!(grants.may_delete(), Some(false));
+        assert!(!format!("{grants:?}").contains("opaque-abc"));
+    }
 }
