@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::registry::vendor::{Namespace, VendorKind};
 use crate::registry::{ClientOptions, CredentialSource, MAX_PAGE_SIZE, RegistryAddr, Secret};
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -96,10 +97,20 @@ pub struct RegistryConfig {
     pub client_key: Option<PathBuf>,
     pub insecure: Option<bool>,
     pub concurrency: Option<usize>,
+    /// Requests per second at most to this registry (beside `concurrency`), for production
+    /// registries that should not be scanned at full speed.
+    pub max_requests_per_second: Option<f64>,
     pub page_size: Option<usize>,
     /// Repositories to show when the registry has no catalog API (Docker Hub, GHCR, ...).
     #[serde(default)]
     pub repositories: Vec<String>,
+    /// A user or organisation whose repositories are listed through the vendor's own API
+    /// (Docker Hub, GitHub's packages API for GHCR) instead of the catalog.
+    pub namespace: Option<String>,
+    /// `docker-hub` or `github`: the API that lists `namespace` (default: from the host).
+    pub namespace_api: Option<String>,
+    /// That API's base URL (default: the vendor's; GitHub Enterprise: `https://HOST/api/v3`).
+    pub namespace_api_url: Option<String>,
     /// A shell command that runs the registry's garbage collection, offered after a cleanup.
     pub gc_command: Option<String>,
 }
@@ -117,8 +128,12 @@ impl fmt::Debug for RegistryConfig {
             .field("client_key", &self.client_key)
             .field("insecure", &self.insecure)
             .field("concurrency", &self.concurrency)
+            .field("max_requests_per_second", &self.max_requests_per_second)
             .field("page_size", &self.page_size)
             .field("repositories", &self.repositories)
+            .field("namespace", &self.namespace)
+            .field("namespace_api", &self.namespace_api)
+            .field("namespace_api_url", &self.namespace_api_url)
             .field("gc_command", &self.gc_command)
             .finish()
     }
@@ -241,6 +256,19 @@ impl Config {
                 }
                 _ => {}
             }
+            if let Some(rate) = registry.max_requests_per_second
+                && !(rate.is_finite() && rate > 0.0)
+            {
+                return Err(fail(
+                    &table,
+                    "max_requests_per_second",
+                    "expected a number of requests per second above 0 (0.5 is one request every 2 s)"
+                        .into(),
+                ));
+            }
+            if let Err((key, message)) = namespace_of(registry) {
+                return Err(fail(&table, key, message));
+            }
             for repo in &registry.repositories {
                 if let Err(e) = crate::registry::RepoName::parse(repo) {
                     return Err(fail(&table, "repositories", e.to_string()));
@@ -275,6 +303,7 @@ impl Config {
         if let Some(t) = self.defaults.timeout_secs {
             options.request_timeout = std::time::Duration::from_secs(t);
         }
+        options.max_requests_per_second = registry.max_requests_per_second;
         options.ca_file = registry.ca_file.clone();
         options.client_cert = registry.client_cert.clone();
         options.client_key = registry.client_key.clone();
@@ -296,6 +325,12 @@ impl Config {
             _ => CredentialSource::Anonymous,
         };
         options
+    }
+
+    /// The namespace a registry's repositories are listed from, if one is configured (the
+    /// file was validated, so an unusable one is `None`).
+    pub fn namespace(&self, registry: &RegistryConfig) -> Option<Namespace> {
+        namespace_of(registry).ok().flatten()
     }
 
     /// Default client options for a registry that is not in the config.
@@ -345,6 +380,51 @@ impl Config {
     pub fn has_plain_password(&self) -> bool {
         self.registries.values().any(|r| r.password.is_some())
     }
+}
+
+/// `namespace`, `namespace_api` and `namespace_api_url` resolved, or the key at fault and why.
+fn namespace_of(registry: &RegistryConfig) -> Result<Option<Namespace>, (&'static str, String)> {
+    let Some(name) = &registry.namespace else {
+        if registry.namespace_api.is_some() || registry.namespace_api_url.is_some() {
+            return Err((
+                "namespace",
+                "namespace_api needs a namespace to list".into(),
+            ));
+        }
+        return Ok(None);
+    };
+    if name.is_empty() || name.contains('/') {
+        return Err((
+            "namespace",
+            "expected a user or organisation name, without slashes".into(),
+        ));
+    }
+    let kind = match &registry.namespace_api {
+        Some(api) => VendorKind::parse(api).ok_or((
+            "namespace_api",
+            "expected \"docker-hub\" or \"github\"".to_string(),
+        ))?,
+        None => RegistryAddr::parse(&registry.url)
+            .ok()
+            .and_then(|addr| VendorKind::for_host(&addr.host))
+            .ok_or((
+                "namespace",
+                "namespace listing is known for Docker Hub and GHCR; for another host set namespace_api = \"docker-hub\" or \"github\"".to_string(),
+            ))?,
+    };
+    let url = registry
+        .namespace_api_url
+        .as_deref()
+        .unwrap_or(kind.default_api());
+    let api = url::Url::parse(url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .ok_or(("namespace_api_url", "expected an http(s) URL".to_string()))?;
+    Ok(Some(Namespace {
+        name: name.clone(),
+        kind,
+        api,
+    }))
 }
 
 fn check_limits(
@@ -521,11 +601,74 @@ repositories = ["library/nginx"]
     }
 
     #[test]
+    fn max_requests_per_second_reaches_the_client_and_must_be_positive() {
+        let c = parse("[registries.a]\nurl = \"h:1\"\nmax_requests_per_second = 2.5\n").unwrap();
+        let options = c.client_options(&c.registries["a"]);
+        assert_eq!(options.max_requests_per_second, Some(2.5));
+        assert_eq!(c.default_client_options().max_requests_per_second, None);
+        for bad in ["0", "-1", "nan", "inf"] {
+            let text = format!("[registries.a]\nurl = \"h:1\"\nmax_requests_per_second = {bad}\n");
+            let e = parse(&text).unwrap_err();
+            assert_eq!(
+                e.key.as_deref(),
+                Some("registries.a.max_requests_per_second"),
+                "{bad}"
+            );
+            assert_eq!(e.line, Some(3), "{bad}");
+            assert!(e.message.contains("above 0"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_namespace_is_listed_through_the_vendor_of_the_host_or_the_one_named() {
+        use crate::registry::vendor::VendorKind;
+        let c = parse("[registries.hub]\nurl = \"docker.io\"\nnamespace = \"acme\"\n").unwrap();
+        let ns = c.namespace(&c.registries["hub"]).expect("a namespace");
+        assert_eq!((ns.name.as_str(), ns.kind), ("acme", VendorKind::DockerHub));
+        assert_eq!(ns.api.as_str(), "https://hub.docker.com/");
+        let c = parse("[registries.gh]\nurl = \"ghcr.io\"\nnamespace = \"acme\"\n").unwrap();
+        let ns = c.namespace(&c.registries["gh"]).expect("a namespace");
+        assert_eq!(ns.kind, VendorKind::GitHub);
+        assert_eq!(ns.api.as_str(), "https://api.github.com/");
+        let c = parse(
+            "[registries.ghe]\nurl = \"containers.ghe.example\"\nnamespace = \"acme\"\nnamespace_api = \"github\"\nnamespace_api_url = \"https://ghe.example/api/v3\"\n",
+        )
+        .unwrap();
+        let ns = c.namespace(&c.registries["ghe"]).expect("a namespace");
+        assert_eq!(ns.api.as_str(), "https://ghe.example/api/v3");
+        assert_eq!(c.namespace(&RegistryConfig::default()), None);
+        for (text, key) in [
+            ("url = \"r.example\"\nnamespace = \"acme\"", "namespace"),
+            ("url = \"docker.io\"\nnamespace = \"a/b\"", "namespace"),
+            (
+                "url = \"docker.io\"\nnamespace = \"a\"\nnamespace_api = \"quay\"",
+                "namespace_api",
+            ),
+            (
+                "url = \"docker.io\"\nnamespace = \"a\"\nnamespace_api_url = \"ftp://x\"",
+                "namespace_api_url",
+            ),
+            (
+                "url = \"docker.io\"\nnamespace_api = \"github\"",
+                "namespace",
+            ),
+        ] {
+            let e = parse(&format!("[registries.x]\n{text}\n")).unwrap_err();
+            assert_eq!(
+                e.key.as_deref(),
+                Some(format!("registries.x.{key}").as_str()),
+                "{text}: {e}"
+            );
+        }
+    }
+
+    #[test]
     fn the_example_config_is_valid() {
         let c = parse(include_str!("../config.example.toml")).unwrap();
         assert_eq!(c.registries.len(), 3);
         assert_eq!(c.registries["hub"].repositories.len(), 2);
         assert!(c.registries["company"].gc_command.is_some());
+        assert_eq!(c.registries["company"].max_requests_per_second, Some(20.0));
         assert_eq!(c.policies["ci-builds"].keep_last, Some(10));
     }
 

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 
 use crate::config::{Config, RegistryConfig};
 use crate::registry::cache::{CachingSource, DigestCache};
+use crate::registry::vendor::{Namespace, VendorKind, github_token_from_env};
 use crate::registry::{
     Client, ClientOptions, Digest, FetchedManifest, ManifestHead, ManifestRef, PageSink, Reference,
     RegistryAddr, RegistryError, RepoName, Source, Tag,
@@ -32,6 +33,8 @@ pub enum Target {
         options: ClientOptions,
         /// The `repositories` fallback for registries without a catalog.
         repositories: Vec<RepoName>,
+        /// The `namespace` listed through the vendor's API instead of the catalog.
+        namespace: Option<Namespace>,
     },
     Layout(PathBuf),
 }
@@ -69,11 +72,13 @@ impl Target {
                 addr,
                 options,
                 repositories,
+                namespace,
                 ..
             } => {
                 let registry: Arc<dyn Source> = Arc::new(RegistrySource {
                     client: Client::new(addr.clone(), options.clone())?,
                     configured: repositories.clone(),
+                    namespace: namespace.clone(),
                 });
                 // Manifests and configs are immutable by digest: keep them on disk.
                 Ok(match DigestCache::default_location() {
@@ -132,6 +137,7 @@ fn registry_target(
         addr,
         options,
         repositories,
+        namespace: config.namespace(registry),
     })
 }
 
@@ -184,6 +190,7 @@ pub fn resolve(
         addr,
         options,
         repositories: Vec::new(),
+        namespace: None,
     })
 }
 
@@ -337,11 +344,12 @@ pub fn resolve_reference(
     Ok((target, parsed.repo, reference))
 }
 
-/// A registry as a [`Source`], with the config's `repositories` list standing in for the
-/// catalog where a registry has none.
+/// A registry as a [`Source`], with the config's `repositories` list, or its `namespace`
+/// listed through the vendor's API, standing in for the catalog where a registry has none.
 pub struct RegistrySource {
     pub client: Client,
     configured: Vec<RepoName>,
+    namespace: Option<Namespace>,
 }
 
 #[async_trait]
@@ -365,6 +373,13 @@ impl Source for RegistrySource {
         if !self.configured.is_empty() {
             on_page(&self.configured);
             return Ok(self.configured.clone());
+        }
+        if let Some(namespace) = &self.namespace {
+            let token = match namespace.kind {
+                VendorKind::GitHub => github_token_from_env(),
+                VendorKind::DockerHub => None,
+            };
+            return namespace.repositories(token.as_ref(), on_page).await;
         }
         self.client.catalog(on_page).await
     }

@@ -56,6 +56,18 @@ struct TokenResponse {
     access_token: Option<String>,
     #[serde(default)]
     expires_in: Option<u64>,
+    /// OAuth2's granted scope (space-separated), where the server names it.
+    #[serde(default)]
+    scope: Option<String>,
+}
+
+/// A token as the token server issued it. `Debug` shows no token ([`Secret`] redacts it).
+#[derive(Debug)]
+pub(crate) struct IssuedToken {
+    pub value: Secret,
+    pub expires_in: Option<u64>,
+    /// The `scope` field of the answer, where the server sent one.
+    pub scope: Option<String>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -111,16 +123,37 @@ impl AuthState {
                 {
                     return Ok(Some(format!("Bearer {}", token.value.expose())));
                 }
-                let (value, expires_in) =
+                let issued =
                     fetch_token(http, host, credentials, &realm, service.as_deref(), scope).await?;
                 let token = Token {
-                    value,
-                    expires: token_expiry((self.now)(), expires_in),
+                    value: issued.value,
+                    expires: token_expiry((self.now)(), issued.expires_in),
                 };
                 let header = format!("Bearer {}", token.value.expose());
                 *guard = Some(token);
                 Ok(Some(header))
             }
+        }
+    }
+}
+
+impl AuthState {
+    /// Asks the token server for a token for `scope`, outside the cache, to read what it
+    /// granted ([`super::grants`]). `None` when the registry did not ask for a bearer token.
+    pub(crate) async fn issue(
+        &self,
+        http: &reqwest::Client,
+        host: &str,
+        credentials: &Credentials,
+        scope: &str,
+    ) -> Result<Option<IssuedToken>, RegistryError> {
+        match self.scheme() {
+            Some(AuthScheme::Bearer { realm, service }) => {
+                fetch_token(http, host, credentials, &realm, service.as_deref(), scope)
+                    .await
+                    .map(Some)
+            }
+            _ => Ok(None),
         }
     }
 }
@@ -154,7 +187,7 @@ fn token_expiry(now: Instant, expires_in: Option<u64>) -> Instant {
 }
 
 /// Asks the token realm for a token (Docker token spec; OAuth2 refresh for identity tokens):
-/// the token and its `expires_in`.
+/// the token, its `expires_in` and the granted `scope` where named.
 async fn fetch_token(
     http: &reqwest::Client,
     host: &str,
@@ -162,7 +195,7 @@ async fn fetch_token(
     realm: &str,
     service: Option<&str>,
     scope: &str,
-) -> Result<(Secret, Option<u64>), RegistryError> {
+) -> Result<IssuedToken, RegistryError> {
     let auth_err = |detail: String| RegistryError::Auth {
         host: host.to_string(),
         detail,
@@ -233,7 +266,11 @@ async fn fetch_token(
         .or(parsed.access_token)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| auth_err("the token server's answer holds no token".to_string()))?;
-    Ok((Secret::new(value), parsed.expires_in))
+    Ok(IssuedToken {
+        value: Secret::new(value),
+        expires_in: parsed.expires_in,
+        scope: parsed.scope,
+    })
 }
 
 #[cfg(test)]
@@ -264,6 +301,18 @@ mod tests {
         };
         assert_eq!(basic_header(&c).unwrap(), "Basic YWxpY2U6cHc=");
         assert!(basic_header(&Credentials::Anonymous).is_none());
+    }
+
+    #[test]
+    fn an_issued_token_in_debug_shows_no_token() {
+        let issued = IssuedToken {
+            value: Secret::new("eyJ-the-token-itself"),
+            expires_in: Some(300),
+            scope: Some("repository:a:pull".into()),
+        };
+        let shown = format!("{issued:?} {issued:#?}");
+        assert!(!shown.contains("eyJ-the-token-itself"), "{shown}");
+        assert!(shown.contains("repository:a:pull"), "{shown}");
     }
 
     #[test]

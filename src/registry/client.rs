@@ -16,6 +16,7 @@ use super::credentials::{CredentialSource, Credentials};
 use super::error::{
     ErrorEnvelope, RegistryError, error_chain, describe_reqwest_error, is_tls_error, tls_detail,
 };
+use super::ratelimit::{Pacer, RateBudget};
 use super::reference::RegistryAddr;
 use super::tls::{self, TlsFiles};
 
@@ -42,6 +43,9 @@ pub struct ClientOptions {
     pub insecure: bool,
     /// Requests in flight at once to this registry.
     pub concurrency: usize,
+    /// Requests sent per second at most (a token bucket with one second's burst); `None`
+    /// for no limit of our own. The registry's announced budget is honoured either way.
+    pub max_requests_per_second: Option<f64>,
     /// Page size (`n`) for catalog and tag listings, at most [`MAX_PAGE_SIZE`].
     pub page_size: usize,
     pub connect_timeout: Duration,
@@ -63,6 +67,7 @@ impl Default for ClientOptions {
             certs_d_roots: super::certs_d::default_roots(),
             insecure: false,
             concurrency: 8,
+            max_requests_per_second: None,
             page_size: MAX_PAGE_SIZE,
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
@@ -163,6 +168,7 @@ struct Inner {
     http: reqwest::Client,
     options: ClientOptions,
     permits: Semaphore,
+    pacer: Pacer,
     auth: AuthState,
     credentials: OnceCell<Credentials>,
     counters: RequestCounters,
@@ -209,12 +215,14 @@ impl Client {
             .build()
             .map_err(|e| RegistryError::Setup(describe_reqwest_error(&e)))?;
         let permits = Semaphore::new(options.concurrency.max(1));
+        let pacer = Pacer::new(options.concurrency, options.max_requests_per_second);
         Ok(Self {
             inner: Arc::new(Inner {
                 addr,
                 http,
                 options,
                 permits,
+                pacer,
                 auth: AuthState::default(),
                 credentials: OnceCell::new(),
                 counters: RequestCounters::default(),
@@ -238,6 +246,16 @@ impl Client {
 
     pub fn counters(&self) -> &RequestCounters {
         &self.inner.counters
+    }
+
+    /// The request budget the registry announced last (`RateLimit-*` headers), if any.
+    pub fn rate_budget(&self) -> Option<RateBudget> {
+        self.inner.pacer.budget()
+    }
+
+    /// The HTTP client and auth state, for asking the token server directly (grants).
+    pub(crate) fn auth_parts(&self) -> (&reqwest::Client, &AuthState) {
+        (&self.inner.http, &self.inner.auth)
     }
 
     pub(crate) fn page_size(&self) -> usize {
@@ -350,6 +368,9 @@ impl Client {
                     .acquire()
                     .await
                     .map_err(|_| RegistryError::Setup("client shut down".into()))?;
+                // Within the configured rate, after any Retry-After, one at a time while
+                // the registry's budget is low.
+                let _pace = inner.pacer.before_send().await;
                 inner.counters.bump(call.kind);
                 request.send().await
             };
@@ -370,10 +391,14 @@ impl Client {
                 }
             };
             let status = response.status();
+            inner.pacer.observe(status, response.headers());
             if status.is_success() || status.is_redirection() {
                 return Ok(response);
             }
-            if status == StatusCode::UNAUTHORIZED && !answered_challenge {
+            // A token refused for want of scope would be refused again: the token server
+            // already granted all it will.
+            let scope_refused = auth.is_some() && insufficient_scope(&response);
+            if status == StatusCode::UNAUTHORIZED && !answered_challenge && !scope_refused {
                 let challenge = response
                     .headers()
                     .get(header::WWW_AUTHENTICATE)
@@ -461,12 +486,22 @@ impl Client {
         let status = response.status();
         let host = self.inner.addr.host.clone();
         let url = call.url.to_string();
+        let scope_refused = insufficient_scope(&response);
         let body = read_capped(response, 64 * 1024, &url)
             .await
             .unwrap_or_default();
         let envelope = ErrorEnvelope::parse(&body);
         let summary = envelope.summary();
         match status.as_u16() {
+            // Credentials accepted, scope refused: the token lacks the action (a read-only
+            // account deleting), which is no wrong password.
+            401 if scope_refused => RegistryError::Unauthorized {
+                host,
+                detail: format!(
+                    "the credentials were accepted but do not grant {} (insufficient_scope)",
+                    call.scope
+                ),
+            },
             401 => RegistryError::Unauthorized {
                 host,
                 detail: match credentials {
@@ -535,16 +570,20 @@ fn is_plain_http_refusal(body: &[u8]) -> bool {
     text.contains("http request") && text.contains("https")
 }
 
+/// Whether a 401's challenge says `error="insufficient_scope"` (RFC 6750): the token is
+/// valid but does not grant what the request needs.
+fn insufficient_scope(response: &reqwest::Response) -> bool {
+    response
+        .headers()
+        .get_all(header::WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(super::challenge::parse_challenges)
+        .any(|c| c.param("error") == Some("insufficient_scope"))
+}
+
 fn retry_after(response: &reqwest::Response) -> Option<Duration> {
-    let value = response.headers().get(header::RETRY_AFTER)?.to_str().ok()?;
-    if let Ok(seconds) = value.trim().parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    // An HTTP date: wait until then.
-    let when = jiff::fmt::rfc2822::parse(value.trim()).ok()?.timestamp();
-    let now = jiff::Timestamp::now();
-    let seconds = (when.as_second() - now.as_second()).max(0) as u64;
-    Some(Duration::from_secs(seconds))
+    super::ratelimit::retry_after(response.headers())
 }
 
 /// Why a body could not be read whole.

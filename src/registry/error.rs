@@ -35,7 +35,7 @@ pub enum RegistryError {
     DeleteDisabled { host: String },
 
     #[error(
-        "{host} has no catalog API ({detail}); list the repositories under `repositories` for this registry in config.toml"
+        "{host} has no catalog API ({detail}); list the repositories under `repositories` for this registry in config.toml, or, on Docker Hub and GHCR, set `namespace` to a user or organisation to list through the vendor's API"
     )]
     NoCatalog { host: String, detail: String },
 

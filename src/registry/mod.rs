@@ -9,15 +9,18 @@ pub mod challenge;
 mod client;
 pub mod credentials;
 pub mod error;
+pub mod grants;
 pub mod image;
 mod listing;
 pub mod manifest;
 mod manifests;
 pub mod pagination;
 pub mod probe;
+pub mod ratelimit;
 pub mod reference;
 pub mod source;
 pub mod tls;
+pub mod vendor;
 
 use async_trait::async_trait;
 
@@ -27,7 +30,9 @@ pub use client::{
 };
 pub use credentials::{CredentialSource, Credentials, Secret};
 pub use error::RegistryError;
+pub use grants::{Actions, Grants};
 pub use manifest::{Descriptor, ImageConfig, ImageIndex, ImageManifest, Manifest, Platform};
+pub use ratelimit::RateBudget;
 pub use reference::{Digest, ManifestRef, Reference, RegistryAddr, RepoName, Scheme, Tag};
 pub use source::{FetchedManifest, ManifestHead, PageSink, Skipped, Source};
 

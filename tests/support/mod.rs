@@ -26,6 +26,8 @@
 //! - [`hostile::Hostile`]: a registry that answers fast with wrong content, one lie per
 //!   repository ([`hostile::Lie`]: sizes, structure, identity, lists, blobs, time), beside two
 //!   honest repositories whose numbers it works out from the bytes it serves.
+//! - [`token_server::TokenServer`]: a token server signing ES256 JWTs for a real registry in
+//!   token mode ([`registry::RegistryOptions::token`]), granting each user its own actions.
 //!
 //! ```ignore
 //! mod support;
@@ -66,6 +68,7 @@ pub mod standard;
 pub mod storage;
 pub mod tls;
 pub mod tmux;
+pub mod token_server;
 pub mod truth;
 
 use std::future::Future;

@@ -50,6 +50,8 @@ pub struct RegistryOptions {
     pub catalog_max_entries: Option<usize>,
     /// Serve HTTPS with these files (no auth); see [`super::tls`].
     pub server_tls: Option<ServerTls>,
+    /// `auth.token`: token mode with this token server ([`super::token_server`]).
+    pub token: Option<super::token_server::TokenAuth>,
 }
 
 impl Default for RegistryOptions {
@@ -59,6 +61,7 @@ impl Default for RegistryOptions {
             access_log: false,
             catalog_max_entries: None,
             server_tls: None,
+            token: None,
         }
     }
 }
@@ -477,6 +480,21 @@ auth:
                 cert = d.join("tls/cert.pem").display(),
                 key = d.join("tls/key.pem").display(),
                 htpasswd = d.join("htpasswd").display(),
+            ));
+        }
+        if let Some(token) = &options.token {
+            yaml.push_str(&format!(
+                "auth:
+  token:
+    realm: {realm}
+    service: {service}
+    issuer: {issuer}
+    rootcertbundle: {bundle}
+",
+                realm = token.realm,
+                service = token.service,
+                issuer = token.issuer,
+                bundle = token.rootcertbundle.display(),
             ));
         }
         std::fs::write(self.config_path(), yaml).expect("write the registry config");

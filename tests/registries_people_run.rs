@@ -1,0 +1,387 @@
+//! Registries configured as operators configure them, each a real Distribution: token mode
+//! with a token server granting each user its own actions (the registry enforces them), a
+//! per-registry request rate, and a registry whose catalog is refused.
+
+mod support;
+
+use regatta::registry::{
+    Actions, ClientOptions, CredentialSource, Grants, RegistryError, RepoName, Secret,
+};
+use support::fixtures::FixtureBuilder;
+use support::image::{Format, ImageSpec, Layer};
+use support::registry::{RegistryOptions, TestRegistry};
+use support::token_server::{TokenServer, TokenUser};
+
+const APP: &str = "team/app";
+
+fn repo(name: &str) -> RepoName {
+    RepoName::parse(name).expect("a repository name")
+}
+
+fn user(name: &str, password: &str) -> CredentialSource {
+    CredentialSource::Plain {
+        username: name.to_string(),
+        password: Secret::new(password),
+    }
+}
+
+fn fixture() -> FixtureBuilder {
+    let mut b = FixtureBuilder::new();
+    b.image(
+        APP,
+        &["v1"],
+        ImageSpec::new(Format::Oci, vec![Layer::text("grants-app-v1")]),
+    );
+    b
+}
+
+/// Whether the registry's storage still holds the revision `hex` of `repo` (what a manifest
+/// delete removes).
+fn revision_stored(registry: &TestRegistry, repo: &str, hex: &str) -> bool {
+    registry
+        .storage_root()
+        .join("docker/registry/v2/repositories")
+        .join(repo)
+        .join("_manifests/revisions/sha256")
+        .join(hex)
+        .join("link")
+        .is_file()
+}
+
+mod grants {
+    use super::*;
+
+    /// A reader (pull only) and a maintainer (pull, push, delete) on a registry in token mode.
+    /// regatta reads each one's grant from the token before trying anything; the registry
+    /// itself then refuses the reader's delete with `insufficient_scope` and carries out the
+    /// maintainer's, as the storage shows. No token ever appears in what regatta returns.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn token_grants_are_read_before_trying_and_match_what_the_registry_enforces() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let tokens = TokenServer::start(
+            dir.path(),
+            vec![
+                TokenUser::new("reader", "reader-pw", &["pull"]),
+                TokenUser::new("maintainer", "maintainer-pw", &["pull", "push", "delete"]),
+            ],
+        )
+        .await;
+        let registry = TestRegistry::start_with(RegistryOptions {
+            access_log: true,
+            token: Some(tokens.auth()),
+            ..RegistryOptions::default()
+        });
+        let client_of = |credentials| {
+            registry.client_with(ClientOptions {
+                credentials,
+                ..registry.client_options()
+            })
+        };
+        let maintainer = client_of(user("maintainer", "maintainer-pw"));
+        let reader = client_of(user("reader", "reader-pw"));
+        let truth = fixture().push_blocking(&maintainer);
+        let digest = truth.tagged(APP, "v1").digest.clone();
+        let hex = digest.to_string().trim_start_matches("sha256:").to_string();
+        assert!(revision_stored(&registry, APP, &hex), "pushed");
+
+        let reader_grants = reader
+            .grants(&repo(APP))
+            .await
+            .expect("the reader's grants");
+        assert_eq!(
+            reader_grants,
+            Grants::Token {
+                actions: Actions {
+                    pull: true,
+                    ..Actions::default()
+                }
+            }
+        );
+        assert_eq!(reader_grants.short(), "r");
+        assert_eq!(reader_grants.may_delete(), Some(false));
+        let maintainer_grants = maintainer
+            .grants(&repo(APP))
+            .await
+            .expect("the maintainer's grants");
+        assert_eq!(maintainer_grants.short(), "rwd");
+        assert_eq!(maintainer_grants.may_delete(), Some(true));
+
+        // The registry agrees: the reader's delete is refused for want of scope, and the
+        // manifest stays on disk.
+        let from = registry.access_log().len();
+        let refused = reader
+            .delete_manifest(&repo(APP), &digest)
+            .await
+            .expect_err("the registry refuses a delete without the delete action");
+        let sentence = refused.to_string();
+        assert!(
+            matches!(refused, RegistryError::Unauthorized { .. })
+                && sentence.contains("insufficient_scope")
+                && sentence.contains(&format!("repository:{APP}:delete")),
+            "{sentence}"
+        );
+        let deletes: Vec<_> = registry
+            .access_log_since(from)
+            .into_iter()
+            .filter(|e| e.method == "DELETE")
+            .collect();
+        // Sent once: a token refused for want of scope is not fetched and tried again.
+        assert_eq!(deletes.len(), 1, "{deletes:?}");
+        assert_eq!(deletes[0].status, 401, "{deletes:?}");
+        assert!(revision_stored(&registry, APP, &hex), "still stored");
+
+        maintainer
+            .delete_manifest(&repo(APP), &digest)
+            .await
+            .expect("the maintainer may delete");
+        assert!(
+            !revision_stored(&registry, APP, &hex),
+            "deleted from storage"
+        );
+
+        let issued = tokens.issued();
+        assert!(issued.len() >= 4, "tokens were issued: {}", issued.len());
+        let shown = format!(
+            "{reader_grants:?} {maintainer_grants:?} {} {} {refused:?} {sentence}",
+            reader_grants.describe(),
+            maintainer_grants.describe()
+        );
+        for token in &issued {
+            assert!(
+                !shown.contains(token.as_str()),
+                "a token was shown: {shown}"
+            );
+        }
+    }
+
+    /// Basic auth: the user is known, its rights are not; an open registry: anonymous pull.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn basic_and_open_registries_say_what_is_known() {
+        let basic = TestRegistry::start_tls_basic_auth("alice", "alice-pw");
+        let grants = basic.client().grants(&repo(APP)).await.expect("grants");
+        assert_eq!(
+            grants,
+            Grants::Basic {
+                username: "alice".into()
+            }
+        );
+        assert_eq!(grants.may_delete(), None);
+        let open = TestRegistry::start();
+        let grants = open.client().grants(&repo(APP)).await.expect("grants");
+        assert_eq!(grants, Grants::Open);
+        assert!(grants.describe().contains("anonymous"));
+    }
+
+    /// The token server refuses an unknown user: one clear sentence, no grants made up.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_refused_credential_is_an_error_not_an_empty_grant() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let tokens = TokenServer::start(
+            dir.path(),
+            vec![TokenUser::new("reader", "reader-pw", &["pull"])],
+        )
+        .await;
+        let registry = TestRegistry::start_with(RegistryOptions {
+            token: Some(tokens.auth()),
+            ..RegistryOptions::default()
+        });
+        let stranger = registry.client_with(ClientOptions {
+            credentials: user("reader", "wrong"),
+            ..registry.client_options()
+        });
+        let error = stranger
+            .grants(&repo(APP))
+            .await
+            .expect_err("wrong password");
+        assert!(
+            matches!(error, RegistryError::Unauthorized { .. }),
+            "{error}"
+        );
+    }
+}
+
+mod politeness {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    /// `max_requests_per_second = 4` against a real registry: every request arrives (the
+    /// access log counts them), and N requests take at least (N - 4) / 4 seconds, the burst of
+    /// one second's worth going at once. Only this lower bound is asserted.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_configured_request_rate_is_kept() {
+        let registry = TestRegistry::start_with(RegistryOptions {
+            access_log: true,
+            ..RegistryOptions::default()
+        });
+        fixture().push_blocking(&registry.client());
+        let from = registry.access_log().len();
+        const RATE: f64 = 4.0;
+        let started = Instant::now();
+        let client = registry.client_with(ClientOptions {
+            max_requests_per_second: Some(RATE),
+            ..registry.client_options()
+        });
+        let app = repo(APP);
+        let listings = (0..12).map(|_| client.tags(&app));
+        for tags in futures::future::join_all(listings).await {
+            assert_eq!(tags.expect("the tags").len(), 1);
+        }
+        let elapsed = started.elapsed();
+        let sent = client.counters().total();
+        let log = registry.access_log_since(from);
+        let listed = log
+            .iter()
+            .filter(|e| e.method == "GET" && e.target.contains("/tags/list"))
+            .count();
+        assert_eq!(listed, 12, "every listing reached the registry");
+        assert_eq!(
+            log.len() as u64,
+            sent,
+            "the registry saw what the client sent"
+        );
+        let floor = Duration::from_secs_f64((sent as f64 - RATE) / RATE);
+        assert!(
+            elapsed >= floor,
+            "{sent} requests at {RATE}/s took {elapsed:?}, less than {floor:?}"
+        );
+    }
+}
+
+mod without_catalog {
+    use super::*;
+    use support::cli::Sandbox;
+    use support::fault_proxy::{Fault, FaultProxy, Rule};
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    const WEB: &str = "team/web";
+
+    /// A real registry holding `team/app` and `team/web`, behind a proxy that refuses
+    /// `_catalog` with `status`, as Docker Hub, GHCR, ECR Public and Quay do.
+    fn catalog_refused(status: u16) -> (TestRegistry, FaultProxy) {
+        let registry = TestRegistry::start();
+        let mut b = fixture();
+        b.image(
+            WEB,
+            &["v1", "v2"],
+            ImageSpec::new(
+                Format::Docker,
+                vec![Layer::text("web-v1"), Layer::text("web")],
+            ),
+        );
+        registry.push(&b);
+        let proxy = FaultProxy::start(&registry.addr());
+        proxy.add(Rule::always("GET", "/v2/_catalog", Fault::status(status)));
+        (registry, proxy)
+    }
+
+    fn config(proxy: &FaultProxy, extra: &str) -> String {
+        format!(
+            "[registries.shy]\nurl = \"http://{}\"\ndocker_config = false\n{extra}\n",
+            proxy.addr()
+        )
+    }
+
+    /// `du --json` of `shy` covers `repositories` repositories and every byte on disk.
+    fn du_covers_the_registry(sandbox: &Sandbox, registry: &TestRegistry, repositories: u64) {
+        let run = sandbox.run(&["du", "shy", "--json"]);
+        run.ok();
+        let report = run.json();
+        assert_eq!(report["complete"], true, "{}", run.describe());
+        assert_eq!(report["registry"]["repositories"], repositories);
+        assert_eq!(
+            report["registry"]["physical_bytes"],
+            registry.blob_store_bytes(),
+            "{}",
+            run.describe()
+        );
+    }
+
+    /// Refused with 404 or 401, the catalog's absence is one sentence naming both ways out;
+    /// the configured `repositories` then work for `ls` and `du` (no catalog asked).
+    #[test]
+    fn a_refused_catalog_names_the_ways_out_and_the_repositories_list_works() {
+        for status in [404, 401] {
+            let (registry, proxy) = catalog_refused(status);
+            let sandbox = Sandbox::new();
+            sandbox.write_default_config(&config(&proxy, ""));
+            let run = sandbox.run(&["ls", "shy"]);
+            run.fails_with_one_line(&[
+                "no catalog API",
+                &format!("{status} on /v2/_catalog"),
+                "`repositories`",
+                "`namespace`",
+            ]);
+            assert!(proxy.count("GET", "/v2/_catalog") >= 1);
+
+            sandbox.write_default_config(&config(&proxy, "repositories = [\"team/web\"]"));
+            let run = sandbox.run(&["ls", "shy"]);
+            run.ok();
+            assert_eq!(run.stdout_lines(), [WEB], "only the configured one");
+
+            sandbox.write_default_config(&config(
+                &proxy,
+                "repositories = [\"team/app\", \"team/web\"]",
+            ));
+            let before = proxy.count("GET", "/v2/_catalog");
+            du_covers_the_registry(&sandbox, &registry, 2);
+            assert_eq!(
+                proxy.count("GET", "/v2/_catalog"),
+                before,
+                "the configured list stands in for the catalog"
+            );
+        }
+    }
+
+    /// `namespace` listed through a fake of Docker Hub's repository API (its documented
+    /// shape, two pages through `next`), in front of the real registry whose catalog is
+    /// refused: `ls` shows the namespace's repositories and `du` measures them on the registry.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_namespace_is_listed_through_the_vendor_api_and_read_from_the_registry() {
+        let (registry, proxy) = catalog_refused(404);
+        let hub = MockServer::start().await;
+        let repository = |name: &str| {
+            serde_json::json!({
+                "name": name, "namespace": "team", "repository_type": "image",
+                "is_private": false, "star_count": 0, "pull_count": 1,
+                "last_updated": "2024-05-01T10:00:00.000000Z"
+            })
+        };
+        let second = format!(
+            "{}/v2/namespaces/team/repositories?page=2&page_size=100",
+            hub.uri()
+        );
+        Mock::given(method("GET"))
+            .and(path("/v2/namespaces/team/repositories"))
+            .and(wiremock::matchers::query_param("page", "2"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "count": 2, "next": null, "previous": hub.uri(), "results": [repository("web")]
+            })))
+            .with_priority(1)
+            .mount(&hub)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/v2/namespaces/team/repositories"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "count": 2, "next": second, "previous": null, "results": [repository("app")]
+            })))
+            .with_priority(2)
+            .mount(&hub)
+            .await;
+        let sandbox = Sandbox::new();
+        sandbox.write_default_config(&config(
+            &proxy,
+            &format!(
+                "namespace = \"team\"\nnamespace_api = \"docker-hub\"\nnamespace_api_url = \"{}\"",
+                hub.uri()
+            ),
+        ));
+        let run = sandbox.run(&["ls", "shy"]);
+        run.ok();
+        assert_eq!(run.stdout_lines(), [APP, WEB]);
+        du_covers_the_registry(&sandbox, &registry, 2);
+        assert_eq!(proxy.count("GET", "/v2/_catalog"), 0, "no catalog asked");
+        let asked = hub.received_requests().await.expect("recording");
+        assert!(asked.len() >= 4, "two pages per command: {}", asked.len());
+    }
+}
