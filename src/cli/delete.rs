@@ -8,11 +8,12 @@ use serde::Serialize;
 
 use super::Context;
 use super::du::scan_with_progress;
-use super::output::{human_bytes, print_json, print_lines};
+use super::output::{print_json, print_lines};
 use crate::cleanup::execute::{Applier, ApplyEvent, ApplyReport, Outcome, mode_name};
 use crate::cleanup::journal::Journal;
 use crate::cleanup::plan::{Mode, Plan, plan_cleanup, plan_rm};
 use crate::cleanup::policy::{Order, Policy, PolicySpec, UnknownDate};
+use crate::present::size as human_bytes;
 use crate::registry::{RepoName, Tag};
 use crate::scan::ScanOptions;
 use crate::target::{self, Target};

@@ -7,10 +7,13 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::Context;
-use super::output::{human_bytes, print_json, print_lines, table};
+use super::output::{print_json, print_lines};
 use crate::analysis::freed::{DeletionPlan, plan_deletion};
 use crate::analysis::model::{ScanEvent, ScanFailure, StorageModel};
 use crate::analysis::storage::{RegistryStats, RepoStats, registry_stats, repo_stats};
+use crate::present::columns::{DU_COLUMNS, Field, RepoLine, RepoSizes, repo_row, table};
+use crate::present::failures::{LISTED, failure_lines, incomplete};
+use crate::present::units::{count, count_irregular, size};
 use crate::registry::{RepoName, Source, Tag};
 use crate::scan::{ScanOptions, scan};
 use crate::target;
@@ -65,42 +68,42 @@ pub async fn run(
     if json {
         return print_json(&report);
     }
-    let rows: Vec<Vec<String>> = report
-        .repositories
+    let mut lines = table(DU_COLUMNS, &du_rows(&report.repositories));
+    lines.push(String::new());
+    lines.push(totals_line(&report.registry));
+    print_lines(lines)
+}
+
+/// The repository list's cells (as the TUI shows them) and the shared bytes.
+fn du_rows(repos: &[RepoStats]) -> Vec<Vec<String>> {
+    repos
         .iter()
         .map(|r| {
-            vec![
-                r.repository.clone(),
-                r.tags.to_string(),
-                human_bytes(r.logical_bytes),
-                human_bytes(r.stored_bytes),
-                human_bytes(r.unique_bytes),
-                human_bytes(r.shared_bytes),
-            ]
+            let mut row = repo_row(&RepoLine {
+                name: &r.repository,
+                tags: Field::Known(r.tags),
+                sizes: Some(RepoSizes {
+                    logical: Field::Known(r.logical_bytes),
+                    stored: Field::Known(r.stored_bytes),
+                    unique: Field::Known(r.unique_bytes),
+                }),
+            });
+            row.push(size(r.shared_bytes));
+            row
         })
-        .collect();
-    let mut lines = table(
-        &[
-            "REPOSITORY",
-            "TAGS",
-            "LOGICAL",
-            "STORED",
-            "UNIQUE",
-            "SHARED",
-        ],
-        &rows,
-    );
-    let t = &report.registry;
-    lines.push(String::new());
-    lines.push(format!(
-        "{} repositories, {} tags: logical {}, physical {}, dedup ratio {:.2}x",
-        t.repositories,
-        t.tags,
-        human_bytes(t.logical_bytes),
-        human_bytes(t.physical_bytes),
+        .collect()
+}
+
+/// `3 repositories, 7 tags: logical 1.2 GiB, physical 800 MiB, dedup ratio 1.50x`.
+fn totals_line(t: &RegistryStats) -> String {
+    format!(
+        "{}, {}: logical {}, physical {}, dedup ratio {:.2}x",
+        count_irregular(t.repositories, "repository", "repositories"),
+        count(t.tags, "tag"),
+        size(t.logical_bytes),
+        size(t.physical_bytes),
         t.dedup_ratio
-    ));
-    print_lines(lines)
+    )
 }
 
 fn target_concurrency(target: &target::Target) -> usize {
@@ -165,7 +168,7 @@ fn plan_lines(plan: &DeletionPlan) -> Vec<String> {
             "Deleting {} manifest(s), {} tag(s) would free {} ({} bytes) after garbage collection:",
             plan.deletions.len(),
             plan.tag_count(),
-            human_bytes(plan.bytes_freed),
+            size(plan.bytes_freed),
             plan.bytes_freed
         ),
     );
@@ -215,15 +218,11 @@ fn warn_incomplete(model: &StorageModel) {
         return;
     }
     eprintln!(
-        "regatta: warning: the scan is incomplete ({} failure(s)); the numbers leave those parts out:",
-        model.failures.len()
+        "regatta: warning: {}:",
+        incomplete(model.failures.len(), "the numbers leave those parts out")
     );
-    for (_, what, error) in model.failures.iter().take(10) {
-        eprintln!(
-            "  {}: {}",
-            crate::sanitize::sanitize(what),
-            crate::sanitize::sanitize(error)
-        );
+    for line in failure_lines(&model.failure_list(), LISTED) {
+        eprintln!("  {line}");
     }
 }
 

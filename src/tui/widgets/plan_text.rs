@@ -6,26 +6,12 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use crate::cleanup::plan::{Mode, Plan};
+use crate::present::size;
 use crate::sanitize::sanitize;
-use crate::tui::format;
 use crate::tui::theme::Theme;
 
-/// `repo@sha256:0123456789ab…` for the long digests in a step's text.
-pub fn short_digests(what: &str) -> String {
-    match what.split_once("@sha256:") {
-        Some((head, hex)) if hex.chars().count() > 12 => {
-            let hex: String = hex.chars().take(12).collect();
-            format!("{head}@sha256:{hex}…")
-        }
-        _ => what.to_string(),
-    }
-}
-
-fn short(digest: &str) -> String {
-    short_digests(&format!("@{digest}"))
-        .trim_start_matches('@')
-        .to_string()
-}
+pub use crate::present::text::{short_digest as short, short_digests, wrap};
+pub use crate::present::units::count;
 
 /// Every step of a plan: the digest, the tags that go (those not asked for highlighted),
 /// the platform manifests of an index, then the total and the prediction's blind spot.
@@ -90,7 +76,7 @@ pub fn plan_lines(plan: &Plan, theme: &Theme, width: usize) -> Vec<Line<'static>
             "{}, {} · frees {} ({} bytes) once garbage collection runs",
             count(plan.deletions.len(), "manifest"),
             count(plan.tag_count(), "tag"),
-            format::size(plan.bytes_freed),
+            size(plan.bytes_freed),
             plan.bytes_freed
         ),
         theme.label(),
@@ -99,49 +85,4 @@ pub fn plan_lines(plan: &Plan, theme: &Theme, width: usize) -> Vec<Line<'static>
         lines.push(Line::styled(part, Style::new()));
     }
     lines
-}
-
-/// `1 tag`, `3 tags`.
-pub fn count(n: usize, thing: &str) -> String {
-    if n == 1 {
-        format!("1 {thing}")
-    } else {
-        format!("{n} {thing}s")
-    }
-}
-
-/// Splits `text` into lines of at most `width` characters at spaces (a longer word gets a
-/// line of its own, cut by the frame).
-pub fn wrap(text: &str, width: usize) -> Vec<String> {
-    let width = width.max(1);
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    for word in text.split(' ') {
-        let len = line.chars().count();
-        if len > 0 && len + 1 + word.chars().count() > width {
-            lines.push(std::mem::take(&mut line));
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    if !line.is_empty() {
-        lines.push(line);
-    }
-    lines
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wrap_breaks_at_spaces() {
-        assert_eq!(wrap("one two three", 7), ["one two", "three"]);
-        assert_eq!(wrap("a verylongword b", 4), ["a", "verylongword", "b"]);
-        assert!(wrap("", 5).is_empty());
-        assert_eq!(count(1, "tag"), "1 tag");
-        assert_eq!(count(0, "tag"), "0 tags");
-    }
 }
