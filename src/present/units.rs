@@ -31,11 +31,9 @@ pub fn size(bytes: u64) -> String {
     }
 }
 
-/// A size with its exact byte count, for totals people may check: `80.1 MiB (83972559 bytes)`.
+/// A size with its exact byte count, for totals people may check: `80.1 MiB (83972559
+/// bytes)`. Always both, also below 1 KiB, so the exact count is found in one place.
 pub fn size_exact(bytes: u64) -> String {
-    if bytes < 1024 {
-        return count(usize::try_from(bytes).unwrap_or(usize::MAX), "byte");
-    }
     format!("{} ({bytes} bytes)", size(bytes))
 }
 
@@ -131,10 +129,9 @@ mod tests {
     }
 
     #[test]
-    fn exact_sizes_add_the_byte_count_only_when_rounded() {
-        assert_eq!(size_exact(0), "0 bytes");
-        assert_eq!(size_exact(1), "1 byte");
-        assert_eq!(size_exact(1023), "1023 bytes");
+    fn exact_sizes_add_the_byte_count() {
+        assert_eq!(size_exact(0), "0 B (0 bytes)");
+        assert_eq!(size_exact(1023), "1023 B (1023 bytes)");
         assert_eq!(size_exact(1024), "1 KiB (1024 bytes)");
         assert_eq!(
             size_exact(u64::MAX),

@@ -1,0 +1,358 @@
+//! A deletion plan as text, written once: `regatta rm`, `regatta cleanup` and `regatta du
+//! --free` print these lines, the TUI's delete and cleanup dialogs style them. A line is
+//! made of spans, each with a [`Tone`] that says what the text is (a deletion, a warning, a
+//! total); the TUI maps tones to colours, the CLI prints the text plain. The text is the same
+//! for both, except that the TUI's narrow dialog shows short digests.
+
+use super::columns::Digests;
+use super::text::short_digest;
+use super::units::{count, size_exact};
+use crate::cleanup::plan::{Mode, Plan, PlannedDeletion};
+use crate::cleanup::policy::Verdict;
+use crate::sanitize::sanitize;
+
+/// What a span of text is, for the TUI's colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Normal,
+    /// A repository's heading in a cleanup plan.
+    Heading,
+    /// Secondary text: reasons, kept tags, platform manifests.
+    Dim,
+    /// What is deleted.
+    Danger,
+    /// What goes without being asked for (a tag on the same digest), untagging, not found.
+    Warning,
+    /// Counts and bytes of the whole plan.
+    Total,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Span {
+    pub text: String,
+    pub tone: Tone,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Line {
+    pub spans: Vec<Span>,
+    /// Prose a narrow screen may wrap at spaces (the note); other lines are cut.
+    pub prose: bool,
+}
+
+impl Line {
+    fn new() -> Self {
+        Self::default()
+    }
+
+    fn of(tone: Tone, text: impl Into<String>) -> Self {
+        Self::new().push(tone, text)
+    }
+
+    fn push(mut self, tone: Tone, text: impl Into<String>) -> Self {
+        let text = text.into();
+        if !text.is_empty() {
+            self.spans.push(Span { text, tone });
+        }
+        self
+    }
+
+    /// The line's text, as the CLI prints it.
+    pub fn text(&self) -> String {
+        self.spans.iter().map(|s| s.text.as_str()).collect()
+    }
+}
+
+/// The lines' texts, for printing.
+pub fn texts(lines: &[Line]) -> Vec<String> {
+    lines.iter().map(Line::text).collect()
+}
+
+fn verb(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Delete => "delete",
+        Mode::Untag => "untag",
+    }
+}
+
+fn digest_text(digest: &str, digests: Digests) -> String {
+    match digests {
+        Digests::Full => digest.to_string(),
+        Digests::Short => short_digest(digest),
+    }
+}
+
+/// One step: `delete  app@sha256:…  (reason)`, the tags that go (those not asked for marked
+/// `(same digest)`), and an index's platform manifests.
+pub fn step_lines(step: &PlannedDeletion, digests: Digests) -> Vec<Line> {
+    let mut lines = Vec::new();
+    let reason = step.reason.to_string();
+    lines.push(
+        Line::of(Tone::Danger, format!("{:<7}", verb(step.mode)))
+            .push(
+                Tone::Normal,
+                sanitize(&format!(
+                    "{}@{}",
+                    step.repository,
+                    digest_text(&step.digest.to_string(), digests)
+                )),
+            )
+            .push(
+                Tone::Dim,
+                if reason.is_empty() || reason == "requested" {
+                    String::new()
+                } else {
+                    format!("  ({})", sanitize(&reason))
+                },
+            ),
+    );
+    let mut tags = Line::of(Tone::Normal, "        tags: ");
+    if step.tags.is_empty() {
+        tags = tags.push(Tone::Dim, "(none)");
+    }
+    for (i, tag) in step.tags.iter().enumerate() {
+        if i > 0 {
+            tags = tags.push(Tone::Normal, ", ");
+        }
+        let tag = sanitize(&tag.to_string()).into_owned();
+        tags = if step.widened.iter().any(|w| w.to_string() == tag) {
+            tags.push(Tone::Warning, format!("{tag} (same digest)"))
+        } else {
+            tags.push(Tone::Normal, tag)
+        };
+    }
+    lines.push(tags);
+    if !step.children.is_empty() {
+        let children: Vec<String> = step
+            .children
+            .iter()
+            .map(|c| digest_text(&c.to_string(), digests))
+            .collect();
+        lines.push(Line::of(
+            Tone::Dim,
+            format!(
+                "        + {}: {}",
+                count(children.len(), "platform manifest"),
+                sanitize(&children.join(", "))
+            ),
+        ));
+    }
+    lines
+}
+
+/// Every step of the plan, the references not found, the total and what the prediction
+/// cannot see.
+pub fn plan_lines(plan: &Plan, digests: Digests) -> Vec<Line> {
+    let mut lines: Vec<Line> = plan
+        .deletions
+        .iter()
+        .flat_map(|d| step_lines(d, digests))
+        .collect();
+    for u in &plan.unknown {
+        lines.push(Line::of(
+            Tone::Warning,
+            format!("not found (left alone): {}", sanitize(&u.to_string())),
+        ));
+    }
+    lines.push(Line::new());
+    lines.push(Line::of(
+        Tone::Total,
+        format!(
+            "{}, {} · frees {} once garbage collection runs",
+            count(plan.deletions.len(), "manifest"),
+            count(plan.tag_count(), "tag"),
+            size_exact(plan.bytes_freed),
+        ),
+    ));
+    let mut note = Line::of(Tone::Normal, format!("note: {}", plan.note));
+    note.prose = true;
+    lines.push(note);
+    lines
+}
+
+/// A cleanup plan's decisions: each repository with its counts and policy, then every tag's
+/// verdict and the rule that decided.
+pub fn decision_lines(plan: &Plan) -> Vec<Line> {
+    let mut lines = Vec::new();
+    for r in &plan.repositories {
+        lines.push(Line::of(
+            Tone::Heading,
+            sanitize(&format!(
+                "{}: keep {}, delete {}, untag {} (policy {})",
+                r.repository,
+                r.kept,
+                r.deleted,
+                r.untagged,
+                r.policy.as_deref().unwrap_or("-")
+            )),
+        ));
+        for d in &r.decisions {
+            let (tone, word) = match d.verdict {
+                Verdict::Keep => (Tone::Dim, "keep"),
+                Verdict::Delete => (Tone::Danger, "delete"),
+                Verdict::Untag => (Tone::Warning, "untag"),
+            };
+            lines.push(Line::of(
+                tone,
+                sanitize(&format!(
+                    "  {word:<6} {:<16} {}",
+                    d.tag.to_string(),
+                    d.reason
+                )),
+            ));
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::freed::PREDICTION_NOTE;
+    use crate::cleanup::plan::RepoSummary;
+    use crate::cleanup::policy::Decision;
+    use crate::registry::Digest;
+
+    fn digest(b: &[u8]) -> String {
+        Digest::sha256_of(b).to_string()
+    }
+
+    fn step(mode: Mode, tags: &[&str], widened: &[&str], children: &[&[u8]]) -> PlannedDeletion {
+        PlannedDeletion {
+            repository: "team/app".parse().unwrap(),
+            digest: digest(b"m").parse().unwrap(),
+            mode,
+            tags: tags.iter().map(|t| t.parse().unwrap()).collect(),
+            widened: widened.iter().map(|t| t.parse().unwrap()).collect(),
+            children: children.iter().map(|c| digest(c).parse().unwrap()).collect(),
+            reason: "requested".parse().unwrap(),
+        }
+    }
+
+    pub(crate) fn sample_plan() -> Plan {
+        Plan {
+            deletions: vec![
+                step(Mode::Delete, &["latest", "v2"], &["latest"], &[b"a", b"b"]),
+                step(Mode::Untag, &["stable"], &[], &[]),
+            ],
+            repositories: Vec::new(),
+            unknown: vec!["team/app:v9".parse().unwrap()],
+            bytes_freed: 83_972_559,
+            note: PREDICTION_NOTE,
+        }
+    }
+
+    #[test]
+    fn a_plan_reads_step_by_step_with_its_total() {
+        let m = digest(b"m");
+        let (a, b) = (digest(b"a"), digest(b"b"));
+        assert_eq!(
+            texts(&plan_lines(&sample_plan(), Digests::Full)),
+            [
+                format!("delete team/app@{m}"),
+                "        tags: latest (same digest), v2".to_string(),
+                format!("        + 2 platform manifests: {a}, {b}"),
+                format!("untag  team/app@{m}"),
+                "        tags: stable".to_string(),
+                "not found (left alone): team/app:v9".to_string(),
+                String::new(),
+                "2 manifests, 3 tags · frees 80.1 MiB (83972559 bytes) once garbage collection runs"
+                    .to_string(),
+                format!("note: {PREDICTION_NOTE}"),
+            ]
+        );
+    }
+
+    #[test]
+    fn short_digests_are_the_only_difference_between_the_forms() {
+        let plan = sample_plan();
+        let full = texts(&plan_lines(&plan, Digests::Full));
+        let short = texts(&plan_lines(&plan, Digests::Short));
+        assert_eq!(full.len(), short.len());
+        let shorten = |line: &str| {
+            [digest(b"m"), digest(b"a"), digest(b"b")]
+                .iter()
+                .fold(line.to_string(), |l, d| l.replace(d, &short_digest(d)))
+        };
+        for (f, s) in full.iter().zip(&short) {
+            assert_eq!(&shorten(f), s);
+        }
+        assert!(short[0].ends_with('…'), "{}", short[0]);
+    }
+
+    #[test]
+    fn tones_mark_what_goes_and_what_was_not_asked_for() {
+        let lines = plan_lines(&sample_plan(), Digests::Short);
+        assert_eq!(lines[0].spans[0].tone, Tone::Danger);
+        let widened = &lines[1].spans.iter().find(|s| s.text.contains("latest"));
+        assert_eq!(widened.map(|s| s.tone), Some(Tone::Warning));
+        let v2 = &lines[1].spans.iter().find(|s| s.text == "v2");
+        assert_eq!(v2.map(|s| s.tone), Some(Tone::Normal));
+        assert_eq!(lines[5].spans[0].tone, Tone::Warning);
+        assert!(lines.last().is_some_and(|l| l.prose));
+    }
+
+    #[test]
+    fn an_empty_plan_still_states_its_total() {
+        let plan = Plan {
+            deletions: Vec::new(),
+            repositories: Vec::new(),
+            unknown: Vec::new(),
+            bytes_freed: 0,
+            note: PREDICTION_NOTE,
+        };
+        let lines = texts(&plan_lines(&plan, Digests::Full));
+        assert_eq!(
+            lines[1],
+            "0 manifests, 0 tags · frees 0 B (0 bytes) once garbage collection runs"
+        );
+    }
+
+    #[test]
+    fn registry_text_is_sanitized() {
+        let mut plan = sample_plan();
+        plan.deletions[0].reason = "rule \u{1b}[2J\u{202e}".parse().unwrap();
+        for line in texts(&plan_lines(&plan, Digests::Full)) {
+            assert!(
+                !line.chars().any(crate::sanitize::is_unsafe),
+                "{line:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn decisions_name_the_policy_and_every_verdict() {
+        let mut plan = sample_plan();
+        plan.repositories = vec![RepoSummary {
+            repository: "svc".parse().unwrap(),
+            policy: Some("release".into()),
+            kept: 1,
+            deleted: 1,
+            untagged: 0,
+            decisions: vec![
+                Decision {
+                    tag: "latest".parse().unwrap(),
+                    digest: digest(b"m").parse().unwrap(),
+                    verdict: Verdict::Keep,
+                    reason: "protected by \"latest\"".parse().unwrap(),
+                },
+                Decision {
+                    tag: "v1.0.0".parse().unwrap(),
+                    digest: digest(b"m").parse().unwrap(),
+                    verdict: Verdict::Delete,
+                    reason: "not among the newest 2".parse().unwrap(),
+                },
+            ],
+        }];
+        let lines = decision_lines(&plan);
+        assert_eq!(
+            texts(&lines),
+            [
+                "svc: keep 1, delete 1, untag 0 (policy release)",
+                "  keep   latest           protected by \"latest\"",
+                "  delete v1.0.0           not among the newest 2",
+            ]
+        );
+        assert_eq!(lines[2].spans[0].tone, Tone::Danger);
+    }
+}
