@@ -8,10 +8,12 @@ use serde::Serialize;
 
 use super::Context;
 use super::output::{print_json, print_lines};
-use crate::analysis::freed::{DeletionPlan, plan_deletion};
+use crate::analysis::freed::plan_deletion;
 use crate::analysis::model::{ScanEvent, ScanFailure, StorageModel};
 use crate::analysis::storage::{RegistryStats, RepoStats, registry_stats, repo_stats};
-use crate::present::columns::{DU_COLUMNS, Field, RepoLine, RepoSizes, repo_row, table};
+use crate::cleanup::plan::{Mode, plan_rm};
+use crate::present::columns::{DU_COLUMNS, Digests, Field, RepoLine, RepoSizes, repo_row, table};
+use crate::present::plan::{plan_lines, texts};
 use crate::present::failures::{LISTED, failure_lines, incomplete};
 use crate::present::units::{count, count_irregular, size};
 use crate::registry::{RepoName, Source, Tag};
@@ -44,12 +46,13 @@ pub async fn run(
             .iter()
             .map(|r| parse_free_ref(r, &source.reference_prefix_root()))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let plan = plan_deletion(&model, &selection);
         warn_incomplete(&model);
         return if json {
-            print_json(&plan)
+            print_json(&plan_deletion(&model, &selection))
         } else {
-            print_lines(plan_lines(&plan))
+            // What `rm` would do, as `rm` prints it (the same prediction, grouped by step).
+            let plan = plan_rm(&model, &selection, Mode::Delete);
+            print_lines(texts(&plan_lines(&plan, Digests::Full)))
         };
     }
     let repos: Vec<RepoStats> = repo_stats(&model)
@@ -132,48 +135,6 @@ fn parse_free_ref(input: &str, prefix: &str) -> anyhow::Result<(RepoName, Tag)> 
         .filter(|(r, _)| !r.is_empty())
         .ok_or_else(|| anyhow::anyhow!("--free {input:?}: expected REPOSITORY:TAG"))?;
     Ok((RepoName::parse(repo)?, Tag::parse(tag)?))
-}
-
-fn plan_lines(plan: &DeletionPlan) -> Vec<String> {
-    let mut lines = Vec::new();
-    for d in &plan.deletions {
-        let what = if d.reason == "index child" {
-            format!(
-                "  {}@{}  (platform manifest of a deleted index)",
-                d.repository, d.digest
-            )
-        } else {
-            let mut line = format!(
-                "  {}@{}  tags: {}",
-                d.repository,
-                d.digest,
-                d.tags.join(", ")
-            );
-            if !d.widened.is_empty() {
-                line.push_str(&format!(
-                    "  (also goes, same digest: {})",
-                    d.widened.join(", ")
-                ));
-            }
-            line
-        };
-        lines.push(what);
-    }
-    for u in &plan.unknown {
-        lines.push(format!("  {u}: not found"));
-    }
-    lines.insert(
-        0,
-        format!(
-            "Deleting {} manifest(s), {} tag(s) would free {} ({} bytes) after garbage collection:",
-            plan.deletions.len(),
-            plan.tag_count(),
-            size(plan.bytes_freed),
-            plan.bytes_freed
-        ),
-    );
-    lines.push(format!("Note: {}.", plan.note));
-    lines
 }
 
 /// What `du` and `audit` start from: the source, the `--repo` filter and a scan of every

@@ -1,88 +1,125 @@
-//! A plan as text: the lines the confirmation dialog shows for a plan (every digest, the
-//! tags that go with it, an index's platform manifests, the total and the prediction's blind
-//! spot), and the small text helpers the dialogs share.
+//! A plan as the dialogs show it: the lines [`crate::present::plan`] writes for the CLI too,
+//! with short digests (the dialog is narrow), each tone in the theme's colour and the note
+//! wrapped to the dialog's width.
 
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use crate::cleanup::plan::{Mode, Plan};
-use crate::present::size;
-use crate::sanitize::sanitize;
+use crate::cleanup::plan::Plan;
+use crate::present::columns::Digests;
+use crate::present::plan::{self, Tone};
 use crate::tui::theme::Theme;
 
-pub use crate::present::text::{short_digest as short, short_digests, wrap};
+pub use crate::present::text::{short_digests, wrap};
 pub use crate::present::units::count;
 
-/// Every step of a plan: the digest, the tags that go (those not asked for highlighted),
-/// the platform manifests of an index, then the total and the prediction's blind spot.
-pub fn plan_lines(plan: &Plan, theme: &Theme, width: usize) -> Vec<Line<'static>> {
-    let mut lines = Vec::new();
-    for d in &plan.deletions {
-        let what = match d.mode {
-            Mode::Delete => "delete",
-            Mode::Untag => "untag",
-        };
-        lines.push(Line::from(vec![
-            Span::styled(format!("{what:<7}"), theme.error()),
-            Span::raw(sanitize(&format!("{}@{}", d.repository, short(&d.digest))).into_owned()),
-            Span::styled(
-                if d.reason.is_empty() || d.reason == "requested" {
-                    String::new()
-                } else {
-                    format!("  ({})", sanitize(&d.reason))
-                },
-                theme.dim(),
-            ),
-        ]));
-        let mut tags = vec![Span::raw("        tags: ")];
-        if d.tags.is_empty() {
-            tags.push(Span::styled("(none)", theme.dim()));
-        }
-        for (i, t) in d.tags.iter().enumerate() {
-            if i > 0 {
-                tags.push(Span::raw(", "));
-            }
-            if d.widened.contains(t) {
-                tags.push(Span::styled(
-                    format!("{} (same digest)", sanitize(t)),
-                    theme.warning(),
-                ));
-            } else {
-                tags.push(Span::raw(sanitize(t).into_owned()));
-            }
-        }
-        lines.push(Line::from(tags));
-        if !d.children.is_empty() {
-            let children: Vec<String> = d.children.iter().map(|c| short(c)).collect();
-            lines.push(Line::styled(
-                format!(
-                    "        + {} platform manifests: {}",
-                    children.len(),
-                    children.join(", ")
-                ),
-                theme.dim(),
+fn style(tone: Tone, theme: &Theme) -> Style {
+    match tone {
+        Tone::Normal => Style::new(),
+        Tone::Heading => theme.header(),
+        Tone::Dim => theme.dim(),
+        Tone::Danger => theme.error(),
+        Tone::Warning => theme.warning(),
+        Tone::Total => theme.label(),
+    }
+}
+
+/// The present module's lines in the theme's colours; prose wrapped at `width`.
+pub fn styled(lines: &[plan::Line], theme: &Theme, width: usize) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    for line in lines {
+        if line.prose {
+            let tone = line.spans.first().map_or(Tone::Normal, |s| s.tone);
+            out.extend(
+                wrap(&line.text(), width)
+                    .into_iter()
+                    .map(|part| Line::styled(part, style(tone, theme))),
+            );
+        } else {
+            out.push(Line::from(
+                line.spans
+                    .iter()
+                    .map(|s| Span::styled(s.text.clone(), style(s.tone, theme)))
+                    .collect::<Vec<_>>(),
             ));
         }
     }
-    for u in &plan.unknown {
-        lines.push(Line::styled(
-            format!("not found (left alone): {}", sanitize(u)),
-            theme.warning(),
-        ));
+    out
+}
+
+/// Every step of a plan, then the total and the prediction's blind spot.
+pub fn plan_lines(plan: &Plan, theme: &Theme, width: usize) -> Vec<Line<'static>> {
+    styled(&plan::plan_lines(plan, Digests::Short), theme, width)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::freed::PREDICTION_NOTE;
+    use crate::cleanup::plan::{Mode, PlannedDeletion};
+    use crate::present::text::short_digest;
+    use crate::registry::Digest;
+
+    fn plan() -> Plan {
+        let digest = |b: &[u8]| Digest::sha256_of(b).to_string();
+        Plan {
+            deletions: vec![PlannedDeletion {
+                repository: "team/app".parse().unwrap(),
+                digest: digest(b"m").parse().unwrap(),
+                mode: Mode::Delete,
+                tags: vec!["latest".parse().unwrap(), "v2".parse().unwrap()],
+                widened: vec!["latest".parse().unwrap()],
+                children: vec![digest(b"a").parse().unwrap()],
+                reason: "requested".parse().unwrap(),
+            }],
+            repositories: Vec::new(),
+            unknown: vec!["team/app:v9".parse().unwrap()],
+            bytes_freed: 12_897_485,
+            note: PREDICTION_NOTE,
+        }
     }
-    lines.push(Line::default());
-    lines.push(Line::styled(
-        format!(
-            "{}, {} · frees {} ({} bytes) once garbage collection runs",
-            count(plan.deletions.len(), "manifest"),
-            count(plan.tag_count(), "tag"),
-            size(plan.bytes_freed),
-            plan.bytes_freed
-        ),
-        theme.label(),
-    ));
-    for part in wrap(&format!("note: {}", plan.note), width) {
-        lines.push(Line::styled(part, Style::new()));
+
+    fn text(line: &Line<'_>) -> String {
+        line.spans.iter().map(|s| s.content.as_ref()).collect()
     }
-    lines
+
+    /// The dialog says what the CLI prints: each line's spans put together are the CLI's
+    /// line, with the digests shortened.
+    #[test]
+    fn the_dialog_shows_the_cli_text_with_short_digests() {
+        let plan = plan();
+        let cli = plan::texts(&plan::plan_lines(&plan, Digests::Full));
+        let tui: Vec<String> = plan_lines(&plan, &Theme::COLOR, 1000)
+            .iter()
+            .map(text)
+            .collect();
+        let shorten = |line: &String| {
+            [b"m".as_slice(), b"a"]
+                .iter()
+                .map(|b| Digest::sha256_of(b).to_string())
+                .fold(line.clone(), |l, d| l.replace(&d, &short_digest(&d)))
+        };
+        let cli: Vec<String> = cli.iter().map(shorten).collect();
+        assert_eq!(tui, cli);
+        assert!(tui.iter().any(|l| l.contains("frees 12.3 MiB (12897485 bytes)")));
+    }
+
+    #[test]
+    fn the_note_wraps_and_widened_tags_are_warned() {
+        let theme = Theme::COLOR;
+        let lines = plan_lines(&plan(), &theme, 40);
+        let note_start = lines
+            .iter()
+            .position(|l| text(l).starts_with("note: "))
+            .expect("a note");
+        assert!(lines.len() > note_start + 1, "the note wraps at 40");
+        assert!(lines[note_start..].iter().all(|l| text(l).chars().count() <= 40));
+        let widened = lines[1]
+            .spans
+            .iter()
+            .find(|s| s.content.contains("(same digest)"))
+            .expect("the widened tag is marked");
+        assert_eq!(widened.style, theme.warning());
+        assert_eq!(lines[0].spans[0].style, theme.error());
+    }
 }
