@@ -182,14 +182,7 @@ impl Config {
         }
         for (name, spec) in &self.policies {
             if let Err(e) = crate::cleanup::policy::Policy::compile(spec.clone()) {
-                let key = e.split(':').next().unwrap_or("").trim().to_string();
-                let known = ["keep_within", "match", "exclude", "protect", "repositories"];
-                let key = if known.contains(&key.as_str()) {
-                    key
-                } else {
-                    "keep_last".to_string()
-                };
-                return Err(fail(&format!("policies.{name}"), &key, e));
+                return Err(fail(&format!("policies.{name}"), e.key(), e.to_string()));
             }
         }
         if let Err(e) = crate::audit::AuditSettings::from_config(&self.audit) {

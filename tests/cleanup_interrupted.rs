@@ -243,7 +243,7 @@ async fn a_registry_stopped_mid_apply_fails_clearly_and_a_rerun_finishes_without
     for e in journal.audit() {
         done.entry(e.tags.join(",")).or_default().push(e.result);
     }
-    let first = plan.deletions[0].tags.join(",");
+    let first = regatta::cleanup::plan::joined(&plan.deletions[0].tags).replace(", ", ",");
     for t in tags {
         let expected: &[&str] = if t == first {
             &["started", "done", "already_done"]

@@ -7,7 +7,7 @@ mod support;
 use std::sync::Arc;
 
 use regatta::cleanup::execute::Outcome;
-use regatta::registry::Source;
+use regatta::registry::{Source, Tag};
 use regatta::tui::memory::run_until_idle;
 use regatta::tui::views::View;
 use regatta::tui::widgets::confirm::Stage;
@@ -106,7 +106,7 @@ async fn delete_then_restore_from_the_recently_deleted_view() {
         .deletions[0]
         .widened
         .clone();
-    assert_eq!(widened, ["latest"]);
+    assert_eq!(widened, [Tag::parse("latest").unwrap()]);
     confirm(&mut app).await;
     let dialog = app.dialog().expect("the results");
     assert_eq!(dialog.stage, Stage::Finished { cancelled: false });

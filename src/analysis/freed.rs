@@ -18,29 +18,49 @@ use crate::registry::{Digest, RepoName, Tag};
 /// What the prediction cannot see; shown wherever `bytes_freed` is.
 pub const PREDICTION_NOTE: &str = "untagged manifests and blobs of interrupted uploads are invisible to the registry API and not part of this prediction";
 
+/// Why a manifest is in a deletion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Goes {
+    /// A tag on it was selected (serialized `tag`).
+    #[serde(rename = "tag")]
+    Tag,
+    /// A platform manifest of a deleted index (serialized `index child`).
+    #[serde(rename = "index child")]
+    IndexChild,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ManifestDeletion {
-    pub repository: String,
-    pub digest: String,
+    pub repository: RepoName,
+    pub digest: Digest,
     pub media_type: String,
     /// Every tag that goes with this digest.
-    pub tags: Vec<String>,
+    pub tags: Vec<Tag>,
     /// Of `tags`, those not asked for: they share the digest.
-    pub widened: Vec<String>,
-    /// `tag` for a tagged manifest, `index child` for a platform manifest of a deleted index.
-    pub reason: String,
+    pub widened: Vec<Tag>,
+    pub reason: Goes,
     /// For an index child, the deleted index it belongs to.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub parent: Option<String>,
+    pub parent: Option<Digest>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DeletionPlan {
     pub deletions: Vec<ManifestDeletion>,
-    /// Requested tags that could not be found (or resolved) in the model.
-    pub unknown: Vec<String>,
+    /// Requested tags that could not be found (or resolved) in the model (serialized as
+    /// `REPOSITORY:TAG`).
+    #[serde(serialize_with = "repo_tags")]
+    pub unknown: Vec<(RepoName, Tag)>,
     pub bytes_freed: u64,
     pub note: &'static str,
+}
+
+/// `(repository, tag)` pairs as `REPOSITORY:TAG` strings, as `--json` has always printed them.
+pub fn repo_tags<S: serde::Serializer>(
+    pairs: &[(RepoName, Tag)],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(pairs.iter().map(|(r, t)| format!("{r}:{t}")))
 }
 
 impl DeletionPlan {
@@ -60,7 +80,7 @@ pub fn plan_deletion(model: &StorageModel, selection: &[(RepoName, Tag)]) -> Del
                 requested.entry(repo).or_default().insert(tag);
                 digests.entry(repo).or_default().insert(d.clone());
             }
-            _ => unknown.push(format!("{repo}:{tag}")),
+            _ => unknown.push((repo.clone(), tag.clone())),
         }
     }
     let mut deletions = Vec::new();
@@ -81,16 +101,16 @@ pub fn plan_deletion(model: &StorageModel, selection: &[(RepoName, Tag)]) -> Del
                 .map(|(t, _)| t)
                 .collect();
             deletions.push(ManifestDeletion {
-                repository: repo.to_string(),
-                digest: digest.to_string(),
+                repository: (*repo).clone(),
+                digest: digest.clone(),
                 media_type: media_type(model, digest),
-                tags: tags.iter().map(|t| t.to_string()).collect(),
+                tags: tags.iter().map(|t| (*t).clone()).collect(),
                 widened: tags
                     .iter()
                     .filter(|t| !asked.contains(**t))
-                    .map(|t| t.to_string())
+                    .map(|t| (*t).clone())
                     .collect(),
-                reason: "tag".into(),
+                reason: Goes::Tag,
                 parent: None,
             });
             deleted.insert(digest.clone());
@@ -103,13 +123,13 @@ pub fn plan_deletion(model: &StorageModel, selection: &[(RepoName, Tag)]) -> Del
                     && deleted.insert(child.clone())
                 {
                     deletions.push(ManifestDeletion {
-                        repository: repo.to_string(),
-                        digest: child.to_string(),
+                        repository: (*repo).clone(),
+                        digest: child.clone(),
                         media_type: media_type(model, &child),
                         tags: Vec::new(),
                         widened: Vec::new(),
-                        reason: "index child".into(),
-                        parent: Some(digest.to_string()),
+                        reason: Goes::IndexChild,
+                        parent: Some(digest.clone()),
                     });
                 }
             }
@@ -247,7 +267,7 @@ mod tests {
         let m = fixture();
         let plan = plan_deletion(&m, &[(repo("app"), tag("v1"))]);
         assert_eq!(plan.deletions.len(), 1);
-        assert_eq!(plan.deletions[0].widened, vec!["latest".to_string()]);
+        assert_eq!(plan.deletions[0].widened, vec![tag("latest")]);
         // The shared base layer stays (other repos use it).
         assert_eq!(plan.bytes_freed, 100 + 20 + 300);
     }
@@ -260,7 +280,7 @@ mod tests {
         assert!(
             plan.deletions[1..]
                 .iter()
-                .all(|x| x.reason == "index child")
+                .all(|x| x.reason == Goes::IndexChild)
         );
         assert_eq!(plan.bytes_freed, 200 + 90 + 91 + 30 + 500 + 31 + 600);
     }
@@ -292,13 +312,9 @@ mod tests {
         digests.sort();
         digests.dedup();
         assert_eq!(digests.len(), plan.deletions.len(), "{plan:#?}");
-        let own = plan
-            .deletions
-            .iter()
-            .find(|x| x.digest == d(61).to_string())
-            .unwrap();
-        assert_eq!(own.reason, "tag");
-        assert_eq!(own.tags, vec!["1-amd64".to_string()]);
+        let own = plan.deletions.iter().find(|x| x.digest == d(61)).unwrap();
+        assert_eq!(own.reason, Goes::Tag);
+        assert_eq!(own.tags, vec![tag("1-amd64")]);
         assert_eq!(plan.bytes_freed, 200 + 90 + 30 + 500 + 91 + 31 + 600);
     }
 
@@ -318,7 +334,7 @@ mod tests {
         let stats = repo_stats(&m);
         assert_eq!(plan.bytes_freed, registry_stats(&m, &stats).physical_bytes);
         let plan = plan_deletion(&m, &[(repo("nope"), tag("x"))]);
-        assert_eq!(plan.unknown, vec!["nope:x".to_string()]);
+        assert_eq!(plan.unknown, vec![(repo("nope"), tag("x"))]);
         assert_eq!(plan.bytes_freed, 0);
     }
 }

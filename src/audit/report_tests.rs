@@ -472,7 +472,7 @@ fn the_suggested_policy_takes_exactly_the_build_kinds_of_every_tag_it_saw() {
     let gone: BTreeSet<&str> = plan
         .deletions
         .iter()
-        .flat_map(|d| d.tags.iter().map(String::as_str))
+        .flat_map(|d| d.tags.iter().map(Tag::as_str))
         .collect();
     // Of the six builds (pre-releases, dates, the commit and the PR build) the newest stays.
     let builds: Vec<&str> = report

@@ -186,7 +186,7 @@ pub fn suggest_policy(
         }
         Err(e) => (
             DryRun {
-                error: Some(e),
+                error: Some(e.to_string()),
                 ..DryRun::default()
             },
             None,

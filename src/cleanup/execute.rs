@@ -11,10 +11,22 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 
-use super::journal::{AuditEntry, BackupManifest, BackupMeta, Journal, new_backup_id};
+use super::journal::{
+    AuditEntry, BackupManifest, BackupMeta, Journal, JournalError, new_backup_id,
+};
 use super::plan::{Mode, Plan, PlannedDeletion};
 use crate::registry::manifest::{OCI_CONFIG, OCI_MANIFEST};
 use crate::registry::{Client, Digest, ManifestRef, RegistryError, RepoName, Tag};
+
+/// Why a step failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StepError {
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// The backup could not be written: nothing of the step was deleted.
+    #[error("cannot save the backup, so nothing was deleted: {0}")]
+    Backup(#[from] JournalError),
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "result", content = "detail", rename_all = "snake_case")]
@@ -110,7 +122,9 @@ impl Applier<'_> {
             let (outcome, backup) = match self.step(step).await {
                 Ok(result) => result,
                 Err(e) => {
-                    if shared_by_every_step(&e) {
+                    if let StepError::Registry(e) = &e
+                        && shared_by_every_step(e)
+                    {
                         stopped = Some(format!(
                             "the {} remaining step(s) were not tried: each would fail the same way",
                             total - index - 1
@@ -143,43 +157,34 @@ impl Applier<'_> {
         }
     }
 
-    async fn step(
-        &self,
-        step: &PlannedDeletion,
-    ) -> Result<(Outcome, Option<String>), RegistryError> {
-        let repo = RepoName::parse(&step.repository)?;
-        let digest = Digest::parse(&step.digest)?;
-        let tags: Vec<Tag> = step
-            .tags
-            .iter()
-            .map(|t| Tag::parse(t))
-            .collect::<Result<_, _>>()?;
+    async fn step(&self, step: &PlannedDeletion) -> Result<(Outcome, Option<String>), StepError> {
+        let (repo, digest) = (&step.repository, &step.digest);
         // Re-resolve right before acting: a tag that moved is not ours to delete any more.
         let mut still_there = Vec::new();
-        for tag in &tags {
+        for tag in &step.tags {
             match self
                 .client
-                .head_manifest(&repo, &ManifestRef::Tag(tag.clone()))
+                .head_manifest(repo, &ManifestRef::Tag(tag.clone()))
                 .await
             {
-                Ok(head) if head.digest == digest => still_there.push(tag.clone()),
+                Ok(head) if &head.digest == digest => still_there.push(tag.clone()),
                 Ok(head) => {
                     let why = format!("tag {tag} moved to {} since the plan was made", head.digest);
                     self.log(step, "skipped", &why, None);
                     return Ok((Outcome::Skipped(why), None));
                 }
                 Err(e) if e.is_not_found() => {}
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             }
         }
         match step.mode {
-            Mode::Delete => self.delete(step, &repo, &digest, &still_there).await,
+            Mode::Delete => self.delete(step, repo, digest, &still_there).await,
             Mode::Untag => match still_there.first() {
                 None => {
                     self.log(step, "already_done", "the tag is already gone", None);
                     Ok((Outcome::AlreadyDone, None))
                 }
-                Some(tag) => self.untag(step, &repo, &digest, tag).await,
+                Some(tag) => self.untag(step, repo, digest, tag).await,
             },
         }
     }
@@ -190,7 +195,7 @@ impl Applier<'_> {
         repo: &RepoName,
         digest: &Digest,
         still_there: &[Tag],
-    ) -> Result<(Outcome, Option<String>), RegistryError> {
+    ) -> Result<(Outcome, Option<String>), StepError> {
         let root = match self
             .client
             .get_manifest(repo, &ManifestRef::Digest(digest.clone()))
@@ -203,15 +208,14 @@ impl Applier<'_> {
                 self.log(step, "already_done", "the manifest is already gone", None);
                 return Ok((Outcome::AlreadyDone, None));
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         };
         let mut manifests = vec![(root.digest.to_string(), root.bytes.clone())];
         let mut children = Vec::new();
         for child in &step.children {
-            let child_digest = Digest::parse(child)?;
             match self
                 .client
-                .get_manifest(repo, &ManifestRef::Digest(child_digest))
+                .get_manifest(repo, &ManifestRef::Digest(child.clone()))
                 .await
             {
                 Ok(m) => {
@@ -222,7 +226,7 @@ impl Applier<'_> {
                     manifests.push((m.digest.to_string(), m.bytes));
                 }
                 Err(e) if e.is_not_found() => {}
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             }
         }
         let backup = self.backup(step, &root.media_type, children, &manifests)?;
@@ -231,7 +235,7 @@ impl Applier<'_> {
             && !e.is_not_found()
         {
             self.log(step, "failed", &e.to_string(), Some(&backup));
-            return Err(e);
+            return Err(e.into());
         }
         self.delete_children(repo, step).await?;
         self.log(step, "done", "", Some(&backup));
@@ -244,11 +248,7 @@ impl Applier<'_> {
         step: &PlannedDeletion,
     ) -> Result<(), RegistryError> {
         for child in &step.children {
-            match self
-                .client
-                .delete_manifest(repo, &Digest::parse(child)?)
-                .await
-            {
+            match self.client.delete_manifest(repo, child).await {
                 Ok(()) => {}
                 Err(e) if e.is_not_found() => {}
                 Err(e) => return Err(e),
@@ -266,7 +266,7 @@ impl Applier<'_> {
         repo: &RepoName,
         digest: &Digest,
         tag: &Tag,
-    ) -> Result<(Outcome, Option<String>), RegistryError> {
+    ) -> Result<(Outcome, Option<String>), StepError> {
         let root = self
             .client
             .get_manifest(repo, &ManifestRef::Digest(digest.clone()))
@@ -298,7 +298,7 @@ impl Applier<'_> {
             }
             Err(e) => {
                 self.log(step, "failed", &e.to_string(), Some(&backup));
-                Err(e)
+                Err(e.into())
             }
         }
     }
@@ -383,25 +383,20 @@ impl Applier<'_> {
         media_type: &str,
         children: Vec<BackupManifest>,
         manifests: &[(String, Vec<u8>)],
-    ) -> Result<String, RegistryError> {
+    ) -> Result<String, StepError> {
         let now = jiff::Timestamp::now();
         let meta = BackupMeta {
-            id: new_backup_id(now, &step.digest),
+            id: new_backup_id(now, step.digest.as_str()),
             time: now.to_string(),
             registry: self.registry.clone(),
-            repository: step.repository.clone(),
+            repository: step.repository.to_string(),
             action: mode_name(step.mode).to_string(),
-            digest: step.digest.clone(),
+            digest: step.digest.to_string(),
             media_type: media_type.to_string(),
-            tags: step.tags.clone(),
+            tags: step.tags.iter().map(Tag::to_string).collect(),
             children,
         };
-        self.journal
-            .save_backup(&meta, manifests)
-            .map_err(|e| RegistryError::Io {
-                path: self.journal.dir().display().to_string(),
-                detail: format!("cannot save the backup, so nothing was deleted: {e}"),
-            })?;
+        self.journal.save_backup(&meta, manifests)?;
         Ok(meta.id)
     }
 
@@ -409,9 +404,9 @@ impl Applier<'_> {
         let entry = AuditEntry {
             time: jiff::Timestamp::now().to_string(),
             registry: self.registry.clone(),
-            repository: step.repository.clone(),
-            tags: step.tags.clone(),
-            digest: step.digest.clone(),
+            repository: step.repository.to_string(),
+            tags: step.tags.iter().map(Tag::to_string).collect(),
+            digest: step.digest.to_string(),
             action: mode_name(step.mode).to_string(),
             result: result.to_string(),
             detail: detail.to_string(),

@@ -8,6 +8,26 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+/// A journal file that could not be read or written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JournalError {
+    #[error("{}: {detail}", path.display())]
+    Io { path: PathBuf, detail: String },
+    #[error("{0:?} is not a backup id")]
+    NotABackupId(String),
+    #[error("{}: {detail}", path.display())]
+    Corrupt { path: PathBuf, detail: String },
+}
+
+impl JournalError {
+    fn io(path: &Path) -> impl Fn(std::io::Error) -> JournalError + '_ {
+        move |e| JournalError::Io {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Journal {
     dir: PathBuf,
@@ -75,21 +95,29 @@ impl Journal {
     }
 
     /// Appends one line and syncs it, so a killed process leaves every finished line behind.
-    pub fn append(&self, entry: &AuditEntry) -> std::io::Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
+    pub fn append(&self, entry: &AuditEntry) -> Result<(), JournalError> {
+        let path = self.audit_path();
+        let io = JournalError::io(&path);
+        std::fs::create_dir_all(&self.dir).map_err(JournalError::io(&self.dir))?;
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(self.audit_path())?;
+            .open(&path)
+            .map_err(&io)?;
         let mut line = Vec::new();
-        if ends_torn(&self.audit_path()) {
+        if ends_torn(&path) {
             // A killed process left half a line: end it so this one parses.
             line.push(b'\n');
         }
-        line.extend(serde_json::to_vec(entry).map_err(std::io::Error::other)?);
+        line.extend(
+            serde_json::to_vec(entry).map_err(|e| JournalError::Corrupt {
+                path: path.clone(),
+                detail: e.to_string(),
+            })?,
+        );
         line.push(b'\n');
-        file.write_all(&line)?;
-        file.sync_data()
+        file.write_all(&line).map_err(&io)?;
+        file.sync_data().map_err(&io)
     }
 
     /// Every audit line that parses (a torn last line of a killed process is skipped).
@@ -107,37 +135,42 @@ impl Journal {
         &self,
         meta: &BackupMeta,
         manifests: &[(String, Vec<u8>)],
-    ) -> std::io::Result<()> {
+    ) -> Result<(), JournalError> {
         let final_dir = self.backup_dir(&meta.id);
         let tmp = self.dir.join("backups").join(format!(".{}.tmp", meta.id));
+        let io = JournalError::io(&tmp);
         let _ = std::fs::remove_dir_all(&tmp);
-        std::fs::create_dir_all(tmp.join("manifests"))?;
+        std::fs::create_dir_all(tmp.join("manifests")).map_err(&io)?;
         for (digest, bytes) in manifests {
-            std::fs::write(tmp.join("manifests").join(file_name(digest)), bytes)?;
+            std::fs::write(tmp.join("manifests").join(file_name(digest)), bytes).map_err(&io)?;
         }
-        let meta_json = serde_json::to_vec_pretty(meta).map_err(std::io::Error::other)?;
-        std::fs::write(tmp.join("meta.json"), meta_json)?;
+        let meta_json = serde_json::to_vec_pretty(meta).map_err(|e| JournalError::Corrupt {
+            path: tmp.join("meta.json"),
+            detail: e.to_string(),
+        })?;
+        std::fs::write(tmp.join("meta.json"), meta_json).map_err(&io)?;
         let _ = std::fs::remove_dir_all(&final_dir);
-        std::fs::rename(&tmp, &final_dir)
+        std::fs::rename(&tmp, &final_dir).map_err(JournalError::io(&final_dir))
     }
 
-    pub fn load_backup(&self, id: &str) -> std::io::Result<BackupMeta> {
+    pub fn load_backup(&self, id: &str) -> Result<BackupMeta, JournalError> {
         if id.contains('/') || id.contains("..") || id.is_empty() {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "not a backup id",
-            ));
+            return Err(JournalError::NotABackupId(id.to_string()));
         }
-        let text = std::fs::read(self.backup_dir(id).join("meta.json"))?;
-        serde_json::from_slice(&text).map_err(std::io::Error::other)
+        let path = self.backup_dir(id).join("meta.json");
+        let text = std::fs::read(&path).map_err(JournalError::io(&path))?;
+        serde_json::from_slice(&text).map_err(|e| JournalError::Corrupt {
+            path,
+            detail: e.to_string(),
+        })
     }
 
-    pub fn backup_manifest(&self, id: &str, digest: &str) -> std::io::Result<Vec<u8>> {
-        std::fs::read(
-            self.backup_dir(id)
-                .join("manifests")
-                .join(file_name(digest)),
-        )
+    pub fn backup_manifest(&self, id: &str, digest: &str) -> Result<Vec<u8>, JournalError> {
+        let path = self
+            .backup_dir(id)
+            .join("manifests")
+            .join(file_name(digest));
+        std::fs::read(&path).map_err(JournalError::io(&path))
     }
 
     /// Every backup, newest first.

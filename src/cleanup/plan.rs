@@ -2,11 +2,12 @@
 //! executor applies exactly this; the previews (CLI and TUI) print exactly this.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 
 use serde::Serialize;
 
-use super::policy::{Decision, Policy, TagFacts, Verdict, evaluate};
-use crate::analysis::freed::{PREDICTION_NOTE, plan_deletion};
+use super::policy::{Decision, Policy, Rule, TagFacts, Verdict, evaluate};
+use crate::analysis::freed::{Goes, PREDICTION_NOTE, plan_deletion, repo_tags};
 use crate::analysis::model::{ManifestBody, StorageModel};
 use crate::registry::{Digest, RepoName, Tag};
 
@@ -19,24 +20,48 @@ pub enum Mode {
     Untag,
 }
 
+/// Why a step is in the plan. Serialized as one sentence (`requested`, or the policy's rule).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// Named by whoever asked (`rm`, the TUI's delete).
+    Requested,
+    /// A cleanup policy's rule dropped it.
+    Policy(Rule),
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Requested => f.write_str("requested"),
+            Reason::Policy(rule) => rule.fmt(f),
+        }
+    }
+}
+
+impl Serialize for Reason {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 /// One step of a plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PlannedDeletion {
-    pub repository: String,
-    pub digest: String,
+    pub repository: RepoName,
+    pub digest: Digest,
     pub mode: Mode,
     /// Tags that go (for `delete`: every tag on the digest; for `untag`: the one tag).
-    pub tags: Vec<String>,
+    pub tags: Vec<Tag>,
     /// Of `tags`, those not asked for, going because they share the digest.
-    pub widened: Vec<String>,
+    pub widened: Vec<Tag>,
     /// Platform manifests of a deleted index that go after it.
-    pub children: Vec<String>,
-    pub reason: String,
+    pub children: Vec<Digest>,
+    pub reason: Reason,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RepoSummary {
-    pub repository: String,
+    pub repository: RepoName,
     pub policy: Option<String>,
     pub kept: usize,
     pub deleted: usize,
@@ -50,9 +75,9 @@ pub struct Plan {
     /// Per repository (cleanup plans only): counts and every tag's decision with its reason.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub repositories: Vec<RepoSummary>,
-    /// Requested references that were not found.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub unknown: Vec<String>,
+    /// Requested references that were not found (serialized as `REPOSITORY:TAG`).
+    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "repo_tags")]
+    pub unknown: Vec<(RepoName, Tag)>,
     pub bytes_freed: u64,
     pub note: &'static str,
 }
@@ -70,8 +95,8 @@ pub fn plan_rm(model: &StorageModel, selection: &[(RepoName, Tag)], mode: Mode) 
         let mut unknown = Vec::new();
         for (repo, tag) in selection {
             match model.repos.get(repo).and_then(|r| r.tags.get(tag)) {
-                Some(Some(digest)) => deletions.push(untag(repo, tag, digest, "requested".into())),
-                _ => unknown.push(format!("{repo}:{tag}")),
+                Some(Some(digest)) => deletions.push(untag(repo, tag, digest, Reason::Requested)),
+                _ => unknown.push((repo.clone(), tag.clone())),
             }
         }
         // Untagging frees nothing unless the tag was the digest's last: then the registry's
@@ -87,7 +112,7 @@ pub fn plan_rm(model: &StorageModel, selection: &[(RepoName, Tag)], mode: Mode) 
     let predicted = plan_deletion(model, selection);
     let mut deletions: Vec<PlannedDeletion> = Vec::new();
     for d in &predicted.deletions {
-        if d.reason == "index child" {
+        if d.reason == Goes::IndexChild {
             if let Some(parent) = deletions
                 .iter_mut()
                 .find(|p| Some(&p.digest) == d.parent.as_ref() && p.repository == d.repository)
@@ -103,7 +128,7 @@ pub fn plan_rm(model: &StorageModel, selection: &[(RepoName, Tag)], mode: Mode) 
             tags: d.tags.clone(),
             widened: d.widened.clone(),
             children: Vec::new(),
-            reason: "requested".into(),
+            reason: Reason::Requested,
         });
     }
     Plan {
@@ -115,12 +140,12 @@ pub fn plan_rm(model: &StorageModel, selection: &[(RepoName, Tag)], mode: Mode) 
     }
 }
 
-fn untag(repo: &RepoName, tag: &Tag, digest: &Digest, reason: String) -> PlannedDeletion {
+fn untag(repo: &RepoName, tag: &Tag, digest: &Digest, reason: Reason) -> PlannedDeletion {
     PlannedDeletion {
-        repository: repo.to_string(),
-        digest: digest.to_string(),
+        repository: repo.clone(),
+        digest: digest.clone(),
         mode: Mode::Untag,
-        tags: vec![tag.to_string()],
+        tags: vec![tag.clone()],
         widened: Vec::new(),
         children: Vec::new(),
         reason,
@@ -152,7 +177,7 @@ pub fn plan_cleanup(
     let children = index_children(model);
     let mut repositories = Vec::new();
     let mut deleting: Vec<(RepoName, Tag)> = Vec::new();
-    let mut reasons: BTreeMap<(RepoName, Digest), String> = BTreeMap::new();
+    let mut reasons: BTreeMap<(RepoName, Digest), Rule> = BTreeMap::new();
     let mut untags = Vec::new();
     for (repo, entry) in &model.repos {
         let Some((name, policy)) = policies.iter().find(|(_, p)| p.applies_to(repo.as_str()))
@@ -176,10 +201,10 @@ pub fn plan_cleanup(
         for (tag, digest) in &entry.tags {
             if digest.is_none() {
                 decisions.push(Decision {
-                    tag: tag.to_string(),
-                    digest: String::new(),
+                    tag: tag.clone(),
+                    digest: None,
                     verdict: Verdict::Keep,
-                    reason: "could not be resolved during the scan".into(),
+                    reason: Rule::Unresolved,
                 });
             }
         }
@@ -196,13 +221,13 @@ pub fn plan_cleanup(
                     repo,
                     &fact.tag,
                     &fact.digest,
-                    decision.reason.clone(),
+                    Reason::Policy(decision.reason.clone()),
                 )),
                 Verdict::Keep => {}
             }
         }
         repositories.push(RepoSummary {
-            repository: repo.to_string(),
+            repository: repo.clone(),
             policy: Some(name.clone()),
             kept: count(Verdict::Keep),
             deleted: count(Verdict::Delete),
@@ -212,10 +237,8 @@ pub fn plan_cleanup(
     }
     let mut plan = plan_rm(model, &deleting, Mode::Delete);
     for d in &mut plan.deletions {
-        if let (Ok(repo), Ok(digest)) = (RepoName::parse(&d.repository), Digest::parse(&d.digest))
-            && let Some(reason) = reasons.get(&(repo, digest))
-        {
-            d.reason = reason.clone();
+        if let Some(rule) = reasons.get(&(d.repository.clone(), d.digest.clone())) {
+            d.reason = Reason::Policy(rule.clone());
         }
         // The policy decided every tag on the digest; none is a surprise.
         d.widened.clear();
@@ -225,9 +248,23 @@ pub fn plan_cleanup(
     plan
 }
 
+/// Names (tags, digests, `(repository, tag)` pairs) as one `a, b, c` list, for text.
+pub fn joined<T: fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
+    items
+        .into_iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `REPOSITORY:TAG` for each pair.
+pub fn repo_tag_names(pairs: &[(RepoName, Tag)]) -> Vec<String> {
+    pairs.iter().map(|(r, t)| format!("{r}:{t}")).collect()
+}
+
 /// The digests a plan deletes, per repository (for checks and tests).
-pub fn deleted_digests(plan: &Plan) -> BTreeMap<String, BTreeSet<String>> {
-    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+pub fn deleted_digests(plan: &Plan) -> BTreeMap<RepoName, BTreeSet<Digest>> {
+    let mut out: BTreeMap<RepoName, BTreeSet<Digest>> = BTreeMap::new();
     for d in plan.deletions.iter().filter(|d| d.mode == Mode::Delete) {
         let set = out.entry(d.repository.clone()).or_default();
         set.insert(d.digest.clone());

@@ -5,6 +5,7 @@
 //! only untagged, and the plan says so.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -57,6 +58,30 @@ pub struct PolicySpec {
     pub unknown_date: UnknownDate,
 }
 
+/// Why a policy spec does not compile. The message names the field, as the config's errors do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    #[error("{field}: {problem}")]
+    Field {
+        field: &'static str,
+        problem: String,
+    },
+    #[error(
+        "a policy needs keep_last, keep_within or match; without them it would delete every tag"
+    )]
+    DeletesEverything,
+}
+
+impl PolicyError {
+    /// The config key the error is about (`keep_last` for a policy with no rule at all).
+    pub fn key(&self) -> &'static str {
+        match self {
+            PolicyError::Field { field, .. } => field,
+            PolicyError::DeletesEverything => "keep_last",
+        }
+    }
+}
+
 /// A checked, compiled policy.
 #[derive(Debug, Clone)]
 pub struct Policy {
@@ -70,12 +95,14 @@ pub struct Policy {
 
 impl Policy {
     /// Compiles a spec; the error names the field and what is wrong with it.
-    pub fn compile(spec: PolicySpec) -> Result<Self, String> {
-        let regex = |field: &str, re: &Option<String>| {
+    pub fn compile(spec: PolicySpec) -> Result<Self, PolicyError> {
+        let regex = |field: &'static str, re: &Option<String>| {
             re.as_deref()
                 .map(|r| {
-                    regex::Regex::new(&format!("^(?:{r})$"))
-                        .map_err(|e| format!("{field}: {r:?} is not a valid regex: {e}"))
+                    regex::Regex::new(&format!("^(?:{r})$")).map_err(|e| PolicyError::Field {
+                        field,
+                        problem: format!("{r:?} is not a valid regex: {e}"),
+                    })
                 })
                 .transpose()
         };
@@ -85,43 +112,40 @@ impl Policy {
             .keep_within
             .as_deref()
             .map(|d| {
-                parse_duration(d).ok_or_else(|| {
-                    format!("keep_within: {d:?} is not a duration like 30d, 12h or 2w")
+                parse_duration(d).ok_or_else(|| PolicyError::Field {
+                    field: "keep_within",
+                    problem: format!("{d:?} is not a duration like 30d, 12h or 2w"),
                 })
             })
             .transpose()?;
-        let glob = |p: &str| {
+        let glob = |field: &'static str, p: &str| {
             globset::GlobBuilder::new(p)
                 .literal_separator(false)
                 .build()
-                .map_err(|e| format!("{p:?} is not a valid pattern: {e}"))
+                .map_err(|e| PolicyError::Field {
+                    field,
+                    problem: format!("{p:?} is not a valid pattern: {e}"),
+                })
         };
         let protect = spec
             .protect
             .iter()
-            .map(|p| {
-                Ok((
-                    p.clone(),
-                    glob(p)
-                        .map_err(|e| format!("protect: {e}"))?
-                        .compile_matcher(),
-                ))
-            })
-            .collect::<Result<Vec<_>, String>>()?;
+            .map(|p| Ok((p.clone(), glob("protect", p)?.compile_matcher())))
+            .collect::<Result<Vec<_>, PolicyError>>()?;
         let repositories = if spec.repositories.is_empty() {
             None
         } else {
             let mut set = globset::GlobSetBuilder::new();
             for r in &spec.repositories {
-                set.add(glob(r).map_err(|e| format!("repositories: {e}"))?);
+                set.add(glob("repositories", r)?);
             }
-            Some(set.build().map_err(|e| format!("repositories: {e}"))?)
+            Some(set.build().map_err(|e| PolicyError::Field {
+                field: "repositories",
+                problem: e.to_string(),
+            })?)
         };
         if spec.keep_last.is_none() && keep_within.is_none() && match_re.is_none() {
-            return Err(
-                "a policy needs keep_last, keep_within or match; without them it would delete every tag"
-                    .into(),
-            );
+            return Err(PolicyError::DeletesEverything);
         }
         Ok(Self {
             spec,
@@ -142,13 +166,13 @@ impl Policy {
 impl Policy {
     /// Why the name alone keeps a tag (protect, match, exclude), or `None` when it is a
     /// candidate that keep_last and keep_within then decide about.
-    pub fn screen(&self, name: &str) -> Option<String> {
+    pub fn screen(&self, name: &str) -> Option<Rule> {
         if let Some((pattern, _)) = self.protect.iter().find(|(_, g)| g.is_match(name)) {
-            Some(format!("protected by {pattern:?}"))
+            Some(Rule::Protected(pattern.clone()))
         } else if self.match_re.as_ref().is_some_and(|re| !re.is_match(name)) {
-            Some("does not match the match regex".into())
+            Some(Rule::NotMatched)
         } else if self.exclude.as_ref().is_some_and(|re| re.is_match(name)) {
-            Some("excluded by the exclude regex".into())
+            Some(Rule::Excluded)
         } else {
             None
         }
@@ -190,13 +214,97 @@ pub enum Verdict {
     Untag,
 }
 
+/// The rule that decided about a tag. Printed (and serialized) as one sentence; compared as
+/// data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rule {
+    /// The name matches a `protect` pattern (the pattern).
+    Protected(String),
+    /// `match` is set and the name does not match it.
+    NotMatched,
+    /// The name matches `exclude`.
+    Excluded,
+    /// Within `keep_last` (its value).
+    AmongNewest(usize),
+    /// Within `keep_within` (its text, as written).
+    CreatedWithin(String),
+    /// Outside the policy's order (no date, or not a version) and `unknown_date = keep`.
+    UnknownKept(Order),
+    /// Dropped by the rules: outside the order (`Some`, with `unknown_date = delete`), past
+    /// `keep_last`, older than `keep_within`, or only matched by `match`.
+    Dropped {
+        unknown: Option<Order>,
+        keep_last: Option<usize>,
+        keep_within: Option<String>,
+    },
+    /// Dropped, but its digest is still needed by a kept tag: untagged only.
+    UntagOnly { dropped: Box<Rule>, keeper: Tag },
+    /// The scan could not resolve the tag: never touched.
+    Unresolved,
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Rule::Protected(pattern) => write!(f, "protected by {pattern:?}"),
+            Rule::NotMatched => f.write_str("does not match the match regex"),
+            Rule::Excluded => f.write_str("excluded by the exclude regex"),
+            Rule::AmongNewest(n) => write!(f, "among the newest {n}"),
+            Rule::CreatedWithin(within) => write!(f, "created within {within}"),
+            Rule::UnknownKept(order) => {
+                write!(f, "{} (unknown_date = keep)", unknown_order(*order))
+            }
+            Rule::Dropped {
+                unknown,
+                keep_last,
+                keep_within,
+            } => {
+                let mut parts = Vec::new();
+                if let Some(order) = unknown {
+                    parts.push(format!("{} (unknown_date = delete)", unknown_order(*order)));
+                }
+                if let Some(n) = keep_last {
+                    parts.push(format!("not among the newest {n}"));
+                }
+                if let Some(w) = keep_within {
+                    parts.push(format!("older than {w}"));
+                }
+                if parts.is_empty() {
+                    parts.push("matches the match regex".into());
+                }
+                f.write_str(&parts.join(", "))
+            }
+            Rule::UntagOnly { dropped, keeper } => write!(
+                f,
+                "{dropped}; untag only: its digest is still needed by kept tag {keeper}"
+            ),
+            Rule::Unresolved => f.write_str("could not be resolved during the scan"),
+        }
+    }
+}
+
+impl Serialize for Rule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Decision {
-    pub tag: String,
-    pub digest: String,
+    pub tag: Tag,
+    /// `None` for a tag the scan could not resolve (serialized as `""`).
+    #[serde(serialize_with = "digest_or_empty")]
+    pub digest: Option<Digest>,
     pub verdict: Verdict,
     /// The rule that decided.
-    pub reason: String,
+    pub reason: Rule,
+}
+
+fn digest_or_empty<S: serde::Serializer>(
+    digest: &Option<Digest>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(digest.as_ref().map_or("", Digest::as_str))
 }
 
 /// Decides every tag of one repository. `children` maps an index digest to the platform
@@ -207,13 +315,13 @@ pub fn evaluate(
     children: &BTreeMap<Digest, Vec<Digest>>,
     now: jiff::Timestamp,
 ) -> Vec<Decision> {
-    let mut verdicts: Vec<(Verdict, String)> = Vec::with_capacity(tags.len());
+    let mut verdicts: Vec<(Verdict, Rule)> = Vec::with_capacity(tags.len());
     let mut candidates: Vec<usize> = Vec::new();
     for (i, t) in tags.iter().enumerate() {
         match policy.screen(t.tag.as_str()) {
             Some(reason) => verdicts.push((Verdict::Keep, reason)),
             None => {
-                verdicts.push((Verdict::Delete, String::new()));
+                verdicts.push((Verdict::Delete, delete_reason(policy, true)));
                 candidates.push(i);
             }
         }
@@ -238,22 +346,16 @@ pub fn evaluate(
             && kept_by_rank < n
         {
             kept_by_rank += 1;
-            (Verdict::Keep, format!("among the newest {n}"))
+            (Verdict::Keep, Rule::AmongNewest(n))
         } else if let (Some(within), Some(age)) = (policy.keep_within, age)
             && age.as_secs() < within.as_secs() as i64
         {
             (
                 Verdict::Keep,
-                format!(
-                    "created within {}",
-                    policy.spec.keep_within.as_deref().unwrap_or("")
-                ),
+                Rule::CreatedWithin(policy.spec.keep_within.clone().unwrap_or_default()),
             )
         } else if !known && policy.spec.unknown_date == UnknownDate::Keep {
-            (
-                Verdict::Keep,
-                format!("{} (unknown_date = keep)", unknown_order(policy)),
-            )
+            (Verdict::Keep, Rule::UnknownKept(policy.spec.sort))
         } else {
             (Verdict::Delete, delete_reason(policy, known))
         };
@@ -275,15 +377,16 @@ pub fn evaluate(
             let (verdict, reason) = match (verdict, needed.get(&t.digest)) {
                 (Verdict::Delete, Some(keeper)) => (
                     Verdict::Untag,
-                    format!(
-                        "{reason}; untag only: its digest is still needed by kept tag {keeper}"
-                    ),
+                    Rule::UntagOnly {
+                        dropped: Box::new(reason),
+                        keeper: (*keeper).clone(),
+                    },
                 ),
                 (verdict, _) => (verdict, reason),
             };
             Decision {
-                tag: t.tag.to_string(),
-                digest: t.digest.to_string(),
+                tag: t.tag.clone(),
+                digest: Some(t.digest.clone()),
                 verdict,
                 reason,
             }
@@ -291,26 +394,17 @@ pub fn evaluate(
         .collect()
 }
 
-fn delete_reason(policy: &Policy, known: bool) -> String {
-    let mut parts = Vec::new();
-    if !known {
-        parts.push(format!("{} (unknown_date = delete)", unknown_order(policy)));
+fn delete_reason(policy: &Policy, known: bool) -> Rule {
+    Rule::Dropped {
+        unknown: (!known).then_some(policy.spec.sort),
+        keep_last: policy.spec.keep_last,
+        keep_within: policy.spec.keep_within.clone(),
     }
-    if let Some(n) = policy.spec.keep_last {
-        parts.push(format!("not among the newest {n}"));
-    }
-    if let Some(w) = &policy.spec.keep_within {
-        parts.push(format!("older than {w}"));
-    }
-    if parts.is_empty() {
-        parts.push("matches the match regex".into());
-    }
-    parts.join(", ")
 }
 
 /// Why a tag has no place in the policy's order.
-fn unknown_order(policy: &Policy) -> &'static str {
-    match policy.spec.sort {
+fn unknown_order(order: Order) -> &'static str {
+    match order {
         Order::Date => "created date unknown",
         Order::Semver => "not a version",
     }

@@ -34,7 +34,7 @@ fn policy(spec: PolicySpec) -> Policy {
 fn verdicts(p: &Policy, tags: &[TagFacts]) -> Vec<(String, Verdict)> {
     evaluate(p, tags, &BTreeMap::new(), now())
         .into_iter()
-        .map(|d| (d.tag, d.verdict))
+        .map(|d| (d.tag.to_string(), d.verdict))
         .collect()
 }
 
@@ -117,7 +117,12 @@ fn a_digest_a_kept_tag_needs_is_only_untagged() {
     ]);
     let out = evaluate(&p, &tags, &BTreeMap::new(), now());
     assert_eq!(out[1].verdict, Untag);
-    assert!(out[1].reason.contains("latest"), "{}", out[1].reason);
+    assert!(
+        matches!(&out[1].reason, Rule::UntagOnly { keeper, .. } if keeper.as_str() == "latest"),
+        "{}",
+        out[1].reason
+    );
+    assert!(out[1].reason.to_string().contains("latest"));
     assert_eq!(out[3].verdict, Delete);
 }
 
@@ -195,7 +200,7 @@ fn reasons_for_tags_outside_the_order_name_the_order() {
         let tags = facts(&[("v1.0.0", 1, Some(5)), ("nightly", 2, None)]);
         evaluate(&p, &tags, &BTreeMap::new(), now())
             .into_iter()
-            .map(|d| d.reason)
+            .map(|d| d.reason.to_string())
             .collect()
     };
     assert_eq!(
@@ -214,23 +219,24 @@ fn reasons_for_tags_outside_the_order_name_the_order() {
 
 #[test]
 fn bad_policies_are_refused_with_the_field() {
-    assert!(
-        Policy::compile(PolicySpec::default())
-            .unwrap_err()
-            .contains("keep_last")
-    );
+    let e = Policy::compile(PolicySpec::default()).unwrap_err();
+    assert_eq!(e, PolicyError::DeletesEverything);
+    assert!(e.to_string().contains("keep_last"), "{e}");
+    assert_eq!(e.key(), "keep_last");
     let e = Policy::compile(PolicySpec {
         keep_within: Some("30 days".into()),
         ..Default::default()
     })
     .unwrap_err();
-    assert!(e.starts_with("keep_within"), "{e}");
+    assert!(e.to_string().starts_with("keep_within"), "{e}");
+    assert_eq!(e.key(), "keep_within");
     let e = Policy::compile(PolicySpec {
         match_re: Some("(".into()),
         ..Default::default()
     })
     .unwrap_err();
-    assert!(e.starts_with("match"), "{e}");
+    assert!(e.to_string().starts_with("match"), "{e}");
+    assert_eq!(e.key(), "match");
 }
 
 #[test]

@@ -4,9 +4,30 @@
 
 use serde::Serialize;
 
-use super::journal::{AuditEntry, BackupMeta, Journal};
+use super::journal::{AuditEntry, BackupMeta, Journal, JournalError};
 use crate::registry::manifest::{Manifest, parse_manifest};
 use crate::registry::{Client, Digest, ManifestRef, RegistryError, RepoName, Tag};
+
+/// Why a backup was not restored.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RestoreError {
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error("cannot read the backup: {0}")]
+    Journal(#[from] JournalError),
+    #[error(
+        "{what}: cannot restore: {} blob(s) are gone (garbage-collected): {}; nothing was restored",
+        missing.len(),
+        missing.iter().map(Digest::as_str).collect::<Vec<_>>().join(", ")
+    )]
+    BlobsGone { what: String, missing: Vec<Digest> },
+}
+
+impl From<crate::registry::reference::ReferenceError> for RestoreError {
+    fn from(e: crate::registry::reference::ReferenceError) -> Self {
+        RestoreError::Registry(e.into())
+    }
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RestoreResult {
@@ -26,20 +47,13 @@ pub async fn restore(
     client: &Client,
     journal: &Journal,
     id: &str,
-) -> Result<RestoreResult, RegistryError> {
-    let io = |e: std::io::Error| RegistryError::Io {
-        path: journal.dir().join("backups").join(id).display().to_string(),
-        detail: e.to_string(),
-    };
-    let meta: BackupMeta = journal.load_backup(id).map_err(io)?;
+) -> Result<RestoreResult, RestoreError> {
+    let meta: BackupMeta = journal.load_backup(id)?;
     let repo = RepoName::parse(&meta.repository)?;
-    let root = journal.backup_manifest(id, &meta.digest).map_err(io)?;
+    let root = journal.backup_manifest(id, &meta.digest)?;
     let mut children = Vec::new();
     for child in &meta.children {
-        children.push((
-            child,
-            journal.backup_manifest(id, &child.digest).map_err(io)?,
-        ));
+        children.push((child, journal.backup_manifest(id, &child.digest)?));
     }
     // Every blob must still exist, or the restored image would be broken.
     let mut needed: Vec<Digest> = Vec::new();
@@ -57,19 +71,14 @@ pub async fn restore(
     for blob in &needed {
         match client.head_blob(&repo, blob).await {
             Ok(_) => {}
-            Err(e) if e.is_not_found() => missing.push(blob.to_string()),
-            Err(e) => return Err(e),
+            Err(e) if e.is_not_found() => missing.push(blob.clone()),
+            Err(e) => return Err(e.into()),
         }
     }
     if !missing.is_empty() {
-        return Err(RegistryError::Status {
-            status: 404,
-            url: format!("{repo}@{}", meta.digest),
-            detail: format!(
-                "cannot restore: {} blob(s) are gone (garbage-collected): {}; nothing was restored",
-                missing.len(),
-                missing.join(", ")
-            ),
+        return Err(RestoreError::BlobsGone {
+            what: format!("{repo}@{}", meta.digest),
+            missing,
         });
     }
     for (child, bytes) in &children {
@@ -107,7 +116,7 @@ pub async fn restore(
             }
             Ok(_) => {}
             Err(e) if e.is_not_found() => {}
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         }
         client
             .put_manifest(&repo, &reference, &meta.media_type, root.clone())

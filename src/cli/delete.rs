@@ -11,7 +11,7 @@ use super::du::scan_with_progress;
 use super::output::{print_json, print_lines};
 use crate::cleanup::execute::{Applier, ApplyEvent, ApplyReport, Outcome, mode_name};
 use crate::cleanup::journal::Journal;
-use crate::cleanup::plan::{Mode, Plan, plan_cleanup, plan_rm};
+use crate::cleanup::plan::{Mode, Plan, joined, plan_cleanup, plan_rm, repo_tag_names};
 use crate::cleanup::policy::{Order, Policy, PolicySpec, UnknownDate};
 use crate::present::size as human_bytes;
 use crate::registry::{RepoName, Tag};
@@ -113,7 +113,7 @@ pub async fn rm(
         if untag { Mode::Untag } else { Mode::Delete },
     );
     if !plan.unknown.is_empty() && plan.deletions.is_empty() {
-        anyhow::bail!("not found: {}", plan.unknown.join(", "));
+        anyhow::bail!("not found: {}", repo_tag_names(&plan.unknown).join(", "));
     }
     finish(ctx, &target, plan, args, &model).await
 }
@@ -400,12 +400,12 @@ pub fn plan_lines(plan: &Plan) -> Vec<String> {
             mode_name(d.mode),
             d.repository,
             d.digest,
-            d.tags.join(", ")
+            joined(&d.tags)
         );
         if !d.widened.is_empty() {
             line.push_str(&format!(
                 "  (also goes, same digest: {})",
-                d.widened.join(", ")
+                joined(&d.widened)
             ));
         }
         if !d.children.is_empty() {
@@ -413,7 +413,7 @@ pub fn plan_lines(plan: &Plan) -> Vec<String> {
         }
         lines.push(line);
     }
-    for u in &plan.unknown {
+    for u in repo_tag_names(&plan.unknown) {
         lines.push(format!("not found: {u}"));
     }
     lines.push(format!(

@@ -7,8 +7,9 @@
 use super::columns::Digests;
 use super::text::short_digest;
 use super::units::{count, size_exact};
-use crate::cleanup::plan::{Mode, Plan, PlannedDeletion};
+use crate::cleanup::plan::{Mode, Plan, PlannedDeletion, Reason, repo_tag_names};
 use crate::cleanup::policy::Verdict;
+use crate::registry::Digest;
 use crate::sanitize::sanitize;
 
 /// What a span of text is, for the TUI's colours.
@@ -75,10 +76,10 @@ fn verb(mode: Mode) -> &'static str {
     }
 }
 
-fn digest_text(digest: &str, digests: Digests) -> String {
+fn digest_text(digest: &Digest, digests: Digests) -> String {
     match digests {
         Digests::Full => digest.to_string(),
-        Digests::Short => short_digest(digest),
+        Digests::Short => short_digest(digest.as_str()),
     }
 }
 
@@ -86,7 +87,6 @@ fn digest_text(digest: &str, digests: Digests) -> String {
 /// `(same digest)`), and an index's platform manifests.
 pub fn step_lines(step: &PlannedDeletion, digests: Digests) -> Vec<Line> {
     let mut lines = Vec::new();
-    let reason = step.reason.to_string();
     lines.push(
         Line::of(Tone::Danger, format!("{:<7}", verb(step.mode)))
             .push(
@@ -94,15 +94,14 @@ pub fn step_lines(step: &PlannedDeletion, digests: Digests) -> Vec<Line> {
                 sanitize(&format!(
                     "{}@{}",
                     step.repository,
-                    digest_text(&step.digest.to_string(), digests)
+                    digest_text(&step.digest, digests)
                 )),
             )
             .push(
                 Tone::Dim,
-                if reason.is_empty() || reason == "requested" {
-                    String::new()
-                } else {
-                    format!("  ({})", sanitize(&reason))
+                match &step.reason {
+                    Reason::Requested => String::new(),
+                    reason => format!("  ({})", sanitize(&reason.to_string())),
                 },
             ),
     );
@@ -114,11 +113,11 @@ pub fn step_lines(step: &PlannedDeletion, digests: Digests) -> Vec<Line> {
         if i > 0 {
             tags = tags.push(Tone::Normal, ", ");
         }
-        let tag = sanitize(&tag.to_string()).into_owned();
-        tags = if step.widened.iter().any(|w| w.to_string() == tag) {
-            tags.push(Tone::Warning, format!("{tag} (same digest)"))
+        let name = sanitize(tag.as_str()).into_owned();
+        tags = if step.widened.contains(tag) {
+            tags.push(Tone::Warning, format!("{name} (same digest)"))
         } else {
-            tags.push(Tone::Normal, tag)
+            tags.push(Tone::Normal, name)
         };
     }
     lines.push(tags);
@@ -126,7 +125,7 @@ pub fn step_lines(step: &PlannedDeletion, digests: Digests) -> Vec<Line> {
         let children: Vec<String> = step
             .children
             .iter()
-            .map(|c| digest_text(&c.to_string(), digests))
+            .map(|c| digest_text(c, digests))
             .collect();
         lines.push(Line::of(
             Tone::Dim,
@@ -148,10 +147,10 @@ pub fn plan_lines(plan: &Plan, digests: Digests) -> Vec<Line> {
         .iter()
         .flat_map(|d| step_lines(d, digests))
         .collect();
-    for u in &plan.unknown {
+    for u in repo_tag_names(&plan.unknown) {
         lines.push(Line::of(
             Tone::Warning,
-            format!("not found (left alone): {}", sanitize(&u.to_string())),
+            format!("not found (left alone): {}", sanitize(&u)),
         ));
     }
     lines.push(Line::new());
@@ -194,11 +193,7 @@ pub fn decision_lines(plan: &Plan) -> Vec<Line> {
             };
             lines.push(Line::of(
                 tone,
-                sanitize(&format!(
-                    "  {word:<6} {:<16} {}",
-                    d.tag.to_string(),
-                    d.reason
-                )),
+                sanitize(&format!("  {word:<6} {:<16} {}", d.tag.as_str(), d.reason)),
             ));
         }
     }
@@ -210,33 +205,41 @@ mod tests {
     use super::*;
     use crate::analysis::freed::PREDICTION_NOTE;
     use crate::cleanup::plan::RepoSummary;
-    use crate::cleanup::policy::Decision;
-    use crate::registry::Digest;
+    use crate::cleanup::policy::{Decision, Rule};
+    use crate::registry::{RepoName, Tag};
 
-    fn digest(b: &[u8]) -> String {
-        Digest::sha256_of(b).to_string()
+    fn digest(b: &[u8]) -> Digest {
+        Digest::sha256_of(b)
+    }
+
+    fn tag(t: &str) -> Tag {
+        Tag::parse(t).unwrap()
+    }
+
+    fn repo(r: &str) -> RepoName {
+        RepoName::parse(r).unwrap()
     }
 
     fn step(mode: Mode, tags: &[&str], widened: &[&str], children: &[&[u8]]) -> PlannedDeletion {
         PlannedDeletion {
-            repository: "team/app".parse().unwrap(),
-            digest: digest(b"m").parse().unwrap(),
+            repository: repo("team/app"),
+            digest: digest(b"m"),
             mode,
-            tags: tags.iter().map(|t| t.parse().unwrap()).collect(),
-            widened: widened.iter().map(|t| t.parse().unwrap()).collect(),
-            children: children.iter().map(|c| digest(c).parse().unwrap()).collect(),
-            reason: "requested".parse().unwrap(),
+            tags: tags.iter().map(|t| tag(t)).collect(),
+            widened: widened.iter().map(|t| tag(t)).collect(),
+            children: children.iter().map(|c| digest(c)).collect(),
+            reason: Reason::Requested,
         }
     }
 
-    pub(crate) fn sample_plan() -> Plan {
+    fn sample_plan() -> Plan {
         Plan {
             deletions: vec![
                 step(Mode::Delete, &["latest", "v2"], &["latest"], &[b"a", b"b"]),
                 step(Mode::Untag, &["stable"], &[], &[]),
             ],
             repositories: Vec::new(),
-            unknown: vec!["team/app:v9".parse().unwrap()],
+            unknown: vec![(repo("team/app"), tag("v9"))],
             bytes_freed: 83_972_559,
             note: PREDICTION_NOTE,
         }
@@ -264,6 +267,16 @@ mod tests {
     }
 
     #[test]
+    fn a_policy_step_names_its_rule() {
+        let mut plan = sample_plan();
+        plan.deletions[0].reason = Reason::Policy(Rule::AmongNewest(2));
+        let first = &plan_lines(&plan, Digests::Short)[0];
+        let reason = first.spans.last().expect("a reason span");
+        assert_eq!(reason.text, "  (among the newest 2)");
+        assert_eq!(reason.tone, Tone::Dim);
+    }
+
+    #[test]
     fn short_digests_are_the_only_difference_between_the_forms() {
         let plan = sample_plan();
         let full = texts(&plan_lines(&plan, Digests::Full));
@@ -272,7 +285,9 @@ mod tests {
         let shorten = |line: &str| {
             [digest(b"m"), digest(b"a"), digest(b"b")]
                 .iter()
-                .fold(line.to_string(), |l, d| l.replace(d, &short_digest(d)))
+                .fold(line.to_string(), |l, d| {
+                    l.replace(d.as_str(), &short_digest(d.as_str()))
+                })
         };
         for (f, s) in full.iter().zip(&short) {
             assert_eq!(&shorten(f), s);
@@ -309,14 +324,24 @@ mod tests {
     }
 
     #[test]
-    fn registry_text_is_sanitized() {
+    fn text_from_the_config_is_sanitized() {
         let mut plan = sample_plan();
-        plan.deletions[0].reason = "rule \u{1b}[2J\u{202e}".parse().unwrap();
-        for line in texts(&plan_lines(&plan, Digests::Full)) {
-            assert!(
-                !line.chars().any(crate::sanitize::is_unsafe),
-                "{line:?}"
-            );
+        // keep_within is written in the config as the user typed it.
+        plan.deletions[0].reason =
+            Reason::Policy(Rule::CreatedWithin("3d\u{1b}[2J\u{202e}".into()));
+        plan.repositories = vec![RepoSummary {
+            repository: repo("svc"),
+            policy: Some("evil\u{9b}31m".into()),
+            kept: 0,
+            deleted: 0,
+            untagged: 0,
+            decisions: Vec::new(),
+        }];
+        let lines = texts(&plan_lines(&plan, Digests::Full))
+            .into_iter()
+            .chain(texts(&decision_lines(&plan)));
+        for line in lines {
+            assert!(!line.chars().any(crate::sanitize::is_unsafe), "{line:?}");
         }
     }
 
@@ -324,23 +349,27 @@ mod tests {
     fn decisions_name_the_policy_and_every_verdict() {
         let mut plan = sample_plan();
         plan.repositories = vec![RepoSummary {
-            repository: "svc".parse().unwrap(),
+            repository: repo("svc"),
             policy: Some("release".into()),
             kept: 1,
             deleted: 1,
             untagged: 0,
             decisions: vec![
                 Decision {
-                    tag: "latest".parse().unwrap(),
-                    digest: digest(b"m").parse().unwrap(),
+                    tag: tag("latest"),
+                    digest: Some(digest(b"m")),
                     verdict: Verdict::Keep,
-                    reason: "protected by \"latest\"".parse().unwrap(),
+                    reason: Rule::Protected("latest".into()),
                 },
                 Decision {
-                    tag: "v1.0.0".parse().unwrap(),
-                    digest: digest(b"m").parse().unwrap(),
+                    tag: tag("v1.0.0"),
+                    digest: Some(digest(b"m")),
                     verdict: Verdict::Delete,
-                    reason: "not among the newest 2".parse().unwrap(),
+                    reason: Rule::Dropped {
+                        unknown: None,
+                        keep_last: Some(2),
+                        keep_within: None,
+                    },
                 },
             ],
         }];
@@ -353,6 +382,7 @@ mod tests {
                 "  delete v1.0.0           not among the newest 2",
             ]
         );
+        assert_eq!(lines[1].spans[0].tone, Tone::Dim);
         assert_eq!(lines[2].spans[0].tone, Tone::Danger);
     }
 }

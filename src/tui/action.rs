@@ -13,7 +13,7 @@ use crate::audit::{AuditReport, AuditSettings};
 use crate::cleanup::execute::{ApplyEvent, ApplyReport};
 use crate::cleanup::journal::BackupMeta;
 use crate::cleanup::plan::Plan;
-use crate::cleanup::restore::RestoreResult;
+use crate::cleanup::restore::{RestoreError, RestoreResult};
 use crate::registry::image::ImageTree;
 use crate::registry::{Digest, ManifestHead, ManifestRef, RegistryError, RepoName, Tag};
 
@@ -198,7 +198,7 @@ pub enum Action {
     },
     Restored {
         req: ReqId,
-        result: Result<RestoreResult, RegistryError>,
+        result: Result<RestoreResult, RestoreError>,
     },
     /// The audit of a registry or repository, built over the scanned model.
     AuditBuilt {

@@ -243,7 +243,7 @@ impl CleanupView {
         let name = self.policy_name().to_string();
         self.plan = self
             .spec()
-            .and_then(Policy::compile)
+            .and_then(|spec| Policy::compile(spec).map_err(|e| e.to_string()))
             .map(|policy| PlanRef::new(plan_cleanup(model, &[(name, policy)], now)));
         self.lines = match &self.plan {
             Ok(plan) => plan_lines(plan),

@@ -56,24 +56,25 @@ pub fn plan_lines(plan: &Plan, theme: &Theme, width: usize) -> Vec<Line<'static>
 mod tests {
     use super::*;
     use crate::analysis::freed::PREDICTION_NOTE;
-    use crate::cleanup::plan::{Mode, PlannedDeletion};
+    use crate::cleanup::plan::{Mode, PlannedDeletion, Reason};
     use crate::present::text::short_digest;
-    use crate::registry::Digest;
+    use crate::registry::{Digest, RepoName, Tag};
 
     fn plan() -> Plan {
-        let digest = |b: &[u8]| Digest::sha256_of(b).to_string();
+        let tag = |t: &str| Tag::parse(t).unwrap();
+        let app = RepoName::parse("team/app").unwrap();
         Plan {
             deletions: vec![PlannedDeletion {
-                repository: "team/app".parse().unwrap(),
-                digest: digest(b"m").parse().unwrap(),
+                repository: app.clone(),
+                digest: Digest::sha256_of(b"m"),
                 mode: Mode::Delete,
-                tags: vec!["latest".parse().unwrap(), "v2".parse().unwrap()],
-                widened: vec!["latest".parse().unwrap()],
-                children: vec![digest(b"a").parse().unwrap()],
-                reason: "requested".parse().unwrap(),
+                tags: vec![tag("latest"), tag("v2")],
+                widened: vec![tag("latest")],
+                children: vec![Digest::sha256_of(b"a")],
+                reason: Reason::Requested,
             }],
             repositories: Vec::new(),
-            unknown: vec!["team/app:v9".parse().unwrap()],
+            unknown: vec![(app, tag("v9"))],
             bytes_freed: 12_897_485,
             note: PREDICTION_NOTE,
         }
@@ -101,7 +102,10 @@ mod tests {
         };
         let cli: Vec<String> = cli.iter().map(shorten).collect();
         assert_eq!(tui, cli);
-        assert!(tui.iter().any(|l| l.contains("frees 12.3 MiB (12897485 bytes)")));
+        assert!(
+            tui.iter()
+                .any(|l| l.contains("frees 12.3 MiB (12897485 bytes)"))
+        );
     }
 
     #[test]
@@ -113,7 +117,11 @@ mod tests {
             .position(|l| text(l).starts_with("note: "))
             .expect("a note");
         assert!(lines.len() > note_start + 1, "the note wraps at 40");
-        assert!(lines[note_start..].iter().all(|l| text(l).chars().count() <= 40));
+        assert!(
+            lines[note_start..]
+                .iter()
+                .all(|l| text(l).chars().count() <= 40)
+        );
         let widened = lines[1]
             .spans
             .iter()

@@ -14,6 +14,10 @@ use crate::tui::action::PlanRef;
 use crate::tui::keymap::Mode;
 use crate::tui::widgets::confirm::Stage;
 
+fn names(tags: &[Tag]) -> Vec<&str> {
+    tags.iter().map(Tag::as_str).collect()
+}
+
 fn client() -> Client {
     Client::new(
         RegistryAddr::parse("demo.example").unwrap(),
@@ -64,8 +68,8 @@ async fn delete_by_digest_names_every_tag_and_confirms_the_plan_shown() {
     assert_eq!(delete.deletions.len(), 1);
     let step = &delete.deletions[0];
     assert_eq!(step.mode, PlanMode::Delete);
-    assert_eq!(step.tags, ["1.27", "1.27.5", "latest"]);
-    assert_eq!(step.widened, ["1.27.5", "latest"]);
+    assert_eq!(names(&step.tags), ["1.27", "1.27.5", "latest"]);
+    assert_eq!(names(&step.widened), ["1.27.5", "latest"]);
     assert_eq!(
         step.children.len(),
         2,
@@ -79,7 +83,7 @@ async fn delete_by_digest_names_every_tag_and_confirms_the_plan_shown() {
     app.update(Action::SwitchMode);
     let untag = plan_on_screen(&app);
     assert_eq!(untag.deletions[0].mode, PlanMode::Untag);
-    assert_eq!(untag.deletions[0].tags, ["1.27"]);
+    assert_eq!(names(&untag.deletions[0].tags), ["1.27"]);
     assert_eq!(untag.bytes_freed, 0);
     // A confirmation of the plan no longer on screen does nothing.
     assert!(app.update(Action::ConfirmDelete(delete.clone())).is_empty());
@@ -301,10 +305,9 @@ fn recently_deleted_lists_this_registrys_backups_and_restores_one() {
         panic!("expected Restore, got {effects:?}")
     };
     assert_eq!(id, "b-1");
-    let gone = crate::registry::RegistryError::Status {
-        status: 404,
-        url: "team/api@sha256:ab".into(),
-        detail: "cannot restore: 1 blob(s) are gone (garbage-collected): sha256:cd; nothing was restored".into(),
+    let gone = crate::cleanup::restore::RestoreError::BlobsGone {
+        what: "team/api@sha256:ab".into(),
+        missing: vec![crate::registry::Digest::sha256_of(b"cd")],
     };
     assert!(
         app.update(Action::Restored {
