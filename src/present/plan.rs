@@ -7,6 +7,7 @@
 use super::columns::Digests;
 use super::text::short_digest;
 use super::units::{count, size_exact};
+use crate::cleanup::execute::{ApplyReport, Outcome, mode_name};
 use crate::cleanup::plan::{Mode, Plan, PlannedDeletion, Reason, repo_tag_names};
 use crate::cleanup::policy::Verdict;
 use crate::registry::Digest;
@@ -26,6 +27,8 @@ pub enum Tone {
     Warning,
     /// Counts and bytes of the whole plan.
     Total,
+    /// A step that was done.
+    Done,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,13 +72,6 @@ pub fn texts(lines: &[Line]) -> Vec<String> {
     lines.iter().map(Line::text).collect()
 }
 
-fn verb(mode: Mode) -> &'static str {
-    match mode {
-        Mode::Delete => "delete",
-        Mode::Untag => "untag",
-    }
-}
-
 fn digest_text(digest: &Digest, digests: Digests) -> String {
     match digests {
         Digests::Full => digest.to_string(),
@@ -88,7 +84,7 @@ fn digest_text(digest: &Digest, digests: Digests) -> String {
 pub fn step_lines(step: &PlannedDeletion, digests: Digests) -> Vec<Line> {
     let mut lines = Vec::new();
     lines.push(
-        Line::of(Tone::Danger, format!("{:<7}", verb(step.mode)))
+        Line::of(Tone::Danger, format!("{:<7}", mode_name(step.mode)))
             .push(
                 Tone::Normal,
                 sanitize(&format!(
@@ -154,19 +150,47 @@ pub fn plan_lines(plan: &Plan, digests: Digests) -> Vec<Line> {
         ));
     }
     lines.push(Line::new());
-    lines.push(Line::of(
-        Tone::Total,
-        format!(
-            "{}, {} · frees {} once garbage collection runs",
-            count(plan.deletions.len(), "manifest"),
-            count(plan.tag_count(), "tag"),
-            size_exact(plan.bytes_freed),
-        ),
-    ));
+    lines.extend(total_lines(plan));
+    lines
+}
+
+/// What the whole plan does and frees, and what the prediction cannot see:
+/// `3 tags go: 1 manifest deleted (+2 platform), 2 tags untagged`,
+/// `frees 87.1 MiB (91382015 bytes) once garbage collection runs`, `note: …`.
+pub fn total_lines(plan: &Plan) -> Vec<Line> {
+    let tags = plan.tag_count();
+    let deleted = plan
+        .deletions
+        .iter()
+        .filter(|d| d.mode == Mode::Delete)
+        .count();
+    let untagged = plan.deletions.len() - deleted;
+    let children: usize = plan.deletions.iter().map(|d| d.children.len()).sum();
+    let mut what = format!(
+        "{} {}: {} deleted",
+        count(tags, "tag"),
+        if tags == 1 { "goes" } else { "go" },
+        count(deleted, "manifest")
+    );
+    if children > 0 {
+        what.push_str(&format!(" (+{children} platform)"));
+    }
+    if untagged > 0 {
+        what.push_str(&format!(", {} untagged", count(untagged, "tag")));
+    }
     let mut note = Line::of(Tone::Normal, format!("note: {}", plan.note));
     note.prose = true;
-    lines.push(note);
-    lines
+    vec![
+        Line::of(Tone::Total, what),
+        Line::of(
+            Tone::Total,
+            format!(
+                "frees {} once garbage collection runs",
+                size_exact(plan.bytes_freed)
+            ),
+        ),
+        note,
+    ]
 }
 
 /// A cleanup plan's decisions: each repository with its counts and policy, then every tag's
@@ -196,6 +220,68 @@ pub fn decision_lines(plan: &Plan) -> Vec<Line> {
                 sanitize(&format!("  {word:<6} {:<16} {}", d.tag.as_str(), d.reason)),
             ));
         }
+    }
+    lines
+}
+
+/// `delete app@sha256:…` for a step's result lines.
+fn step_name(step: &PlannedDeletion, digests: Digests) -> String {
+    sanitize(&format!(
+        "{} {}@{}",
+        mode_name(step.mode),
+        step.repository,
+        digest_text(&step.digest, digests)
+    ))
+    .into_owned()
+}
+
+/// One line per step that did not fail (`delete app@sha256:…: done`), and a cancelled
+/// run's last word; the failures are in [`apply_failure_lines`].
+pub fn applied_lines(report: &ApplyReport, digests: Digests) -> Vec<Line> {
+    let mut lines: Vec<Line> = report
+        .steps
+        .iter()
+        .filter_map(|s| {
+            let (tone, outcome) = match &s.outcome {
+                Outcome::Done => (Tone::Done, "done".to_string()),
+                Outcome::AlreadyDone => (Tone::Done, "already done".to_string()),
+                Outcome::Skipped(why) => (Tone::Warning, format!("skipped: {}", sanitize(why))),
+                Outcome::Failed(_) => return None,
+            };
+            Some(
+                Line::of(Tone::Normal, format!("{}: ", step_name(&s.step, digests)))
+                    .push(tone, outcome),
+            )
+        })
+        .collect();
+    if report.cancelled {
+        lines.push(Line::of(
+            Tone::Warning,
+            "Cancelled: the remaining steps were not run.",
+        ));
+    }
+    lines
+}
+
+/// The failed steps (`delete app@sha256:… FAILED: why`), and why the run stopped early if
+/// it did.
+pub fn apply_failure_lines(report: &ApplyReport, digests: Digests) -> Vec<Line> {
+    let mut lines: Vec<Line> = report
+        .steps
+        .iter()
+        .filter_map(|s| match &s.outcome {
+            Outcome::Failed(why) => Some(
+                Line::of(Tone::Normal, format!("{} ", step_name(&s.step, digests)))
+                    .push(Tone::Danger, format!("FAILED: {}", sanitize(why))),
+            ),
+            _ => None,
+        })
+        .collect();
+    if let Some(why) = &report.stopped {
+        lines.push(Line::of(
+            Tone::Danger,
+            format!("stopped: {}", sanitize(why)),
+        ));
     }
     lines
 }
@@ -259,11 +345,19 @@ mod tests {
                 "        tags: stable".to_string(),
                 "not found (left alone): team/app:v9".to_string(),
                 String::new(),
-                "2 manifests, 3 tags · frees 80.1 MiB (83972559 bytes) once garbage collection runs"
-                    .to_string(),
+                "3 tags go: 1 manifest deleted (+2 platform), 1 tag untagged".to_string(),
+                "frees 80.1 MiB (83972559 bytes) once garbage collection runs".to_string(),
                 format!("note: {PREDICTION_NOTE}"),
             ]
         );
+    }
+
+    #[test]
+    fn one_tag_goes() {
+        let mut plan = sample_plan();
+        plan.deletions.remove(0);
+        let total = texts(&total_lines(&plan));
+        assert_eq!(total[0], "1 tag goes: 0 manifests deleted, 1 tag untagged");
     }
 
     #[test]
@@ -317,10 +411,8 @@ mod tests {
             note: PREDICTION_NOTE,
         };
         let lines = texts(&plan_lines(&plan, Digests::Full));
-        assert_eq!(
-            lines[1],
-            "0 manifests, 0 tags · frees 0 B (0 bytes) once garbage collection runs"
-        );
+        assert_eq!(lines[1], "0 tags go: 0 manifests deleted");
+        assert_eq!(lines[2], "frees 0 B (0 bytes) once garbage collection runs");
     }
 
     #[test]
@@ -384,5 +476,43 @@ mod tests {
         );
         assert_eq!(lines[1].spans[0].tone, Tone::Dim);
         assert_eq!(lines[2].spans[0].tone, Tone::Danger);
+    }
+
+    #[test]
+    fn results_name_each_step_and_failures_say_why() {
+        use crate::cleanup::execute::StepResult;
+        let plan = sample_plan();
+        let result = |i: usize, outcome: Outcome| StepResult {
+            step: plan.deletions[i].clone(),
+            outcome,
+            backup: None,
+        };
+        let report = ApplyReport {
+            steps: vec![
+                result(0, Outcome::Done),
+                result(1, Outcome::Skipped("a tag outside the plan".into())),
+                result(1, Outcome::Failed("HTTP 500".into())),
+            ],
+            cancelled: true,
+            stopped: Some("the registry refuses deletes".into()),
+        };
+        let m = digest(b"m");
+        assert_eq!(
+            texts(&applied_lines(&report, Digests::Full)),
+            [
+                format!("delete team/app@{m}: done"),
+                format!("untag team/app@{m}: skipped: a tag outside the plan"),
+                "Cancelled: the remaining steps were not run.".to_string(),
+            ]
+        );
+        let failures = apply_failure_lines(&report, Digests::Full);
+        assert_eq!(
+            texts(&failures),
+            [
+                format!("untag team/app@{m} FAILED: HTTP 500"),
+                "stopped: the registry refuses deletes".to_string(),
+            ]
+        );
+        assert_eq!(failures[0].spans[1].tone, Tone::Danger);
     }
 }

@@ -21,6 +21,7 @@ fn style(tone: Tone, theme: &Theme) -> Style {
         Tone::Danger => theme.error(),
         Tone::Warning => theme.warning(),
         Tone::Total => theme.label(),
+        Tone::Done => theme.ok(),
     }
 }
 
