@@ -1,12 +1,16 @@
 //! Applying a plan against a registry, one step at a time, journaled.
 //!
-//! Every step re-resolves its tags first: a tag that moved since the plan is skipped and
-//! reported. The manifest bytes are backed up and an audit line is written before anything is
+//! Before a repository's first delete, its tags are listed again and the ones the plan has
+//! not seen (pushed since the scan) are resolved: a step whose digest (or a platform manifest
+//! of it) now carries such a tag is skipped with a sentence, since deleting it would take that
+//! tag along. Every step re-resolves its own tags too: a tag that moved since the plan is
+//! skipped and reported. The manifest bytes are backed up and an audit line is written before anything is
 //! deleted. A step whose work is already done (a rerun after an interruption) is recognised
 //! and not repeated, so applying the same plan twice deletes nothing twice. A failure that
 //! every later step would share (the registry is unreachable, or refuses deletes) stops the
 //! run there instead of failing each remaining step alike.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
@@ -15,6 +19,7 @@ use super::journal::{
     AuditEntry, BackupManifest, BackupMeta, Journal, JournalError, new_backup_id,
 };
 use super::plan::{Mode, Plan, PlannedDeletion};
+use super::unseen::{Unseen, pushed_onto, unseen_tags};
 use crate::registry::manifest::{OCI_CONFIG, OCI_MANIFEST};
 use crate::registry::{Client, Digest, ManifestRef, RegistryError, RepoName, Tag};
 
@@ -26,6 +31,30 @@ pub enum StepError {
     /// The backup could not be written: nothing of the step was deleted.
     #[error("cannot save the backup, so nothing was deleted: {0}")]
     Backup(#[from] JournalError),
+    /// The tags of the repository could not be listed or resolved again, so tags pushed since
+    /// the scan could not be ruled out: nothing there is deleted.
+    #[error(
+        "cannot list the tags of {repository} again to look for tags pushed since the plan was made, so nothing there was deleted: {source}"
+    )]
+    Recheck {
+        repository: RepoName,
+        source: RegistryError,
+    },
+}
+
+impl StepError {
+    /// Errors that say nothing about the step and everything about the registry: every
+    /// later step would fail the same way (slowly, for an unreachable one, after retries).
+    fn shared_by_every_step(&self) -> bool {
+        let error = match self {
+            StepError::Registry(e) => e,
+            StepError::Recheck { .. } | StepError::Backup(_) => return false,
+        };
+        matches!(
+            error,
+            RegistryError::Unreachable { .. } | RegistryError::DeleteDisabled { .. }
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -35,6 +64,9 @@ pub enum Outcome {
     /// An earlier (interrupted) run already did it.
     AlreadyDone,
     Skipped(String),
+    /// The digest now carries a tag pushed since the plan was made, which deleting it would
+    /// take along: left alone (the sentence names the tags).
+    Unseen(String),
     Failed(String),
 }
 
@@ -100,6 +132,7 @@ impl Applier<'_> {
     ) -> ApplyReport {
         let total = plan.deletions.len();
         let mut steps = Vec::with_capacity(total);
+        let mut unseen: BTreeMap<RepoName, Unseen> = BTreeMap::new();
         for (index, step) in plan.deletions.iter().enumerate() {
             if cancel.load(Ordering::SeqCst) {
                 return ApplyReport {
@@ -119,12 +152,10 @@ impl Applier<'_> {
                 ),
             });
             let mut stopped = None;
-            let (outcome, backup) = match self.step(step).await {
+            let (outcome, backup) = match self.guarded_step(plan, step, &mut unseen).await {
                 Ok(result) => result,
                 Err(e) => {
-                    if let StepError::Registry(e) = &e
-                        && shared_by_every_step(e)
-                    {
+                    if e.shared_by_every_step() {
                         stopped = Some(format!(
                             "the {} remaining step(s) were not tried: each would fail the same way",
                             total - index - 1
@@ -155,6 +186,40 @@ impl Applier<'_> {
             cancelled: false,
             stopped: None,
         }
+    }
+
+    /// A step, after making sure no tag pushed since the scan sits on what it deletes.
+    /// Untagging needs no such check: it moves one tag to a placeholder of its own.
+    async fn guarded_step(
+        &self,
+        plan: &Plan,
+        step: &PlannedDeletion,
+        unseen: &mut BTreeMap<RepoName, Unseen>,
+    ) -> Result<(Outcome, Option<String>), StepError> {
+        if step.mode == Mode::Delete {
+            let repo = &step.repository;
+            if !unseen.contains_key(repo) {
+                let found = unseen_tags(self.client, plan, repo)
+                    .await
+                    .map_err(|source| {
+                        // An unreachable registry is said as such, as for any step.
+                        if StepError::Registry(source.clone()).shared_by_every_step() {
+                            StepError::Registry(source)
+                        } else {
+                            StepError::Recheck {
+                                repository: repo.clone(),
+                                source,
+                            }
+                        }
+                    })?;
+                unseen.insert(repo.clone(), found);
+            }
+            if let Some(why) = unseen.get(repo).and_then(|u| pushed_onto(step, u)) {
+                self.log(step, "skipped", &why, None);
+                return Ok((Outcome::Unseen(why), None));
+            }
+        }
+        self.step(step).await
     }
 
     async fn step(&self, step: &PlannedDeletion) -> Result<(Outcome, Option<String>), StepError> {
@@ -416,15 +481,6 @@ impl Applier<'_> {
             tracing::error!("cannot write the audit log: {e}");
         }
     }
-}
-
-/// Errors that say nothing about the step and everything about the registry: every later
-/// step would fail the same way (slowly, for an unreachable one, after its retries).
-fn shared_by_every_step(error: &RegistryError) -> bool {
-    matches!(
-        error,
-        RegistryError::Unreachable { .. } | RegistryError::DeleteDisabled { .. }
-    )
 }
 
 pub fn mode_name(mode: Mode) -> &'static str {

@@ -1,5 +1,6 @@
 //! Policies -> plans -> execution. Dry run is the default everywhere; applying is explicit.
 
+pub mod complete;
 pub mod execute;
 pub mod gc;
 pub mod journal;
@@ -10,3 +11,4 @@ pub mod policy;
 #[cfg(test)]
 mod policy_tests;
 pub mod restore;
+mod unseen;

@@ -80,9 +80,30 @@ pub struct Plan {
     pub unknown: Vec<(RepoName, Tag)>,
     pub bytes_freed: u64,
     pub note: &'static str,
+    /// Every tag the scan resolved in each repository the plan touches, and its digest: the
+    /// executor resolves the tags it finds beyond these (pushed since the scan) before
+    /// deleting there. Not part of the JSON.
+    #[serde(skip)]
+    pub seen: BTreeMap<RepoName, BTreeMap<Tag, Digest>>,
 }
 
 impl Plan {
+    /// Records what the scan saw of every repository the plan touches.
+    fn seeing(mut self, model: &StorageModel) -> Self {
+        self.seen = self
+            .repositories_touched()
+            .into_iter()
+            .map(|repo| {
+                let tags = model
+                    .tag_digests(repo)
+                    .map(|(t, d)| (t.clone(), d.clone()))
+                    .collect();
+                (repo.clone(), tags)
+            })
+            .collect();
+        self
+    }
+
     pub fn tag_count(&self) -> usize {
         self.deletions.iter().map(|d| d.tags.len()).sum()
     }
@@ -107,7 +128,9 @@ pub fn plan_rm(model: &StorageModel, selection: &[(RepoName, Tag)], mode: Mode) 
             unknown,
             bytes_freed: 0,
             note: PREDICTION_NOTE,
-        };
+            seen: BTreeMap::new(),
+        }
+        .seeing(model);
     }
     let predicted = plan_deletion(model, selection);
     let mut deletions: Vec<PlannedDeletion> = Vec::new();
@@ -137,7 +160,9 @@ pub fn plan_rm(model: &StorageModel, selection: &[(RepoName, Tag)], mode: Mode) 
         unknown: predicted.unknown,
         bytes_freed: predicted.bytes_freed,
         note: PREDICTION_NOTE,
+        seen: BTreeMap::new(),
     }
+    .seeing(model)
 }
 
 fn untag(repo: &RepoName, tag: &Tag, digest: &Digest, reason: Reason) -> PlannedDeletion {
@@ -245,7 +270,7 @@ pub fn plan_cleanup(
     }
     plan.deletions.extend(untags);
     plan.repositories = repositories;
-    plan
+    plan.seeing(model)
 }
 
 /// Names (tags, digests, `(repository, tag)` pairs) as one `a, b, c` list, for text.

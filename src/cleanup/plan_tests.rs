@@ -241,3 +241,45 @@ fn an_apply_report_flattens_each_step_and_tags_its_outcome() {
     assert_eq!(value["cancelled"], false);
     assert!(value.get("stopped").is_none(), "{value}");
 }
+
+#[test]
+fn a_plan_is_complete_only_where_every_repository_it_touches_was_scanned_completely() {
+    let mut m = model();
+    let plan = plan_rm(&m, &[(repo("app"), tag("new"))], Mode::Delete);
+    assert_eq!(plan.check_complete(&m), Ok(()));
+    // A failure elsewhere does not concern the plan.
+    m.apply(ScanEvent::Failed {
+        repo: Some(repo("multi")),
+        what: "multi:v2".into(),
+        error: "HTTP 500".into(),
+    });
+    assert_eq!(plan.check_complete(&m), Ok(()));
+    // A tag of app that was listed but not resolved (no failure recorded) is a problem.
+    m.apply(ScanEvent::Tags {
+        repo: repo("app"),
+        tags: vec![tag("hidden")],
+    });
+    let refusal = plan.check_complete(&m).unwrap_err();
+    assert_eq!(refusal.repositories.len(), 1);
+    assert_eq!(refusal.repositories[0].repository, repo("app"));
+    assert_eq!(
+        refusal.repositories[0].problems,
+        ["app:hidden was not resolved"]
+    );
+    // A failure in app is named as the scan reported it.
+    m.apply(ScanEvent::Failed {
+        repo: Some(repo("app")),
+        what: "app:hidden".into(),
+        error: "HTTP 500".into(),
+    });
+    let text = plan.check_complete(&m).unwrap_err().to_string();
+    assert!(
+        text.starts_with(
+            "refusing to apply: the scan did not see all of app (app:hidden: HTTP 500)"
+        ),
+        "{text}"
+    );
+    // A repository named but absent from a complete catalog has nothing to miss.
+    let plan = plan_rm(&model(), &[(repo("nope"), tag("x"))], Mode::Delete);
+    assert_eq!(plan.check_complete(&model()), Ok(()));
+}

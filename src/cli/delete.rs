@@ -9,6 +9,8 @@ use serde::Serialize;
 use super::Context;
 use super::du::scan_with_progress;
 use super::output::{print_json, print_lines};
+use crate::analysis::model::{ScanFailure, StorageModel};
+use crate::cleanup::complete::IncompleteScan;
 use crate::cleanup::execute::{Applier, ApplyEvent, ApplyReport, Outcome};
 use crate::cleanup::journal::Journal;
 use crate::cleanup::plan::{Mode, Plan, plan_cleanup, plan_rm, repo_tag_names};
@@ -73,8 +75,28 @@ struct Output<'a> {
     #[serde(flatten)]
     plan: &'a Plan,
     dry_run: bool,
+    /// False when some listing or manifest failed (as `du` and `audit` report it); a plan
+    /// touching a repository the scan did not see completely is not applied.
+    complete: bool,
+    failures: Vec<ScanFailure>,
+    /// Why `--apply` applied nothing: the scan missed part of a repository the plan touches.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refused: Option<&'a IncompleteScan>,
     #[serde(skip_serializing_if = "Option::is_none")]
     applied: Option<&'a ApplyReport>,
+}
+
+impl<'a> Output<'a> {
+    fn new(plan: &'a Plan, model: &StorageModel, dry_run: bool) -> Self {
+        Self {
+            plan,
+            dry_run,
+            complete: model.is_complete(),
+            failures: model.failure_list(),
+            refused: None,
+            applied: None,
+        }
+    }
 }
 
 pub async fn rm(
@@ -194,7 +216,7 @@ async fn finish(
     target: &Target,
     plan: Plan,
     args: &ApplyArgs,
-    model: &crate::analysis::model::StorageModel,
+    model: &StorageModel,
 ) -> anyhow::Result<bool> {
     if !model.failures.is_empty() {
         eprintln!(
@@ -202,13 +224,22 @@ async fn finish(
             model.failures.len()
         );
     }
-    if !args.apply {
+    if args.apply
+        && let Err(refusal) = plan.check_complete(model)
+    {
         if args.json {
             print_json(&Output {
-                plan: &plan,
-                dry_run: true,
-                applied: None,
+                refused: Some(&refusal),
+                ..Output::new(&plan, model, true)
             })?;
+        } else {
+            print_lines(plan_lines(&plan))?;
+        }
+        return Err(refusal.into());
+    }
+    if !args.apply {
+        if args.json {
+            print_json(&Output::new(&plan, model, true))?;
         } else {
             print_lines(plan_lines(&plan))?;
             print_lines(["Dry run: nothing was deleted. Add --apply to delete."])?;
@@ -217,11 +248,7 @@ async fn finish(
     }
     if plan.deletions.is_empty() {
         if args.json {
-            print_json(&Output {
-                plan: &plan,
-                dry_run: false,
-                applied: None,
-            })?;
+            print_json(&Output::new(&plan, model, false))?;
         } else {
             print_lines(["Nothing to delete."])?;
         }
@@ -258,9 +285,8 @@ async fn finish(
         .await;
     if args.json {
         print_json(&Output {
-            plan: &plan,
-            dry_run: false,
             applied: Some(&report),
+            ..Output::new(&plan, model, false)
         })?;
     } else {
         print_lines(report_lines(&report))?;
@@ -318,7 +344,7 @@ async fn offer_gc(
     ctx: &Context,
     target: &Target,
     args: &ApplyArgs,
-    model: &crate::analysis::model::StorageModel,
+    model: &StorageModel,
 ) -> anyhow::Result<()> {
     let Some((_, registry)) = ctx.config.find_registry(&target.name()) else {
         return Ok(());

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::Context;
 use super::output::{print_json, print_lines};
-use crate::analysis::freed::plan_deletion;
+use crate::analysis::freed::{DeletionPlan, plan_deletion};
 use crate::analysis::model::{ScanEvent, ScanFailure, StorageModel};
 use crate::analysis::storage::{RegistryStats, RepoStats, registry_stats, repo_stats};
 use crate::cleanup::plan::{Mode, plan_rm};
@@ -25,6 +25,15 @@ struct DuReport {
     registry: RegistryStats,
     repositories: Vec<RepoStats>,
     /// False when some listing or manifest failed: the numbers leave those parts out.
+    complete: bool,
+    failures: Vec<ScanFailure>,
+}
+
+/// `du --free --json`: the deletion plan, and whether the scan behind it was complete.
+#[derive(Serialize)]
+struct FreeReport<'a> {
+    #[serde(flatten)]
+    plan: &'a DeletionPlan,
     complete: bool,
     failures: Vec<ScanFailure>,
 }
@@ -48,7 +57,11 @@ pub async fn run(
             .collect::<anyhow::Result<Vec<_>>>()?;
         warn_incomplete(&model);
         return if json {
-            print_json(&plan_deletion(&model, &selection))
+            print_json(&FreeReport {
+                plan: &plan_deletion(&model, &selection),
+                complete: model.is_complete(),
+                failures: model.failure_list(),
+            })
         } else {
             // What `rm` would do, as `rm` prints it (the same prediction, grouped by step).
             let plan = plan_rm(&model, &selection, Mode::Delete);

@@ -245,7 +245,9 @@ pub fn applied_lines(report: &ApplyReport, digests: Digests) -> Vec<Line> {
             let (tone, outcome) = match &s.outcome {
                 Outcome::Done => (Tone::Done, "done".to_string()),
                 Outcome::AlreadyDone => (Tone::Done, "already done".to_string()),
-                Outcome::Skipped(why) => (Tone::Warning, format!("skipped: {}", sanitize(why))),
+                Outcome::Skipped(why) | Outcome::Unseen(why) => {
+                    (Tone::Warning, format!("skipped: {}", sanitize(why)))
+                }
                 Outcome::Failed(_) => return None,
             };
             Some(

@@ -7,7 +7,6 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use super::App;
-use crate::analysis::sharing::repo_complete;
 use crate::cleanup::plan::{Mode, Plan, plan_rm};
 use crate::registry::{RepoName, Tag};
 use crate::tui::action::{Action, Effect, PlanRef};
@@ -37,12 +36,10 @@ impl App {
         })
     }
 
-    /// Whether the model is complete enough to name every tag that goes in `repos`.
-    fn ready_to_delete<'a>(
-        &self,
-        entry: usize,
-        repos: impl IntoIterator<Item = &'a RepoName>,
-    ) -> Result<(), String> {
+    /// Whether the scan is finished and saw every repository `plan` touches completely, so
+    /// the dialog names every tag that goes (the rule is [`Plan::check_complete`], as in the
+    /// CLI).
+    fn ready_to_delete(&self, entry: usize, plan: &Plan) -> Result<(), String> {
         let storage = &self.storages[entry];
         match &storage.scan {
             ScanState::Finished => {}
@@ -61,14 +58,8 @@ impl App {
                 return Err("the storage scan did not finish; refresh (r) to scan again".into());
             }
         }
-        for repo in repos {
-            if !repo_complete(&storage.model, repo) {
-                return Err(format!(
-                    "the scan could not resolve every tag of {repo}, so the dialog could not name every tag that goes; refusing to delete there"
-                ));
-            }
-        }
-        Ok(())
+        plan.check_complete(&storage.model)
+            .map_err(|refusal| format!("{refusal} (refresh with r)"))
     }
 
     /// `d`: the marked tags (or the selected one), or the previewed cleanup, into a dialog.
@@ -113,10 +104,10 @@ impl App {
         }
         self.writable(entry, "delete")?;
         let repos: BTreeSet<&RepoName> = selection.iter().map(|(r, _)| r).collect();
-        self.ready_to_delete(entry, repos.iter().copied())?;
         let model = &self.storages[entry].model;
         let delete = plan_rm(model, selection, Mode::Delete);
         let untag = plan_rm(model, selection, Mode::Untag);
+        self.ready_to_delete(entry, &delete)?;
         let title = match (selection, repos.len()) {
             ([(repo, tag)], _) => format!("delete {repo}:{tag}"),
             ([(repo, _), ..], 1) => format!("delete {} marked tags from {repo}", selection.len()),
@@ -152,8 +143,7 @@ impl App {
             return Err("the policy deletes nothing here".into());
         }
         self.writable(entry, "delete")?;
-        let repos: BTreeSet<RepoName> = plan_repos(&plan).into_iter().collect();
-        self.ready_to_delete(entry, repos.iter())?;
+        self.ready_to_delete(entry, &plan)?;
         let title = format!("apply the cleanup: {} go", count(plan.tag_count(), "tag"));
         let choices = vec![Choice {
             label: "apply the cleanup",
@@ -232,7 +222,11 @@ impl App {
             }
             return Vec::new();
         }
-        let journal = match self.writable(entry, "delete") {
+        // The model may have changed under the open dialog (a rescan): check again.
+        let journal = match self
+            .writable(entry, "delete")
+            .and_then(|journal| self.ready_to_delete(entry, &plan).map(|()| journal))
+        {
             Ok(journal) => journal,
             Err(why) => {
                 if let Some(d) = &mut self.dialog {

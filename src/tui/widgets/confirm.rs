@@ -290,7 +290,9 @@ impl ConfirmDialog {
                     None => ("…", String::new(), theme.dim()),
                     Some(Outcome::Done) => ("done", String::new(), theme.ok()),
                     Some(Outcome::AlreadyDone) => ("done", " (already)".to_string(), theme.ok()),
-                    Some(Outcome::Skipped(why)) => ("skipped", format!(": {why}"), theme.warning()),
+                    Some(Outcome::Skipped(why) | Outcome::Unseen(why)) => {
+                        ("skipped", format!(": {why}"), theme.warning())
+                    }
                     Some(Outcome::Failed(why)) => ("FAILED", format!(": {why}"), theme.error()),
                 };
                 Line::from(vec![

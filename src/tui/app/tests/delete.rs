@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use super::storage::{open_repo, scan_req, scanned, select_tag};
 use super::*;
+use crate::analysis::model::ScanEvent;
 use crate::cleanup::execute::{ApplyEvent, ApplyReport, Outcome, StepResult};
 use crate::cleanup::journal::BackupMeta;
 use crate::cleanup::plan::{Mode as PlanMode, plan_cleanup};
@@ -453,4 +454,89 @@ async fn cleanup_preview_plans_from_the_form_and_applies_through_the_dialog() {
     assert_eq!(dialog.plan(), Some(&plan));
     let effects = app.update(Action::ConfirmDelete(plan.clone()));
     assert!(matches!(effects.as_slice(), [Effect::ApplyPlan { plan: p, .. }] if *p == plan));
+}
+
+/// Rescans `repo` with `event` in place of each of its events `replace` picks.
+async fn rescan_with(
+    app: &mut App,
+    repo: &RepoName,
+    replace: impl Fn(&ScanEvent) -> Option<ScanEvent>,
+) {
+    let effects = app.rescan(0, vec![repo.clone()]);
+    let req = super::storage::scan_req(&effects);
+    for event in super::storage::scan_events(&fixtures::sample()).await {
+        let ours = match &event {
+            ScanEvent::Tags { repo: r, .. } | ScanEvent::Resolved { repo: r, .. } => r == repo,
+            ScanEvent::Repositories(_) | ScanEvent::Failed { .. } => false,
+            ScanEvent::Manifest { .. } | ScanEvent::Config { .. } => true,
+        };
+        if ours {
+            let event = replace(&event).unwrap_or(event);
+            app.update(Action::Scanned { req, event });
+        }
+    }
+    app.update(Action::ScanFinished {
+        req,
+        result: Ok(()),
+    });
+}
+
+/// The scan could not resolve nginx's 1.27.5, which shares a digest with 1.27: deleting 1.27
+/// would take it along unseen. The delete and the cleanup dialogs refuse, naming what
+/// failed; once a rescan sees all of nginx, the dialog opens.
+#[tokio::test]
+async fn a_repository_the_scan_did_not_see_completely_is_not_deleted_from() {
+    let nginx = repo("library/nginx");
+    let failing = |event: &ScanEvent| match event {
+        ScanEvent::Resolved { repo, tag, .. } if tag.as_str() == "1.27.5" => {
+            Some(ScanEvent::Failed {
+                repo: Some(repo.clone()),
+                what: format!("{repo}:{tag}"),
+                error: "HTTP 500 from the registry".into(),
+            })
+        }
+        _ => None,
+    };
+    let nightly = PolicySpec {
+        repositories: vec!["library/*".into()],
+        keep_last: Some(1),
+        ..PolicySpec::default()
+    };
+    let mut app = writable_app(fixtures::sample())
+        .await
+        .with_policies(vec![("nightly".into(), nightly)]);
+    open_repo(&mut app, "nginx");
+    rescan_with(&mut app, &nginx, failing).await;
+    assert!(!app.storage(0).unwrap().model.failures.is_empty());
+
+    select_tag(&mut app, "1.27");
+    assert!(app.update(Action::RequestDelete).is_empty());
+    assert!(app.dialog().is_none(), "no dialog on an incomplete scan");
+    let refused = |app: &App| {
+        matches!(app.message(), Some(Message::Error(e))
+            if e.contains("refusing to apply")
+                && e.contains("library/nginx:1.27.5: HTTP 500 from the registry"))
+    };
+    assert!(refused(&app), "{:?}", app.message());
+
+    // The cleanup dialog refuses the same way.
+    app.update(Action::OpenCleanup);
+    app.update(Action::NextPolicy);
+    let View::Cleanup(v) = app.top() else {
+        panic!()
+    };
+    assert!(!v.plan.as_ref().unwrap().deletions.is_empty());
+    assert!(app.update(Action::RequestDelete).is_empty());
+    assert!(app.dialog().is_none());
+    assert!(refused(&app), "{:?}", app.message());
+    app.update(Action::Back);
+
+    // A rescan that sees every tag: the delete dialog opens, with 1.27.5 named.
+    rescan_with(&mut app, &nginx, |_| None).await;
+    assert!(app.storage(0).unwrap().model.failures.is_empty());
+    open_repo(&mut app, "nginx");
+    select_tag(&mut app, "1.27");
+    app.update(Action::RequestDelete);
+    let plan = plan_on_screen(&app);
+    assert_eq!(names(&plan.deletions[0].tags), ["1.27", "1.27.5", "latest"]);
 }
