@@ -330,6 +330,7 @@ mod tests {
             unknown: vec![(repo("team/app"), tag("v9"))],
             bytes_freed: 83_972_559,
             note: PREDICTION_NOTE,
+            seen: Default::default(),
         }
     }
 
@@ -411,6 +412,7 @@ mod tests {
             unknown: Vec::new(),
             bytes_freed: 0,
             note: PREDICTION_NOTE,
+            seen: Default::default(),
         };
         let lines = texts(&plan_lines(&plan, Digests::Full));
         assert_eq!(lines[1], "0 tags go: 0 manifests deleted");

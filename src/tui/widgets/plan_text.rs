@@ -78,6 +78,7 @@ mod tests {
             unknown: vec![(app, tag("v9"))],
             bytes_freed: 12_897_485,
             note: PREDICTION_NOTE,
+            seen: Default::default(),
         }
     }
 
