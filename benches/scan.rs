@@ -17,7 +17,11 @@
 //! cold scan at concurrency 8 with the ideal `ceil(requests / 8) x 50 ms`, and with a
 //! sequential scan (concurrency 1).
 //!
-//! Options: `--repos N`, `--concurrency N`, `--latency-ms MS`. Every measurement runs in a
+//! `cargo bench --bench scan -- --check` exits 1 when a target is missed or a figure is
+//! missing (the verdict logic is `scan/targets.rs`); the targets are those of the loopback run
+//! (a debug build's smoke run misses its timing targets: its timings mean nothing).
+//!
+//! Options: `--repos N`, `--concurrency N`, `--latency-ms MS`, `--check`. Every measurement runs in a
 //! child process of its own (this binary again), so its peak memory is its own and not the
 //! fixture builder's.
 
@@ -26,6 +30,9 @@ mod support;
 
 #[path = "scan/children.rs"]
 mod children;
+
+#[path = "scan/targets.rs"]
+mod targets;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -39,6 +46,7 @@ use support::image::{Format, ImageSpec, Layer};
 use support::registry::TestRegistry;
 use support::storage::MinimumRequests;
 use support::truth::Fixture;
+use targets::{Bound, Verdicts, figure};
 
 const TAGS_PER_REPO: usize = 25;
 /// A debug build (`cargo test --benches`) only checks that the benchmark runs: few
@@ -53,6 +61,7 @@ struct Args {
     repos: Option<usize>,
     concurrency: usize,
     latency_ms: Option<u64>,
+    check: bool,
     child: Option<String>,
     registry: Option<String>,
     cache: Option<PathBuf>,
@@ -64,6 +73,7 @@ fn parse_args() -> Args {
         repos: None,
         concurrency: 8,
         latency_ms: None,
+        check: false,
         child: None,
         registry: None,
         cache: None,
@@ -80,6 +90,7 @@ fn parse_args() -> Args {
             "--repos" => args.repos = Some(number(value()) as usize),
             "--concurrency" => args.concurrency = number(value()).max(1) as usize,
             "--latency-ms" => args.latency_ms = Some(number(value())),
+            "--check" => args.check = true,
             "--child" => args.child = Some(value()),
             "--registry" => args.registry = Some(value()),
             "--cache" => args.cache = Some(PathBuf::from(value())),
@@ -210,14 +221,27 @@ fn parent(args: &Args) {
     );
     let work = tempfile::tempdir().expect("a work dir");
 
-    match latency {
+    let verdicts = match latency {
         None => local(args, &registry, &truth, &minimum, work.path()),
-        Some(delay) => with_latency(args, &registry, &minimum, delay, work.path()),
-    }
+        Some(delay) => {
+            with_latency(args, &registry, &minimum, delay, work.path());
+            Verdicts::default()
+        }
+    };
     println!(
         "\ntotal benchmark time {:.1} s",
         started.elapsed().as_secs_f64()
     );
+    if args.check {
+        if latency.is_some() {
+            println!("--check: the run with --latency-ms has no targets");
+        }
+        if let Err(missed) = verdicts.check() {
+            eprintln!("scan benchmark: {missed}");
+            std::process::exit(1);
+        }
+        println!("--check: every target met");
+    }
 }
 
 fn local(
@@ -226,7 +250,7 @@ fn local(
     truth: &Fixture,
     minimum: &MinimumRequests,
     work: &Path,
-) {
+) -> Verdicts {
     let c = args.concurrency.to_string();
     let addr = registry.addr();
     let all_urls = plain_urls(truth);
@@ -304,34 +328,47 @@ fn local(
     let model = run_child(&["model"]);
 
     let (plain, cold, warm) = (median(plain_times), median(cold_times), median(warm_times));
-    let made = cold_report["requests"].as_u64().unwrap_or(0);
-    let request_ratio = made as f64 / minimum.total() as f64;
+    let made = figure(&cold_report, "requests");
+    let request_ratio = made.map(|m| m / minimum.total() as f64);
     let cold_vs_plain = cold / plain;
     let warm_speedup = cold / warm;
     let warm_floor = minimum.catalog_pages + minimum.tag_lists + minimum.manifest_heads;
-    let model_mb = model["model_kb"].as_u64().unwrap_or(0) as f64 / 1024.0;
+    let model_mb = figure(&model, "model_kb").map(|kb| kb / 1024.0);
+    let shown = |v: Option<f64>, digits: usize| match v {
+        Some(v) => format!("{v:.digits$}"),
+        None => "?".to_string(),
+    };
+    let mut verdicts = Verdicts::default();
     println!("\nfigures (medians of {ROUNDS}):");
-    verdict(
+    verdicts.add(
         "requests made / fewest possible",
-        format!("{made} / {} = {request_ratio:.3}x", minimum.total()),
+        format!(
+            "{} / {} = {}x",
+            shown(made, 0),
+            minimum.total(),
+            shown(request_ratio, 3)
+        ),
+        request_ratio,
         "<= 1.05x",
-        request_ratio <= 1.05,
+        Bound::AtMost(1.05),
     );
-    verdict(
+    verdicts.add(
         "cold scan / plain GET/HEAD",
         format!("{cold:.3} s / {plain:.3} s = {cold_vs_plain:.2}x"),
+        Some(cold_vs_plain),
         "<= 1.5x",
-        cold_vs_plain <= 1.5,
+        Bound::AtMost(1.5),
     );
-    verdict(
+    verdicts.add(
         "warm scan speed-up over cold",
         format!(
             "{cold:.3} s / {warm:.3} s = {warm_speedup:.2}x (requests {} -> {warm_floor}: {:.2}x fewer)",
             minimum.total(),
             minimum.total() as f64 / warm_floor as f64
         ),
+        Some(warm_speedup),
         ">= 5x",
-        warm_speedup >= 5.0,
+        Bound::AtLeast(5.0),
     );
     println!(
         "  {:<34} {warm:.3} s / {floor:.3} s = {:.2}x (the same {warm_floor} requests, fetched plainly)",
@@ -341,28 +378,31 @@ fn local(
     println!(
         "  {:<34} {} MB (VmHWM of the cold-scan process)",
         "peak memory of a cold scan",
-        cold_report["vmhwm_kb"].as_u64().unwrap_or(0) / 1024
+        shown(figure(&cold_report, "vmhwm_kb").map(|kb| kb / 1024.0), 0)
     );
-    verdict(
-        &format!("storage model of {MODEL_TAGS} tags"),
+    verdicts.add(
+        format!("storage model of {MODEL_TAGS} tags"),
         format!(
-            "{model_mb:.1} MB ({} manifests, {} repositories; built in {:.2} s, repo_stats {:.2} s, bytes_freed of one tag {:.2} s; process peak {} MB)",
+            "{} MB ({} manifests, {} repositories; built in {} s, repo_stats {} s, bytes_freed of one tag {} s; process peak {} MB)",
+            shown(model_mb, 1),
             model["manifests"],
             model["repositories"],
-            model["build_seconds"].as_f64().unwrap_or(0.0),
-            model["stats_seconds"].as_f64().unwrap_or(0.0),
-            model["freed_seconds"].as_f64().unwrap_or(0.0),
-            model["vmhwm_kb"].as_u64().unwrap_or(0) / 1024
+            shown(figure(&model, "build_seconds"), 2),
+            shown(figure(&model, "stats_seconds"), 2),
+            shown(figure(&model, "freed_seconds"), 2),
+            shown(figure(&model, "vmhwm_kb").map(|kb| kb / 1024.0), 0)
         ),
+        model_mb,
         "< 200 MB",
-        model_mb < 200.0,
+        Bound::Below(200.0),
     );
     println!(
-        "  {:<34} {:.2} s ({} findings, each priced in bytes freed, and the suggested policy's dry run)",
+        "  {:<34} {} s ({} findings, each priced in bytes freed, and the suggested policy's dry run)",
         format!("audit of {MODEL_TAGS} tags"),
-        model["audit_seconds"].as_f64().unwrap_or(0.0),
+        shown(figure(&model, "audit_seconds"), 2),
         model["audit_findings"]
     );
+    verdicts
 }
 
 fn with_latency(
@@ -419,13 +459,6 @@ fn with_latency(
         minimum.total(),
         delay.as_millis(),
         s / t
-    );
-}
-
-fn verdict(what: &str, value: String, target: &str, met: bool) {
-    println!(
-        "  {what:<34} {value}  [target {target}: {}]",
-        if met { "met" } else { "NOT met" }
     );
 }
 

@@ -23,6 +23,47 @@ pub struct Config {
     /// Settings of `regatta audit` and the TUI's audit view.
     #[serde(default)]
     pub audit: crate::audit::AuditConfig,
+    /// `[keys]`: TUI action name -> the keys that do it. Plain text here; the TUI's keymap
+    /// checks the names and keys when the config is loaded (`tui::keymap::Keymap::from_config`).
+    #[serde(default)]
+    pub keys: BTreeMap<String, KeyList>,
+}
+
+/// The keys of one `[keys]` entry, as written: `quit = "Q"` or `delete = ["d", "Delete"]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyList {
+    pub keys: Vec<String>,
+    /// The line of the entry in the file, for errors found after parsing.
+    pub line: Option<usize>,
+}
+
+impl<'de> Deserialize<'de> for KeyList {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = KeyList;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(r#"a key ("d") or a list of keys (["d", "Delete"])"#)
+            }
+            fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<KeyList, E> {
+                Ok(KeyList {
+                    keys: vec![key.to_string()],
+                    line: None,
+                })
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<KeyList, A::Error> {
+                let mut keys = Vec::new();
+                while let Some(key) = seq.next_element::<String>()? {
+                    keys.push(key);
+                }
+                Ok(KeyList { keys, line: None })
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -121,7 +162,7 @@ impl Config {
 
     /// Parses config text; `path` is only used in errors.
     pub fn parse(path: &Path, text: &str) -> Result<Self, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| {
+        let mut config: Config = toml::from_str(text).map_err(|e| {
             let line = e.span().map(|s| line_of(text, s.start));
             let key = e.span().and_then(|s| key_at(text, s.start));
             ConfigError {
@@ -132,6 +173,9 @@ impl Config {
             }
         })?;
         config.validate(path, text)?;
+        for (action, list) in &mut config.keys {
+            list.line = find_key_line(text, "keys", action);
+        }
         Ok(config)
     }
 
@@ -186,12 +230,12 @@ impl Config {
             }
         }
         if let Err(e) = crate::audit::AuditSettings::from_config(&self.audit) {
-            let (key, _) = e.split_once(':').unwrap_or(("audit", ""));
+            let key = e.key();
             let (table, key) = match key.split_once('.') {
                 Some((sub, key)) => (format!("audit.{sub}"), key.to_string()),
-                None => ("audit".to_string(), key.to_string()),
+                None => ("audit".to_string(), key),
             };
-            return Err(fail(&table, &key, e));
+            return Err(fail(&table, &key, e.to_string()));
         }
         Ok(())
     }
@@ -244,6 +288,16 @@ impl Config {
             let addr = RegistryAddr::parse(&r.url).ok()?;
             (addr.host == wanted.host).then_some((name.as_str(), r))
         })
+    }
+
+    /// The error of the `[keys]` entry `action`, placed at its line like every config error.
+    pub fn key_error(&self, path: &Path, action: &str, message: String) -> ConfigError {
+        ConfigError {
+            path: path.to_path_buf(),
+            line: self.keys.get(action).and_then(|k| k.line),
+            key: Some(format!("keys.{action}")),
+            message,
+        }
     }
 
     /// A warning when `path` holds a plain password and other users can read it.
@@ -482,6 +536,25 @@ repositories = ["library/nginx"]
             .unwrap();
         assert_eq!(ok.audit.stale_days, Some(30));
         assert_eq!(ok.audit.patterns.floating.as_deref(), Some("latest|blue"));
+    }
+
+    #[test]
+    fn keys_are_one_key_or_a_list_with_their_lines() {
+        let c = parse("[defaults]\nconcurrency = 2\n\n[keys]\nquit = \"Q\"\nrequest_delete = [\"d\", \"Delete\"]\n")
+            .unwrap();
+        assert_eq!(c.keys["quit"].keys, ["Q"]);
+        assert_eq!(c.keys["quit"].line, Some(5));
+        assert_eq!(c.keys["request_delete"].keys, ["d", "Delete"]);
+        assert_eq!(c.keys["request_delete"].line, Some(6));
+        let e = c.key_error(Path::new("c.toml"), "quit", "no".into());
+        assert_eq!(e.to_string(), "c.toml:5: key `keys.quit`: no");
+        let e = parse("[keys]\nquit = 5\n").unwrap_err();
+        assert_eq!(
+            (e.line, e.key.as_deref()),
+            (Some(2), Some("keys.quit")),
+            "{e}"
+        );
+        assert!(e.message.contains("a list of keys"), "{e}");
     }
 
     #[test]

@@ -18,9 +18,15 @@ use crate::registry::RegistryError;
 
 static DEMO: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/assets/demo");
 
-/// The demo unpacked: `<cache>/regatta/demo-<hash>`, where the hash is of the embedded files,
+/// What the demo is called wherever a target is named: `regatta ls demo`, `regatta
+/// inspect demo/acme/api`. A registry of that name in the config wins.
+pub const DEMO_NAME: &str = "demo";
+
+/// The demo unpacked: `<cache>/regatta/demo-<hash>/demo`, where the hash is of the embedded files,
 /// so a binary with a different demo never reads a stale copy. It is unpacked into a staging
-/// directory and renamed into place, so a half-written unpack is never used. Without a usable
+/// directory and renamed into place, so a half-written unpack is never used. The root itself is
+/// a directory named `demo`, so the layout source opened on it is called `demo` as the TUI
+/// calls it, whichever command opens it. Without a usable
 /// cache directory (no `HOME`, a read-only one) it goes under the system temp directory.
 pub fn demo_root() -> Result<PathBuf, RegistryError> {
     let cache = directories::ProjectDirs::from("", "", "regatta")
@@ -36,7 +42,7 @@ pub fn demo_root() -> Result<PathBuf, RegistryError> {
 
 /// The demo as a source named `demo`.
 pub fn open_demo() -> Result<LayoutSource, RegistryError> {
-    Ok(LayoutSource::open(demo_root()?)?.with_name("demo"))
+    Ok(LayoutSource::open(demo_root()?)?.with_name(DEMO_NAME))
 }
 
 /// The first 12 hex digits of a hash over the embedded files' paths and contents.
@@ -54,6 +60,9 @@ fn content_hash() -> &'static str {
             hasher.update((file.contents().len() as u64).to_le_bytes());
             hasher.update(file.contents());
         }
+        // The unpacked shape (the root is `demo-<hash>/demo`): a copy unpacked in an older
+        // shape has another name and is never read.
+        hasher.update(b"root: demo-<hash>/demo");
         hex::encode(hasher.finalize())[..12].to_string()
     })
 }
@@ -65,7 +74,8 @@ fn collect_files<'a>(dir: &'a Dir<'a>, files: &mut Vec<&'a include_dir::File<'a>
     }
 }
 
-/// Unpacks the demo into `parent/demo-<hash>` unless it is there already; returns that path.
+/// Unpacks the demo into `parent/demo-<hash>/demo` unless it is there already; returns that
+/// path.
 /// A `shared` parent (under the system temp dir) is only used when this user owns it and
 /// nobody else can write to it; otherwise the demo goes to a directory of this process's own,
 /// so a copy planted by another user is never read.
@@ -89,21 +99,25 @@ fn unpack_into(parent: &Path, shared: bool) -> Result<PathBuf, RegistryError> {
             && (!target.exists() || owned_privately(&target, &staging));
     if trusted && target.is_dir() {
         discard(&staging);
-        return Ok(target);
+        return Ok(target.join(DEMO_NAME));
     }
-    if let Err(e) = DEMO.extract(&staging) {
+    let root = staging.join(DEMO_NAME);
+    if let Err(e) = create_private_dir(&root, false).and_then(|()| {
+        DEMO.extract(&root)
+            .map_err(|e| super::layout::io_error(&root, &e))
+    }) {
         discard(&staging);
-        return Err(super::layout::io_error(&staging, &e));
+        return Err(e);
     }
     if !trusted {
-        return Ok(staging);
+        return Ok(root);
     }
     match fs::rename(&staging, &target) {
-        Ok(()) => Ok(target),
+        Ok(()) => Ok(target.join(DEMO_NAME)),
         // Another process unpacked the same demo first.
         Err(_) if target.is_dir() => {
             discard(&staging);
-            Ok(target)
+            Ok(target.join(DEMO_NAME))
         }
         Err(e) => {
             discard(&staging);

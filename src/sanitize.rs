@@ -89,4 +89,79 @@ mod tests {
         assert_eq!(sanitize("line\nbreak\ttab"), "line\u{FFFD}break\u{FFFD}tab");
         assert_eq!(sanitize("trailing\u{1b}"), "trailing\u{FFFD}");
     }
+
+    /// The ranges the sanitizer promises to handle, written out from the module's doc (not
+    /// from `is_unsafe`): C0, DEL, C1, the bidi embeddings and overrides (U+202A..U+202E),
+    /// the bidi isolates (U+2066..U+2069) and the three bidi marks.
+    const UNSAFE_RANGES: [(u32, u32, &str); 7] = [
+        (0x00, 0x1F, "C0"),
+        (0x7F, 0x7F, "DEL"),
+        (0x80, 0x9F, "C1"),
+        (0x061C, 0x061C, "arabic letter mark"),
+        (0x200E, 0x200F, "LRM, RLM"),
+        (0x202A, 0x202E, "LRE..RLO"),
+        (0x2066, 0x2069, "LRI..PDI"),
+    ];
+
+    fn char_at(code: u32) -> char {
+        char::from_u32(code).expect("a scalar value")
+    }
+
+    /// Each range's first and last character become a placeholder; the characters just
+    /// outside stay as they are.
+    #[test]
+    fn every_range_is_handled_at_both_ends_and_its_neighbours_are_not() {
+        for (first, last, name) in UNSAFE_RANGES {
+            for code in [first, last] {
+                let c = char_at(code);
+                // At the end of the text, so an ESC has nothing after it to swallow.
+                assert_eq!(
+                    sanitize(&format!("x{c}")),
+                    "x\u{FFFD}",
+                    "U+{code:04X} ({name}) must be replaced"
+                );
+            }
+            let outside = [first.checked_sub(1), last.checked_add(1)];
+            for code in outside.into_iter().flatten() {
+                if UNSAFE_RANGES
+                    .iter()
+                    .any(|(f, l, _)| (*f..=*l).contains(&code))
+                {
+                    continue; // DEL and C1 touch: U+007F's neighbour U+0080 is C1
+                }
+                let text = format!("x{}y", char_at(code));
+                assert!(
+                    matches!(sanitize(&text), Cow::Borrowed(t) if t == text),
+                    "U+{code:04X}, just outside {name}, must be kept as it is"
+                );
+            }
+        }
+    }
+
+    /// The neighbours named one by one, so a widened range cannot hide behind the table.
+    #[test]
+    fn neighbours_of_the_ranges_are_kept() {
+        for c in [
+            ' ', '~', '\u{A0}', '\u{061B}', '\u{061D}', '\u{200D}', '\u{2010}', '\u{2029}',
+            '\u{202F}', '\u{2065}', '\u{206A}',
+        ] {
+            assert!(!is_unsafe(c), "U+{:04X} is printable", c as u32);
+            assert_eq!(sanitize(&c.to_string()), c.to_string());
+        }
+    }
+
+    /// Every character of the first planes against the ranges: nothing outside them is
+    /// replaced and nothing inside them survives.
+    #[test]
+    fn exactly_the_listed_ranges_are_unsafe() {
+        for code in 0..=0x2FFF {
+            let Some(c) = char::from_u32(code) else {
+                continue;
+            };
+            let listed = UNSAFE_RANGES
+                .iter()
+                .any(|(f, l, _)| (*f..=*l).contains(&code));
+            assert_eq!(is_unsafe(c), listed, "U+{code:04X}");
+        }
+    }
 }

@@ -143,7 +143,14 @@ fn looks_like_path(input: &str) -> bool {
         || Path::new(input).is_dir()
 }
 
-/// Resolves TARGET: a config name, an existing directory (OCI layout), or a registry address.
+/// Whether `name` is the bundled demo: `demo`, unless the config has a registry of that name
+/// (then that registry wins, as configured names win over directories and hosts).
+pub fn is_demo(name: &str, config: &Config) -> bool {
+    name == crate::demo::DEMO_NAME && !config.registries.contains_key(name)
+}
+
+/// Resolves TARGET: a config name, the bundled demo, an existing directory (OCI layout), or a
+/// registry address. A directory called `demo` is named `./demo`.
 pub fn resolve(
     input: &str,
     config: &Config,
@@ -151,6 +158,9 @@ pub fn resolve(
 ) -> Result<Target, RegistryError> {
     if let Some((name, registry)) = config.registries.get_key_value(input) {
         return registry_target(config, overrides, name, registry);
+    }
+    if is_demo(input, config) {
+        return Ok(Target::Layout(crate::demo::demo_root()?));
     }
     if looks_like_path(input) {
         return Ok(Target::Layout(PathBuf::from(input)));
@@ -177,8 +187,8 @@ pub fn resolve(
     })
 }
 
-/// Splits `TARGET/REPO` (for `tags`): a config name or a layout directory prefix, else a
-/// registry host (Docker's rule: a first component with a dot or colon, or `localhost`).
+/// Splits `TARGET/REPO` (for `tags`): a config name, the demo, or a layout directory prefix,
+/// else a registry host (Docker's rule: a first component with a dot or colon, or `localhost`).
 pub fn resolve_repo(
     input: &str,
     config: &Config,
@@ -189,7 +199,7 @@ pub fn resolve_repo(
         reason,
     };
     if let Some((first, rest)) = input.split_once('/')
-        && config.registries.contains_key(first)
+        && (config.registries.contains_key(first) || is_demo(first, config))
     {
         return Ok((resolve(first, config, overrides)?, RepoName::parse(rest)?));
     }
@@ -212,16 +222,89 @@ pub fn resolve_repo(
     Ok((target, RepoName::parse(repo)?))
 }
 
-/// A path naming one repository's layout (`demo/acme/api`, with its own `oci-layout`):
-/// that layout, read as a single repository. Opening it never walks the directories above.
+/// A path naming one repository's layout (`layouts/acme/api`, with its own `oci-layout`): that
+/// repository, named as the TUI names it when opened on the root of layouts it sits in
+/// (`acme/api`, not `api`), and read from that root, so sharing with the other repositories
+/// counts as it does in the TUI. See [`root_of_layout`]; without such a root, the layout
+/// alone, named after its directory.
 fn split_layout_path(input: &str) -> Option<(Target, RepoName)> {
     let path = Path::new(input.trim_end_matches('/'));
     if !path.join("oci-layout").is_file() {
         return None;
     }
+    if let Some(found) = root_of_layout(path) {
+        return Some(found);
+    }
     let source = crate::layout::LayoutSource::open(path).ok()?;
     let name = source.single_repository()?;
     Some((Target::Layout(path.to_path_buf()), name))
+}
+
+/// Directories looked at to decide whether a directory holds only layouts.
+const ROOT_CHECK_BUDGET: usize = 100_000;
+
+/// The root of layouts `layout` belongs to and its repository name there: the highest
+/// directory of the path as written that holds nothing but layouts (files, and directories
+/// starting with `.` or `_`, aside, as when a root is opened). `layouts/acme/api` is
+/// `acme/api` of `layouts` when `layouts/` holds only layouts; a relative path is never looked
+/// above its first component, an absolute one up to the first directory holding something
+/// else. The name is checked by opening the root: it must find this very directory.
+fn root_of_layout(layout: &Path) -> Option<(Target, RepoName)> {
+    use std::path::Component;
+    let mut budget = ROOT_CHECK_BUDGET;
+    let mut names: Vec<String> = Vec::new();
+    let mut root = None;
+    let mut dir = layout;
+    while let Some(parent) = dir.parent() {
+        // Only directories the path names: not `.` or `..`, nor the empty parent of a
+        // relative path's first component.
+        let named = matches!(
+            parent.components().next_back(),
+            Some(Component::Normal(_) | Component::RootDir)
+        );
+        if !named || !holds_only_layouts(parent, &mut budget) {
+            break;
+        }
+        names.push(dir.file_name()?.to_str()?.to_string());
+        root = Some(parent);
+        dir = parent;
+    }
+    let root = root?;
+    names.reverse();
+    let repo = RepoName::parse(&names.join("/")).ok()?;
+    let source = crate::layout::LayoutSource::open(root).ok()?;
+    let found = source.layout_dir(&repo).ok()?;
+    (std::fs::canonicalize(found).ok()? == std::fs::canonicalize(layout).ok()?)
+        .then(|| (Target::Layout(root.to_path_buf()), repo))
+}
+
+/// Whether `dir` is not itself a layout and every directory in it is a layout or holds only
+/// layouts, with at least one. Symbolic links are not followed, as when a root is opened.
+fn holds_only_layouts(dir: &Path, budget: &mut usize) -> bool {
+    if *budget == 0 || crate::layout::is_layout(dir) {
+        return false;
+    }
+    *budget -= 1;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    let mut any = false;
+    for entry in entries.flatten() {
+        let Ok(kind) = entry.file_type() else {
+            return false;
+        };
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !kind.is_dir() || name.starts_with('.') || name.starts_with('_') {
+            continue;
+        }
+        any = true;
+        let child = entry.path();
+        if !crate::layout::is_layout(&child) && !holds_only_layouts(&child, budget) {
+            return false;
+        }
+    }
+    any
 }
 
 /// Splits `TARGET/REPO[:TAG|@DIGEST]` (for `inspect`).
@@ -238,6 +321,7 @@ pub fn resolve_reference(
     };
     let first = name.split('/').next().unwrap_or("");
     let is_registry_like = config.registries.contains_key(first)
+        || is_demo(first, config)
         || looks_like_path(name)
         || Path::new(name).exists()
         || first.contains('.')
@@ -287,6 +371,24 @@ impl Source for RegistrySource {
 
     async fn tags(&self, repo: &RepoName) -> Result<Vec<Tag>, RegistryError> {
         self.client.tags(repo).await
+    }
+
+    async fn repositories_checked(
+        &self,
+        on_page: PageSink<'_, RepoName>,
+    ) -> Result<(Vec<RepoName>, crate::registry::Skipped), RegistryError> {
+        if !self.configured.is_empty() {
+            on_page(&self.configured);
+            return Ok((self.configured.clone(), crate::registry::Skipped::default()));
+        }
+        self.client.catalog_checked(on_page).await
+    }
+
+    async fn tags_checked(
+        &self,
+        repo: &RepoName,
+    ) -> Result<(Vec<Tag>, crate::registry::Skipped), RegistryError> {
+        self.client.tags_checked(repo).await
     }
 
     async fn resolve(

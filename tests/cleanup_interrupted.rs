@@ -278,7 +278,12 @@ fn run_in_terminal(
     for (name, value) in home.vars() {
         command.env(name, value);
     }
-    let mut child = command.spawn().expect("script (util-linux) runs");
+    let mut child = command.spawn().unwrap_or_else(|e| {
+        panic!(
+            "this test needs util-linux `script` (Debian's bsdutils; `scripts/test` installs \
+             it): {e}"
+        )
+    });
     let mut stdout = child.stdout.take().expect("stdout");
     let (tx, rx) = mpsc::channel::<Vec<u8>>();
     let reader = std::thread::spawn(move || {

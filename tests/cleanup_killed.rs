@@ -1,5 +1,6 @@
 //! `regatta cleanup --apply` killed with SIGKILL in the middle of its work, against a real
-//! registry behind the fault proxy (which makes every DELETE slow, so the kill lands mid-run).
+//! registry behind the fault proxy (which lets the first DELETE through and holds the next at
+//! a gate until after the kill, so the kill lands mid-run on any machine, with no clock).
 //!
 //! What must hold afterwards: the audit log and the backups say exactly what was deleted
 //! (a digest with a `done` line is gone; one without a `started` line is still there; a
@@ -19,15 +20,12 @@ use regatta::registry::{Digest, ManifestRef};
 use serde_json::Value;
 use support::cleanup::{planned_gone, resolve, truth_after};
 use support::cli::{Run, Sandbox};
-use support::fault_proxy::{Fault, FaultProxy, Rule};
+use support::fault_proxy::{Fault, FaultProxy, Gate, Rule};
 use support::fixtures::FixtureBuilder;
 use support::image::{Format, ImageSpec, Layer};
 use support::registry::{RegistryOptions, TestRegistry};
 use support::truth::repo;
 use support::within;
-
-/// How long each DELETE waits at the proxy before it reaches the registry.
-const DELETE_LATENCY: Duration = Duration::from_millis(400);
 
 /// `svc`: `t1` .. `t6` created a day apart (`t6` also `latest`); `base`: `1` and `2`.
 /// `--keep-last 3` keeps `t5`, `t6`, `latest` and all of `base`, and deletes `t1` .. `t4`.
@@ -69,21 +67,26 @@ fn results_by_digest(audit: &[AuditEntry]) -> BTreeMap<String, Vec<String>> {
     out
 }
 
-/// Runs the cleanup with slow DELETEs, kills it (SIGKILL) when `kill_when` holds for the audit
-/// log, and checks the state it left and a rerun. Returns the audit results by digest at
-/// the moment of the kill.
-fn kill_mid_apply(kill_when: fn(&[AuditEntry]) -> bool) -> BTreeMap<String, Vec<String>> {
+/// Runs the cleanup with its first DELETE let through and every later one held at the proxy
+/// (so the apply cannot run past the second step, however fast or slow the machine), kills it
+/// (SIGKILL) when `kill_when` holds for the audit log and the number of DELETEs held, lets
+/// the held DELETEs reach the registry, and checks the state it left and a rerun. Returns
+/// the audit results by digest at the moment of the kill.
+fn kill_mid_apply(kill_when: fn(&[AuditEntry], usize) -> bool) -> BTreeMap<String, Vec<String>> {
     let registry = TestRegistry::start_with(RegistryOptions {
         access_log: true,
         ..RegistryOptions::default()
     });
     let truth = registry.push(&fixture());
     let proxy = FaultProxy::start(&registry.addr());
-    proxy.add(Rule::always(
+    let gate = Gate::new();
+    proxy.add(Rule::first(
+        1,
         "DELETE",
         "/v2/",
-        Fault::Latency(DELETE_LATENCY),
+        Fault::Latency(Duration::ZERO),
     ));
+    proxy.add(Rule::always("DELETE", "/v2/", Fault::Hold(gate.clone())));
     let addr = proxy.addr();
     let sandbox = Sandbox::new();
     let args = ["cleanup", addr.as_str(), "--keep-last", "3"];
@@ -112,7 +115,8 @@ fn kill_mid_apply(kill_when: fn(&[AuditEntry]) -> bool) -> BTreeMap<String, Vec<
     let journal = Journal::new(sandbox.data_dir());
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        if kill_when(&journal.audit()) {
+        let held = proxy.count("DELETE", "/v2/").saturating_sub(1);
+        if kill_when(&journal.audit(), held) {
             break;
         }
         if let Some(status) = child.try_wait().expect("poll regatta") {
@@ -128,6 +132,7 @@ fn kill_mid_apply(kill_when: fn(&[AuditEntry]) -> bool) -> BTreeMap<String, Vec<
     let status = child.wait().expect("wait for regatta");
     assert_eq!(status.signal(), Some(9), "killed, not finished: {status}");
     // A DELETE on its way finishes at the registry; let it, before looking.
+    gate.open();
     proxy.wait_idle(Duration::from_secs(5));
 
     let audit = journal.audit();
@@ -203,7 +208,7 @@ fn kill_mid_apply(kill_when: fn(&[AuditEntry]) -> bool) -> BTreeMap<String, Vec<
         }
     }
 
-    // The rerun, without the latency: it finishes the plan.
+    // The rerun, with no rule left: it finishes the plan.
     proxy.clear();
     let rerun = Run::of(
         sandbox
@@ -229,10 +234,10 @@ fn kill_mid_apply(kill_when: fn(&[AuditEntry]) -> bool) -> BTreeMap<String, Vec<
     }
     assert_eq!(kept, 5, "t5, t6, latest, base:1, base:2");
     // Nothing was deleted twice: one 202 per digest at the registry, and no other DELETE.
+    let log = registry.access_log_since(0);
     for digest in &planned {
         let target = format!("/v2/svc/manifests/{digest}");
-        let answers: Vec<u16> = registry
-            .access_log()
+        let answers: Vec<u16> = log
             .iter()
             .filter(|e| e.method == "DELETE" && e.target == target)
             .map(|e| e.status)
@@ -256,7 +261,7 @@ fn kill_mid_apply(kill_when: fn(&[AuditEntry]) -> bool) -> BTreeMap<String, Vec<
 #[test]
 fn killed_right_after_the_first_done_line_the_journal_is_true_and_a_rerun_finishes() {
     let at_kill = within(Duration::from_secs(50), || {
-        kill_mid_apply(|audit| audit.iter().any(|e| e.result == "done"))
+        kill_mid_apply(|audit, _| audit.iter().any(|e| e.result == "done"))
     });
     let done = at_kill
         .values()
@@ -267,13 +272,15 @@ fn killed_right_after_the_first_done_line_the_journal_is_true_and_a_rerun_finish
 
 #[test]
 fn killed_while_a_delete_is_on_its_way_the_journal_is_true_and_a_rerun_finishes() {
-    // After the first done line, the next step's started line: its DELETE is at the proxy.
+    // After the first done line, the next step's started line, and its DELETE held at the
+    // proxy: on its way, and it stays so until the kill.
     let at_kill = within(Duration::from_secs(50), || {
-        kill_mid_apply(|audit| {
-            audit
-                .iter()
-                .position(|e| e.result == "done")
-                .is_some_and(|at| audit[at + 1..].iter().any(|e| e.result == "started"))
+        kill_mid_apply(|audit, held| {
+            held >= 1
+                && audit
+                    .iter()
+                    .position(|e| e.result == "done")
+                    .is_some_and(|at| audit[at + 1..].iter().any(|e| e.result == "started"))
         })
     });
     assert!(

@@ -5,12 +5,16 @@
 //!   is retried for reads, and the answer equals the ground truth; the proxy counts the
 //!   retries.
 //! - A fault that stays (500 or 429 every time, a registry that never answers, a catalog that
-//!   serves the same page forever) ends in one clear line naming the URL, quickly.
+//!   serves the same page forever) ends in one clear line naming the URL, after the number
+//!   of requests the proxy counts (one for a stall: it is not sent again), not after a time
+//!   the test measures.
 //! - A scan whose parts fail is reported incomplete, never complete.
 //! - A DELETE or PUT that fails is not sent again.
 //! - Requests in flight at once never exceed `--concurrency`.
 //!
-//! Every test runs inside [`within`], so a hang fails the test instead of stalling the run.
+//! Every test runs inside [`within`], so a hang fails the test instead of stalling the run;
+//! that generous limit is the only upper bound on time. Lower bounds (a Retry-After waited
+//! out) are asserted: time only runs forward, so they cannot fail on a busy machine.
 
 mod support;
 
@@ -245,7 +249,7 @@ fn a_persistent_500_is_one_line_naming_the_url_after_three_retries() {
         let proxy = FaultProxy::start(&registry.addr());
         proxy.add(Rule::always("GET", "/v2/app/tags/list", Fault::status(500)));
         let addr = proxy.addr();
-        let (run, elapsed) = run_bin(&sandbox(10), &["tags", &format!("{addr}/app")]);
+        let (run, _) = run_bin(&sandbox(10), &["tags", &format!("{addr}/app")]);
         run.fails_with_one_line(&[
             &format!("500 from http://{addr}/v2/app/tags/list?n=1000"),
             "the registry failed (server error)",
@@ -256,7 +260,6 @@ fn a_persistent_500_is_one_line_naming_the_url_after_three_retries() {
             4,
             "one try, three retries"
         );
-        assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
     });
 }
 
@@ -268,13 +271,12 @@ fn a_body_that_always_breaks_off_is_one_line_naming_the_url_after_three_retries(
             let proxy = FaultProxy::start(&registry.addr());
             proxy.add(Rule::always("GET", "/v2/app/tags/list", fault.clone()));
             let addr = proxy.addr();
-            let (run, elapsed) = run_bin(&sandbox(10), &["tags", &format!("{addr}/app")]);
+            let (run, _) = run_bin(&sandbox(10), &["tags", &format!("{addr}/app")]);
             run.fails_with_one_line(&[
                 "cannot reach 127.0.0.1: ",
                 &format!("the body of http://{addr}/v2/app/tags/list?n=1000 broke off"),
             ]);
             assert_eq!(proxy.count("GET", "/v2/app/tags/list"), 4, "{fault:?}");
-            assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
         }
     });
 }
@@ -306,22 +308,22 @@ fn a_registry_that_never_answers_is_a_timeout_naming_the_url_not_a_hang() {
         let proxy = FaultProxy::start(&registry.addr());
         proxy.add(Rule::always("GET", "/v2/app/tags/list", Fault::Stall));
         let addr = proxy.addr();
-        let (run, elapsed) = run_bin(&sandbox(1), &["tags", &format!("{addr}/app")]);
+        let (run, _) = run_bin(&sandbox(1), &["tags", &format!("{addr}/app")]);
+        // The sentence is written when the configured 1 s runs out (not a default of 30 s).
         run.fails_with_one_line(&[&format!(
             "http://{addr}/v2/app/tags/list?n=1000 did not answer within 1 s"
         )]);
         // The timeout is the time given: a stalled request is not sent again (three more
-        // stalls would quadruple the wait before anything is said).
+        // stalls would quadruple the wait before anything is said). Counted, not timed.
         assert_eq!(proxy.count("GET", "/v2/app/tags/list"), 1);
-        assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
 
         // A stall on the manifest of `inspect` reads the same way.
         proxy.add(Rule::always("GET", "/v2/app/manifests/v1", Fault::Stall));
-        let (run, elapsed) = run_bin(&sandbox(1), &["inspect", &format!("{addr}/app:v1")]);
+        let (run, _) = run_bin(&sandbox(1), &["inspect", &format!("{addr}/app:v1")]);
         run.fails_with_one_line(&[&format!(
             "http://{addr}/v2/app/manifests/v1 did not answer within 1 s"
         )]);
-        assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+        assert_eq!(proxy.count("GET", "/v2/app/manifests/v1"), 1);
     });
 }
 
@@ -338,13 +340,12 @@ fn a_catalog_serving_the_same_page_forever_is_a_pagination_loop_sentence() {
             let proxy = FaultProxy::start(&registry.addr());
             proxy.add(Rule::always("GET", "/v2/_catalog", fault.clone()));
             let addr = proxy.addr();
-            let (run, elapsed) = run_bin(&sandbox(10), &["ls", &addr]);
+            let (run, _) = run_bin(&sandbox(10), &["ls", &addr]);
             run.fails_with_one_line(&[
                 &format!("http://{addr}/v2/_catalog?"),
                 "served a page it had already served; stopping to avoid an endless loop",
             ]);
             assert_eq!(proxy.count("GET", "/v2/_catalog"), requests, "{fault:?}");
-            assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
             // `du` needs the catalog too, and stops the same way.
             let (run, _) = run_bin(&sandbox(10), &["du", &addr, "--json"]);
             run.fails_with_one_line(&["served a page it had already served"]);

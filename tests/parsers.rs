@@ -10,13 +10,17 @@
 //!   going for `FUZZ_SECONDS` (default 600) with fresh seeds and reports cases run and the
 //!   slowest case.
 //!
-//! Proptest keeps failing cases in `proptest-regressions/` so they are replayed on every run.
+//! A failing case, from a short run or a long one, is saved in
+//! `tests/proptest-regressions/<target>.txt` (commit it) and replayed first by every later run
+//! of that target.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config as RunnerConfig, TestCaseError, TestRunner};
+use proptest::test_runner::{
+    Config as RunnerConfig, FileFailurePersistence, TestCaseError, TestRunner,
+};
 use regatta::config::Config;
 use regatta::registry::challenge::parse_challenges;
 use regatta::registry::error::ErrorEnvelope;
@@ -248,8 +252,31 @@ fn config_input() -> impl Strategy<Value = String> {
 
 // ---- every cargo test: a short run of each target, and the corpus ------------------------
 
+/// The file of one target's failing cases, in the repository: proptest writes the seed of a
+/// failure there (with the shrunk input as a comment) and every later run of any test of that
+/// target replays it first, the short runs of `cargo test` and the long fuzz run alike.
+macro_rules! regressions {
+    ($target:literal) => {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/proptest-regressions/",
+            $target,
+            ".txt"
+        )
+    };
+}
+
+/// A short run's config: `cases` cases after the target's saved failures.
+fn persisted(file: &'static str, cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(file))),
+        ..ProptestConfig::default()
+    }
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #![proptest_config(persisted(regressions!("reference"), 512))]
 
     #[test]
     fn references_never_panic(input in mutated_text("reference")) {
@@ -263,6 +290,10 @@ proptest! {
         let parsed_tag = r.tag.unwrap();
         prop_assert_eq!(parsed_tag.as_str(), tag.as_str());
     }
+}
+
+proptest! {
+    #![proptest_config(persisted(regressions!("challenge"), 512))]
 
     #[test]
     fn challenges_never_panic(input in mutated_text("challenge")) {
@@ -276,21 +307,37 @@ proptest! {
         prop_assert_eq!(c[0].param("realm"), Some(realm.as_str()));
         prop_assert_eq!(c[0].param("scope"), Some(scope.as_str()));
     }
+}
+
+proptest! {
+    #![proptest_config(persisted(regressions!("link"), 512))]
 
     #[test]
     fn link_headers_never_panic(input in mutated_text("link")) {
         check_link(&input)?;
     }
+}
+
+proptest! {
+    #![proptest_config(persisted(regressions!("document"), 512))]
 
     #[test]
     fn documents_never_panic((body, content_type) in document_input()) {
         check_document(&body, &content_type)?;
     }
+}
+
+proptest! {
+    #![proptest_config(persisted(regressions!("config_toml"), 512))]
 
     #[test]
     fn config_files_never_panic(text in config_input()) {
         check_config_toml(&text)?;
     }
+}
+
+proptest! {
+    #![proptest_config(persisted(regressions!("sanitize"), 512))]
 
     #[test]
     fn sanitized_text_holds_no_controls(input in any::<String>()) {
@@ -300,7 +347,7 @@ proptest! {
 
 proptest! {
     // Each case writes a layout to disk: fewer cases.
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(persisted(regressions!("layout_index"), 64))]
 
     #[test]
     fn layout_index_json_never_panics(index in prop_oneof![json_like(), mutated("layout_index")]) {
@@ -353,8 +400,10 @@ fn corpus_replays_cleanly() {
 // ---- the long run ------------------------------------------------------------------------
 
 /// Runs `strategy` through `check` with fresh seeds until `deadline`; returns cases run and
-/// the slowest case.
+/// the slowest case. A failure is saved in `file` (the target's regressions file, which the
+/// short runs replay) before the test fails.
 fn fuzz<S: Strategy>(
+    file: &'static str,
     deadline: Instant,
     strategy: S,
     check: impl Fn(S::Value) -> Result<(), TestCaseError>,
@@ -364,7 +413,7 @@ fn fuzz<S: Strategy>(
     while Instant::now() < deadline {
         let mut runner = TestRunner::new(RunnerConfig {
             cases: 2_000,
-            failure_persistence: None,
+            failure_persistence: Some(Box::new(FileFailurePersistence::Direct(file))),
             ..RunnerConfig::default()
         });
         let result = runner.run(&strategy, |value| {
@@ -375,7 +424,7 @@ fn fuzz<S: Strategy>(
             outcome
         });
         if let Err(failure) = result {
-            panic!("fuzzing found a failing input: {failure}");
+            panic!("fuzzing found a failing input (its seed is saved in {file}): {failure}");
         }
     }
     (cases.get(), slowest.get())
@@ -392,17 +441,39 @@ fn fuzz_for_a_while() {
     let target = std::env::var("FUZZ_TARGET").unwrap_or_else(|_| "reference".into());
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let (cases, slowest) = match target.as_str() {
-        "reference" => fuzz(deadline, mutated_text("reference"), |s| check_reference(&s)),
-        "challenge" => fuzz(deadline, mutated_text("challenge"), |s| check_challenge(&s)),
-        "link" => fuzz(deadline, mutated_text("link"), |s| check_link(&s)),
-        "document" => fuzz(deadline, document_input(), |(b, t)| check_document(&b, &t)),
-        "config_toml" => fuzz(deadline, config_input(), |s| check_config_toml(&s)),
+        "reference" => fuzz(
+            regressions!("reference"),
+            deadline,
+            mutated_text("reference"),
+            |s| check_reference(&s),
+        ),
+        "challenge" => fuzz(
+            regressions!("challenge"),
+            deadline,
+            mutated_text("challenge"),
+            |s| check_challenge(&s),
+        ),
+        "link" => fuzz(regressions!("link"), deadline, mutated_text("link"), |s| {
+            check_link(&s)
+        }),
+        "document" => fuzz(
+            regressions!("document"),
+            deadline,
+            document_input(),
+            |(b, t)| check_document(&b, &t),
+        ),
+        "config_toml" => fuzz(regressions!("config_toml"), deadline, config_input(), |s| {
+            check_config_toml(&s)
+        }),
         "layout_index" => fuzz(
+            regressions!("layout_index"),
             deadline,
             prop_oneof![json_like(), mutated("layout_index")],
             |b| check_layout_index(&b),
         ),
-        "sanitize" => fuzz(deadline, any::<String>(), |s| check_sanitize(&s)),
+        "sanitize" => fuzz(regressions!("sanitize"), deadline, any::<String>(), |s| {
+            check_sanitize(&s)
+        }),
         other => panic!("unknown FUZZ_TARGET {other}"),
     };
     println!(

@@ -227,21 +227,28 @@ async fn ls_and_tags_print_only_valid_names_and_log_the_others() {
     let addr = server.address().to_string();
     let sandbox = Sandbox::new();
 
+    // Skipped, and counted on stderr: never silently.
+    let skipped_repos = "regatta: warning: 4 repositories with invalid names skipped\n";
+    let skipped_tags = "regatta: warning: 3 tags with invalid names skipped\n";
     let (run, stdout) = run_raw(&sandbox, &["ls", &addr]);
-    run.ok();
+    run.ok_with_stderr();
+    assert_eq!(run.stderr, skipped_repos);
     assert_eq!(unsafe_chars(&stdout), []);
     assert_eq!(run.stdout_lines(), ["ok/app", "zzz/last"]);
     let (run, stdout) = run_raw(&sandbox, &["ls", &addr, "--json"]);
-    run.ok();
+    run.ok_with_stderr();
+    assert_eq!(run.stderr, skipped_repos);
     assert_eq!(unsafe_chars(&stdout), []);
     assert_eq!(run.json_strings(), ["ok/app", "zzz/last"]);
 
     let (run, stdout) = run_raw(&sandbox, &["tags", &format!("{addr}/ok/app")]);
-    run.ok();
+    run.ok_with_stderr();
+    assert_eq!(run.stderr, skipped_tags);
     assert_eq!(unsafe_chars(&stdout), []);
     assert_eq!(run.stdout_lines(), ["latest", "v1"]);
     let (run, stdout) = run_raw(&sandbox, &["tags", &format!("{addr}/ok/app"), "--json"]);
-    run.ok();
+    run.ok_with_stderr();
+    assert_eq!(run.stderr, skipped_tags);
     assert_eq!(unsafe_chars(&stdout), []);
     assert_eq!(run.json_strings(), ["latest", "v1"]);
 

@@ -172,6 +172,18 @@ fn assert_layer_rows(screen: &str, truth: &Fixture, repo: &str, tag: &str) {
     }
 }
 
+/// A test that fails while a pane is alive drops the pane while unwinding; a panic in that
+/// `drop` (tmux missing, say) would abort the whole test binary and hide every other result.
+#[test]
+fn dropping_a_pane_while_a_test_fails_does_not_abort_when_tmux_is_missing() {
+    let failed = std::panic::catch_unwind(|| {
+        let _pane = Pane::unstarted("regatta-test-no-such-tmux");
+        panic!("the test failed");
+    });
+    let message = failed.expect_err("the body panics");
+    assert_eq!(message.downcast_ref::<&str>(), Some(&"the test failed"));
+}
+
 #[test]
 fn browses_a_real_registry_to_the_config_and_gives_the_terminal_back() {
     let registry = TestRegistry::start();

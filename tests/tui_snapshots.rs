@@ -1,5 +1,9 @@
 //! Every screen at a fixed size, drawn on a TestBackend from the in-memory fixture and a
 //! fixed clock, compared with committed snapshots (tests/snapshots/).
+//!
+//! A 100-column screen leaves out the key hints that do not fit, so each screen's status bar
+//! is also drawn wide and its whole text asserted ([`assert_footer`]); what a snapshot's
+//! comment says it shows (which tag, which order) is asserted in code too.
 
 use std::sync::Arc;
 
@@ -12,6 +16,8 @@ use regatta::tui::{Action, App, RegistryEntry, Theme, draw, fixtures};
 
 const WIDTH: u16 = 100;
 const HEIGHT: u16 = 16;
+/// Wide enough for every status bar: the tag list's hints alone take 150 columns.
+const FOOTER_WIDTH: u16 = 220;
 
 fn entries() -> Vec<RegistryEntry> {
     let locked = fixtures::sample().with_ping(Err(RegistryError::Unauthorized {
@@ -64,32 +70,128 @@ async fn step(app: &mut App, action: Action) {
     run_until_idle(app, effects).await;
 }
 
+/// The rows of the screen as text, trailing spaces trimmed.
+fn lines(terminal: &Terminal<TestBackend>) -> Vec<String> {
+    let buffer = terminal.backend().buffer();
+    let area = buffer.area;
+    (0..area.height)
+        .map(|y| {
+            let row: String = (0..area.width).map(|x| buffer[(x, y)].symbol()).collect();
+            row.trim_end().to_string()
+        })
+        .collect()
+}
+
+/// The status bar (last row) of the current screen drawn `FOOTER_WIDTH` wide and `height`
+/// high; the app is sized back to `WIDTH` x `height` afterwards.
+fn wide_footer(app: &mut App, height: u16) -> String {
+    app.update(Action::Resize {
+        width: FOOTER_WIDTH,
+        height,
+    });
+    let mut terminal =
+        Terminal::new(TestBackend::new(FOOTER_WIDTH, height)).expect("a test terminal");
+    terminal.draw(|f| draw(app, f)).expect("a frame");
+    app.update(Action::Resize {
+        width: WIDTH,
+        height,
+    });
+    lines(&terminal)
+        .pop()
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// Every key hint of the current screen, none left out for want of room.
+fn assert_footer(app: &mut App, expected: &str) {
+    assert_eq!(wide_footer(app, HEIGHT), expected);
+}
+
+/// The first word of each body row (rows 2.. until the first empty one): the tag column of
+/// a tag list.
+fn first_column(terminal: &Terminal<TestBackend>) -> Vec<String> {
+    lines(terminal)
+        .into_iter()
+        .skip(2)
+        .take_while(|l| !l.trim().is_empty())
+        .map(|l| l.split_whitespace().next().unwrap_or_default().to_string())
+        .collect()
+}
+
 #[tokio::test]
 async fn every_view() {
     let mut app = app(Theme::PLAIN);
     let effects = app.start();
     run_until_idle(&mut app, effects).await;
     insta::assert_snapshot!("registries", render(&app).backend());
+    assert_footer(
+        &mut app,
+        "j/k move  enter open  / filter  r refresh  ? help  q quit",
+    );
 
     step(&mut app, Action::Open).await;
     insta::assert_snapshot!("repositories", render(&app).backend());
+    assert_footer(
+        &mut app,
+        "j/k move  enter open  esc back  / filter  s sort  y copy  r refresh  d delete  \
+         u storage  C cleanup  A audit  D deleted  ? help  q quit",
+    );
 
     step(&mut app, Action::MoveDown).await; // library/nginx
     step(&mut app, Action::Open).await;
-    insta::assert_snapshot!("tags", render(&app).backend());
+    let tags = render(&app);
+    insta::assert_snapshot!("tags", tags.backend());
+    assert_eq!(first_column(&tags), ["1.26", "1.27", "1.27.5", "latest"]);
+    assert_footer(
+        &mut app,
+        "j/k move  enter open  esc back  / filter  s sort  y copy  r refresh  space mark  \
+         d delete  u storage  C cleanup  A audit  D deleted  ? help  q quit",
+    );
 
+    // By size, largest first, 1.26 (142.5 MiB) leads: the order by name too, which would
+    // prove nothing. Smallest first, no name order gives: the three aliases of the 135.5 MiB
+    // index, then 1.26.
     step(&mut app, Action::SortNext).await; // by size
-    insta::assert_snapshot!("tags_by_size", render(&app).backend());
+    let by_size = render(&app);
+    assert_eq!(first_column(&by_size)[0], "1.26");
+    assert!(lines(&by_size)[14].ends_with("sort: size ↓ · 1/4"));
+    step(&mut app, Action::SortReverse).await; // smallest first
+    let by_size = render(&app);
+    insta::assert_snapshot!("tags_by_size", by_size.backend());
+    assert_eq!(first_column(&by_size)[3], "1.26");
+    assert_ne!(first_column(&by_size), first_column(&tags));
 
-    step(&mut app, Action::Last).await; // 1.26, the smaller index
+    // `latest`, on the smaller index (135.5 MiB; 1.26 is on the larger one).
+    step(&mut app, Action::First).await;
+    let row = first_column(&by_size)
+        .iter()
+        .position(|t| t == "latest")
+        .expect("latest is listed");
+    for _ in 0..row {
+        step(&mut app, Action::MoveDown).await;
+    }
     step(&mut app, Action::Open).await;
-    insta::assert_snapshot!("manifest", render(&app).backend());
+    let manifest = render(&app);
+    insta::assert_snapshot!("manifest", manifest.backend());
+    assert!(lines(&manifest)[0].ends_with("library/nginx › latest"));
+    assert_footer(
+        &mut app,
+        "j/k move  enter open  esc back  / filter  s sort  c config  y copy  ? help  q quit",
+    );
 
     step(&mut app, Action::Open).await; // linux/amd64
-    insta::assert_snapshot!("layers", render(&app).backend());
+    let layers = render(&app);
+    insta::assert_snapshot!("layers", layers.backend());
+    assert!(lines(&layers)[0].contains("library/nginx › latest › linux/amd64"));
+    assert_footer(
+        &mut app,
+        "j/k move  esc back  / filter  s sort  c config  y copy  ? help  q quit",
+    );
 
     step(&mut app, Action::OpenConfig).await;
     insta::assert_snapshot!("config", render(&app).backend());
+    assert_footer(&mut app, "j/k move  esc back  y copy  ? help  q quit");
     step(&mut app, Action::PageDown).await;
     insta::assert_snapshot!("config_scrolled", render(&app).backend());
 
@@ -117,6 +219,7 @@ async fn repositories_sizes_fill_in_after_visiting_tags_and_filter_line() {
     step(&mut app, Action::FilterChar('t')).await;
     step(&mut app, Action::FilterChar('a')).await;
     insta::assert_snapshot!("repositories_filtering", render(&app).backend());
+    assert_footer(&mut app, "enter keep  esc clear  type to filter");
 }
 
 #[test]
@@ -132,6 +235,16 @@ fn loading_states() {
     let mut terminal = Terminal::new(TestBackend::new(WIDTH, 8)).expect("a test terminal");
     terminal.draw(|f| draw(&app, f)).expect("a frame");
     insta::assert_snapshot!("repositories_loading", terminal.backend());
+    // The scan's progress on the right takes room from the hints: drawn wide, all are there.
+    let footer = wide_footer(&mut app, 8);
+    assert!(
+        footer.starts_with(
+            "j/k move  enter open  esc back  / filter  s sort  y copy  r refresh  d delete  \
+             u storage  C cleanup  A audit  D deleted  ? help  q quit"
+        ),
+        "{footer}"
+    );
+    assert!(footer.ends_with("scanning tags 0/0"), "{footer}");
 }
 
 #[tokio::test]

@@ -67,6 +67,27 @@ fn render(app: &App) -> Terminal<TestBackend> {
     render_at(app, HEIGHT)
 }
 
+/// The status bar (last row) drawn 220 columns wide, where no key hint is left out for want
+/// of room (100 columns cut the tag list's); the app is sized back to `WIDTH` afterwards.
+fn wide_footer(app: &mut App, height: u16) -> String {
+    const WIDE: u16 = 220;
+    app.update(Action::Resize {
+        width: WIDE,
+        height,
+    });
+    let mut terminal = Terminal::new(TestBackend::new(WIDE, height)).expect("a test terminal");
+    terminal.draw(|f| draw(app, f)).expect("a frame");
+    app.update(Action::Resize {
+        width: WIDTH,
+        height,
+    });
+    let buffer = terminal.backend().buffer();
+    let row: String = (0..WIDE)
+        .map(|x| buffer[(x, height - 1)].symbol())
+        .collect();
+    row.trim().to_string()
+}
+
 async fn step(app: &mut App, action: Action) {
     let effects = app.update(action);
     run_until_idle(app, effects).await;
@@ -118,6 +139,14 @@ async fn marks_show_in_the_tag_list_and_the_status_bar() {
     step(&mut app, Action::Open).await;
     step(&mut app, Action::ToggleMark).await; // 1.26, then the cursor moves on
     insta::assert_snapshot!("tags_marked", render(&app).backend());
+    let footer = wide_footer(&mut app, HEIGHT);
+    let (hints, marks) = footer.split_once("   ").expect("hints, then the marks");
+    assert_eq!(
+        hints,
+        "j/k move  enter open  esc back  / filter  s sort  y copy  r refresh  space mark  \
+         d delete  u storage  C cleanup  A audit  D deleted  ? help  q quit"
+    );
+    assert_eq!(marks.trim(), "1 marked · would free 87.1 MiB of 253.9 MiB");
 }
 
 #[tokio::test]
@@ -217,6 +246,11 @@ async fn audit_view_and_its_suggested_cleanup() {
     insta::assert_snapshot!("audit", render_audit(&app).backend());
     step(&mut app, Action::Open).await; // the largest finding's tags
     insta::assert_snapshot!("audit_finding_tags", render_audit(&app).backend());
+    assert_eq!(
+        wide_footer(&mut app, AUDIT_HEIGHT),
+        "j/k move  enter open  esc back  / filter  s sort  y copy  r refresh  space mark  \
+         d delete  u storage  C cleanup  A audit  D deleted  ? help  q quit"
+    );
     step(&mut app, Action::Back).await;
     step(&mut app, Action::SuggestCleanup).await;
     insta::assert_snapshot!("audit_suggested_cleanup", render_audit(&app).backend());

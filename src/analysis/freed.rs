@@ -162,8 +162,8 @@ pub fn bytes_freed(model: &StorageModel, deleted: &BTreeMap<&RepoName, BTreeSet<
     before
         .iter()
         .filter(|(d, _)| !after.contains_key(*d))
-        .map(|(_, s)| s)
-        .sum()
+        .map(|(_, s)| *s)
+        .fold(0u64, u64::saturating_add)
 }
 
 fn media_type(model: &StorageModel, digest: &Digest) -> String {

@@ -86,10 +86,10 @@ impl FreedIndex {
         released
             .iter()
             .filter_map(|(blob, count)| match self.holders.get(blob) {
-                Some((holders, size)) if holders == count => Some(size),
+                Some((holders, size)) if holders == count => Some(*size),
                 _ => None,
             })
-            .sum()
+            .fold(0u64, u64::saturating_add)
     }
 }
 

@@ -248,7 +248,9 @@ impl StorageModel {
     /// `size` of an image: distinct config and layer bytes (union over platforms).
     pub fn image_size(&self, digest: &Digest) -> Option<u64> {
         self.revision_set(digest)?;
-        Some(self.image_blobs(digest).values().sum())
+        Some(super::size::saturating_total(
+            self.image_blobs(digest).values().copied(),
+        ))
     }
 
     /// Blobs (manifests included) kept alive by each repository's tags.

@@ -77,8 +77,8 @@ pub fn tag_sharing(model: &StorageModel, repo: &RepoName, tag: &Tag) -> Option<T
     let unique_bytes = blobs
         .iter()
         .filter(|(d, _)| users.get(*d).is_none_or(|u| u.tags == 0))
-        .map(|(_, s)| s)
-        .sum();
+        .map(|(_, s)| *s)
+        .fold(0u64, u64::saturating_add);
     Some(TagSharing {
         blobs,
         users,

@@ -1,11 +1,14 @@
 //! The storage numbers of a registry, per repository and in total. Every number here has a
-//! definition in the README and the same name in `--json`.
+//! definition in the README and the same name in `--json`. Sums never wrap: the scan keeps
+//! every blob and image within 2^53 bytes, and a total stops at 2^64 - 1 (see
+//! [`saturating_total`]).
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
 use super::model::StorageModel;
+use super::size::saturating_total;
 use crate::registry::{Digest, RepoName};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -49,24 +52,26 @@ pub fn repo_stats(model: &StorageModel) -> Vec<RepoStats> {
     marked
         .iter()
         .map(|(repo, blobs)| {
-            let stored: u64 = blobs.values().sum();
-            let unique: u64 = blobs
-                .iter()
-                .filter(|(d, _)| holders.get(d) == Some(&1))
-                .map(|(_, s)| s)
-                .sum();
+            let stored = saturating_total(blobs.values().copied());
+            let unique = saturating_total(
+                blobs
+                    .iter()
+                    .filter(|(d, _)| holders.get(d) == Some(&1))
+                    .map(|(_, s)| *s),
+            );
             let tags = model.repos.get(*repo).map_or(0, |r| r.tags.len());
-            let logical = model
-                .tag_digests(repo)
-                .filter_map(|(_, d)| model.image_size(d))
-                .sum();
+            let logical = saturating_total(
+                model
+                    .tag_digests(repo)
+                    .filter_map(|(_, d)| model.image_size(d)),
+            );
             RepoStats {
                 repository: repo.to_string(),
                 tags,
                 logical_bytes: logical,
                 stored_bytes: stored,
                 unique_bytes: unique,
-                shared_bytes: stored - unique,
+                shared_bytes: stored.saturating_sub(unique),
             }
         })
         .collect()
@@ -80,8 +85,8 @@ pub fn registry_stats(model: &StorageModel, stats: &[RepoStats]) -> RegistryStat
             physical.extend(model.repo_marked(&repo));
         }
     }
-    let logical: u64 = stats.iter().map(|s| s.logical_bytes).sum();
-    let physical: u64 = physical.values().sum();
+    let logical = saturating_total(stats.iter().map(|s| s.logical_bytes));
+    let physical = saturating_total(physical.values().copied());
     RegistryStats {
         repositories: stats.len(),
         tags: stats.iter().map(|s| s.tags).sum(),

@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::Timestamp;
 
-use super::AuditSettings;
 use super::kinds::{TagKind, signature_subject};
-use super::report::{AliasGroup, Finding, FindingKind, TagAge};
+use super::parts::{AliasGroup, Finding, FindingKind, TagAge};
+use super::settings::AuditSettings;
 use crate::analysis::freed_index::FreedIndex;
 use crate::analysis::model::{RepoEntry, StorageModel};
 use crate::registry::{Digest, RepoName, Tag};

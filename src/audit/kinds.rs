@@ -86,6 +86,16 @@ pub struct PatternSpec {
     pub branch: Option<String>,
 }
 
+/// A tag-kind pattern that is not a valid regex.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {pattern:?} is not a valid regex: {reason}", kind.name())]
+pub struct PatternError {
+    pub kind: TagKind,
+    pub pattern: String,
+    /// The regex compiler's explanation.
+    pub reason: String,
+}
+
 /// Compiled patterns, one per kind but `Other`.
 #[derive(Debug, Clone)]
 pub struct TagPatterns {
@@ -94,7 +104,7 @@ pub struct TagPatterns {
 
 impl TagPatterns {
     /// Compiles the defaults with `spec`'s overrides; the error names the key.
-    pub fn compile(spec: &PatternSpec) -> Result<Self, String> {
+    pub fn compile(spec: &PatternSpec) -> Result<Self, PatternError> {
         // The order they are tried in: a pre-release before the release pattern that would
         // take it as a variant, a date (2024.05.01) before the release pattern too.
         let entries = [
@@ -112,7 +122,11 @@ impl TagPatterns {
             let re = regex::RegexBuilder::new(&format!("^(?:{source})$"))
                 .case_insensitive(true)
                 .build()
-                .map_err(|e| format!("{}: {source:?} is not a valid regex: {e}", kind.name()))?;
+                .map_err(|e| PatternError {
+                    kind,
+                    pattern: source.to_string(),
+                    reason: e.to_string(),
+                })?;
             patterns.push((kind, source.to_string(), re));
         }
         Ok(Self { patterns })
@@ -271,7 +285,12 @@ mod tests {
             ..PatternSpec::default()
         };
         let err = TagPatterns::compile(&spec).unwrap_err();
-        assert!(err.starts_with("commit: "), "{err}");
+        assert_eq!((err.kind, err.pattern.as_str()), (TagKind::Commit, "(["));
+        assert!(
+            err.to_string()
+                .starts_with("commit: \"([\" is not a valid regex: "),
+            "{err}"
+        );
     }
 
     #[test]

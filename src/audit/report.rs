@@ -7,9 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::AuditSettings;
 use super::findings::{DAY, RepoTags};
 use super::kinds::TagKind;
+pub use super::parts::{AliasGroup, Finding, FindingKind, TagAge, TagAudit};
+use super::settings::AuditSettings;
 use super::suggest::{SuggestedPolicy, suggest_policy};
 use crate::analysis::ages::{AGE_BUCKETS, age_bucket};
 use crate::analysis::freed_index::FreedIndex;
@@ -82,14 +83,6 @@ pub struct Summary {
     pub findings: usize,
 }
 
-/// A tag with its created date.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct TagAge {
-    pub tag: String,
-    pub created: Timestamp,
-    pub age_days: i64,
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct RepoAudit {
     pub name: String,
@@ -102,65 +95,6 @@ pub struct RepoAudit {
     pub oldest: Option<TagAge>,
     /// No tag newer than `stale_days`.
     pub stale: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct TagAudit {
-    pub repository: String,
-    pub tag: String,
-    pub kind: TagKind,
-    pub digest: Option<String>,
-    pub created: Option<Timestamp>,
-    pub age_days: Option<i64>,
-}
-
-/// Several tags on one digest.
-#[derive(Debug, Clone, Serialize)]
-pub struct AliasGroup {
-    pub repository: String,
-    pub digest: String,
-    pub tags: Vec<String>,
-    /// The floating tags among them: where `latest` and friends point.
-    pub floating: Vec<String>,
-    /// What deleting the digest (and so every tag in the group) would free.
-    pub bytes_freed: u64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FindingKind {
-    /// No tag newer than `stale_days`: the whole repository may be dead.
-    StaleRepository,
-    /// Build tags (commit, branch, date, pre-release) older than `stale_days`, on digests no
-    /// release or floating tag uses.
-    StaleBuilds,
-    /// Signature, attestation or SBOM tags whose subject no longer exists.
-    OrphanedSignatures,
-    /// A floating tag on an image that is not among the repository's newest ones.
-    FloatingDrift,
-}
-
-impl FindingKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            FindingKind::StaleRepository => "stale_repository",
-            FindingKind::StaleBuilds => "stale_builds",
-            FindingKind::OrphanedSignatures => "orphaned_signatures",
-            FindingKind::FloatingDrift => "floating_drift",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Finding {
-    pub kind: FindingKind,
-    pub repository: String,
-    /// One line for people.
-    pub detail: String,
-    /// The tags the finding names (sorted).
-    pub tags: Vec<String>,
-    /// What deleting those tags (by digest, as `regatta rm` would) frees.
-    pub bytes_freed: u64,
 }
 
 fn kind_counts<'a>(kinds: impl Iterator<Item = TagKind> + 'a) -> BTreeMap<TagKind, usize> {

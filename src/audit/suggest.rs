@@ -9,15 +9,12 @@ use std::collections::BTreeSet;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use super::AuditSettings;
 use super::kinds::TagKind;
-use super::report::TagAudit;
+use super::parts::TagAudit;
+use super::settings::AuditSettings;
 use crate::analysis::model::StorageModel;
 use crate::cleanup::plan::{Mode, Plan, plan_cleanup};
 use crate::cleanup::policy::{Policy, PolicySpec};
-
-/// The suggested policy's name unless the config has a policy of that name already.
-pub const POLICY_NAME: &str = "suggested";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SuggestedPolicy {

@@ -1,15 +1,11 @@
 //! `regatta du`: storage per repository and for the registry, and what a deletion would free.
 
-use std::io::IsTerminal;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
 use serde::Serialize;
 
 use super::Context;
 use super::output::{print_json, print_lines};
 use crate::analysis::freed::{DeletionPlan, plan_deletion};
-use crate::analysis::model::{ScanEvent, ScanFailure, StorageModel};
+use crate::analysis::model::{ScanFailure, StorageModel};
 use crate::analysis::storage::{RegistryStats, RepoStats, registry_stats, repo_stats};
 use crate::cleanup::plan::{Mode, plan_rm};
 use crate::present::columns::{DU_COLUMNS, Digests, Field, RepoLine, RepoSizes, repo_row, table};
@@ -17,7 +13,7 @@ use crate::present::failures::{LISTED, failure_lines, incomplete};
 use crate::present::plan::{plan_lines, texts};
 use crate::present::units::{count, count_irregular, size};
 use crate::registry::{RepoName, Source, Tag};
-use crate::scan::{ScanOptions, scan};
+use crate::scan::ScanOptions;
 use crate::target;
 
 #[derive(Serialize)]
@@ -200,66 +196,5 @@ fn warn_incomplete(model: &StorageModel) {
     }
 }
 
-/// Scans with a one-line progress display on stderr when stderr is a terminal.
-pub(crate) async fn scan_with_progress(
-    source: &dyn Source,
-    options: &ScanOptions,
-) -> anyhow::Result<StorageModel> {
-    let show = std::io::stderr().is_terminal();
-    let progress = Mutex::new(Progress::default());
-    let sink = |event: &ScanEvent| {
-        if !show {
-            return;
-        }
-        let mut p = progress.lock().unwrap_or_else(|e| e.into_inner());
-        p.count(event);
-        p.draw(false);
-    };
-    let model = scan(source, options, &sink).await?;
-    if show {
-        let mut p = progress.lock().unwrap_or_else(|e| e.into_inner());
-        p.draw(true);
-        eprint!("\r\x1b[2K");
-    }
-    Ok(model)
-}
-
-#[derive(Default)]
-struct Progress {
-    repos: usize,
-    repos_listed: usize,
-    tags: usize,
-    resolved: usize,
-    manifests: usize,
-    last_draw: Option<Instant>,
-}
-
-impl Progress {
-    fn count(&mut self, event: &ScanEvent) {
-        match event {
-            ScanEvent::Repositories(r) => self.repos += r.len(),
-            ScanEvent::Tags { tags, .. } => {
-                self.repos_listed += 1;
-                self.tags += tags.len();
-            }
-            ScanEvent::Resolved { .. } => self.resolved += 1,
-            ScanEvent::Manifest { .. } => self.manifests += 1,
-            _ => {}
-        }
-    }
-
-    fn draw(&mut self, force: bool) {
-        if !force
-            && self
-                .last_draw
-                .is_some_and(|t| t.elapsed() < Duration::from_millis(100))
-        {
-            return;
-        }
-        self.last_draw = Some(Instant::now());
-        eprint!(
-            "\r\x1b[2Kscanning: repositories {}/{}, tags {}/{}, manifests {}",
-            self.repos_listed, self.repos, self.resolved, self.tags, self.manifests
-        );
-    }
-}
+/// The scan's progress bar lives in `progress.rs`; `delete.rs` reaches it through here.
+pub(crate) use super::progress::scan_with_progress;

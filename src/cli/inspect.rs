@@ -6,15 +6,20 @@ use serde::Serialize;
 
 use super::Context;
 use super::output::{print_json, print_lines};
+use super::progress::scan_with_progress;
+use crate::analysis::model::StorageModel;
+use crate::analysis::sharing::{TagSharing, tag_sharing};
 use crate::analysis::size::{image_size, manifest_size};
 use crate::present::columns::{
-    Digests, LAYER_COLUMNS, LayerLine, PLATFORM_COLUMNS, PlatformLine, layer_cells, platform_cells,
-    table,
+    Digests, LAYER_COLUMNS, LAYER_USERS_COLUMNS, LayerLine, PLATFORM_COLUMNS, PlatformLine,
+    layer_cells, platform_cells, table, used_by,
 };
 use crate::present::size_exact;
 use crate::present::text::{layer_steps, platform};
 use crate::registry::image::{ImageTree, PlatformImage, fetch_image};
 use crate::registry::manifest::{HistoryEntry, ImageConfig};
+use crate::registry::{Digest, ManifestRef, RepoName, Source};
+use crate::scan::ScanOptions;
 use crate::target;
 
 #[derive(Debug, Serialize)]
@@ -37,6 +42,33 @@ pub struct InspectReport {
     pub config_error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manifests: Option<Vec<PlatformManifestJson>>,
+    /// With `--sharing`: the tag's bytes no other tag references, from a scan of the whole
+    /// registry (the numbers of the TUI's layer view).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sharing: Option<SharingJson>,
+}
+
+/// What `--sharing` adds at the top: the tag's unique bytes and how complete the scan was.
+#[derive(Debug, Serialize)]
+pub struct SharingJson {
+    /// Bytes of the blobs (manifests, configs, layers) of this tag that no other tag in any
+    /// repository references: what deleting this tag alone would free if it had no alias.
+    pub unique_bytes: u64,
+    /// False when part of the scan failed: then other users may be missing.
+    pub complete: bool,
+    pub failures: Vec<crate::analysis::model::ScanFailure>,
+}
+
+/// The other users of one layer (the TUI's USED BY column and its detail line).
+#[derive(Debug, Serialize)]
+pub struct UsedByJson {
+    /// Other tags, in any repository and aliases of this tag included, whose images
+    /// reference the layer.
+    pub tags: usize,
+    /// The repositories of those tags.
+    pub repositories: Vec<String>,
+    /// The first few of those tags (`repo:tag`), at most five.
+    pub examples: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -51,6 +83,9 @@ pub struct LayerJson {
     pub digest: String,
     pub media_type: String,
     pub size: u64,
+    /// With `--sharing`: which other tags use this layer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub used_by: Option<UsedByJson>,
 }
 
 #[derive(Debug, Serialize)]
@@ -100,6 +135,7 @@ fn layers_json(image: &PlatformImage) -> Vec<LayerJson> {
             digest: l.digest.to_string(),
             media_type: l.media_type.clone(),
             size: l.size,
+            used_by: None,
         })
         .collect()
 }
@@ -141,6 +177,7 @@ pub fn report(reference: String, tree: &ImageTree) -> InspectReport {
         config: None,
         config_error: None,
         manifests: None,
+        sharing: None,
     };
     if tree.is_index() {
         report.manifests = Some(
@@ -167,8 +204,13 @@ pub fn report(reference: String, tree: &ImageTree) -> InspectReport {
 }
 
 /// One warning per image whose config could not be read, so that a missing config (a blob
-/// that failed its digest check, a refused blob request) is never passed over in silence.
-fn config_warnings(r: &InspectReport) -> Vec<String> {
+/// that failed its digest check, a refused blob request) is never passed over in silence;
+/// and one per created date not to be believed (shown as the config has it).
+fn config_warnings(r: &InspectReport, tree: &ImageTree) -> Vec<String> {
+    let dates = tree.images.iter().filter_map(|image| {
+        let e = image.config.as_ref()?.believable_created().err()?;
+        Some(format!("the config of {}: {e}", image.digest))
+    });
     let single = r
         .config_error
         .iter()
@@ -178,11 +220,124 @@ fn config_warnings(r: &InspectReport) -> Vec<String> {
             .as_ref()
             .map(|e| format!("cannot read the config of {}: {e}", m.digest))
     });
-    single.chain(platforms).collect()
+    single.chain(platforms).chain(dates).collect()
 }
 
-pub async fn run(ctx: &Context, input: &str, json: bool) -> anyhow::Result<()> {
+/// Adds the sharing of the tag to `report`: the tag's unique bytes, and each layer's users.
+pub fn add_sharing(report: &mut InspectReport, sharing: &TagSharing, model: &StorageModel) {
+    report.sharing = Some(SharingJson {
+        unique_bytes: sharing.unique_bytes,
+        complete: model.failures.is_empty(),
+        failures: model.failure_list(),
+    });
+    let layers = report.layers.iter_mut().flatten().chain(
+        report
+            .manifests
+            .iter_mut()
+            .flatten()
+            .flat_map(|m| m.layers.iter_mut()),
+    );
+    for layer in layers {
+        let Ok(digest) = Digest::parse(&layer.digest) else {
+            continue;
+        };
+        layer.used_by = sharing.users_of(&digest).map(|u| UsedByJson {
+            tags: u.tags,
+            repositories: u.repos.iter().map(|r| r.to_string()).collect(),
+            examples: u.examples.clone(),
+        });
+    }
+}
+
+const SHARING_NEEDS_A_TAG: &str = "--sharing needs a tag (REPOSITORY:TAG): sharing is counted between tags, and a digest alone names none";
+
+/// Scans the whole registry and measures the sharing of `repo:tag`, whose image the report
+/// describes. Fails when the scan could not resolve the tag, or found it on another digest
+/// (it moved between the two reads).
+async fn measure_sharing(
+    target: &target::Target,
+    source: &dyn Source,
+    repo: &RepoName,
+    reference: &ManifestRef,
+    report: &mut InspectReport,
+) -> anyhow::Result<()> {
+    let ManifestRef::Tag(tag) = reference else {
+        anyhow::bail!("{}", SHARING_NEEDS_A_TAG);
+    };
+    let options = ScanOptions {
+        concurrency: match target {
+            target::Target::Registry { options, .. } => options.concurrency,
+            target::Target::Layout(_) => 8,
+        },
+        repo_filter: None,
+    };
+    let model = scan_with_progress(source, &options).await?;
+    let scanned = model
+        .repos
+        .get(repo)
+        .and_then(|r| r.tags.get(tag))
+        .cloned()
+        .flatten();
+    match scanned {
+        Some(digest) if digest.to_string() == report.digest => {}
+        Some(digest) => anyhow::bail!(
+            "{repo}:{tag} moved while it was read ({} then {digest}); run the command again",
+            report.digest
+        ),
+        None => anyhow::bail!("the scan could not resolve {repo}:{tag}, so its sharing is unknown"),
+    }
+    let sharing = tag_sharing(&model, repo, tag)
+        .ok_or_else(|| anyhow::anyhow!("the scan could not resolve {repo}:{tag}"))?;
+    add_sharing(report, &sharing, &model);
+    Ok(())
+}
+
+/// Lines of `--sharing` for people: unique bytes, then who else uses each layer.
+fn sharing_lines(r: &InspectReport) -> Vec<String> {
+    let Some(sharing) = &r.sharing else {
+        return Vec::new();
+    };
+    let mut lines = vec![
+        String::new(),
+        format!(
+            "Unique:     {} no other tag references{}",
+            size_exact(sharing.unique_bytes),
+            if sharing.complete {
+                ""
+            } else {
+                " (scan incomplete)"
+            }
+        ),
+        String::new(),
+    ];
+    let layers = r
+        .layers
+        .iter()
+        .flatten()
+        .chain(r.manifests.iter().flatten().flat_map(|m| m.layers.iter()));
+    let mut seen = std::collections::BTreeSet::new();
+    let rows: Vec<Vec<String>> = layers
+        .filter(|l| seen.insert(l.digest.clone()))
+        .map(|l| match &l.used_by {
+            Some(u) => {
+                let mut also = u.examples.join(", ");
+                if u.tags > u.examples.len() {
+                    also.push_str(&format!(" and {} more", u.tags - u.examples.len()));
+                }
+                vec![l.digest.clone(), used_by(u.tags), also]
+            }
+            None => vec![l.digest.clone(), "?".into(), String::new()],
+        })
+        .collect();
+    lines.extend(table(LAYER_USERS_COLUMNS, &rows));
+    lines
+}
+
+pub async fn run(ctx: &Context, input: &str, json: bool, sharing: bool) -> anyhow::Result<()> {
     let (target, repo, reference) = target::resolve_reference(input, &ctx.config, &ctx.overrides)?;
+    if sharing && reference.digest().is_some() {
+        anyhow::bail!("{}", SHARING_NEEDS_A_TAG);
+    }
     ctx.warn_for(&target);
     let source = target.open()?;
     let tree = fetch_image(source.as_ref(), &repo, &reference).await?;
@@ -196,14 +351,21 @@ pub async fn run(ctx: &Context, input: &str, json: bool) -> anyhow::Result<()> {
         },
         reference
     );
-    let report = report(full, &tree);
-    for warning in config_warnings(&report) {
+    let mut report = report(full, &tree);
+    if sharing {
+        measure_sharing(&target, source.as_ref(), &repo, &reference, &mut report).await?;
+    }
+    for warning in config_warnings(&report, &tree) {
         eprintln!("regatta: warning: {}", crate::sanitize::sanitize(&warning));
     }
     if json {
         print_json(&report)
     } else {
-        print_lines(text_lines(&report, &tree))
+        print_lines(
+            text_lines(&report, &tree)
+                .into_iter()
+                .chain(sharing_lines(&report)),
+        )
     }
 }
 

@@ -1,5 +1,6 @@
 //! The command line: parses arguments, loads the config, and runs a command or the TUI.
-//! Errors end as one line on stderr and exit code 1; usage errors exit with 2.
+//! Errors end as one line on stderr and exit code 1; usage errors exit with 2. A reader that
+//! goes away (`regatta ls demo | head -1`) ends the program quietly with 0, as `rg` does.
 
 mod audit;
 mod delete;
@@ -8,6 +9,7 @@ mod inspect;
 mod list;
 mod logging;
 mod output;
+mod progress;
 mod restore;
 
 use std::path::PathBuf;
@@ -80,6 +82,10 @@ pub enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Also scan the whole registry and show, for each layer, which other tags use it,
+        /// and the bytes no other tag references (the TUI's layer view). Needs a tag.
+        #[arg(long)]
+        sharing: bool,
     },
     /// Storage per repository and for the registry; with --free, what deleting tags would free.
     Du {
@@ -157,6 +163,22 @@ pub enum Command {
     Completions { shell: clap_complete::Shell },
 }
 
+impl Command {
+    /// Whether the command prints JSON (then no progress is drawn, even on a terminal).
+    fn prints_json(&self) -> bool {
+        match self {
+            Command::Ls { json, .. }
+            | Command::Tags { json, .. }
+            | Command::Inspect { json, .. }
+            | Command::Du { json, .. }
+            | Command::Restore { json, .. } => *json,
+            Command::Audit { json, format, .. } => *json || *format == audit::Format::Json,
+            Command::Rm { apply, .. } | Command::Cleanup { apply, .. } => apply.json,
+            Command::Completions { .. } => false,
+        }
+    }
+}
+
 /// Runs the program; returns the process exit code.
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
@@ -169,24 +191,43 @@ pub fn main() -> i32 {
     };
     match run(cli) {
         Ok(()) => 0,
+        Err(e) if is_broken_pipe(&e) => 0,
         Err(e) => {
-            eprintln!("regatta: {}", crate::sanitize::sanitize(&format!("{e:#}")));
+            // Not `eprintln!`: it panics when stderr itself is a closed pipe.
+            let line = format!(
+                "regatta: {}\n",
+                crate::sanitize::sanitize(&format!("{e:#}"))
+            );
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
             1
         }
     }
 }
 
+/// Whether the error is a write to a pipe whose reader has gone: `head` has read enough.
+/// Rust ignores SIGPIPE, so the write fails with EPIPE instead of ending the process.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            || cause
+                .downcast_ref::<serde_json::Error>()
+                .and_then(|e| e.io_error_kind())
+                .is_some_and(|kind| kind == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(Command::Completions { shell }) = &cli.command {
-        clap_complete::generate(
-            *shell,
-            &mut Cli::command(),
-            "regatta",
-            &mut std::io::stdout(),
-        );
+        // Into a buffer first: `generate` panics when it cannot write.
+        let mut script = Vec::new();
+        clap_complete::generate(*shell, &mut Cli::command(), "regatta", &mut script);
+        std::io::Write::write_all(&mut std::io::stdout().lock(), &script)?;
         return Ok(());
     }
     let (config, config_path) = load_config(&cli.global)?;
+    let keymap = keymap_of(&config, config_path.as_deref())?;
     let config_warning = config_path
         .as_deref()
         .and_then(|p| config.exposure_warning(p));
@@ -202,9 +243,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let ctx = Context {
         config,
         config_path,
+        keymap,
         overrides,
         config_warning,
     };
+    progress::set_json_output(cli.command.as_ref().is_some_and(Command::prints_json));
     crate::registry::install_crypto_provider();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -214,9 +257,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             None => crate::cli::tui_entry::run(&ctx, cli.target.as_deref()).await,
             Some(Command::Ls { target, json }) => list::repositories(&ctx, &target, json).await,
             Some(Command::Tags { repository, json }) => list::tags(&ctx, &repository, json).await,
-            Some(Command::Inspect { reference, json }) => {
-                inspect::run(&ctx, &reference, json).await
-            }
+            Some(Command::Inspect {
+                reference,
+                json,
+                sharing,
+            }) => inspect::run(&ctx, &reference, json, sharing).await,
             Some(Command::Du {
                 target,
                 repo,
@@ -284,6 +329,9 @@ fn succeeded(all_ok: bool) -> anyhow::Result<()> {
 pub struct Context {
     pub config: Config,
     pub config_path: Option<PathBuf>,
+    /// The TUI's key bindings, `[keys]` applied (checked for every command, like the rest
+    /// of the config).
+    pub keymap: crate::tui::keymap::Keymap,
     pub overrides: Overrides,
     /// Shown once: in the TUI's status line, or on stderr by the CLI.
     pub config_warning: Option<String>,
@@ -296,6 +344,17 @@ impl Context {
             eprintln!("regatta: warning: {w}");
         }
     }
+}
+
+/// The key bindings of the config's `[keys]`; a bad entry is a config error at its line.
+fn keymap_of(
+    config: &Config,
+    path: Option<&std::path::Path>,
+) -> anyhow::Result<crate::tui::keymap::Keymap> {
+    crate::tui::keymap::Keymap::from_config(&config.keys).map_err(|e| {
+        let path = path.unwrap_or(std::path::Path::new("config.toml"));
+        config.key_error(path, &e.action, e.message).into()
+    })
 }
 
 /// The explicit `--config` must exist; the default path may be absent (then: no registries).

@@ -12,23 +12,17 @@ use crate::tui::{self, RegistryEntry};
 
 pub async fn run(ctx: &Context, input: Option<&str>) -> anyhow::Result<()> {
     let (mut entries, open_first) = match input {
+        Some(input) if target::is_demo(input, &ctx.config) => (vec![demo_entry(None)?], true),
         Some(input) => {
             let target = target::resolve(input, &ctx.config, &ctx.overrides)?;
             (vec![entry(&target)], true)
         }
-        None if ctx.config.registries.is_empty() => {
-            let demo = crate::demo::open_demo()?;
-            let location = demo.path().display().to_string();
-            let source: Arc<dyn Source> = Arc::new(demo);
-            let entry = RegistryEntry {
-                name: "demo".into(),
-                location,
-                source: Ok(source),
-                notice: Some("the bundled demo: no config found (see config.example.toml)".into()),
-                client: None,
-            };
-            (vec![entry], true)
-        }
+        None if ctx.config.registries.is_empty() => (
+            vec![demo_entry(Some(
+                "the bundled demo: no config found (see config.example.toml)",
+            ))?],
+            true,
+        ),
         None => {
             let mut entries = Vec::new();
             for name in ctx.config.registries.keys() {
@@ -56,7 +50,22 @@ pub async fn run(ctx: &Context, input: Option<&str>) -> anyhow::Result<()> {
             .avoiding(ctx.config.policies.keys()),
         ..tui::RunOptions::default()
     };
+    tui::keymap::install(ctx.keymap.clone());
     tui::run_with(entries, open_first, options).await
+}
+
+/// The bundled demo, read-only, called `demo`.
+fn demo_entry(notice: Option<&str>) -> anyhow::Result<RegistryEntry> {
+    let demo = crate::demo::open_demo()?;
+    let location = demo.path().display().to_string();
+    let source: Arc<dyn Source> = Arc::new(demo);
+    Ok(RegistryEntry {
+        name: crate::demo::DEMO_NAME.into(),
+        location,
+        source: Ok(source),
+        notice: notice.map(str::to_string),
+        client: None,
+    })
 }
 
 fn entry(target: &target::Target) -> RegistryEntry {

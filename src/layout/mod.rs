@@ -22,6 +22,7 @@ use crate::registry::{
     RegistryError, RepoName, Source, Tag,
 };
 
+pub(crate) use discover::is_layout;
 pub use index::REF_NAME;
 
 use index::{IndexEntry, blob_path, read_blob, read_index};

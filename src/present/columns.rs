@@ -101,6 +101,14 @@ pub const LAYER_COLUMNS: &[ColumnSpec] = &[
     col("CREATED BY", Fill(1), Left),
 ];
 
+/// `inspect --sharing`: who else uses each layer (the layer view's USED BY, and the tags its
+/// detail line names).
+pub const LAYER_USERS_COLUMNS: &[ColumnSpec] = &[
+    col("LAYER", Fixed(12), Left),
+    col("USED BY", Fixed(9), Right),
+    col("ALSO IN", Fill(1), Left),
+];
+
 const BACKUP: [ColumnSpec; 5] = [
     col("AGE", Fixed(4), Right),
     col("ACTION", Fixed(6), Left),

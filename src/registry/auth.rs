@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::challenge::{Challenge, parse_challenges};
 use super::credentials::{Credentials, Secret};
-use super::error::RegistryError;
+use super::error::{RegistryError, describe_reqwest_error};
 
 /// The scheme a registry asked for, with what is needed to answer it.
 #[derive(Debug, Clone)]
@@ -29,12 +29,23 @@ struct Token {
 }
 
 /// Per-registry auth state shared by every clone of a client.
-#[derive(Default)]
 pub(crate) struct AuthState {
     scheme: Mutex<Option<AuthScheme>>,
     /// One slot per scope, each behind its own async lock so that concurrent requests for the
     /// same scope fetch one token, while different scopes do not wait for each other.
     tokens: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Token>>>>>,
+    /// The clock tokens expire by: `Instant::now`, or a test's, which moves only when told.
+    now: fn() -> Instant,
+}
+
+impl Default for AuthState {
+    fn default() -> Self {
+        Self {
+            scheme: Mutex::default(),
+            tokens: Mutex::default(),
+            now: Instant::now,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -96,12 +107,16 @@ impl AuthState {
                     .clone();
                 let mut guard = slot.lock().await;
                 if let Some(token) = guard.as_ref()
-                    && token.expires > Instant::now()
+                    && token.expires > (self.now)()
                 {
                     return Ok(Some(format!("Bearer {}", token.value.expose())));
                 }
-                let token =
+                let (value, expires_in) =
                     fetch_token(http, host, credentials, &realm, service.as_deref(), scope).await?;
+                let token = Token {
+                    value,
+                    expires: token_expiry((self.now)(), expires_in),
+                };
                 let header = format!("Bearer {}", token.value.expose());
                 *guard = Some(token);
                 Ok(Some(header))
@@ -131,7 +146,15 @@ pub(crate) fn basic_header(credentials: &Credentials) -> Option<String> {
     }
 }
 
-/// Asks the token realm for a token (Docker token spec; OAuth2 refresh for identity tokens).
+/// When a token fetched at `now` stops being used: its lifetime (`expires_in`, the spec's
+/// default 60 s) from now, renewed a tenth early.
+fn token_expiry(now: Instant, expires_in: Option<u64>) -> Instant {
+    let lifetime = expires_in.unwrap_or(60).max(1);
+    now + Duration::from_secs(lifetime) - Duration::from_secs(lifetime / 10)
+}
+
+/// Asks the token realm for a token (Docker token spec; OAuth2 refresh for identity tokens):
+/// the token and its `expires_in`.
 async fn fetch_token(
     http: &reqwest::Client,
     host: &str,
@@ -139,7 +162,7 @@ async fn fetch_token(
     realm: &str,
     service: Option<&str>,
     scope: &str,
-) -> Result<Token, RegistryError> {
+) -> Result<(Secret, Option<u64>), RegistryError> {
     let auth_err = |detail: String| RegistryError::Auth {
         host: host.to_string(),
         detail,
@@ -179,7 +202,7 @@ async fn fetch_token(
     let response = request.send().await.map_err(|e| {
         auth_err(format!(
             "the token server at {realm_url} failed: {}",
-            super::client::describe_reqwest_error(&e)
+            describe_reqwest_error(&e)
         ))
     })?;
     let status = response.status();
@@ -210,14 +233,7 @@ async fn fetch_token(
         .or(parsed.access_token)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| auth_err("the token server's answer holds no token".to_string()))?;
-    // The spec's default lifetime is 60 s; renew a little early.
-    let lifetime = parsed.expires_in.unwrap_or(60).max(1);
-    let expires =
-        Instant::now() + Duration::from_secs(lifetime) - Duration::from_secs(lifetime / 10);
-    Ok(Token {
-        value: Secret::new(value),
-        expires,
-    })
+    Ok((Secret::new(value), parsed.expires_in))
 }
 
 #[cfg(test)]
@@ -248,5 +264,64 @@ mod tests {
         };
         assert_eq!(basic_header(&c).unwrap(), "Basic YWxpY2U6cHc=");
         assert!(basic_header(&Credentials::Anonymous).is_none());
+    }
+
+    #[test]
+    fn a_token_lives_its_lifetime_less_a_tenth() {
+        let now = Instant::now();
+        assert_eq!(token_expiry(now, Some(300)), now + Duration::from_secs(270));
+        assert_eq!(token_expiry(now, None), now + Duration::from_secs(54));
+        // A lifetime of 0 would mean a token request per request: one second at least.
+        assert_eq!(token_expiry(now, Some(0)), now + Duration::from_secs(1));
+    }
+
+    thread_local! {
+        /// The test clock: a fixed start plus what the test has moved it by. `tokio::test`
+        /// runs on the test's own thread, so each test has a clock of its own.
+        static START: Instant = Instant::now();
+        static MOVED: std::cell::Cell<Duration> = const { std::cell::Cell::new(Duration::ZERO) };
+    }
+
+    fn test_now() -> Instant {
+        START.with(|s| *s) + MOVED.with(|m| m.get())
+    }
+
+    fn move_clock_to(at: Duration) {
+        MOVED.with(|m| m.set(at));
+    }
+
+    /// The cache through `header`, against a token endpoint that counts its requests: a
+    /// 60-second token is reused until 54 s have passed on the test clock, and fetched again
+    /// from then on. No real time passes.
+    #[tokio::test]
+    async fn an_expired_token_is_fetched_again_and_a_live_one_is_not() {
+        use wiremock::matchers::path;
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+        let server = MockServer::start().await;
+        Mock::given(path("/token"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(serde_json::json!({"token": "tok", "expires_in": 60})),
+            )
+            .mount(&server)
+            .await;
+        let state = AuthState {
+            now: test_now,
+            ..AuthState::default()
+        };
+        assert!(state.learn(&format!(r#"Bearer realm="{}/token""#, server.uri())));
+        crate::registry::install_crypto_provider();
+        let http = reqwest::Client::new();
+        let fetched = || async {
+            let requests = server.received_requests().await.expect("recording on");
+            requests.iter().filter(|r| r.url.path() == "/token").count()
+        };
+        let header = || state.header(&http, "h", &Credentials::Anonymous, "repository:a:pull");
+        for (at, fetches) in [(0, 1), (1, 1), (53, 1), (54, 2), (55, 2), (108, 3)] {
+            move_clock_to(Duration::from_secs(at));
+            let h = header().await.expect("a header");
+            assert_eq!(h.as_deref(), Some("Bearer tok"));
+            assert_eq!(fetched().await, fetches, "token requests after {at} s");
+        }
     }
 }

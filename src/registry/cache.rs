@@ -143,6 +143,20 @@ impl Source for CachingSource {
         self.inner.tags(repo).await
     }
 
+    async fn repositories_checked(
+        &self,
+        on_page: PageSink<'_, RepoName>,
+    ) -> Result<(Vec<RepoName>, super::Skipped), RegistryError> {
+        self.inner.repositories_checked(on_page).await
+    }
+
+    async fn tags_checked(
+        &self,
+        repo: &RepoName,
+    ) -> Result<(Vec<Tag>, super::Skipped), RegistryError> {
+        self.inner.tags_checked(repo).await
+    }
+
     async fn resolve(
         &self,
         repo: &RepoName,

@@ -13,7 +13,9 @@ use url::Url;
 
 use super::auth::AuthState;
 use super::credentials::{CredentialSource, Credentials};
-use super::error::{ErrorEnvelope, RegistryError};
+use super::error::{
+    ErrorEnvelope, RegistryError, describe_reqwest_error, is_tls_error, tls_detail,
+};
 use super::reference::RegistryAddr;
 
 /// Bodies of manifests, configs and list pages are refused past this size (Distribution's own
@@ -565,47 +567,6 @@ pub(crate) async fn read_capped(
         },
         BodyError::Broken(e) => body_broke_off(host, url, &e),
     })
-}
-
-fn error_chain(e: &dyn std::error::Error) -> Vec<String> {
-    let mut out = vec![e.to_string()];
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push(s.to_string());
-        source = s.source();
-    }
-    out
-}
-
-fn is_tls_error(e: &reqwest::Error) -> bool {
-    error_chain(e).iter().any(|m| {
-        let m = m.to_ascii_lowercase();
-        m.contains("certificate")
-            || m.contains("tls")
-            || m.contains("handshake")
-            || m.contains("corrupt message")
-    })
-}
-
-fn tls_detail(e: &reqwest::Error) -> String {
-    error_chain(e)
-        .into_iter()
-        .rev()
-        .find(|m| !m.is_empty())
-        .unwrap_or_else(|| "handshake failed".to_string())
-}
-
-/// The innermost useful message of a reqwest error, without the URL (which callers add).
-pub(crate) fn describe_reqwest_error(e: &reqwest::Error) -> String {
-    let chain = error_chain(e);
-    let innermost = chain.last().cloned().unwrap_or_default();
-    if e.is_connect() {
-        format!("connection failed ({innermost})")
-    } else if e.is_timeout() {
-        "timed out".to_string()
-    } else {
-        innermost
-    }
 }
 
 #[cfg(test)]

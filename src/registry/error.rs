@@ -143,6 +143,52 @@ impl ErrorEnvelope {
     }
 }
 
+// ---- describing transport errors (shared by the client and the token fetch) ----------
+
+/// An error's message and those of its sources, outermost first.
+fn error_chain(e: &dyn std::error::Error) -> Vec<String> {
+    let mut out = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push(s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+/// Whether a request failed in the TLS handshake or on a certificate.
+pub(crate) fn is_tls_error(e: &reqwest::Error) -> bool {
+    error_chain(e).iter().any(|m| {
+        let m = m.to_ascii_lowercase();
+        m.contains("certificate")
+            || m.contains("tls")
+            || m.contains("handshake")
+            || m.contains("corrupt message")
+    })
+}
+
+/// The innermost message of a TLS failure.
+pub(crate) fn tls_detail(e: &reqwest::Error) -> String {
+    error_chain(e)
+        .into_iter()
+        .rev()
+        .find(|m| !m.is_empty())
+        .unwrap_or_else(|| "handshake failed".to_string())
+}
+
+/// The innermost useful message of a reqwest error, without the URL (which callers add).
+pub(crate) fn describe_reqwest_error(e: &reqwest::Error) -> String {
+    let chain = error_chain(e);
+    let innermost = chain.last().cloned().unwrap_or_default();
+    if e.is_connect() {
+        format!("connection failed ({innermost})")
+    } else if e.is_timeout() {
+        "timed out".to_string()
+    } else {
+        innermost
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

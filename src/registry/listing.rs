@@ -7,9 +7,9 @@ use url::Url;
 use super::client::{Call, Client, MAX_DOCUMENT_BYTES, RequestKind};
 use super::error::RegistryError;
 use super::manifest::null_as_empty;
-use super::pagination::{PageGuard, next_link};
+use super::pagination::{PageGuard, next_link, same_origin};
 use super::reference::{RepoName, Tag};
-use super::source::PageSink;
+use super::source::{PageSink, Skipped};
 
 #[derive(Deserialize)]
 struct CatalogPage {
@@ -30,6 +30,14 @@ impl Client {
         &self,
         on_page: PageSink<'_, RepoName>,
     ) -> Result<Vec<RepoName>, RegistryError> {
+        Ok(self.catalog_checked(on_page).await?.0)
+    }
+
+    /// [`catalog`](Self::catalog), with the names it left out (invalid or repeated).
+    pub async fn catalog_checked(
+        &self,
+        on_page: PageSink<'_, RepoName>,
+    ) -> Result<(Vec<RepoName>, Skipped), RegistryError> {
         let first = self.url(&format!("_catalog?n={}", self.page_size()))?;
         let result = self
             .list_pages(
@@ -39,7 +47,7 @@ impl Client {
                 "the catalog",
                 |b| serde_json::from_slice::<CatalogPage>(b).map(|p| p.repositories),
                 &|names: &[String]| {
-                    on_page(&parse_all(names, RepoName::parse, Warn::Yes));
+                    on_page(&parse_all(names, RepoName::parse, Warn::Yes).0);
                 },
             )
             .await;
@@ -73,6 +81,14 @@ impl Client {
     /// Every tag of `repo`, following pagination (Distribution returns them all at once and
     /// unsorted; Harbor, GHCR and ECR page).
     pub async fn tags(&self, repo: &RepoName) -> Result<Vec<Tag>, RegistryError> {
+        Ok(self.tags_checked(repo).await?.0)
+    }
+
+    /// [`tags`](Self::tags), with the names it left out (invalid or repeated).
+    pub async fn tags_checked(
+        &self,
+        repo: &RepoName,
+    ) -> Result<(Vec<Tag>, Skipped), RegistryError> {
         let first = self.url(&format!("{repo}/tags/list?n={}", self.page_size()))?;
         let names = self
             .list_pages(
@@ -131,6 +147,18 @@ impl Client {
             on_page(&page);
             all.extend(page);
             next = link.and_then(|l| next_link(&url, &l));
+            if let Some(n) = &next
+                && !same_origin(n, &url)
+            {
+                // The registry's credentials would go along: a listing never leaves its host.
+                return Err(RegistryError::Malformed {
+                    url: url.to_string(),
+                    detail: format!(
+                        "its Link header sends the next page to another host ({}); regatta does not follow a listing off the registry",
+                        n.origin().ascii_serialization()
+                    ),
+                });
+            }
         }
         Ok(all)
     }
@@ -143,19 +171,68 @@ enum Warn {
     No,
 }
 
-/// Keeps the names that are valid; a registry sending an invalid one (which could not be
-/// used in a URL anyway) gets a log line, not a failed listing.
-fn parse_all<T, E>(names: &[String], parse: impl Fn(&str) -> Result<T, E>, warn: Warn) -> Vec<T> {
-    names
-        .iter()
-        .filter_map(|n| match parse(n) {
-            Ok(v) => Some(v),
+/// Keeps the names that are valid, each once; a registry sending an invalid one (which could
+/// not be used in a URL anyway) or one twice gets a log line and a count, not a failed listing.
+fn parse_all<T, E>(
+    names: &[String],
+    parse: impl Fn(&str) -> Result<T, E>,
+    warn: Warn,
+) -> (Vec<T>, Skipped) {
+    let mut seen = std::collections::HashSet::with_capacity(names.len());
+    let mut skipped = Skipped::default();
+    let mut kept = Vec::with_capacity(names.len());
+    for n in names {
+        match parse(n) {
+            Ok(_) if !seen.insert(n.as_str()) => skipped.duplicates += 1,
+            Ok(v) => kept.push(v),
             Err(_) => {
+                skipped.invalid += 1;
                 if warn == Warn::Yes {
                     tracing::warn!(name = %crate::sanitize::sanitize(n), "skipping an invalid name from the registry");
                 }
-                None
             }
-        })
-        .collect()
+        }
+    }
+    (kept, skipped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_and_repeated_names_are_counted_not_kept() {
+        let names: Vec<String> = [
+            "v1",
+            "bad\0nul",
+            "bad\nline",
+            &"x".repeat(5_000),
+            "../../etc/passwd",
+            "v1",
+            "v2",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let (tags, skipped) = parse_all(&names, Tag::parse, Warn::No);
+        let tags: Vec<&str> = tags.iter().map(|t| t.as_str()).collect();
+        assert_eq!(tags, ["v1", "v2"]);
+        assert_eq!(
+            skipped,
+            Skipped {
+                invalid: 4,
+                duplicates: 1
+            }
+        );
+        assert_eq!(
+            skipped.sentence("tag").as_deref(),
+            Some("4 tags with invalid names skipped, 1 duplicate tag skipped")
+        );
+        let (_, skipped) = parse_all(&names[1..3], RepoName::parse, Warn::No);
+        assert_eq!(
+            skipped.sentence("repository").as_deref(),
+            Some("2 repositories with invalid names skipped")
+        );
+        assert_eq!(Skipped::default().sentence("tag"), None);
+    }
 }

@@ -19,6 +19,91 @@ pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json"
 pub const DOCKER_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1+json";
 pub const DOCKER_SCHEMA1_SIGNED: &str = "application/vnd.docker.distribution.manifest.v1+prettyjws";
 
+/// Indexes nested inside indexes (legal in OCI) are followed this deep; a deeper one is a
+/// failure of its image, never an image of 0 bytes.
+pub const MAX_INDEX_DEPTH: usize = 8;
+/// An index listing more manifests than this is not read (real ones list a few dozen,
+/// attestations included); the bound keeps memory and requests bounded under a lying index.
+pub const MAX_INDEX_CHILDREN: usize = 1_000;
+/// A manifest listing more layers than this is not read (Docker stops at 127).
+pub const MAX_LAYERS: usize = 1_000;
+
+/// The most bytes regatta takes a registry's word for, for one blob and for one image:
+/// 2^53 bytes (8 PiB). No image comes near it, and it is the largest integer a JSON reader
+/// using doubles (JavaScript, jq) keeps exact, so every number in `--json` stays exact.
+pub const MAX_PLAUSIBLE_BYTES: u64 = 1 << 53;
+
+/// Why a manifest's numbers are not believed. Each is one sentence about the manifest.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Implausible {
+    #[error(
+        "its descriptor of {digest} claims {size} bytes, more than regatta believes of one blob (2^53 bytes, 8 PiB)"
+    )]
+    BlobTooLarge { digest: Digest, size: u64 },
+    #[error("its config and layer sizes add up past 2^64 bytes (the sum overflows)")]
+    Overflow,
+    #[error(
+        "its config and layers add up to {total} bytes, more than regatta believes of one image (2^53 bytes, 8 PiB)"
+    )]
+    ImageTooLarge { total: u64 },
+    #[error("it lists {count} layers; regatta reads at most {MAX_LAYERS}")]
+    TooManyLayers { count: usize },
+    #[error("the index lists {count} manifests; regatta reads at most {MAX_INDEX_CHILDREN}")]
+    TooManyChildren { count: usize },
+}
+
+/// Checks what a manifest says before any of its numbers are used: every size and their sum
+/// within [`MAX_PLAUSIBLE_BYTES`], and the lists within regatta's bounds. Returns the image's
+/// `size` (0 for an index: its size is its platforms').
+pub fn check_manifest(manifest: &Manifest) -> Result<u64, Implausible> {
+    match manifest {
+        Manifest::Index(index) => {
+            if index.manifests.len() > MAX_INDEX_CHILDREN {
+                return Err(Implausible::TooManyChildren {
+                    count: index.manifests.len(),
+                });
+            }
+            for d in &index.manifests {
+                if d.size > MAX_PLAUSIBLE_BYTES {
+                    return Err(Implausible::BlobTooLarge {
+                        digest: d.digest.clone(),
+                        size: d.size,
+                    });
+                }
+            }
+            Ok(0)
+        }
+        Manifest::Image(m) => {
+            if m.layers.len() > MAX_LAYERS {
+                return Err(Implausible::TooManyLayers {
+                    count: m.layers.len(),
+                });
+            }
+            let mut blobs = BTreeMap::new();
+            blobs.insert(&m.config.digest, m.config.size);
+            for l in &m.layers {
+                blobs.insert(&l.digest, l.size);
+            }
+            for (digest, &size) in &blobs {
+                if size > MAX_PLAUSIBLE_BYTES {
+                    return Err(Implausible::BlobTooLarge {
+                        digest: (*digest).clone(),
+                        size,
+                    });
+                }
+            }
+            let total = blobs
+                .values()
+                .try_fold(0u64, |a, &b| a.checked_add(b))
+                .ok_or(Implausible::Overflow)?;
+            if total > MAX_PLAUSIBLE_BYTES {
+                return Err(Implausible::ImageTooLarge { total });
+            }
+            Ok(total)
+        }
+    }
+}
+
 /// The `Accept` header for manifest requests: every type we understand.
 pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
 application/vnd.oci.image.manifest.v1+json, \
@@ -154,6 +239,15 @@ pub fn parse_manifest(body: &[u8], content_type: &str) -> Result<Manifest, Manif
         OCI_INDEX | DOCKER_MANIFEST_LIST => true,
         OCI_MANIFEST | DOCKER_MANIFEST => false,
         DOCKER_SCHEMA1 | DOCKER_SCHEMA1_SIGNED => return Err(ManifestParseError::Schema1),
+        // A config or a layer where a manifest should be (an index entry of the wrong type):
+        // its shape could pass for a manifest's, its type says what it is.
+        other
+            if other.contains(".config.")
+                || other.contains("container.image")
+                || other.contains(".layer.") =>
+        {
+            return Err(ManifestParseError::UnsupportedMediaType(other.to_string()));
+        }
         // Unknown or missing type: OCI allows an absent mediaType, so decide by shape.
         other => match (&probe.manifests, &probe.config) {
             (Some(_), None) => true,
@@ -200,10 +294,51 @@ impl ImageConfig {
         self.created.as_deref().and_then(|c| c.parse().ok())
     }
 
+    /// The `created` time when it is one to believe (see [`believable_date`]); otherwise the
+    /// sentence saying why not.
+    pub fn believable_created(&self) -> Result<Option<jiff::Timestamp>, String> {
+        believable_date(self.created.as_deref())
+    }
+
     /// History entries that made a layer, in layer order (empty-layer steps skipped).
     pub fn layer_history(&self) -> Vec<&HistoryEntry> {
         self.history.iter().filter(|h| !h.empty_layer).collect()
     }
+}
+
+/// A config's `created` date when it is one to believe: RFC 3339, not before 1970, not more
+/// than a day ahead of this machine's clock. Otherwise the sentence saying why not.
+pub fn believable_date(created: Option<&str>) -> Result<Option<jiff::Timestamp>, String> {
+    let Some(text) = created else {
+        return Ok(None);
+    };
+    let shown = text;
+    let Ok(t) = text.parse::<jiff::Timestamp>() else {
+        // Past the end of what a timestamp holds (9999-12-31T23:59:59Z is): in the future.
+        let year: Option<i32> = text.get(..4).and_then(|y| y.parse().ok());
+        if year.is_some_and(|y| y >= 9999) {
+            return Err(format!(
+                "its created date {shown} is in the future; the image's age is unknown"
+            ));
+        }
+        return Err(format!(
+            "its created date {shown:?} is not an RFC 3339 time; the image's age is unknown"
+        ));
+    };
+    if t.as_second() < 0 {
+        return Err(format!(
+            "its created date {shown} is before 1970; the image's age is unknown"
+        ));
+    }
+    let tomorrow = jiff::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_hours(24))
+        .unwrap_or(jiff::Timestamp::MAX);
+    if t > tomorrow {
+        return Err(format!(
+            "its created date {shown} is in the future; the image's age is unknown"
+        ));
+    }
+    Ok(Some(t))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -305,6 +440,26 @@ mod tests {
             parse_manifest(b"{not json", ""),
             Err(ManifestParseError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn dates_that_lie_are_named() {
+        assert!(believable_date(None).unwrap().is_none());
+        assert!(
+            believable_date(Some("2024-05-01T10:00:00Z"))
+                .unwrap()
+                .is_some()
+        );
+        for future in ["9999-12-31T23:59:59Z", "9999-01-01T00:00:00Z"] {
+            let e = believable_date(Some(future)).unwrap_err();
+            assert!(e.contains("in the future"), "{e}");
+        }
+        let e = believable_date(Some("1969-07-20T20:17:00Z")).unwrap_err();
+        assert!(e.contains("before 1970"), "{e}");
+        let e = believable_date(Some("last Tuesday")).unwrap_err();
+        assert!(e.contains("not an RFC 3339 time"), "{e}");
+        // The reproducible-build epoch is a date (counted as unknown by the model).
+        assert!(believable_date(Some("1970-01-01T00:00:00Z")).is_ok());
     }
 
     #[test]

@@ -89,8 +89,15 @@ impl Client {
         let document = self.fetch(call, MAX_DOCUMENT_BYTES).await?;
         let content_type =
             header_value(&document.headers, header::CONTENT_TYPE.as_str()).unwrap_or_default();
-        let header_digest = header_value(&document.headers, "docker-content-digest")
-            .and_then(|d| Digest::parse(&d).ok());
+        // A digest header that is there but cannot be checked (an unknown algorithm, upper
+        // case, cut short) is a registry that lies about identity: say so rather than ignore it.
+        let header_digest = match header_value(&document.headers, "docker-content-digest") {
+            None => None,
+            Some(d) => Some(Digest::parse(&d).map_err(|e| RegistryError::Malformed {
+                url: what.clone(),
+                detail: format!("its Docker-Content-Digest is not a digest regatta can check: {e}"),
+            })?),
+        };
         let body = document.body;
         let expected = reference.digest().cloned().or(header_digest);
         FetchedManifest::from_bytes(&what, body, &content_type, expected.as_ref())

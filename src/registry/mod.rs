@@ -26,7 +26,7 @@ pub use credentials::{CredentialSource, Credentials, Secret};
 pub use error::RegistryError;
 pub use manifest::{Descriptor, ImageConfig, ImageIndex, ImageManifest, Manifest, Platform};
 pub use reference::{Digest, ManifestRef, Reference, RegistryAddr, RepoName, Scheme, Tag};
-pub use source::{FetchedManifest, ManifestHead, PageSink, Source};
+pub use source::{FetchedManifest, ManifestHead, PageSink, Skipped, Source};
 
 #[async_trait]
 impl Source for Client {
@@ -51,6 +51,17 @@ impl Source for Client {
 
     async fn tags(&self, repo: &RepoName) -> Result<Vec<Tag>, RegistryError> {
         Client::tags(self, repo).await
+    }
+
+    async fn repositories_checked(
+        &self,
+        on_page: PageSink<'_, RepoName>,
+    ) -> Result<(Vec<RepoName>, Skipped), RegistryError> {
+        self.catalog_checked(on_page).await
+    }
+
+    async fn tags_checked(&self, repo: &RepoName) -> Result<(Vec<Tag>, Skipped), RegistryError> {
+        Client::tags_checked(self, repo).await
     }
 
     async fn resolve(

@@ -35,6 +35,12 @@ pub fn next_link(base: &Url, link_header: &str) -> Option<Url> {
     None
 }
 
+/// Whether `next` is on the same scheme, host and port as `current`: a `Link` to anywhere
+/// else is not followed (the registry's credentials would go with it).
+pub fn same_origin(next: &Url, current: &Url) -> bool {
+    next.origin() == current.origin()
+}
+
 /// Splits a Link header at the commas between links (not those inside `<...>` or quotes).
 fn split_links(header: &str) -> Vec<&str> {
     let mut parts = Vec::new();
@@ -105,6 +111,27 @@ mod tests {
         );
         assert!(next_link(&base(), r#"</x>; rel="prev""#).is_none());
         assert!(next_link(&base(), "garbage <").is_none());
+    }
+
+    #[test]
+    fn a_link_to_another_host_is_not_the_same_origin() {
+        let next = next_link(
+            &base(),
+            r#"<http://evil.example:5000/v2/_catalog?last=b>; rel="next""#,
+        )
+        .unwrap();
+        assert!(!same_origin(&next, &base()));
+        let next = next_link(
+            &base(),
+            r#"<http://127.0.0.1:5001/v2/_catalog>; rel="next""#,
+        )
+        .unwrap();
+        assert!(
+            !same_origin(&next, &base()),
+            "another port is another origin"
+        );
+        let next = next_link(&base(), r#"</v2/_catalog?last=b>; rel="next""#).unwrap();
+        assert!(same_origin(&next, &base()));
     }
 
     #[test]

@@ -86,6 +86,47 @@ impl FetchedManifest {
     }
 }
 
+/// Names a listing left out: names that are not valid repository or tag names (NUL, newline,
+/// 5,000 characters, `../`), and names sent twice. Never silent: the scan lists them as a
+/// failure and `regatta tags` warns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Skipped {
+    pub invalid: usize,
+    pub duplicates: usize,
+}
+
+impl Skipped {
+    pub fn is_empty(&self) -> bool {
+        self.invalid == 0 && self.duplicates == 0
+    }
+
+    /// "3 tags with invalid names skipped, 1 duplicate tag skipped" (`noun`: "tag",
+    /// "repository"); `None` when nothing was skipped.
+    pub fn sentence(&self, noun: &str) -> Option<String> {
+        let plural = |n: usize| match (n, noun) {
+            (1, _) => noun.to_string(),
+            (_, "repository") => "repositories".to_string(),
+            _ => format!("{noun}s"),
+        };
+        let mut parts = Vec::new();
+        if self.invalid > 0 {
+            parts.push(format!(
+                "{} {} with invalid names skipped",
+                self.invalid,
+                plural(self.invalid)
+            ));
+        }
+        if self.duplicates > 0 {
+            parts.push(format!(
+                "{} duplicate {} skipped",
+                self.duplicates,
+                plural(self.duplicates)
+            ));
+        }
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
+}
+
 /// Called with each page of a listing as it arrives, so lists can fill in while loading.
 pub type PageSink<'a, T> = &'a (dyn Fn(&[T]) + Send + Sync);
 
@@ -111,6 +152,19 @@ pub trait Source: Send + Sync {
 
     /// Every tag of `repo` (in the order the source gives them).
     async fn tags(&self, repo: &RepoName) -> Result<Vec<Tag>, RegistryError>;
+
+    /// [`repositories`](Self::repositories), with the names the listing left out.
+    async fn repositories_checked(
+        &self,
+        on_page: PageSink<'_, RepoName>,
+    ) -> Result<(Vec<RepoName>, Skipped), RegistryError> {
+        Ok((self.repositories(on_page).await?, Skipped::default()))
+    }
+
+    /// [`tags`](Self::tags), with the names the listing left out.
+    async fn tags_checked(&self, repo: &RepoName) -> Result<(Vec<Tag>, Skipped), RegistryError> {
+        Ok((self.tags(repo).await?, Skipped::default()))
+    }
 
     /// The digest, media type and size of a manifest, without its body where possible.
     async fn resolve(

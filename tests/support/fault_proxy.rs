@@ -1,6 +1,7 @@
 //! A loopback HTTP/1.1 proxy in front of a real registry that misbehaves on request: it adds
 //! latency, resets a connection mid-body, sends a short body, answers 500 or 429 itself,
-//! stalls, or serves the same catalog page forever. Everything else passes through untouched,
+//! stalls, holds a request at a [`Gate`] until the test opens it, or serves the same catalog
+//! page forever. Everything else passes through untouched,
 //! so the tests see the real registry's answers except where a fault says otherwise.
 //!
 //! It reads each request (request line, headers, body), forwards it on a fresh upstream
@@ -48,6 +49,10 @@ pub enum Fault {
     /// Reads the request and never answers; the connection stays open until the client
     /// gives up (or the proxy goes away).
     Stall,
+    /// Holds the request until the gate is open, then forwards it as usual (whether or not
+    /// the client is still there): a request "on its way" for as long as the test wants,
+    /// with no clock involved.
+    Hold(Gate),
     /// Forwards, and sets the response's `Link` to `rel="next"` at the very URL requested.
     SamePageForever,
     /// Forwards, and sets `Link` to the same page under a URL never used before (an extra
@@ -78,9 +83,52 @@ impl Fault {
             Fault::TruncateBody => "truncated body".into(),
             Fault::Status { status, .. } => format!("answered {status}"),
             Fault::Stall => "stalled".into(),
+            Fault::Hold(_) => "held at a gate".into(),
             Fault::SamePageForever => "same page forever".into(),
             Fault::SamePageUnderNewUrls => "same page under new URLs".into(),
         }
+    }
+}
+
+/// Where [`Fault::Hold`] requests wait; closed until [`Gate::open`], open for good after.
+#[derive(Clone)]
+pub struct Gate(Arc<tokio::sync::watch::Sender<bool>>);
+
+impl Gate {
+    pub fn new() -> Self {
+        Self(Arc::new(tokio::sync::watch::Sender::new(false)))
+    }
+
+    /// Lets every held request and every later one through.
+    pub fn open(&self) {
+        self.0.send_replace(true);
+    }
+
+    async fn passed(&self) {
+        let mut open = self.0.subscribe();
+        // The sender lives in `self`: waiting cannot fail.
+        let _ = open.wait_for(|open| *open).await;
+    }
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PartialEq for Gate {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Gate {}
+
+impl std::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = if *self.0.borrow() { "open" } else { "closed" };
+        write!(f, "Gate({state})")
     }
 }
 
@@ -392,15 +440,16 @@ async fn accept_loop(
     }
 }
 
-/// A request or response head: the first line and the header fields, in order.
+/// A request or response head: the first line and the header fields, in order. Also read
+/// by the hostile registry ([`super::hostile`]).
 #[derive(Debug, Clone)]
-struct Head {
-    first_line: String,
-    headers: Vec<(String, String)>,
+pub struct Head {
+    pub first_line: String,
+    pub headers: Vec<(String, String)>,
 }
 
 impl Head {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -426,14 +475,14 @@ impl Head {
     }
 }
 
-type Io<T> = std::io::Result<T>;
+pub type Io<T> = std::io::Result<T>;
 
 fn bad(what: &str) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string())
 }
 
 /// Reads a head; `None` when the peer closed before sending anything.
-async fn read_head<R: AsyncBufReadExt + Unpin>(reader: &mut R) -> Io<Option<Head>> {
+pub async fn read_head<R: AsyncBufReadExt + Unpin>(reader: &mut R) -> Io<Option<Head>> {
     let mut lines = Vec::new();
     let mut total = 0;
     loop {
@@ -501,7 +550,10 @@ async fn read_chunked<R: AsyncBufReadExt + Unpin>(reader: &mut R) -> Io<Vec<u8>>
 }
 
 /// The body of a request: by Content-Length or chunked; none otherwise.
-async fn read_request_body<R: AsyncBufReadExt + Unpin>(reader: &mut R, head: &Head) -> Io<Vec<u8>> {
+pub async fn read_request_body<R: AsyncBufReadExt + Unpin>(
+    reader: &mut R,
+    head: &Head,
+) -> Io<Vec<u8>> {
     if head.is_chunked() {
         return read_chunked(reader).await;
     }
@@ -672,6 +724,7 @@ async fn serve(state: Arc<State>, stream: TcpStream) -> Io<()> {
                 return Ok(());
             }
             Some(Fault::Latency(delay)) => tokio::time::sleep(*delay).await,
+            Some(Fault::Hold(gate)) => gate.passed().await,
             _ => {}
         }
 

@@ -23,6 +23,9 @@
 //!   adds latency, resets, short bodies, 500s, 429s, stalls and endless catalog pages on
 //!   request, and counts the requests it saw; [`fault_proxy::FaultProxy::with_latency`] delays
 //!   every request (the benchmark's slow network).
+//! - [`hostile::Hostile`]: a registry that answers fast with wrong content, one lie per
+//!   repository ([`hostile::Lie`]: sizes, structure, identity, lists, blobs, time), beside two
+//!   honest repositories whose numbers it works out from the bytes it serves.
 //!
 //! ```ignore
 //! mod support;
@@ -55,6 +58,7 @@ pub mod cleanup;
 pub mod cli;
 pub mod fault_proxy;
 pub mod fixtures;
+pub mod hostile;
 pub mod image;
 pub mod registry;
 pub mod sprawl;

@@ -313,6 +313,46 @@ impl TestRegistry {
             .count()
     }
 
+    /// The access log from entry `from` on, with every request answered before this call in
+    /// it. The registry writes a request's line around the time it answers, so a client can
+    /// be done a moment before its last lines are there; this sends a marker request of its
+    /// own and waits for the marker's line, which comes after theirs. The marker (a 404) is
+    /// not returned. Waits on that line, not on a clock; fails after a minute without it.
+    pub fn access_log_since(&self, from: usize) -> Vec<AccessLogEntry> {
+        use std::io::{Read, Write};
+        static MARKERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = MARKERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let marker = format!(
+            "/v2/regatta-log-marker-{}-{n}/tags/list",
+            std::process::id()
+        );
+        let mut stream = std::net::TcpStream::connect(self.addr()).expect("connect for a marker");
+        write!(
+            stream,
+            "GET {marker} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.addr()
+        )
+        .expect("send the marker request");
+        let mut answer = Vec::new();
+        stream
+            .read_to_end(&mut answer)
+            .expect("read the marker's answer");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let log = self.access_log();
+            if let Some(at) = log.iter().position(|e| e.target == marker) {
+                let mut log = log;
+                log.truncate(at);
+                return log.split_off(from.min(at));
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the registry never logged the marker request {marker}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     pub fn is_running(&self) -> bool {
         self.lock().is_some()
     }

@@ -28,7 +28,8 @@ pub const WAIT: Duration = Duration::from_secs(15);
 /// How often the screen is captured while waiting.
 const POLL: Duration = Duration::from_millis(20);
 
-const MISSING: &str = "tmux not found: install it with `apt-get install -y tmux`";
+const MISSING: &str = "the TUI end-to-end tests need tmux, which is not on PATH: install it \
+                       (`apt-get install -y tmux`, or run `scripts/test`, which does)";
 
 /// The tmux configuration of every test server: no status line (the pane is the whole
 /// window) and a known shell.
@@ -49,6 +50,8 @@ pub struct Exit {
 pub struct Pane {
     socket: String,
     dir: TempDir,
+    /// The tmux to run: `tmux` from `PATH`, or another program in the test of `drop`.
+    program: &'static str,
 }
 
 impl std::fmt::Debug for Pane {
@@ -90,6 +93,8 @@ impl Pane {
         height: u16,
         prepare: impl FnOnce(&Path),
     ) -> Self {
+        // Checked before a `Pane` exists: a failure here has no server to end in `drop`.
+        require_tmux();
         let dir = tempfile::Builder::new()
             .prefix("regatta-e2e-")
             .tempdir()
@@ -106,6 +111,7 @@ impl Pane {
                 NEXT.fetch_add(1, Ordering::Relaxed)
             ),
             dir,
+            program: "tmux",
         };
         let command = pane.shell_command(args, env);
         let raw = format!("cat >> {}", quote(&pane.raw_path().display().to_string()));
@@ -157,6 +163,16 @@ impl Pane {
              echo \"EXIT=$st TTY=$tty\"; exec sleep 600",
         );
         line
+    }
+
+    /// A pane whose server was never started and whose tmux is `program` (a name that may
+    /// not exist): for the test that dropping a pane never panics.
+    pub fn unstarted(program: &'static str) -> Self {
+        Self {
+            socket: "regatta-e2e-unstarted".to_string(),
+            dir: tempfile::tempdir().expect("a temp dir"),
+            program,
+        }
     }
 
     /// The isolated `XDG_CACHE_HOME` (where the demo is unpacked).
@@ -308,7 +324,10 @@ impl Pane {
     }
 
     fn tmux_ok(&self, args: &[&str]) -> Output {
-        let out = self.tmux(args);
+        let out = self.tmux(args).unwrap_or_else(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => panic!("{MISSING}"),
+            _ => panic!("run tmux {args:?}: {e}"),
+        });
         assert!(
             out.status.success(),
             "tmux {args:?} failed ({}): {}",
@@ -320,8 +339,8 @@ impl Pane {
 
     /// Runs tmux against this pane's own server, with an environment of its own: the server
     /// (started by the first call) and so the pane's shell inherit nothing from the test.
-    fn tmux(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
+    fn tmux(&self, args: &[&str]) -> std::io::Result<Output> {
+        Command::new(self.program)
             .arg("-u") // UTF-8 whatever the locale: the UI draws `›` and `…`
             .arg("-L")
             .arg(&self.socket)
@@ -333,17 +352,23 @@ impl Pane {
             .env("TMUX_TMPDIR", self.dir.path())
             .stdin(Stdio::null())
             .output()
-            .unwrap_or_else(|e| match e.kind() {
-                std::io::ErrorKind::NotFound => panic!("{MISSING}"),
-                _ => panic!("run tmux: {e}"),
-            })
     }
 }
 
 impl Drop for Pane {
     fn drop(&mut self) {
-        // Ends the server, the pane's shell and whatever still runs in it.
+        // Ends the server, the pane's shell and whatever still runs in it. Never panics: a
+        // panic here while a failing test unwinds would abort the whole test binary.
         let _ = self.tmux(&["kill-server"]);
+    }
+}
+
+/// Fails the test with one sentence when tmux cannot be run at all.
+fn require_tmux() {
+    match Command::new("tmux").arg("-V").stdin(Stdio::null()).output() {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!("{MISSING}"),
+        Err(e) => panic!("the TUI end-to-end tests cannot run tmux: {e}"),
     }
 }
 
