@@ -8,8 +8,12 @@
 
 pub mod audit;
 pub mod columns;
+#[cfg(test)]
+mod columns_tests;
 pub mod failures;
 pub mod plan;
+#[cfg(test)]
+mod plan_tests;
 pub mod text;
 pub mod units;
 
