@@ -865,24 +865,34 @@ fn the_table_shows_kinds_findings_floating_tags_and_the_policy() {
         "{out}"
     );
     assert!(out.contains("Findings, largest first"), "{out}");
-    // One row per finding, in the JSON's order.
+    // One row per finding, in the JSON's order, as the TUI's audit list shows it (the kind
+    // in words: `stale builds`).
     let rows: Vec<&str> = out
         .lines()
-        .skip_while(|l| !l.starts_with("KIND "))
+        .skip_while(|l| !l.starts_with("FINDING "))
         .skip(1)
         .take_while(|l| !l.is_empty())
         .collect();
     let findings = array(&s.report["findings"]);
     assert_eq!(rows.len(), findings.len(), "{out}");
     for (row, f) in rows.iter().zip(findings) {
-        let cells: Vec<&str> = row.split_whitespace().collect();
-        assert_eq!(cells[0], f["kind"].as_str().expect("kind"), "{row}");
+        let kind = f["kind"].as_str().expect("kind").replace('_', " ");
+        let rest = row
+            .strip_prefix(&kind)
+            .expect("the row starts with the kind");
+        let cells: Vec<&str> = rest.split_whitespace().collect();
         assert_eq!(
-            cells[1],
+            cells[0],
             f["repository"].as_str().expect("repository"),
             "{row}"
         );
-        assert_eq!(cells[2], array(&f["tags"]).len().to_string(), "{row}");
+        assert_eq!(cells[1], array(&f["tags"]).len().to_string(), "{row}");
+        let freed = f["bytes_freed"].as_u64().expect("bytes_freed");
+        assert_eq!(
+            format!("{} {}", cells[2], cells[3]),
+            regatta::present::size(freed),
+            "{row}"
+        );
     }
     assert!(out.contains("Where floating tags point"), "{out}");
     let policy = &s.report["suggested_policy"];

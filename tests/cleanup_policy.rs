@@ -86,10 +86,10 @@ async fn a_config_policy_keeps_the_newest_versions_untags_aliases_and_frees_what
     for line in [
         "svc: keep 3, delete 2, untag 1 (policy release)",
         "base: keep 3, delete 1, untag 0 (policy release)",
-        "  keep   latest  protected by \"latest\"",
-        "  keep   v2.0.0  among the newest 2",
-        "  delete v1.0.0  not among the newest 2",
-        "  untag  stable  not a version (unknown_date = delete), not among the newest 2; untag only: its digest is still needed by kept tag v1.2.0",
+        "  keep   latest           protected by \"latest\"",
+        "  keep   v2.0.0           among the newest 2",
+        "  delete v1.0.0           not among the newest 2",
+        "  untag  stable           not a version (unknown_date = delete), not among the newest 2; untag only: its digest is still needed by kept tag v1.2.0",
         "Dry run: nothing was deleted. Add --apply to delete.",
     ] {
         assert!(stdout.contains(line), "missing {line:?} in:\n{stdout}");

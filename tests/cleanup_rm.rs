@@ -43,13 +43,18 @@ async fn rm_without_apply_deletes_nothing_and_prints_the_plan_with_aliases_and_b
 
     let (code, stdout, stderr) = run(home.command(["rm", &reference]));
     assert_eq!(code, 0, "{stdout}\n{stderr}");
+    // The step as the TUI's delete dialog shows it (whole digests): the tags that go, the
+    // ones not asked for marked.
     let step = format!(
-        "delete app@{}  tags: latest, stable, v2  (also goes, same digest: latest, stable)",
+        "delete app@{}\n        tags: latest (same digest), stable (same digest), v2\n",
         v2.digest
     );
     assert!(stdout.contains(&step), "{stdout}");
     assert!(
-        stdout.contains("bytes_freed: ") && stdout.contains(&format!("({freed} bytes)")),
+        stdout.contains(&format!(
+            "3 tags go: 1 manifest deleted\nfrees {} ({freed} bytes) once garbage collection runs\n",
+            regatta::present::size(freed)
+        )),
         "{stdout}"
     );
     assert!(stdout.contains("Dry run: nothing was deleted"), "{stdout}");

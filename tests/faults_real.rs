@@ -431,7 +431,7 @@ fn a_scan_whose_parts_fail_for_good_is_incomplete_never_complete() {
         assert_eq!(
             lines.first().copied(),
             Some(
-                "regatta: warning: the scan is incomplete (2 failure(s)); the numbers leave those parts out:"
+                "regatta: warning: the scan is incomplete (2 failures); the numbers leave those parts out:"
             ),
             "{}",
             run.describe()
@@ -466,7 +466,13 @@ fn a_scan_whose_parts_fail_for_good_is_incomplete_never_complete() {
         assert!(
             audit
                 .stderr
-                .contains("regatta: warning: the scan is incomplete (2 failure(s))"),
+                .contains("regatta: warning: the scan is incomplete (2 failures)"),
+            "{}",
+            audit.describe()
+        );
+        // Each failure is named, as `du` names them.
+        assert!(
+            audit.stderr.contains("  tags of broken-tags: 500 from "),
             "{}",
             audit.describe()
         );

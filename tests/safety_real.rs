@@ -75,7 +75,10 @@ async fn rm_apply_refuses_a_plan_from_an_incomplete_scan_and_a_complete_rerun_ap
         "{stderr}"
     );
     // The plan shown is the partial one: stable is missing from it.
-    assert!(stdout.contains("tags: latest, v2"), "{stdout}");
+    assert!(
+        stdout.contains("tags: latest (same digest), v2\n"),
+        "{stdout}"
+    );
 
     let (code, stdout, stderr) =
         run(home.command(["rm", &reference, "--apply", "--yes", "--json"]));

@@ -4,10 +4,17 @@
 
 use super::Context;
 use super::du::{Scanned, scan_everything};
-use super::output::{human_bytes, print_json, print_lines, table};
+use super::output::{print_json, print_lines};
 use crate::audit::report::AuditReport;
 use crate::audit::suggest::shell_quote;
 use crate::audit::{AuditSettings, build_report, subjects_to_check, untagged_subjects};
+use crate::present::audit::{
+    AUDIT_REPO_COLUMNS, FINDING_COLUMNS, FLOATING_COLUMNS, audit_repo_row, finding_row,
+    floating_row,
+};
+use crate::present::columns::table;
+use crate::present::failures::{LISTED, failure_lines, incomplete};
+use crate::present::units::{count, count_irregular, size};
 use crate::sanitize::sanitize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -46,9 +53,12 @@ pub async fn run(
     );
     if !report.complete {
         eprintln!(
-            "regatta: warning: the scan is incomplete ({} failure(s)); the audit leaves those parts out",
-            report.failures.len()
+            "regatta: warning: {}:",
+            incomplete(report.failures.len(), "the audit leaves those parts out")
         );
+        for line in failure_lines(&report.failures, LISTED) {
+            eprintln!("  {line}");
+        }
     }
     match format {
         Format::Json => print_json(&report),
@@ -113,9 +123,9 @@ fn csv_cell(text: &str) -> String {
 fn table_lines(report: &AuditReport, target: &str) -> Vec<String> {
     let s = &report.summary;
     let mut lines = vec![format!(
-        "{} repositories, {} tags{}",
-        s.repositories,
-        s.tags,
+        "{}, {}{}",
+        count_irregular(s.repositories, "repository", "repositories"),
+        count(s.tags, "tag"),
         if report.complete {
             ""
         } else {
@@ -148,100 +158,39 @@ fn table_lines(report: &AuditReport, target: &str) -> Vec<String> {
         lines.push("No findings.".into());
     } else {
         lines.push("Findings, largest first (FREES: what deleting the tags would free):".into());
-        let rows: Vec<Vec<String>> = report
-            .findings
-            .iter()
-            .map(|f| {
-                vec![
-                    f.kind.name().to_string(),
-                    f.repository.clone(),
-                    f.tags.len().to_string(),
-                    human_bytes(f.bytes_freed),
-                    f.detail.clone(),
-                ]
-            })
-            .collect();
-        lines.extend(table(
-            &["KIND", "REPOSITORY", "TAGS", "FREES", "DETAIL"],
-            &rows,
-        ));
+        let rows: Vec<Vec<String>> = report.findings.iter().map(finding_row).collect();
+        lines.extend(table(FINDING_COLUMNS, &rows));
     }
 
     let floating: Vec<Vec<String>> = report
         .alias_groups
         .iter()
         .filter(|g| !g.floating.is_empty())
-        .map(|g| {
-            vec![
-                g.repository.clone(),
-                g.floating.join(" "),
-                g.tags
-                    .iter()
-                    .filter(|t| !g.floating.contains(t))
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                short_digest(&g.digest),
-            ]
-        })
+        .map(floating_row)
         .collect();
     if !floating.is_empty() {
         lines.push(String::new());
         lines.push(format!(
-            "Where floating tags point ({} alias groups in all):",
-            report.alias_groups.len()
+            "Where floating tags point ({} in all):",
+            count(report.alias_groups.len(), "alias group")
         ));
-        lines.extend(table(
-            &["REPOSITORY", "FLOATING", "SAME IMAGE AS", "DIGEST"],
-            &floating,
-        ));
+        lines.extend(table(FLOATING_COLUMNS, &floating));
     }
 
     lines.push(String::new());
-    let rows: Vec<Vec<String>> = report
-        .repositories
-        .iter()
-        .map(|r| {
-            let age = |a: &Option<crate::audit::report::TagAge>| {
-                a.as_ref()
-                    .map_or("-".to_string(), |a| format!("{} ({}d)", a.tag, a.age_days))
-            };
-            vec![
-                r.name.clone(),
-                r.tags.to_string(),
-                r.older_than.days_30.to_string(),
-                r.older_than.days_90.to_string(),
-                r.older_than.days_365.to_string(),
-                age(&r.newest),
-                age(&r.oldest),
-                if r.stale { "stale" } else { "" }.to_string(),
-            ]
-        })
-        .collect();
-    lines.extend(table(
-        &[
-            "REPOSITORY",
-            "TAGS",
-            ">30D",
-            ">90D",
-            ">365D",
-            "NEWEST",
-            "OLDEST",
-            "",
-        ],
-        &rows,
-    ));
+    let rows: Vec<Vec<String>> = report.repositories.iter().map(audit_repo_row).collect();
+    lines.extend(table(AUDIT_REPO_COLUMNS, &rows));
 
     let policy = &report.suggested_policy;
     lines.push(String::new());
     match &policy.dry_run.error {
         Some(e) => lines.push(format!("Suggested policy (cannot be dry-run: {e}):")),
         None => lines.push(format!(
-            "Suggested policy: its dry run deletes {} tags ({} manifests), untags {}, frees {} once garbage-collected:",
-            policy.dry_run.tags_deleted,
-            policy.dry_run.manifests_deleted,
+            "Suggested policy: its dry run deletes {} ({}), untags {}, frees {} once garbage-collected:",
+            count(policy.dry_run.tags_deleted, "tag"),
+            count(policy.dry_run.manifests_deleted, "manifest"),
             policy.dry_run.tags_untagged,
-            human_bytes(policy.dry_run.bytes_freed)
+            size(policy.dry_run.bytes_freed)
         )),
     }
     lines.extend(policy.toml.lines().map(|l| format!("  {l}")));
@@ -259,15 +208,6 @@ fn cleanup_command(report: &AuditReport, target: &str) -> String {
         shell_quote(target),
         report.suggested_policy.cleanup_flags
     )
-}
-
-fn short_digest(digest: &str) -> String {
-    digest
-        .split_once(':')
-        .map_or(digest, |(_, hex)| hex)
-        .chars()
-        .take(12)
-        .collect()
 }
 
 #[cfg(test)]

@@ -8,13 +8,18 @@ use serde::Serialize;
 
 use super::Context;
 use super::du::scan_with_progress;
-use super::output::{human_bytes, print_json, print_lines};
+use super::output::{print_json, print_lines};
 use crate::analysis::model::{ScanFailure, StorageModel};
 use crate::cleanup::complete::IncompleteScan;
-use crate::cleanup::execute::{Applier, ApplyEvent, ApplyReport, Outcome, mode_name};
+use crate::cleanup::execute::{Applier, ApplyEvent, ApplyReport, Outcome};
 use crate::cleanup::journal::Journal;
-use crate::cleanup::plan::{Mode, Plan, joined, plan_cleanup, plan_rm, repo_tag_names};
+use crate::cleanup::plan::{Mode, Plan, plan_cleanup, plan_rm, repo_tag_names};
 use crate::cleanup::policy::{Order, Policy, PolicySpec, UnknownDate};
+use crate::present::columns::Digests;
+use crate::present::plan::{
+    applied_lines, apply_failure_lines, decision_lines, plan_lines as present_plan_lines, texts,
+};
+use crate::present::size as human_bytes;
 use crate::registry::{RepoName, Tag};
 use crate::scan::ScanOptions;
 use crate::target::{self, Target};
@@ -365,106 +370,22 @@ async fn offer_gc(
     Ok(())
 }
 
+/// A cleanup's decisions per repository, then the plan's steps and total.
 pub fn plan_lines(plan: &Plan) -> Vec<String> {
-    let mut lines = Vec::new();
-    for r in &plan.repositories {
-        lines.push(format!(
-            "{}: keep {}, delete {}, untag {} (policy {})",
-            r.repository,
-            r.kept,
-            r.deleted,
-            r.untagged,
-            r.policy.as_deref().unwrap_or("-")
-        ));
-        for d in &r.decisions {
-            lines.push(format!(
-                "  {:<6} {}  {}",
-                format!("{:?}", d.verdict).to_lowercase(),
-                d.tag,
-                d.reason
-            ));
-        }
-    }
-    if !plan.repositories.is_empty() {
+    let mut lines = texts(&decision_lines(plan));
+    if !lines.is_empty() {
         lines.push(String::new());
     }
-    for d in &plan.deletions {
-        let mut line = format!(
-            "{:<6} {}@{}  tags: {}",
-            mode_name(d.mode),
-            d.repository,
-            d.digest,
-            joined(&d.tags)
-        );
-        if !d.widened.is_empty() {
-            line.push_str(&format!(
-                "  (also goes, same digest: {})",
-                joined(&d.widened)
-            ));
-        }
-        if !d.children.is_empty() {
-            line.push_str(&format!("  (+{} platform manifest(s))", d.children.len()));
-        }
-        lines.push(line);
-    }
-    for u in repo_tag_names(&plan.unknown) {
-        lines.push(format!("not found: {u}"));
-    }
-    lines.push(format!(
-        "{} manifest(s), {} tag(s); bytes_freed: {} ({} bytes) once garbage collection runs",
-        plan.deletions.len(),
-        plan.tag_count(),
-        human_bytes(plan.bytes_freed),
-        plan.bytes_freed
-    ));
-    lines.push(format!("Note: {}.", plan.note));
+    lines.extend(texts(&present_plan_lines(plan, Digests::Full)));
     lines
 }
 
 /// One line per step that did not fail (failures are in [`failure_lines`]).
 fn report_lines(report: &ApplyReport) -> Vec<String> {
-    let mut lines: Vec<String> = report
-        .steps
-        .iter()
-        .filter_map(|s| {
-            let outcome = match &s.outcome {
-                Outcome::Done => "done".to_string(),
-                Outcome::AlreadyDone => "already done".to_string(),
-                Outcome::Skipped(why) | Outcome::Unseen(why) => format!("skipped: {why}"),
-                Outcome::Failed(_) => return None,
-            };
-            Some(format!(
-                "{} {}@{}: {}",
-                mode_name(s.step.mode),
-                s.step.repository,
-                s.step.digest,
-                outcome
-            ))
-        })
-        .collect();
-    if report.cancelled {
-        lines.push("Cancelled: the remaining steps were not run.".into());
-    }
-    lines
+    texts(&applied_lines(report, Digests::Full))
 }
 
 /// The failed steps, and why the run stopped early if it did.
 fn failure_lines(report: &ApplyReport) -> Vec<String> {
-    let mut lines: Vec<String> = report
-        .steps
-        .iter()
-        .filter_map(|s| match &s.outcome {
-            Outcome::Failed(why) => Some(format!(
-                "{} {}@{} FAILED: {why}",
-                mode_name(s.step.mode),
-                s.step.repository,
-                s.step.digest
-            )),
-            _ => None,
-        })
-        .collect();
-    if let Some(why) = &report.stopped {
-        lines.push(format!("stopped: {why}"));
-    }
-    lines
+    texts(&apply_failure_lines(report, Digests::Full))
 }

@@ -3,11 +3,15 @@
 use serde::Serialize;
 
 use super::Context;
-use super::output::{human_bytes, print_json, print_lines, table};
-use crate::analysis::freed::{DeletionPlan, Goes, plan_deletion};
+use super::output::{print_json, print_lines};
+use crate::analysis::freed::{DeletionPlan, plan_deletion};
 use crate::analysis::model::{ScanFailure, StorageModel};
 use crate::analysis::storage::{RegistryStats, RepoStats, registry_stats, repo_stats};
-use crate::cleanup::plan::{joined, repo_tag_names};
+use crate::cleanup::plan::{Mode, plan_rm};
+use crate::present::columns::{DU_COLUMNS, Digests, Field, RepoLine, RepoSizes, repo_row, table};
+use crate::present::failures::{LISTED, failure_lines, incomplete};
+use crate::present::plan::{plan_lines, texts};
+use crate::present::units::{count, count_irregular, size};
 use crate::registry::{RepoName, Source, Tag};
 use crate::scan::ScanOptions;
 use crate::target;
@@ -47,16 +51,17 @@ pub async fn run(
             .iter()
             .map(|r| parse_free_ref(r, &source.reference_prefix_root()))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let plan = plan_deletion(&model, &selection);
         warn_incomplete(&model);
         return if json {
             print_json(&FreeReport {
-                plan: &plan,
+                plan: &plan_deletion(&model, &selection),
                 complete: model.is_complete(),
                 failures: model.failure_list(),
             })
         } else {
-            print_lines(plan_lines(&plan))
+            // What `rm` would do, as `rm` prints it (the same prediction, grouped by step).
+            let plan = plan_rm(&model, &selection, Mode::Delete);
+            print_lines(texts(&plan_lines(&plan, Digests::Full)))
         };
     }
     let repos: Vec<RepoStats> = repo_stats(&model)
@@ -75,42 +80,42 @@ pub async fn run(
     if json {
         return print_json(&report);
     }
-    let rows: Vec<Vec<String>> = report
-        .repositories
+    let mut lines = table(DU_COLUMNS, &du_rows(&report.repositories));
+    lines.push(String::new());
+    lines.push(totals_line(&report.registry));
+    print_lines(lines)
+}
+
+/// The repository list's cells (as the TUI shows them) and the shared bytes.
+fn du_rows(repos: &[RepoStats]) -> Vec<Vec<String>> {
+    repos
         .iter()
         .map(|r| {
-            vec![
-                r.repository.clone(),
-                r.tags.to_string(),
-                human_bytes(r.logical_bytes),
-                human_bytes(r.stored_bytes),
-                human_bytes(r.unique_bytes),
-                human_bytes(r.shared_bytes),
-            ]
+            let mut row = repo_row(&RepoLine {
+                name: &r.repository,
+                tags: Field::Known(r.tags),
+                sizes: Some(RepoSizes {
+                    logical: Field::Known(r.logical_bytes),
+                    stored: Field::Known(r.stored_bytes),
+                    unique: Field::Known(r.unique_bytes),
+                }),
+            });
+            row.push(size(r.shared_bytes));
+            row
         })
-        .collect();
-    let mut lines = table(
-        &[
-            "REPOSITORY",
-            "TAGS",
-            "LOGICAL",
-            "STORED",
-            "UNIQUE",
-            "SHARED",
-        ],
-        &rows,
-    );
-    let t = &report.registry;
-    lines.push(String::new());
-    lines.push(format!(
-        "{} repositories, {} tags: logical {}, physical {}, dedup ratio {:.2}x",
-        t.repositories,
-        t.tags,
-        human_bytes(t.logical_bytes),
-        human_bytes(t.physical_bytes),
+        .collect()
+}
+
+/// `3 repositories, 7 tags: logical 1.2 GiB, physical 800 MiB, dedup ratio 1.50x`.
+fn totals_line(t: &RegistryStats) -> String {
+    format!(
+        "{}, {}: logical {}, physical {}, dedup ratio {:.2}x",
+        count_irregular(t.repositories, "repository", "repositories"),
+        count(t.tags, "tag"),
+        size(t.logical_bytes),
+        size(t.physical_bytes),
         t.dedup_ratio
-    ));
-    print_lines(lines)
+    )
 }
 
 fn target_concurrency(target: &target::Target) -> usize {
@@ -139,43 +144,6 @@ fn parse_free_ref(input: &str, prefix: &str) -> anyhow::Result<(RepoName, Tag)> 
         .filter(|(r, _)| !r.is_empty())
         .ok_or_else(|| anyhow::anyhow!("--free {input:?}: expected REPOSITORY:TAG"))?;
     Ok((RepoName::parse(repo)?, Tag::parse(tag)?))
-}
-
-fn plan_lines(plan: &DeletionPlan) -> Vec<String> {
-    let mut lines = Vec::new();
-    for d in &plan.deletions {
-        let what = if d.reason == Goes::IndexChild {
-            format!(
-                "  {}@{}  (platform manifest of a deleted index)",
-                d.repository, d.digest
-            )
-        } else {
-            let mut line = format!("  {}@{}  tags: {}", d.repository, d.digest, joined(&d.tags));
-            if !d.widened.is_empty() {
-                line.push_str(&format!(
-                    "  (also goes, same digest: {})",
-                    joined(&d.widened)
-                ));
-            }
-            line
-        };
-        lines.push(what);
-    }
-    for u in repo_tag_names(&plan.unknown) {
-        lines.push(format!("  {u}: not found"));
-    }
-    lines.insert(
-        0,
-        format!(
-            "Deleting {} manifest(s), {} tag(s) would free {} ({} bytes) after garbage collection:",
-            plan.deletions.len(),
-            plan.tag_count(),
-            human_bytes(plan.bytes_freed),
-            plan.bytes_freed
-        ),
-    );
-    lines.push(format!("Note: {}.", plan.note));
-    lines
 }
 
 /// What `du` and `audit` start from: the source, the `--repo` filter and a scan of every
@@ -220,15 +188,11 @@ fn warn_incomplete(model: &StorageModel) {
         return;
     }
     eprintln!(
-        "regatta: warning: the scan is incomplete ({} failure(s)); the numbers leave those parts out:",
-        model.failures.len()
+        "regatta: warning: {}:",
+        incomplete(model.failures.len(), "the numbers leave those parts out")
     );
-    for (_, what, error) in model.failures.iter().take(10) {
-        eprintln!(
-            "  {}: {}",
-            crate::sanitize::sanitize(what),
-            crate::sanitize::sanitize(error)
-        );
+    for line in failure_lines(&model.failure_list(), LISTED) {
+        eprintln!("  {line}");
     }
 }
 

@@ -5,11 +5,17 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::Context;
-use super::output::{human_bytes, print_json, print_lines, table};
+use super::output::{print_json, print_lines};
 use super::progress::scan_with_progress;
 use crate::analysis::model::StorageModel;
 use crate::analysis::sharing::{TagSharing, tag_sharing};
 use crate::analysis::size::{image_size, manifest_size};
+use crate::present::columns::{
+    Digests, LAYER_COLUMNS, LAYER_USERS_COLUMNS, LayerLine, PLATFORM_COLUMNS, PlatformLine,
+    layer_cells, platform_cells, table, used_by,
+};
+use crate::present::size_exact;
+use crate::present::text::{layer_steps, platform};
 use crate::registry::image::{ImageTree, PlatformImage, fetch_image};
 use crate::registry::manifest::{HistoryEntry, ImageConfig};
 use crate::registry::{Digest, ManifestRef, RepoName, Source};
@@ -294,9 +300,8 @@ fn sharing_lines(r: &InspectReport) -> Vec<String> {
     let mut lines = vec![
         String::new(),
         format!(
-            "Unique:     {} ({} bytes) no other tag references{}",
-            human_bytes(sharing.unique_bytes),
-            sharing.unique_bytes,
+            "Unique:     {} no other tag references{}",
+            size_exact(sharing.unique_bytes),
             if sharing.complete {
                 ""
             } else {
@@ -319,12 +324,12 @@ fn sharing_lines(r: &InspectReport) -> Vec<String> {
                 if u.tags > u.examples.len() {
                     also.push_str(&format!(" and {} more", u.tags - u.examples.len()));
                 }
-                vec![l.digest.clone(), u.tags.to_string(), also]
+                vec![l.digest.clone(), used_by(u.tags), also]
             }
             None => vec![l.digest.clone(), "?".into(), String::new()],
         })
         .collect();
-    lines.extend(table(&["LAYER", "USED BY", "ALSO IN"], &rows));
+    lines.extend(table(LAYER_USERS_COLUMNS, &rows));
     lines
 }
 
@@ -357,53 +362,65 @@ pub async fn run(ctx: &Context, input: &str, json: bool, sharing: bool) -> anyho
         print_json(&report)
     } else {
         print_lines(
-            text_lines(&report)
+            text_lines(&report, &tree)
                 .into_iter()
                 .chain(sharing_lines(&report)),
         )
     }
 }
 
-fn platform_text(p: &Option<PlatformJson>) -> String {
-    match p {
-        Some(p) => match &p.variant {
-            Some(v) => format!("{}/{}/{}", p.os, p.architecture, v),
-            None => format!("{}/{}", p.os, p.architecture),
-        },
-        None => "-".into(),
-    }
-}
-
-fn text_lines(r: &InspectReport) -> Vec<String> {
+/// The report for people; the platform and layer tables are the TUI's manifest and layer
+/// lists (same columns and cells), with whole digests.
+fn text_lines(r: &InspectReport, tree: &ImageTree) -> Vec<String> {
     let mut lines = vec![
         format!("Reference:  {}", r.reference),
         format!("Digest:     {}", r.digest),
         format!("Media type: {}", r.media_type),
-        format!("Size:       {} ({} bytes)", human_bytes(r.size), r.size),
+        format!("Size:       {}", size_exact(r.size)),
     ];
-    if let Some(manifests) = &r.manifests {
+    if tree.is_index() {
         lines.push(String::new());
-        let rows: Vec<Vec<String>> = manifests
+        let rows: Vec<Vec<String>> = tree
+            .images
             .iter()
-            .map(|m| {
-                vec![
-                    platform_text(&m.platform),
-                    m.digest.clone(),
-                    human_bytes(m.size),
-                    m.layers.len().to_string(),
-                ]
+            .map(|image| {
+                let name = platform(image.platform.as_ref());
+                let line = PlatformLine {
+                    platform: &name,
+                    digest: &image.digest,
+                    size: manifest_size(&image.manifest),
+                    layers: image.manifest.layers.len(),
+                    media_type: &image.media_type,
+                };
+                platform_cells(&line, Digests::Full)
             })
             .collect();
-        lines.extend(table(&["PLATFORM", "DIGEST", "SIZE", "LAYERS"], &rows));
-    }
-    if let Some(layers) = &r.layers {
-        lines.push(format!("Platform:   {}", platform_text(&r.platform)));
+        lines.extend(table(PLATFORM_COLUMNS, &rows));
+    } else if let Some(image) = tree.images.first() {
+        lines.push(format!("Platform:   {}", platform(image.platform.as_ref())));
         lines.push(String::new());
-        let rows: Vec<Vec<String>> = layers
+        let image_size = manifest_size(&image.manifest);
+        let steps = layer_steps(image);
+        let rows: Vec<Vec<String>> = image
+            .manifest
+            .layers
             .iter()
-            .map(|l| vec![l.digest.clone(), human_bytes(l.size), l.media_type.clone()])
+            .zip(&steps)
+            .enumerate()
+            .map(|(i, (layer, step))| {
+                let line = LayerLine {
+                    position: i + 1,
+                    digest: &layer.digest,
+                    media_type: &layer.media_type,
+                    size: layer.size,
+                    image_size,
+                    used_by: None,
+                    created_by: step.as_deref(),
+                };
+                layer_cells(&line, Digests::Full)
+            })
             .collect();
-        lines.extend(table(&["LAYER", "SIZE", "MEDIA TYPE"], &rows));
+        lines.extend(table(LAYER_COLUMNS, &rows));
     }
     if let Some(c) = &r.config {
         lines.push(String::new());

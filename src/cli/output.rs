@@ -1,18 +1,13 @@
 //! Printing for people and for scripts. Every string from a registry passes through the
-//! sanitizer before it reaches a terminal; JSON escapes by construction.
+//! sanitizer before it reaches a terminal; JSON escapes by construction. What the text says
+//! (sizes, tables, plans) is made in [`crate::present`], shared with the TUI.
 
 use std::io::Write;
 
-use humansize::{BINARY, format_size};
 use serde::Serialize;
 use serde_json::ser::{Formatter, PrettyFormatter};
 
 use crate::sanitize::{is_unsafe, sanitize};
-
-/// Bytes as people read them: `12.3 MiB`.
-pub fn human_bytes(bytes: u64) -> String {
-    format_size(bytes, BINARY)
-}
 
 /// Prints `value` as pretty JSON on stdout, with every character a terminal could act on
 /// escaped (see [`TerminalSafe`]).
@@ -110,41 +105,6 @@ where
     Ok(())
 }
 
-/// Formats rows into aligned columns (the header first); cells are sanitized.
-pub fn table(header: &[&str], rows: &[Vec<String>]) -> Vec<String> {
-    let cells: Vec<Vec<String>> = std::iter::once(header.iter().map(|h| h.to_string()).collect())
-        .chain(
-            rows.iter()
-                .map(|r| r.iter().map(|c| sanitize(c).into_owned()).collect()),
-        )
-        .collect();
-    let columns = header.len();
-    let widths: Vec<usize> = (0..columns)
-        .map(|i| {
-            cells
-                .iter()
-                .map(|r| r.get(i).map_or(0, |c| c.chars().count()))
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    cells
-        .iter()
-        .map(|row| {
-            let mut line = String::new();
-            for (i, width) in widths.iter().enumerate() {
-                let cell = row.get(i).map_or("", String::as_str);
-                if i + 1 == columns {
-                    line.push_str(cell);
-                } else {
-                    line.push_str(&format!("{cell:<width$}  "));
-                }
-            }
-            line.trim_end().to_string()
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,19 +129,5 @@ mod tests {
                 .replace(r"\u007f", "\u{7f}"),
             serde_json::to_string_pretty(&value).unwrap()
         );
-    }
-
-    #[test]
-    fn table_aligns_and_sanitizes() {
-        let lines = table(
-            &["NAME", "SIZE"],
-            &[
-                vec!["a\u{1b}[2J".into(), "1".into()],
-                vec!["long-name".into(), "22".into()],
-            ],
-        );
-        assert_eq!(lines[0], "NAME       SIZE");
-        assert_eq!(lines[1], "a\u{FFFD}         1");
-        assert_eq!(lines[2], "long-name  22");
     }
 }

@@ -3,9 +3,10 @@
 use serde::Serialize;
 
 use super::Context;
-use super::output::{print_json, print_lines, table};
+use super::output::{print_json, print_lines};
 use crate::cleanup::journal::Journal;
 use crate::cleanup::restore::restore;
+use crate::present::columns::{BackupLine, Digests, RESTORE_COLUMNS, backup_cells, table};
 use crate::target;
 
 #[derive(Serialize)]
@@ -22,22 +23,25 @@ pub async fn run(ctx: &Context, ids: &[String], list: bool, json: bool) -> anyho
         if json {
             print_json(&backups)?;
         } else {
+            let now = jiff::Timestamp::now();
             let rows: Vec<Vec<String>> = backups
                 .iter()
                 .map(|b| {
-                    vec![
-                        b.id.clone(),
-                        b.action.clone(),
-                        format!("{}/{}", b.registry, b.repository),
-                        b.tags.join(","),
-                        b.digest.clone(),
-                    ]
+                    let repository = format!("{}/{}", b.registry, b.repository);
+                    let line = BackupLine {
+                        time: &b.time,
+                        action: &b.action,
+                        repository: &repository,
+                        digest: &b.digest,
+                        tags: &b.tags,
+                        children: b.children.len(),
+                    };
+                    let mut row = vec![b.id.clone()];
+                    row.extend(backup_cells(&line, now, Digests::Full));
+                    row
                 })
                 .collect();
-            print_lines(table(
-                &["ID", "ACTION", "REPOSITORY", "TAGS", "DIGEST"],
-                &rows,
-            ))?;
+            print_lines(table(RESTORE_COLUMNS, &rows))?;
         }
         return Ok(true);
     }

@@ -12,12 +12,11 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::Ctx;
 use crate::analysis::model::StorageModel;
-use crate::cleanup::plan::{Mode, Plan, plan_cleanup};
-use crate::cleanup::policy::{Policy, PolicySpec, Verdict};
+use crate::cleanup::plan::{Plan, plan_cleanup};
+use crate::cleanup::policy::{Policy, PolicySpec};
 use crate::sanitize::sanitize;
 use crate::tui::action::PlanRef;
 use crate::tui::format;
-use crate::tui::widgets::plan_text::count;
 
 /// The form's fields, in order. The first is the policy's name and is not typed into.
 pub const FIELDS: [&str; 7] = [
@@ -333,55 +332,28 @@ fn style(kind: LineKind, ctx: &Ctx<'_>) -> Style {
 }
 
 /// The plan as lines: each repository with its counts, then every tag's verdict and the
-/// rule that decided, then the total and what the prediction cannot see.
+/// rule that decided, then the total and what the prediction cannot see (the text
+/// [`crate::present::plan`] writes for `regatta cleanup` too).
 pub fn plan_lines(plan: &Plan) -> Vec<(LineKind, String)> {
-    let mut lines = Vec::new();
-    for r in &plan.repositories {
-        lines.push((
-            LineKind::Repo,
-            format!(
-                "{}: keep {}, delete {}, untag {}",
-                r.repository, r.kept, r.deleted, r.untagged
-            ),
-        ));
-        for d in &r.decisions {
-            let (kind, word) = match d.verdict {
-                Verdict::Keep => (LineKind::Keep, "keep"),
-                Verdict::Delete => (LineKind::Delete, "delete"),
-                Verdict::Untag => (LineKind::Untag, "untag"),
-            };
-            lines.push((kind, format!("  {word:<6} {:<16} {}", d.tag, d.reason)));
-        }
-    }
+    use crate::present::plan::{Tone, decision_lines, total_lines};
+    let kind = |line: &crate::present::plan::Line| match line.spans.first().map(|s| s.tone) {
+        Some(Tone::Heading) => LineKind::Repo,
+        Some(Tone::Dim) => LineKind::Keep,
+        Some(Tone::Danger) => LineKind::Delete,
+        Some(Tone::Warning) => LineKind::Untag,
+        Some(Tone::Total) => LineKind::Total,
+        _ => LineKind::Note,
+    };
+    let mut lines: Vec<(LineKind, String)> = decision_lines(plan)
+        .iter()
+        .map(|l| (kind(l), l.text()))
+        .collect();
     if plan.repositories.is_empty() {
         lines.push((
             LineKind::Note,
             "the policy applies to no scanned repository".to_string(),
         ));
     }
-    let manifests = plan
-        .deletions
-        .iter()
-        .filter(|d| d.mode == Mode::Delete)
-        .count();
-    let children: usize = plan.deletions.iter().map(|d| d.children.len()).sum();
-    lines.push((
-        LineKind::Total,
-        format!(
-            "{} go: {} deleted (+{children} platform), {} untagged",
-            count(plan.tag_count(), "tag"),
-            count(manifests, "manifest"),
-            count(plan.deletions.len() - manifests, "tag")
-        ),
-    ));
-    lines.push((
-        LineKind::Total,
-        format!(
-            "frees {} ({} bytes) once garbage collection runs",
-            format::size(plan.bytes_freed),
-            plan.bytes_freed
-        ),
-    ));
-    lines.push((LineKind::Note, format!("note: {}", plan.note)));
+    lines.extend(total_lines(plan).iter().map(|l| (kind(l), l.text())));
     lines
 }

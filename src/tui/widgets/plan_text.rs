@@ -1,149 +1,135 @@
-//! A plan as text: the lines the confirmation dialog shows for a plan (every digest, the
-//! tags that go with it, an index's platform manifests, the total and the prediction's blind
-//! spot), and the small text helpers the dialogs share.
+//! A plan as the dialogs show it: the lines [`crate::present::plan`] writes for the CLI too,
+//! with short digests (the dialog is narrow), each tone in the theme's colour and the note
+//! wrapped to the dialog's width.
 
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use crate::cleanup::plan::{Mode, Plan, Reason, repo_tag_names};
-use crate::sanitize::sanitize;
-use crate::tui::format;
+use crate::cleanup::plan::Plan;
+use crate::present::columns::Digests;
+use crate::present::plan::{self, Tone};
 use crate::tui::theme::Theme;
 
-/// `repo@sha256:0123456789ab…` for the long digests in a step's text.
-pub fn short_digests(what: &str) -> String {
-    match what.split_once("@sha256:") {
-        Some((head, hex)) if hex.chars().count() > 12 => {
-            let hex: String = hex.chars().take(12).collect();
-            format!("{head}@sha256:{hex}…")
-        }
-        _ => what.to_string(),
+pub use crate::present::text::{short_digests, wrap};
+pub use crate::present::units::count;
+
+fn style(tone: Tone, theme: &Theme) -> Style {
+    match tone {
+        Tone::Normal => Style::new(),
+        Tone::Heading => theme.header(),
+        Tone::Dim => theme.dim(),
+        Tone::Danger => theme.error(),
+        Tone::Warning => theme.warning(),
+        Tone::Total => theme.label(),
+        Tone::Done => theme.ok(),
     }
 }
 
-fn short(digest: &str) -> String {
-    short_digests(&format!("@{digest}"))
-        .trim_start_matches('@')
-        .to_string()
-}
-
-/// Every step of a plan: the digest, the tags that go (those not asked for highlighted),
-/// the platform manifests of an index, then the total and the prediction's blind spot.
-pub fn plan_lines(plan: &Plan, theme: &Theme, width: usize) -> Vec<Line<'static>> {
-    let mut lines = Vec::new();
-    for d in &plan.deletions {
-        let what = match d.mode {
-            Mode::Delete => "delete",
-            Mode::Untag => "untag",
-        };
-        lines.push(Line::from(vec![
-            Span::styled(format!("{what:<7}"), theme.error()),
-            Span::raw(
-                sanitize(&format!("{}@{}", d.repository, short(d.digest.as_str()))).into_owned(),
-            ),
-            Span::styled(
-                if d.reason == Reason::Requested {
-                    String::new()
-                } else {
-                    format!("  ({})", sanitize(&d.reason.to_string()))
-                },
-                theme.dim(),
-            ),
-        ]));
-        let mut tags = vec![Span::raw("        tags: ")];
-        if d.tags.is_empty() {
-            tags.push(Span::styled("(none)", theme.dim()));
-        }
-        for (i, t) in d.tags.iter().enumerate() {
-            if i > 0 {
-                tags.push(Span::raw(", "));
-            }
-            if d.widened.contains(t) {
-                tags.push(Span::styled(
-                    format!("{} (same digest)", sanitize(t.as_str())),
-                    theme.warning(),
-                ));
-            } else {
-                tags.push(Span::raw(sanitize(t.as_str()).into_owned()));
-            }
-        }
-        lines.push(Line::from(tags));
-        if !d.children.is_empty() {
-            let children: Vec<String> = d.children.iter().map(|c| short(c.as_str())).collect();
-            lines.push(Line::styled(
-                format!(
-                    "        + {} platform manifests: {}",
-                    children.len(),
-                    children.join(", ")
-                ),
-                theme.dim(),
+/// The present module's lines in the theme's colours; prose wrapped at `width`.
+pub fn styled(lines: &[plan::Line], theme: &Theme, width: usize) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    for line in lines {
+        if line.prose {
+            let tone = line.spans.first().map_or(Tone::Normal, |s| s.tone);
+            out.extend(
+                wrap(&line.text(), width)
+                    .into_iter()
+                    .map(|part| Line::styled(part, style(tone, theme))),
+            );
+        } else {
+            out.push(Line::from(
+                line.spans
+                    .iter()
+                    .map(|s| Span::styled(s.text.clone(), style(s.tone, theme)))
+                    .collect::<Vec<_>>(),
             ));
         }
     }
-    for u in repo_tag_names(&plan.unknown) {
-        lines.push(Line::styled(
-            format!("not found (left alone): {}", sanitize(&u)),
-            theme.warning(),
-        ));
-    }
-    lines.push(Line::default());
-    lines.push(Line::styled(
-        format!(
-            "{}, {} · frees {} ({} bytes) once garbage collection runs",
-            count(plan.deletions.len(), "manifest"),
-            count(plan.tag_count(), "tag"),
-            format::size(plan.bytes_freed),
-            plan.bytes_freed
-        ),
-        theme.label(),
-    ));
-    for part in wrap(&format!("note: {}", plan.note), width) {
-        lines.push(Line::styled(part, Style::new()));
-    }
-    lines
+    out
 }
 
-/// `1 tag`, `3 tags`.
-pub fn count(n: usize, thing: &str) -> String {
-    if n == 1 {
-        format!("1 {thing}")
-    } else {
-        format!("{n} {thing}s")
-    }
-}
-
-/// Splits `text` into lines of at most `width` characters at spaces (a longer word gets a
-/// line of its own, cut by the frame).
-pub fn wrap(text: &str, width: usize) -> Vec<String> {
-    let width = width.max(1);
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    for word in text.split(' ') {
-        let len = line.chars().count();
-        if len > 0 && len + 1 + word.chars().count() > width {
-            lines.push(std::mem::take(&mut line));
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    if !line.is_empty() {
-        lines.push(line);
-    }
-    lines
+/// Every step of a plan, then the total and the prediction's blind spot.
+pub fn plan_lines(plan: &Plan, theme: &Theme, width: usize) -> Vec<Line<'static>> {
+    styled(&plan::plan_lines(plan, Digests::Short), theme, width)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::freed::PREDICTION_NOTE;
+    use crate::cleanup::plan::{Mode, PlannedDeletion, Reason};
+    use crate::present::text::short_digest;
+    use crate::registry::{Digest, RepoName, Tag};
+
+    fn plan() -> Plan {
+        let tag = |t: &str| Tag::parse(t).unwrap();
+        let app = RepoName::parse("team/app").unwrap();
+        Plan {
+            deletions: vec![PlannedDeletion {
+                repository: app.clone(),
+                digest: Digest::sha256_of(b"m"),
+                mode: Mode::Delete,
+                tags: vec![tag("latest"), tag("v2")],
+                widened: vec![tag("latest")],
+                children: vec![Digest::sha256_of(b"a")],
+                reason: Reason::Requested,
+            }],
+            repositories: Vec::new(),
+            unknown: vec![(app, tag("v9"))],
+            bytes_freed: 12_897_485,
+            note: PREDICTION_NOTE,
+            seen: Default::default(),
+        }
+    }
+
+    fn text(line: &Line<'_>) -> String {
+        line.spans.iter().map(|s| s.content.as_ref()).collect()
+    }
+
+    /// The dialog says what the CLI prints: each line's spans put together are the CLI's
+    /// line, with the digests shortened.
+    #[test]
+    fn the_dialog_shows_the_cli_text_with_short_digests() {
+        let plan = plan();
+        let cli = plan::texts(&plan::plan_lines(&plan, Digests::Full));
+        let tui: Vec<String> = plan_lines(&plan, &Theme::COLOR, 1000)
+            .iter()
+            .map(text)
+            .collect();
+        let shorten = |line: &String| {
+            [b"m".as_slice(), b"a"]
+                .iter()
+                .map(|b| Digest::sha256_of(b).to_string())
+                .fold(line.clone(), |l, d| l.replace(&d, &short_digest(&d)))
+        };
+        let cli: Vec<String> = cli.iter().map(shorten).collect();
+        assert_eq!(tui, cli);
+        assert!(
+            tui.iter()
+                .any(|l| l.contains("frees 12.3 MiB (12897485 bytes)"))
+        );
+    }
 
     #[test]
-    fn wrap_breaks_at_spaces() {
-        assert_eq!(wrap("one two three", 7), ["one two", "three"]);
-        assert_eq!(wrap("a verylongword b", 4), ["a", "verylongword", "b"]);
-        assert!(wrap("", 5).is_empty());
-        assert_eq!(count(1, "tag"), "1 tag");
-        assert_eq!(count(0, "tag"), "0 tags");
+    fn the_note_wraps_and_widened_tags_are_warned() {
+        let theme = Theme::COLOR;
+        let lines = plan_lines(&plan(), &theme, 40);
+        let note_start = lines
+            .iter()
+            .position(|l| text(l).starts_with("note: "))
+            .expect("a note");
+        assert!(lines.len() > note_start + 1, "the note wraps at 40");
+        assert!(
+            lines[note_start..]
+                .iter()
+                .all(|l| text(l).chars().count() <= 40)
+        );
+        let widened = lines[1]
+            .spans
+            .iter()
+            .find(|s| s.content.contains("(same digest)"))
+            .expect("the widened tag is marked");
+        assert_eq!(widened.style, theme.warning());
+        assert_eq!(lines[0].spans[0].style, theme.error());
     }
 }

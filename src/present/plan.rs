@@ -1,0 +1,289 @@
+//! A deletion plan as text, written once: `regatta rm`, `regatta cleanup` and `regatta du
+//! --free` print these lines, the TUI's delete and cleanup dialogs style them. A line is
+//! made of spans, each with a [`Tone`] that says what the text is (a deletion, a warning, a
+//! total); the TUI maps tones to colours, the CLI prints the text plain. The text is the same
+//! for both, except that the TUI's narrow dialog shows short digests.
+
+use super::columns::Digests;
+use super::text::short_digest;
+use super::units::{count, size_exact};
+use crate::cleanup::execute::{ApplyReport, Outcome, mode_name};
+use crate::cleanup::plan::{Mode, Plan, PlannedDeletion, Reason, repo_tag_names};
+use crate::cleanup::policy::Verdict;
+use crate::registry::Digest;
+use crate::sanitize::sanitize;
+
+/// What a span of text is, for the TUI's colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Normal,
+    /// A repository's heading in a cleanup plan.
+    Heading,
+    /// Secondary text: reasons, kept tags, platform manifests.
+    Dim,
+    /// What is deleted.
+    Danger,
+    /// What goes without being asked for (a tag on the same digest), untagging, not found.
+    Warning,
+    /// Counts and bytes of the whole plan.
+    Total,
+    /// A step that was done.
+    Done,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Span {
+    pub text: String,
+    pub tone: Tone,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Line {
+    pub spans: Vec<Span>,
+    /// Prose a narrow screen may wrap at spaces (the note); other lines are cut.
+    pub prose: bool,
+}
+
+impl Line {
+    fn new() -> Self {
+        Self::default()
+    }
+
+    fn of(tone: Tone, text: impl Into<String>) -> Self {
+        Self::new().push(tone, text)
+    }
+
+    fn push(mut self, tone: Tone, text: impl Into<String>) -> Self {
+        let text = text.into();
+        if !text.is_empty() {
+            self.spans.push(Span { text, tone });
+        }
+        self
+    }
+
+    /// The line's text, as the CLI prints it.
+    pub fn text(&self) -> String {
+        self.spans.iter().map(|s| s.text.as_str()).collect()
+    }
+}
+
+/// The lines' texts, for printing.
+pub fn texts(lines: &[Line]) -> Vec<String> {
+    lines.iter().map(Line::text).collect()
+}
+
+fn digest_text(digest: &Digest, digests: Digests) -> String {
+    match digests {
+        Digests::Full => digest.to_string(),
+        Digests::Short => short_digest(digest.as_str()),
+    }
+}
+
+/// One step: `delete  app@sha256:…  (reason)`, the tags that go (those not asked for marked
+/// `(same digest)`), and an index's platform manifests.
+pub fn step_lines(step: &PlannedDeletion, digests: Digests) -> Vec<Line> {
+    let mut lines = Vec::new();
+    lines.push(
+        Line::of(Tone::Danger, format!("{:<7}", mode_name(step.mode)))
+            .push(
+                Tone::Normal,
+                sanitize(&format!(
+                    "{}@{}",
+                    step.repository,
+                    digest_text(&step.digest, digests)
+                )),
+            )
+            .push(
+                Tone::Dim,
+                match &step.reason {
+                    Reason::Requested => String::new(),
+                    reason => format!("  ({})", sanitize(&reason.to_string())),
+                },
+            ),
+    );
+    let mut tags = Line::of(Tone::Normal, "        tags: ");
+    if step.tags.is_empty() {
+        tags = tags.push(Tone::Dim, "(none)");
+    }
+    for (i, tag) in step.tags.iter().enumerate() {
+        if i > 0 {
+            tags = tags.push(Tone::Normal, ", ");
+        }
+        let name = sanitize(tag.as_str()).into_owned();
+        tags = if step.widened.contains(tag) {
+            tags.push(Tone::Warning, format!("{name} (same digest)"))
+        } else {
+            tags.push(Tone::Normal, name)
+        };
+    }
+    lines.push(tags);
+    if !step.children.is_empty() {
+        let children: Vec<String> = step
+            .children
+            .iter()
+            .map(|c| digest_text(c, digests))
+            .collect();
+        lines.push(Line::of(
+            Tone::Dim,
+            format!(
+                "        + {}: {}",
+                count(children.len(), "platform manifest"),
+                sanitize(&children.join(", "))
+            ),
+        ));
+    }
+    lines
+}
+
+/// Every step of the plan, the references not found, the total and what the prediction
+/// cannot see.
+pub fn plan_lines(plan: &Plan, digests: Digests) -> Vec<Line> {
+    let mut lines: Vec<Line> = plan
+        .deletions
+        .iter()
+        .flat_map(|d| step_lines(d, digests))
+        .collect();
+    for u in repo_tag_names(&plan.unknown) {
+        lines.push(Line::of(
+            Tone::Warning,
+            format!("not found (left alone): {}", sanitize(&u)),
+        ));
+    }
+    lines.push(Line::new());
+    lines.extend(total_lines(plan));
+    lines
+}
+
+/// What the whole plan does and frees, and what the prediction cannot see:
+/// `3 tags go: 1 manifest deleted (+2 platform), 2 tags untagged`,
+/// `frees 87.1 MiB (91382015 bytes) once garbage collection runs`, `note: …`.
+pub fn total_lines(plan: &Plan) -> Vec<Line> {
+    let tags = plan.tag_count();
+    let deleted = plan
+        .deletions
+        .iter()
+        .filter(|d| d.mode == Mode::Delete)
+        .count();
+    let untagged = plan.deletions.len() - deleted;
+    let children: usize = plan.deletions.iter().map(|d| d.children.len()).sum();
+    let mut what = format!(
+        "{} {}: {} deleted",
+        count(tags, "tag"),
+        if tags == 1 { "goes" } else { "go" },
+        count(deleted, "manifest")
+    );
+    if children > 0 {
+        what.push_str(&format!(" (+{children} platform)"));
+    }
+    if untagged > 0 {
+        what.push_str(&format!(", {} untagged", count(untagged, "tag")));
+    }
+    let mut note = Line::of(Tone::Normal, format!("note: {}", plan.note));
+    note.prose = true;
+    vec![
+        Line::of(Tone::Total, what),
+        Line::of(
+            Tone::Total,
+            format!(
+                "frees {} once garbage collection runs",
+                size_exact(plan.bytes_freed)
+            ),
+        ),
+        note,
+    ]
+}
+
+/// A cleanup plan's decisions: each repository with its counts and policy, then every tag's
+/// verdict and the rule that decided.
+pub fn decision_lines(plan: &Plan) -> Vec<Line> {
+    let mut lines = Vec::new();
+    for r in &plan.repositories {
+        lines.push(Line::of(
+            Tone::Heading,
+            sanitize(&format!(
+                "{}: keep {}, delete {}, untag {} (policy {})",
+                r.repository,
+                r.kept,
+                r.deleted,
+                r.untagged,
+                r.policy.as_deref().unwrap_or("-")
+            )),
+        ));
+        for d in &r.decisions {
+            let (tone, word) = match d.verdict {
+                Verdict::Keep => (Tone::Dim, "keep"),
+                Verdict::Delete => (Tone::Danger, "delete"),
+                Verdict::Untag => (Tone::Warning, "untag"),
+            };
+            lines.push(Line::of(
+                tone,
+                sanitize(&format!("  {word:<6} {:<16} {}", d.tag.as_str(), d.reason)),
+            ));
+        }
+    }
+    lines
+}
+
+/// `delete app@sha256:…` for a step's result lines.
+fn step_name(step: &PlannedDeletion, digests: Digests) -> String {
+    sanitize(&format!(
+        "{} {}@{}",
+        mode_name(step.mode),
+        step.repository,
+        digest_text(&step.digest, digests)
+    ))
+    .into_owned()
+}
+
+/// One line per step that did not fail (`delete app@sha256:…: done`), and a cancelled
+/// run's last word; the failures are in [`apply_failure_lines`].
+pub fn applied_lines(report: &ApplyReport, digests: Digests) -> Vec<Line> {
+    let mut lines: Vec<Line> = report
+        .steps
+        .iter()
+        .filter_map(|s| {
+            let (tone, outcome) = match &s.outcome {
+                Outcome::Done => (Tone::Done, "done".to_string()),
+                Outcome::AlreadyDone => (Tone::Done, "already done".to_string()),
+                Outcome::Skipped(why) | Outcome::Unseen(why) => {
+                    (Tone::Warning, format!("skipped: {}", sanitize(why)))
+                }
+                Outcome::Failed(_) => return None,
+            };
+            Some(
+                Line::of(Tone::Normal, format!("{}: ", step_name(&s.step, digests)))
+                    .push(tone, outcome),
+            )
+        })
+        .collect();
+    if report.cancelled {
+        lines.push(Line::of(
+            Tone::Warning,
+            "Cancelled: the remaining steps were not run.",
+        ));
+    }
+    lines
+}
+
+/// The failed steps (`delete app@sha256:… FAILED: why`), and why the run stopped early if
+/// it did.
+pub fn apply_failure_lines(report: &ApplyReport, digests: Digests) -> Vec<Line> {
+    let mut lines: Vec<Line> = report
+        .steps
+        .iter()
+        .filter_map(|s| match &s.outcome {
+            Outcome::Failed(why) => Some(
+                Line::of(Tone::Normal, format!("{} ", step_name(&s.step, digests)))
+                    .push(Tone::Danger, format!("FAILED: {}", sanitize(why))),
+            ),
+            _ => None,
+        })
+        .collect();
+    if let Some(why) = &report.stopped {
+        lines.push(Line::of(
+            Tone::Danger,
+            format!("stopped: {}", sanitize(why)),
+        ));
+    }
+    lines
+}
