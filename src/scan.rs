@@ -4,12 +4,14 @@
 //! bounded by the client's concurrency; every fact is reported as a [`ScanEvent`] as it
 //! arrives, so a front end can show the model filling in.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 use futures::future::{BoxFuture, join_all};
+use futures::stream::FuturesUnordered;
 use tokio::sync::OnceCell;
+use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::analysis::model::{ConfigInfo, ManifestBody, ManifestInfo, ScanEvent, StorageModel};
 use crate::registry::image::is_image_config;
@@ -35,26 +37,61 @@ impl Default for ScanOptions {
 /// Called with every event, from whichever task learned it.
 pub type EventSink<'a> = &'a (dyn Fn(&ScanEvent) + Send + Sync);
 
+/// What a front end that shows a scan as it runs can steer besides the options.
+#[derive(Debug, Default)]
+pub struct Steering {
+    /// Scan exactly these repositories, without reading the catalog (a rescan of the
+    /// repositories a delete changed).
+    pub repos: Option<Vec<RepoName>>,
+    /// Repositories to scan before the others, as the user opens them: each starts at once
+    /// (beside the ones in flight) unless it is scanned or being scanned already.
+    pub priority: Option<UnboundedReceiver<RepoName>>,
+}
+
+/// Repositories asked for through [`Steering::priority`] scanned at once, at most.
+const PRIORITY_CONCURRENCY: usize = 2;
+
 struct Scanner<'a> {
     source: &'a dyn Source,
     sink: EventSink<'a>,
-    model: Mutex<StorageModel>,
     once: Mutex<HashMap<Digest, Arc<OnceCell<()>>>>,
+    /// Repositories started (each is scanned once, whichever queue gets to it first).
+    claimed: Mutex<HashSet<RepoName>>,
     concurrency: usize,
 }
 
-/// Scans `source`. Failures of single repositories or manifests are recorded in the model's
-/// `failures` (the scan goes on); only a failed repository listing fails the scan.
+/// Scans `source` into a model. Failures of single repositories or manifests are recorded in
+/// the model's `failures` (the scan goes on); only a failed repository listing fails the scan.
 pub async fn scan(
     source: &dyn Source,
     options: &ScanOptions,
     sink: EventSink<'_>,
 ) -> Result<StorageModel, RegistryError> {
+    let model = Mutex::new(StorageModel::default());
+    let building = |event: &ScanEvent| {
+        sink(event);
+        model
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .apply(event.clone());
+    };
+    scan_steered(source, options, Steering::default(), &building).await?;
+    Ok(model.into_inner().unwrap_or_else(|p| p.into_inner()))
+}
+
+/// Scans `source`, reporting every fact to `sink` and keeping nothing: the caller builds the
+/// one model there is from the events (the TUI's storage state, or [`scan`]'s model).
+pub async fn scan_steered(
+    source: &dyn Source,
+    options: &ScanOptions,
+    steering: Steering,
+    sink: EventSink<'_>,
+) -> Result<(), RegistryError> {
     let scanner = Scanner {
         source,
         sink,
-        model: Mutex::new(StorageModel::default()),
         once: Mutex::new(HashMap::new()),
+        claimed: Mutex::new(HashSet::new()),
         concurrency: options.concurrency.max(1),
     };
     let wanted = |r: &RepoName| {
@@ -63,37 +100,78 @@ pub async fn scan(
             .as_ref()
             .is_none_or(|g| g.is_match(r.as_str()))
     };
-    let repos = source
-        .repositories(&|page| {
-            let page: Vec<RepoName> = page.iter().filter(|r| wanted(r)).cloned().collect();
-            if !page.is_empty() {
-                scanner.emit(ScanEvent::Repositories(page));
-            }
-        })
-        .await?;
-    let repos: Vec<RepoName> = repos.into_iter().filter(|r| wanted(r)).collect();
+    let repos = match steering.repos {
+        Some(repos) => {
+            let repos: Vec<RepoName> = repos.into_iter().filter(|r| wanted(r)).collect();
+            scanner.emit(ScanEvent::Repositories(repos.clone()));
+            repos
+        }
+        None => {
+            let repos = source
+                .repositories(&|page| {
+                    let page: Vec<RepoName> =
+                        page.iter().filter(|r| wanted(r)).cloned().collect();
+                    if !page.is_empty() {
+                        scanner.emit(ScanEvent::Repositories(page));
+                    }
+                })
+                .await?;
+            repos.into_iter().filter(|r| wanted(r)).collect()
+        }
+    };
+    scanner.emit(ScanEvent::RepositoriesListed);
     // Owned names go into the closures: a closure taking a reference has a higher-ranked
     // signature for which rustc cannot prove the whole future `Send`, and a scan must be able
     // to run on a spawned task.
     let shared = &scanner;
-    futures::stream::iter(repos.iter().cloned())
+    let listed: HashSet<RepoName> = repos.iter().cloned().collect();
+    let mut queue = futures::stream::iter(repos)
+        .filter(|repo| futures::future::ready(shared.claim(repo)))
         .map(|repo| async move { shared.scan_repo(&repo).await })
-        .buffer_unordered(scanner.concurrency)
-        .collect::<Vec<()>>()
-        .await;
-    Ok(scanner
-        .model
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner()))
+        .buffer_unordered(scanner.concurrency);
+    let mut priority = steering.priority;
+    let mut asked: FuturesUnordered<BoxFuture<'_, ()>> = FuturesUnordered::new();
+    let mut queue_done = false;
+    while !(queue_done && asked.is_empty()) {
+        tokio::select! {
+            next = queue.next(), if !queue_done => queue_done = next.is_none(),
+            Some(()) = asked.next(), if !asked.is_empty() => {}
+            repo = recv(&mut priority), if priority.is_some() && asked.len() < PRIORITY_CONCURRENCY => {
+                match repo {
+                    // Only repositories of this scan: a rescan of two repositories does
+                    // not scan a third because the user opened it.
+                    Some(repo) if listed.contains(&repo) && shared.claim(&repo) => {
+                        asked.push(Box::pin(async move { shared.scan_repo(&repo).await }));
+                    }
+                    Some(_) => {}
+                    None => priority = None,
+                }
+            }
+            else => break,
+        }
+    }
+    Ok(())
+}
+
+/// The next repository asked for (`None` when the asking side is gone).
+async fn recv(priority: &mut Option<UnboundedReceiver<RepoName>>) -> Option<RepoName> {
+    match priority {
+        Some(rx) => rx.recv().await,
+        None => None,
+    }
 }
 
 impl Scanner<'_> {
     fn emit(&self, event: ScanEvent) {
         (self.sink)(&event);
-        self.model
+    }
+
+    /// Whether `repo` is not started yet (and now is).
+    fn claim(&self, repo: &RepoName) -> bool {
+        self.claimed
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .apply(event);
+            .insert(repo.clone())
     }
 
     fn fail(&self, repo: &RepoName, what: String, error: &RegistryError) {
@@ -117,6 +195,11 @@ impl Scanner<'_> {
     }
 
     async fn scan_repo(&self, repo: &RepoName) {
+        self.scan_repo_tags(repo).await;
+        self.emit(ScanEvent::RepositoryScanned(repo.clone()));
+    }
+
+    async fn scan_repo_tags(&self, repo: &RepoName) {
         let tags = match self.source.tags(repo).await {
             Ok(tags) => tags,
             Err(e) => return self.fail(repo, format!("tags of {repo}"), &e),
