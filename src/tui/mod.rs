@@ -8,6 +8,7 @@
 pub mod action;
 pub mod app;
 pub mod columns;
+pub mod documents;
 pub mod draw;
 #[doc(hidden)]
 pub mod fixtures;
