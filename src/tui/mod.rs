@@ -13,6 +13,7 @@ pub mod draw;
 #[cfg(any(test, feature = "test-support"))]
 pub mod fixtures;
 pub mod format;
+pub mod geometry;
 pub mod input;
 pub mod keymap;
 pub mod listing;

@@ -3,16 +3,14 @@
 
 use std::sync::Arc;
 
-use ratatui::layout::{Position, Rect};
+use ratatui::layout::Position;
 
 use super::{App, Message};
 use crate::registry::image::ImageTree;
 use crate::registry::{ManifestRef, RepoName, Tag};
 use crate::tui::action::{Action, Effect};
-use crate::tui::draw;
 use crate::tui::format;
-use crate::tui::views::View;
-use crate::tui::views::audit::areas as audit_areas;
+use crate::tui::views::{self, View};
 use crate::tui::views::config::ConfigView;
 use crate::tui::views::layers::LayersView;
 use crate::tui::views::manifest::ManifestView;
@@ -109,20 +107,21 @@ impl App {
             self.help = false;
             return Vec::new();
         }
-        let body = draw::layout(Rect::new(0, 0, self.width, self.height)).body;
+        let body = self.body();
         if !body.contains(Position::new(column, row)) || row == body.y {
             return Vec::new(); // outside the list, or on its header
         }
+        // Rows are counted from the header of the table under the click.
+        let table = views::table_area(self.top().kind(), body);
+        if !table.contains(Position::new(column, row)) || row == table.y {
+            return Vec::new();
+        }
+        let under = usize::from(row - table.y - 1);
         let page = self.page();
         let entries = &self.entries;
         let last = self.stack.len() - 1;
         if let View::Audit(v) = &mut self.stack[last] {
-            // The findings table sits below the charts: rows are counted from its header.
-            let table = audit_areas(body).table();
-            if !table.contains(Position::new(column, row)) || row == table.y {
-                return Vec::new();
-            }
-            let Some(position) = v.table.position_at(usize::from(row - table.y - 1), page) else {
+            let Some(position) = v.table.position_at(under, page) else {
                 return Vec::new();
             };
             v.table.select(position, page);
@@ -131,10 +130,7 @@ impl App {
         let Some((listing, _)) = self.stack[last].list_parts(entries) else {
             return Vec::new();
         };
-        let Some(position) = listing
-            .table
-            .position_at(usize::from(row - body.y - 1), page)
-        else {
+        let Some(position) = listing.table.position_at(under, page) else {
             return Vec::new();
         };
         listing.table.select(position, page);

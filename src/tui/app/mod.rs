@@ -19,7 +19,7 @@ use ratatui::layout::Rect;
 
 use super::RegistryEntry;
 use super::action::{Action, Effect, ReqId};
-use super::draw;
+use super::geometry;
 use super::keymap::{self, Mode, ViewKind};
 use super::documents::Documents;
 use super::storage::Storage;
@@ -28,7 +28,6 @@ use super::views::registries::RegistriesView;
 use super::views::{EntryState, Reach, View};
 use super::widgets::confirm::ConfirmDialog;
 use super::widgets::spinner::Spinner;
-use super::widgets::table::body_height;
 use crate::audit::AuditSettings;
 use crate::cleanup::policy::PolicySpec;
 use crate::registry::{Client, Source};
@@ -250,16 +249,12 @@ impl App {
     }
 
     fn page_of(&self, kind: ViewKind) -> usize {
-        let body = draw::layout(Rect::new(0, 0, self.width, self.height)).body;
-        match kind {
-            ViewKind::Config => usize::from(body.height),
-            // Two lines of totals, then the chart inside its border.
-            ViewKind::Storage => usize::from(body.height.saturating_sub(4)),
-            // The plan inside its border.
-            ViewKind::Cleanup => usize::from(body.height.saturating_sub(2)),
-            ViewKind::Audit => super::views::audit::areas(body).page(),
-            _ => body_height(body.height),
-        }
+        super::views::page_size(kind, self.body())
+    }
+
+    /// Where the view in front is drawn at the current terminal size.
+    fn body(&self) -> Rect {
+        geometry::layout(Rect::new(0, 0, self.width, self.height)).body
     }
 
     /// What a key means here and now. In the dialog, Enter confirms the very plan shown.

@@ -23,7 +23,30 @@ use super::keymap::{self, Mode, ViewKind};
 use super::listing::{Listing, Rows};
 use super::storage::Storage;
 use super::theme::Theme;
+use super::widgets::table::body_height;
 pub use registries::{EntryState, Reach};
+
+/// Rows of data a view of `kind` shows in `body` (lists lose one to the header).
+pub fn page_size(kind: ViewKind, body: Rect) -> usize {
+    match kind {
+        ViewKind::Config => usize::from(body.height),
+        // Two lines of totals, then the chart inside its border.
+        ViewKind::Storage => usize::from(body.height.saturating_sub(4)),
+        // The plan inside its border.
+        ViewKind::Cleanup => usize::from(body.height.saturating_sub(2)),
+        ViewKind::Audit => audit::areas(body).page(),
+        _ => body_height(body.height),
+    }
+}
+
+/// The table a click in `body` lands in, header row first: the body itself for lists; the
+/// audit's findings sit below its charts.
+pub fn table_area(kind: ViewKind, body: Rect) -> Rect {
+    match kind {
+        ViewKind::Audit => audit::areas(body).table(),
+        _ => body,
+    }
+}
 
 /// What every view may read while drawing, besides itself.
 pub struct Ctx<'a> {

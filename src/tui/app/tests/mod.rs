@@ -10,6 +10,7 @@ use crate::analysis::model::ScanEvent;
 use crate::registry::image::{ImageTree, fetch_image};
 use crate::registry::{ManifestRef, RegistryError, RepoName, Tag};
 use crate::tui::columns::Field;
+use crate::tui::draw;
 use crate::tui::fixtures;
 use crate::tui::keymap::ViewKind;
 use crate::tui::memory::shared;
