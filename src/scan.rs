@@ -318,6 +318,96 @@ impl Scanner<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tui::memory::{ImageSpec, MemorySource};
+
+    fn repo(name: &str) -> RepoName {
+        RepoName::parse(name).unwrap()
+    }
+
+    /// Five repositories of one image each, every request a little slow.
+    fn five() -> MemorySource {
+        let mut source = MemorySource::new("mem").with_delay(std::time::Duration::from_millis(5));
+        let digest = source.add_image(&ImageSpec::new("linux", "amd64", "2025-01-01T00:00:00Z"));
+        ["a/1", "a/2", "a/3", "a/4", "a/5"]
+            .iter()
+            .fold(source, |s, r| s.tag(r, &["v1"], &digest))
+    }
+
+    /// The order repositories finished in.
+    fn finished(events: &[ScanEvent]) -> Vec<String> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                ScanEvent::RepositoryScanned(r) => Some(r.to_string()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_repository_asked_for_is_scanned_beside_the_queue_and_only_once() {
+        let source = five();
+        let (ask, asked) = tokio::sync::mpsc::unbounded_channel();
+        // Asked before the scan gets to it; asked twice, and a repository not in the scan.
+        ask.send(repo("a/5")).unwrap();
+        ask.send(repo("a/5")).unwrap();
+        ask.send(repo("elsewhere/x")).unwrap();
+        let seen = Mutex::new(Vec::new());
+        let sink = |e: &ScanEvent| seen.lock().unwrap().push(e.clone());
+        let options = ScanOptions {
+            concurrency: 1,
+            repo_filter: None,
+        };
+        let steering = Steering {
+            repos: None,
+            priority: Some(asked),
+        };
+        scan_steered(&source, &options, steering, &sink).await.unwrap();
+        let events = seen.into_inner().unwrap();
+        let order = finished(&events);
+        // One at a time from the queue: a/5 ran beside a/1, long before its turn.
+        assert_eq!(order.len(), 5, "{order:?}");
+        let at = |r: &str| order.iter().position(|o| o == r).unwrap();
+        assert!(at("a/5") < at("a/2"), "{order:?}");
+        let tag_lists = events
+            .iter()
+            .filter(|e| matches!(e, ScanEvent::Tags { repo, .. } if repo.as_str() == "a/5"))
+            .count();
+        assert_eq!(tag_lists, 1, "scanned once");
+        assert!(
+            !events
+                .iter()
+                .any(|e| matches!(e, ScanEvent::Tags { repo, .. } if repo.as_str() == "elsewhere/x"))
+        );
+        drop(ask);
+    }
+
+    #[tokio::test]
+    async fn given_repositories_are_scanned_without_the_catalog() {
+        let source = five();
+        let steering = Steering {
+            repos: Some(vec![repo("a/2"), repo("a/4")]),
+            priority: None,
+        };
+        let seen = Mutex::new(Vec::new());
+        let sink = |e: &ScanEvent| seen.lock().unwrap().push(e.clone());
+        scan_steered(&source, &ScanOptions::default(), steering, &sink)
+            .await
+            .unwrap();
+        let events = seen.into_inner().unwrap();
+        let mut order = finished(&events);
+        order.sort();
+        assert_eq!(order, ["a/2", "a/4"]);
+        // The catalog would have named all five.
+        let named: Vec<_> = events
+            .iter()
+            .filter_map(|e| match e {
+                ScanEvent::Repositories(r) => Some(r.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(named, [vec![repo("a/2"), repo("a/4")]]);
+    }
 
     /// Front ends run scans on spawned tasks, so the scan's future must be `Send`. This
     /// compiles only if it is.
