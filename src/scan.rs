@@ -109,8 +109,7 @@ pub async fn scan_steered(
         None => {
             let repos = source
                 .repositories(&|page| {
-                    let page: Vec<RepoName> =
-                        page.iter().filter(|r| wanted(r)).cloned().collect();
+                    let page: Vec<RepoName> = page.iter().filter(|r| wanted(r)).cloned().collect();
                     if !page.is_empty() {
                         scanner.emit(ScanEvent::Repositories(page));
                     }
@@ -362,7 +361,9 @@ mod tests {
             repos: None,
             priority: Some(asked),
         };
-        scan_steered(&source, &options, steering, &sink).await.unwrap();
+        scan_steered(&source, &options, steering, &sink)
+            .await
+            .unwrap();
         let events = seen.into_inner().unwrap();
         let order = finished(&events);
         // One at a time from the queue: a/5 ran beside a/1, long before its turn.
@@ -375,9 +376,9 @@ mod tests {
             .count();
         assert_eq!(tag_lists, 1, "scanned once");
         assert!(
-            !events
-                .iter()
-                .any(|e| matches!(e, ScanEvent::Tags { repo, .. } if repo.as_str() == "elsewhere/x"))
+            !events.iter().any(
+                |e| matches!(e, ScanEvent::Tags { repo, .. } if repo.as_str() == "elsewhere/x")
+            )
         );
         drop(ask);
     }

@@ -66,7 +66,9 @@ impl std::fmt::Debug for SharedClient {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .is_some();
-        f.debug_struct("SharedClient").field("built", &built).finish()
+        f.debug_struct("SharedClient")
+            .field("built", &built)
+            .finish()
     }
 }
 
@@ -353,12 +355,8 @@ mod tests {
 
     #[test]
     fn a_registry_target_builds_one_client_for_every_use() {
-        let target = resolve(
-            "localhost:5999",
-            &Config::default(),
-            &Overrides::default(),
-        )
-        .expect("a registry target");
+        let target = resolve("localhost:5999", &Config::default(), &Overrides::default())
+            .expect("a registry target");
         let first = target.client().expect("a client");
         let again = target.client().expect("a client");
         let through_a_clone = target.clone().client().expect("a client");
@@ -367,12 +365,8 @@ mod tests {
         assert!(std::ptr::eq(first.counters(), again.counters()));
         assert!(std::ptr::eq(first.counters(), through_a_clone.counters()));
         // The client belongs to the target: a target resolved anew builds its own.
-        let other = resolve(
-            "localhost:5999",
-            &Config::default(),
-            &Overrides::default(),
-        )
-        .expect("a registry target");
+        let other = resolve("localhost:5999", &Config::default(), &Overrides::default())
+            .expect("a registry target");
         let other = other.client().expect("a client");
         assert!(!std::ptr::eq(first.counters(), other.counters()));
     }

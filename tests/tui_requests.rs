@@ -152,17 +152,19 @@ async fn the_tui_makes_each_request_once_from_registry_to_tag_to_storage() {
     // Open the registry: the repository list fills in, every tag counted.
     let effects = d.app.start();
     d.perform(effects);
-    d.until("the repository list", |app| {
-        matches!(app.top(), View::Repos(v) if v.listed && !v.is_loading())
-    })
+    d.until(
+        "the repository list",
+        |app| matches!(app.top(), View::Repos(v) if v.listed && !v.is_loading()),
+    )
     .await;
 
     // Open a repository (a multi-platform one): its tags, digests, sizes and ages.
     d.type_filter(MULTI);
     d.act(Action::Open);
-    d.until("the tag list", |app| {
-        matches!(app.top(), View::Tags(v) if v.is_complete())
-    })
+    d.until(
+        "the tag list",
+        |app| matches!(app.top(), View::Tags(v) if v.is_complete()),
+    )
     .await;
     let View::Tags(tags) = d.app.top() else {
         panic!("the tag list")
@@ -224,7 +226,9 @@ async fn the_tui_makes_each_request_once_from_registry_to_tag_to_storage() {
     assert_eq!(kinds, Kinds::minimum(&minimum));
     // Besides: the ping of the registry list, and nothing else.
     assert!(
-        other.iter().all(|e| e.method == "GET" && e.target == "/v2/"),
+        other
+            .iter()
+            .all(|e| e.method == "GET" && e.target == "/v2/"),
         "{other:?}"
     );
     assert_eq!(other.len(), 1, "{other:?}");

@@ -111,7 +111,10 @@ impl Documents {
     ) {
         let mut state = self.lock();
         let slots = pick(&mut state);
-        let ours = slots.cells.get(digest).is_some_and(|c| Arc::ptr_eq(c, cell));
+        let ours = slots
+            .cells
+            .get(digest)
+            .is_some_and(|c| Arc::ptr_eq(c, cell));
         if !ours {
             return;
         }

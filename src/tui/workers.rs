@@ -72,7 +72,10 @@ impl Workers {
                 let Some(source) = source(entry) else { return };
                 let (ask, asked) = unbounded_channel();
                 self.scans.insert(req, ask);
-                (req, Box::pin(run_scan(source, req, repos, asked, tx.clone())))
+                (
+                    req,
+                    Box::pin(run_scan(source, req, repos, asked, tx.clone())),
+                )
             }
             Effect::Prioritize { scan, repo } => {
                 if let Some(ask) = self.scans.get(&scan) {

@@ -10,13 +10,13 @@ use crate::registry::image::ImageTree;
 use crate::registry::{ManifestRef, RepoName, Tag};
 use crate::tui::action::{Action, Effect};
 use crate::tui::format;
-use crate::tui::views::{self, View};
 use crate::tui::views::config::ConfigView;
 use crate::tui::views::layers::LayersView;
 use crate::tui::views::manifest::ManifestView;
 use crate::tui::views::pending::PendingView;
 use crate::tui::views::repos::ReposView;
 use crate::tui::views::tags::TagsView;
+use crate::tui::views::{self, View};
 
 impl App {
     pub(super) fn on_intent(&mut self, action: Action) -> Vec<Effect> {

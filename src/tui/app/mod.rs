@@ -19,9 +19,9 @@ use ratatui::layout::Rect;
 
 use super::RegistryEntry;
 use super::action::{Action, Effect, ReqId};
+use super::documents::Documents;
 use super::geometry;
 use super::keymap::{self, Mode, ViewKind};
-use super::documents::Documents;
 use super::storage::Storage;
 use super::theme::Theme;
 use super::views::registries::RegistriesView;

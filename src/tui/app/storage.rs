@@ -253,32 +253,12 @@ impl App {
         let storage = &self.storages[entry];
         for view in &mut self.stack {
             match view {
-                View::Repos(v) if v.entry == entry => match event {
-                    ScanEvent::Repositories(names) => {
-                        if v.rows.add(names, |name| repo_sizes(storage, name)) > 0 {
-                            v.listing.mark_dirty();
-                        }
-                    }
-                    ScanEvent::RepositoriesListed => v.listed = true,
-                    ScanEvent::Tags { repo, tags } => {
-                        if v.rows.set_tags(repo, Field::Known(tags.len()))
-                            && v.listing.sort_key() == Some(SortKey::Tags)
-                        {
-                            v.listing.mark_dirty();
-                        }
-                    }
-                    ScanEvent::RepositoryScanned(repo) => {
-                        let listed = storage.model.repos.get(repo).is_some_and(|r| r.tags_listed);
-                        if !listed {
-                            v.rows.set_tags(repo, Field::Failed);
-                        }
-                    }
-                    _ => {}
-                },
+                View::Repos(v) if v.entry == entry => show_in_repos(storage, v, event),
                 View::Tags(v) if v.entry == entry => match event {
                     ScanEvent::Tags { repo, .. } if *repo == v.repo => fill_tags(storage, v),
                     ScanEvent::Resolved { repo, tag, digest } if *repo == v.repo => {
-                        v.rows.resolved(tag, digest.clone(), storage.summary(digest));
+                        v.rows
+                            .resolved(tag, digest.clone(), storage.summary(digest));
                         if v.listing.sort_key() != Some(SortKey::Name) {
                             v.listing.mark_dirty();
                         }
@@ -357,6 +337,32 @@ impl App {
     }
 }
 
+/// Brings a repository list up to date with one scan event.
+fn show_in_repos(storage: &Storage, v: &mut ReposView, event: &ScanEvent) {
+    let reorder = match event {
+        ScanEvent::Repositories(names) => v.rows.add(names, |name| repo_sizes(storage, name)) > 0,
+        ScanEvent::RepositoriesListed => {
+            v.listed = true;
+            false
+        }
+        ScanEvent::Tags { repo, tags } => {
+            v.rows.set_tags(repo, Field::Known(tags.len()))
+                && v.listing.sort_key() == Some(SortKey::Tags)
+        }
+        ScanEvent::RepositoryScanned(repo) => {
+            let listed = storage.model.repos.get(repo).is_some_and(|r| r.tags_listed);
+            if !listed {
+                v.rows.set_tags(repo, Field::Failed);
+            }
+            false
+        }
+        _ => false,
+    };
+    if reorder {
+        v.listing.mark_dirty();
+    }
+}
+
 /// A repository's tag count: known once its tags are listed, failed once the scan is done
 /// with it without them.
 fn tag_count(
@@ -386,7 +392,8 @@ fn fill_tags(storage: &Storage, v: &mut TagsView) {
         v.failed = None;
         for (tag, digest) in &repo.tags {
             if let Some(digest) = digest {
-                v.rows.resolved(tag, digest.clone(), storage.summary(digest));
+                v.rows
+                    .resolved(tag, digest.clone(), storage.summary(digest));
             }
         }
         v.listing.mark_dirty();

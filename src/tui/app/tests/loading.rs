@@ -37,7 +37,11 @@ fn scan_req(effects: &[Effect]) -> ReqId {
 fn repositories_stream_in_from_the_scan_and_the_selection_follows_its_row() {
     let (mut app, effects) = demo_app(true);
     let req = scan_req(&effects);
-    scanned(&mut app, req, ScanEvent::Repositories(vec![repo("team/api")]));
+    scanned(
+        &mut app,
+        req,
+        ScanEvent::Repositories(vec![repo("team/api")]),
+    );
     assert!(app.top().is_loading());
     scanned(
         &mut app,
@@ -80,7 +84,10 @@ fn a_tag_list_asks_for_priority_and_leaving_it_keeps_the_scan() {
     let req = scan_req(&effects);
     list_repos(&mut app, req);
     let scan = open_nginx(&mut app);
-    assert_eq!(scan, req, "the registry's scan is asked, no request of its own");
+    assert_eq!(
+        scan, req,
+        "the registry's scan is asked, no request of its own"
+    );
     assert_eq!(
         kinds(&app),
         [ViewKind::Registries, ViewKind::Repos, ViewKind::Tags]
@@ -141,7 +148,10 @@ async fn tags_fill_in_from_the_model_as_the_scan_learns_them() {
     let latest = v.rows.iter().find(|r| r.tag == tag("latest")).unwrap();
     // The numbers are the model's: the ones `regatta du` and the policies use.
     let storage = app.storage(0).unwrap();
-    assert_eq!(latest.image, Field::Known(storage.summary(&digest).unwrap()));
+    assert_eq!(
+        latest.image,
+        Field::Known(storage.summary(&digest).unwrap())
+    );
     assert!(
         matches!(&latest.image, Field::Known(s) if s.platforms == "linux/amd64, linux/arm64/v8")
     );
@@ -327,7 +337,10 @@ fn refreshing_a_tag_list_scans_its_repository_again_and_nothing_else() {
     let (mut app, effects) = demo_app(true);
     let req = scan_req(&effects);
     list_repos(&mut app, req);
-    app.update(Action::ScanFinished { req, result: Ok(()) });
+    app.update(Action::ScanFinished {
+        req,
+        result: Ok(()),
+    });
     open_nginx_after_scan(&mut app);
     let effects = app.update(Action::Refresh);
     assert!(

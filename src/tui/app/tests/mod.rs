@@ -155,7 +155,10 @@ fn opening_an_unopenable_registry_shows_why_and_stays() {
     // The error never blocks: moving on clears it.
     app.update(Action::MoveUp);
     let effects = app.update(Action::Open);
-    assert!(matches!(effects.as_slice(), [Effect::Scan { entry: 0, .. }]));
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::Scan { entry: 0, .. }]
+    ));
     assert_eq!(app.message(), None);
 }
 
