@@ -227,8 +227,7 @@ impl Drop for WorkerMark {
 }
 
 impl Isolated {
-    /// Marks the current thread as running worker code until the mark is dropped (for work
-    /// on a blocking thread).
+    /// Marks the current thread as running worker code until the mark is dropped.
     fn mark() -> WorkerMark {
         WorkerMark(IN_WORKER.with(|f| f.replace(true)))
     }

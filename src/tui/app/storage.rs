@@ -165,7 +165,13 @@ impl App {
                 }
                 // Manifests and configs arrive after the digests: while the repository is
                 // being scanned, its images' summaries are taken again as the model grows.
-                View::Tags(v) if v.model_revision != Some(storage.revision()) => {
+                // A list whose repository the scan is done with is final: later events
+                // (other repositories) change nothing in it.
+                View::Tags(v)
+                    if v.model_revision != Some(storage.revision())
+                        && !(storage.is_settled(&v.repo)
+                            && (v.is_complete() || v.failed.is_some())) =>
+                {
                     if v.listed {
                         update_images(storage, v);
                     } else {
