@@ -24,49 +24,56 @@ pub const BUDGET_BYTES: usize = 32 << 20;
 
 type Cell<T> = Arc<OnceCell<Result<T, RegistryError>>>;
 
-/// A document kept or being fetched, by digest.
+/// Documents kept or being fetched, by digest.
 struct Slots<T> {
     cells: HashMap<Digest, Cell<T>>,
-    /// Fetched documents, oldest first, with their sizes (what the budget counts).
-    kept: VecDeque<(Digest, usize)>,
 }
 
 impl<T> Default for Slots<T> {
     fn default() -> Self {
         Self {
             cells: HashMap::new(),
-            kept: VecDeque::new(),
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Manifest,
+    Blob,
 }
 
 #[derive(Default)]
 struct State {
     manifests: Slots<FetchedManifest>,
     blobs: Slots<Vec<u8>>,
+    /// Fetched documents, oldest first, with their sizes (what the budget counts).
+    kept: VecDeque<(Kind, Digest, usize)>,
     bytes: usize,
+    budget: usize,
 }
 
 impl State {
-    /// Drops the oldest documents until the budget holds.
-    fn trim(&mut self) {
-        while self.bytes > BUDGET_BYTES {
-            let oldest = match (self.manifests.kept.front(), self.blobs.kept.front()) {
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-                (Some(_), Some(_)) => self.manifests.kept.len() >= self.blobs.kept.len(),
-                (None, None) => return,
+    /// Keeps a fetched document, dropping the oldest ones until the budget holds.
+    fn keep(&mut self, kind: Kind, digest: &Digest, size: usize) {
+        if self.kept.iter().any(|(k, d, _)| *k == kind && d == digest) {
+            return;
+        }
+        self.kept.push_back((kind, digest.clone(), size));
+        self.bytes += size;
+        while self.bytes > self.budget {
+            let Some((kind, digest, size)) = self.kept.pop_front() else {
+                return;
             };
-            let removed = if oldest {
-                let (d, size) = self.manifests.kept.pop_front().expect("checked");
-                self.manifests.cells.remove(&d);
-                size
-            } else {
-                let (d, size) = self.blobs.kept.pop_front().expect("checked");
-                self.blobs.cells.remove(&d);
-                size
-            };
-            self.bytes = self.bytes.saturating_sub(removed);
+            match kind {
+                Kind::Manifest => {
+                    self.manifests.cells.remove(&digest);
+                }
+                Kind::Blob => {
+                    self.blobs.cells.remove(&digest);
+                }
+            }
+            self.bytes = self.bytes.saturating_sub(size);
         }
     }
 }
@@ -79,9 +86,17 @@ pub struct Documents {
 
 impl Documents {
     pub fn new(inner: Arc<dyn Source>) -> Self {
+        Self::with_budget(inner, BUDGET_BYTES)
+    }
+
+    /// Keeps up to `budget` bytes of documents in memory.
+    pub fn with_budget(inner: Arc<dyn Source>, budget: usize) -> Self {
         Self {
             inner,
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State {
+                budget,
+                ..State::default()
+            }),
         }
     }
 
@@ -107,7 +122,7 @@ impl Documents {
         cell: &Cell<T>,
         result: &Result<T, RegistryError>,
         size: impl Fn(&T) -> usize,
-        pick: fn(&mut State) -> &mut Slots<T>,
+        (kind, pick): (Kind, fn(&mut State) -> &mut Slots<T>),
     ) {
         let mut state = self.lock();
         let slots = pick(&mut state);
@@ -122,15 +137,7 @@ impl Documents {
             Err(_) => {
                 slots.cells.remove(digest);
             }
-            Ok(doc) => {
-                if slots.kept.iter().any(|(d, _)| d == digest) {
-                    return;
-                }
-                let n = size(doc);
-                slots.kept.push_back((digest.clone(), n));
-                state.bytes += n;
-                state.trim();
-            }
+            Ok(doc) => state.keep(kind, digest, size(doc)),
         }
     }
 
@@ -156,7 +163,7 @@ impl Documents {
                 &cell,
                 &result,
                 |m| m.bytes.len(),
-                |s| &mut s.manifests,
+                (Kind::Manifest, |s| &mut s.manifests),
             );
         }
         result
@@ -171,7 +178,7 @@ impl Documents {
                 &cell,
                 &Ok(manifest.clone()),
                 |m| m.bytes.len(),
-                |s| &mut s.manifests,
+                (Kind::Manifest, |s| &mut s.manifests),
             );
         }
     }
@@ -237,7 +244,13 @@ impl Source for Documents {
             .await
             .clone();
         if fetched_here {
-            self.settle(digest, &cell, &result, Vec::len, |s| &mut s.blobs);
+            self.settle(
+                digest,
+                &cell,
+                &result,
+                Vec::len,
+                (Kind::Blob, |s| &mut s.blobs),
+            );
         }
         result
     }
@@ -300,5 +313,52 @@ mod tests {
             .await
             .expect("by digest");
         assert_eq!(source.fetches(), 4, "what the tag named is kept by digest");
+    }
+
+    #[tokio::test]
+    async fn the_oldest_documents_go_when_the_budget_is_spent() {
+        let mut source = MemorySource::new("mem");
+        let old = source.add_image(&ImageSpec::new("linux", "amd64", "2024-01-01T00:00:00Z"));
+        let new = source.add_image(&ImageSpec::new("linux", "arm64", "2024-02-01T00:00:00Z"));
+        let source = Arc::new(source.tag("a", &["old"], &old).tag("a", &["new"], &new));
+        let r = repo("a");
+        let by_digest = |d: &Digest| ManifestRef::Digest(d.clone());
+        let size_new = source
+            .manifest(&r, &by_digest(&new))
+            .await
+            .unwrap()
+            .bytes
+            .len();
+        let size_old = source
+            .manifest(&r, &by_digest(&old))
+            .await
+            .unwrap()
+            .bytes
+            .len();
+        // Room for the newer of the two only.
+        let budget = size_new.max(size_old);
+        let before = source.fetches();
+        let documents = Documents::with_budget(source.clone(), budget);
+        for d in [&old, &new] {
+            documents
+                .manifest(&r, &ManifestRef::Digest(d.clone()))
+                .await
+                .unwrap();
+        }
+        assert_eq!(source.fetches() - before, 2);
+        documents
+            .manifest(&r, &ManifestRef::Digest(new.clone()))
+            .await
+            .unwrap();
+        assert_eq!(source.fetches() - before, 2, "the newest stays");
+        documents
+            .manifest(&r, &ManifestRef::Digest(old.clone()))
+            .await
+            .unwrap();
+        assert_eq!(
+            source.fetches() - before,
+            3,
+            "the oldest went and is fetched again"
+        );
     }
 }
