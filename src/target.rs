@@ -2,7 +2,7 @@
 //! image layout on disk; and how to open it as a [`Source`].
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 
@@ -35,8 +35,44 @@ pub enum Target {
         repositories: Vec<RepoName>,
         /// The `namespace` listed through the vendor's API instead of the catalog.
         namespace: Option<Namespace>,
+        /// The one client of this registry, built on first use and shared by every clone of
+        /// the target: reads, deletes and restores go through one token cache, one
+        /// connection pool and one concurrency limit.
+        client: SharedClient,
     },
     Layout(PathBuf),
+}
+
+/// A registry's client, built once (see [`Target::client`]).
+#[derive(Clone, Default)]
+pub struct SharedClient(Arc<Mutex<Option<Client>>>);
+
+impl SharedClient {
+    fn get_or_build(
+        &self,
+        build: impl FnOnce() -> Result<Client, RegistryError>,
+    ) -> Result<Client, RegistryError> {
+        let mut slot = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(client) = &*slot {
+            return Ok(client.clone());
+        }
+        let client = build()?;
+        *slot = Some(client.clone());
+        Ok(client)
+    }
+}
+
+impl std::fmt::Debug for SharedClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let built = self
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some();
+        f.debug_struct("SharedClient")
+            .field("built", &built)
+            .finish()
+    }
 }
 
 impl Target {
@@ -69,14 +105,12 @@ impl Target {
     pub fn open(&self) -> Result<Arc<dyn Source>, RegistryError> {
         match self {
             Target::Registry {
-                addr,
-                options,
                 repositories,
                 namespace,
                 ..
             } => {
                 let registry: Arc<dyn Source> = Arc::new(RegistrySource {
-                    client: Client::new(addr.clone(), options.clone())?,
+                    client: self.client()?,
                     configured: repositories.clone(),
                     namespace: namespace.clone(),
                 });
@@ -90,10 +124,16 @@ impl Target {
         }
     }
 
-    /// The HTTP client of a registry target (for writes, which layouts do not support).
+    /// The HTTP client of a registry target (for writes, which layouts do not support): the
+    /// same client every time, the one [`open`](Self::open) reads through.
     pub fn client(&self) -> Result<Client, RegistryError> {
         match self {
-            Target::Registry { addr, options, .. } => Client::new(addr.clone(), options.clone()),
+            Target::Registry {
+                addr,
+                options,
+                client,
+                ..
+            } => client.get_or_build(|| Client::new(addr.clone(), options.clone())),
             Target::Layout(path) => Err(RegistryError::Io {
                 path: path.display().to_string(),
                 detail: "this is an OCI layout on disk; the command needs a registry".into(),
@@ -138,6 +178,7 @@ fn registry_target(
         options,
         repositories,
         namespace: config.namespace(registry),
+        client: SharedClient::default(),
     })
 }
 
@@ -191,6 +232,7 @@ pub fn resolve(
         options,
         repositories: Vec::new(),
         namespace: None,
+        client: SharedClient::default(),
     })
 }
 
@@ -424,5 +466,28 @@ impl Source for RegistrySource {
 
     async fn blob(&self, repo: &RepoName, digest: &Digest) -> Result<Vec<u8>, RegistryError> {
         self.client.get_blob(repo, digest).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_registry_target_builds_one_client_for_every_use() {
+        let target = resolve("localhost:5999", &Config::default(), &Overrides::default())
+            .expect("a registry target");
+        let first = target.client().expect("a client");
+        let again = target.client().expect("a client");
+        let through_a_clone = target.clone().client().expect("a client");
+        // Each client counts its own requests: one set of counters means one client (and
+        // so one token cache, one connection pool, one concurrency limit).
+        assert!(std::ptr::eq(first.counters(), again.counters()));
+        assert!(std::ptr::eq(first.counters(), through_a_clone.counters()));
+        // The client belongs to the target: a target resolved anew builds its own.
+        let other = resolve("localhost:5999", &Config::default(), &Overrides::default())
+            .expect("a registry target");
+        let other = other.client().expect("a client");
+        assert!(!std::ptr::eq(first.counters(), other.counters()));
     }
 }

@@ -125,8 +125,8 @@ async fn error_sentences_and_registry_names_are_sanitized() {
         url: "http://x/v2/_catalog".into(),
         detail: "bad \u{1b}[31mred\u{1b}[0m".into(),
     };
-    // The repository list asked with request 2 (request 1 was the ping).
-    app.update(Action::ReposListed {
+    // The scan, which lists the repositories, is request 2 (request 1 was the ping).
+    app.update(Action::ScanFinished {
         req: regatta::tui::ReqId(2),
         result: Err(error),
     });

@@ -88,6 +88,11 @@ pub enum ScanEvent {
         what: String,
         error: String,
     },
+    /// Every repository to scan is known (the catalog was read to the end).
+    RepositoriesListed,
+    /// Everything of this repository is in: its tags, their manifests and configs (or the
+    /// failures that stand for them). Progress only: the model is the same without it.
+    RepositoryScanned(RepoName),
 }
 
 /// A part of a scan that failed, as `--json` reports it.
@@ -145,6 +150,7 @@ impl StorageModel {
                 self.configs.insert(digest, info);
             }
             ScanEvent::Failed { repo, what, error } => self.failures.push((repo, what, error)),
+            ScanEvent::RepositoriesListed | ScanEvent::RepositoryScanned(_) => {}
         }
     }
 

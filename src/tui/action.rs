@@ -2,7 +2,6 @@
 //! (past tense) come back from worker tasks and carry the id of the request they answer, so a
 //! result for a view that is gone is recognised and dropped.
 
-use std::collections::HashSet;
 use std::fmt;
 use std::ops::Deref;
 use std::path::PathBuf;
@@ -16,7 +15,7 @@ use crate::cleanup::journal::BackupMeta;
 use crate::cleanup::plan::Plan;
 use crate::cleanup::restore::{RestoreError, RestoreResult};
 use crate::registry::image::ImageTree;
-use crate::registry::{Digest, ManifestHead, ManifestRef, RegistryError, RepoName, Tag};
+use crate::registry::{ManifestRef, RegistryError, RepoName};
 
 /// Identifies one piece of background work, so its results can be matched to the view that
 /// asked and the work can be aborted when that view is left.
@@ -150,28 +149,6 @@ pub enum Action {
         req: ReqId,
         result: Result<Box<crate::registry::probe::Capabilities>, RegistryError>,
     },
-    ReposPage {
-        req: ReqId,
-        repos: Vec<RepoName>,
-    },
-    ReposListed {
-        req: ReqId,
-        result: Result<Vec<RepoName>, RegistryError>,
-    },
-    TagsCounted {
-        req: ReqId,
-        repo: RepoName,
-        result: Result<usize, RegistryError>,
-    },
-    TagsLoaded {
-        req: ReqId,
-        result: Result<Vec<Tag>, RegistryError>,
-    },
-    TagResolved {
-        req: ReqId,
-        tag: Tag,
-        result: Result<ManifestHead, RegistryError>,
-    },
     ImageLoaded {
         req: ReqId,
         tree: Arc<ImageTree>,
@@ -273,11 +250,6 @@ impl Action {
             self,
             Action::PingFinished { .. }
                 | Action::Probed { .. }
-                | Action::ReposPage { .. }
-                | Action::ReposListed { .. }
-                | Action::TagsCounted { .. }
-                | Action::TagsLoaded { .. }
-                | Action::TagResolved { .. }
                 | Action::ImageLoaded { .. }
                 | Action::ImageFailed { .. }
                 | Action::Scanned { .. }
@@ -297,11 +269,6 @@ impl Action {
         match self {
             Action::PingFinished { req, .. }
             | Action::Probed { req, .. }
-            | Action::ReposPage { req, .. }
-            | Action::ReposListed { req, .. }
-            | Action::TagsCounted { req, .. }
-            | Action::TagsLoaded { req, .. }
-            | Action::TagResolved { req, .. }
             | Action::ImageLoaded { req, .. }
             | Action::ImageFailed { req, .. }
             | Action::Scanned { req, .. }
@@ -325,36 +292,25 @@ pub enum Effect {
     Ping { req: ReqId, entry: usize },
     /// Find out what a registry can do ([`crate::registry::probe`]; changes nothing).
     Probe { req: ReqId, entry: usize },
-    /// List the repositories page by page, counting each one's tags as it arrives.
-    ListRepos { req: ReqId, entry: usize },
-    /// List the tags of a repository.
-    ListTags {
-        req: ReqId,
-        entry: usize,
-        repo: RepoName,
-    },
-    /// Resolve each tag to its digest and fetch the images whose digest is not in `known`
-    /// (a bounded number in flight).
-    ResolveTags {
-        req: ReqId,
-        entry: usize,
-        repo: RepoName,
-        tags: Vec<Tag>,
-        known: HashSet<Digest>,
-    },
-    /// Fetch one image (manifest, children, configs).
+    /// Fetch one image (manifest, children, configs) for the manifest and layer views,
+    /// through the documents the scan reads (so nothing the scan has is fetched again).
     FetchImage {
         req: ReqId,
         entry: usize,
         repo: RepoName,
         reference: ManifestRef,
     },
-    /// Scan the registry's storage (only `repos` when given), reporting every fact.
+    /// Scan the registry's storage (only `repos` when given, without the catalog), reporting
+    /// every fact. The scan is the one pipeline of the registry's data: the repository and
+    /// tag lists and every number the views show come from its model.
     Scan {
         req: ReqId,
         entry: usize,
         repos: Option<Vec<RepoName>>,
     },
+    /// Ask the running scan `scan` to scan `repo` now, before the repositories queued (a
+    /// view shows it). Nothing if the scan has it already.
+    Prioritize { scan: ReqId, repo: RepoName },
     /// Apply a plan with the registry's client, journaling into `journal`.
     ApplyPlan {
         req: ReqId,
@@ -395,19 +351,7 @@ impl Effect {
         match self {
             Effect::Ping { req, entry } => format!("ping {req} registry {entry}"),
             Effect::Probe { req, entry } => format!("probe {req} registry {entry}"),
-            Effect::ListRepos { req, entry } => format!("list repositories {req} registry {entry}"),
-            Effect::ListTags { req, repo, .. } => format!("list tags {req} {repo}"),
-            Effect::ResolveTags {
-                req,
-                repo,
-                tags,
-                known,
-                ..
-            } => format!(
-                "resolve tags {req} {repo}: {} tags, {} images cached",
-                tags.len(),
-                known.len()
-            ),
+            Effect::Prioritize { scan, repo } => format!("prioritize {repo} in scan {scan}"),
             Effect::FetchImage {
                 req,
                 repo,
@@ -443,9 +387,6 @@ impl Effect {
         match self {
             Effect::Ping { req, .. }
             | Effect::Probe { req, .. }
-            | Effect::ListRepos { req, .. }
-            | Effect::ListTags { req, .. }
-            | Effect::ResolveTags { req, .. }
             | Effect::FetchImage { req, .. }
             | Effect::Scan { req, .. }
             | Effect::ApplyPlan { req, .. }
@@ -453,7 +394,10 @@ impl Effect {
             | Effect::ListBackups { req, .. }
             | Effect::Restore { req, .. }
             | Effect::Audit { req, .. } => Some(*req),
-            Effect::Abort(_) | Effect::Copy(_) | Effect::CancelApply(_) => None,
+            Effect::Abort(_)
+            | Effect::Copy(_)
+            | Effect::CancelApply(_)
+            | Effect::Prioritize { .. } => None,
         }
     }
 }

@@ -12,31 +12,7 @@ use super::views::Ctx;
 use super::widgets::help::render_help;
 use crate::sanitize::sanitize;
 
-/// Where each part of the screen goes. The app uses the same layout to size pages and to
-/// map mouse clicks to rows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Areas {
-    pub crumbs: Rect,
-    pub body: Rect,
-    pub message: Rect,
-    pub status: Rect,
-}
-
-pub fn layout(area: Rect) -> Areas {
-    let [crumbs, body, message, status] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(0),
-        Constraint::Length(1),
-        Constraint::Length(1),
-    ])
-    .areas(area);
-    Areas {
-        crumbs,
-        body,
-        message,
-        status,
-    }
-}
+pub use super::geometry::{Areas, layout};
 
 pub fn draw(app: &App, f: &mut Frame) {
     let areas = layout(f.area());

@@ -8,14 +8,16 @@
 pub mod action;
 pub mod app;
 pub mod columns;
+pub mod documents;
 pub mod draw;
-#[doc(hidden)]
+#[cfg(any(test, feature = "test-support"))]
 pub mod fixtures;
 pub mod format;
+pub mod geometry;
 pub mod input;
 pub mod keymap;
 pub mod listing;
-#[doc(hidden)]
+#[cfg(any(test, feature = "test-support"))]
 pub mod memory;
 pub mod storage;
 pub mod terminal;

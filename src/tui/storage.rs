@@ -5,20 +5,28 @@
 //! the larger the registry (the numbers of 100,000 tags take a good part of a second), so
 //! a scan never keeps the loop busy recomputing.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use jiff::Timestamp;
 
 use super::action::ReqId;
 use super::format;
-use super::views::tags::ImageSummary;
 use crate::analysis::freed::plan_deletion;
 use crate::analysis::freed_index::FreedIndex;
 use crate::analysis::model::{ManifestBody, ScanEvent, StorageModel};
 use crate::analysis::sharing::repo_complete;
 use crate::analysis::storage::{RegistryStats, RepoStats, registry_stats, repo_stats};
 use crate::registry::{Digest, Platform, RepoName, Tag};
+
+/// What the tag list shows of an image, from the model: the numbers `regatta du` and the
+/// cleanup policies use (a reproducible-build date counts as unknown there and here).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageSummary {
+    pub size: u64,
+    pub created: Option<Timestamp>,
+    pub platforms: String,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScanState {
@@ -94,6 +102,13 @@ pub struct Storage {
     ticks: u32,
     /// Bumped by every recomputation, so views can tell their derived data is old.
     generation: u64,
+    /// Bumped by every event applied (and every reset): views that read the model directly
+    /// (the tag list) tell by it that there may be something new.
+    revision: u64,
+    /// The scan has read the catalog (or was given its repositories).
+    repositories_listed: bool,
+    /// Repositories the scan is done with: their tags, manifests and configs are in.
+    scanned: HashSet<RepoName>,
 }
 
 impl Default for Storage {
@@ -111,6 +126,9 @@ impl Default for Storage {
             marks_dirty: false,
             ticks: 0,
             generation: 0,
+            revision: 0,
+            repositories_listed: false,
+            scanned: HashSet::new(),
         }
     }
 }
@@ -123,6 +141,9 @@ impl Storage {
         self.resolved = 0;
         self.scan = ScanState::Running(req);
         self.model_dirty = true;
+        self.repositories_listed = false;
+        self.scanned.clear();
+        self.revision += 1;
     }
 
     /// A scan of some repositories starts (after a delete or restore): their old facts go.
@@ -144,6 +165,8 @@ impl Storage {
             .count();
         self.scan = ScanState::Running(req);
         self.model_dirty = true;
+        self.scanned.retain(|r| !repos.contains(r));
+        self.revision += 1;
     }
 
     pub fn scan_req(&self) -> Option<ReqId> {
@@ -179,10 +202,49 @@ impl Storage {
                     }
                 }
             }
+            ScanEvent::RepositoriesListed => self.repositories_listed = true,
+            ScanEvent::RepositoryScanned(repo) => {
+                self.scanned.insert(repo.clone());
+            }
             _ => {}
+        }
+        self.revision += 1;
+        if matches!(
+            event,
+            ScanEvent::RepositoriesListed | ScanEvent::RepositoryScanned(_)
+        ) {
+            return; // progress only: the model and its numbers stay as they are
         }
         Arc::make_mut(&mut self.model).apply(event);
         self.model_dirty = true;
+    }
+
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    /// Whether the repository list is complete: the scan read the catalog, or ended.
+    pub fn repositories_listed(&self) -> bool {
+        self.repositories_listed || !self.is_scanning()
+    }
+
+    /// Whether nothing more will come for `repo` in this scan: it was scanned, or the scan
+    /// is over.
+    pub fn is_settled(&self, repo: &RepoName) -> bool {
+        !self.is_scanning() || self.scanned.contains(repo)
+    }
+
+    /// Why the scan could not tell anything about `repo` (its tag list failed), if it
+    /// says.
+    pub fn failure_of(&self, repo: &RepoName) -> Option<String> {
+        if let ScanState::Failed(e) = &self.scan {
+            return Some(e.clone());
+        }
+        self.model
+            .failures
+            .iter()
+            .find(|(r, _, _)| r.as_ref() == Some(repo))
+            .map(|(_, what, error)| format!("{what}: {error}"))
     }
 
     /// The scan ended: numbers are recomputed at once (they are final now).
@@ -192,12 +254,14 @@ impl Storage {
             Err(e) => ScanState::Failed(e),
         };
         self.model_dirty = true;
+        self.revision += 1;
     }
 
     pub fn stop(&mut self) {
         if self.is_scanning() {
             self.scan = ScanState::Stopped;
             self.model_dirty = true;
+            self.revision += 1;
         }
     }
 

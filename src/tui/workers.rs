@@ -3,9 +3,9 @@
 //! request id; an apply is rather asked to stop before its next step, so a step is never cut
 //! in the middle.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 
 use std::cell::Cell;
 use std::future::Future;
@@ -13,10 +13,9 @@ use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use futures::FutureExt;
 use futures::future::BoxFuture;
-use futures::stream;
-use futures::{FutureExt, StreamExt};
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::AbortHandle;
 
 use super::action::{Action, AuditJob, Effect, ReqId};
@@ -24,13 +23,8 @@ use crate::cleanup::execute::Applier;
 use crate::cleanup::journal::Journal;
 use crate::cleanup::restore::restore;
 use crate::registry::image::fetch_image;
-use crate::registry::{Client, Digest, ManifestRef, RepoName, Source, Tag};
-use crate::scan::{ScanOptions, scan};
-
-/// Tag lists fetched at once while counting the tags of each repository.
-pub const TAG_COUNT_CONCURRENCY: usize = 4;
-/// Tags resolved (and their images fetched) at once.
-pub const RESOLVE_CONCURRENCY: usize = 8;
+use crate::registry::{Client, ManifestRef, RepoName, Source};
+use crate::scan::{ScanOptions, Steering, scan_steered};
 
 /// What the workers take from the registries the app was started with.
 pub trait Resources {
@@ -44,6 +38,8 @@ pub struct Workers {
     running: HashMap<ReqId, AbortHandle>,
     /// Stop flags of running applies.
     cancels: HashMap<ReqId, Arc<AtomicBool>>,
+    /// The priority queues of running scans.
+    scans: HashMap<ReqId, UnboundedSender<RepoName>>,
 }
 
 impl Workers {
@@ -52,6 +48,7 @@ impl Workers {
             tx,
             running: HashMap::new(),
             cancels: HashMap::new(),
+            scans: HashMap::new(),
         }
     }
 
@@ -61,6 +58,7 @@ impl Workers {
         self.running.retain(|_, handle| !handle.is_finished());
         let running = &self.running;
         self.cancels.retain(|req, _| running.contains_key(req));
+        self.scans.retain(|req, _| running.contains_key(req));
         let source = |entry| resources.source(entry);
         let tx = self.tx.clone();
         let (req, work): (ReqId, BoxFuture<'static, ()>) = match effect {
@@ -72,7 +70,18 @@ impl Workers {
             }
             Effect::Scan { req, entry, repos } => {
                 let Some(source) = source(entry) else { return };
-                (req, Box::pin(run_scan(source, req, repos, tx.clone())))
+                let (ask, asked) = unbounded_channel();
+                self.scans.insert(req, ask);
+                (
+                    req,
+                    Box::pin(run_scan(source, req, repos, asked, tx.clone())),
+                )
+            }
+            Effect::Prioritize { scan, repo } => {
+                if let Some(ask) = self.scans.get(&scan) {
+                    let _ = ask.send(repo);
+                }
+                return;
             }
             Effect::ApplyPlan {
                 req,
@@ -169,30 +178,6 @@ impl Workers {
                 };
                 (req, Box::pin(work))
             }
-            Effect::ListRepos { req, entry } => {
-                let Some(source) = source(entry) else { return };
-                (req, Box::pin(list_repos(source, req, tx.clone())))
-            }
-            Effect::ListTags { req, entry, repo } => {
-                let Some(source) = source(entry) else { return };
-                let tx = tx.clone();
-                let work = async move {
-                    let result = source.tags(&repo).await;
-                    let _ = tx.send(Action::TagsLoaded { req, result });
-                };
-                (req, Box::pin(work))
-            }
-            Effect::ResolveTags {
-                req,
-                entry,
-                repo,
-                tags,
-                known,
-            } => {
-                let Some(source) = source(entry) else { return };
-                let work = resolve_tags(source, req, repo, tags, known, tx.clone());
-                (req, Box::pin(work))
-            }
             Effect::FetchImage {
                 req,
                 entry,
@@ -261,8 +246,7 @@ impl Drop for WorkerMark {
 }
 
 impl Isolated {
-    /// Marks the current thread as running worker code until the mark is dropped (for work
-    /// on a blocking thread).
+    /// Marks the current thread as running worker code until the mark is dropped.
     fn mark() -> WorkerMark {
         WorkerMark(IN_WORKER.with(|f| f.replace(true)))
     }
@@ -325,75 +309,26 @@ async fn run_audit(
 }
 
 /// Scans the registry (or some repositories of it), forwarding every fact as it is learned.
-///
-/// The scanner's future cannot be proven `Send` (a rustc limitation with the closures it
-/// hands to stream combinators), so it cannot be a task of its own. It is polled on a
-/// blocking thread with `Handle::block_on`, on this same runtime (the HTTP client's
-/// connections stay on the runtime that made them). Aborting this task drops `stop`, which
-/// ends the scan at its next await.
+/// The scan is a task like any other: aborting it drops the scan at its next await.
 async fn run_scan(
     source: Arc<dyn Source>,
     req: ReqId,
     repos: Option<Vec<RepoName>>,
+    priority: UnboundedReceiver<RepoName>,
     tx: UnboundedSender<Action>,
 ) {
-    let repo_filter = match repos.map(|r| repo_glob(&r)).transpose() {
-        Ok(filter) => filter,
-        Err(e) => {
-            let _ = tx.send(Action::TaskFailed {
-                req,
-                error: format!("cannot select the repositories to scan: {e}"),
-            });
-            return;
-        }
+    let steering = Steering {
+        repos,
+        priority: Some(priority),
     };
-    let options = ScanOptions {
-        repo_filter,
-        ..ScanOptions::default()
-    };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let handle = tokio::runtime::Handle::current();
-    let events = tx.clone();
-    let blocking = tokio::task::spawn_blocking(move || {
-        let _worker = Isolated::mark();
-        handle.block_on(async move {
-            let sink = |event: &crate::analysis::model::ScanEvent| {
-                let _ = events.send(Action::Scanned {
-                    req,
-                    event: event.clone(),
-                });
-            };
-            tokio::select! {
-                result = scan(&*source, &options, &sink) => {
-                    let _ = events.send(Action::ScanFinished { req, result: result.map(|_| ()) });
-                }
-                _ = stopped => {}
-            }
-        });
-    });
-    let joined = blocking.await;
-    drop(stop);
-    if let Err(e) = joined
-        && e.is_panic()
-    {
-        let _ = tx.send(Action::TaskFailed {
+    let sink = |event: &crate::analysis::model::ScanEvent| {
+        let _ = tx.send(Action::Scanned {
             req,
-            error: format!(
-                "internal error while scanning: {}",
-                panic_text(e.into_panic())
-            ),
+            event: event.clone(),
         });
-    }
-}
-
-/// One glob for a set of repositories: `{a,b,c}` (names hold no commas or braces).
-fn repo_glob(repos: &[RepoName]) -> Result<globset::GlobMatcher, globset::Error> {
-    let names: Vec<String> = repos.iter().map(|r| globset::escape(r.as_str())).collect();
-    let glob = format!("{{{}}}", names.join(","));
-    Ok(globset::GlobBuilder::new(&glob)
-        .literal_separator(false)
-        .build()?
-        .compile_matcher())
+    };
+    let result = scan_steered(&*source, &ScanOptions::default(), steering, &sink).await;
+    let _ = tx.send(Action::ScanFinished { req, result });
 }
 
 fn panic_text(panic: Box<dyn std::any::Any + Send>) -> String {
@@ -402,83 +337,6 @@ fn panic_text(panic: Box<dyn std::any::Any + Send>) -> String {
         .map(|s| s.to_string())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".to_string())
-}
-
-/// Lists the catalog page by page and counts each repository's tags as its page arrives,
-/// a bounded number at a time.
-async fn list_repos(source: Arc<dyn Source>, req: ReqId, tx: UnboundedSender<Action>) {
-    let (names_tx, names_rx) = futures::channel::mpsc::unbounded::<RepoName>();
-    let seen = Mutex::new(HashSet::new());
-    let queue = |names: &[RepoName]| {
-        let mut seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
-        for name in names {
-            if seen.insert(name.clone()) {
-                let _ = names_tx.unbounded_send(name.clone());
-            }
-        }
-    };
-    let list = async {
-        let on_page = |page: &[RepoName]| {
-            let _ = tx.send(Action::ReposPage {
-                req,
-                repos: page.to_vec(),
-            });
-            queue(page);
-        };
-        let result = source.repositories(&on_page).await;
-        // A source that does not report pages still gets every name counted.
-        if let Ok(all) = &result {
-            queue(all);
-        }
-        names_tx.close_channel();
-        let _ = tx.send(Action::ReposListed { req, result });
-    };
-    let count = names_rx
-        .map(|repo| {
-            let source = source.clone();
-            async move {
-                let result = source.tags(&repo).await.map(|tags| tags.len());
-                (repo, result)
-            }
-        })
-        .buffer_unordered(TAG_COUNT_CONCURRENCY)
-        .for_each(|(repo, result)| {
-            let _ = tx.send(Action::TagsCounted { req, repo, result });
-            futures::future::ready(())
-        });
-    futures::join!(list, count);
-}
-
-/// Resolves every tag and fetches each new digest's image once (`known` are cached already).
-async fn resolve_tags(
-    source: Arc<dyn Source>,
-    req: ReqId,
-    repo: RepoName,
-    tags: Vec<Tag>,
-    known: HashSet<Digest>,
-    tx: UnboundedSender<Action>,
-) {
-    let claimed = Mutex::new(known);
-    let (source, repo, claimed, tx) = (&*source, &repo, &claimed, &tx);
-    stream::iter(tags)
-        .map(|tag| async move {
-            let result = source.resolve(repo, &ManifestRef::Tag(tag.clone())).await;
-            let digest = result.as_ref().ok().map(|h| h.digest.clone());
-            let _ = tx.send(Action::TagResolved { req, tag, result });
-            let Some(digest) = digest else { return };
-            let first = claimed
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .insert(digest.clone());
-            if !first {
-                return; // an alias of a digest fetched (or being fetched) already
-            }
-            let reference = ManifestRef::Digest(digest);
-            let _ = tx.send(image_action(source, repo, reference, req).await);
-        })
-        .buffer_unordered(RESOLVE_CONCURRENCY)
-        .for_each(|()| futures::future::ready(()))
-        .await;
 }
 
 /// Fetches an image and turns the outcome into the action that reports it.

@@ -358,9 +358,6 @@ impl App {
     /// repositories scanned again.
     fn changed_repos(&mut self, entry: usize, repos: Vec<RepoName>) -> Vec<Effect> {
         self.storages[entry].clear_marks_in(&repos);
-        for repo in &repos {
-            self.tag_cache.remove(&(entry, repo.clone()));
-        }
         let mut effects = Vec::new();
         for index in 0..self.stack.len() {
             if matches!(&self.stack[index], View::Tags(v) if v.entry == entry && repos.contains(&v.repo))

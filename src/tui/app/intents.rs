@@ -3,24 +3,20 @@
 
 use std::sync::Arc;
 
-use ratatui::layout::{Position, Rect};
+use ratatui::layout::Position;
 
 use super::{App, Message};
-use crate::analysis::sharing::repo_complete;
 use crate::registry::image::ImageTree;
-use crate::registry::{ManifestHead, ManifestRef, RepoName, Tag};
+use crate::registry::{ManifestRef, RepoName, Tag};
 use crate::tui::action::{Action, Effect};
-use crate::tui::columns::Field;
-use crate::tui::draw;
 use crate::tui::format;
-use crate::tui::views::View;
-use crate::tui::views::audit::areas as audit_areas;
 use crate::tui::views::config::ConfigView;
 use crate::tui::views::layers::LayersView;
 use crate::tui::views::manifest::ManifestView;
 use crate::tui::views::pending::PendingView;
 use crate::tui::views::repos::ReposView;
 use crate::tui::views::tags::TagsView;
+use crate::tui::views::{self, View};
 
 impl App {
     pub(super) fn on_intent(&mut self, action: Action) -> Vec<Effect> {
@@ -111,20 +107,21 @@ impl App {
             self.help = false;
             return Vec::new();
         }
-        let body = draw::layout(Rect::new(0, 0, self.width, self.height)).body;
+        let body = self.body();
         if !body.contains(Position::new(column, row)) || row == body.y {
             return Vec::new(); // outside the list, or on its header
         }
+        // Rows are counted from the header of the table under the click.
+        let table = views::table_area(self.top().kind(), body);
+        if !table.contains(Position::new(column, row)) || row == table.y {
+            return Vec::new();
+        }
+        let under = usize::from(row - table.y - 1);
         let page = self.page();
         let entries = &self.entries;
         let last = self.stack.len() - 1;
         if let View::Audit(v) = &mut self.stack[last] {
-            // The findings table sits below the charts: rows are counted from its header.
-            let table = audit_areas(body).table();
-            if !table.contains(Position::new(column, row)) || row == table.y {
-                return Vec::new();
-            }
-            let Some(position) = v.table.position_at(usize::from(row - table.y - 1), page) else {
+            let Some(position) = v.table.position_at(under, page) else {
                 return Vec::new();
             };
             v.table.select(position, page);
@@ -133,10 +130,7 @@ impl App {
         let Some((listing, _)) = self.stack[last].list_parts(entries) else {
             return Vec::new();
         };
-        let Some(position) = listing
-            .table
-            .position_at(usize::from(row - body.y - 1), page)
-        else {
+        let Some(position) = listing.table.position_at(under, page) else {
             return Vec::new();
         };
         listing.table.select(position, page);
@@ -162,15 +156,7 @@ impl App {
                     return Vec::new();
                 };
                 let (entry, repo, tag) = (v.entry, v.repo.clone(), row.tag.clone());
-                let cached = row
-                    .digest()
-                    .and_then(|d| self.images.get(d))
-                    .map(|c| c.tree.clone());
-                if let Some(tree) = cached {
-                    let view = image_view(entry, repo, tag.to_string(), tree);
-                    self.stack.push(view);
-                    return Vec::new();
-                }
+                // Read through the documents the scan fetched: nothing it has is asked again.
                 let reference = match row.digest() {
                     Some(d) => ManifestRef::Digest(d.clone()),
                     None => ManifestRef::Tag(tag.clone()),
@@ -231,74 +217,24 @@ impl App {
             self.error(text);
             return Vec::new();
         }
-        let req = self.req();
+        // The scan lists the repositories and counts their tags: the list fills in from it.
+        let effects = self.start_scan(entry, false);
         let mut view = ReposView::new(entry);
-        view.loads.push(req);
+        self.fill_repos(&mut view);
         self.stack.push(View::Repos(view));
-        let mut effects = vec![Effect::ListRepos { req, entry }];
-        effects.extend(self.start_scan(entry, false));
         effects
     }
 
-    /// The rows of a tag list straight from the storage model, when the scan has every tag
-    /// of the repository: no request at all.
-    fn tags_from_model(&self, entry: usize, repo: &RepoName) -> Option<TagsView> {
-        let storage = self.storages.get(entry)?;
-        let model = &storage.model;
-        if !repo_complete(model, repo) {
-            return None;
-        }
-        let mut view = TagsView::new(entry, repo.clone());
-        let tags = &model.repos.get(repo)?.tags;
-        view.rows.set_tags(tags.keys().cloned().collect());
-        for (tag, digest) in tags {
-            let digest = digest.as_ref()?;
-            let manifest = model.manifests.get(digest)?;
-            let head = ManifestHead {
-                digest: digest.clone(),
-                media_type: manifest.media_type.clone(),
-                size: manifest.doc_size,
-            };
-            view.rows
-                .resolved(tag, head, Some(storage.summary(digest)?));
-        }
-        view.listed = true;
-        view.model_generation = Some(storage.generation());
-        Some(view)
-    }
-
+    /// Opens a repository's tag list, filled from the storage model; the scan is asked to
+    /// take the repository first if it has not got to it.
     pub(super) fn open_repo(&mut self, entry: usize, repo: RepoName) -> Vec<Effect> {
-        if let Some(view) = self.tags_from_model(entry, &repo) {
-            let count = view.rows.iter().count();
-            for v in &mut self.stack {
-                if let View::Repos(r) = v
-                    && r.entry == entry
-                {
-                    r.rows.set_tags(&repo, Field::Known(count));
-                }
-            }
-            self.stack.push(View::Tags(view));
-            return Vec::new();
-        }
         let mut view = TagsView::new(entry, repo.clone());
-        if let Some(cached) = self.tag_cache.get(&(entry, repo.clone())) {
-            let images = &self.images;
-            if cached.iter().all(|(_, h)| images.contains_key(&h.digest)) {
-                view.rows
-                    .set_tags(cached.iter().map(|(t, _)| t.clone()).collect());
-                for (tag, head) in cached {
-                    let summary = images.get(&head.digest).map(|c| c.summary.clone());
-                    view.rows.resolved(tag, head.clone(), summary);
-                }
-                view.listed = true;
-                self.stack.push(View::Tags(view));
-                return Vec::new();
-            }
+        self.fill_tags(&mut view);
+        if let Some(why) = view.failed.clone() {
+            self.error(why);
         }
-        let req = self.req();
-        view.loads.push(req);
         self.stack.push(View::Tags(view));
-        vec![Effect::ListTags { req, entry, repo }]
+        self.prioritize(entry, repo)
     }
 
     fn open_config(&mut self) {
@@ -335,29 +271,18 @@ impl App {
         effects
     }
 
-    /// Lists the tags of the tag list at `index` again (its repository changed).
+    /// Empties the tag list at `index`: its repository is about to be scanned again (it
+    /// changed), and the rows fill in from that scan.
     pub(super) fn reload_tags(&mut self, index: usize) -> Vec<Effect> {
-        let req = self.req();
         let View::Tags(v) = &mut self.stack[index] else {
             return Vec::new();
         };
-        let mut effects = Vec::new();
-        if !v.loads.is_empty() {
-            effects.push(Effect::Abort(std::mem::take(&mut v.loads)));
-        }
-        self.tag_cache.remove(&(v.entry, v.repo.clone()));
         v.rows.set_tags(Vec::new());
         v.listed = false;
         v.failed = None;
-        v.model_generation = None;
+        v.model_revision = None;
         v.listing.mark_dirty();
-        v.loads = vec![req];
-        effects.push(Effect::ListTags {
-            req,
-            entry: v.entry,
-            repo: v.repo.clone(),
-        });
-        effects
+        Vec::new()
     }
 
     fn refresh(&mut self) -> Vec<Effect> {
@@ -390,10 +315,13 @@ impl App {
                 effects.extend(self.start_scan(entry, true));
                 return effects;
             }
-            View::Tags(_) => {
-                // Aborts what the list was loading, too.
+            View::Tags(v) => {
+                // The repository is scanned again: its tags, digests and images.
+                let (entry, repo) = (v.entry, v.repo.clone());
                 let last = self.stack.len() - 1;
-                return self.reload_tags(last);
+                effects.extend(self.reload_tags(last));
+                effects.extend(self.rescan(entry, vec![repo]));
+                return effects;
             }
             View::Repos(_) | View::Pending(_) | View::Deleted(_) => {}
         }
@@ -402,14 +330,13 @@ impl App {
         let last = self.stack.len() - 1;
         match &mut self.stack[last] {
             View::Repos(v) => {
+                // One scan lists the repositories, their tags and everything below.
                 v.rows.clear();
                 v.listed = false;
                 v.failed = None;
                 v.sizes_generation = None;
                 v.listing.mark_dirty();
-                v.loads = vec![req];
                 let entry = v.entry;
-                effects.push(Effect::ListRepos { req, entry });
                 effects.extend(self.start_scan(entry, true));
             }
             View::Deleted(v) => {

@@ -19,20 +19,18 @@ use ratatui::layout::Rect;
 
 use super::RegistryEntry;
 use super::action::{Action, Effect, ReqId};
-use super::draw;
+use super::documents::Documents;
+use super::geometry;
 use super::keymap::{self, Mode, ViewKind};
 use super::storage::Storage;
 use super::theme::Theme;
 use super::views::registries::RegistriesView;
-use super::views::tags::ImageSummary;
 use super::views::{EntryState, Reach, View};
 use super::widgets::confirm::ConfirmDialog;
 use super::widgets::spinner::Spinner;
-use super::widgets::table::body_height;
 use crate::audit::AuditSettings;
 use crate::cleanup::policy::PolicySpec;
-use crate::registry::image::ImageTree;
-use crate::registry::{Client, Digest, ManifestHead, RepoName, Source, Tag};
+use crate::registry::{Client, Source};
 
 /// A line for the user under the list: what just happened, or what went wrong. It never
 /// blocks; the next step clears it.
@@ -40,14 +38,6 @@ use crate::registry::{Client, Digest, ManifestHead, RepoName, Source, Tag};
 pub enum Message {
     Info(String),
     Error(String),
-}
-
-/// A fetched image and what the tag list shows of it. Images are immutable by digest, so
-/// they are kept for the whole session: aliases and revisits fetch nothing.
-#[derive(Debug, Clone)]
-pub struct CachedImage {
-    pub tree: Arc<ImageTree>,
-    pub summary: ImageSummary,
 }
 
 impl super::workers::Resources for App {
@@ -63,9 +53,6 @@ pub struct App {
     entries: Vec<EntryState>,
     /// Never empty: the registries view is at the bottom.
     stack: Vec<View>,
-    images: HashMap<Digest, CachedImage>,
-    /// Resolved tags of repositories whose tag list was read completely.
-    tag_cache: HashMap<(usize, RepoName), Vec<(Tag, ManifestHead)>>,
     /// The storage side of each entry: scan, model, marks, numbers (same indexes).
     storages: Vec<Storage>,
     /// The confirmation dialog of a delete or cleanup, over whatever view is in front.
@@ -118,7 +105,10 @@ impl App {
                 },
                 name: e.name,
                 location: e.location,
-                source: e.source,
+                // The scan and the images views open read the same documents once.
+                source: e
+                    .source
+                    .map(|s| Arc::new(Documents::new(s)) as Arc<dyn Source>),
                 notice: e.notice,
                 client: e.client,
                 capabilities: None,
@@ -127,8 +117,6 @@ impl App {
         let mut app = Self {
             entries,
             stack: vec![View::Registries(RegistriesView::new())],
-            images: HashMap::new(),
-            tag_cache: HashMap::new(),
             storages,
             dialog: None,
             restores: HashMap::new(),
@@ -282,16 +270,12 @@ impl App {
     }
 
     fn page_of(&self, kind: ViewKind) -> usize {
-        let body = draw::layout(Rect::new(0, 0, self.width, self.height)).body;
-        match kind {
-            ViewKind::Config => usize::from(body.height),
-            // Two lines of totals, then the chart inside its border.
-            ViewKind::Storage => usize::from(body.height.saturating_sub(4)),
-            // The plan inside its border.
-            ViewKind::Cleanup => usize::from(body.height.saturating_sub(2)),
-            ViewKind::Audit => super::views::audit::areas(body).page(),
-            _ => body_height(body.height),
-        }
+        super::views::page_size(kind, self.body())
+    }
+
+    /// Where the view in front is drawn at the current terminal size.
+    fn body(&self) -> Rect {
+        geometry::layout(Rect::new(0, 0, self.width, self.height)).body
     }
 
     /// What a key means here and now. In the dialog, Enter confirms the very plan shown.
@@ -350,10 +334,6 @@ impl App {
 
     pub fn client(&self, entry: usize) -> Option<Client> {
         self.entries.get(entry)?.client.clone()
-    }
-
-    pub fn image(&self, digest: &Digest) -> Option<&CachedImage> {
-        self.images.get(digest)
     }
 
     pub fn message(&self) -> Option<&Message> {

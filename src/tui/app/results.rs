@@ -3,26 +3,15 @@
 
 use std::sync::Arc;
 
+use super::App;
 use super::intents::image_view;
-use super::storage::repo_sizes;
-use super::{App, CachedImage};
 use crate::registry::image::ImageTree;
-use crate::registry::{ManifestRef, RegistryError, RepoName, Tag};
+use crate::registry::{ManifestRef, RegistryError};
 use crate::tui::action::{Action, Effect, ReqId};
-use crate::tui::columns::Field;
-use crate::tui::listing::SortKey;
-use crate::tui::views::tags::ImageSummary;
 use crate::tui::views::{Reach, View};
 
 impl App {
     pub(super) fn on_result(&mut self, action: Action) -> Vec<Effect> {
-        // Images are immutable by digest: keep them even when the view that asked is gone,
-        // and fill in every tag list that waits for one (an image opened from the tag list
-        // before its resolution got to it).
-        if let Action::ImageLoaded { tree, .. } = &action {
-            self.cache_image(tree.clone());
-            self.fill_tag_lists(&tree.root.digest);
-        }
         let Some(req) = action.req() else {
             return Vec::new();
         };
@@ -52,19 +41,6 @@ impl App {
         match action {
             Action::PingFinished { result, .. } => return self.on_ping(owner, req, result),
             Action::Probed { result, .. } => self.on_probed(owner, req, result),
-            Action::ReposPage { repos, .. } => self.on_repos(owner, &repos, false),
-            Action::ReposListed {
-                result: Ok(repos), ..
-            } => self.on_repos(owner, &repos, true),
-            Action::ReposListed { result: Err(e), .. } => {
-                if let View::Repos(v) = &mut self.stack[owner] {
-                    v.failed = Some(e.to_string());
-                }
-                self.error(e.to_string());
-            }
-            Action::TagsCounted { repo, result, .. } => self.on_tag_count(owner, &repo, result),
-            Action::TagsLoaded { result, .. } => return self.on_tags(owner, result),
-            Action::TagResolved { tag, result, .. } => self.on_resolved(owner, &tag, result),
             Action::ImageLoaded { tree, .. } => self.on_image(owner, tree),
             Action::ImageFailed {
                 reference, error, ..
@@ -80,33 +56,6 @@ impl App {
             _ => {}
         }
         Vec::new()
-    }
-
-    fn cache_image(&mut self, tree: Arc<ImageTree>) {
-        let summary = ImageSummary::of(&tree);
-        self.images
-            .entry(tree.root.digest.clone())
-            .or_insert(CachedImage { tree, summary });
-    }
-
-    fn fill_tag_lists(&mut self, digest: &crate::registry::Digest) {
-        let Some(fetched) = self.images.get(digest).map(|c| c.summary.clone()) else {
-            return;
-        };
-        for owner in 0..self.stack.len() {
-            if let View::Tags(v) = &mut self.stack[owner] {
-                // The model's numbers when the scan has them, so they match `regatta du`.
-                let summary = self.storages[v.entry]
-                    .summary(digest)
-                    .unwrap_or_else(|| fetched.clone());
-                if v.rows.image(digest, Field::Known(summary))
-                    && v.listing.sort_key() != Some(SortKey::Name)
-                {
-                    v.listing.mark_dirty();
-                }
-                self.tags_finished(owner);
-            }
-        }
     }
 
     /// A registry that answers and has a client is probed next for what it can do.
@@ -159,122 +108,6 @@ impl App {
         }
     }
 
-    fn on_repos(&mut self, owner: usize, repos: &[RepoName], finished: bool) {
-        let View::Repos(v) = &mut self.stack[owner] else {
-            return;
-        };
-        let storage = &self.storages[v.entry];
-        if v.rows.add(repos, |name| repo_sizes(storage, name)) > 0 {
-            v.listing.mark_dirty();
-        }
-        if finished {
-            v.listed = true;
-        }
-        finish_repos(v);
-    }
-
-    fn on_tag_count(
-        &mut self,
-        owner: usize,
-        repo: &RepoName,
-        result: Result<usize, RegistryError>,
-    ) {
-        let View::Repos(v) = &mut self.stack[owner] else {
-            return;
-        };
-        let tags = match result {
-            Ok(n) => Field::Known(n),
-            Err(e) => {
-                tracing::warn!("counting the tags of {repo}: {e}");
-                Field::Failed
-            }
-        };
-        if !v.rows.set_tags(repo, tags) {
-            return;
-        }
-        if v.listing.sort_key() == Some(SortKey::Tags) {
-            v.listing.mark_dirty();
-        }
-        finish_repos(v);
-    }
-
-    fn on_tags(&mut self, owner: usize, result: Result<Vec<Tag>, RegistryError>) -> Vec<Effect> {
-        let tags = match result {
-            Ok(tags) => tags,
-            Err(e) => {
-                if let View::Tags(v) = &mut self.stack[owner] {
-                    v.failed = Some(e.to_string());
-                    v.loads.clear();
-                }
-                self.error(e.to_string());
-                return Vec::new();
-            }
-        };
-        let req = self.req();
-        let known = self.images.keys().cloned().collect();
-        let View::Tags(v) = &mut self.stack[owner] else {
-            return Vec::new();
-        };
-        v.rows.set_tags(tags.clone());
-        v.listed = true;
-        v.listing.mark_dirty();
-        let (entry, repo, count) = (v.entry, v.repo.clone(), v.rows.iter().count());
-        for view in &mut self.stack {
-            if let View::Repos(r) = view {
-                if r.entry == entry {
-                    r.rows.set_tags(&repo, Field::Known(count));
-                }
-            }
-        }
-        if tags.is_empty() {
-            self.tags_finished(owner);
-            return Vec::new();
-        }
-        if let View::Tags(v) = &mut self.stack[owner] {
-            v.loads.push(req);
-        }
-        vec![Effect::ResolveTags {
-            req,
-            entry,
-            repo,
-            tags,
-            known,
-        }]
-    }
-
-    fn on_resolved(
-        &mut self,
-        owner: usize,
-        tag: &Tag,
-        result: Result<crate::registry::ManifestHead, RegistryError>,
-    ) {
-        let mut failure = None;
-        let images = &self.images;
-        let storages = &self.storages;
-        let View::Tags(v) = &mut self.stack[owner] else {
-            return;
-        };
-        match result {
-            Ok(head) => {
-                let summary = storages[v.entry]
-                    .summary(&head.digest)
-                    .or_else(|| images.get(&head.digest).map(|c| c.summary.clone()));
-                v.rows.resolved(tag, head, summary);
-            }
-            Err(e) => {
-                v.rows.resolve_failed(tag);
-                failure = Some(format!("tag {tag}: {e}"));
-            }
-        }
-        if v.listing.sort_key() != Some(SortKey::Name) {
-            v.listing.mark_dirty();
-        }
-        if let Some(text) = failure {
-            self.error(text);
-        }
-        self.tags_finished(owner);
-    }
-
     fn on_image(&mut self, owner: usize, tree: Arc<ImageTree>) {
         // Tag lists were filled in by fill_tag_lists; a pending view becomes the image's view.
         if let View::Pending(p) = &self.stack[owner] {
@@ -286,21 +119,11 @@ impl App {
     }
 
     fn on_image_failed(&mut self, owner: usize, reference: &ManifestRef, error: RegistryError) {
-        match &mut self.stack[owner] {
-            View::Tags(v) => {
-                if let ManifestRef::Digest(d) = reference {
-                    v.rows.image(d, Field::Failed);
-                }
-                let text = format!("{}:{reference}: {error}", v.repo);
-                self.error(text);
-                self.tags_finished(owner);
-            }
-            View::Pending(p) => {
-                p.failed = Some(error.to_string());
-                p.loads.clear();
-                self.error(error.to_string());
-            }
-            _ => {}
+        if let View::Pending(p) = &mut self.stack[owner] {
+            tracing::debug!("fetching {}:{reference}: {error}", p.repo);
+            p.failed = Some(error.to_string());
+            p.loads.clear();
+            self.error(error.to_string());
         }
     }
 
@@ -329,42 +152,5 @@ impl App {
             loads.retain(|r| *r != req);
         }
         self.error(error);
-    }
-
-    /// When every tag of a tag list is in: remember the tags for revisits (if nothing
-    /// failed) and the count in the repository list.
-    pub(super) fn tags_finished(&mut self, owner: usize) {
-        let View::Tags(v) = &mut self.stack[owner] else {
-            return;
-        };
-        if !v.is_complete() {
-            return;
-        }
-        v.loads.clear();
-        if v.rows.failed() > 0 {
-            return;
-        }
-        let heads: Vec<_> = v
-            .rows
-            .iter()
-            .filter_map(|r| Some((r.tag.clone(), r.head.known()?.clone())))
-            .collect();
-        let (entry, repo, count) = (v.entry, v.repo.clone(), heads.len());
-        self.tag_cache.insert((entry, repo.clone()), heads);
-        for view in &mut self.stack {
-            if let View::Repos(r) = view
-                && r.entry == entry
-                && r.rows.set_tags(&repo, Field::Known(count))
-            {
-                r.listing.mark_dirty();
-            }
-        }
-    }
-}
-
-/// A repository list is done when the catalog is read and every count is in.
-fn finish_repos(v: &mut crate::tui::views::repos::ReposView) {
-    if v.listed && !v.is_loading() {
-        v.loads.clear();
     }
 }

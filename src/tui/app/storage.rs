@@ -1,6 +1,8 @@
 //! The storage side of the app: the background scan of each opened registry, its results
-//! applied to the registry's model, the numbers derived from it pushed into the views that
-//! show them, and the marks with their live "would free".
+//! applied to the registry's model, the lists and numbers derived from it pushed into the
+//! views that show them, and the marks with their live "would free". The scan is the one
+//! pipeline of a registry's data: the repository list, tag lists, digests, sizes and ages all
+//! come from its model; a view only asks it to take a repository first.
 
 use super::App;
 use crate::analysis::model::ScanEvent;
@@ -12,7 +14,9 @@ use crate::tui::keymap::ViewKind;
 use crate::tui::listing::SortKey;
 use crate::tui::storage::{ScanState, Storage};
 use crate::tui::views::View;
+use crate::tui::views::repos::ReposView;
 use crate::tui::views::storage::StorageView;
+use crate::tui::views::tags::TagsView;
 
 impl App {
     /// Starts a scan of the whole registry, unless one runs or finished (`force` starts
@@ -81,38 +85,32 @@ impl App {
         };
         match action {
             Action::Scanned { event, .. } => {
-                if let ScanEvent::Tags { repo, tags } = &event {
-                    for view in &mut self.stack {
-                        if let View::Repos(v) = view
-                            && v.entry == entry
-                            && v.rows.set_tags(repo, Field::Known(tags.len()))
-                            && v.listing.sort_key() == Some(SortKey::Tags)
-                        {
-                            v.listing.mark_dirty();
-                        }
+                let shown = self.shows_scan_of(entry, &event);
+                self.storages[entry].apply(event.clone());
+                if shown {
+                    self.show_scan_event(entry, &event);
+                    // A tag list in front whose tags could not be listed says why below.
+                    if let View::Tags(v) = self.top()
+                        && let Some(why) = v.failed.clone()
+                        && self.message.is_none()
+                    {
+                        self.error(why);
                     }
                 }
-                self.storages[entry].apply(event);
             }
             Action::ScanFinished { result, .. } => {
                 let name = self.entries[entry].name.clone();
-                let storage = &mut self.storages[entry];
-                storage.finish(result.as_ref().map(|_| ()).map_err(|e| e.to_string()));
+                self.storages[entry].finish(result.as_ref().map(|_| ()).map_err(|e| e.to_string()));
+                if let Err(e) = &result {
+                    self.fail_repos(entry, e.to_string());
+                }
+                self.settle_lists(entry);
                 match result {
-                    Err(e) => {
-                        // The listing usually failed for the same reason a moment earlier:
-                        // keep its sentence (shorter, and it names what could not be shown).
-                        let cause = e.to_string();
-                        let already_shown = matches!(
-                            &self.message,
-                            Some(super::Message::Error(shown)) if shown.contains(&cause)
-                        );
-                        if !already_shown {
-                            self.error(format!("the storage scan of {name} failed: {cause}"));
-                        }
-                    }
+                    // Only the repository listing fails a scan as a whole: the scan is the
+                    // listing, so this is the one sentence about it.
+                    Err(e) => self.error(format!("cannot list the repositories of {name}: {e}")),
                     Ok(()) => {
-                        let failures = &storage.model.failures;
+                        let failures = &self.storages[entry].model.failures;
                         if let Some((_, what, error)) = failures.first() {
                             let text = format!(
                                 "the storage scan had {} failures (first: {what}: {error}); the numbers leave those parts out",
@@ -125,6 +123,8 @@ impl App {
             }
             Action::TaskFailed { error, .. } => {
                 self.storages[entry].finish(Err(error.clone()));
+                self.fail_repos(entry, error.clone());
+                self.settle_lists(entry);
                 self.error(error);
             }
             _ => {}
@@ -147,8 +147,7 @@ impl App {
     fn refresh_views(&mut self) {
         let now = self.now;
         let storage_page = self.page_of(ViewKind::Storage);
-        let mut finished_tags = Vec::new();
-        for (index, view) in self.stack.iter_mut().enumerate() {
+        for view in &mut self.stack {
             let Some(storage) = view.entry().and_then(|e| self.storages.get(e)) else {
                 continue;
             };
@@ -164,21 +163,20 @@ impl App {
                     }
                     v.sizes_generation = Some(generation);
                 }
-                // While scanning the tag list keeps what it fetched; once the scan is done,
-                // sizes and dates come from the model, the numbers `regatta du` prints.
-                View::Tags(v) if settled && v.model_generation != Some(generation) => {
-                    let digests: Vec<_> = v.rows.digests().cloned().collect();
-                    let mut changed = false;
-                    for digest in digests {
-                        if let Some(summary) = storage.summary(&digest) {
-                            changed |= v.rows.image(&digest, Field::Known(summary));
-                        }
+                // Manifests and configs arrive after the digests: while the repository is
+                // being scanned, its images' summaries are taken again as the model grows.
+                // A list whose repository the scan is done with is final: later events
+                // (other repositories) change nothing in it.
+                View::Tags(v)
+                    if v.model_revision != Some(storage.revision())
+                        && !(storage.is_settled(&v.repo)
+                            && (v.is_complete() || v.failed.is_some())) =>
+                {
+                    if v.listed {
+                        update_images(storage, v);
+                    } else {
+                        fill_tags(storage, v);
                     }
-                    if changed && v.listing.sort_key() != Some(SortKey::Name) {
-                        v.listing.mark_dirty();
-                    }
-                    v.model_generation = Some(generation);
-                    finished_tags.push(index);
                 }
                 View::Layers(v)
                     if v.sharing_generation != Some(generation)
@@ -200,8 +198,114 @@ impl App {
                 _ => {}
             }
         }
-        for index in finished_tags {
-            self.tags_finished(index);
+    }
+
+    /// Asks the running scan of `entry` to take `repo` now, unless it has it already.
+    pub(super) fn prioritize(&mut self, entry: usize, repo: RepoName) -> Vec<Effect> {
+        let Some(storage) = self.storages.get(entry) else {
+            return Vec::new();
+        };
+        match storage.scan_req() {
+            Some(scan) if !storage.is_settled(&repo) => vec![Effect::Prioritize { scan, repo }],
+            _ => Vec::new(),
+        }
+    }
+
+    /// A repository list as the model has it so far.
+    pub(super) fn fill_repos(&self, v: &mut ReposView) {
+        let Some(storage) = self.storages.get(v.entry) else {
+            return;
+        };
+        let names: Vec<RepoName> = storage.model.repos.keys().cloned().collect();
+        v.rows.add(&names, |name| repo_sizes(storage, name));
+        for (name, repo) in &storage.model.repos {
+            if let Some(count) = tag_count(storage, name, repo.tags_listed, repo.tags.len()) {
+                v.rows.set_tags(name, count);
+            }
+        }
+        v.listed = storage.repositories_listed();
+        if let ScanState::Failed(e) = &storage.scan {
+            v.failed = Some(e.clone());
+        }
+        v.listing.mark_dirty();
+    }
+
+    /// A tag list as the model has it so far.
+    pub(super) fn fill_tags(&self, v: &mut TagsView) {
+        if let Some(storage) = self.storages.get(v.entry) {
+            fill_tags(storage, v);
+        }
+    }
+
+    /// Whether a scan event changes a list on the stack at once (rather than at the next
+    /// settle): the repository list, and tag lists of the event's repository.
+    fn shows_scan_of(&self, entry: usize, event: &ScanEvent) -> bool {
+        let repo = match event {
+            ScanEvent::Repositories(_) | ScanEvent::RepositoriesListed => None,
+            ScanEvent::Tags { repo, .. }
+            | ScanEvent::Resolved { repo, .. }
+            | ScanEvent::RepositoryScanned(repo) => Some(repo),
+            _ => return false,
+        };
+        self.stack.iter().any(|view| match view {
+            View::Repos(v) => v.entry == entry,
+            View::Tags(v) => v.entry == entry && repo == Some(&v.repo),
+            _ => false,
+        })
+    }
+
+    /// Brings the lists on the stack up to date with one scan event (already applied).
+    fn show_scan_event(&mut self, entry: usize, event: &ScanEvent) {
+        let storage = &self.storages[entry];
+        for view in &mut self.stack {
+            match view {
+                View::Repos(v) if v.entry == entry => show_in_repos(storage, v, event),
+                View::Tags(v) if v.entry == entry => match event {
+                    ScanEvent::Tags { repo, .. } if *repo == v.repo => fill_tags(storage, v),
+                    ScanEvent::Resolved { repo, tag, digest } if *repo == v.repo => {
+                        v.rows
+                            .resolved(tag, digest.clone(), storage.summary(digest));
+                        if v.listing.sort_key() != Some(SortKey::Name) {
+                            v.listing.mark_dirty();
+                        }
+                    }
+                    ScanEvent::RepositoryScanned(repo) if *repo == v.repo => {
+                        update_images(storage, v);
+                    }
+                    _ => {}
+                },
+                _ => {}
+            }
+        }
+    }
+
+    /// The scan of `entry` failed as a whole: its repository list may be incomplete.
+    fn fail_repos(&mut self, entry: usize, error: String) {
+        for view in &mut self.stack {
+            if let View::Repos(v) = view
+                && v.entry == entry
+            {
+                v.failed = Some(error.clone());
+            }
+        }
+    }
+
+    /// The scan of `entry` ended: lists stop waiting for what it did not find.
+    fn settle_lists(&mut self, entry: usize) {
+        let storage = &self.storages[entry];
+        for view in &mut self.stack {
+            match view {
+                View::Repos(v) if v.entry == entry => {
+                    v.listed = true;
+                    for (name, repo) in &storage.model.repos {
+                        if !repo.tags_listed {
+                            v.rows.set_tags(name, Field::Failed);
+                        }
+                    }
+                }
+                View::Tags(v) if v.entry == entry => update_images(storage, v),
+                _ => {}
+            }
         }
     }
 
@@ -237,6 +341,114 @@ impl App {
         self.stack
             .push(View::Storage(StorageView::new(entry, focus)));
     }
+}
+
+/// Brings a repository list up to date with one scan event.
+fn show_in_repos(storage: &Storage, v: &mut ReposView, event: &ScanEvent) {
+    let reorder = match event {
+        ScanEvent::Repositories(names) => v.rows.add(names, |name| repo_sizes(storage, name)) > 0,
+        ScanEvent::RepositoriesListed => {
+            v.listed = true;
+            false
+        }
+        ScanEvent::Tags { repo, tags } => {
+            v.rows.set_tags(repo, Field::Known(tags.len()))
+                && v.listing.sort_key() == Some(SortKey::Tags)
+        }
+        ScanEvent::RepositoryScanned(repo) => {
+            let listed = storage.model.repos.get(repo).is_some_and(|r| r.tags_listed);
+            if !listed {
+                v.rows.set_tags(repo, Field::Failed);
+            }
+            false
+        }
+        _ => false,
+    };
+    if reorder {
+        v.listing.mark_dirty();
+    }
+}
+
+/// A repository's tag count: known once its tags are listed, failed once the scan is done
+/// with it without them.
+fn tag_count(
+    storage: &Storage,
+    name: &RepoName,
+    listed: bool,
+    tags: usize,
+) -> Option<Field<usize>> {
+    if listed {
+        Some(Field::Known(tags))
+    } else if storage.is_settled(name) {
+        Some(Field::Failed)
+    } else {
+        None
+    }
+}
+
+/// Fills a tag list from the model: its tags once listed, their digests and images.
+fn fill_tags(storage: &Storage, v: &mut TagsView) {
+    let Some(repo) = storage.model.repos.get(&v.repo) else {
+        finish_tags(storage, v);
+        return;
+    };
+    if repo.tags_listed {
+        v.rows.set_tags(repo.tags.keys().cloned().collect());
+        v.listed = true;
+        v.failed = None;
+        for (tag, digest) in &repo.tags {
+            if let Some(digest) = digest {
+                v.rows
+                    .resolved(tag, digest.clone(), storage.summary(digest));
+            }
+        }
+        v.listing.mark_dirty();
+    }
+    finish_tags(storage, v);
+}
+
+/// Takes the images' summaries again from the model (their manifests and configs came in).
+fn update_images(storage: &Storage, v: &mut TagsView) {
+    let digests: Vec<_> = v.rows.digests().cloned().collect();
+    let mut changed = false;
+    for digest in digests {
+        if let Some(summary) = storage.summary(&digest) {
+            changed |= v.rows.image(&digest, Field::Known(summary));
+        }
+    }
+    if changed && v.listing.sort_key() != Some(SortKey::Name) {
+        v.listing.mark_dirty();
+    }
+    finish_tags(storage, v);
+}
+
+/// Once the scan is done with the repository: what is still missing failed.
+fn finish_tags(storage: &Storage, v: &mut TagsView) {
+    if !storage.is_settled(&v.repo) {
+        v.model_revision = Some(storage.revision());
+        return;
+    }
+    if !v.listed {
+        v.failed = Some(
+            storage
+                .failure_of(&v.repo)
+                .unwrap_or_else(|| format!("the scan did not list the tags of {}", v.repo)),
+        );
+    }
+    let unresolved: Vec<_> = v.rows.unresolved().cloned().collect();
+    for tag in &unresolved {
+        v.rows.resolve_failed(tag);
+    }
+    let digests: Vec<_> = v.rows.digests().cloned().collect();
+    for digest in digests {
+        if storage.summary(&digest).is_none() {
+            v.rows.image(&digest, Field::Failed);
+        }
+    }
+    if !unresolved.is_empty() {
+        v.listing.mark_dirty();
+    }
+    v.model_revision = Some(storage.revision());
 }
 
 /// A repository's numbers as the list shows them: final once the repository is fully

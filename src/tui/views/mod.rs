@@ -10,6 +10,7 @@ pub mod manifest;
 pub mod pending;
 pub mod registries;
 pub mod repos;
+pub mod screen;
 pub mod storage;
 pub mod tags;
 
@@ -23,7 +24,31 @@ use super::keymap::{self, Mode, ViewKind};
 use super::listing::{Listing, Rows};
 use super::storage::Storage;
 use super::theme::Theme;
+use super::widgets::table::body_height;
 pub use registries::{EntryState, Reach};
+pub use screen::Screen;
+
+/// Rows of data a view of `kind` shows in `body` (lists lose one to the header).
+pub fn page_size(kind: ViewKind, body: Rect) -> usize {
+    match kind {
+        ViewKind::Config => usize::from(body.height),
+        // Two lines of totals, then the chart inside its border.
+        ViewKind::Storage => usize::from(body.height.saturating_sub(4)),
+        // The plan inside its border.
+        ViewKind::Cleanup => usize::from(body.height.saturating_sub(2)),
+        ViewKind::Audit => audit::areas(body).page(),
+        _ => body_height(body.height),
+    }
+}
+
+/// The table a click in `body` lands in, header row first: the body itself for lists; the
+/// audit's findings sit below its charts.
+pub fn table_area(kind: ViewKind, body: Rect) -> Rect {
+    match kind {
+        ViewKind::Audit => audit::areas(body).table(),
+        _ => body,
+    }
+}
 
 /// What every view may read while drawing, besides itself.
 pub struct Ctx<'a> {
@@ -57,105 +82,65 @@ pub enum View {
 }
 
 impl View {
-    pub fn kind(&self) -> ViewKind {
+    /// The view as its [`Screen`]: every common question goes through here.
+    pub fn screen(&self) -> &dyn Screen {
         match self {
-            View::Registries(_) => ViewKind::Registries,
-            View::Repos(_) => ViewKind::Repos,
-            View::Tags(_) => ViewKind::Tags,
-            View::Pending(_) => ViewKind::Pending,
-            View::Manifest(_) => ViewKind::Manifest,
-            View::Layers(_) => ViewKind::Layers,
-            View::Config(_) => ViewKind::Config,
-            View::Storage(_) => ViewKind::Storage,
-            View::Deleted(_) => ViewKind::Deleted,
-            View::Cleanup(_) => ViewKind::Cleanup,
-            View::Audit(_) => ViewKind::Audit,
+            View::Registries(v) => v,
+            View::Repos(v) => v,
+            View::Tags(v) => v,
+            View::Pending(v) => v,
+            View::Manifest(v) => v,
+            View::Layers(v) => v,
+            View::Config(v) => v,
+            View::Storage(v) => v,
+            View::Deleted(v) => v,
+            View::Cleanup(v) => v,
+            View::Audit(v) => v,
         }
+    }
+
+    pub fn screen_mut(&mut self) -> &mut dyn Screen {
+        match self {
+            View::Registries(v) => v,
+            View::Repos(v) => v,
+            View::Tags(v) => v,
+            View::Pending(v) => v,
+            View::Manifest(v) => v,
+            View::Layers(v) => v,
+            View::Config(v) => v,
+            View::Storage(v) => v,
+            View::Deleted(v) => v,
+            View::Cleanup(v) => v,
+            View::Audit(v) => v,
+        }
+    }
+
+    pub fn kind(&self) -> ViewKind {
+        self.screen().kind()
     }
 
     /// The registry entry this view is inside (none for the registry list).
     pub fn entry(&self) -> Option<usize> {
-        Some(match self {
-            View::Registries(_) => return None,
-            View::Repos(v) => v.entry,
-            View::Tags(v) => v.entry,
-            View::Pending(v) => v.entry,
-            View::Manifest(v) => v.entry,
-            View::Layers(v) => v.entry,
-            View::Config(v) => v.entry,
-            View::Storage(v) => v.entry,
-            View::Deleted(v) => v.entry,
-            View::Cleanup(v) => v.entry,
-            View::Audit(v) => v.entry,
-        })
+        self.screen().entry()
     }
 
     /// What this view adds to the breadcrumbs (unsanitized; the bar sanitizes).
     pub fn crumbs(&self, entries: &[EntryState]) -> Vec<String> {
-        let entry_name = |i: usize| entries.get(i).map(|e| e.name.clone()).unwrap_or_default();
-        match self {
-            View::Registries(_) => vec!["registries".to_string()],
-            View::Repos(v) => vec![entry_name(v.entry)],
-            View::Tags(v) => vec![v.repo.to_string()],
-            View::Pending(v) => vec![v.label.clone()],
-            View::Manifest(v) => vec![v.label.clone()],
-            View::Layers(v) => v.crumbs.clone(),
-            View::Config(_) => vec!["config".to_string()],
-            View::Storage(_) => vec!["storage".to_string()],
-            View::Deleted(_) => vec!["recently deleted".to_string()],
-            View::Cleanup(_) => vec!["cleanup preview".to_string()],
-            View::Audit(_) => vec!["audit".to_string()],
-        }
+        self.screen().crumbs(entries)
     }
 
     /// Requests this view has in flight (aborted when it is left).
     pub fn loads(&self) -> &[ReqId] {
-        match self {
-            View::Registries(v) => &v.loads,
-            View::Repos(v) => &v.loads,
-            View::Tags(v) => &v.loads,
-            View::Pending(v) => &v.loads,
-            View::Deleted(v) => &v.loads,
-            View::Audit(v) => &v.loads,
-            View::Manifest(_)
-            | View::Layers(_)
-            | View::Config(_)
-            | View::Storage(_)
-            | View::Cleanup(_) => &[],
-        }
+        self.screen().loads()
     }
 
     pub fn loads_mut(&mut self) -> Option<&mut Vec<ReqId>> {
-        match self {
-            View::Registries(v) => Some(&mut v.loads),
-            View::Repos(v) => Some(&mut v.loads),
-            View::Tags(v) => Some(&mut v.loads),
-            View::Pending(v) => Some(&mut v.loads),
-            View::Deleted(v) => Some(&mut v.loads),
-            View::Audit(v) => Some(&mut v.loads),
-            View::Manifest(_)
-            | View::Layers(_)
-            | View::Config(_)
-            | View::Storage(_)
-            | View::Cleanup(_) => None,
-        }
+        self.screen_mut().loads_mut()
     }
 
     /// Whether something this view shows is still on its way (the spinner turns).
     pub fn is_loading(&self) -> bool {
-        match self {
-            View::Registries(_) => false,
-            View::Repos(v) => v.is_loading(),
-            View::Tags(v) => v.is_loading(),
-            View::Pending(v) => v.failed.is_none(),
-            View::Deleted(v) => v.is_loading(),
-            View::Audit(v) => v.is_loading(),
-            View::Manifest(_)
-            | View::Layers(_)
-            | View::Config(_)
-            | View::Storage(_)
-            | View::Cleanup(_) => false,
-        }
+        self.screen().is_loading()
     }
 
     /// The list of a list view with its rows, borrowed apart so the listing can be changed
@@ -164,46 +149,16 @@ impl View {
         &'a mut self,
         entries: &'a [EntryState],
     ) -> Option<(&'a mut Listing, Box<dyn Rows + 'a>)> {
-        match self {
-            View::Registries(v) => Some((&mut v.listing, Box::new(registries::EntryRows(entries)))),
-            View::Repos(v) => Some((&mut v.listing, Box::new(&v.rows))),
-            View::Tags(v) => Some((&mut v.listing, Box::new(&v.rows))),
-            View::Manifest(v) => Some((&mut v.listing, Box::new(&v.rows))),
-            View::Layers(v) => Some((&mut v.listing, Box::new(&v.rows))),
-            View::Deleted(v) => Some((&mut v.listing, Box::new(&v.rows))),
-            View::Pending(_)
-            | View::Config(_)
-            | View::Storage(_)
-            | View::Cleanup(_)
-            | View::Audit(_) => None,
-        }
+        self.screen_mut().list_parts(entries)
     }
 
     pub fn listing(&self) -> Option<&Listing> {
-        match self {
-            View::Registries(v) => Some(&v.listing),
-            View::Repos(v) => Some(&v.listing),
-            View::Tags(v) => Some(&v.listing),
-            View::Manifest(v) => Some(&v.listing),
-            View::Layers(v) => Some(&v.listing),
-            View::Deleted(v) => Some(&v.listing),
-            View::Pending(_)
-            | View::Config(_)
-            | View::Storage(_)
-            | View::Cleanup(_)
-            | View::Audit(_) => None,
-        }
+        self.screen().listing()
     }
 
     /// What keys mean on this view: typing into the filter or a field, or browsing.
     pub fn mode(&self) -> Mode {
-        match self {
-            View::Cleanup(v) if v.is_editing() => Mode::Edit,
-            _ => match self.listing() {
-                Some(l) if l.is_editing() => Mode::Filter,
-                _ => Mode::Normal,
-            },
-        }
+        self.screen().mode()
     }
 
     /// Maps a key to an action through the keymap, in this view's mode.
@@ -212,44 +167,16 @@ impl View {
     }
 
     pub fn render(&self, f: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
-        match self {
-            View::Registries(v) => v.render(f, area, ctx),
-            View::Repos(v) => v.render(f, area, ctx),
-            View::Tags(v) => v.render(f, area, ctx),
-            View::Pending(v) => v.render(f, area, ctx),
-            View::Manifest(v) => v.render(f, area, ctx),
-            View::Layers(v) => v.render(f, area, ctx),
-            View::Config(v) => v.render(f, area, ctx),
-            View::Storage(v) => v.render(f, area, ctx),
-            View::Deleted(v) => v.render(f, area, ctx),
-            View::Cleanup(v) => v.render(f, area, ctx),
-            View::Audit(v) => v.render(f, area, ctx),
-        }
+        self.screen().render(f, area, ctx)
     }
 
     /// Progress or totals for the top bar (`tags 340/1200`).
     pub fn progress(&self) -> Option<String> {
-        match self {
-            View::Repos(v) => Some(v.progress()),
-            View::Tags(v) => Some(v.progress()),
-            View::Layers(v) => v.progress(),
-            View::Storage(v) => v.progress(),
-            View::Deleted(v) => Some(v.progress()),
-            View::Cleanup(v) => v.progress(),
-            View::Audit(v) => v.progress(),
-            _ => None,
-        }
+        self.screen().progress()
     }
 
     /// A line about the selected row for the message line (full texts cut off in columns).
     pub fn detail(&self, entries: &[EntryState]) -> Option<String> {
-        match self {
-            View::Registries(v) => v.detail(entries),
-            View::Tags(v) => v.detail(),
-            View::Layers(v) => v.detail(),
-            View::Deleted(v) => v.detail(),
-            View::Audit(v) => v.detail(),
-            _ => None,
-        }
+        self.screen().detail(entries)
     }
 }

@@ -1,55 +1,36 @@
-//! The tags of one repository: each is resolved to its digest, its image fetched once per
-//! digest (aliases share it), and size, age and platforms fill in as that happens.
+//! The tags of one repository, read from the registry's storage model: the tag list, each
+//! tag's digest and its image's size, age and platforms fill in as the scan learns them (the
+//! app asks the scan to take this repository first).
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
-use jiff::Timestamp;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 
 use super::Ctx;
-use crate::analysis::size::image_size;
-use crate::registry::image::ImageTree;
-use crate::registry::{Digest, ManifestHead, RepoName, Tag};
+use crate::registry::{Digest, RepoName, Tag};
 use crate::tui::action::ReqId;
 use crate::tui::columns::{Field, TAG_COLUMNS, TagLine, tag_row};
-use crate::tui::format;
 use crate::tui::listing::{Listing, Rows, SortKey, by_name, larger_first};
+use crate::tui::storage::ImageSummary;
 use crate::tui::widgets::table::{TableRow, render_table};
-
-/// What the tag list shows of an image.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImageSummary {
-    pub size: u64,
-    pub created: Option<Timestamp>,
-    pub platforms: String,
-}
-
-impl ImageSummary {
-    pub fn of(tree: &ImageTree) -> Self {
-        Self {
-            size: image_size(tree),
-            created: format::created(tree),
-            platforms: format::platforms(tree),
-        }
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct TagRow {
     pub tag: Tag,
-    pub head: Field<ManifestHead>,
+    /// The digest the tag points at, as the storage scan resolved it.
+    pub resolved: Field<Digest>,
     pub image: Field<ImageSummary>,
 }
 
 impl TagRow {
     pub fn digest(&self) -> Option<&Digest> {
-        self.head.known().map(|h| &h.digest)
+        self.resolved.known()
     }
 
     fn is_done(&self) -> bool {
-        self.head == Field::Failed || self.image != Field::Loading
+        self.resolved == Field::Failed || self.image != Field::Loading
     }
 }
 
@@ -78,7 +59,7 @@ impl TagRows {
             self.by_tag.insert(tag.clone(), self.rows.len());
             self.rows.push(TagRow {
                 tag,
-                head: Field::Loading,
+                resolved: Field::Loading,
                 image: Field::Loading,
             });
         }
@@ -103,19 +84,16 @@ impl TagRows {
     }
 
     /// Records a tag's digest, with its image's summary when that is already known.
-    pub fn resolved(&mut self, tag: &Tag, head: ManifestHead, image: Option<ImageSummary>) {
+    pub fn resolved(&mut self, tag: &Tag, digest: Digest, image: Option<ImageSummary>) {
         let Some(&i) = self.by_tag.get(tag) else {
             return;
         };
-        if self.rows[i].head.known().is_some() {
+        if self.rows[i].resolved.known().is_some() {
             return; // answered already
         }
-        self.by_digest
-            .entry(head.digest.clone())
-            .or_default()
-            .push(i);
+        self.by_digest.entry(digest.clone()).or_default().push(i);
         self.change(i, |row| {
-            row.head = Field::Known(head);
+            row.resolved = Field::Known(digest);
             if let Some(image) = image {
                 row.image = Field::Known(image);
             }
@@ -125,7 +103,7 @@ impl TagRows {
     pub fn resolve_failed(&mut self, tag: &Tag) {
         if let Some(&i) = self.by_tag.get(tag) {
             self.change(i, |row| {
-                row.head = Field::Failed;
+                row.resolved = Field::Failed;
                 row.image = Field::Failed;
             });
         }
@@ -136,10 +114,22 @@ impl TagRows {
         let Some(rows) = self.by_digest.get(digest).cloned() else {
             return false;
         };
+        let mut changed = false;
         for &i in &rows {
-            self.change(i, |row| row.image = image.clone());
+            if self.rows[i].image != image {
+                changed = true;
+                self.change(i, |row| row.image = image.clone());
+            }
         }
-        !rows.is_empty()
+        changed
+    }
+
+    /// Rows not resolved yet.
+    pub fn unresolved(&self) -> impl Iterator<Item = &Tag> {
+        self.rows
+            .iter()
+            .filter(|r| r.resolved == Field::Loading)
+            .map(|r| &r.tag)
     }
 
     /// How many other tags point at the same digest as `row`.
@@ -212,8 +202,8 @@ pub struct TagsView {
     /// The tag list has arrived.
     pub listed: bool,
     pub failed: Option<String>,
-    /// The storage generation sizes were last taken from.
-    pub model_generation: Option<u64>,
+    /// The storage revision rows were last brought up to date with.
+    pub model_revision: Option<u64>,
 }
 
 impl TagsView {
@@ -228,7 +218,7 @@ impl TagsView {
             loads: Vec::new(),
             listed: false,
             failed: None,
-            model_generation: None,
+            model_revision: None,
         }
     }
 

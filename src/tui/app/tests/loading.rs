@@ -1,151 +1,187 @@
-//! Results arriving from workers: streaming lists, resolution, caching, stale answers.
+//! Lists filled from the storage scan: the repository list and tag lists stream in from its
+//! events, a view asks for priority, images open through the documents the scan read, and
+//! answers to work that was left are dropped.
 
 use super::*;
+use crate::scan::{ScanOptions, scan};
+use crate::tui::memory::{ImageSpec, MemorySource};
+
+/// Every event a scan of `source` reports, in order.
+async fn events_of(source: &MemorySource) -> Vec<ScanEvent> {
+    let seen = std::sync::Mutex::new(Vec::new());
+    let sink = |e: &ScanEvent| seen.lock().unwrap().push(e.clone());
+    scan(source, &ScanOptions::default(), &sink).await.unwrap();
+    seen.into_inner().unwrap()
+}
+
+/// The events that tell about manifests and configs (not about repositories and tags).
+fn documents(events: &[ScanEvent]) -> Vec<ScanEvent> {
+    events
+        .iter()
+        .filter(|e| matches!(e, ScanEvent::Manifest { .. } | ScanEvent::Config { .. }))
+        .cloned()
+        .collect()
+}
+
+fn scan_req(effects: &[Effect]) -> ReqId {
+    effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::Scan { req, .. } => Some(*req),
+            _ => None,
+        })
+        .expect("a scan")
+}
 
 #[test]
-fn repositories_stream_in_and_the_selection_follows_its_row() {
+fn repositories_stream_in_from_the_scan_and_the_selection_follows_its_row() {
     let (mut app, effects) = demo_app(true);
-    let req = effects.iter().find_map(|e| match e {
-        Effect::ListRepos { req, .. } => Some(*req),
-        _ => None,
-    });
-    let req = req.unwrap();
-    app.update(Action::ReposPage {
+    let req = scan_req(&effects);
+    scanned(
+        &mut app,
         req,
-        repos: vec![repo("team/api")],
-    });
+        ScanEvent::Repositories(vec![repo("team/api")]),
+    );
     assert!(app.top().is_loading());
-    app.update(Action::ReposPage {
+    scanned(
+        &mut app,
         req,
-        repos: vec![repo("library/alpine")],
-    });
+        ScanEvent::Repositories(vec![repo("library/alpine")]),
+    );
     let View::Repos(v) = app.top() else { panic!() };
     // team/api was selected and stays selected though alpine sorted before it.
     assert_eq!(v.selected().unwrap().name, repo("team/api"));
     assert_eq!(v.listing.table.selected(), Some(1));
-    app.update(Action::TagsCounted {
+    let tags = |n: &[&str]| n.iter().map(|t| tag(t)).collect();
+    scanned(
+        &mut app,
         req,
-        repo: repo("team/api"),
-        result: Ok(3),
-    });
-    app.update(Action::ReposListed {
+        ScanEvent::Tags {
+            repo: repo("team/api"),
+            tags: tags(&["v1", "v2", "main"]),
+        },
+    );
+    scanned(&mut app, req, ScanEvent::RepositoriesListed);
+    let View::Repos(v) = app.top() else { panic!() };
+    assert_eq!(v.progress(), "repositories 2 · tags counted 1/2");
+    scanned(
+        &mut app,
         req,
-        result: Ok(vec![repo("library/alpine"), repo("team/api")]),
-    });
-    app.update(Action::TagsCounted {
-        req,
-        repo: repo("library/alpine"),
-        result: Ok(2),
-    });
+        ScanEvent::Tags {
+            repo: repo("library/alpine"),
+            tags: tags(&["3.21", "latest"]),
+        },
+    );
     let View::Repos(v) = app.top() else { panic!() };
     assert_eq!(v.progress(), "repositories 2");
     assert!(!app.top().is_loading());
-    assert!(v.loads.is_empty(), "finished work is forgotten");
+    assert_eq!(v.selected().unwrap().tags, Field::Known(3));
 }
 
 #[test]
-fn leaving_a_view_aborts_its_work_and_drops_its_late_results() {
+fn a_tag_list_asks_for_priority_and_leaving_it_keeps_the_scan() {
     let (mut app, effects) = demo_app(true);
-    let Some(Effect::ListRepos { req, .. }) = effects.get(1) else {
-        panic!()
-    };
-    list_repos(&mut app, *req);
-    let tags_req = open_nginx(&mut app);
+    let req = scan_req(&effects);
+    list_repos(&mut app, req);
+    let scan = open_nginx(&mut app);
+    assert_eq!(
+        scan, req,
+        "the registry's scan is asked, no request of its own"
+    );
     assert_eq!(
         kinds(&app),
         [ViewKind::Registries, ViewKind::Repos, ViewKind::Tags]
     );
-    let effects = app.update(Action::Back);
-    assert_eq!(effects, [Effect::Abort(vec![tags_req])]);
+    assert!(app.top().is_loading());
+    // The scan goes on for the storage numbers: leaving the tag list stops nothing.
+    assert!(app.update(Action::Back).is_empty());
     assert_eq!(kinds(&app), [ViewKind::Registries, ViewKind::Repos]);
-    // The tag list arrives after all: nothing changes and nothing starts.
-    let effects = app.update(Action::TagsLoaded {
-        req: tags_req,
-        result: Ok(vec![tag("1.27")]),
-    });
+    // Its tags arrive after all: they count in the repository list.
+    let effects = scanned(
+        &mut app,
+        req,
+        ScanEvent::Tags {
+            repo: repo("library/nginx"),
+            tags: vec![tag("1.27")],
+        },
+    );
     assert!(effects.is_empty());
-    assert_eq!(kinds(&app), [ViewKind::Registries, ViewKind::Repos]);
+    let View::Repos(v) = app.top() else { panic!() };
+    assert_eq!(v.selected().unwrap().tags, Field::Known(1));
+    // Leaving the registry stops its scan; a late event of it is dropped.
+    assert_eq!(app.update(Action::Back), [Effect::Abort(vec![req])]);
+    scanned(&mut app, req, ScanEvent::RepositoriesListed);
+    assert_eq!(kinds(&app), [ViewKind::Registries]);
 }
 
 #[tokio::test]
-async fn tags_resolve_fill_in_and_revisits_fetch_nothing() {
-    let (mut app, _) = demo_app(true);
-    list_repos(&mut app, ReqId(2));
-    let req = open_nginx(&mut app);
-    let tags = vec![tag("1.26"), tag("1.27"), tag("latest")];
-    let effects = app.update(Action::TagsLoaded {
-        req,
-        result: Ok(tags.clone()),
-    });
-    let [
-        Effect::ResolveTags {
-            req: resolve,
-            tags: asked,
-            known,
-            ..
-        },
-    ] = effects.as_slice()
-    else {
-        panic!("expected ResolveTags, got {effects:?}")
-    };
-    assert_eq!(asked, &tags);
-    assert!(known.is_empty());
-    let resolve = *resolve;
-    let new = tree("library/nginx", "1.27").await;
-    let old = tree("library/nginx", "1.26").await;
-    let head = |t: &ImageTree| ManifestHead {
-        digest: t.root.digest.clone(),
-        media_type: t.root.media_type.clone(),
-        size: t.root.bytes.len() as u64,
-    };
-    for (name, t) in [("1.27", &new), ("latest", &new), ("1.26", &old)] {
-        app.update(Action::TagResolved {
-            req: resolve,
-            tag: tag(name),
-            result: Ok(head(t)),
-        });
+async fn tags_fill_in_from_the_model_as_the_scan_learns_them() {
+    let (mut app, effects) = demo_app(true);
+    let req = scan_req(&effects);
+    let events = events_of(&fixtures::sample()).await;
+    list_repos(&mut app, req);
+    open_nginx(&mut app);
+    let nginx = repo("library/nginx");
+    for event in &events {
+        match event {
+            ScanEvent::Tags { repo, .. } | ScanEvent::Resolved { repo, .. } if *repo == nginx => {
+                scanned(&mut app, req, event.clone());
+            }
+            _ => {}
+        }
     }
-    assert_eq!(app.top().progress().unwrap(), "tags 0/3");
-    app.update(Action::ImageLoaded {
-        req: resolve,
-        tree: new.clone(),
-    });
-    assert_eq!(
-        app.top().progress().unwrap(),
-        "tags 2/3",
-        "the alias filled in too"
-    );
-    app.update(Action::ImageLoaded {
-        req: resolve,
-        tree: old.clone(),
-    });
+    // Resolved, but no manifest is known yet.
+    assert_eq!(app.top().progress().unwrap(), "tags 0/4");
     let View::Tags(v) = app.top() else { panic!() };
-    assert!(v.is_complete() && v.loads.is_empty());
     let latest = v.rows.iter().find(|r| r.tag == tag("latest")).unwrap();
+    let alias = v.rows.iter().find(|r| r.tag == tag("1.27")).unwrap();
+    assert_eq!(latest.digest(), alias.digest());
+    let digest = latest.digest().unwrap().clone();
+    app.update_batch(
+        documents(&events)
+            .into_iter()
+            .map(|event| Action::Scanned { req, event }),
+    );
+    scanned(&mut app, req, ScanEvent::RepositoryScanned(nginx.clone()));
+    let View::Tags(v) = app.top() else { panic!() };
+    assert!(v.is_complete(), "{}", v.progress());
+    let latest = v.rows.iter().find(|r| r.tag == tag("latest")).unwrap();
+    // The numbers are the model's: the ones `regatta du` and the policies use.
+    let storage = app.storage(0).unwrap();
+    assert_eq!(
+        latest.image,
+        Field::Known(storage.summary(&digest).unwrap())
+    );
     assert!(
         matches!(&latest.image, Field::Known(s) if s.platforms == "linux/amd64, linux/arm64/v8")
     );
 
-    // The tag count is now known in the list below; sizes wait for the storage scan, which
-    // has reported nothing in this test.
+    // Coming back asks nothing: the scan is done with the repository.
     app.update(Action::Back);
     let View::Repos(v) = app.top() else { panic!() };
-    let nginx = v.selected().unwrap();
-    assert_eq!(nginx.tags, Field::Known(3));
-    let waiting = crate::tui::columns::RepoSizes {
-        logical: Field::Loading,
-        stored: Field::Loading,
-        unique: Field::Loading,
-    };
-    assert_eq!(nginx.sizes, Some(waiting));
-
-    // Coming back costs nothing.
+    assert_eq!(v.selected().unwrap().tags, Field::Known(4));
     assert!(app.update(Action::Open).is_empty());
     let View::Tags(v) = app.top() else { panic!() };
     assert!(v.is_complete());
-    // And an alias opens from the cache, straight to the platforms of the index.
+    // An image opens by its digest, through the documents the scan read.
     app.update(Action::Last); // latest
-    assert!(app.update(Action::Open).is_empty());
+    let effects = app.update(Action::Open);
+    let [
+        Effect::FetchImage {
+            req: fetch,
+            reference: ManifestRef::Digest(d),
+            ..
+        },
+    ] = effects.as_slice()
+    else {
+        panic!("expected FetchImage by digest, got {effects:?}")
+    };
+    assert_eq!(d, &digest);
+    let fetch = *fetch;
+    app.update(Action::ImageLoaded {
+        req: fetch,
+        tree: tree("library/nginx", "latest").await,
+    });
     assert_eq!(app.top().kind(), ViewKind::Manifest);
     assert_eq!(
         app.crumbs(),
@@ -159,17 +195,85 @@ async fn tags_resolve_fill_in_and_revisits_fetch_nothing() {
     assert_eq!(app.top().kind(), ViewKind::Config);
 }
 
+/// ko, Bazel and nix write 1970 or 1980 as the created date: the tag list shows no age for
+/// such an image from its first frame, as `regatta du`, the policies and the audit do, and
+/// one with a real date shows it.
 #[tokio::test]
-async fn an_uncached_tag_is_fetched_then_opens_its_view() {
-    let (mut app, _) = demo_app(true);
-    list_repos(&mut app, ReqId(2));
+async fn a_reproducible_build_date_is_no_age_in_the_tag_list_from_the_start() {
+    let mut source = MemorySource::new("demo");
+    let ko = source.add_image(&ImageSpec::new("linux", "amd64", "1970-01-01T00:00:00Z"));
+    let bazel = source.add_image(&ImageSpec::new("linux", "arm64", "1980-01-01T00:00:01Z"));
+    let dated = source.add_image(&ImageSpec::new("linux", "amd64", "2025-05-01T00:00:00Z"));
+    let source = source
+        .tag("app/ko", &["v1"], &ko)
+        .tag("app/ko", &["v2"], &bazel)
+        .tag("app/ko", &["v3"], &dated);
+    let events = events_of(&source).await;
+    let mut app = App::new(
+        vec![entry("demo", Ok(shared(source)))],
+        true,
+        now(),
+        Theme::PLAIN,
+    );
+    let req = scan_req(&app.start());
+    let mut ages = Vec::new();
+    for event in events {
+        let opened = app.top().kind() == ViewKind::Tags;
+        scanned(&mut app, req, event);
+        if !opened && app.top().kind() == ViewKind::Repos {
+            let View::Repos(v) = app.top() else { panic!() };
+            if crate::tui::listing::Rows::len(&v.rows) == 1 {
+                app.update(Action::Open);
+            }
+        }
+        // Every frame of the list: an age is either the real one or none at all.
+        if let View::Tags(v) = app.top() {
+            for row in v.rows.iter() {
+                if let Field::Known(s) = &row.image {
+                    ages.push((row.tag.to_string(), s.created));
+                }
+            }
+        }
+    }
+    let View::Tags(v) = app.top() else { panic!() };
+    assert!(v.is_complete());
+    assert!(!ages.is_empty());
+    for (tag, created) in &ages {
+        match tag.as_str() {
+            "v1" | "v2" => assert_eq!(*created, None, "{tag}: {ages:?}"),
+            _ => {}
+        }
+    }
+    let created = |t: &str| {
+        v.rows
+            .iter()
+            .find(|r| r.tag == tag(t))
+            .and_then(|r| r.image.known())
+            .map(|s| s.created)
+    };
+    assert_eq!(created("v1"), Some(None));
+    assert_eq!(created("v2"), Some(None));
+    assert_eq!(
+        created("v3"),
+        Some(Some("2025-05-01T00:00:00Z".parse().unwrap()))
+    );
+}
+
+#[tokio::test]
+async fn a_tag_opened_before_the_scan_resolves_it_is_fetched_by_tag() {
+    let (mut app, effects) = demo_app(true);
+    let req = scan_req(&effects);
+    list_repos(&mut app, req);
     app.update(Action::First); // library/alpine
-    let effects = app.update(Action::Open);
-    let req = req_of(&effects);
-    app.update(Action::TagsLoaded {
+    app.update(Action::Open);
+    scanned(
+        &mut app,
         req,
-        result: Ok(vec![tag("3.21")]),
-    });
+        ScanEvent::Tags {
+            repo: repo("library/alpine"),
+            tags: vec![tag("3.21")],
+        },
+    );
     // Not resolved yet: opening fetches by tag.
     let effects = app.update(Action::Open);
     let [
@@ -205,81 +309,56 @@ async fn an_uncached_tag_is_fetched_then_opens_its_view() {
 
 #[test]
 fn failures_show_in_the_message_line_and_the_app_goes_on() {
-    let (mut app, _) = demo_app(true);
+    let (mut app, effects) = demo_app(true);
+    let req = scan_req(&effects);
     let error = RegistryError::NoCatalog {
         host: "demo".into(),
         detail: "404".into(),
     };
-    app.update(Action::ReposListed {
-        req: ReqId(2),
+    app.update(Action::ScanFinished {
+        req,
         result: Err(error),
     });
     assert!(matches!(app.message(), Some(Message::Error(e)) if e.contains("no catalog")));
     let View::Repos(v) = app.top() else { panic!() };
     assert!(v.failed.is_some());
     assert!(!app.top().is_loading());
-    // Refresh tries again with a new request, and scans again.
+    // Refresh tries again: one new scan.
     let effects = app.update(Action::Refresh);
     assert!(
-        matches!(
-            effects.as_slice(),
-            [
-                Effect::Abort(_),
-                Effect::ListRepos { req: ReqId(4), .. },
-                Effect::Abort(scan),
-                Effect::Scan { req: ReqId(5), repos: None, .. },
-            ] if scan == &[ReqId(3)]
-        ),
+        matches!(effects.as_slice(), [Effect::Scan { repos: None, req: new, .. }] if *new != req),
         "{effects:?}"
     );
     assert_eq!(app.message(), None);
 }
 
-#[tokio::test]
-async fn an_image_opened_early_fills_the_tag_list_below() {
-    let (mut app, _) = demo_app(true);
-    list_repos(&mut app, ReqId(2));
-    app.update(Action::First); // library/alpine
-    let req = req_of(&app.update(Action::Open));
-    let effects = app.update(Action::TagsLoaded {
+#[test]
+fn refreshing_a_tag_list_scans_its_repository_again_and_nothing_else() {
+    let (mut app, effects) = demo_app(true);
+    let req = scan_req(&effects);
+    list_repos(&mut app, req);
+    app.update(Action::ScanFinished {
         req,
-        result: Ok(vec![tag("3.21")]),
+        result: Ok(()),
     });
-    let resolve = req_of(&effects);
-    let alpine = tree("library/alpine", "3.21").await;
-    let head = ManifestHead {
-        digest: alpine.root.digest.clone(),
-        media_type: alpine.root.media_type.clone(),
-        size: alpine.root.bytes.len() as u64,
-    };
-    app.update(Action::TagResolved {
-        req: resolve,
-        tag: tag("3.21"),
-        result: Ok(head),
-    });
-    // Resolved but not fetched yet: opening fetches by digest.
-    let effects = app.update(Action::Open);
-    let [
-        Effect::FetchImage {
-            req,
-            reference: ManifestRef::Digest(d),
-            ..
-        },
-    ] = effects.as_slice()
-    else {
-        panic!("expected FetchImage by digest, got {effects:?}")
-    };
-    assert_eq!(d, &alpine.root.digest);
-    app.update(Action::ImageLoaded {
-        req: *req,
-        tree: alpine,
-    });
-    assert_eq!(app.top().kind(), ViewKind::Layers);
-    let View::Tags(v) = &app.stack()[2] else {
-        panic!()
-    };
-    assert!(v.is_complete(), "the tag list got the image too");
-    assert!(v.loads.is_empty());
+    open_nginx_after_scan(&mut app);
+    let effects = app.update(Action::Refresh);
+    assert!(
+        matches!(effects.as_slice(), [Effect::Scan { repos: Some(r), .. }] if *r == [repo("library/nginx")]),
+        "{effects:?}"
+    );
+    let View::Tags(v) = app.top() else { panic!() };
+    assert!(!v.listed && v.is_loading());
+}
+
+/// Opens `library/nginx` once the scan is over: nothing is asked.
+fn open_nginx_after_scan(app: &mut App) {
+    app.update(Action::Filter);
+    for c in "nginx".chars() {
+        app.update(Action::FilterChar(c));
+    }
+    app.update(Action::FilterKeep);
+    assert!(app.update(Action::Open).is_empty());
 }
 
 /// A source whose tag listing panics, standing in for a bug met in the middle of loading.
@@ -303,7 +382,11 @@ impl Source for PanickingSource {
     async fn tags(&self, _repo: &RepoName) -> Result<Vec<Tag>, RegistryError> {
         panic!("tag list exploded")
     }
-    async fn resolve(&self, _: &RepoName, _: &ManifestRef) -> Result<ManifestHead, RegistryError> {
+    async fn resolve(
+        &self,
+        _: &RepoName,
+        _: &ManifestRef,
+    ) -> Result<crate::registry::ManifestHead, RegistryError> {
         unreachable!()
     }
     async fn manifest(
@@ -329,7 +412,7 @@ async fn a_panicking_worker_fails_its_request_and_the_app_goes_on() {
     let effects = app.start();
     crate::tui::memory::run_until_idle(&mut app, effects).await;
     let View::Repos(v) = app.top() else { panic!() };
-    // Counting the tags panicked: the list stays, and stops waiting.
+    // Listing the tags panicked: the list stays, and stops waiting.
     assert_eq!(v.listing.shown(), 1);
     assert!(v.failed.is_some());
     assert!(!app.is_loading());
@@ -339,7 +422,9 @@ async fn a_panicking_worker_fails_its_request_and_the_app_goes_on() {
     assert!(
         v.failed
             .as_deref()
-            .is_some_and(|e| e.contains("tag list exploded"))
+            .is_some_and(|e| e.contains("tag list exploded")),
+        "{:?}",
+        v.failed
     );
     assert!(!app.is_loading());
     assert!(matches!(app.message(), Some(Message::Error(_))));

@@ -6,9 +6,11 @@ use std::sync::Arc;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
-use crate::registry::image::fetch_image;
-use crate::registry::{ManifestRef, RegistryError};
+use crate::analysis::model::ScanEvent;
+use crate::registry::image::{ImageTree, fetch_image};
+use crate::registry::{ManifestRef, RegistryError, RepoName, Tag};
 use crate::tui::columns::Field;
+use crate::tui::draw;
 use crate::tui::fixtures;
 use crate::tui::keymap::ViewKind;
 use crate::tui::memory::shared;
@@ -76,7 +78,13 @@ async fn tree(repo_name: &str, tag_name: &str) -> Arc<ImageTree> {
     )
 }
 
-/// Opens `library/nginx` from the repository list and returns the ListTags request.
+/// Feeds one event of the scan `req` to the app.
+fn scanned(app: &mut App, req: ReqId, event: ScanEvent) -> Vec<Effect> {
+    app.update(Action::Scanned { req, event })
+}
+
+/// Opens `library/nginx` from the repository list (the scan `scan` has not got to it yet)
+/// and returns the scan it asked to take the repository first.
 fn open_nginx(app: &mut App) -> ReqId {
     assert!(app.update(Action::Filter).is_empty());
     for c in "nginx".chars() {
@@ -85,46 +93,33 @@ fn open_nginx(app: &mut App) -> ReqId {
     app.update(Action::FilterKeep);
     let effects = app.update(Action::Open);
     match effects.as_slice() {
-        [
-            Effect::ListTags {
-                req,
-                repo: r,
-                entry: 0,
-            },
-        ] if *r == repo("library/nginx") => *req,
-        other => panic!("expected ListTags, got {other:?}"),
+        [Effect::Prioritize { scan, repo: r }] if *r == repo("library/nginx") => *scan,
+        other => panic!("expected Prioritize, got {other:?}"),
     }
 }
 
+/// The scan `req` lists three repositories (in two pages).
 fn list_repos(app: &mut App, req: ReqId) {
-    app.update(Action::ReposPage {
-        req,
-        repos: vec![repo("library/alpine"), repo("library/nginx")],
-    });
-    app.update(Action::ReposListed {
-        req,
-        result: Ok(vec![
-            repo("library/alpine"),
-            repo("library/nginx"),
-            repo("team/api"),
-        ]),
-    });
+    let page = vec![repo("library/alpine"), repo("library/nginx")];
+    scanned(app, req, ScanEvent::Repositories(page));
+    scanned(app, req, ScanEvent::Repositories(vec![repo("team/api")]));
+    scanned(app, req, ScanEvent::RepositoriesListed);
 }
 
 #[test]
 fn start_pings_openable_registries_and_opens_the_first() {
     let (app, effects) = demo_app(true);
     assert!(matches!(effects[0], Effect::Ping { entry: 0, .. }));
-    assert!(matches!(effects[1], Effect::ListRepos { entry: 0, .. }));
+    // One scan lists the repositories, their tags and everything below.
     assert!(matches!(
-        effects[2],
+        effects[1],
         Effect::Scan {
             entry: 0,
             repos: None,
             ..
         }
     ));
-    assert_eq!(effects.len(), 3, "the broken registry is not pinged");
+    assert_eq!(effects.len(), 2, "the broken registry is not pinged");
     assert_eq!(kinds(&app), [ViewKind::Registries, ViewKind::Repos]);
     assert!(matches!(app.entries()[1].reach, Reach::CannotOpen(_)));
     assert_eq!(app.crumbs(), ["registries", "demo"]);
@@ -163,10 +158,7 @@ fn opening_an_unopenable_registry_shows_why_and_stays() {
     let effects = app.update(Action::Open);
     assert!(matches!(
         effects.as_slice(),
-        [
-            Effect::ListRepos { entry: 0, .. },
-            Effect::Scan { entry: 0, .. }
-        ]
+        [Effect::Scan { entry: 0, .. }]
     ));
     assert_eq!(app.message(), None);
 }
@@ -175,11 +167,16 @@ fn opening_an_unopenable_registry_shows_why_and_stays() {
 fn filter_sort_and_copy_on_the_tag_list() {
     let (mut app, _) = demo_app(true);
     list_repos(&mut app, ReqId(2));
-    let req = open_nginx(&mut app);
-    app.update(Action::TagsLoaded {
-        req,
-        result: Ok(vec![tag("1.26"), tag("1.27"), tag("latest")]),
-    });
+    let scan = open_nginx(&mut app);
+    let tags = vec![tag("1.26"), tag("1.27"), tag("latest")];
+    scanned(
+        &mut app,
+        scan,
+        ScanEvent::Tags {
+            repo: repo("library/nginx"),
+            tags,
+        },
+    );
     let View::Tags(v) = app.top() else { panic!() };
     assert_eq!(v.listing.shown(), 3);
     let key = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
@@ -232,7 +229,7 @@ fn mouse_click_selects_and_double_click_opens() {
         double: true,
     });
     assert!(
-        matches!(effects.as_slice(), [Effect::ListTags { repo: r, .. }] if *r == repo("team/api"))
+        matches!(effects.as_slice(), [Effect::Prioritize { repo: r, .. }] if *r == repo("team/api"))
     );
     // Clicks on the header or past the rows do nothing.
     app.update(Action::Back);

@@ -128,10 +128,7 @@ fn leaving_the_registry_stops_its_scan_and_drops_late_results() {
     let (mut app, effects) = demo_app(true);
     let scan = scan_req(&effects);
     let effects = app.update(Action::Back);
-    assert_eq!(
-        effects,
-        [Effect::Abort(vec![ReqId(2)]), Effect::Abort(vec![scan])]
-    );
+    assert_eq!(effects, [Effect::Abort(vec![scan])]);
     app.update(Action::Scanned {
         req: scan,
         event: ScanEvent::Repositories(vec![repo("late/one")]),
@@ -141,7 +138,7 @@ fn leaving_the_registry_stops_its_scan_and_drops_late_results() {
     let effects = app.update(Action::Open);
     assert!(matches!(
         effects.as_slice(),
-        [Effect::ListRepos { .. }, Effect::Scan { repos: None, .. }]
+        [Effect::Scan { repos: None, .. }]
     ));
 }
 
@@ -300,39 +297,24 @@ async fn the_layers_of_a_tag_name_who_else_uses_each_blob() {
 }
 
 #[test]
-fn a_scan_failing_for_the_listings_reason_keeps_the_listings_sentence() {
+fn a_failed_repository_listing_is_said_once() {
     let (mut app, effects) = demo_app(true);
-    let list = effects
-        .iter()
-        .find_map(|e| match e {
-            Effect::ListRepos { req, .. } => Some(*req),
-            _ => None,
-        })
-        .unwrap();
-    let scan = scan_req(&effects);
     let refused = crate::registry::RegistryError::Unauthorized {
         host: "demo.example".into(),
         detail: "the registry refused the credentials of user \"ci\"".into(),
     };
-    app.update(Action::ReposListed {
-        req: list,
-        result: Err(refused.clone()),
-    });
-    let Some(Message::Error(listing)) = app.message().cloned() else {
-        panic!("the listing's error is shown")
-    };
-    app.update(Action::ScanFinished {
-        req: scan,
-        result: Err(refused),
-    });
-    assert_eq!(app.message(), Some(&Message::Error(listing)));
-    // A scan failing for another reason still says so.
-    let (mut app, effects) = demo_app(true);
     app.update(Action::ScanFinished {
         req: scan_req(&effects),
-        result: Err(crate::registry::RegistryError::Setup("boom".into())),
+        result: Err(refused.clone()),
     });
-    assert!(
-        matches!(app.message(), Some(Message::Error(m)) if m.contains("storage scan") && m.contains("boom"))
+    let Some(Message::Error(shown)) = app.message().cloned() else {
+        panic!("the failure is shown")
+    };
+    assert_eq!(
+        shown,
+        format!("cannot list the repositories of demo: {refused}")
     );
+    let View::Repos(v) = app.top() else { panic!() };
+    assert_eq!(v.failed.as_deref(), Some(refused.to_string().as_str()));
+    assert!(!app.top().is_loading());
 }
