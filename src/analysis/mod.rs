@@ -1,6 +1,7 @@
 //! Pure functions over fetched data: sizes, sharing, bytes freed. No I/O here.
 
 pub mod ages;
+pub mod artifact;
 pub mod freed;
 pub mod freed_index;
 pub mod model;
