@@ -14,6 +14,7 @@ pub mod manifest;
 mod manifests;
 pub mod pagination;
 pub mod reference;
+pub mod referrers;
 pub mod source;
 
 use async_trait::async_trait;
@@ -71,5 +72,14 @@ impl Source for Client {
 
     async fn blob(&self, repo: &RepoName, digest: &Digest) -> Result<Vec<u8>, RegistryError> {
         self.get_blob(repo, digest).await
+    }
+
+    async fn referrers(
+        &self,
+        repo: &RepoName,
+        subject: &Digest,
+        artifact_type: Option<&str>,
+    ) -> Result<Option<referrers::ReferrersListing>, RegistryError> {
+        Client::referrers(self, repo, subject, artifact_type).await
     }
 }
