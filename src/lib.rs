@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod layout;
+pub mod referrers;
 pub mod registry;
 pub mod sanitize;
 pub mod scan;

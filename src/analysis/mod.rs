@@ -5,6 +5,7 @@ pub mod artifact;
 pub mod freed;
 pub mod freed_index;
 pub mod model;
+pub mod referrers;
 pub mod sharing;
 pub mod size;
 pub mod storage;

@@ -1,0 +1,141 @@
+//! `regatta referrers REF`: the artifacts attached to a manifest (signatures, attestations,
+//! SBOMs, and their own referrers) as a tree with kinds and sizes, or JSON.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::Context;
+use super::output::{human_bytes, print_json, print_lines};
+use crate::analysis::referrers::{FoundVia, ReferrerNode, ReferrerTree, build_tree};
+use crate::referrers::{DiscoveryFailure, DiscoveryOptions, FallbackIndex, discover};
+use crate::registry::{ManifestRef, RepoName};
+use crate::target;
+
+/// The JSON of `regatta referrers --json` (documented in the README).
+#[derive(Debug, Serialize)]
+pub struct ReferrersReport {
+    pub reference: String,
+    #[serde(flatten)]
+    pub tree: ReferrerTree,
+    /// Fallback indexes (`sha256-<hex>` tags) read, with the referrers they list that are gone.
+    pub fallback_indexes: Vec<FallbackIndex>,
+    /// Per repository asked: whether it has the OCI 1.1 referrers API.
+    pub referrers_api: BTreeMap<RepoName, bool>,
+    /// What could not be read (the tree may then be incomplete).
+    pub failures: Vec<DiscoveryFailure>,
+}
+
+pub async fn run(
+    ctx: &Context,
+    input: &str,
+    other_repositories: &[String],
+    json: bool,
+) -> anyhow::Result<()> {
+    let (target, repo, reference) = target::resolve_reference(input, &ctx.config, &ctx.overrides)?;
+    let others = other_repositories
+        .iter()
+        .map(|r| RepoName::parse(r))
+        .collect::<Result<Vec<_>, _>>()?;
+    ctx.warn_for(&target);
+    let source = target.open()?;
+    let subject = match &reference {
+        ManifestRef::Digest(d) => d.clone(),
+        ManifestRef::Tag(_) => source.resolve(&repo, &reference).await?.digest,
+    };
+    let options = DiscoveryOptions {
+        other_repositories: others,
+        concurrency: match &target {
+            target::Target::Registry { options, .. } => options.concurrency,
+            target::Target::Layout(_) => 8,
+        },
+        ..DiscoveryOptions::default()
+    };
+    let found = discover(source.as_ref(), &repo, &subject, None, &options).await?;
+    let report = ReferrersReport {
+        reference: format!(
+            "{}{}{}",
+            source.reference_prefix(&repo),
+            if reference.digest().is_some() {
+                "@"
+            } else {
+                ":"
+            },
+            reference
+        ),
+        tree: build_tree(&repo, &subject, &found.facts),
+        fallback_indexes: found.fallback_indexes,
+        referrers_api: found.api,
+        failures: found.failures,
+    };
+    for f in &report.failures {
+        eprintln!(
+            "regatta: warning: cannot read {}: {}",
+            crate::sanitize::sanitize(&f.what),
+            crate::sanitize::sanitize(&f.error)
+        );
+    }
+    if json {
+        print_json(&report)
+    } else {
+        print_lines(text_lines(&report))
+    }
+}
+
+fn size_text(size: Option<u64>) -> String {
+    size.map_or_else(|| "size unknown".to_string(), human_bytes)
+}
+
+fn via_text(via: &FoundVia) -> String {
+    match via {
+        FoundVia::Api => "referrers API".into(),
+        FoundVia::FallbackIndex { tag } => format!("fallback index {tag}"),
+        FoundVia::CosignTag { tag } => format!("tag {tag}"),
+        FoundVia::SubjectField { tag } => format!("subject of tag {tag}"),
+    }
+}
+
+/// The tree for people: one line per referrer, indented under its subject.
+pub fn text_lines(r: &ReferrersReport) -> Vec<String> {
+    let mut lines = vec![format!("{} ({})", r.reference, r.tree.subject)];
+    fn walk(nodes: &[ReferrerNode], prefix: &str, lines: &mut Vec<String>) {
+        for (i, n) in nodes.iter().enumerate() {
+            let last = i + 1 == nodes.len();
+            let via: Vec<String> = n.found_via.iter().map(via_text).collect();
+            lines.push(format!(
+                "{prefix}{} {}  {}  {}{}  via {}",
+                if last { "└──" } else { "├──" },
+                n.label,
+                n.digest,
+                size_text(n.size),
+                n.created
+                    .as_deref()
+                    .map(|c| format!("  created {c}"))
+                    .unwrap_or_default(),
+                via.join(", ")
+            ));
+            let deeper = format!("{prefix}{}", if last { "    " } else { "│   " });
+            walk(&n.referrers, &deeper, lines);
+        }
+    }
+    walk(&r.tree.referrers, "", &mut lines);
+    lines.push(match r.tree.count {
+        0 => "no referrers".to_string(),
+        n => format!(
+            "{n} referrer{}, {}",
+            if n == 1 { "" } else { "s" },
+            size_text(r.tree.total_bytes)
+        ),
+    });
+    for index in &r.fallback_indexes {
+        if !index.missing.is_empty() {
+            lines.push(format!(
+                "fallback index {}:{} lists {} manifest(s) the registry no longer has",
+                index.repository,
+                index.tag,
+                index.missing.len()
+            ));
+        }
+    }
+    lines
+}
