@@ -156,7 +156,9 @@ pub async fn discover(
                         {
                             Ok(m) => m,
                             Err(e) => {
-                                note_missing(&mut out, &c, &e);
+                                if note_missing(&mut out, &c, &e) {
+                                    continue;
+                                }
                                 out.failures.push(DiscoveryFailure {
                                     what: format!("{}@{}", c.repo, c.digest),
                                     error: e.to_string(),
@@ -343,20 +345,21 @@ async fn candidates_in(
     candidates
 }
 
-/// A referrer a fallback index lists and the registry does not have: a stale entry of that
-/// index.
-fn note_missing(out: &mut Discovery, c: &Candidate, e: &RegistryError) {
+/// A referrer a fallback index lists and the registry does not have is a stale entry of
+/// that index, not a failure: records it there and returns true.
+fn note_missing(out: &mut Discovery, c: &Candidate, e: &RegistryError) -> bool {
     let FoundVia::FallbackIndex { tag } = &c.via else {
-        return;
+        return false;
     };
     if !e.is_not_found() {
-        return;
+        return false;
     }
     for index in out.fallback_indexes.iter_mut() {
         if index.repository == c.repo && &index.tag == tag && !index.missing.contains(&c.digest) {
             index.missing.push(c.digest.clone());
         }
     }
+    true
 }
 
 fn facts_of(

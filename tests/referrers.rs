@@ -1,0 +1,700 @@
+//! Signatures, SBOMs and attestations: referrer discovery against the real Distribution 2.8
+//! (no referrers API: cosign tags, fallback indexes, `subject` fields) with fixtures pushed
+//! the way cosign, oras and Notation push them, one of them by the `oras` Python package;
+//! and the OCI 1.1 referrers API against a fake registry (pagination, filtering, and a
+//! registry that sends `OCI-Subject` without having the API).
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use regatta::registry::manifest::{OCI_CONFIG, OCI_INDEX, OCI_MANIFEST};
+use regatta::registry::{Client, Digest, ManifestRef, RepoName, Tag};
+use serde_json::{Value, json};
+
+const EMPTY: &str = "application/vnd.oci.empty.v1+json";
+
+fn repo(name: &str) -> RepoName {
+    RepoName::parse(name).expect("repo name")
+}
+
+/// One artifact manifest as pushed: its digest and bytes, and the blobs it references.
+#[derive(Debug, Clone)]
+struct Pushed {
+    digest: Digest,
+    document: Vec<u8>,
+    blobs: BTreeMap<Digest, u64>,
+}
+
+impl Pushed {
+    /// Manifest plus distinct blobs: what the tree must report as the referrer's size.
+    fn size(&self) -> u64 {
+        self.document.len() as u64 + self.blobs.values().sum::<u64>()
+    }
+}
+
+/// What an artifact manifest holds.
+struct Artifact<'a> {
+    artifact_type: Option<&'a str>,
+    config_type: &'a str,
+    config: &'a [u8],
+    /// (media type, bytes, layer annotations)
+    layers: Vec<(&'a str, Vec<u8>, Value)>,
+    subject: Option<&'a Pushed>,
+    annotations: Value,
+}
+
+async fn push_artifact(client: &Client, repo_name: &str, tag: Option<&str>, a: Artifact<'_>) -> Pushed {
+    let r = repo(repo_name);
+    let mut blobs = BTreeMap::new();
+    let config_digest = client
+        .upload_blob(&r, a.config.to_vec())
+        .await
+        .expect("upload the config");
+    blobs.insert(config_digest.clone(), a.config.len() as u64);
+    let mut layers = Vec::new();
+    for (media_type, bytes, annotations) in &a.layers {
+        let d = client
+            .upload_blob(&r, bytes.clone())
+            .await
+            .expect("upload a layer");
+        blobs.insert(d.clone(), bytes.len() as u64);
+        layers.push(json!({"mediaType": media_type, "digest": d, "size": bytes.len(), "annotations": annotations}));
+    }
+    let mut manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": a.config_type, "digest": config_digest, "size": a.config.len()},
+        "layers": layers,
+        "annotations": a.annotations,
+    });
+    if let Some(t) = a.artifact_type {
+        manifest["artifactType"] = json!(t);
+    }
+    if let Some(s) = a.subject {
+        manifest["subject"] =
+            json!({"mediaType": OCI_MANIFEST, "digest": s.digest, "size": s.document.len()});
+    }
+    let document = serde_json::to_vec(&manifest).expect("json");
+    let digest = Digest::sha256_of(&document);
+    let reference = match tag {
+        Some(t) => ManifestRef::Tag(Tag::parse(t).expect("tag")),
+        None => ManifestRef::Digest(digest.clone()),
+    };
+    client
+        .put_manifest(&r, &reference, OCI_MANIFEST, document.clone())
+        .await
+        .expect("push the manifest");
+    Pushed {
+        digest,
+        document,
+        blobs,
+    }
+}
+
+/// A referrers index (the fallback tag's content) listing `referrers` with their types.
+async fn push_fallback_index(
+    client: &Client,
+    repo_name: &str,
+    subject: &Digest,
+    referrers: &[(&Pushed, &str)],
+) -> Pushed {
+    let manifests: Vec<Value> = referrers
+        .iter()
+        .map(|(p, t)| json!({"mediaType": OCI_MANIFEST, "digest": p.digest, "size": p.document.len(), "artifactType": t}))
+        .collect();
+    let document = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": manifests,
+    }))
+    .expect("json");
+    let tag = Tag::parse(&format!("sha256-{}", subject.hex())).expect("tag");
+    client
+        .put_manifest(&repo(repo_name), &ManifestRef::Tag(tag), OCI_INDEX, document.clone())
+        .await
+        .expect("push the fallback index");
+    Pushed {
+        digest: Digest::sha256_of(&document),
+        document,
+        blobs: BTreeMap::new(),
+    }
+}
+
+fn cosign_tag(subject: &Digest, suffix: &str) -> String {
+    format!("sha256-{}.{suffix}", subject.hex())
+}
+
+/// The nodes of a `referrers --json` tree by digest (depth-first), with their parent.
+fn nodes(tree: &Value) -> BTreeMap<String, (Value, String)> {
+    fn walk(parent: &str, list: &Value, out: &mut BTreeMap<String, (Value, String)>) {
+        for n in list.as_array().expect("referrers is an array") {
+            let d = n["digest"].as_str().expect("digest").to_string();
+            out.insert(d.clone(), (n.clone(), parent.to_string()));
+            walk(&d, &n["referrers"], out);
+        }
+    }
+    let mut out = BTreeMap::new();
+    let root = tree["subject"].as_str().expect("subject").to_string();
+    walk(&root, &tree["referrers"], &mut out);
+    out
+}
+
+fn sources(node: &Value) -> Vec<String> {
+    node["found_via"]
+        .as_array()
+        .expect("found_via")
+        .iter()
+        .map(|v| match v["tag"].as_str() {
+            Some(t) => format!("{}:{t}", v["source"].as_str().expect("source")),
+            None => v["source"].as_str().expect("source").to_string(),
+        })
+        .collect()
+}
+
+mod distribution {
+    use super::support::fixtures::FixtureBuilder;
+    use super::support::image::{Format, ImageSpec, Layer};
+    use super::support::registry::{RegistryOptions, TestRegistry};
+    use super::*;
+
+    /// Everything the Distribution fixture holds, with the truth of each piece.
+    struct World {
+        registry: TestRegistry,
+        subject: Pushed,
+        sig: Pushed,
+        att: Pushed,
+        sbom_cosign: Pushed,
+        notation: Pushed,
+        sbom_oras_style: Pushed,
+        sbom_signature: Pushed,
+        deleted: Digest,
+        fallback: Pushed,
+        fallback_of_sbom: Pushed,
+        cross_repo_sig: Pushed,
+        orphan_tag: String,
+        orphan_subject: Digest,
+    }
+
+    fn world() -> World {
+        let registry = TestRegistry::start_with(RegistryOptions {
+            access_log: true,
+            ..RegistryOptions::default()
+        });
+        let mut b = FixtureBuilder::new();
+        b.image("app", &["v1"], ImageSpec::new(Format::Oci, vec![Layer::text("app-v1")]));
+        b.image("app", &["v0"], ImageSpec::new(Format::Oci, vec![Layer::text("app-v0")]));
+        let truth = registry.push(&b);
+        let v1 = truth.tagged("app", "v1");
+        let v0 = truth.tagged("app", "v0").digest.clone();
+        let subject = Pushed {
+            digest: v1.digest.clone(),
+            document: v1.document.clone(),
+            blobs: v1.blobs.clone(),
+        };
+        let client = registry.client();
+        support::block_on(async {
+            let s = &subject.digest;
+            let payload = json!({"critical": {"image": {"docker-manifest-digest": s}, "type": "cosign container image signature"}}).to_string();
+            // cosign: tags named after the subject, an ordinary config, the payload as layer
+            let sig = push_artifact(&client, "app", Some(&cosign_tag(s, "sig")), Artifact {
+                artifact_type: None,
+                config_type: OCI_CONFIG,
+                config: br#"{"architecture":"","os":"","config":{},"rootfs":{"type":"layers","diff_ids":[]}}"#,
+                layers: vec![("application/vnd.dev.cosign.simplesigning.v1+json", payload.into_bytes(), json!({"dev.cosignproject.cosign/signature": "MEUCIQ=="}))],
+                subject: None,
+                annotations: json!({}),
+            }).await;
+            let att = push_artifact(&client, "app", Some(&cosign_tag(s, "att")), Artifact {
+                artifact_type: None,
+                config_type: OCI_CONFIG,
+                config: br#"{"architecture":"","os":"","config":{},"rootfs":{"type":"layers","diff_ids":[]}}"#,
+                layers: vec![("application/vnd.dsse.envelope.v1+json", br#"{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[]}"#.to_vec(), json!({"predicateType": "https://slsa.dev/provenance/v0.2"}))],
+                subject: None,
+                annotations: json!({}),
+            }).await;
+            let sbom_cosign = push_artifact(&client, "app", Some(&cosign_tag(s, "sbom")), Artifact {
+                artifact_type: None,
+                config_type: OCI_CONFIG,
+                config: br#"{"architecture":"","os":"","config":{},"rootfs":{"type":"layers","diff_ids":[]}}"#,
+                layers: vec![("text/spdx+json", br#"{"spdxVersion":"SPDX-2.3","packages":[{"name":"a"}]}"#.to_vec(), json!({}))],
+                subject: None,
+                annotations: json!({}),
+            }).await;
+            // Notation and oras on a registry without the API: untagged manifests with
+            // `subject`, listed in the fallback index `sha256-<hex>`.
+            let notation = push_artifact(&client, "app", None, Artifact {
+                artifact_type: Some("application/vnd.cncf.notary.signature"),
+                config_type: EMPTY,
+                config: b"{}",
+                layers: vec![("application/jose+json", br#"{"payload":"x","protected":"y","signature":"z"}"#.to_vec(), json!({}))],
+                subject: Some(&subject),
+                annotations: json!({"io.cncf.notary.x509chain.thumbprint#S256": "[]", "org.opencontainers.image.created": "2024-05-01T10:00:00Z"}),
+            }).await;
+            let sbom_oras_style = push_artifact(&client, "app", None, Artifact {
+                artifact_type: Some("application/vnd.cyclonedx+json"),
+                config_type: EMPTY,
+                config: b"{}",
+                layers: vec![("application/vnd.cyclonedx+json", br#"{"bomFormat":"CycloneDX","components":[]}"#.to_vec(), json!({"org.opencontainers.image.title": "bom.json"}))],
+                subject: Some(&subject),
+                annotations: json!({"org.opencontainers.image.created": "2024-05-02T10:00:00Z"}),
+            }).await;
+            // Listed in the fallback index, then deleted: a stale entry.
+            let gone = push_artifact(&client, "app", None, Artifact {
+                artifact_type: Some("application/vnd.example.gone"),
+                config_type: EMPTY,
+                config: b"{}",
+                layers: vec![("application/octet-stream", b"gone".to_vec(), json!({}))],
+                subject: Some(&subject),
+                annotations: json!({}),
+            }).await;
+            let fallback = push_fallback_index(&client, "app", s, &[
+                (&notation, "application/vnd.cncf.notary.signature"),
+                (&sbom_oras_style, "application/vnd.cyclonedx+json"),
+                (&gone, "application/vnd.example.gone"),
+            ]).await;
+            client.delete_manifest(&repo("app"), &gone.digest).await.expect("delete");
+            // A signature of the SBOM (transitive), listed in the SBOM's own fallback index.
+            let sbom_signature = push_artifact(&client, "app", None, Artifact {
+                artifact_type: Some("application/vnd.cncf.notary.signature"),
+                config_type: EMPTY,
+                config: b"{}",
+                layers: vec![("application/jose+json", br#"{"payload":"sbom"}"#.to_vec(), json!({}))],
+                subject: Some(&sbom_oras_style),
+                annotations: json!({}),
+            }).await;
+            let fallback_of_sbom = push_fallback_index(&client, "app", &sbom_oras_style.digest, &[
+                (&sbom_signature, "application/vnd.cncf.notary.signature"),
+            ]).await;
+            // cosign with COSIGN_REPOSITORY=sigs: the signature lives in another repository.
+            let cross_repo_sig = push_artifact(&client, "sigs", Some(&cosign_tag(s, "sig")), Artifact {
+                artifact_type: None,
+                config_type: OCI_CONFIG,
+                config: br#"{"architecture":"","os":"","config":{},"rootfs":{"type":"layers","diff_ids":[]}}"#,
+                layers: vec![("application/vnd.dev.cosign.simplesigning.v1+json", b"{\"elsewhere\":1}".to_vec(), json!({}))],
+                subject: None,
+                annotations: json!({}),
+            }).await;
+            // An orphaned signature: its subject v0 is deleted.
+            let orphan_tag = cosign_tag(&v0, "sig");
+            push_artifact(&client, "app", Some(&orphan_tag), Artifact {
+                artifact_type: None,
+                config_type: OCI_CONFIG,
+                config: br#"{"architecture":"","os":"","config":{},"rootfs":{"type":"layers","diff_ids":[]}}"#,
+                layers: vec![("application/vnd.dev.cosign.simplesigning.v1+json", b"{\"orphan\":1}".to_vec(), json!({}))],
+                subject: None,
+                annotations: json!({}),
+            }).await;
+            client.delete_manifest(&repo("app"), &v0).await.expect("delete v0");
+            World {
+                registry,
+                subject,
+                sig,
+                att,
+                sbom_cosign,
+                notation,
+                sbom_oras_style,
+                sbom_signature,
+                deleted: gone.digest,
+                fallback,
+                fallback_of_sbom,
+                cross_repo_sig,
+                orphan_tag,
+                orphan_subject: v0,
+            }
+        })
+    }
+
+    #[test]
+    fn referrers_json_finds_every_source_transitively_with_kinds_and_sizes() {
+        let w = world();
+        let sandbox = support::cli::Sandbox::new();
+        let before = w.registry.access_log_since(0).len();
+        let reference = format!("{}/app:v1", w.registry.addr());
+        let run = sandbox.run(&["referrers", &reference, "--json"]);
+        let out = run.ok().json();
+        let log = w.registry.access_log_since(before);
+        assert_eq!(out["subject"], json!(w.subject.digest));
+        assert_eq!(out["referrers_api"], json!({"app": false}), "Distribution 2.8 has no referrers API");
+        let found = nodes(&out);
+        let root = w.subject.digest.to_string();
+        let sbom_root = w.sbom_oras_style.digest.to_string();
+        let expect: Vec<(&Pushed, &str, &str, Vec<String>)> = vec![
+            (&w.sig, &root, "cosign signature", vec![format!("cosign_tag:{}", cosign_tag(&w.subject.digest, "sig"))]),
+            (&w.att, &root, "attestation (SLSA provenance)", vec![format!("cosign_tag:{}", cosign_tag(&w.subject.digest, "att"))]),
+            (&w.sbom_cosign, &root, "SBOM (SPDX)", vec![format!("cosign_tag:{}", cosign_tag(&w.subject.digest, "sbom"))]),
+            (&w.notation, &root, "Notation signature", vec![format!("fallback_index:sha256-{}", w.subject.digest.hex())]),
+            (&w.sbom_oras_style, &root, "SBOM (CycloneDX)", vec![format!("fallback_index:sha256-{}", w.subject.digest.hex())]),
+            (&w.sbom_signature, &sbom_root, "Notation signature", vec![format!("fallback_index:sha256-{}", w.sbom_oras_style.digest.hex())]),
+        ];
+        for (pushed, parent, label, via) in &expect {
+            let (node, found_parent) = found
+                .get(pushed.digest.as_str())
+                .unwrap_or_else(|| panic!("{label} {} not in the tree:\n{}", pushed.digest, run.stdout));
+            assert_eq!(found_parent, parent, "{label}: parent");
+            assert_eq!(node["label"], json!(label));
+            assert_eq!(node["size"], json!(pushed.size()), "{label}: manifest + blobs");
+            assert_eq!(&sources(node), via, "{label}: found via");
+        }
+        assert_eq!(found.len(), expect.len(), "nothing else: the deleted one, the orphan and the other repository's signature are not in the tree:\n{}", run.stdout);
+        assert_eq!(out["count"], json!(expect.len()));
+        let total: u64 = expect.iter().map(|(p, ..)| p.size()).sum();
+        assert_eq!(out["total_bytes"], json!(total));
+        // created comes from the annotation where there is one
+        assert_eq!(found[w.notation.digest.as_str()].0["created"], json!("2024-05-01T10:00:00Z"));
+        // The fallback index lists a manifest that was deleted: reported, not a referrer.
+        let indexes = out["fallback_indexes"].as_array().expect("array");
+        let main = indexes
+            .iter()
+            .find(|i| i["digest"] == json!(w.fallback.digest))
+            .expect("the subject's fallback index");
+        assert_eq!(main["missing"], json!([w.deleted]));
+        assert_eq!(main["bytes"], json!(w.fallback.document.len()));
+        assert!(indexes.iter().any(|i| i["digest"] == json!(w.fallback_of_sbom.digest)));
+
+        // Request cost, from the registry's own access log: the referrers API asked once
+        // (404, then never again), and no manifest fetched twice by digest.
+        let referrer_calls: Vec<_> = log.iter().filter(|e| e.target.contains("/referrers/")).collect();
+        assert_eq!(referrer_calls.len(), 1, "{referrer_calls:?}");
+        assert_eq!(referrer_calls[0].status, 404);
+        let mut by_digest: BTreeMap<&str, usize> = BTreeMap::new();
+        for e in log.iter().filter(|e| e.method == "GET" && e.target.contains("/manifests/sha256:")) {
+            *by_digest.entry(&e.target).or_default() += 1;
+        }
+        assert!(by_digest.values().all(|n| *n == 1), "a manifest fetched twice: {by_digest:?}");
+
+        // Warm: the same command again reads referrer manifests by digest from the cache.
+        let before = w.registry.access_log_since(0).len();
+        sandbox.run(&["referrers", &reference, "--json"]).ok();
+        let warm = w.registry.access_log_since(before);
+        let digest_gets: Vec<_> = warm
+            .iter()
+            .filter(|e| e.method == "GET" && e.target.contains("/manifests/sha256:") && e.status == 200)
+            .collect();
+        assert!(digest_gets.is_empty(), "warm run fetched by digest again: {digest_gets:?}");
+
+        // The text form names each kind with its size.
+        let text = sandbox.run(&["referrers", &reference]);
+        let text = &text.ok().stdout;
+        for (pushed, _, label, _) in &expect {
+            assert!(
+                text.lines().any(|l| l.contains(label) && l.contains(pushed.digest.as_str())),
+                "{label} {} missing from:\n{text}",
+                pushed.digest
+            );
+        }
+        assert!(text.contains("6 referrers"), "{text}");
+        assert!(text.contains("lists 1 manifest(s) the registry no longer has"), "{text}");
+    }
+
+    #[test]
+    fn another_repository_orphans_and_the_library_api() {
+        let w = world();
+        let client = w.registry.client();
+        support::block_on(async {
+            let options = regatta::referrers::DiscoveryOptions {
+                other_repositories: vec![repo("sigs")],
+                ..Default::default()
+            };
+            let found = regatta::referrers::discover(&client, &repo("app"), &w.subject.digest, None, &options)
+                .await
+                .expect("discover");
+            let elsewhere: Vec<_> = found.facts.iter().filter(|f| f.repo == repo("sigs")).collect();
+            assert_eq!(elsewhere.len(), 1);
+            assert_eq!(elsewhere[0].digest, w.cross_repo_sig.digest);
+            assert_eq!(elsewhere[0].size(), Some(w.cross_repo_sig.size()));
+            assert_eq!(found.api.get(&repo("sigs")), Some(&false));
+
+            // Without transitivity the signature of the SBOM is not followed.
+            let shallow = regatta::referrers::discover(
+                &client,
+                &repo("app"),
+                &w.subject.digest,
+                None,
+                &regatta::referrers::DiscoveryOptions { transitive: false, ..Default::default() },
+            )
+            .await
+            .expect("discover");
+            assert!(!shallow.facts.iter().any(|f| f.digest == w.sbom_signature.digest));
+            assert!(shallow.facts.iter().any(|f| f.digest == w.sbom_oras_style.digest));
+
+            // The orphan: its subject v0 was deleted; the other scheme tags have theirs.
+            let orphans = regatta::referrers::orphans(&client, &repo("app"), None)
+                .await
+                .expect("orphans");
+            assert_eq!(orphans.len(), 1, "{orphans:?}");
+            assert_eq!(orphans[0].tag.as_str(), w.orphan_tag);
+            assert_eq!(orphans[0].subject, w.orphan_subject);
+        });
+        // Independent check that the orphan's subject really is gone from storage.
+        let revision = w
+            .registry
+            .storage_root()
+            .join("docker/registry/v2/repositories/app/_manifests/revisions/sha256")
+            .join(w.orphan_subject.hex())
+            .join("link");
+        assert!(!revision.exists(), "the registry still links v0");
+    }
+
+    /// The Python interpreter of the virtualenv holding the `oras` package: from
+    /// `REGATTA_ORAS_PYTHON` (scripts/test sets it), else `target/oras-venv`. None when
+    /// neither exists: `cargo test` alone cannot install it.
+    fn oras_python() -> Option<std::path::PathBuf> {
+        if let Some(p) = std::env::var_os("REGATTA_ORAS_PYTHON") {
+            return Some(p.into());
+        }
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/oras-venv/bin/python");
+        p.exists().then_some(p)
+    }
+
+    const ORAS_PUSH: &str = r#"
+import os, sys
+import oras.client, oras.oci
+host, target, digest, size, media_type, workdir = sys.argv[1:]
+os.chdir(workdir)
+with open("sbom.spdx.json", "w") as f:
+    f.write('{"spdxVersion":"SPDX-2.3","packages":[{"name":"pushed-by-oras-py"}]}')
+client = oras.client.OrasClient(hostname=host, insecure=True)
+subject = oras.oci.Subject(mediaType=media_type, digest=digest, size=int(size))
+client.push(target=target, files=["sbom.spdx.json:application/spdx+json"], subject=subject)
+"#;
+
+    #[test]
+    fn a_referrer_pushed_by_the_oras_python_package_is_found_through_its_subject() {
+        let Some(python) = oras_python() else {
+            eprintln!("skipped: no oras virtualenv (scripts/test creates it; or set REGATTA_ORAS_PYTHON)");
+            return;
+        };
+        let registry = TestRegistry::start();
+        let mut b = FixtureBuilder::new();
+        b.image("app", &["v1"], ImageSpec::new(Format::Oci, vec![Layer::text("oras-v1")]));
+        let truth = registry.push(&b);
+        let v1 = truth.tagged("app", "v1");
+        let work = tempfile::tempdir().expect("tempdir");
+        let target = format!("{}/app:sbom", registry.addr());
+        let out = std::process::Command::new(&python)
+            .args(["-c", ORAS_PUSH, &registry.addr(), &target, v1.digest.as_str(), &v1.document.len().to_string(), &v1.media_type])
+            .arg(work.path())
+            .output()
+            .expect("run python");
+        assert!(out.status.success(), "oras push failed: {}", String::from_utf8_lossy(&out.stderr));
+        // Truth from the registry's storage: what the tag points at, and the sizes of the
+        // manifest and of every blob it names.
+        let root = registry.storage_root().join("docker/registry/v2");
+        let link = std::fs::read_to_string(root.join("repositories/app/_manifests/tags/sbom/current/link")).expect("tag link");
+        let digest = Digest::parse(link.trim()).expect("digest");
+        let data = |d: &Digest| root.join(format!("blobs/sha256/{}/{}/data", &d.hex()[..2], d.hex()));
+        let document = std::fs::read(data(&digest)).expect("manifest blob");
+        let manifest: Value = serde_json::from_slice(&document).expect("json");
+        assert_eq!(manifest["subject"]["digest"], json!(v1.digest), "oras-py wrote the subject");
+        let mut size = document.len() as u64;
+        for d in std::iter::once(&manifest["config"]).chain(manifest["layers"].as_array().expect("layers")) {
+            let d = Digest::parse(d["digest"].as_str().expect("digest")).expect("digest");
+            size += std::fs::metadata(data(&d)).expect("blob").len();
+        }
+        let run = support::cli::Sandbox::new().run(&["referrers", &format!("{}/app:v1", registry.addr()), "--json"]);
+        let out = run.ok().json();
+        let found = nodes(&out);
+        assert_eq!(found.len(), 1, "{}", run.stdout);
+        let (node, _) = &found[digest.as_str()];
+        assert_eq!(node["label"], json!("SBOM (SPDX)"));
+        assert_eq!(node["size"], json!(size));
+        assert_eq!(sources(node), vec!["subject_field:sbom".to_string()]);
+    }
+}
+
+mod fake_api {
+    use std::time::Duration;
+
+    use regatta::registry::{ClientOptions, CredentialSource, RegistryAddr};
+    use wiremock::matchers::{method, path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+
+    fn client(server: &MockServer) -> Client {
+        let addr = RegistryAddr::parse(&server.address().to_string()).expect("addr");
+        Client::new(
+            addr,
+            ClientOptions {
+                credentials: CredentialSource::Anonymous,
+                retry_base: Duration::from_millis(10),
+                ..ClientOptions::default()
+            },
+        )
+        .expect("client")
+    }
+
+    fn artifact(n: u8, artifact_type: &str, subject: &Digest) -> (Digest, Vec<u8>) {
+        let config = Digest::sha256_of(b"{}");
+        let body = serde_json::to_vec(&json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "artifactType": artifact_type,
+            "config": {"mediaType": EMPTY, "digest": config, "size": 2},
+            "layers": [{"mediaType": "application/octet-stream", "digest": Digest::sha256_of(&[n]), "size": 100 + u64::from(n)}],
+            "subject": {"mediaType": OCI_MANIFEST, "digest": subject, "size": 10},
+        }))
+        .expect("json");
+        (Digest::sha256_of(&body), body)
+    }
+
+    fn listing(items: &[(&Digest, &[u8], &str)]) -> Value {
+        json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": items.iter().map(|(d, b, t)| json!({"mediaType": OCI_MANIFEST, "digest": d, "size": b.len(), "artifactType": t})).collect::<Vec<_>>(),
+        })
+    }
+
+    #[tokio::test]
+    async fn pages_are_followed_and_the_filter_applied_here_when_the_registry_did_not() {
+        let server = MockServer::start().await;
+        let subject = Digest::sha256_of(b"subject");
+        let (a, ab) = artifact(1, "application/spdx+json", &subject);
+        let (b, bb) = artifact(2, "application/vnd.cncf.notary.signature", &subject);
+        let (c, cb) = artifact(3, "application/spdx+json", &subject);
+        let base = format!("/v2/app/referrers/{subject}");
+        Mock::given(method("GET"))
+            .and(path(base.clone()))
+            .and(query_param("page", "2"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(listing(&[(&c, &cb, "application/spdx+json")])))
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(base.clone()))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("Link", format!("<{base}?page=2>; rel=\"next\"").as_str())
+                    .set_body_json(listing(&[(&a, &ab, "application/spdx+json"), (&b, &bb, "application/vnd.cncf.notary.signature")])),
+            )
+            .with_priority(2)
+            .mount(&server)
+            .await;
+        let client = client(&server);
+        let all = client.referrers(&repo("app"), &subject, None).await.expect("listing").expect("the API exists");
+        assert_eq!(all.pages, 2);
+        let digests: Vec<_> = all.referrers.iter().map(|r| r.digest.clone()).collect();
+        assert_eq!(digests, vec![a.clone(), b.clone(), c.clone()]);
+        // No OCI-Filters-Applied header: the client filters.
+        let sboms = client
+            .referrers(&repo("app"), &subject, Some("application/spdx+json"))
+            .await
+            .expect("listing")
+            .expect("the API exists");
+        let digests: Vec<_> = sboms.referrers.iter().map(|r| r.digest.clone()).collect();
+        assert_eq!(digests, vec![a, c]);
+        let asked: Vec<_> = server
+            .received_requests()
+            .await
+            .expect("recording")
+            .into_iter()
+            .filter(|r| r.url.query().is_some_and(|q| q.contains("artifactType=application%2Fspdx%2Bjson")))
+            .collect();
+        assert_eq!(asked.len(), 1, "the filter is sent to the registry");
+    }
+
+    #[tokio::test]
+    async fn a_filter_the_registry_applied_is_trusted() {
+        let server = MockServer::start().await;
+        let subject = Digest::sha256_of(b"subject");
+        let (a, ab) = artifact(1, "application/spdx+json", &subject);
+        // The registry says it filtered, and (wrongly, on purpose) lists a type-less entry:
+        // regatta keeps what the registry chose rather than dropping it.
+        Mock::given(method("GET"))
+            .and(path(format!("/v2/app/referrers/{subject}")))
+            .and(query_param("artifactType", "application/spdx+json"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("OCI-Filters-Applied", "artifactType")
+                    .set_body_json(listing(&[(&a, &ab, "application/vnd.other")])),
+            )
+            .mount(&server)
+            .await;
+        let got = client(&server)
+            .referrers(&repo("app"), &subject, Some("application/spdx+json"))
+            .await
+            .expect("listing")
+            .expect("API");
+        assert_eq!(got.referrers.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_registry_that_sends_oci_subject_but_has_no_api_is_not_believed() {
+        let server = MockServer::start().await;
+        let subject = Digest::sha256_of(b"subject");
+        let (_, body) = artifact(1, "application/spdx+json", &subject);
+        Mock::given(method("PUT"))
+            .respond_with(ResponseTemplate::new(201).insert_header("OCI-Subject", subject.as_str()))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(format!("/v2/app/referrers/{subject}")))
+            .respond_with(ResponseTemplate::new(404).set_body_string("404 page not found"))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/v2/app/tags/list"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"name": "app", "tags": []})))
+            .mount(&server)
+            .await;
+        let client = client(&server);
+        client
+            .put_manifest(&repo("app"), &ManifestRef::Tag(Tag::parse("x").expect("tag")), OCI_MANIFEST, body)
+            .await
+            .expect("the push is accepted, with OCI-Subject");
+        assert_eq!(client.referrers(&repo("app"), &subject, None).await.expect("no error"), None);
+        let found = regatta::referrers::discover(&client, &repo("app"), &subject, None, &Default::default())
+            .await
+            .expect("discover");
+        assert!(found.facts.is_empty());
+        assert_eq!(found.api.get(&repo("app")), Some(&false));
+        assert_eq!(client.counters().get(regatta::registry::RequestKind::Referrers), 2);
+    }
+
+    #[tokio::test]
+    async fn discovery_through_the_api_follows_referrers_of_referrers() {
+        let server = MockServer::start().await;
+        let subject = Digest::sha256_of(b"subject");
+        let (sbom, sbom_body) = artifact(1, "application/spdx+json", &subject);
+        let (sig, sig_body) = artifact(2, "application/vnd.cncf.notary.signature", &sbom);
+        for (of, items) in [
+            (&subject, listing(&[(&sbom, &sbom_body, "application/spdx+json")])),
+            (&sbom, listing(&[(&sig, &sig_body, "application/vnd.cncf.notary.signature")])),
+            (&sig, listing(&[])),
+        ] {
+            Mock::given(method("GET"))
+                .and(path(format!("/v2/app/referrers/{of}")))
+                .respond_with(ResponseTemplate::new(200).set_body_json(items))
+                .mount(&server)
+                .await;
+        }
+        for (d, body) in [(&sbom, &sbom_body), (&sig, &sig_body)] {
+            Mock::given(method("GET"))
+                .and(path(format!("/v2/app/manifests/{d}")))
+                .respond_with(ResponseTemplate::new(200).insert_header("Content-Type", OCI_MANIFEST).set_body_bytes(body.clone()))
+                .expect(1)
+                .mount(&server)
+                .await;
+        }
+        Mock::given(method("GET"))
+            .and(path("/v2/app/tags/list"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"name": "app", "tags": null})))
+            .mount(&server)
+            .await;
+        let client = client(&server);
+        let found = regatta::referrers::discover(&client, &repo("app"), &subject, None, &Default::default())
+            .await
+            .expect("discover");
+        let tree = regatta::analysis::referrers::build_tree(&repo("app"), &subject, &found.facts);
+        assert_eq!(tree.count, 2);
+        assert_eq!(tree.referrers[0].digest, sbom);
+        assert_eq!(tree.referrers[0].label, "SBOM (SPDX)");
+        assert_eq!(tree.referrers[0].size, Some(sbom_body.len() as u64 + 2 + 101));
+        assert_eq!(tree.referrers[0].referrers[0].digest, sig);
+        assert_eq!(tree.referrers[0].referrers[0].label, "Notation signature");
+        assert_eq!(found.api.get(&repo("app")), Some(&true));
+        // `expect(1)` on each manifest: one GET per referrer manifest, checked on drop.
+    }
+}
