@@ -217,7 +217,9 @@ async fn index_tags(
                 Ok(h) => h,
                 Err(e) => return (tag, Err(e)),
             };
-            let m = source.manifest(repo, &ManifestRef::Digest(head.digest)).await;
+            let m = source
+                .manifest(repo, &ManifestRef::Digest(head.digest))
+                .await;
             (tag, m)
         }))
         .buffer_unordered(options.concurrency.max(1))
@@ -227,7 +229,11 @@ async fn index_tags(
         match m {
             Ok(m) => {
                 if let Some(s) = SubjectFields::of(&m.bytes).subject {
-                    result.by_subject.entry(s.digest).or_default().push((tag, m));
+                    result
+                        .by_subject
+                        .entry(s.digest)
+                        .or_default()
+                        .push((tag, m));
                 }
             }
             Err(e) => out.failures.push(DiscoveryFailure {

@@ -44,7 +44,12 @@ struct Artifact<'a> {
     annotations: Value,
 }
 
-async fn push_artifact(client: &Client, repo_name: &str, tag: Option<&str>, a: Artifact<'_>) -> Pushed {
+async fn push_artifact(
+    client: &Client,
+    repo_name: &str,
+    tag: Option<&str>,
+    a: Artifact<'_>,
+) -> Pushed {
     let r = repo(repo_name);
     let mut blobs = BTreeMap::new();
     let config_digest = client
@@ -111,7 +116,12 @@ async fn push_fallback_index(
     .expect("json");
     let tag = Tag::parse(&format!("sha256-{}", subject.hex())).expect("tag");
     client
-        .put_manifest(&repo(repo_name), &ManifestRef::Tag(tag), OCI_INDEX, document.clone())
+        .put_manifest(
+            &repo(repo_name),
+            &ManifestRef::Tag(tag),
+            OCI_INDEX,
+            document.clone(),
+        )
         .await
         .expect("push the fallback index");
     Pushed {
@@ -182,8 +192,16 @@ mod distribution {
             ..RegistryOptions::default()
         });
         let mut b = FixtureBuilder::new();
-        b.image("app", &["v1"], ImageSpec::new(Format::Oci, vec![Layer::text("app-v1")]));
-        b.image("app", &["v0"], ImageSpec::new(Format::Oci, vec![Layer::text("app-v0")]));
+        b.image(
+            "app",
+            &["v1"],
+            ImageSpec::new(Format::Oci, vec![Layer::text("app-v1")]),
+        );
+        b.image(
+            "app",
+            &["v0"],
+            ImageSpec::new(Format::Oci, vec![Layer::text("app-v0")]),
+        );
         let truth = registry.push(&b);
         let v1 = truth.tagged("app", "v1");
         let v0 = truth.tagged("app", "v0").digest.clone();
@@ -240,32 +258,61 @@ mod distribution {
                 annotations: json!({"org.opencontainers.image.created": "2024-05-02T10:00:00Z"}),
             }).await;
             // Listed in the fallback index, then deleted: a stale entry.
-            let gone = push_artifact(&client, "app", None, Artifact {
-                artifact_type: Some("application/vnd.example.gone"),
-                config_type: EMPTY,
-                config: b"{}",
-                layers: vec![("application/octet-stream", b"gone".to_vec(), json!({}))],
-                subject: Some(&subject),
-                annotations: json!({}),
-            }).await;
-            let fallback = push_fallback_index(&client, "app", s, &[
-                (&notation, "application/vnd.cncf.notary.signature"),
-                (&sbom_oras_style, "application/vnd.cyclonedx+json"),
-                (&gone, "application/vnd.example.gone"),
-            ]).await;
-            client.delete_manifest(&repo("app"), &gone.digest).await.expect("delete");
+            let gone = push_artifact(
+                &client,
+                "app",
+                None,
+                Artifact {
+                    artifact_type: Some("application/vnd.example.gone"),
+                    config_type: EMPTY,
+                    config: b"{}",
+                    layers: vec![("application/octet-stream", b"gone".to_vec(), json!({}))],
+                    subject: Some(&subject),
+                    annotations: json!({}),
+                },
+            )
+            .await;
+            let fallback = push_fallback_index(
+                &client,
+                "app",
+                s,
+                &[
+                    (&notation, "application/vnd.cncf.notary.signature"),
+                    (&sbom_oras_style, "application/vnd.cyclonedx+json"),
+                    (&gone, "application/vnd.example.gone"),
+                ],
+            )
+            .await;
+            client
+                .delete_manifest(&repo("app"), &gone.digest)
+                .await
+                .expect("delete");
             // A signature of the SBOM (transitive), listed in the SBOM's own fallback index.
-            let sbom_signature = push_artifact(&client, "app", None, Artifact {
-                artifact_type: Some("application/vnd.cncf.notary.signature"),
-                config_type: EMPTY,
-                config: b"{}",
-                layers: vec![("application/jose+json", br#"{"payload":"sbom"}"#.to_vec(), json!({}))],
-                subject: Some(&sbom_oras_style),
-                annotations: json!({}),
-            }).await;
-            let fallback_of_sbom = push_fallback_index(&client, "app", &sbom_oras_style.digest, &[
-                (&sbom_signature, "application/vnd.cncf.notary.signature"),
-            ]).await;
+            let sbom_signature = push_artifact(
+                &client,
+                "app",
+                None,
+                Artifact {
+                    artifact_type: Some("application/vnd.cncf.notary.signature"),
+                    config_type: EMPTY,
+                    config: b"{}",
+                    layers: vec![(
+                        "application/jose+json",
+                        br#"{"payload":"sbom"}"#.to_vec(),
+                        json!({}),
+                    )],
+                    subject: Some(&sbom_oras_style),
+                    annotations: json!({}),
+                },
+            )
+            .await;
+            let fallback_of_sbom = push_fallback_index(
+                &client,
+                "app",
+                &sbom_oras_style.digest,
+                &[(&sbom_signature, "application/vnd.cncf.notary.signature")],
+            )
+            .await;
             // cosign with COSIGN_REPOSITORY=sigs: the signature lives in another repository.
             let cross_repo_sig = push_artifact(&client, "sigs", Some(&cosign_tag(s, "sig")), Artifact {
                 artifact_type: None,
@@ -285,7 +332,10 @@ mod distribution {
                 subject: None,
                 annotations: json!({}),
             }).await;
-            client.delete_manifest(&repo("app"), &v0).await.expect("delete v0");
+            client
+                .delete_manifest(&repo("app"), &v0)
+                .await
+                .expect("delete v0");
             World {
                 registry,
                 subject,
@@ -315,33 +365,91 @@ mod distribution {
         let out = run.ok().json();
         let log = w.registry.access_log_since(before);
         assert_eq!(out["subject"], json!(w.subject.digest));
-        assert_eq!(out["referrers_api"], json!({"app": false}), "Distribution 2.8 has no referrers API");
+        assert_eq!(
+            out["referrers_api"],
+            json!({"app": false}),
+            "Distribution 2.8 has no referrers API"
+        );
         let found = nodes(&out);
         let root = w.subject.digest.to_string();
         let sbom_root = w.sbom_oras_style.digest.to_string();
         let expect: Vec<(&Pushed, &str, &str, Vec<String>)> = vec![
-            (&w.sig, &root, "cosign signature", vec![format!("cosign_tag:{}", cosign_tag(&w.subject.digest, "sig"))]),
-            (&w.att, &root, "attestation (SLSA provenance)", vec![format!("cosign_tag:{}", cosign_tag(&w.subject.digest, "att"))]),
-            (&w.sbom_cosign, &root, "SBOM (SPDX)", vec![format!("cosign_tag:{}", cosign_tag(&w.subject.digest, "sbom"))]),
-            (&w.notation, &root, "Notation signature", vec![format!("fallback_index:sha256-{}", w.subject.digest.hex())]),
-            (&w.sbom_oras_style, &root, "SBOM (CycloneDX)", vec![format!("fallback_index:sha256-{}", w.subject.digest.hex())]),
-            (&w.sbom_signature, &sbom_root, "Notation signature", vec![format!("fallback_index:sha256-{}", w.sbom_oras_style.digest.hex())]),
+            (
+                &w.sig,
+                &root,
+                "cosign signature",
+                vec![format!(
+                    "cosign_tag:{}",
+                    cosign_tag(&w.subject.digest, "sig")
+                )],
+            ),
+            (
+                &w.att,
+                &root,
+                "attestation (SLSA provenance)",
+                vec![format!(
+                    "cosign_tag:{}",
+                    cosign_tag(&w.subject.digest, "att")
+                )],
+            ),
+            (
+                &w.sbom_cosign,
+                &root,
+                "SBOM (SPDX)",
+                vec![format!(
+                    "cosign_tag:{}",
+                    cosign_tag(&w.subject.digest, "sbom")
+                )],
+            ),
+            (
+                &w.notation,
+                &root,
+                "Notation signature",
+                vec![format!("fallback_index:sha256-{}", w.subject.digest.hex())],
+            ),
+            (
+                &w.sbom_oras_style,
+                &root,
+                "SBOM (CycloneDX)",
+                vec![format!("fallback_index:sha256-{}", w.subject.digest.hex())],
+            ),
+            (
+                &w.sbom_signature,
+                &sbom_root,
+                "Notation signature",
+                vec![format!(
+                    "fallback_index:sha256-{}",
+                    w.sbom_oras_style.digest.hex()
+                )],
+            ),
         ];
         for (pushed, parent, label, via) in &expect {
-            let (node, found_parent) = found
-                .get(pushed.digest.as_str())
-                .unwrap_or_else(|| panic!("{label} {} not in the tree:\n{}", pushed.digest, run.stdout));
+            let (node, found_parent) = found.get(pushed.digest.as_str()).unwrap_or_else(|| {
+                panic!("{label} {} not in the tree:\n{}", pushed.digest, run.stdout)
+            });
             assert_eq!(found_parent, parent, "{label}: parent");
             assert_eq!(node["label"], json!(label));
-            assert_eq!(node["size"], json!(pushed.size()), "{label}: manifest + blobs");
+            assert_eq!(
+                node["size"],
+                json!(pushed.size()),
+                "{label}: manifest + blobs"
+            );
             assert_eq!(&sources(node), via, "{label}: found via");
         }
-        assert_eq!(found.len(), expect.len(), "nothing else: the deleted one, the orphan and the other repository's signature are not in the tree:\n{}", run.stdout);
+        assert_eq!(
+            found.len(),
+            expect.len(),
+            "nothing else: the deleted one, the orphan and the other repository's signature are not in the tree:\n{}",
+            run.stdout
+        );
         assert_eq!(out["count"], json!(expect.len()));
         let total: u64 = expect.iter().map(|(p, ..)| p.size()).sum();
         assert_eq!(out["total_bytes"], json!(total));
         // created comes from the annotation where there is one
-        assert_eq!(found[w.notation.digest.as_str()].0["created"], json!("2024-05-01T10:00:00Z"));
+        assert_eq!(
+            found[w.notation.digest.as_str()].0["created"],
+            json!("2024-05-01T10:00:00Z")
+        );
         // The fallback index lists a manifest that was deleted: reported, not a referrer.
         let indexes = out["fallback_indexes"].as_array().expect("array");
         let main = indexes
@@ -350,18 +458,31 @@ mod distribution {
             .expect("the subject's fallback index");
         assert_eq!(main["missing"], json!([w.deleted]));
         assert_eq!(main["bytes"], json!(w.fallback.document.len()));
-        assert!(indexes.iter().any(|i| i["digest"] == json!(w.fallback_of_sbom.digest)));
+        assert!(
+            indexes
+                .iter()
+                .any(|i| i["digest"] == json!(w.fallback_of_sbom.digest))
+        );
 
         // Request cost, from the registry's own access log: the referrers API asked once
         // (404, then never again), and no manifest fetched twice by digest.
-        let referrer_calls: Vec<_> = log.iter().filter(|e| e.target.contains("/referrers/")).collect();
+        let referrer_calls: Vec<_> = log
+            .iter()
+            .filter(|e| e.target.contains("/referrers/"))
+            .collect();
         assert_eq!(referrer_calls.len(), 1, "{referrer_calls:?}");
         assert_eq!(referrer_calls[0].status, 404);
         let mut by_digest: BTreeMap<&str, usize> = BTreeMap::new();
-        for e in log.iter().filter(|e| e.method == "GET" && e.target.contains("/manifests/sha256:")) {
+        for e in log
+            .iter()
+            .filter(|e| e.method == "GET" && e.target.contains("/manifests/sha256:"))
+        {
             *by_digest.entry(&e.target).or_default() += 1;
         }
-        assert!(by_digest.values().all(|n| *n == 1), "a manifest fetched twice: {by_digest:?}");
+        assert!(
+            by_digest.values().all(|n| *n == 1),
+            "a manifest fetched twice: {by_digest:?}"
+        );
 
         // Warm: the same command again reads referrer manifests by digest from the cache.
         let before = w.registry.access_log_since(0).len();
@@ -369,22 +490,31 @@ mod distribution {
         let warm = w.registry.access_log_since(before);
         let digest_gets: Vec<_> = warm
             .iter()
-            .filter(|e| e.method == "GET" && e.target.contains("/manifests/sha256:") && e.status == 200)
+            .filter(|e| {
+                e.method == "GET" && e.target.contains("/manifests/sha256:") && e.status == 200
+            })
             .collect();
-        assert!(digest_gets.is_empty(), "warm run fetched by digest again: {digest_gets:?}");
+        assert!(
+            digest_gets.is_empty(),
+            "warm run fetched by digest again: {digest_gets:?}"
+        );
 
         // The text form names each kind with its size.
         let text = sandbox.run(&["referrers", &reference]);
         let text = &text.ok().stdout;
         for (pushed, _, label, _) in &expect {
             assert!(
-                text.lines().any(|l| l.contains(label) && l.contains(pushed.digest.as_str())),
+                text.lines()
+                    .any(|l| l.contains(label) && l.contains(pushed.digest.as_str())),
                 "{label} {} missing from:\n{text}",
                 pushed.digest
             );
         }
         assert!(text.contains("6 referrers"), "{text}");
-        assert!(text.contains("lists 1 manifest(s) the registry no longer has"), "{text}");
+        assert!(
+            text.contains("lists 1 manifest(s) the registry no longer has"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -396,10 +526,20 @@ mod distribution {
                 other_repositories: vec![repo("sigs")],
                 ..Default::default()
             };
-            let found = regatta::referrers::discover(&client, &repo("app"), &w.subject.digest, None, &options)
-                .await
-                .expect("discover");
-            let elsewhere: Vec<_> = found.facts.iter().filter(|f| f.repo == repo("sigs")).collect();
+            let found = regatta::referrers::discover(
+                &client,
+                &repo("app"),
+                &w.subject.digest,
+                None,
+                &options,
+            )
+            .await
+            .expect("discover");
+            let elsewhere: Vec<_> = found
+                .facts
+                .iter()
+                .filter(|f| f.repo == repo("sigs"))
+                .collect();
             assert_eq!(elsewhere.len(), 1);
             assert_eq!(elsewhere[0].digest, w.cross_repo_sig.digest);
             assert_eq!(elsewhere[0].size(), Some(w.cross_repo_sig.size()));
@@ -411,12 +551,25 @@ mod distribution {
                 &repo("app"),
                 &w.subject.digest,
                 None,
-                &regatta::referrers::DiscoveryOptions { transitive: false, ..Default::default() },
+                &regatta::referrers::DiscoveryOptions {
+                    transitive: false,
+                    ..Default::default()
+                },
             )
             .await
             .expect("discover");
-            assert!(!shallow.facts.iter().any(|f| f.digest == w.sbom_signature.digest));
-            assert!(shallow.facts.iter().any(|f| f.digest == w.sbom_oras_style.digest));
+            assert!(
+                !shallow
+                    .facts
+                    .iter()
+                    .any(|f| f.digest == w.sbom_signature.digest)
+            );
+            assert!(
+                shallow
+                    .facts
+                    .iter()
+                    .any(|f| f.digest == w.sbom_oras_style.digest)
+            );
 
             // The orphan: its subject v0 was deleted; the other scheme tags have theirs.
             let orphans = regatta::referrers::orphans(&client, &repo("app"), None)
@@ -443,7 +596,8 @@ mod distribution {
         if let Some(p) = std::env::var_os("REGATTA_ORAS_PYTHON") {
             return Some(p.into());
         }
-        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/oras-venv/bin/python");
+        let p =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/oras-venv/bin/python");
         p.exists().then_some(p)
     }
 
@@ -462,37 +616,69 @@ client.push(target=target, files=["sbom.spdx.json:application/spdx+json"], subje
     #[test]
     fn a_referrer_pushed_by_the_oras_python_package_is_found_through_its_subject() {
         let Some(python) = oras_python() else {
-            eprintln!("skipped: no oras virtualenv (scripts/test creates it; or set REGATTA_ORAS_PYTHON)");
+            eprintln!(
+                "skipped: no oras virtualenv (scripts/test creates it; or set REGATTA_ORAS_PYTHON)"
+            );
             return;
         };
         let registry = TestRegistry::start();
         let mut b = FixtureBuilder::new();
-        b.image("app", &["v1"], ImageSpec::new(Format::Oci, vec![Layer::text("oras-v1")]));
+        b.image(
+            "app",
+            &["v1"],
+            ImageSpec::new(Format::Oci, vec![Layer::text("oras-v1")]),
+        );
         let truth = registry.push(&b);
         let v1 = truth.tagged("app", "v1");
         let work = tempfile::tempdir().expect("tempdir");
         let target = format!("{}/app:sbom", registry.addr());
         let out = std::process::Command::new(&python)
-            .args(["-c", ORAS_PUSH, &registry.addr(), &target, v1.digest.as_str(), &v1.document.len().to_string(), &v1.media_type])
+            .args([
+                "-c",
+                ORAS_PUSH,
+                &registry.addr(),
+                &target,
+                v1.digest.as_str(),
+                &v1.document.len().to_string(),
+                &v1.media_type,
+            ])
             .arg(work.path())
             .output()
             .expect("run python");
-        assert!(out.status.success(), "oras push failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "oras push failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         // Truth from the registry's storage: what the tag points at, and the sizes of the
         // manifest and of every blob it names.
         let root = registry.storage_root().join("docker/registry/v2");
-        let link = std::fs::read_to_string(root.join("repositories/app/_manifests/tags/sbom/current/link")).expect("tag link");
+        let link = std::fs::read_to_string(
+            root.join("repositories/app/_manifests/tags/sbom/current/link"),
+        )
+        .expect("tag link");
         let digest = Digest::parse(link.trim()).expect("digest");
-        let data = |d: &Digest| root.join(format!("blobs/sha256/{}/{}/data", &d.hex()[..2], d.hex()));
+        let data =
+            |d: &Digest| root.join(format!("blobs/sha256/{}/{}/data", &d.hex()[..2], d.hex()));
         let document = std::fs::read(data(&digest)).expect("manifest blob");
         let manifest: Value = serde_json::from_slice(&document).expect("json");
-        assert_eq!(manifest["subject"]["digest"], json!(v1.digest), "oras-py wrote the subject");
+        assert_eq!(
+            manifest["subject"]["digest"],
+            json!(v1.digest),
+            "oras-py wrote the subject"
+        );
         let mut size = document.len() as u64;
-        for d in std::iter::once(&manifest["config"]).chain(manifest["layers"].as_array().expect("layers")) {
+        for d in std::iter::once(&manifest["config"])
+            .chain(manifest["layers"].as_array().expect("layers"))
+        {
             let d = Digest::parse(d["digest"].as_str().expect("digest")).expect("digest");
             size += std::fs::metadata(data(&d)).expect("blob").len();
         }
-        let run = support::cli::Sandbox::new().run(&["referrers", &format!("{}/app:v1", registry.addr()), "--json"]);
+        let run = support::cli::Sandbox::new().run(&[
+            "referrers",
+            &format!("{}/app:v1", registry.addr()),
+            "--json",
+        ]);
         let out = run.ok().json();
         let found = nodes(&out);
         assert_eq!(found.len(), 1, "{}", run.stdout);
@@ -558,7 +744,11 @@ mod fake_api {
         Mock::given(method("GET"))
             .and(path(base.clone()))
             .and(query_param("page", "2"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(listing(&[(&c, &cb, "application/spdx+json")])))
+            .respond_with(ResponseTemplate::new(200).set_body_json(listing(&[(
+                &c,
+                &cb,
+                "application/spdx+json",
+            )])))
             .with_priority(1)
             .mount(&server)
             .await;
@@ -567,13 +757,20 @@ mod fake_api {
             .respond_with(
                 ResponseTemplate::new(200)
                     .insert_header("Link", format!("<{base}?page=2>; rel=\"next\"").as_str())
-                    .set_body_json(listing(&[(&a, &ab, "application/spdx+json"), (&b, &bb, "application/vnd.cncf.notary.signature")])),
+                    .set_body_json(listing(&[
+                        (&a, &ab, "application/spdx+json"),
+                        (&b, &bb, "application/vnd.cncf.notary.signature"),
+                    ])),
             )
             .with_priority(2)
             .mount(&server)
             .await;
         let client = client(&server);
-        let all = client.referrers(&repo("app"), &subject, None).await.expect("listing").expect("the API exists");
+        let all = client
+            .referrers(&repo("app"), &subject, None)
+            .await
+            .expect("listing")
+            .expect("the API exists");
         assert_eq!(all.pages, 2);
         let digests: Vec<_> = all.referrers.iter().map(|r| r.digest.clone()).collect();
         assert_eq!(digests, vec![a.clone(), b.clone(), c.clone()]);
@@ -590,7 +787,11 @@ mod fake_api {
             .await
             .expect("recording")
             .into_iter()
-            .filter(|r| r.url.query().is_some_and(|q| q.contains("artifactType=application%2Fspdx%2Bjson")))
+            .filter(|r| {
+                r.url
+                    .query()
+                    .is_some_and(|q| q.contains("artifactType=application%2Fspdx%2Bjson"))
+            })
             .collect();
         assert_eq!(asked.len(), 1, "the filter is sent to the registry");
     }
@@ -636,21 +837,45 @@ mod fake_api {
             .await;
         Mock::given(method("GET"))
             .and(path("/v2/app/tags/list"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"name": "app", "tags": []})))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(json!({"name": "app", "tags": []})),
+            )
             .mount(&server)
             .await;
         let client = client(&server);
         client
-            .put_manifest(&repo("app"), &ManifestRef::Tag(Tag::parse("x").expect("tag")), OCI_MANIFEST, body)
+            .put_manifest(
+                &repo("app"),
+                &ManifestRef::Tag(Tag::parse("x").expect("tag")),
+                OCI_MANIFEST,
+                body,
+            )
             .await
             .expect("the push is accepted, with OCI-Subject");
-        assert_eq!(client.referrers(&repo("app"), &subject, None).await.expect("no error"), None);
-        let found = regatta::referrers::discover(&client, &repo("app"), &subject, None, &Default::default())
-            .await
-            .expect("discover");
+        assert_eq!(
+            client
+                .referrers(&repo("app"), &subject, None)
+                .await
+                .expect("no error"),
+            None
+        );
+        let found = regatta::referrers::discover(
+            &client,
+            &repo("app"),
+            &subject,
+            None,
+            &Default::default(),
+        )
+        .await
+        .expect("discover");
         assert!(found.facts.is_empty());
         assert_eq!(found.api.get(&repo("app")), Some(&false));
-        assert_eq!(client.counters().get(regatta::registry::RequestKind::Referrers), 2);
+        assert_eq!(
+            client
+                .counters()
+                .get(regatta::registry::RequestKind::Referrers),
+            2
+        );
     }
 
     #[tokio::test]
@@ -660,8 +885,14 @@ mod fake_api {
         let (sbom, sbom_body) = artifact(1, "application/spdx+json", &subject);
         let (sig, sig_body) = artifact(2, "application/vnd.cncf.notary.signature", &sbom);
         for (of, items) in [
-            (&subject, listing(&[(&sbom, &sbom_body, "application/spdx+json")])),
-            (&sbom, listing(&[(&sig, &sig_body, "application/vnd.cncf.notary.signature")])),
+            (
+                &subject,
+                listing(&[(&sbom, &sbom_body, "application/spdx+json")]),
+            ),
+            (
+                &sbom,
+                listing(&[(&sig, &sig_body, "application/vnd.cncf.notary.signature")]),
+            ),
             (&sig, listing(&[])),
         ] {
             Mock::given(method("GET"))
@@ -673,25 +904,40 @@ mod fake_api {
         for (d, body) in [(&sbom, &sbom_body), (&sig, &sig_body)] {
             Mock::given(method("GET"))
                 .and(path(format!("/v2/app/manifests/{d}")))
-                .respond_with(ResponseTemplate::new(200).insert_header("Content-Type", OCI_MANIFEST).set_body_bytes(body.clone()))
+                .respond_with(
+                    ResponseTemplate::new(200)
+                        .insert_header("Content-Type", OCI_MANIFEST)
+                        .set_body_bytes(body.clone()),
+                )
                 .expect(1)
                 .mount(&server)
                 .await;
         }
         Mock::given(method("GET"))
             .and(path("/v2/app/tags/list"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"name": "app", "tags": null})))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(json!({"name": "app", "tags": null})),
+            )
             .mount(&server)
             .await;
         let client = client(&server);
-        let found = regatta::referrers::discover(&client, &repo("app"), &subject, None, &Default::default())
-            .await
-            .expect("discover");
+        let found = regatta::referrers::discover(
+            &client,
+            &repo("app"),
+            &subject,
+            None,
+            &Default::default(),
+        )
+        .await
+        .expect("discover");
         let tree = regatta::analysis::referrers::build_tree(&repo("app"), &subject, &found.facts);
         assert_eq!(tree.count, 2);
         assert_eq!(tree.referrers[0].digest, sbom);
         assert_eq!(tree.referrers[0].label, "SBOM (SPDX)");
-        assert_eq!(tree.referrers[0].size, Some(sbom_body.len() as u64 + 2 + 101));
+        assert_eq!(
+            tree.referrers[0].size,
+            Some(sbom_body.len() as u64 + 2 + 101)
+        );
         assert_eq!(tree.referrers[0].referrers[0].digest, sig);
         assert_eq!(tree.referrers[0].referrers[0].label, "Notation signature");
         assert_eq!(found.api.get(&repo("app")), Some(&true));

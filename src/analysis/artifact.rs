@@ -116,7 +116,10 @@ const MEDIA_TYPE_KINDS: &[(&str, Row)] = &[
     ),
     // WASM: the CNCF layout, and wasm-to-oci's layer type
     ("application/vnd.wasm.config.v0+json", Row::WasmModule),
-    ("application/vnd.wasm.content.layer.v1+wasm", Row::WasmModule),
+    (
+        "application/vnd.wasm.content.layer.v1+wasm",
+        Row::WasmModule,
+    ),
     (
         "application/vnd.module.wasm.content.layer.v1+wasm",
         Row::WasmModule,
@@ -132,7 +135,10 @@ const PREDICATE_NAMES: &[(&str, &str)] = &[
     ("https://slsa.dev/provenance/", "SLSA provenance"),
     ("https://spdx.dev/Document", "SPDX"),
     ("https://cyclonedx.org/bom", "CycloneDX"),
-    ("https://cosign.sigstore.dev/attestation/vuln/", "vulnerability scan"),
+    (
+        "https://cosign.sigstore.dev/attestation/vuln/",
+        "vulnerability scan",
+    ),
     ("https://in-toto.io/attestation/vulns", "vulnerability scan"),
     ("https://cosign.sigstore.dev/attestation/v1", "custom"),
 ];
@@ -308,7 +314,10 @@ mod tests {
             (
                 None,
                 OCI_CONFIG,
-                vec![layer("application/vnd.dev.cosign.simplesigning.v1+json", &[])],
+                vec![layer(
+                    "application/vnd.dev.cosign.simplesigning.v1+json",
+                    &[],
+                )],
                 "cosign signature",
             ),
             (
@@ -380,7 +389,10 @@ mod tests {
             (
                 None,
                 OCI_CONFIG,
-                vec![layer("application/vnd.module.wasm.content.layer.v1+wasm", &[])],
+                vec![layer(
+                    "application/vnd.module.wasm.content.layer.v1+wasm",
+                    &[],
+                )],
                 "WASM module",
             ),
             // Unknown types are shown as they are
@@ -471,6 +483,9 @@ mod tests {
             predicate_name("https://cosign.sigstore.dev/attestation/vuln/v1"),
             "vulnerability scan"
         );
-        assert_eq!(predicate_name("https://example.com/p"), "https://example.com/p");
+        assert_eq!(
+            predicate_name("https://example.com/p"),
+            "https://example.com/p"
+        );
     }
 }

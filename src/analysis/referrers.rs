@@ -89,8 +89,7 @@ pub struct ReferrerTree {
 /// twice (through two sources, or in two repositories) are one node; a cycle (a referrer that
 /// is its own subject's subject) is cut where it closes.
 pub fn build_tree(repo: &RepoName, subject: &Digest, facts: &[ReferrerFacts]) -> ReferrerTree {
-    let mut by_subject: BTreeMap<&Digest, BTreeMap<&Digest, Vec<&ReferrerFacts>>> =
-        BTreeMap::new();
+    let mut by_subject: BTreeMap<&Digest, BTreeMap<&Digest, Vec<&ReferrerFacts>>> = BTreeMap::new();
     for f in facts {
         by_subject
             .entry(&f.subject)
@@ -114,7 +113,11 @@ pub fn build_tree(repo: &RepoName, subject: &Digest, facts: &[ReferrerFacts]) ->
 
 type Index<'a> = BTreeMap<&'a Digest, BTreeMap<&'a Digest, Vec<&'a ReferrerFacts>>>;
 
-fn children(subject: &Digest, index: &Index<'_>, visiting: &mut BTreeSet<Digest>) -> Vec<ReferrerNode> {
+fn children(
+    subject: &Digest,
+    index: &Index<'_>,
+    visiting: &mut BTreeSet<Digest>,
+) -> Vec<ReferrerNode> {
     let Some(direct) = index.get(subject) else {
         return Vec::new();
     };
@@ -124,8 +127,10 @@ fn children(subject: &Digest, index: &Index<'_>, visiting: &mut BTreeSet<Digest>
             continue;
         }
         let first = seen[0];
-        let found_via: BTreeSet<FoundVia> =
-            seen.iter().flat_map(|f| f.found_via.iter().cloned()).collect();
+        let found_via: BTreeSet<FoundVia> = seen
+            .iter()
+            .flat_map(|f| f.found_via.iter().cloned())
+            .collect();
         let referrers = children(digest, index, visiting);
         visiting.remove(*digest);
         nodes.push(ReferrerNode {

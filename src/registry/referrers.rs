@@ -81,7 +81,12 @@ pub const COSIGN_SUFFIXES: &[&str] = &["sig", "att", "sbom"];
 
 /// cosign's tag for `subject` with `suffix` (`sha256-<hex>.sig`).
 pub fn cosign_tag(subject: &Digest, suffix: &str) -> Option<Tag> {
-    Tag::parse(&format!("{}-{}.{suffix}", subject.algorithm(), subject.hex())).ok()
+    Tag::parse(&format!(
+        "{}-{}.{suffix}",
+        subject.algorithm(),
+        subject.hex()
+    ))
+    .ok()
 }
 
 /// Which scheme a tag belongs to, and the subject it names.
@@ -178,12 +183,11 @@ impl Client {
                 .get("oci-filters-applied")
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|v| v.split(',').any(|f| f.trim() == "artifactType"));
-            let mut page = listed_referrers(&document.body).map_err(|e| {
-                RegistryError::Malformed {
+            let mut page =
+                listed_referrers(&document.body).map_err(|e| RegistryError::Malformed {
                     url: url.to_string(),
                     detail: e.to_string(),
-                }
-            })?;
+                })?;
             if let (Some(wanted), false) = (artifact_type, filtered) {
                 page.retain(|r| r.artifact_type.as_deref() == Some(wanted));
             }
@@ -250,10 +254,7 @@ mod tests {
     #[test]
     fn sha512_fallback_tags_are_truncated_to_64_hex() {
         let d = Digest::parse(&format!("sha512:{HEX}{HEX}")).unwrap();
-        assert_eq!(
-            fallback_tag(&d).unwrap().as_str(),
-            format!("sha512-{HEX}")
-        );
+        assert_eq!(fallback_tag(&d).unwrap().as_str(), format!("sha512-{HEX}"));
     }
 
     #[test]
@@ -267,6 +268,10 @@ mod tests {
         assert_eq!(f.manifests[0].artifact_type.as_deref(), Some("a/b"));
         let none = SubjectFields::of(b"not json");
         assert!(none.subject.is_none() && none.manifests.is_empty());
-        assert!(listed_referrers(br#"{"manifests":null}"#).unwrap().is_empty());
+        assert!(
+            listed_referrers(br#"{"manifests":null}"#)
+                .unwrap()
+                .is_empty()
+        );
     }
 }
