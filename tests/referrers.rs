@@ -589,6 +589,117 @@ mod distribution {
         assert!(!revision.exists(), "the registry still links v0");
     }
 
+    #[test]
+    fn inspect_names_the_kind_and_bad_input_gets_one_sentence() {
+        let registry = TestRegistry::start();
+        let mut b = FixtureBuilder::new();
+        b.image(
+            "app",
+            &["v1"],
+            ImageSpec::new(Format::Oci, vec![Layer::text("kind-v1")]),
+        );
+        registry.push(&b);
+        let client = registry.client();
+        support::block_on(async {
+            push_artifact(
+                &client,
+                "charts",
+                Some("0.1.0"),
+                Artifact {
+                    artifact_type: None,
+                    config_type: "application/vnd.cncf.helm.config.v1+json",
+                    config: br#"{"name":"demo","version":"0.1.0","apiVersion":"v2"}"#,
+                    layers: vec![(
+                        "application/vnd.cncf.helm.chart.content.v1.tar+gzip",
+                        b"not really a tarball".to_vec(),
+                        json!({}),
+                    )],
+                    subject: None,
+                    annotations: json!({}),
+                },
+            )
+            .await;
+            push_artifact(
+                &client,
+                "wasm",
+                Some("v1"),
+                Artifact {
+                    artifact_type: None,
+                    config_type: "application/vnd.wasm.config.v0+json",
+                    config: br#"{"architecture":"wasm","os":"wasip1"}"#,
+                    layers: vec![(
+                        "application/vnd.wasm.content.layer.v1+wasm",
+                        b"\0asm\x01\0\0\0".to_vec(),
+                        json!({}),
+                    )],
+                    subject: None,
+                    annotations: json!({}),
+                },
+            )
+            .await;
+        });
+        let sandbox = support::cli::Sandbox::new();
+        let addr = registry.addr();
+        for (reference, kind, label) in [
+            (format!("{addr}/app:v1"), "image", "image"),
+            (format!("{addr}/charts:0.1.0"), "helm_chart", "Helm chart"),
+            (format!("{addr}/wasm:v1"), "wasm_module", "WASM module"),
+        ] {
+            let run = sandbox.run(&["inspect", &reference, "--json"]);
+            assert_eq!(
+                run.ok_with_stderr().json()["kind"],
+                json!(kind),
+                "{}",
+                run.describe()
+            );
+            let text = sandbox.run(&["inspect", &reference]);
+            assert!(
+                text.ok_with_stderr()
+                    .stdout
+                    .lines()
+                    .any(|l| l == format!("Kind:       {label}")),
+                "{}",
+                text.describe()
+            );
+        }
+        // No referrers: said plainly.
+        let none = sandbox.run(&["referrers", &format!("{addr}/app:v1")]);
+        assert!(
+            none.ok().stdout.ends_with("no referrers\n"),
+            "{}",
+            none.describe()
+        );
+        // Bad input and a missing subject: exit 1 and one sentence on stderr.
+        for (args, says) in [
+            (
+                vec![
+                    "referrers".to_string(),
+                    format!("{addr}/app:v1"),
+                    "--also-in".into(),
+                    "Not A Repo".into(),
+                ],
+                "invalid reference \"Not A Repo\"",
+            ),
+            (
+                vec!["referrers".to_string(), format!("{addr}/app:nope")],
+                "404 Not Found: app:nope",
+            ),
+            (
+                vec![
+                    "referrers".to_string(),
+                    format!("{addr}/app@sha256:{}", "0".repeat(64)),
+                ],
+                "404 Not Found: app@sha256:0000",
+            ),
+        ] {
+            let run = sandbox.run(&args);
+            assert_eq!(run.code, Some(1), "{}", run.describe());
+            assert_eq!(run.stderr.lines().count(), 1, "{}", run.describe());
+            assert!(run.stderr.contains(says), "{}", run.describe());
+            assert!(run.stdout.is_empty(), "{}", run.describe());
+        }
+    }
+
     /// The Python interpreter of the virtualenv holding the `oras` package: from
     /// `REGATTA_ORAS_PYTHON` (scripts/test sets it), else `target/oras-venv`. None when
     /// neither exists: `cargo test` alone cannot install it.

@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::Context;
 use super::output::{human_bytes, print_json, print_lines, table};
 use super::progress::scan_with_progress;
+use crate::analysis::artifact::{ArtifactKind, classify};
 use crate::analysis::model::StorageModel;
 use crate::analysis::sharing::{TagSharing, tag_sharing};
 use crate::analysis::size::{image_size, manifest_size};
@@ -21,6 +22,10 @@ pub struct InspectReport {
     pub reference: String,
     pub digest: String,
     pub media_type: String,
+    /// What the manifest is (`image`, `index`, `helm_chart`, `cosign_signature`, ...), from
+    /// its artifact type, config and layer media types.
+    #[serde(flatten)]
+    pub kind: ArtifactKind,
     /// Compressed bytes of the distinct config and layer blobs (union over platforms).
     pub size: u64,
     /// Bytes of the manifest document itself.
@@ -164,6 +169,7 @@ pub fn report(reference: String, tree: &ImageTree) -> InspectReport {
         reference,
         digest: tree.root.digest.to_string(),
         media_type: tree.root.media_type.clone(),
+        kind: classify(&tree.root, None),
         size: image_size(tree),
         manifest_bytes: tree.root.bytes.len() as u64,
         platform: None,
@@ -374,6 +380,7 @@ fn text_lines(r: &InspectReport) -> Vec<String> {
         format!("Reference:  {}", r.reference),
         format!("Digest:     {}", r.digest),
         format!("Media type: {}", r.media_type),
+        format!("Kind:       {}", r.kind.label()),
         format!("Size:       {} ({} bytes)", human_bytes(r.size), r.size),
     ];
     if let Some(manifests) = &r.manifests {

@@ -9,7 +9,7 @@ use super::Context;
 use super::output::{human_bytes, print_json, print_lines};
 use crate::analysis::referrers::{FoundVia, ReferrerNode, ReferrerTree, build_tree};
 use crate::referrers::{DiscoveryFailure, DiscoveryOptions, FallbackIndex, discover};
-use crate::registry::{ManifestRef, RepoName};
+use crate::registry::RepoName;
 use crate::target;
 
 /// The JSON of `regatta referrers --json` (documented in the README).
@@ -39,10 +39,8 @@ pub async fn run(
         .collect::<Result<Vec<_>, _>>()?;
     ctx.warn_for(&target);
     let source = target.open()?;
-    let subject = match &reference {
-        ManifestRef::Digest(d) => d.clone(),
-        ManifestRef::Tag(_) => source.resolve(&repo, &reference).await?.digest,
-    };
+    // By digest too: a digest the repository does not hold is an error, not "no referrers".
+    let subject = source.resolve(&repo, &reference).await?.digest;
     let options = DiscoveryOptions {
         other_repositories: others,
         concurrency: match &target {
