@@ -579,6 +579,16 @@ mod distribution {
             assert_eq!(orphans[0].tag.as_str(), w.orphan_tag);
             assert_eq!(orphans[0].subject, w.orphan_subject);
         });
+        // The command line names the other repository on the referrer's line.
+        let run = support::cli::Sandbox::new().run(&[
+            "referrers",
+            &format!("{}/app:v1", w.registry.addr()),
+            "--also-in",
+            "sigs",
+        ]);
+        let want = format!("cosign signature  sigs@{}", w.cross_repo_sig.digest);
+        assert!(run.ok().stdout.contains(&want), "{}", run.describe());
+        assert!(run.stdout.contains("7 referrers"), "{}", run.describe());
         // Independent check that the orphan's subject really is gone from storage.
         let revision = w
             .registry
@@ -987,6 +997,59 @@ mod fake_api {
                 .get(regatta::registry::RequestKind::Referrers),
             2
         );
+    }
+
+    #[tokio::test]
+    async fn a_fallback_tag_that_resolves_to_the_subject_itself_is_no_referrer() {
+        // Some registries answer `sha256-<hex>` with the manifest `sha256:<hex>` itself.
+        let server = MockServer::start().await;
+        // A multi-platform index: read as a fallback index, its platforms would pass for
+        // referrers.
+        let child = Digest::sha256_of(b"linux/amd64");
+        let subject_body = serde_json::to_vec(&json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": [{"mediaType": OCI_MANIFEST, "digest": child, "size": 300, "platform": {"os": "linux", "architecture": "amd64"}}],
+        }))
+        .expect("json");
+        let subject = Digest::sha256_of(&subject_body);
+        let fallback = format!("sha256-{}", subject.hex());
+        Mock::given(method("GET"))
+            .and(path(format!("/v2/app/referrers/{subject}")))
+            .respond_with(ResponseTemplate::new(404))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/v2/app/tags/list"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"name": "app", "tags": [fallback]})),
+            )
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(format!("/v2/app/manifests/{fallback}")))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("Content-Type", OCI_INDEX)
+                    .insert_header("Docker-Content-Digest", subject.as_str())
+                    .set_body_bytes(subject_body),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        let found = regatta::referrers::discover(
+            &client(&server),
+            &repo("app"),
+            &subject,
+            None,
+            &Default::default(),
+        )
+        .await
+        .expect("discover");
+        assert!(found.facts.is_empty(), "{:?}", found.facts);
+        assert!(found.fallback_indexes.is_empty());
+        assert!(found.failures.is_empty(), "{:?}", found.failures);
     }
 
     #[tokio::test]

@@ -96,14 +96,19 @@ fn via_text(via: &FoundVia) -> String {
 /// The tree for people: one line per referrer, indented under its subject.
 pub fn text_lines(r: &ReferrersReport) -> Vec<String> {
     let mut lines = vec![format!("{} ({})", r.reference, r.tree.subject)];
-    fn walk(nodes: &[ReferrerNode], prefix: &str, lines: &mut Vec<String>) {
+    fn walk(home: &RepoName, nodes: &[ReferrerNode], prefix: &str, lines: &mut Vec<String>) {
         for (i, n) in nodes.iter().enumerate() {
             let last = i + 1 == nodes.len();
             let via: Vec<String> = n.found_via.iter().map(via_text).collect();
             lines.push(format!(
-                "{prefix}{} {}  {}  {}{}  via {}",
+                "{prefix}{} {}  {}{}  {}{}  via {}",
                 if last { "└──" } else { "├──" },
                 n.label,
+                if &n.repository == home {
+                    String::new()
+                } else {
+                    format!("{}@", n.repository)
+                },
                 n.digest,
                 size_text(n.size),
                 n.created
@@ -113,10 +118,10 @@ pub fn text_lines(r: &ReferrersReport) -> Vec<String> {
                 via.join(", ")
             ));
             let deeper = format!("{prefix}{}", if last { "    " } else { "│   " });
-            walk(&n.referrers, &deeper, lines);
+            walk(home, &n.referrers, &deeper, lines);
         }
     }
-    walk(&r.tree.referrers, "", &mut lines);
+    walk(&r.tree.repository, &r.tree.referrers, "", &mut lines);
     lines.push(match r.tree.count {
         0 => "no referrers".to_string(),
         n => format!(
