@@ -73,6 +73,13 @@ pub struct Orphan {
     pub subject: Digest,
 }
 
+/// What [`orphans`] found, and what it could not read.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Orphans {
+    pub orphans: Vec<Orphan>,
+    pub failures: Vec<DiscoveryFailure>,
+}
+
 /// Something discovery could not read; the rest is still reported.
 #[derive(Debug, Clone, Serialize)]
 pub struct DiscoveryFailure {
@@ -405,25 +412,35 @@ fn facts_of(
     }
 }
 
-/// Referrer-scheme tags of `repo` whose subject manifest is gone (one HEAD per distinct
-/// subject). With `tags` absent the repository's tags are listed.
+/// Tags of `repo` whose subject manifest is gone: referrer-scheme tags (`sha256-<hex>`,
+/// `.sig`, `.att`, `.sbom`) and, with `options.tagged_subjects`, tagged manifests whose
+/// `subject` names a missing manifest (one HEAD per tag, as in [`discover`]). One HEAD per
+/// distinct subject. With `tags` absent the repository's tags are listed. Tags that could
+/// not be read are in `failures`: any of them may be an orphan too.
 pub async fn orphans(
     source: &dyn Source,
     repo: &RepoName,
     tags: Option<&[Tag]>,
-) -> Result<Vec<Orphan>, RegistryError> {
+    options: &DiscoveryOptions,
+) -> Result<Orphans, RegistryError> {
     let listed = match tags {
         Some(t) => t.to_vec(),
         None => source.tags(repo).await?,
     };
-    let mut subjects: BTreeMap<Digest, Vec<Tag>> = BTreeMap::new();
-    for tag in listed {
-        if let Some(scheme) = scheme_of(&tag) {
-            subjects
-                .entry(scheme.subject().clone())
-                .or_default()
-                .push(tag);
-        }
+    let mut scratch = Discovery::default();
+    let indexed = index_tags(source, repo, &listed, options, &mut scratch).await;
+    let mut subjects: BTreeMap<Digest, BTreeSet<Tag>> = BTreeMap::new();
+    for (subject, tags) in &indexed.scheme {
+        subjects
+            .entry(subject.clone())
+            .or_default()
+            .extend(tags.iter().map(|(t, _)| t.clone()));
+    }
+    for (subject, tagged) in &indexed.by_subject {
+        subjects
+            .entry(subject.clone())
+            .or_default()
+            .extend(tagged.iter().map(|(t, _)| t.clone()));
     }
     let mut out = Vec::new();
     for (subject, tags) in subjects {
@@ -440,5 +457,8 @@ pub async fn orphans(
             Err(e) => return Err(e),
         }
     }
-    Ok(out)
+    Ok(Orphans {
+        orphans: out,
+        failures: scratch.failures,
+    })
 }

@@ -332,6 +332,30 @@ mod distribution {
                 subject: None,
                 annotations: json!({}),
             }).await;
+            // A tagged manifest whose `subject` is v0: orphaned too once v0 goes.
+            let v0_pushed = Pushed {
+                digest: v0.clone(),
+                document: truth.tagged("app", "v0").document.clone(),
+                blobs: BTreeMap::new(),
+            };
+            push_artifact(
+                &client,
+                "app",
+                Some("sbom-of-v0"),
+                Artifact {
+                    artifact_type: Some("application/spdx+json"),
+                    config_type: EMPTY,
+                    config: b"{}",
+                    layers: vec![(
+                        "application/spdx+json",
+                        b"{\"spdxVersion\":\"SPDX-2.3\"}".to_vec(),
+                        json!({}),
+                    )],
+                    subject: Some(&v0_pushed),
+                    annotations: json!({}),
+                },
+            )
+            .await;
             client
                 .delete_manifest(&repo("app"), &v0)
                 .await
@@ -571,13 +595,35 @@ mod distribution {
                     .any(|f| f.digest == w.sbom_oras_style.digest)
             );
 
-            // The orphan: its subject v0 was deleted; the other scheme tags have theirs.
-            let orphans = regatta::referrers::orphans(&client, &repo("app"), None)
-                .await
-                .expect("orphans");
-            assert_eq!(orphans.len(), 1, "{orphans:?}");
-            assert_eq!(orphans[0].tag.as_str(), w.orphan_tag);
-            assert_eq!(orphans[0].subject, w.orphan_subject);
+            // The orphans: their subject v0 was deleted (a cosign tag and a tagged manifest with
+            // `subject`); the other scheme tags have theirs.
+            let orphans =
+                regatta::referrers::orphans(&client, &repo("app"), None, &Default::default())
+                    .await
+                    .expect("orphans");
+            assert!(orphans.failures.is_empty(), "{:?}", orphans.failures);
+            let orphans = orphans.orphans;
+            let mut tags: Vec<&str> = orphans.iter().map(|o| o.tag.as_str()).collect();
+            tags.sort();
+            let mut want = vec![w.orphan_tag.as_str(), "sbom-of-v0"];
+            want.sort();
+            assert_eq!(tags, want, "{orphans:?}");
+            assert!(orphans.iter().all(|o| o.subject == w.orphan_subject));
+            // Without reading tagged manifests, only the scheme tag is seen.
+            let by_name = regatta::referrers::orphans(
+                &client,
+                &repo("app"),
+                None,
+                &regatta::referrers::DiscoveryOptions {
+                    tagged_subjects: false,
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("orphans")
+            .orphans;
+            assert_eq!(by_name.len(), 1, "{by_name:?}");
+            assert_eq!(by_name[0].tag.as_str(), w.orphan_tag);
         });
         // The command line names the other repository on the referrer's line.
         let run = support::cli::Sandbox::new().run(&[
