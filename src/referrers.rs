@@ -140,52 +140,68 @@ pub async fn discover(
         repo_tags.insert(r.clone(), t);
     }
 
-    let mut fetched: HashMap<(RepoName, Digest), FetchedManifest> = HashMap::new();
+    // Every manifest read, by repository and digest (or why it could not be read), so that
+    // a referrer listed by several sources, or under several subjects, is read once.
+    let mut fetched: HashMap<(RepoName, Digest), Result<FetchedManifest, RegistryError>> =
+        HashMap::new();
     let mut seen: BTreeSet<Digest> = BTreeSet::from([subject.clone()]);
     let mut level = vec![subject.clone()];
     while !level.is_empty() {
-        let mut next = Vec::new();
+        let mut found: Vec<(Digest, Candidate)> = Vec::new();
         for s in &level {
-            let mut candidates = Vec::new();
             for r in &repos {
                 let tags = repo_tags.get(r);
-                candidates.extend(candidates_in(source, r, s, tags, &mut out).await);
+                let candidates = candidates_in(source, r, s, tags, &mut out).await;
+                found.extend(candidates.into_iter().map(|c| (s.clone(), c)));
             }
-            for mut c in candidates {
-                let key = (c.repo.clone(), c.digest.clone());
-                let manifest = match (c.fetched.take(), fetched.get(&key)) {
-                    (Some(m), _) => m,
-                    (None, Some(m)) => m.clone(),
-                    (None, None) => {
-                        match source
-                            .manifest(&c.repo, &ManifestRef::Digest(c.digest.clone()))
-                            .await
-                        {
-                            Ok(m) => m,
-                            Err(e) => {
-                                if note_missing(&mut out, &c, &e) {
-                                    continue;
-                                }
-                                out.failures.push(DiscoveryFailure {
-                                    what: format!("{}@{}", c.repo, c.digest),
-                                    error: e.to_string(),
-                                });
-                                continue;
-                            }
-                        }
+        }
+        // The manifests still unread, read concurrently: one GET each.
+        let mut missing: Vec<(RepoName, Digest)> = Vec::new();
+        for (_, c) in &mut found {
+            let key = (c.repo.clone(), c.digest.clone());
+            if let Some(m) = c.fetched.take() {
+                fetched.entry(key).or_insert(Ok(m));
+            } else if !fetched.contains_key(&key) && !missing.contains(&key) {
+                missing.push(key);
+            }
+        }
+        let read: Vec<_> = futures::stream::iter(missing.into_iter().map(|key| async move {
+            let m = source
+                .manifest(&key.0, &ManifestRef::Digest(key.1.clone()))
+                .await;
+            (key, m)
+        }))
+        .buffer_unordered(options.concurrency.max(1))
+        .collect()
+        .await;
+        fetched.extend(read);
+
+        let mut next = Vec::new();
+        let mut reported: BTreeSet<(RepoName, Digest)> = BTreeSet::new();
+        for (s, c) in found {
+            let key = (c.repo.clone(), c.digest.clone());
+            let manifest = match fetched.get(&key) {
+                Some(Ok(m)) => m,
+                Some(Err(e)) => {
+                    if !note_missing(&mut out, &c, e) && reported.insert(key) {
+                        out.failures.push(DiscoveryFailure {
+                            what: format!("{}@{}", c.repo, c.digest),
+                            error: e.to_string(),
+                        });
                     }
-                };
-                fetched.insert(key, manifest.clone());
-                out.facts.push(facts_of(
-                    &c.repo,
-                    s,
-                    &manifest,
-                    c.listed_artifact_type.as_deref(),
-                    c.via,
-                ));
-                if options.transitive && seen.insert(manifest.digest.clone()) {
-                    next.push(manifest.digest.clone());
+                    continue;
                 }
+                None => continue,
+            };
+            out.facts.push(facts_of(
+                &c.repo,
+                &s,
+                manifest,
+                c.listed_artifact_type.as_deref(),
+                c.via,
+            ));
+            if options.transitive && seen.insert(manifest.digest.clone()) {
+                next.push(manifest.digest.clone());
             }
         }
         level = next;
