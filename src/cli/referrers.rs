@@ -142,3 +142,59 @@ pub fn text_lines(r: &ReferrersReport) -> Vec<String> {
     }
     lines
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::artifact::ArtifactKind;
+    use crate::registry::{Digest, Tag};
+
+    fn node(n: u8, repo: &str, size: Option<u64>, referrers: Vec<ReferrerNode>) -> ReferrerNode {
+        ReferrerNode {
+            repository: RepoName::parse(repo).unwrap(),
+            digest: Digest::sha256_of(&[n]),
+            media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+            artifact_type: None,
+            kind: ArtifactKind::CosignSignature,
+            label: "cosign signature".into(),
+            size,
+            created: None,
+            found_via: vec![
+                FoundVia::Api,
+                FoundVia::CosignTag {
+                    tag: Tag::parse("sha256-x.sig").unwrap(),
+                },
+            ],
+            referrers,
+        }
+    }
+
+    #[test]
+    fn the_tree_reads_as_a_tree() {
+        let app = RepoName::parse("app").unwrap();
+        let report = ReferrersReport {
+            reference: "host/app:v1".into(),
+            tree: ReferrerTree {
+                repository: app.clone(),
+                subject: Digest::sha256_of(b"s"),
+                referrers: vec![
+                    node(1, "app", Some(2048), vec![node(2, "app", None, vec![])]),
+                    node(3, "sigs", Some(10), vec![]),
+                ],
+                total_bytes: None,
+                count: 3,
+            },
+            fallback_indexes: Vec::new(),
+            referrers_api: BTreeMap::from([(app, false)]),
+            failures: Vec::new(),
+        };
+        let lines = text_lines(&report);
+        let d = |n: u8| Digest::sha256_of(&[n]).to_string();
+        assert_eq!(lines.len(), 5, "{lines:#?}");
+        assert!(lines[1].starts_with(&format!("├── cosign signature  {}  2 KiB", d(1))));
+        assert!(lines[1].ends_with("via referrers API, tag sha256-x.sig"));
+        assert!(lines[2].starts_with(&format!("│   └── cosign signature  {}  size unknown", d(2))));
+        assert!(lines[3].starts_with(&format!("└── cosign signature  sigs@{}", d(3))));
+        assert_eq!(lines[4], "3 referrers, size unknown");
+    }
+}
