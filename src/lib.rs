@@ -11,6 +11,7 @@ pub mod config;
 pub mod demo;
 pub mod layout;
 pub mod present;
+pub mod referrers;
 pub mod registry;
 pub mod sanitize;
 pub mod scan;

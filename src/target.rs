@@ -467,6 +467,15 @@ impl Source for RegistrySource {
     async fn blob(&self, repo: &RepoName, digest: &Digest) -> Result<Vec<u8>, RegistryError> {
         self.client.get_blob(repo, digest).await
     }
+
+    async fn referrers(
+        &self,
+        repo: &RepoName,
+        subject: &Digest,
+        artifact_type: Option<&str>,
+    ) -> Result<Option<crate::registry::referrers::ReferrersListing>, RegistryError> {
+        self.client.referrers(repo, subject, artifact_type).await
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::Context;
 use super::output::{print_json, print_lines};
 use super::progress::scan_with_progress;
+use crate::analysis::artifact::{ArtifactKind, classify};
 use crate::analysis::model::StorageModel;
 use crate::analysis::sharing::{TagSharing, tag_sharing};
 use crate::analysis::size::{image_size, manifest_size};
@@ -27,6 +28,10 @@ pub struct InspectReport {
     pub reference: String,
     pub digest: String,
     pub media_type: String,
+    /// What the manifest is (`image`, `index`, `helm_chart`, `cosign_signature`, ...), from
+    /// its artifact type, config and layer media types.
+    #[serde(flatten)]
+    pub kind: ArtifactKind,
     /// Compressed bytes of the distinct config and layer blobs (union over platforms).
     pub size: u64,
     /// Bytes of the manifest document itself.
@@ -170,6 +175,7 @@ pub fn report(reference: String, tree: &ImageTree) -> InspectReport {
         reference,
         digest: tree.root.digest.to_string(),
         media_type: tree.root.media_type.clone(),
+        kind: classify(&tree.root, None),
         size: image_size(tree),
         manifest_bytes: tree.root.bytes.len() as u64,
         platform: None,
@@ -376,6 +382,7 @@ fn text_lines(r: &InspectReport, tree: &ImageTree) -> Vec<String> {
         format!("Reference:  {}", r.reference),
         format!("Digest:     {}", r.digest),
         format!("Media type: {}", r.media_type),
+        format!("Kind:       {}", r.kind.label()),
         format!("Size:       {}", size_exact(r.size)),
     ];
     if tree.is_index() {

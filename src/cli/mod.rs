@@ -11,6 +11,7 @@ mod list;
 mod logging;
 mod output;
 mod progress;
+mod referrers;
 mod restore;
 
 use std::path::PathBuf;
@@ -87,6 +88,19 @@ pub enum Command {
         /// and the bytes no other tag references (the TUI's layer view). Needs a tag.
         #[arg(long)]
         sharing: bool,
+    },
+    /// Show the artifacts attached to a manifest (signatures, attestations, SBOMs, and their
+    /// own referrers) as a tree with kinds and sizes.
+    Referrers {
+        /// TARGET/REPOSITORY[:TAG|@DIGEST] (the tag defaults to latest).
+        reference: String,
+        /// Also look for referrers in this repository of the same registry (as cosign's
+        /// COSIGN_REPOSITORY puts them); may be repeated.
+        #[arg(long = "also-in", value_name = "REPOSITORY")]
+        also_in: Vec<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Storage per repository and for the registry; with --free, what deleting tags would free.
     Du {
@@ -180,6 +194,7 @@ impl Command {
             Command::Ls { json, .. }
             | Command::Tags { json, .. }
             | Command::Inspect { json, .. }
+            | Command::Referrers { json, .. }
             | Command::Du { json, .. }
             | Command::Restore { json, .. }
             | Command::Info { json, .. } => *json,
@@ -273,6 +288,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 json,
                 sharing,
             }) => inspect::run(&ctx, &reference, json, sharing).await,
+            Some(Command::Referrers {
+                reference,
+                also_in,
+                json,
+            }) => referrers::run(&ctx, &reference, &also_in, json).await,
             Some(Command::Du {
                 target,
                 repo,

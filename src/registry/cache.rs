@@ -195,6 +195,16 @@ impl Source for CachingSource {
         self.cache.put(digest, &bytes).await;
         Ok(bytes)
     }
+
+    /// Never cached: the referrers of a digest change whenever something is attached to it.
+    async fn referrers(
+        &self,
+        repo: &RepoName,
+        subject: &Digest,
+        artifact_type: Option<&str>,
+    ) -> Result<Option<super::referrers::ReferrersListing>, RegistryError> {
+        self.inner.referrers(repo, subject, artifact_type).await
+    }
 }
 
 #[cfg(test)]

@@ -90,9 +90,11 @@ pub enum RequestKind {
     BlobHead,
     BlobGet,
     BlobUpload,
+    /// `GET /v2/R/referrers/DIGEST` (OCI 1.1).
+    Referrers,
 }
 
-const KINDS: usize = 10;
+const KINDS: usize = 11;
 
 /// Requests sent, by kind (retries and auth round trips included).
 #[derive(Debug, Default)]

@@ -18,6 +18,7 @@ pub mod pagination;
 pub mod probe;
 pub mod ratelimit;
 pub mod reference;
+pub mod referrers;
 pub mod source;
 pub mod tls;
 pub mod vendor;
@@ -90,5 +91,14 @@ impl Source for Client {
 
     async fn blob(&self, repo: &RepoName, digest: &Digest) -> Result<Vec<u8>, RegistryError> {
         self.get_blob(repo, digest).await
+    }
+
+    async fn referrers(
+        &self,
+        repo: &RepoName,
+        subject: &Digest,
+        artifact_type: Option<&str>,
+    ) -> Result<Option<referrers::ReferrersListing>, RegistryError> {
+        Client::referrers(self, repo, subject, artifact_type).await
     }
 }

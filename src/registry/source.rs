@@ -182,4 +182,15 @@ pub trait Source: Send + Sync {
 
     /// A (small) blob's bytes, checked against its digest: used for image configs.
     async fn blob(&self, repo: &RepoName, digest: &Digest) -> Result<Vec<u8>, RegistryError>;
+
+    /// The referrers of `subject` from the OCI 1.1 referrers API; `Ok(None)` when the source
+    /// has none (the default: OCI layouts, and registries that answer the endpoint with 404).
+    async fn referrers(
+        &self,
+        _repo: &RepoName,
+        _subject: &Digest,
+        _artifact_type: Option<&str>,
+    ) -> Result<Option<super::referrers::ReferrersListing>, RegistryError> {
+        Ok(None)
+    }
 }
