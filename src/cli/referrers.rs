@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use super::Context;
 use super::output::{print_json, print_lines};
-use crate::present::units::size as human_size;
 use crate::analysis::referrers::{FoundVia, ReferrerNode, ReferrerTree, build_tree};
+use crate::present::units::size as human_size;
 use crate::referrers::{DiscoveryFailure, DiscoveryOptions, FallbackIndex, discover};
 use crate::registry::RepoName;
 use crate::target;

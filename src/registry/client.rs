@@ -14,7 +14,7 @@ use url::Url;
 use super::auth::AuthState;
 use super::credentials::{CredentialSource, Credentials};
 use super::error::{
-    ErrorEnvelope, RegistryError, error_chain, describe_reqwest_error, is_tls_error, tls_detail,
+    ErrorEnvelope, RegistryError, describe_reqwest_error, error_chain, is_tls_error, tls_detail,
 };
 use super::ratelimit::{Pacer, RateBudget};
 use super::reference::RegistryAddr;

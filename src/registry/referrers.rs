@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use super::client::{Client, RequestKind};
 use super::error::RegistryError;
-use super::manifest::{OCI_INDEX, null_as_empty};
 use super::listing::Pages;
+use super::manifest::{OCI_INDEX, null_as_empty};
 use super::reference::{Digest, RepoName, Tag};
 
 /// A descriptor as a referrers listing carries it: with the referrer's `artifactType` and

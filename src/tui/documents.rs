@@ -105,7 +105,6 @@ impl ReadThrough<MemoryDocuments> {
 }
 
 impl MemoryDocuments {
-
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }

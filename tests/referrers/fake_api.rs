@@ -332,7 +332,10 @@ async fn a_link_to_another_host_is_not_followed() {
         "{error}"
     );
     let sent = elsewhere.received_requests().await.expect("recording");
-    assert!(sent.is_empty(), "a request went to the other host: {sent:?}");
+    assert!(
+        sent.is_empty(),
+        "a request went to the other host: {sent:?}"
+    );
 }
 
 /// A `Link` back to a page already read stops the walk instead of looping.
@@ -356,7 +359,10 @@ async fn a_link_back_to_a_page_already_read_stops_the_walk() {
         .await
         .expect_err("the loop is caught");
     assert!(
-        matches!(error, regatta::registry::RegistryError::PaginationLoop { .. }),
+        matches!(
+            error,
+            regatta::registry::RegistryError::PaginationLoop { .. }
+        ),
         "{error:?}"
     );
     let sent = server.received_requests().await.expect("recording");

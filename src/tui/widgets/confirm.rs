@@ -13,9 +13,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use super::plan_text::{plan_lines, short_digests, styled, wrap};
-use crate::present;
 use crate::cleanup::execute::{ApplyEvent, ApplyReport, Outcome, mode_name};
 use crate::cleanup::gc::{GcError, GcRun, GcSummary};
+use crate::present;
 use crate::sanitize::sanitize;
 use crate::tui::action::{Action, PlanRef, ReqId};
 use crate::tui::theme::Theme;
