@@ -296,12 +296,9 @@ async fn discovery_through_the_api_follows_referrers_of_referrers() {
     // `expect(1)` on each manifest: one GET per referrer manifest, checked on drop.
 }
 
-/// The referrers API walks its pages with the listings' loop: a `Link` to another host is
-/// refused before anything is sent there (the credentials would go along).
-#[tokio::test]
-async fn a_link_to_another_host_is_not_followed() {
-    let server = MockServer::start().await;
-    let elsewhere = MockServer::start().await;
+/// Serves one page of referrers of a subject (returned) whose `Link` names `next(path)` as
+/// the next page.
+async fn one_page_linking(server: &MockServer, next: impl Fn(&str) -> String) -> Digest {
     let subject = Digest::sha256_of(b"subject");
     let (a, ab) = artifact(1, "application/spdx+json", &subject);
     let base = format!("/v2/app/referrers/{subject}");
@@ -309,14 +306,22 @@ async fn a_link_to_another_host_is_not_followed() {
         .and(path(base.clone()))
         .respond_with(
             ResponseTemplate::new(200)
-                .insert_header(
-                    "Link",
-                    format!("<{}{base}?page=2>; rel=\"next\"", elsewhere.uri()).as_str(),
-                )
+                .insert_header("Link", format!("<{}>; rel=\"next\"", next(&base)).as_str())
                 .set_body_json(listing(&[(&a, &ab, "application/spdx+json")])),
         )
-        .mount(&server)
+        .mount(server)
         .await;
+    subject
+}
+
+/// The referrers API walks its pages with the listings' loop: a `Link` to another host is
+/// refused before anything is sent there (the credentials would go along).
+#[tokio::test]
+async fn a_link_to_another_host_is_not_followed() {
+    let server = MockServer::start().await;
+    let elsewhere = MockServer::start().await;
+    let subject =
+        one_page_linking(&server, |base| format!("{}{base}?page=2", elsewhere.uri())).await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(200).set_body_json(listing(&[])))
         .mount(&elsewhere)
@@ -342,18 +347,7 @@ async fn a_link_to_another_host_is_not_followed() {
 #[tokio::test]
 async fn a_link_back_to_a_page_already_read_stops_the_walk() {
     let server = MockServer::start().await;
-    let subject = Digest::sha256_of(b"subject");
-    let (a, ab) = artifact(1, "application/spdx+json", &subject);
-    let base = format!("/v2/app/referrers/{subject}");
-    Mock::given(method("GET"))
-        .and(path(base.clone()))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("Link", format!("<{base}>; rel=\"next\"").as_str())
-                .set_body_json(listing(&[(&a, &ab, "application/spdx+json")])),
-        )
-        .mount(&server)
-        .await;
+    let subject = one_page_linking(&server, str::to_string).await;
     let error = client(&server)
         .referrers(&repo("app"), &subject, None)
         .await
