@@ -440,6 +440,30 @@ impl Child {
     };
 }
 
+/// The config and layer blobs of an image (the union over an index's platforms, each once),
+/// from the bodies read so far; nested no deeper than the scan follows.
+fn image_blobs(
+    bodies: &HashMap<Digest, ManifestBody>,
+    digest: &Digest,
+    depth: usize,
+    out: &mut HashMap<Digest, u64>,
+) {
+    match bodies.get(digest) {
+        Some(ManifestBody::Image { config, layers, .. }) => {
+            out.insert(config.0.clone(), config.1);
+            for (layer, size) in layers {
+                out.insert(layer.clone(), *size);
+            }
+        }
+        Some(ManifestBody::Index { children }) if depth < MAX_INDEX_DEPTH => {
+            for child in children {
+                image_blobs(bodies, child, depth + 1, out);
+            }
+        }
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -545,29 +569,5 @@ mod tests {
         fn check(source: &dyn Source, options: &ScanOptions, sink: EventSink<'_>) {
             assert_send(&scan(source, options, sink));
         }
-    }
-}
-
-/// The config and layer blobs of an image (the union over an index's platforms, each once),
-/// from the bodies read so far; nested no deeper than the scan follows.
-fn image_blobs(
-    bodies: &HashMap<Digest, ManifestBody>,
-    digest: &Digest,
-    depth: usize,
-    out: &mut HashMap<Digest, u64>,
-) {
-    match bodies.get(digest) {
-        Some(ManifestBody::Image { config, layers, .. }) => {
-            out.insert(config.0.clone(), config.1);
-            for (layer, size) in layers {
-                out.insert(layer.clone(), *size);
-            }
-        }
-        Some(ManifestBody::Index { children }) if depth < MAX_INDEX_DEPTH => {
-            for child in children {
-                image_blobs(bodies, child, depth + 1, out);
-            }
-        }
-        _ => {}
     }
 }
