@@ -347,16 +347,7 @@ pub async fn run(ctx: &Context, input: &str, json: bool, sharing: bool) -> anyho
     ctx.warn_for(&target);
     let source = target.open()?;
     let tree = fetch_image(source.as_ref(), &repo, &reference).await?;
-    let full = format!(
-        "{}{}{}",
-        source.reference_prefix(&repo),
-        if reference.digest().is_some() {
-            "@"
-        } else {
-            ":"
-        },
-        reference
-    );
+    let full = source.full_reference(&repo, &reference);
     let mut report = report(full, &tree);
     if sharing {
         measure_sharing(&target, source.as_ref(), &repo, &reference, &mut report).await?;

@@ -52,16 +52,7 @@ pub async fn run(
     };
     let found = discover(source.as_ref(), &repo, &subject, None, &options).await?;
     let report = ReferrersReport {
-        reference: format!(
-            "{}{}{}",
-            source.reference_prefix(&repo),
-            if reference.digest().is_some() {
-                "@"
-            } else {
-                ":"
-            },
-            reference
-        ),
+        reference: source.full_reference(&repo, &reference),
         tree: build_tree(&repo, &subject, &found.facts),
         fallback_indexes: found.fallback_indexes,
         referrers_api: found.api,

@@ -235,26 +235,33 @@ fn step_name(step: &PlannedDeletion, digests: Digests) -> String {
     .into_owned()
 }
 
+/// One step and how it went, `name` already fit for a terminal: `delete app@sha256:…: done`,
+/// `… FAILED: why`; `None` while it runs (`…`). The CLI's result lines and the TUI's apply
+/// dialog (live and finished) are written by this.
+pub fn step_line(name: &str, outcome: Option<&Outcome>) -> Line {
+    let (tone, text) = match outcome {
+        None => (Tone::Dim, "…".to_string()),
+        Some(Outcome::Done) => (Tone::Done, "done".to_string()),
+        Some(Outcome::AlreadyDone) => (Tone::Done, "already done".to_string()),
+        Some(Outcome::Skipped(why) | Outcome::Unseen(why)) => {
+            (Tone::Warning, format!("skipped: {}", sanitize(why)))
+        }
+        Some(Outcome::Failed(why)) => {
+            return Line::of(Tone::Normal, format!("{name} "))
+                .push(Tone::Danger, format!("FAILED: {}", sanitize(why)));
+        }
+    };
+    Line::of(Tone::Normal, format!("{name}: ")).push(tone, text)
+}
+
 /// One line per step that did not fail (`delete app@sha256:…: done`), and a cancelled
 /// run's last word; the failures are in [`apply_failure_lines`].
 pub fn applied_lines(report: &ApplyReport, digests: Digests) -> Vec<Line> {
     let mut lines: Vec<Line> = report
         .steps
         .iter()
-        .filter_map(|s| {
-            let (tone, outcome) = match &s.outcome {
-                Outcome::Done => (Tone::Done, "done".to_string()),
-                Outcome::AlreadyDone => (Tone::Done, "already done".to_string()),
-                Outcome::Skipped(why) | Outcome::Unseen(why) => {
-                    (Tone::Warning, format!("skipped: {}", sanitize(why)))
-                }
-                Outcome::Failed(_) => return None,
-            };
-            Some(
-                Line::of(Tone::Normal, format!("{}: ", step_name(&s.step, digests)))
-                    .push(tone, outcome),
-            )
-        })
+        .filter(|s| !matches!(s.outcome, Outcome::Failed(_)))
+        .map(|s| step_line(&step_name(&s.step, digests), Some(&s.outcome)))
         .collect();
     if report.cancelled {
         lines.push(Line::of(
@@ -271,13 +278,8 @@ pub fn apply_failure_lines(report: &ApplyReport, digests: Digests) -> Vec<Line> 
     let mut lines: Vec<Line> = report
         .steps
         .iter()
-        .filter_map(|s| match &s.outcome {
-            Outcome::Failed(why) => Some(
-                Line::of(Tone::Normal, format!("{} ", step_name(&s.step, digests)))
-                    .push(Tone::Danger, format!("FAILED: {}", sanitize(why))),
-            ),
-            _ => None,
-        })
+        .filter(|s| matches!(s.outcome, Outcome::Failed(_)))
+        .map(|s| step_line(&step_name(&s.step, digests), Some(&s.outcome)))
         .collect();
     if let Some(why) = &report.stopped {
         lines.push(Line::of(

@@ -64,10 +64,15 @@ pub fn platform(platform: Option<&Platform>) -> String {
 /// The platforms of an image, skipping attestation entries (`unknown/unknown`):
 /// `linux/amd64, linux/arm64/v8`.
 pub fn platforms(tree: &ImageTree) -> String {
-    let names: Vec<String> = tree
-        .images
-        .iter()
-        .map(|i| platform(i.platform.as_ref()))
+    platform_list(tree.images.iter().map(|i| i.platform.as_ref()))
+}
+
+/// Platforms as [`platforms`] lists them, from wherever they were read (the storage model
+/// knows them without an [`ImageTree`]).
+pub fn platform_list<'a>(platforms: impl IntoIterator<Item = Option<&'a Platform>>) -> String {
+    let names: Vec<String> = platforms
+        .into_iter()
+        .map(platform)
         .filter(|p| p != "unknown/unknown" && p != "-")
         .collect();
     if names.is_empty() {

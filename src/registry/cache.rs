@@ -10,8 +10,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use async_trait::async_trait;
 
 use super::error::RegistryError;
-use super::reference::{Digest, ManifestRef, RepoName, Tag};
-use super::source::{FetchedManifest, ManifestHead, PageSink, Source};
+use super::read_through::{DocumentStore, ReadThrough};
+use super::reference::{Digest, ManifestRef, RepoName};
+use super::source::{FetchedManifest, Source};
 
 /// Documents larger than this are not cached (layers never pass through here anyway).
 const MAX_CACHED_BYTES: usize = super::client::MAX_DOCUMENT_BYTES as usize;
@@ -96,83 +97,42 @@ impl CacheStats {
     }
 }
 
-/// A [`Source`] that answers manifests-by-digest and blobs from a [`DigestCache`] before
-/// asking the inner source. Tag lookups always go to the inner source (tags move).
-pub struct CachingSource {
-    inner: Arc<dyn Source>,
+/// The disk as a [`DocumentStore`]: manifests by digest and blobs are answered from a
+/// [`DigestCache`] before the source behind is asked.
+pub struct DiskDocuments {
     cache: DigestCache,
     stats: CacheStats,
 }
 
-impl CachingSource {
+/// A [`Source`] that answers manifests-by-digest and blobs from a [`DigestCache`] before
+/// asking the inner source. Tag lookups always go to the inner source (tags move).
+pub type CachingSource = ReadThrough<DiskDocuments>;
+
+impl ReadThrough<DiskDocuments> {
     pub fn new(inner: Arc<dyn Source>, cache: DigestCache) -> Self {
-        Self {
+        Self::over(
             inner,
-            cache,
-            stats: CacheStats::default(),
-        }
+            DiskDocuments {
+                cache,
+                stats: CacheStats::default(),
+            },
+        )
     }
 
     pub fn stats(&self) -> &CacheStats {
-        &self.stats
+        &self.store().stats
     }
 }
 
 #[async_trait]
-impl Source for CachingSource {
-    fn name(&self) -> String {
-        self.inner.name()
-    }
-
-    fn reference_prefix(&self, repo: &RepoName) -> String {
-        self.inner.reference_prefix(repo)
-    }
-
-    async fn ping(&self) -> Result<(), RegistryError> {
-        self.inner.ping().await
-    }
-
-    async fn repositories(
-        &self,
-        on_page: PageSink<'_, RepoName>,
-    ) -> Result<Vec<RepoName>, RegistryError> {
-        self.inner.repositories(on_page).await
-    }
-
-    async fn tags(&self, repo: &RepoName) -> Result<Vec<Tag>, RegistryError> {
-        self.inner.tags(repo).await
-    }
-
-    async fn repositories_checked(
-        &self,
-        on_page: PageSink<'_, RepoName>,
-    ) -> Result<(Vec<RepoName>, super::Skipped), RegistryError> {
-        self.inner.repositories_checked(on_page).await
-    }
-
-    async fn tags_checked(
-        &self,
-        repo: &RepoName,
-    ) -> Result<(Vec<Tag>, super::Skipped), RegistryError> {
-        self.inner.tags_checked(repo).await
-    }
-
-    async fn resolve(
-        &self,
-        repo: &RepoName,
-        reference: &ManifestRef,
-    ) -> Result<ManifestHead, RegistryError> {
-        self.inner.resolve(repo, reference).await
-    }
-
+impl DocumentStore for DiskDocuments {
     async fn manifest(
         &self,
+        inner: &dyn Source,
         repo: &RepoName,
-        reference: &ManifestRef,
+        digest: &Digest,
     ) -> Result<FetchedManifest, RegistryError> {
-        if let ManifestRef::Digest(digest) = reference
-            && let Some(bytes) = self.cache.get(digest).await
-        {
+        if let Some(bytes) = self.cache.get(digest).await {
             let what = format!("{repo}@{digest} (cached)");
             if let Ok(m) = FetchedManifest::from_bytes(&what, bytes, "", Some(digest)) {
                 self.stats.hits.fetch_add(1, Ordering::Relaxed);
@@ -180,30 +140,33 @@ impl Source for CachingSource {
             }
         }
         self.stats.misses.fetch_add(1, Ordering::Relaxed);
-        let fetched = self.inner.manifest(repo, reference).await?;
+        let fetched = inner
+            .manifest(repo, &ManifestRef::Digest(digest.clone()))
+            .await?;
         self.cache.put(&fetched.digest, &fetched.bytes).await;
         Ok(fetched)
     }
 
-    async fn blob(&self, repo: &RepoName, digest: &Digest) -> Result<Vec<u8>, RegistryError> {
+    /// A tag's manifest came from the registry: a miss.
+    async fn keep_manifest(&self, manifest: &FetchedManifest) {
+        self.stats.misses.fetch_add(1, Ordering::Relaxed);
+        self.cache.put(&manifest.digest, &manifest.bytes).await;
+    }
+
+    async fn blob(
+        &self,
+        inner: &dyn Source,
+        repo: &RepoName,
+        digest: &Digest,
+    ) -> Result<Vec<u8>, RegistryError> {
         if let Some(bytes) = self.cache.get(digest).await {
             self.stats.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(bytes);
         }
         self.stats.misses.fetch_add(1, Ordering::Relaxed);
-        let bytes = self.inner.blob(repo, digest).await?;
+        let bytes = inner.blob(repo, digest).await?;
         self.cache.put(digest, &bytes).await;
         Ok(bytes)
-    }
-
-    /// Never cached: the referrers of a digest change whenever something is attached to it.
-    async fn referrers(
-        &self,
-        repo: &RepoName,
-        subject: &Digest,
-        artifact_type: Option<&str>,
-    ) -> Result<Option<super::referrers::ReferrersListing>, RegistryError> {
-        self.inner.referrers(repo, subject, artifact_type).await
     }
 }
 

@@ -112,6 +112,37 @@ impl Client {
         parse: impl Fn(&[u8]) -> Result<Vec<String>, serde_json::Error>,
         on_page: &(dyn Fn(&[String]) + Send + Sync),
     ) -> Result<Vec<String>, RegistryError> {
+        let pages = Pages {
+            first,
+            kind,
+            scope,
+            what,
+            accept: "application/json",
+        };
+        self.follow_pages(pages, |_, body| parse(body), String::clone, on_page)
+            .await
+    }
+
+    /// Every page of a `Link`-paginated listing, from `first` to the last: each URL read
+    /// once and a page repeating an earlier one's last item stops the walk
+    /// ([`RegistryError::PaginationLoop`]); a `Link` to another host is refused, since the
+    /// registry's credentials would go along. `parse` reads one page (its headers too);
+    /// `key` names an item for the loop guard. The catalog, the tags and the referrers
+    /// API all walk their pages here.
+    pub(super) async fn follow_pages<T>(
+        &self,
+        pages: Pages<'_>,
+        mut parse: impl FnMut(&header::HeaderMap, &[u8]) -> Result<Vec<T>, serde_json::Error>,
+        key: impl Fn(&T) -> String,
+        on_page: &(dyn Fn(&[T]) + Send + Sync),
+    ) -> Result<Vec<T>, RegistryError> {
+        let Pages {
+            first,
+            kind,
+            scope,
+            what,
+            accept,
+        } = pages;
         let mut guard = PageGuard::default();
         let mut all = Vec::new();
         let mut first_page = true;
@@ -129,7 +160,7 @@ impl Client {
                 scope.to_string(),
                 what.to_string(),
             );
-            call.accept = Some("application/json");
+            call.accept = Some(accept);
             let document = match self.fetch(call, MAX_DOCUMENT_BYTES).await {
                 Ok(document) => document,
                 // A registry that refuses our page size (Distribution with catalog.maxentries
@@ -151,11 +182,13 @@ impl Client {
                 .get(header::LINK)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string);
-            let page = parse(&document.body).map_err(|e| RegistryError::Malformed {
-                url: url.to_string(),
-                detail: e.to_string(),
-            })?;
-            if !guard.accept_page(&page) {
+            let page =
+                parse(&document.headers, &document.body).map_err(|e| RegistryError::Malformed {
+                    url: url.to_string(),
+                    detail: e.to_string(),
+                })?;
+            let keys: Vec<String> = page.iter().map(&key).collect();
+            if !guard.accept_page(&keys) {
                 return Err(RegistryError::PaginationLoop {
                     url: url.to_string(),
                 });
@@ -178,6 +211,16 @@ impl Client {
         }
         Ok(all)
     }
+}
+
+/// Where a paginated listing starts and how its requests are named.
+pub(super) struct Pages<'a> {
+    pub first: Url,
+    pub kind: RequestKind,
+    pub scope: &'a str,
+    /// What is listed, for error sentences (`the catalog`).
+    pub what: &'a str,
+    pub accept: &'static str,
 }
 
 /// Whether [`parse_all`] logs the names it skips.

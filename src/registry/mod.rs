@@ -17,6 +17,7 @@ mod manifests;
 pub mod pagination;
 pub mod probe;
 pub mod ratelimit;
+pub mod read_through;
 pub mod reference;
 pub mod referrers;
 pub mod source;

@@ -10,13 +10,12 @@
 
 use std::collections::BTreeMap;
 
-use reqwest::{Method, header};
 use serde::{Deserialize, Serialize};
 
-use super::client::{Call, Client, MAX_DOCUMENT_BYTES, RequestKind};
+use super::client::{Client, RequestKind};
 use super::error::RegistryError;
+use super::listing::Pages;
 use super::manifest::{OCI_INDEX, null_as_empty};
-use super::pagination::{PageGuard, next_link};
 use super::reference::{Digest, RepoName, Tag};
 
 /// A descriptor as a referrers listing carries it: with the referrer's `artifactType` and
@@ -154,56 +153,38 @@ impl Client {
         if let Some(t) = artifact_type {
             first.query_pairs_mut().append_pair("artifactType", t);
         }
-        let mut guard = PageGuard::default();
-        let mut referrers = Vec::new();
         let mut pages = 0;
-        let mut next = Some(first);
-        while let Some(url) = next.take() {
-            if !guard.visit_url(&url) {
-                return Err(RegistryError::PaginationLoop {
-                    url: url.to_string(),
-                });
-            }
-            let mut call = Call::new(
-                Method::GET,
-                url.clone(),
-                RequestKind::Referrers,
-                format!("repository:{repo}:pull"),
-                format!("the referrers of {repo}@{subject}"),
-            );
-            call.accept = Some(OCI_INDEX);
-            let document = match self.fetch(call, MAX_DOCUMENT_BYTES).await {
-                Ok(d) => d,
-                Err(RegistryError::NotFound { .. }) if pages == 0 => return Ok(None),
-                Err(e) => return Err(e),
-            };
-            pages += 1;
-            let filtered = document
-                .headers
-                .get("oci-filters-applied")
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.split(',').any(|f| f.trim() == "artifactType"));
-            let mut page =
-                listed_referrers(&document.body).map_err(|e| RegistryError::Malformed {
-                    url: url.to_string(),
-                    detail: e.to_string(),
-                })?;
-            if let (Some(wanted), false) = (artifact_type, filtered) {
-                page.retain(|r| r.artifact_type.as_deref() == Some(wanted));
-            }
-            let digests: Vec<String> = page.iter().map(|r| r.digest.to_string()).collect();
-            if !guard.accept_page(&digests) {
-                return Err(RegistryError::PaginationLoop {
-                    url: url.to_string(),
-                });
-            }
-            referrers.extend(page);
-            next = document
-                .headers
-                .get(header::LINK)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|l| next_link(&url, l));
-        }
+        let listed = self
+            .follow_pages(
+                Pages {
+                    first,
+                    kind: RequestKind::Referrers,
+                    scope: &format!("repository:{repo}:pull"),
+                    what: &format!("the referrers of {repo}@{subject}"),
+                    accept: OCI_INDEX,
+                },
+                |headers, body| {
+                    pages += 1;
+                    let filtered = headers
+                        .get("oci-filters-applied")
+                        .and_then(|v| v.to_str().ok())
+                        .is_some_and(|v| v.split(',').any(|f| f.trim() == "artifactType"));
+                    let mut page = listed_referrers(body)?;
+                    if let (Some(wanted), false) = (artifact_type, filtered) {
+                        page.retain(|r| r.artifact_type.as_deref() == Some(wanted));
+                    }
+                    Ok(page)
+                },
+                |r| r.digest.to_string(),
+                &|_| {},
+            )
+            .await;
+        let referrers = match listed {
+            Ok(referrers) => referrers,
+            // No referrers API: a 404 before any page was read.
+            Err(RegistryError::NotFound { .. }) if pages == 0 => return Ok(None),
+            Err(e) => return Err(e),
+        };
         Ok(Some(ReferrersListing { referrers, pages }))
     }
 }

@@ -139,6 +139,16 @@ pub trait Source: Send + Sync {
     /// The prefix of a full reference to `repo` (`host:port/repo`), used to copy references.
     fn reference_prefix(&self, repo: &RepoName) -> String;
 
+    /// The full reference people paste: `host:port/repo:tag` or `host:port/repo@sha256:…`.
+    fn full_reference(&self, repo: &RepoName, reference: &ManifestRef) -> String {
+        let separator = if reference.digest().is_some() {
+            '@'
+        } else {
+            ':'
+        };
+        format!("{}{separator}{reference}", self.reference_prefix(repo))
+    }
+
     /// Checks that the source answers (and accepts our credentials).
     async fn ping(&self) -> Result<(), RegistryError> {
         Ok(())

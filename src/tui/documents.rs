@@ -14,10 +14,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use async_trait::async_trait;
 use tokio::sync::OnceCell;
 
-use crate::registry::{
-    Digest, FetchedManifest, ManifestHead, ManifestRef, PageSink, RegistryError, RepoName, Source,
-    Tag,
-};
+use crate::registry::read_through::{DocumentStore, ReadThrough};
+use crate::registry::{Digest, FetchedManifest, ManifestRef, RegistryError, RepoName, Source};
 
 /// Bytes of documents kept in memory (manifests and configs are a few KiB each).
 pub const BUDGET_BYTES: usize = 32 << 20;
@@ -78,28 +76,35 @@ impl State {
     }
 }
 
-/// A [`Source`] that fetches each manifest and config once (see the module docs).
-pub struct Documents {
-    inner: Arc<dyn Source>,
+/// Memory as a [`DocumentStore`]: a document asked for while it is fetched waits for that
+/// fetch, one fetched is kept within the budget.
+pub struct MemoryDocuments {
     state: Mutex<State>,
 }
 
-impl Documents {
+/// A [`Source`] that fetches each manifest and config once (see the module docs).
+pub type Documents = ReadThrough<MemoryDocuments>;
+
+impl ReadThrough<MemoryDocuments> {
     pub fn new(inner: Arc<dyn Source>) -> Self {
         Self::with_budget(inner, BUDGET_BYTES)
     }
 
     /// Keeps up to `budget` bytes of documents in memory.
     pub fn with_budget(inner: Arc<dyn Source>, budget: usize) -> Self {
-        Self {
+        Self::over(
             inner,
-            state: Mutex::new(State {
-                budget,
-                ..State::default()
-            }),
-        }
+            MemoryDocuments {
+                state: Mutex::new(State {
+                    budget,
+                    ..State::default()
+                }),
+            },
+        )
     }
+}
 
+impl MemoryDocuments {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -140,9 +145,13 @@ impl Documents {
             Ok(doc) => state.keep(kind, digest, size(doc)),
         }
     }
+}
 
-    async fn manifest_by_digest(
+#[async_trait]
+impl DocumentStore for MemoryDocuments {
+    async fn manifest(
         &self,
+        inner: &dyn Source,
         repo: &RepoName,
         digest: &Digest,
     ) -> Result<FetchedManifest, RegistryError> {
@@ -151,7 +160,7 @@ impl Documents {
         let result = cell
             .get_or_init(|| async {
                 fetched_here = true;
-                self.inner
+                inner
                     .manifest(repo, &ManifestRef::Digest(digest.clone()))
                     .await
             })
@@ -170,7 +179,7 @@ impl Documents {
     }
 
     /// Keeps a manifest fetched by tag under its digest, unless one is kept already.
-    fn keep_manifest(&self, manifest: &FetchedManifest) {
+    async fn keep_manifest(&self, manifest: &FetchedManifest) {
         let cell = self.cell(&manifest.digest, |s| &mut s.manifests);
         if cell.set(Ok(manifest.clone())).is_ok() {
             self.settle(
@@ -182,64 +191,19 @@ impl Documents {
             );
         }
     }
-}
 
-#[async_trait]
-impl Source for Documents {
-    fn name(&self) -> String {
-        self.inner.name()
-    }
-
-    fn reference_prefix(&self, repo: &RepoName) -> String {
-        self.inner.reference_prefix(repo)
-    }
-
-    async fn ping(&self) -> Result<(), RegistryError> {
-        self.inner.ping().await
-    }
-
-    async fn repositories(
+    async fn blob(
         &self,
-        on_page: PageSink<'_, RepoName>,
-    ) -> Result<Vec<RepoName>, RegistryError> {
-        self.inner.repositories(on_page).await
-    }
-
-    async fn tags(&self, repo: &RepoName) -> Result<Vec<Tag>, RegistryError> {
-        self.inner.tags(repo).await
-    }
-
-    async fn resolve(
-        &self,
+        inner: &dyn Source,
         repo: &RepoName,
-        reference: &ManifestRef,
-    ) -> Result<ManifestHead, RegistryError> {
-        self.inner.resolve(repo, reference).await
-    }
-
-    async fn manifest(
-        &self,
-        repo: &RepoName,
-        reference: &ManifestRef,
-    ) -> Result<FetchedManifest, RegistryError> {
-        match reference {
-            ManifestRef::Digest(digest) => self.manifest_by_digest(repo, digest).await,
-            ManifestRef::Tag(_) => {
-                // A tag moves: always asked, but what it names is kept by digest.
-                let fetched = self.inner.manifest(repo, reference).await?;
-                self.keep_manifest(&fetched);
-                Ok(fetched)
-            }
-        }
-    }
-
-    async fn blob(&self, repo: &RepoName, digest: &Digest) -> Result<Vec<u8>, RegistryError> {
+        digest: &Digest,
+    ) -> Result<Vec<u8>, RegistryError> {
         let cell = self.cell(digest, |s| &mut s.blobs);
         let mut fetched_here = false;
         let result = cell
             .get_or_init(|| async {
                 fetched_here = true;
-                self.inner.blob(repo, digest).await
+                inner.blob(repo, digest).await
             })
             .await
             .clone();
@@ -259,6 +223,7 @@ impl Source for Documents {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::registry::Tag;
     use crate::tui::memory::{ImageSpec, MemorySource};
 
     fn repo(name: &str) -> RepoName {

@@ -437,14 +437,5 @@ fn platforms(model: &StorageModel, digest: &Digest) -> String {
         Some(ManifestBody::Image { .. }) => vec![platform_of(digest)],
         None => Vec::new(),
     };
-    let names: Vec<String> = images
-        .iter()
-        .map(|p| format::platform(p.as_ref()))
-        .filter(|p| p != "unknown/unknown" && p != "-")
-        .collect();
-    if names.is_empty() {
-        "-".to_string()
-    } else {
-        names.join(", ")
-    }
+    crate::present::text::platform_list(images.iter().map(Option::as_ref))
 }

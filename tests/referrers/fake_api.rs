@@ -295,3 +295,70 @@ async fn discovery_through_the_api_follows_referrers_of_referrers() {
     assert_eq!(found.api.get(&repo("app")), Some(&true));
     // `expect(1)` on each manifest: one GET per referrer manifest, checked on drop.
 }
+
+/// Serves one page of referrers of a subject (returned) whose `Link` names `next(path)` as
+/// the next page.
+async fn one_page_linking(server: &MockServer, next: impl Fn(&str) -> String) -> Digest {
+    let subject = Digest::sha256_of(b"subject");
+    let (a, ab) = artifact(1, "application/spdx+json", &subject);
+    let base = format!("/v2/app/referrers/{subject}");
+    Mock::given(method("GET"))
+        .and(path(base.clone()))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("Link", format!("<{}>; rel=\"next\"", next(&base)).as_str())
+                .set_body_json(listing(&[(&a, &ab, "application/spdx+json")])),
+        )
+        .mount(server)
+        .await;
+    subject
+}
+
+/// The referrers API walks its pages with the listings' loop: a `Link` to another host is
+/// refused before anything is sent there (the credentials would go along).
+#[tokio::test]
+async fn a_link_to_another_host_is_not_followed() {
+    let server = MockServer::start().await;
+    let elsewhere = MockServer::start().await;
+    let subject =
+        one_page_linking(&server, |base| format!("{}{base}?page=2", elsewhere.uri())).await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(listing(&[])))
+        .mount(&elsewhere)
+        .await;
+    let error = client(&server)
+        .referrers(&repo("app"), &subject, None)
+        .await
+        .expect_err("a page on another host is refused");
+    assert!(
+        error
+            .to_string()
+            .contains("its Link header sends the next page to another host"),
+        "{error}"
+    );
+    let sent = elsewhere.received_requests().await.expect("recording");
+    assert!(
+        sent.is_empty(),
+        "a request went to the other host: {sent:?}"
+    );
+}
+
+/// A `Link` back to a page already read stops the walk instead of looping.
+#[tokio::test]
+async fn a_link_back_to_a_page_already_read_stops_the_walk() {
+    let server = MockServer::start().await;
+    let subject = one_page_linking(&server, str::to_string).await;
+    let error = client(&server)
+        .referrers(&repo("app"), &subject, None)
+        .await
+        .expect_err("the loop is caught");
+    assert!(
+        matches!(
+            error,
+            regatta::registry::RegistryError::PaginationLoop { .. }
+        ),
+        "{error:?}"
+    );
+    let sent = server.received_requests().await.expect("recording");
+    assert_eq!(sent.len(), 1, "the page was read once: {sent:?}");
+}

@@ -7,6 +7,7 @@
 use super::App;
 use crate::analysis::model::ScanEvent;
 use crate::analysis::sharing::tag_sharing;
+use crate::present::failures::{failure_line, incomplete};
 use crate::registry::RepoName;
 use crate::tui::action::{Action, Effect};
 use crate::tui::columns::{Field, RepoSizes};
@@ -110,11 +111,14 @@ impl App {
                     // listing, so this is the one sentence about it.
                     Err(e) => self.error(format!("cannot list the repositories of {name}: {e}")),
                     Ok(()) => {
-                        let failures = &self.storages[entry].model.failures;
-                        if let Some((_, what, error)) = failures.first() {
+                        // The CLI's sentence and line (`du` warns with the same), with
+                        // the first failure only: the status line has room for one.
+                        let failures = self.storages[entry].model.failure_list();
+                        if let Some(first) = failures.first() {
                             let text = format!(
-                                "the storage scan had {} failures (first: {what}: {error}); the numbers leave those parts out",
-                                failures.len()
+                                "{} (first: {})",
+                                incomplete(failures.len(), "the numbers leave those parts out"),
+                                failure_line(first)
                             );
                             self.error(text);
                         }

@@ -12,6 +12,7 @@ use ratatui::layout::Rect;
 use super::Ctx;
 use crate::analysis::sharing::TagSharing;
 use crate::analysis::size::manifest_size;
+use crate::present::text::layer_steps;
 use crate::registry::image::{ImageTree, PlatformImage};
 use crate::registry::{Descriptor, RepoName, Tag};
 use crate::tui::columns::{Field, LAYER_COLUMNS, LayerLine, layer_row};
@@ -33,19 +34,7 @@ impl LayerRows {
     pub fn new(tree: Arc<ImageTree>, image: usize) -> Self {
         let (created_by, texts, image_size) = match tree.images.get(image) {
             Some(img) => {
-                let history: Vec<Option<String>> = img
-                    .config
-                    .as_ref()
-                    .map(|c| {
-                        c.layer_history()
-                            .iter()
-                            .map(|h| h.created_by.clone())
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let created_by: Vec<Option<String>> = (0..img.manifest.layers.len())
-                    .map(|i| history.get(i).cloned().flatten())
-                    .collect();
+                let created_by = layer_steps(img);
                 let texts = img
                     .manifest
                     .layers

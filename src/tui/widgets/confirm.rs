@@ -12,9 +12,10 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-use super::plan_text::{plan_lines, short_digests, wrap};
+use super::plan_text::{plan_lines, short_digests, styled, wrap};
 use crate::cleanup::execute::{ApplyEvent, ApplyReport, Outcome, mode_name};
 use crate::cleanup::gc::{GcError, GcRun, GcSummary};
+use crate::present;
 use crate::sanitize::sanitize;
 use crate::tui::action::{Action, PlanRef, ReqId};
 use crate::tui::theme::Theme;
@@ -347,27 +348,17 @@ impl ConfirmDialog {
         }
     }
 
+    /// Each step as the CLI reports it ([`present::plan::step_line`]), digests shortened.
     fn step_lines(&self, theme: &Theme) -> Vec<Line<'static>> {
-        self.steps
+        let lines: Vec<_> = self
+            .steps
             .iter()
             .map(|s| {
-                let (word, detail, style) = match &s.outcome {
-                    None => ("…", String::new(), theme.dim()),
-                    Some(Outcome::Done) => ("done", String::new(), theme.ok()),
-                    Some(Outcome::AlreadyDone) => ("done", " (already)".to_string(), theme.ok()),
-                    Some(Outcome::Skipped(why) | Outcome::Unseen(why)) => {
-                        ("skipped", format!(": {why}"), theme.warning())
-                    }
-                    Some(Outcome::Failed(why)) => ("FAILED", format!(": {why}"), theme.error()),
-                };
-                Line::from(vec![
-                    Span::styled(format!("{word:<8}"), style),
-                    Span::raw(
-                        sanitize(&format!("{}{detail}", short_digests(&s.what))).into_owned(),
-                    ),
-                ])
+                let name = sanitize(&short_digests(&s.what)).into_owned();
+                present::plan::step_line(&name, s.outcome.as_ref())
             })
-            .collect()
+            .collect();
+        styled(&lines, theme, usize::MAX)
     }
 
     fn confirm_lines(&self, theme: &Theme, width: usize) -> Vec<Line<'static>> {
@@ -460,5 +451,59 @@ impl ConfirmDialog {
         let shown: Vec<Line> = body.into_iter().skip(scroll).collect();
         f.render_widget(Paragraph::new(shown), body_area);
         f.render_widget(Paragraph::new(self.footer(theme)), footer_area);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cleanup::execute::StepResult;
+    use crate::cleanup::plan::{Mode, PlannedDeletion, Reason};
+    use crate::present::columns::Digests;
+    use crate::present::plan::{applied_lines, apply_failure_lines, texts};
+    use crate::registry::{Digest, RepoName};
+
+    /// The dialog's finished steps are the CLI's result lines, digests shortened.
+    #[test]
+    fn finished_steps_read_as_the_cli_reports_them() {
+        let step = |mode, outcome| StepResult {
+            step: PlannedDeletion {
+                repository: RepoName::parse("team/app").unwrap(),
+                digest: Digest::sha256_of(b"m"),
+                mode,
+                tags: Vec::new(),
+                widened: Vec::new(),
+                children: Vec::new(),
+                reason: Reason::Requested,
+            },
+            outcome,
+            backup: None,
+        };
+        let report = ApplyReport {
+            steps: vec![
+                step(Mode::Delete, Outcome::AlreadyDone),
+                step(Mode::Untag, Outcome::Failed("HTTP 500".into())),
+            ],
+            cancelled: false,
+            stopped: None,
+        };
+        let mut dialog = ConfirmDialog::new(0, "delete".into(), Vec::new());
+        dialog.finish(&report);
+        let shown: Vec<String> = dialog
+            .step_lines(&Theme::PLAIN)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let mut cli = texts(&applied_lines(&report, Digests::Short));
+        cli.extend(texts(&apply_failure_lines(&report, Digests::Short)));
+        assert_eq!(shown, cli);
+        let short = crate::present::text::short_digest(&Digest::sha256_of(b"m").to_string());
+        assert_eq!(
+            shown,
+            [
+                format!("delete team/app@{short}: already done"),
+                format!("untag team/app@{short} FAILED: HTTP 500"),
+            ]
+        );
     }
 }

@@ -318,3 +318,43 @@ fn a_failed_repository_listing_is_said_once() {
     assert_eq!(v.failed.as_deref(), Some(refused.to_string().as_str()));
     assert!(!app.top().is_loading());
 }
+
+#[test]
+fn a_partial_scan_is_said_in_the_clis_words() {
+    let (mut app, effects) = demo_app(true);
+    let req = scan_req(&effects);
+    for n in 0..2 {
+        app.update(Action::Scanned {
+            req,
+            event: crate::analysis::model::ScanEvent::Failed {
+                repo: None,
+                what: format!("app:v{n}"),
+                error: "HTTP 500\u{1b}[2J".into(),
+            },
+        });
+    }
+    app.update(Action::ScanFinished {
+        req,
+        result: Ok(()),
+    });
+    let Some(Message::Error(shown)) = app.message().cloned() else {
+        panic!("the partial scan is said")
+    };
+    let first = crate::analysis::model::ScanFailure {
+        what: "app:v0".into(),
+        error: "HTTP 500\u{1b}[2J".into(),
+    };
+    assert_eq!(
+        shown,
+        format!(
+            "{} (first: {})",
+            crate::present::failures::incomplete(2, "the numbers leave those parts out"),
+            crate::present::failures::failure_line(&first)
+        )
+    );
+    assert!(
+        shown.starts_with("the scan is incomplete (2 failures); the numbers leave those parts out (first: app:v0: HTTP 500"),
+        "{shown}"
+    );
+    assert!(!shown.contains('\u{1b}'), "{shown}");
+}
