@@ -412,18 +412,9 @@ impl Source for RegistrySource {
         &self,
         on_page: PageSink<'_, RepoName>,
     ) -> Result<Vec<RepoName>, RegistryError> {
-        if !self.configured.is_empty() {
-            on_page(&self.configured);
-            return Ok(self.configured.clone());
-        }
-        if let Some(namespace) = &self.namespace {
-            let token = match namespace.kind {
-                VendorKind::GitHub => github_token_from_env(),
-                VendorKind::DockerHub => None,
-            };
-            return namespace.repositories(token.as_ref(), on_page).await;
-        }
-        self.client.catalog(on_page).await
+        self.repositories_checked(on_page)
+            .await
+            .map(|(repos, _)| repos)
     }
 
     async fn tags(&self, repo: &RepoName) -> Result<Vec<Tag>, RegistryError> {
@@ -437,6 +428,15 @@ impl Source for RegistrySource {
         if !self.configured.is_empty() {
             on_page(&self.configured);
             return Ok((self.configured.clone(), crate::registry::Skipped::default()));
+        }
+        // A configured namespace is listed through the vendor's API, never the catalog.
+        if let Some(namespace) = &self.namespace {
+            let token = match namespace.kind {
+                VendorKind::GitHub => github_token_from_env(),
+                VendorKind::DockerHub => None,
+            };
+            let repos = namespace.repositories(token.as_ref(), on_page).await?;
+            return Ok((repos, crate::registry::Skipped::default()));
         }
         self.client.catalog_checked(on_page).await
     }
