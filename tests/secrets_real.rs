@@ -190,6 +190,8 @@ fn a_refused_password_is_reported_without_showing_it() {
         let pane = Pane::start_with("refused", &["wrong"], &[("REGATTA_LOG", "trace")], |root| {
             write_config(root, &registry)
         });
+        // Wide enough for the whole sentence on the message line (it names the address).
+        pane.resize(200, 40);
         // The listing and the background scan both fail; wait for the sentence itself.
         let sentence = format!("refused the credentials of user \"{USER}\"");
         let refused = pane.wait_for("the 401 sentence", |s| {

@@ -75,6 +75,12 @@ fn draw_message(app: &App, f: &mut Frame, area: Rect) {
         f.render_widget(Paragraph::new(line), area);
         return;
     }
+    // An error is worth the whole line: the sort and position hints make room for it.
+    if let Some(Message::Error(e)) = app.message() {
+        let line = Line::styled(format!(" {}", sanitize(e)), theme.error());
+        f.render_widget(Paragraph::new(line), area);
+        return;
+    }
     let mut info = Vec::new();
     if let Some(l) = listing {
         if let Some(only) = l.restriction() {
