@@ -200,6 +200,166 @@ mod grants {
     }
 }
 
+mod info {
+    use super::*;
+    use serde_json::json;
+    use support::cli::Sandbox;
+
+    /// `regatta info` on a token registry, as the reader and as the maintainer: the granted
+    /// actions of each, read from the token server's own grants; the registry enforces the
+    /// same (see `token_grants_are_read_before_trying_and_match_what_the_registry_enforces`).
+    /// No password and no issued token is printed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn info_shows_what_each_token_user_may_do() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let tokens = TokenServer::start(
+            dir.path(),
+            vec![
+                TokenUser::new("reader", "reader-pw-7", &["pull"]),
+                TokenUser::new("maintainer", "maintainer-pw-7", &["pull", "push", "delete"]),
+            ],
+        )
+        .await;
+        let registry = TestRegistry::start_with(RegistryOptions {
+            token: Some(tokens.auth()),
+            ..RegistryOptions::default()
+        });
+        let maintainer = registry.client_with(ClientOptions {
+            credentials: user("maintainer", "maintainer-pw-7"),
+            ..registry.client_options()
+        });
+        fixture().push_blocking(&maintainer);
+        let sandbox = Sandbox::new();
+        sandbox.write_default_config(&format!(
+            "[registries.reader]\nurl = \"{url}\"\nusername = \"reader\"\npassword = \"reader-pw-7\"\n\n\
+             [registries.maintainer]\nurl = \"{url}\"\nusername = \"maintainer\"\npassword = \"maintainer-pw-7\"\n",
+            url = registry.url()
+        ));
+        let runs = tokio::task::spawn_blocking(move || {
+            let mut runs = Vec::new();
+            for name in ["reader", "maintainer"] {
+                runs.push(sandbox.run(&["info", name, "--json"]));
+                runs.push(sandbox.run(&["info", name, "--repo", APP]));
+            }
+            runs.push(sandbox.run(&["info", "reader", "--repo", "Not/Valid"]));
+            runs
+        })
+        .await
+        .expect("the runs");
+        let issued = tokens.issued();
+        assert!(!issued.is_empty(), "tokens were issued");
+        for run in &runs[..4] {
+            run.ok()
+                .never_shows("reader-pw-7")
+                .never_shows("maintainer-pw-7");
+            for token in &issued {
+                run.never_shows(token);
+            }
+        }
+        let reader = runs[0].json();
+        // The catalog's first repository is the one asked about.
+        assert_eq!(reader["grants"]["repository"], json!(APP), "{reader:#}");
+        assert_eq!(reader["grants"]["kind"], json!("token"), "{reader:#}");
+        assert_eq!(
+            reader["grants"]["actions"],
+            json!({"pull": true, "push": false, "delete": false, "all": false}),
+            "{reader:#}"
+        );
+        assert_eq!(reader["grants"]["short"], json!("r"), "{reader:#}");
+        assert_eq!(reader["rate_budget"], json!(null), "{reader:#}");
+        assert_eq!(
+            reader["credential"],
+            json!("user \"reader\" (token auth)"),
+            "{reader:#}"
+        );
+        assert!(
+            runs[1].stdout.contains(&format!("granted  "))
+                && runs[1].stdout.contains(&format!("pull on {APP} (r)")),
+            "{}",
+            runs[1].stdout
+        );
+        assert!(
+            runs[1].stdout.contains("none announced"),
+            "{}",
+            runs[1].stdout
+        );
+        let maintainer = runs[2].json();
+        assert_eq!(
+            maintainer["grants"]["short"],
+            json!("rwd"),
+            "{maintainer:#}"
+        );
+        assert_eq!(
+            maintainer["grants"]["actions"],
+            json!({"pull": true, "push": true, "delete": true, "all": false}),
+            "{maintainer:#}"
+        );
+        assert!(
+            runs[3]
+                .stdout
+                .contains(&format!("pull,push,delete on {APP} (rwd)")),
+            "{}",
+            runs[3].stdout
+        );
+        runs[4].fails_with_one_line(&["Not/Valid"]);
+    }
+
+    /// A registry that sends Docker Hub's `RateLimit-*` headers (a fake answering as Docker
+    /// Hub documents them): `info` shows the remaining budget of the last answer.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn info_shows_the_budget_a_registry_announces() {
+        use wiremock::matchers::{method, path};
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+        let server = MockServer::start().await;
+        let limited = |status: u16| {
+            ResponseTemplate::new(status)
+                .insert_header("Docker-Distribution-API-Version", "registry/2.0")
+                .insert_header("RateLimit-Limit", "100;w=21600")
+                .insert_header("RateLimit-Remaining", "76;w=21600")
+        };
+        Mock::given(method("GET"))
+            .and(path("/v2/"))
+            .respond_with(limited(200))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/v2/_catalog"))
+            .respond_with(limited(200).set_body_json(json!({"repositories": ["library/app"]})))
+            .mount(&server)
+            .await;
+        // Everything else (referrers, tag and digest probes): 404, still counted.
+        Mock::given(wiremock::matchers::any())
+            .respond_with(limited(404))
+            .mount(&server)
+            .await;
+        let addr = server.address().to_string();
+        let (json_run, text_run) = tokio::task::spawn_blocking(move || {
+            let sandbox = Sandbox::new();
+            (
+                sandbox.run(&["info", &addr, "--json"]),
+                sandbox.run(&["info", &addr]),
+            )
+        })
+        .await
+        .expect("the runs");
+        let info = json_run.ok().json();
+        assert_eq!(
+            info["rate_budget"],
+            json!({"limit": 100, "remaining": 76, "window_secs": 21600}),
+            "{info:#}"
+        );
+        assert_eq!(info["grants"]["kind"], json!("open"), "{info:#}");
+        assert!(
+            text_run
+                .ok()
+                .stdout
+                .contains("76 of 100 requests left (per 6 h)"),
+            "{}",
+            text_run.stdout
+        );
+    }
+}
+
 mod politeness {
     use super::*;
     use std::time::{Duration, Instant};

@@ -205,8 +205,14 @@ impl Client {
         let credential = match self.credentials().await? {
             Credentials::Anonymous => "anonymous".to_string(),
             Credentials::Basic { username, .. } => format!(
-                "user {:?} (basic auth)",
-                crate::sanitize::sanitize(username)
+                "user {:?} ({})",
+                crate::sanitize::sanitize(username),
+                // The base answered, so the scheme is learned: a token server vouches for
+                // the user where the challenge was Bearer.
+                match self.auth_parts().1.scheme() {
+                    Some(super::auth::AuthScheme::Bearer { .. }) => "token auth",
+                    _ => "basic auth",
+                }
             ),
             Credentials::IdentityToken(_) => "an identity token".to_string(),
         };
