@@ -273,7 +273,7 @@ mod info {
             "{reader:#}"
         );
         assert!(
-            runs[1].stdout.contains(&format!("granted  "))
+            runs[1].stdout.contains("granted  ")
                 && runs[1].stdout.contains(&format!("pull on {APP} (r)")),
             "{}",
             runs[1].stdout
@@ -357,6 +357,132 @@ mod info {
             "{}",
             text_run.stdout
         );
+    }
+}
+
+mod tui {
+    use super::*;
+    use regatta::tui::app::Message;
+    use regatta::tui::{Action, App, RegistryEntry, Theme};
+
+    /// The app with its real workers on a token registry, signed in as `name`: the probe
+    /// finds token auth, the repository list asks the token server once per repository.
+    async fn app_as(
+        registry: &TestRegistry,
+        name: &str,
+        password: &str,
+        journal: &std::path::Path,
+    ) -> App {
+        let client = registry.client_with(ClientOptions {
+            credentials: user(name, password),
+            ..registry.client_options()
+        });
+        let source: std::sync::Arc<dyn regatta::registry::Source> =
+            std::sync::Arc::new(client.clone());
+        let entry = RegistryEntry {
+            name: "tokens".into(),
+            location: registry.url(),
+            source: Ok(source),
+            notice: None,
+            client: Some(client),
+        };
+        let mut app = App::new(vec![entry], true, jiff::Timestamp::now(), Theme::PLAIN)
+            .with_journal(Some(journal.to_path_buf()))
+            .with_probes(true);
+        app.update(Action::Resize {
+            width: 100,
+            height: 30,
+        });
+        let effects = app.start();
+        regatta::tui::memory::run_until_idle(&mut app, effects).await;
+        // The probe's answer arrives after the list opened: the next action asks.
+        let effects = app.update(Action::Tick);
+        regatta::tui::memory::run_until_idle(&mut app, effects).await;
+        app
+    }
+
+    /// The reader's list shows `r` and a delete is refused before any dialog (nothing is
+    /// sent: the registry's access log has no DELETE); the maintainer's shows `rwd` and the
+    /// dialog opens. The token server saw one grants request per user and repository.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_repository_list_shows_grants_and_a_reader_cannot_start_a_delete() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let tokens = TokenServer::start(
+            dir.path(),
+            vec![
+                TokenUser::new("reader", "reader-pw", &["pull"]),
+                TokenUser::new("maintainer", "maintainer-pw", &["pull", "push", "delete"]),
+            ],
+        )
+        .await;
+        let registry = TestRegistry::start_with(RegistryOptions {
+            access_log: true,
+            delete_enabled: true,
+            token: Some(tokens.auth()),
+            ..RegistryOptions::default()
+        });
+        let maintainer = registry.client_with(ClientOptions {
+            credentials: user("maintainer", "maintainer-pw"),
+            ..registry.client_options()
+        });
+        let truth = fixture().push_blocking(&maintainer);
+        let hex = truth.tagged(APP, "v1").digest.to_string()["sha256:".len()..].to_string();
+        let journal = tempfile::tempdir().expect("a temp dir");
+
+        let mut reader = app_as(&registry, "reader", "reader-pw", journal.path()).await;
+        let entry = &reader.entries()[0];
+        assert!(
+            entry.capabilities.as_ref().is_some_and(|c| c.token_auth),
+            "{:?}",
+            entry.capabilities
+        );
+        assert_eq!(entry.grants.get(&repo(APP)).map(Grants::short), Some("r"));
+        for action in [Action::Open, Action::Last, Action::RequestDelete] {
+            let effects = reader.update(action);
+            regatta::tui::memory::run_until_idle(&mut reader, effects).await;
+        }
+        assert!(reader.dialog().is_none());
+        assert!(
+            matches!(reader.message(), Some(Message::Error(e))
+                if e == "the credential for tokens may not delete in team/app: its token grants pull only"),
+            "{:?}",
+            reader.message()
+        );
+
+        let mut writer = app_as(&registry, "maintainer", "maintainer-pw", journal.path()).await;
+        assert_eq!(
+            writer.entries()[0]
+                .grants
+                .get(&repo(APP))
+                .map(Grants::short),
+            Some("rwd")
+        );
+        for action in [Action::Open, Action::Last, Action::RequestDelete] {
+            let effects = writer.update(action);
+            regatta::tui::memory::run_until_idle(&mut writer, effects).await;
+        }
+        assert!(writer.dialog().is_some(), "{:?}", writer.message());
+        // The probe's deletes name absent digests and tags; none names the image.
+        assert!(
+            registry
+                .access_log()
+                .iter()
+                .all(|e| e.method != "DELETE" || !e.target.contains(&hex)),
+            "nothing of the image was deleted"
+        );
+        assert!(revision_stored(&registry, APP, &hex), "still stored");
+        // One grants request per user and repository: the token server's log.
+        let asked: Vec<_> = tokens
+            .requests()
+            .await
+            .into_iter()
+            .filter(|r| {
+                r.url
+                    .query_pairs()
+                    .any(|(k, v)| k == "scope" && v == format!("repository:{APP}:pull,push,delete"))
+            })
+            .collect();
+        assert_eq!(asked.len(), 2, "{asked:?}");
     }
 }
 
