@@ -486,6 +486,75 @@ mod tui {
     }
 }
 
+/// The built binary in a real terminal (tmux), signed in as the read-only user of a token
+/// registry: the repository list shows `r` in its `MAY` column and `d` on a tag says in one
+/// line that the token grants pull only; the registry saw no `DELETE` of the image.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tui_in_a_terminal_shows_the_readers_grants_and_refuses_its_delete() {
+    use support::tmux::Pane;
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let tokens = TokenServer::start(
+        dir.path(),
+        vec![
+            TokenUser::new("reader", "reader-pw-e2e", &["pull"]),
+            TokenUser::new("maintainer", "maintainer-pw", &["pull", "push", "delete"]),
+        ],
+    )
+    .await;
+    let registry = TestRegistry::start_with(RegistryOptions {
+        access_log: true,
+        delete_enabled: true,
+        token: Some(tokens.auth()),
+        ..RegistryOptions::default()
+    });
+    let maintainer = registry.client_with(ClientOptions {
+        credentials: user("maintainer", "maintainer-pw"),
+        ..registry.client_options()
+    });
+    let truth = fixture().push_blocking(&maintainer);
+    let hex = truth.tagged(APP, "v1").digest.to_string()["sha256:".len()..].to_string();
+    let config = format!(
+        "[registries.tokens]\nurl = \"{}\"\nusername = \"reader\"\npassword = \"reader-pw-e2e\"\n",
+        registry.url()
+    );
+    let (list, refused) = tokio::task::spawn_blocking(move || {
+        let pane = Pane::start_with("grants", &["tokens"], &[], |root| {
+            let dir = root.join("config/regatta");
+            std::fs::create_dir_all(&dir).expect("mkdir config/regatta");
+            std::fs::write(dir.join("config.toml"), &config).expect("write config.toml");
+        });
+        let list = pane.wait_for("the grants column", |s| {
+            s.contains("MAY")
+                && s.lines()
+                    .any(|l| l.contains(APP) && l.trim_end().ends_with(" r"))
+        });
+        pane.keys(&["Enter"]);
+        pane.wait_for_text("v1");
+        pane.keys(&["d"]);
+        let refused = pane.wait_for_text("may not delete");
+        pane.keys(&["q"]);
+        pane.wait_for_exit();
+        (list, refused)
+    })
+    .await
+    .expect("the pane");
+    assert!(!list.contains("reader-pw-e2e"), "{list}");
+    assert!(
+        refused.contains(&format!(
+            "may not delete in {APP}: its token grants pull only"
+        )),
+        "{refused}"
+    );
+    assert!(
+        registry
+            .access_log()
+            .iter()
+            .all(|e| e.method != "DELETE" || !e.target.contains(&hex)),
+        "nothing of the image was deleted"
+    );
+    assert!(revision_stored(&registry, APP, &hex), "still stored");
+}
+
 mod politeness {
     use super::*;
     use std::time::{Duration, Instant};
