@@ -8,9 +8,13 @@ use crate::registry::{Grants, RepoName};
 use crate::tui::action::{Action, Effect};
 use crate::tui::views::View;
 
+/// Grant questions in flight at once (each is one token request).
+const MAX_IN_FLIGHT: usize = 4;
+
 impl App {
-    /// Asks for the grants of every repository the shown repository list holds that was not
-    /// asked about yet, on registries whose probe found token auth.
+    /// Asks for the grants of the repositories the shown repository list holds that were not
+    /// asked about yet, on registries whose probe found token auth, [`MAX_IN_FLIGHT`] at a
+    /// time.
     pub(super) fn request_grants(&mut self) -> Vec<Effect> {
         let Some(View::Repos(v)) = self.stack.last() else {
             return Vec::new();
@@ -24,10 +28,13 @@ impl App {
         if !token_registry {
             return Vec::new();
         }
+        // A few at a time: the rest are asked as answers come back.
+        let room = MAX_IN_FLIGHT.saturating_sub(self.grant_reqs.len());
         let wanted: Vec<RepoName> = v
             .rows
             .names()
             .filter(|name| !state.grants_asked.contains(*name))
+            .take(room)
             .cloned()
             .collect();
         let mut effects = Vec::with_capacity(wanted.len());

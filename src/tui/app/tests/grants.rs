@@ -74,6 +74,24 @@ async fn a_token_registry_asks_once_per_listed_repository_and_shows_the_answers(
     let mut app = app(true).await;
     let effects = app.update(Action::Tick);
     let mut asked = grant_requests(&effects);
+    assert_eq!(asked.len(), 4, "four at a time: {asked:?}");
+    // Another listed repository is asked only once an answer came back.
+    let View::Repos(v) = &mut app.stack[1] else {
+        panic!("the repository list")
+    };
+    v.rows.add(&[repo("team/late")], |_| None);
+    assert!(grant_requests(&app.update(Action::Tick)).is_empty());
+    let (first, _) = asked[0].clone();
+    let more = grant_requests(&app.update(Action::Granted {
+        req: first,
+        result: Ok(pull_only()),
+        budget: None,
+    }));
+    assert_eq!(
+        more.iter().map(|(_, r)| r.as_str()).collect::<Vec<_>>(),
+        ["team/late"]
+    );
+    asked.extend(more);
     asked.sort_by(|a, b| a.1.cmp(&b.1));
     let names: Vec<String> = asked.iter().map(|(_, r)| r.clone()).collect();
     assert_eq!(names, listed(&app), "one request per listed repository");
