@@ -108,7 +108,16 @@ fn a_registry_with_deletes_on_says_so_and_loses_nothing() {
             "{expected:?} not in {seen:#?}"
         );
     }
-    assert_eq!(seen.len(), 6, "a handful of requests: {seen:#?}");
+    // The probe's six, and the `GET /v2/` with which `info` asks what the credential may
+    // do (an open registry: no token request follows).
+    assert_eq!(seen.len(), 7, "a handful of requests: {seen:#?}");
+    assert_eq!(
+        seen.iter()
+            .filter(|(m, p, _)| m == "GET" && p == "/v2/")
+            .count(),
+        2,
+        "{seen:#?}"
+    );
     // Nothing was deleted: both tags and every byte are still there.
     assert_eq!(tag_links(&registry), ["latest", "v1"]);
     assert_eq!(registry.blob_store_bytes(), bytes_before);

@@ -200,6 +200,361 @@ mod grants {
     }
 }
 
+mod info {
+    use super::*;
+    use serde_json::json;
+    use support::cli::Sandbox;
+
+    /// `regatta info` on a token registry, as the reader and as the maintainer: the granted
+    /// actions of each, read from the token server's own grants; the registry enforces the
+    /// same (see `token_grants_are_read_before_trying_and_match_what_the_registry_enforces`).
+    /// No password and no issued token is printed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn info_shows_what_each_token_user_may_do() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let tokens = TokenServer::start(
+            dir.path(),
+            vec![
+                TokenUser::new("reader", "reader-pw-7", &["pull"]),
+                TokenUser::new("maintainer", "maintainer-pw-7", &["pull", "push", "delete"]),
+            ],
+        )
+        .await;
+        let registry = TestRegistry::start_with(RegistryOptions {
+            token: Some(tokens.auth()),
+            ..RegistryOptions::default()
+        });
+        let maintainer = registry.client_with(ClientOptions {
+            credentials: user("maintainer", "maintainer-pw-7"),
+            ..registry.client_options()
+        });
+        fixture().push_blocking(&maintainer);
+        let sandbox = Sandbox::new();
+        sandbox.write_default_config(&format!(
+            "[registries.reader]\nurl = \"{url}\"\nusername = \"reader\"\npassword = \"reader-pw-7\"\n\n\
+             [registries.maintainer]\nurl = \"{url}\"\nusername = \"maintainer\"\npassword = \"maintainer-pw-7\"\n",
+            url = registry.url()
+        ));
+        let runs = tokio::task::spawn_blocking(move || {
+            let mut runs = Vec::new();
+            for name in ["reader", "maintainer"] {
+                runs.push(sandbox.run(&["info", name, "--json"]));
+                runs.push(sandbox.run(&["info", name, "--repo", APP]));
+            }
+            runs.push(sandbox.run(&["info", "reader", "--repo", "Not/Valid"]));
+            runs
+        })
+        .await
+        .expect("the runs");
+        let issued = tokens.issued();
+        assert!(!issued.is_empty(), "tokens were issued");
+        for run in &runs[..4] {
+            run.ok()
+                .never_shows("reader-pw-7")
+                .never_shows("maintainer-pw-7");
+            for token in &issued {
+                run.never_shows(token);
+            }
+        }
+        let reader = runs[0].json();
+        // The catalog's first repository is the one asked about.
+        assert_eq!(reader["grants"]["repository"], json!(APP), "{reader:#}");
+        assert_eq!(reader["grants"]["kind"], json!("token"), "{reader:#}");
+        assert_eq!(
+            reader["grants"]["actions"],
+            json!({"pull": true, "push": false, "delete": false, "all": false}),
+            "{reader:#}"
+        );
+        assert_eq!(reader["grants"]["short"], json!("r"), "{reader:#}");
+        assert_eq!(reader["rate_budget"], json!(null), "{reader:#}");
+        assert_eq!(
+            reader["credential"],
+            json!("user \"reader\" (token auth)"),
+            "{reader:#}"
+        );
+        assert!(
+            runs[1].stdout.contains("granted  ")
+                && runs[1].stdout.contains(&format!("pull on {APP} (r)")),
+            "{}",
+            runs[1].stdout
+        );
+        assert!(
+            runs[1].stdout.contains("none announced"),
+            "{}",
+            runs[1].stdout
+        );
+        let maintainer = runs[2].json();
+        assert_eq!(
+            maintainer["grants"]["short"],
+            json!("rwd"),
+            "{maintainer:#}"
+        );
+        assert_eq!(
+            maintainer["grants"]["actions"],
+            json!({"pull": true, "push": true, "delete": true, "all": false}),
+            "{maintainer:#}"
+        );
+        assert!(
+            runs[3]
+                .stdout
+                .contains(&format!("pull,push,delete on {APP} (rwd)")),
+            "{}",
+            runs[3].stdout
+        );
+        runs[4].fails_with_one_line(&["Not/Valid"]);
+    }
+
+    /// A registry that sends Docker Hub's `RateLimit-*` headers (a fake answering as Docker
+    /// Hub documents them): `info` shows the remaining budget of the last answer.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn info_shows_the_budget_a_registry_announces() {
+        use wiremock::matchers::{method, path};
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+        let server = MockServer::start().await;
+        let limited = |status: u16| {
+            ResponseTemplate::new(status)
+                .insert_header("Docker-Distribution-API-Version", "registry/2.0")
+                .insert_header("RateLimit-Limit", "100;w=21600")
+                .insert_header("RateLimit-Remaining", "76;w=21600")
+        };
+        Mock::given(method("GET"))
+            .and(path("/v2/"))
+            .respond_with(limited(200))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/v2/_catalog"))
+            .respond_with(limited(200).set_body_json(json!({"repositories": ["library/app"]})))
+            .mount(&server)
+            .await;
+        // Everything else (referrers, tag and digest probes): 404, still counted.
+        Mock::given(wiremock::matchers::any())
+            .respond_with(limited(404))
+            .mount(&server)
+            .await;
+        let addr = server.address().to_string();
+        let (json_run, text_run) = tokio::task::spawn_blocking(move || {
+            let sandbox = Sandbox::new();
+            (
+                sandbox.run(&["info", &addr, "--json"]),
+                sandbox.run(&["info", &addr]),
+            )
+        })
+        .await
+        .expect("the runs");
+        let info = json_run.ok().json();
+        assert_eq!(
+            info["rate_budget"],
+            json!({"limit": 100, "remaining": 76, "window_secs": 21600}),
+            "{info:#}"
+        );
+        assert_eq!(info["grants"]["kind"], json!("open"), "{info:#}");
+        assert!(
+            text_run
+                .ok()
+                .stdout
+                .contains("76 of 100 requests left (per 6 h)"),
+            "{}",
+            text_run.stdout
+        );
+    }
+}
+
+mod tui {
+    use super::*;
+    use regatta::tui::app::Message;
+    use regatta::tui::{Action, App, RegistryEntry, Theme};
+
+    /// The app with its real workers on a token registry, signed in as `name`: the probe
+    /// finds token auth, the repository list asks the token server once per repository.
+    async fn app_as(
+        registry: &TestRegistry,
+        name: &str,
+        password: &str,
+        journal: &std::path::Path,
+    ) -> App {
+        let client = registry.client_with(ClientOptions {
+            credentials: user(name, password),
+            ..registry.client_options()
+        });
+        let source: std::sync::Arc<dyn regatta::registry::Source> =
+            std::sync::Arc::new(client.clone());
+        let entry = RegistryEntry {
+            name: "tokens".into(),
+            location: registry.url(),
+            source: Ok(source),
+            notice: None,
+            client: Some(client),
+        };
+        let mut app = App::new(vec![entry], true, jiff::Timestamp::now(), Theme::PLAIN)
+            .with_journal(Some(journal.to_path_buf()))
+            .with_probes(true);
+        app.update(Action::Resize {
+            width: 100,
+            height: 30,
+        });
+        let effects = app.start();
+        regatta::tui::memory::run_until_idle(&mut app, effects).await;
+        // The probe's answer arrives after the list opened: the next action asks.
+        let effects = app.update(Action::Tick);
+        regatta::tui::memory::run_until_idle(&mut app, effects).await;
+        app
+    }
+
+    /// The reader's list shows `r` and a delete is refused before any dialog (nothing is
+    /// sent: the registry's access log has no DELETE); the maintainer's shows `rwd` and the
+    /// dialog opens. The token server saw one grants request per user and repository.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_repository_list_shows_grants_and_a_reader_cannot_start_a_delete() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let tokens = TokenServer::start(
+            dir.path(),
+            vec![
+                TokenUser::new("reader", "reader-pw", &["pull"]),
+                TokenUser::new("maintainer", "maintainer-pw", &["pull", "push", "delete"]),
+            ],
+        )
+        .await;
+        let registry = TestRegistry::start_with(RegistryOptions {
+            access_log: true,
+            delete_enabled: true,
+            token: Some(tokens.auth()),
+            ..RegistryOptions::default()
+        });
+        let maintainer = registry.client_with(ClientOptions {
+            credentials: user("maintainer", "maintainer-pw"),
+            ..registry.client_options()
+        });
+        let truth = fixture().push_blocking(&maintainer);
+        let hex = truth.tagged(APP, "v1").digest.to_string()["sha256:".len()..].to_string();
+        let journal = tempfile::tempdir().expect("a temp dir");
+
+        let mut reader = app_as(&registry, "reader", "reader-pw", journal.path()).await;
+        let entry = &reader.entries()[0];
+        assert!(
+            entry.capabilities.as_ref().is_some_and(|c| c.token_auth),
+            "{:?}",
+            entry.capabilities
+        );
+        assert_eq!(entry.grants.get(&repo(APP)).map(Grants::short), Some("r"));
+        for action in [Action::Open, Action::Last, Action::RequestDelete] {
+            let effects = reader.update(action);
+            regatta::tui::memory::run_until_idle(&mut reader, effects).await;
+        }
+        assert!(reader.dialog().is_none());
+        assert!(
+            matches!(reader.message(), Some(Message::Error(e))
+                if e == "the credential for tokens may not delete in team/app: its token grants pull only"),
+            "{:?}",
+            reader.message()
+        );
+
+        let mut writer = app_as(&registry, "maintainer", "maintainer-pw", journal.path()).await;
+        assert_eq!(
+            writer.entries()[0]
+                .grants
+                .get(&repo(APP))
+                .map(Grants::short),
+            Some("rwd")
+        );
+        for action in [Action::Open, Action::Last, Action::RequestDelete] {
+            let effects = writer.update(action);
+            regatta::tui::memory::run_until_idle(&mut writer, effects).await;
+        }
+        assert!(writer.dialog().is_some(), "{:?}", writer.message());
+        // The probe's deletes name absent digests and tags; none names the image.
+        assert!(
+            registry
+                .access_log()
+                .iter()
+                .all(|e| e.method != "DELETE" || !e.target.contains(&hex)),
+            "nothing of the image was deleted"
+        );
+        assert!(revision_stored(&registry, APP, &hex), "still stored");
+        // One grants request per user and repository: the token server's log.
+        let asked: Vec<_> = tokens
+            .requests()
+            .await
+            .into_iter()
+            .filter(|r| {
+                r.url
+                    .query_pairs()
+                    .any(|(k, v)| k == "scope" && v == format!("repository:{APP}:pull,push,delete"))
+            })
+            .collect();
+        assert_eq!(asked.len(), 2, "{asked:?}");
+    }
+}
+
+/// The built binary in a real terminal (tmux), signed in as the read-only user of a token
+/// registry: the repository list shows `r` in its `MAY` column and `d` on a tag says in one
+/// line that the token grants pull only; the registry saw no `DELETE` of the image.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tui_in_a_terminal_shows_the_readers_grants_and_refuses_its_delete() {
+    use support::tmux::Pane;
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let tokens = TokenServer::start(
+        dir.path(),
+        vec![
+            TokenUser::new("reader", "reader-pw-e2e", &["pull"]),
+            TokenUser::new("maintainer", "maintainer-pw", &["pull", "push", "delete"]),
+        ],
+    )
+    .await;
+    let registry = TestRegistry::start_with(RegistryOptions {
+        access_log: true,
+        delete_enabled: true,
+        token: Some(tokens.auth()),
+        ..RegistryOptions::default()
+    });
+    let maintainer = registry.client_with(ClientOptions {
+        credentials: user("maintainer", "maintainer-pw"),
+        ..registry.client_options()
+    });
+    let truth = fixture().push_blocking(&maintainer);
+    let hex = truth.tagged(APP, "v1").digest.to_string()["sha256:".len()..].to_string();
+    let config = format!(
+        "[registries.tokens]\nurl = \"{}\"\nusername = \"reader\"\npassword = \"reader-pw-e2e\"\n",
+        registry.url()
+    );
+    let (list, refused) = tokio::task::spawn_blocking(move || {
+        let pane = Pane::start_with("grants", &["tokens"], &[], |root| {
+            let dir = root.join("config/regatta");
+            std::fs::create_dir_all(&dir).expect("mkdir config/regatta");
+            std::fs::write(dir.join("config.toml"), &config).expect("write config.toml");
+        });
+        let list = pane.wait_for("the grants column", |s| {
+            s.contains("MAY")
+                && s.lines()
+                    .any(|l| l.contains(APP) && l.trim_end().ends_with(" r"))
+        });
+        pane.keys(&["Enter"]);
+        pane.wait_for_text("v1");
+        pane.keys(&["d"]);
+        let refused = pane.wait_for_text("may not delete");
+        pane.keys(&["q"]);
+        pane.wait_for_exit();
+        (list, refused)
+    })
+    .await
+    .expect("the pane");
+    assert!(!list.contains("reader-pw-e2e"), "{list}");
+    assert!(
+        refused.contains(&format!(
+            "may not delete in {APP}: its token grants pull only"
+        )),
+        "{refused}"
+    );
+    assert!(
+        registry
+            .access_log()
+            .iter()
+            .all(|e| e.method != "DELETE" || !e.target.contains(&hex)),
+        "nothing of the image was deleted"
+    );
+    assert!(revision_stored(&registry, APP, &hex), "still stored");
+}
+
 mod politeness {
     use super::*;
     use std::time::{Duration, Instant};

@@ -175,10 +175,14 @@ pub enum Command {
         json: bool,
     },
     /// What a registry can do: API version, catalog and its page cap, referrers API, tag
-    /// delete, whether deletes are enabled (probed with requests that change nothing).
+    /// delete, whether deletes are enabled (probed with requests that change nothing), what
+    /// the credential may do on a repository, and the request budget the registry announced.
     Info {
         /// Registry (config name, host[:port], URL).
         target: String,
+        /// The repository whose grants to show (default: the first of the catalog).
+        #[arg(long)]
+        repo: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -331,7 +335,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Some(Command::Restore { ids, list, json }) => {
                 succeeded(restore::run(&ctx, &ids, list, json).await?)
             }
-            Some(Command::Info { target, json }) => info::run(&ctx, &target, json).await,
+            Some(Command::Info { target, repo, json }) => {
+                info::run(&ctx, &target, repo.as_deref(), json).await
+            }
             Some(Command::Completions { .. }) => Ok(()),
         }
     })

@@ -63,6 +63,17 @@ const REPO: [ColumnSpec; 5] = [
 /// The repository list.
 pub const REPO_COLUMNS: &[ColumnSpec] = &REPO;
 
+/// The TUI's repository list on a token registry: what the credential may do in each
+/// (`r`, `rw`, `rwd`; empty until known).
+pub const REPO_GRANT_COLUMNS: &[ColumnSpec] = &[
+    REPO[0],
+    REPO[1],
+    REPO[2],
+    REPO[3],
+    REPO[4],
+    col("MAY", Fixed(4), Left),
+];
+
 /// `regatta du`: the repository list's columns and the bytes shared with other repositories.
 pub const DU_COLUMNS: &[ColumnSpec] = &[
     REPO[0],

@@ -138,7 +138,10 @@ fn docker_config_lookup(host: &str, key: &str) -> Result<Credentials, RegistryEr
             Err(E::HelperFailure { helper, .. }) => Err(RegistryError::Credentials {
                 host: host.to_string(),
                 // `helper` is the full program name, `docker-credential-NAME`.
-                detail: format!("the credential helper {helper} failed"),
+                detail: format!(
+                    "the credential helper {helper} failed (named in {}); its output is not shown, as it may hold the secret: `echo {host} | {helper} get` shows why",
+                    path.display()
+                ),
             }),
             Err(other) => Err(RegistryError::Credentials {
                 host: host.to_string(),

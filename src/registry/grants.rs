@@ -151,8 +151,11 @@ impl Client {
     /// dropped); for basic-auth and open registries, what is known. Sends `GET /v2/` and, for
     /// token registries, one token request; changes nothing.
     pub async fn grants(&self, repo: &RepoName) -> Result<Grants, RegistryError> {
-        // The API base answers with the challenge (or without one), teaching the scheme.
-        self.ping().await?;
+        // The API base answers with the challenge (or without one), teaching the scheme;
+        // once a challenge was learned (by the probe, say), asking again adds nothing.
+        if self.auth_parts().1.scheme().is_none() {
+            self.ping().await?;
+        }
         let credentials = self.credentials().await?.clone();
         let scope = format!("repository:{repo}:{ASKED_ACTIONS}");
         let (http, auth) = self.auth_parts();

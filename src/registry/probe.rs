@@ -98,6 +98,9 @@ pub struct Capabilities {
     /// Who regatta is there: `anonymous`, `user "alice" (basic auth)`, `an identity token`.
     /// What that credential may do shows in the findings (a delete refused with 401/403).
     pub credential: String,
+    /// The registry asked for a token (a Bearer challenge): what a credential may do there
+    /// can be asked of its token server ([`Client::grants`](super::client::Client::grants)).
+    pub token_auth: bool,
     pub catalog: CatalogFinding,
     /// The repository the repository-level probes asked.
     pub probe_repository: String,
@@ -202,11 +205,22 @@ impl Client {
         let server = header_text("server");
         drop(base);
 
+        let token_auth = matches!(
+            self.auth_parts().1.scheme(),
+            Some(super::auth::AuthScheme::Bearer { .. })
+        );
         let credential = match self.credentials().await? {
             Credentials::Anonymous => "anonymous".to_string(),
             Credentials::Basic { username, .. } => format!(
-                "user {:?} (basic auth)",
-                crate::sanitize::sanitize(username)
+                "user {:?} ({})",
+                crate::sanitize::sanitize(username),
+                // The base answered, so the scheme is learned: a token server vouches for
+                // the user where the challenge was Bearer.
+                if token_auth {
+                    "token auth"
+                } else {
+                    "basic auth"
+                }
             ),
             Credentials::IdentityToken(_) => "an identity token".to_string(),
         };
@@ -219,6 +233,7 @@ impl Client {
             api_version,
             server,
             credential,
+            token_auth,
             catalog,
             probe_repository: repo,
             referrers_api,

@@ -149,6 +149,13 @@ pub enum Action {
         req: ReqId,
         result: Result<Box<crate::registry::probe::Capabilities>, RegistryError>,
     },
+    /// What the credential may do on `repo` (a token registry's token server said), and the
+    /// registry's request budget as last seen.
+    Granted {
+        req: ReqId,
+        result: Result<crate::registry::Grants, RegistryError>,
+        budget: Option<crate::registry::RateBudget>,
+    },
     ImageLoaded {
         req: ReqId,
         tree: Arc<ImageTree>,
@@ -250,6 +257,7 @@ impl Action {
             self,
             Action::PingFinished { .. }
                 | Action::Probed { .. }
+                | Action::Granted { .. }
                 | Action::ImageLoaded { .. }
                 | Action::ImageFailed { .. }
                 | Action::Scanned { .. }
@@ -269,6 +277,7 @@ impl Action {
         match self {
             Action::PingFinished { req, .. }
             | Action::Probed { req, .. }
+            | Action::Granted { req, .. }
             | Action::ImageLoaded { req, .. }
             | Action::ImageFailed { req, .. }
             | Action::Scanned { req, .. }
@@ -292,6 +301,12 @@ pub enum Effect {
     Ping { req: ReqId, entry: usize },
     /// Find out what a registry can do ([`crate::registry::probe`]; changes nothing).
     Probe { req: ReqId, entry: usize },
+    /// Ask the token server what the credential may do on `repo` (one token request).
+    Grants {
+        req: ReqId,
+        entry: usize,
+        repo: RepoName,
+    },
     /// Fetch one image (manifest, children, configs) for the manifest and layer views,
     /// through the documents the scan reads (so nothing the scan has is fetched again).
     FetchImage {
@@ -351,6 +366,9 @@ impl Effect {
         match self {
             Effect::Ping { req, entry } => format!("ping {req} registry {entry}"),
             Effect::Probe { req, entry } => format!("probe {req} registry {entry}"),
+            Effect::Grants { req, entry, repo } => {
+                format!("grants {req} registry {entry}: {repo}")
+            }
             Effect::Prioritize { scan, repo } => format!("prioritize {repo} in scan {scan}"),
             Effect::FetchImage {
                 req,
@@ -387,6 +405,7 @@ impl Effect {
         match self {
             Effect::Ping { req, .. }
             | Effect::Probe { req, .. }
+            | Effect::Grants { req, .. }
             | Effect::FetchImage { req, .. }
             | Effect::Scan { req, .. }
             | Effect::ApplyPlan { req, .. }

@@ -126,6 +126,7 @@ fn draw_status(app: &App, f: &mut Frame, area: Rect) {
     let right: Vec<String> = [
         storage.and_then(|s| s.progress()),
         storage.and_then(|s| s.marks_text()),
+        app.budget_text(),
     ]
     .into_iter()
     .flatten()

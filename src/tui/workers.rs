@@ -178,6 +178,22 @@ impl Workers {
                 };
                 (req, Box::pin(work))
             }
+            Effect::Grants { req, entry, repo } => {
+                let Some(client) = resources.client(entry) else {
+                    return;
+                };
+                let tx = tx.clone();
+                let work = async move {
+                    let result = client.grants(&repo).await;
+                    let budget = client.rate_budget();
+                    let _ = tx.send(Action::Granted {
+                        req,
+                        result,
+                        budget,
+                    });
+                };
+                (req, Box::pin(work))
+            }
             Effect::FetchImage {
                 req,
                 entry,

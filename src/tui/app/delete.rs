@@ -122,6 +122,7 @@ impl App {
         }
         self.deletable(entry)?;
         let repos: BTreeSet<&RepoName> = selection.iter().map(|(r, _)| r).collect();
+        self.may_delete_in(entry, repos.iter().copied())?;
         let model = &self.storages[entry].model;
         let delete = plan_rm(model, selection, Mode::Delete);
         let untag = plan_rm(model, selection, Mode::Untag);
@@ -161,6 +162,7 @@ impl App {
             return Err("the policy deletes nothing here".into());
         }
         self.deletable(entry)?;
+        self.may_delete_in(entry, plan.deletions.iter().map(|d| &d.repository))?;
         self.ready_to_delete(entry, &plan)?;
         let title = format!("apply the cleanup: {} go", count(plan.tag_count(), "tag"));
         let choices = vec![Choice {

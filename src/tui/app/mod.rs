@@ -3,6 +3,7 @@
 
 mod audit;
 mod delete;
+mod grants;
 mod intents;
 mod results;
 mod storage;
@@ -85,6 +86,8 @@ pub struct App {
     /// Probe registries that answer for what they can do (off by default: the probe talks
     /// to the registry's client, which tests built on in-memory sources do not want).
     probes: bool,
+    /// Grant requests in flight: which registry and repository each asks about.
+    grant_reqs: HashMap<ReqId, (usize, crate::registry::RepoName)>,
 }
 
 impl App {
@@ -112,6 +115,9 @@ impl App {
                 notice: e.notice,
                 client: e.client,
                 capabilities: None,
+                grants: BTreeMap::new(),
+                grants_asked: std::collections::BTreeSet::new(),
+                budget: None,
             })
             .collect();
         let mut app = Self {
@@ -137,6 +143,7 @@ impl App {
             spinner: Spinner::default(),
             open_first,
             probes: false,
+            grant_reqs: HashMap::new(),
         };
         app.settle();
         app
@@ -181,6 +188,7 @@ impl App {
         }
         self.settle();
         effects.extend(self.request_audits());
+        effects.extend(self.request_grants());
         effects
     }
 
@@ -188,6 +196,7 @@ impl App {
         let mut effects = self.apply(action);
         self.settle();
         effects.extend(self.request_audits());
+        effects.extend(self.request_grants());
         effects
     }
 
@@ -203,6 +212,7 @@ impl App {
         }
         self.settle();
         effects.extend(self.request_audits());
+        effects.extend(self.request_grants());
         effects
     }
 

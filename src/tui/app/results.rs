@@ -28,6 +28,7 @@ impl App {
             Action::TaskFailed { .. } if apply => return self.on_apply(action),
             Action::GcFinished { .. } => return self.on_gc(action),
             Action::TaskFailed { .. } if gc => return self.on_gc(action),
+            Action::Granted { .. } => return self.on_granted(action),
             Action::Restored { .. } => return self.on_restored(action),
             Action::TaskFailed { .. } if self.restores.contains_key(&req) => {
                 return self.on_restored(action);

@@ -26,6 +26,13 @@ pub struct EntryState {
     pub reach: Reach,
     /// What the registry can do, once probed (registries with a client only).
     pub capabilities: Option<Capabilities>,
+    /// What the credential may do per repository, asked of a token registry's token server
+    /// once per repository while its repository list is shown.
+    pub grants: std::collections::BTreeMap<crate::registry::RepoName, crate::registry::Grants>,
+    /// Repositories whose grants were asked for (answered or not): never asked twice.
+    pub grants_asked: std::collections::BTreeSet<crate::registry::RepoName>,
+    /// The request budget the registry announced last (`RateLimit-*`), as the workers saw it.
+    pub budget: Option<crate::registry::RateBudget>,
 }
 
 impl std::fmt::Debug for EntryState {

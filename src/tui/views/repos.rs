@@ -10,7 +10,7 @@ use ratatui::layout::Rect;
 use super::Ctx;
 use crate::registry::RepoName;
 use crate::tui::action::ReqId;
-use crate::tui::columns::{Field, REPO_COLUMNS, RepoLine, RepoSizes, repo_row};
+use crate::tui::columns::{Field, REPO_COLUMNS, REPO_GRANT_COLUMNS, RepoLine, RepoSizes, repo_row};
 use crate::tui::listing::{Listing, Rows, SortKey, by_name, larger_first};
 use crate::tui::widgets::table::{TableRow, render_table};
 
@@ -33,6 +33,11 @@ pub struct RepoRows {
 impl RepoRows {
     pub fn get(&self, row: usize) -> Option<&RepoRow> {
         self.rows.get(row)
+    }
+
+    /// Every listed repository, in arrival order.
+    pub fn names(&self) -> impl Iterator<Item = &RepoName> {
+        self.rows.iter().map(|r| &r.name)
     }
 
     /// Sets every row's numbers from `sizes_of`; returns whether any changed.
@@ -185,20 +190,36 @@ impl ReposView {
             (None, true) if self.listing.query().is_empty() => "no repositories",
             (None, true) => "no repositories match",
         };
+        // A token registry's grants, once asked for, get a column of their own.
+        let grants = ctx
+            .entries
+            .get(self.entry)
+            .map(|e| &e.grants)
+            .filter(|g| !g.is_empty());
+        let columns = if grants.is_some() {
+            REPO_GRANT_COLUMNS
+        } else {
+            REPO_COLUMNS
+        };
         render_table(
             f,
             area,
-            REPO_COLUMNS,
+            columns,
             &self.listing.table,
             &ctx.theme,
             empty,
             |p| match self.listing.row_at(p).and_then(|r| self.rows.get(r)) {
-                Some(row) => repo_row(&RepoLine {
-                    name: row.name.as_str(),
-                    tags: row.tags,
-                    sizes: row.sizes,
-                })
-                .into(),
+                Some(row) => {
+                    let mut cells = repo_row(&RepoLine {
+                        name: row.name.as_str(),
+                        tags: row.tags,
+                        sizes: row.sizes,
+                    });
+                    if let Some(grants) = grants {
+                        cells.push(grants.get(&row.name).map_or("", |g| g.short()).to_string());
+                    }
+                    cells.into()
+                }
                 None => TableRow::default(),
             },
         );

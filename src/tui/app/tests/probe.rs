@@ -11,11 +11,12 @@ fn finding(answer: Answer, evidence: &str) -> Finding {
     }
 }
 
-fn capabilities() -> Capabilities {
+pub(super) fn capabilities() -> Capabilities {
     Capabilities {
         api_version: Some("registry/2.0".into()),
         server: None,
         credential: "anonymous".into(),
+        token_auth: false,
         catalog: CatalogFinding {
             works: finding(Answer::Yes, "answers n=1000"),
             accepts_page_size_1000: Some(true),
