@@ -114,8 +114,11 @@ const MEDIA_TYPE_KINDS: &[(&str, Row)] = &[
         "application/vnd.cncf.helm.chart.content.v1.tar+gzip",
         Row::HelmChart,
     ),
-    // WASM: the CNCF layout, and wasm-to-oci's layer type
+    // WASM: the CNCF TAG Runtime layout (config v0, `application/wasm` layers, as wkg pushes
+    // them), the older oci-distribution config v1, and wasm-to-oci's layer types
     ("application/vnd.wasm.config.v0+json", Row::WasmModule),
+    ("application/vnd.wasm.config.v1+json", Row::WasmModule),
+    ("application/wasm", Row::WasmModule),
     (
         "application/vnd.wasm.content.layer.v1+wasm",
         Row::WasmModule,
@@ -393,6 +396,25 @@ mod tests {
                     "application/vnd.module.wasm.content.layer.v1+wasm",
                     &[],
                 )],
+                "WASM module",
+            ),
+            // As wkg pushes a component: the CNCF config and an `application/wasm` layer.
+            (
+                None,
+                "application/vnd.wasm.config.v0+json",
+                vec![layer("application/wasm", &[])],
+                "WASM module",
+            ),
+            (
+                None,
+                OCI_CONFIG,
+                vec![layer("application/wasm", &[])],
+                "WASM module",
+            ),
+            (
+                None,
+                "application/vnd.wasm.config.v1+json",
+                vec![layer("application/vnd.wasm.content.layer.v1+wasm", &[])],
                 "WASM module",
             ),
             // Unknown types are shown as they are
