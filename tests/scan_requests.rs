@@ -14,7 +14,7 @@ use regatta::registry::{ClientOptions, Digest, RequestKind, Source};
 use regatta::scan::{ScanOptions, scan};
 use support::cli::Sandbox;
 use support::fault_proxy::FaultProxy;
-use support::registry::{AccessLogEntry, RegistryOptions, TestRegistry};
+use support::registry::{AccessLogEntry, Logged, RegistryOptions, TestRegistry};
 use support::storage::{MULTI, MinimumRequests, storage_fixture};
 use support::truth::Fixture;
 
@@ -48,14 +48,13 @@ impl Seen {
         let mut s = Self::default();
         for e in entries {
             assert_eq!(e.status, 200, "{e:?}");
-            let path = e.target.split('?').next().unwrap_or("");
-            let slot = match (e.method.as_str(), path) {
-                ("GET", "/v2/_catalog") => &mut s.catalog_pages,
-                ("GET", p) if p.ends_with("/tags/list") => &mut s.tag_lists,
-                ("HEAD", p) if p.contains("/manifests/") => &mut s.manifest_heads,
-                ("GET", p) if p.contains("/manifests/") => &mut s.manifest_gets,
-                ("GET", p) if p.contains("/blobs/") => &mut s.blob_gets,
-                _ => &mut s.other,
+            let slot = match e.kind() {
+                Logged::CatalogPage => &mut s.catalog_pages,
+                Logged::TagList => &mut s.tag_lists,
+                Logged::ManifestHead => &mut s.manifest_heads,
+                Logged::ManifestGet => &mut s.manifest_gets,
+                Logged::BlobGet => &mut s.blob_gets,
+                Logged::Other => &mut s.other,
             };
             *slot += 1;
         }

@@ -12,12 +12,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use regatta::registry::{ClientOptions, RepoName, Source};
+use regatta::registry::{ClientOptions, Source};
 use regatta::tui::keymap::ViewKind;
 use regatta::tui::views::View;
 use regatta::tui::workers::Workers;
 use regatta::tui::{Action, App, Effect, RegistryEntry, Theme};
-use support::registry::{AccessLogEntry, RegistryOptions, TestRegistry};
+use support::registry::{Logged, RegistryOptions, TestRegistry};
 use support::storage::{MULTI, MinimumRequests, storage_fixture};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
@@ -68,27 +68,6 @@ impl Driver {
     }
 }
 
-/// Makes a request that only this test makes and waits until the registry has logged it;
-/// returns the log up to it (lines are written after their response, so the line of a
-/// request made after every other one was answered is the last to wait for).
-fn log_through_marker(registry: &TestRegistry, marker: &str) -> Vec<AccessLogEntry> {
-    let client = registry.client();
-    let repo = RepoName::parse(marker).expect("a repository name");
-    support::block_on(async {
-        // 404 (no such repository): only its line in the log matters.
-        let _ = client.tags(&repo).await;
-    });
-    let target = format!("/v2/{marker}/tags/list");
-    loop {
-        let log = registry.access_log();
-        let marker = |e: &AccessLogEntry| e.target.split('?').next() == Some(target.as_str());
-        if let Some(at) = log.iter().position(marker) {
-            return log[..at].to_vec();
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// Requests by what they are.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Kinds {
@@ -122,7 +101,8 @@ async fn the_tui_makes_each_request_once_from_registry_to_tag_to_storage() {
     let page_size = 4;
     let minimum = MinimumRequests::of(&truth, page_size);
     assert_eq!(minimum.catalog_pages, 2);
-    let before = log_through_marker(&registry, "marker/start").len() + 1;
+    // The log up to a marker request of the test's own, and the marker's line.
+    let before = registry.access_log_since(0).len() + 1;
 
     // One client for reads and writes, as the front end opens a registry.
     let client = registry.client_with(ClientOptions {
@@ -197,21 +177,20 @@ async fn the_tui_makes_each_request_once_from_registry_to_tag_to_storage() {
     let numbers = d.app.storage(0).and_then(|s| s.numbers()).expect("numbers");
     assert_eq!(numbers.registry.physical_bytes, registry.blob_store_bytes());
 
-    let log = log_through_marker(&registry, "marker/end");
-    let log = &log[before.min(log.len())..];
+    let log = registry.access_log_since(before);
+    let log = &log[..];
     let mut kinds = Kinds::default();
     let mut times: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut other = Vec::new();
     for e in log {
         assert_eq!(e.status, 200, "{e:?}");
-        let path = e.target.split('?').next().unwrap_or("");
-        let slot = match (e.method.as_str(), path) {
-            ("GET", "/v2/_catalog") => &mut kinds.catalog_pages,
-            ("GET", p) if p.ends_with("/tags/list") => &mut kinds.tag_lists,
-            ("HEAD", p) if p.contains("/manifests/") => &mut kinds.manifest_heads,
-            ("GET", p) if p.contains("/manifests/") => &mut kinds.manifest_gets,
-            ("GET", p) if p.contains("/blobs/") => &mut kinds.blob_gets,
-            _ => {
+        let slot = match e.kind() {
+            Logged::CatalogPage => &mut kinds.catalog_pages,
+            Logged::TagList => &mut kinds.tag_lists,
+            Logged::ManifestHead => &mut kinds.manifest_heads,
+            Logged::ManifestGet => &mut kinds.manifest_gets,
+            Logged::BlobGet => &mut kinds.blob_gets,
+            Logged::Other => {
                 other.push(e.clone());
                 continue;
             }

@@ -90,6 +90,31 @@ pub struct AccessLogEntry {
     pub status: u16,
 }
 
+/// What a logged request was, for the tests that count requests by kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Logged {
+    CatalogPage,
+    TagList,
+    ManifestHead,
+    ManifestGet,
+    BlobGet,
+    Other,
+}
+
+impl AccessLogEntry {
+    pub fn kind(&self) -> Logged {
+        let path = self.target.split('?').next().unwrap_or("");
+        match (self.method.as_str(), path) {
+            ("GET", "/v2/_catalog") => Logged::CatalogPage,
+            ("GET", p) if p.ends_with("/tags/list") => Logged::TagList,
+            ("HEAD", p) if p.contains("/manifests/") => Logged::ManifestHead,
+            ("GET", p) if p.contains("/manifests/") => Logged::ManifestGet,
+            ("GET", p) if p.contains("/blobs/") => Logged::BlobGet,
+            _ => Logged::Other,
+        }
+    }
+}
+
 pub struct TestRegistry {
     dir: TempDir,
     port: u16,
