@@ -222,6 +222,8 @@ fn big_model(repos: usize, per_repo: usize) -> Storage {
                     info: ManifestInfo {
                         media_type: "application/vnd.oci.image.manifest.v1+json".into(),
                         doc_size: 1_000,
+                        subject: None,
+                        kind: regatta::analysis::artifact::ArtifactKind::Image,
                         body: ManifestBody::Image {
                             config: (digest(format!("config {r} {image}")), 2_000),
                             layers: vec![

@@ -186,6 +186,8 @@ pub fn child_model() -> Value {
                 info: ManifestInfo {
                     media_type: "application/vnd.oci.image.manifest.v1+json".into(),
                     doc_size: 1_000 + t as u64,
+                    subject: None,
+                    kind: regatta::analysis::artifact::ArtifactKind::Image,
                     body: ManifestBody::Image {
                         config: (config.clone(), 1_500),
                         layers: vec![

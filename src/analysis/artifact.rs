@@ -158,9 +158,10 @@ fn row_of(media_type: &str) -> Option<Row> {
 /// one a referrers listing gave for it when the manifest itself has none.
 pub fn classify(fetched: &FetchedManifest, listed_artifact_type: Option<&str>) -> ArtifactKind {
     match &fetched.manifest {
-        Manifest::Index(_) => {
+        Manifest::Index(index) => {
             // An index is a multi-platform image unless it declares an artifact type.
-            match listed_artifact_type.filter(|t| !t.is_empty()) {
+            let artifact_type = index.artifact_type.as_deref().or(listed_artifact_type);
+            match artifact_type.filter(|t| !t.is_empty()) {
                 Some(t) => classify_parts(Some(t), None, &[], &fetched.media_type),
                 None => ArtifactKind::Index,
             }

@@ -196,6 +196,8 @@ mod tests {
             info: ManifestInfo {
                 media_type: "image".into(),
                 doc_size: doc,
+                subject: None,
+                kind: crate::analysis::artifact::ArtifactKind::Image,
                 body: ManifestBody::Image {
                     config: (d(config.0), config.1),
                     layers: layers.iter().map(|(l, s)| (d(*l), *s)).collect(),
@@ -230,6 +232,8 @@ mod tests {
             info: ManifestInfo {
                 media_type: "index".into(),
                 doc_size: 200,
+                subject: None,
+                kind: crate::analysis::artifact::ArtifactKind::Index,
                 body: ManifestBody::Index {
                     children: vec![d(51), d(52)],
                 },
@@ -297,6 +301,8 @@ mod tests {
             info: ManifestInfo {
                 media_type: "index".into(),
                 doc_size: 200,
+                subject: None,
+                kind: crate::analysis::artifact::ArtifactKind::Index,
                 body: ManifestBody::Index {
                     children: vec![d(61), d(62)],
                 },

@@ -109,6 +109,8 @@ mod tests {
             info: ManifestInfo {
                 media_type: "image".into(),
                 doc_size: 100 + u64::from(digest),
+                subject: None,
+                kind: crate::analysis::artifact::ArtifactKind::Image,
                 body: ManifestBody::Image {
                     config: (d(config.0), config.1),
                     layers: layers.iter().map(|(l, s)| (d(*l), *s)).collect(),
@@ -124,6 +126,8 @@ mod tests {
             info: ManifestInfo {
                 media_type: "index".into(),
                 doc_size: 200,
+                subject: None,
+                kind: crate::analysis::artifact::ArtifactKind::Index,
                 body: ManifestBody::Index {
                     children: children.iter().map(|c| d(*c)).collect(),
                 },

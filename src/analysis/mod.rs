@@ -2,6 +2,7 @@
 
 pub mod ages;
 pub mod artifact;
+pub mod attached;
 pub mod freed;
 pub mod freed_index;
 pub mod model;

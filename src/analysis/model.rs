@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use super::artifact::{ArtifactKind, classify};
 use crate::registry::manifest::{Manifest, Platform};
 use crate::registry::{Digest, FetchedManifest, RepoName, Tag};
 
@@ -29,6 +30,10 @@ pub struct ManifestInfo {
     /// Bytes of the manifest document itself (a blob in the registry's store).
     pub doc_size: u64,
     pub body: ManifestBody,
+    /// The manifest this one is attached to (its OCI 1.1 `subject`), if any.
+    pub subject: Option<Digest>,
+    /// What the manifest is: an image, an index, a signature, an SBOM...
+    pub kind: ArtifactKind,
 }
 
 impl ManifestInfo {
@@ -47,10 +52,16 @@ impl ManifestInfo {
                 children: index.manifests.iter().map(|d| d.digest.clone()).collect(),
             },
         };
+        let subject = match &m.manifest {
+            Manifest::Image(image) => image.subject.as_ref().map(|s| s.digest.clone()),
+            Manifest::Index(index) => index.subject.as_ref().map(|s| s.digest.clone()),
+        };
         Self {
             media_type: m.media_type.clone(),
             doc_size: m.bytes.len() as u64,
             body,
+            subject,
+            kind: classify(m, None),
         }
     }
 }

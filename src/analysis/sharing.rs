@@ -160,6 +160,8 @@ mod tests {
             info: ManifestInfo {
                 media_type: "image".into(),
                 doc_size: 10,
+                subject: None,
+                kind: crate::analysis::artifact::ArtifactKind::Image,
                 body: ManifestBody::Image {
                     config: (d(digest + 100), 5),
                     layers: layers.iter().map(|(l, s)| (d(*l), *s)).collect(),

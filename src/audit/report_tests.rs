@@ -35,6 +35,8 @@ fn image(m: &mut StorageModel, n: u8, age_days: Option<i64>) {
         info: ManifestInfo {
             media_type: "application/vnd.oci.image.manifest.v1+json".into(),
             doc_size: 100,
+            subject: None,
+            kind: crate::analysis::artifact::ArtifactKind::Image,
             body: ManifestBody::Image {
                 config: (d(n + 100), 10),
                 layers: vec![(d(n + 200), u64::from(n) * 1000)],

@@ -33,6 +33,8 @@ fn image(m: &mut StorageModel, digest: u8, config: u8, layer: (u8, u64), created
         info: ManifestInfo {
             media_type: "application/vnd.oci.image.manifest.v1+json".into(),
             doc_size: 100,
+            subject: None,
+            kind: crate::analysis::artifact::ArtifactKind::Image,
             body: ManifestBody::Image {
                 config: (d(config), 10),
                 layers: vec![(d(layer.0), layer.1)],
@@ -75,6 +77,8 @@ fn model() -> StorageModel {
         info: ManifestInfo {
             media_type: "application/vnd.oci.image.index.v1+json".into(),
             doc_size: 300,
+            subject: None,
+            kind: crate::analysis::artifact::ArtifactKind::Index,
             body: ManifestBody::Index {
                 children: vec![d(21), d(22)],
             },

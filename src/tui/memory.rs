@@ -235,7 +235,9 @@ impl MemorySource {
         let index = ImageIndex {
             schema_version: 2,
             media_type: Some(OCI_INDEX.into()),
+            artifact_type: None,
             manifests,
+            subject: None,
             annotations: None,
         };
         let bytes = serde_json::to_vec(&index).unwrap_or_default();
