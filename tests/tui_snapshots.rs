@@ -146,7 +146,7 @@ async fn every_view() {
     assert_footer(
         &mut app,
         "j/k move  enter open  esc back  / filter  s sort  y copy  r refresh  space mark  \
-         d delete  u storage  C cleanup  A audit  D deleted  ? help  q quit",
+         d delete  u storage  C cleanup  A audit  D deleted  a attached  ? help  q quit",
     );
 
     // By size, largest first, 1.26 (142.5 MiB) leads: the order by name too, which would

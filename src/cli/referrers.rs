@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use super::Context;
 use super::output::{print_json, print_lines};
-use crate::analysis::referrers::{FoundVia, ReferrerNode, ReferrerTree, build_tree};
-use crate::present::units::size as human_size;
+use crate::analysis::referrers::{ReferrerTree, build_tree};
+use crate::present::referrers::{node_line, size_text, tree_lines};
 use crate::referrers::{DiscoveryFailure, DiscoveryOptions, FallbackIndex, discover};
 use crate::registry::RepoName;
 use crate::target;
@@ -72,48 +72,16 @@ pub async fn run(
     }
 }
 
-fn size_text(size: Option<u64>) -> String {
-    size.map_or_else(|| "size unknown".to_string(), human_size)
-}
-
-fn via_text(via: &FoundVia) -> String {
-    match via {
-        FoundVia::Api => "referrers API".into(),
-        FoundVia::FallbackIndex { tag } => format!("fallback index {tag}"),
-        FoundVia::CosignTag { tag } => format!("tag {tag}"),
-        FoundVia::SubjectField { tag } => format!("subject of tag {tag}"),
-    }
-}
-
 /// The tree for people: one line per referrer, indented under its subject.
 pub fn text_lines(r: &ReferrersReport) -> Vec<String> {
     let mut lines = vec![format!("{} ({})", r.reference, r.tree.subject)];
-    fn walk(home: &RepoName, nodes: &[ReferrerNode], prefix: &str, lines: &mut Vec<String>) {
-        for (i, n) in nodes.iter().enumerate() {
-            let last = i + 1 == nodes.len();
-            let via: Vec<String> = n.found_via.iter().map(via_text).collect();
-            lines.push(format!(
-                "{prefix}{} {}  {}{}  {}{}  via {}",
-                if last { "└──" } else { "├──" },
-                n.label,
-                if &n.repository == home {
-                    String::new()
-                } else {
-                    format!("{}@", n.repository)
-                },
-                n.digest,
-                size_text(n.size),
-                n.created
-                    .as_deref()
-                    .map(|c| format!("  created {c}"))
-                    .unwrap_or_default(),
-                via.join(", ")
-            ));
-            let deeper = format!("{prefix}{}", if last { "    " } else { "│   " });
-            walk(home, &n.referrers, &deeper, lines);
-        }
+    for line in tree_lines(&r.tree.referrers, &|_| true) {
+        lines.push(format!(
+            "{}{}",
+            line.branch,
+            node_line(line.node, &r.tree.repository)
+        ));
     }
-    walk(&r.tree.repository, &r.tree.referrers, "", &mut lines);
     lines.push(match r.tree.count {
         0 => "no referrers".to_string(),
         n => format!(
@@ -139,6 +107,7 @@ pub fn text_lines(r: &ReferrersReport) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::analysis::artifact::ArtifactKind;
+    use crate::analysis::referrers::{FoundVia, ReferrerNode};
     use crate::registry::{Digest, Tag};
 
     fn node(n: u8, repo: &str, size: Option<u64>, referrers: Vec<ReferrerNode>) -> ReferrerNode {

@@ -84,7 +84,7 @@ pub const DU_COLUMNS: &[ColumnSpec] = &[
     col("SHARED", Fixed(10), Right),
 ];
 
-pub const TAG_COLUMNS: &[ColumnSpec] = &[
+const TAG: [ColumnSpec; 7] = [
     col("", Fixed(1), Left),
     col("TAG", Fill(2), Left),
     col("DIGEST", Fixed(12), Left),
@@ -92,6 +92,21 @@ pub const TAG_COLUMNS: &[ColumnSpec] = &[
     col("AGE", Fixed(4), Right),
     col("PLATFORMS", Fill(2), Left),
     col("SHARED", Fixed(6), Right),
+];
+
+pub const TAG_COLUMNS: &[ColumnSpec] = &TAG;
+
+/// The tag list of a repository where something is attached to an image (signatures,
+/// SBOMs, attestations): what is attached to each, before SHARED.
+pub const TAG_ATTACHED_COLUMNS: &[ColumnSpec] = &[
+    TAG[0],
+    TAG[1],
+    TAG[2],
+    TAG[3],
+    TAG[4],
+    TAG[5],
+    col("ATTACHED", Fixed(16), Left),
+    TAG[6],
 ];
 
 pub const PLATFORM_COLUMNS: &[ColumnSpec] = &[
@@ -308,6 +323,16 @@ pub fn tag_row(line: &TagLine<'_>, now: Timestamp) -> Vec<String> {
             String::new()
         },
     ]
+}
+
+/// A tag row under [`TAG_ATTACHED_COLUMNS`]: [`tag_row`] with what is attached to the image
+/// (made by [`crate::present::referrers::AttachedSummary::cell`]).
+pub fn tag_attached_row(line: &TagLine<'_>, attached: &str, now: Timestamp) -> Vec<String> {
+    let mut cells = tag_row(line, now);
+    let shared = cells.pop().unwrap_or_default();
+    cells.push(sanitize(attached).into_owned());
+    cells.push(shared);
+    cells
 }
 
 pub struct PlatformLine<'a> {

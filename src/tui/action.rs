@@ -119,6 +119,9 @@ pub enum Action {
     SwitchMode,
     OpenAudit,
     SuggestCleanup,
+    /// Show the tag list's bookkeeping tags (signatures, SBOMs, referrer indexes) as tags,
+    /// or fold them under their images again.
+    ToggleAttached,
 
     // Intents with a payload: typed filter text, the mouse, the terminal, the clock.
     FilterChar(char),
@@ -247,6 +250,7 @@ impl Action {
             Action::SwitchMode => "switch_mode",
             Action::OpenAudit => "open_audit",
             Action::SuggestCleanup => "suggest_cleanup",
+            Action::ToggleAttached => "toggle_attached",
             _ => return None,
         })
     }

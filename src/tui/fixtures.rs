@@ -185,3 +185,45 @@ pub fn sprawl() -> MemorySource {
         .tag("legacy/tool", &["1.0"], &tool_old)
         .tag("legacy/tool", &["1.1"], &tool_new)
 }
+
+/// A repository where images carry what supply-chain tools attach, seen from 2025-06-01:
+/// `acme/app:v1` has a cosign signature (tag `sha256-<hex>.sig`), an SPDX SBOM pushed with
+/// a `subject` and listed by the referrers fallback index `sha256-<hex>`, and a Notation
+/// signature of that SBOM (listed by the SBOM's own fallback index); `v1.1` is an alias of
+/// `v1`; `v2` has nothing attached.
+pub fn attached() -> MemorySource {
+    let mut s = MemorySource::new("attached");
+    let v1 = s.add_image(&api("2025-05-28T16:00:00Z", 12 * MIB));
+    let v2 = s.add_image(&api("2025-05-31T09:30:00Z", 12 * MIB + 600_000));
+    let signature = s.add_artifact(
+        None,
+        "application/vnd.dev.cosign.simplesigning.v1+json",
+        format!(r#"{{"critical":{{"image":{{"docker-manifest-digest":"{v1}"}}}}}}"#).as_bytes(),
+        None,
+        None,
+    );
+    let sbom = s.add_artifact(
+        Some("application/spdx+json"),
+        "application/spdx+json",
+        br#"{"spdxVersion":"SPDX-2.3","packages":[{"name":"api"}]}"#,
+        Some(&v1),
+        Some("2025-05-28T16:10:00Z"),
+    );
+    let sbom_signature = s.add_artifact(
+        Some("application/vnd.cncf.notary.signature"),
+        "application/jose+json",
+        br#"{"payload":"e30","signatures":[]}"#,
+        Some(&sbom),
+        Some("2025-05-28T16:11:00Z"),
+    );
+    let index_v1 = s.add_referrers_index(std::slice::from_ref(&sbom));
+    let index_sbom = s.add_referrers_index(std::slice::from_ref(&sbom_signature));
+    let sig_tag = format!("sha256-{}.sig", v1.hex());
+    let index_v1_tag = format!("sha256-{}", v1.hex());
+    let index_sbom_tag = format!("sha256-{}", sbom.hex());
+    s.tag("acme/app", &["v1", "v1.1"], &v1)
+        .tag("acme/app", &["v2"], &v2)
+        .tag("acme/app", &[sig_tag.as_str()], &signature)
+        .tag("acme/app", &[index_v1_tag.as_str()], &index_v1)
+        .tag("acme/app", &[index_sbom_tag.as_str()], &index_sbom)
+}

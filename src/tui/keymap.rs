@@ -275,6 +275,8 @@ pub static BINDINGS: &[Binding] = &[
         "recently deleted: backups taken before each delete"),
     bind(Action::Restore, &[k('R')], Normal, Scope::Only(&[Deleted]), Some("restore"),
         "restore the selected backup into the registry"),
+    bind(Action::ToggleAttached, &[k('a')], Normal, Scope::Only(&[Tags]), Some("attached"),
+        "show attached tags (signatures, SBOMs) or fold them"),
     bind(Action::EditField, &[code(KeyCode::Enter), k('e')], Normal, Scope::Only(&[Cleanup]),
         Some("edit"), "edit the selected field"),
     bind(Action::NextPolicy, &[k('p')], Normal, Scope::Only(&[Cleanup]), Some("policy"),

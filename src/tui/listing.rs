@@ -50,6 +50,11 @@ pub trait Rows {
     /// largest first, newest first, most tags first). Ties are broken by [`Rows::text`],
     /// A to Z whichever way the list is sorted.
     fn compare(&self, a: usize, b: usize, key: SortKey) -> Ordering;
+    /// Whether `row` is listed at all: a row folded away (the tag list's bookkeeping tags,
+    /// shown under their image) is left out whatever the filter says.
+    fn is_listed(&self, _row: usize) -> bool {
+        true
+    }
 }
 
 impl<T: Rows + ?Sized> Rows for &T {
@@ -64,6 +69,9 @@ impl<T: Rows + ?Sized> Rows for &T {
     }
     fn compare(&self, a: usize, b: usize, key: SortKey) -> Ordering {
         (**self).compare(a, b, key)
+    }
+    fn is_listed(&self, row: usize) -> bool {
+        (**self).is_listed(row)
     }
 }
 
@@ -206,10 +214,14 @@ impl Listing {
 
     pub fn rebuild(&mut self, rows: &dyn Rows, height: usize) {
         let keep = self.selected_row();
-        let mut order: Vec<usize> = (0..rows.len()).collect();
-        if let Some(only) = &self.only {
-            order.retain(|&r| only.texts.contains(rows.text(r)));
-        }
+        // A restriction names its rows exactly, folded ones too (an audit finding about
+        // signature tags shows them).
+        let mut order: Vec<usize> = match &self.only {
+            Some(only) => (0..rows.len())
+                .filter(|&r| only.texts.contains(rows.text(r)))
+                .collect(),
+            None => (0..rows.len()).filter(|&r| rows.is_listed(r)).collect(),
+        };
         retain_matching(&mut order, &self.query, rows);
         if let Some(key) = self.sort_key() {
             let reversed = self.reversed;

@@ -244,6 +244,82 @@ impl MemorySource {
         self.put_manifest(OCI_INDEX, bytes).0
     }
 
+    /// Stores an artifact and returns its digest: with `artifact_type`, an OCI 1.1 artifact
+    /// (empty config) as oras and Notation push them; without, a cosign-style manifest (an
+    /// image config, the kind told by the layer). One layer of `layer_type` holds `payload`;
+    /// `subject` (a manifest stored here) is written into the manifest when given.
+    pub fn add_artifact(
+        &mut self,
+        artifact_type: Option<&str>,
+        layer_type: &str,
+        payload: &[u8],
+        subject: Option<&Digest>,
+        created: Option<&str>,
+    ) -> Digest {
+        let config_bytes = if artifact_type.is_some() {
+            b"{}".to_vec()
+        } else {
+            br#"{"architecture":"","os":"","rootfs":{"type":"layers","diff_ids":[]},"config":{}}"#
+                .to_vec()
+        };
+        let config_type = if artifact_type.is_some() {
+            "application/vnd.oci.empty.v1+json"
+        } else {
+            OCI_CONFIG
+        };
+        let config_digest = Digest::sha256_of(&config_bytes);
+        let config = descriptor(
+            config_type,
+            config_digest.clone(),
+            config_bytes.len() as u64,
+        );
+        self.blobs.insert(config_digest, config_bytes);
+        let layer_digest = Digest::sha256_of(payload);
+        self.blobs.insert(layer_digest.clone(), payload.to_vec());
+        let subject = subject.and_then(|d| {
+            let (media_type, bytes) = self.manifests.get(d)?;
+            Some(descriptor(media_type, d.clone(), bytes.len() as u64))
+        });
+        let manifest = ImageManifest {
+            schema_version: 2,
+            media_type: Some(OCI_MANIFEST.into()),
+            artifact_type: artifact_type.map(str::to_string),
+            config,
+            layers: vec![descriptor(layer_type, layer_digest, payload.len() as u64)],
+            subject,
+            annotations: created.map(|c| {
+                BTreeMap::from([(
+                    "org.opencontainers.image.created".to_string(),
+                    c.to_string(),
+                )])
+            }),
+        };
+        let bytes = serde_json::to_vec(&manifest).unwrap_or_default();
+        self.put_manifest(OCI_MANIFEST, bytes).0
+    }
+
+    /// Stores an index listing `manifests` (stored here), as a referrers fallback index
+    /// lists the referrers of its subject, and returns its digest.
+    pub fn add_referrers_index(&mut self, manifests: &[Digest]) -> Digest {
+        let manifests = manifests
+            .iter()
+            .filter_map(|d| {
+                let (media_type, bytes) = self.manifests.get(d)?;
+                Some(descriptor(media_type, d.clone(), bytes.len() as u64))
+            })
+            .collect();
+        let index = ImageIndex {
+            schema_version: 2,
+            media_type: Some(OCI_INDEX.into()),
+            artifact_type: None,
+            manifests,
+            subject: None,
+            annotations: None,
+        };
+        let bytes = serde_json::to_vec(&index).unwrap_or_default();
+        self.put_manifest(OCI_INDEX, bytes).0
+    }
+
     async fn wait(&self) {
         if !self.delay.is_zero() {
             tokio::time::sleep(self.delay).await;

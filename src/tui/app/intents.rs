@@ -49,6 +49,7 @@ impl App {
             Action::OpenCleanup => self.open_cleanup(),
             Action::OpenAudit => return self.open_audit(),
             Action::SuggestCleanup => self.suggest_cleanup(),
+            Action::ToggleAttached => self.toggle_attached(),
             Action::Click {
                 column,
                 row,
@@ -64,6 +65,21 @@ impl App {
             other => tracing::debug!("ignored {other:?}"),
         }
         Vec::new()
+    }
+
+    /// Shows the tag list's bookkeeping tags as tags, or folds them under their images.
+    fn toggle_attached(&mut self) {
+        let View::Tags(v) = self.top_mut() else {
+            return;
+        };
+        let count = v.rows.attached_tags();
+        let shown = v.toggle_attached();
+        let tags = if count == 1 { "tag" } else { "tags" };
+        self.info(match (count, shown) {
+            (0, _) => "nothing is attached to the images of this repository".to_string(),
+            (n, true) => format!("{n} attached {tags} shown as tags"),
+            (n, false) => format!("{n} attached {tags} folded under their images"),
+        });
     }
 
     fn move_by(&mut self, delta: i64) {

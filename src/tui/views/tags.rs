@@ -1,6 +1,11 @@
 //! The tags of one repository, read from the registry's storage model: the tag list, each
 //! tag's digest and its image's size, age and platforms fill in as the scan learns them (the
 //! app asks the scan to take this repository first).
+//!
+//! Bookkeeping tags (a referrers fallback index `sha256-<hex>`, cosign's `.sig`, `.att`,
+//! `.sbom`, tags on manifests attached to another) are folded under the image they belong
+//! to, which shows what is attached in a compact column; a key shows them as tags again.
+//! Both come from the model ([`Attachments`]), without a request.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -9,9 +14,15 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 
 use super::Ctx;
+use crate::analysis::attached::Attachments;
+use crate::analysis::model::StorageModel;
+use crate::present::referrers::AttachedSummary;
+use crate::registry::referrers::{SchemeTag, scheme_of};
 use crate::registry::{Digest, RepoName, Tag};
 use crate::tui::action::ReqId;
-use crate::tui::columns::{Field, TAG_COLUMNS, TagLine, tag_row};
+use crate::tui::columns::{
+    Field, TAG_ATTACHED_COLUMNS, TAG_COLUMNS, TagLine, tag_attached_row, tag_row,
+};
 use crate::tui::listing::{Listing, Rows, SortKey, by_name, larger_first};
 use crate::tui::storage::ImageSummary;
 use crate::tui::widgets::table::{TableRow, render_table};
@@ -43,6 +54,13 @@ pub struct TagRows {
     by_digest: HashMap<Digest, Vec<usize>>,
     done: usize,
     failed: usize,
+    /// Per row: what the tag is when it is bookkeeping (`cosign signature`, `referrers
+    /// index`), folded under its image unless `show_attached`.
+    bookkeeping: Vec<Option<String>>,
+    /// How many rows are bookkeeping.
+    attached_tags: usize,
+    /// Bookkeeping tags are listed as tags (the toggle is on).
+    pub show_attached: bool,
 }
 
 impl TagRows {
@@ -50,6 +68,8 @@ impl TagRows {
         self.rows.clear();
         self.by_tag.clear();
         self.by_digest.clear();
+        self.bookkeeping.clear();
+        self.attached_tags = 0;
         self.done = 0;
         self.failed = 0;
         for tag in tags {
@@ -62,7 +82,33 @@ impl TagRows {
                 resolved: Field::Loading,
                 image: Field::Loading,
             });
+            self.bookkeeping.push(None);
         }
+    }
+
+    /// Marks which rows are bookkeeping (`label` says what each is); returns whether any
+    /// row changed.
+    pub fn set_bookkeeping(&mut self, label: impl Fn(&Tag) -> Option<String>) -> bool {
+        let mut changed = false;
+        for (i, row) in self.rows.iter().enumerate() {
+            let now = label(&row.tag);
+            if self.bookkeeping[i] != now {
+                changed = true;
+                self.bookkeeping[i] = now;
+            }
+        }
+        self.attached_tags = self.bookkeeping.iter().filter(|b| b.is_some()).count();
+        changed
+    }
+
+    /// What row `row` is when it is bookkeeping.
+    pub fn bookkeeping(&self, row: usize) -> Option<&str> {
+        self.bookkeeping.get(row)?.as_deref()
+    }
+
+    /// How many tags are bookkeeping (folded, unless shown).
+    pub fn attached_tags(&self) -> usize {
+        self.attached_tags
     }
 
     pub fn get(&self, row: usize) -> Option<&TagRow> {
@@ -180,6 +226,9 @@ impl Rows for TagRows {
             _ => true,
         }
     }
+    fn is_listed(&self, row: usize) -> bool {
+        self.show_attached || self.bookkeeping.get(row).is_none_or(Option::is_none)
+    }
     fn compare(&self, a: usize, b: usize, key: SortKey) -> Ordering {
         let (x, y) = (&self.rows[a], &self.rows[b]);
         let (xi, yi) = (x.image.known(), y.image.known());
@@ -204,6 +253,10 @@ pub struct TagsView {
     pub failed: Option<String>,
     /// The storage revision rows were last brought up to date with.
     pub model_revision: Option<u64>,
+    /// What is attached to each image (only images with something attached).
+    pub attached: HashMap<Digest, AttachedSummary>,
+    /// Bookkeeping tags by the image they are folded under.
+    pub folded_under: HashMap<Digest, Vec<Tag>>,
 }
 
 impl TagsView {
@@ -219,7 +272,70 @@ impl TagsView {
             listed: false,
             failed: None,
             model_revision: None,
+            attached: HashMap::new(),
+            folded_under: HashMap::new(),
         }
+    }
+
+    /// Takes what is attached to what from the model: which tags are bookkeeping, what
+    /// each image has attached. The list is re-ordered when a tag folds or unfolds.
+    pub fn refresh_attachments(&mut self, model: &StorageModel) {
+        let attachments = Attachments::of_repo(model, &self.repo);
+        let tags = model.repos.get(&self.repo).map(|r| &r.tags);
+        let label = |tag: &Tag| -> Option<String> {
+            if !attachments.is_attached_tag(tag) {
+                return None;
+            }
+            if let Some(SchemeTag::Fallback(_)) = scheme_of(tag) {
+                return Some("referrers index".to_string());
+            }
+            let digest = tags?.get(tag)?.as_ref();
+            Some(
+                digest
+                    .and_then(|d| model.manifests.get(d))
+                    .map_or_else(|| "attached".to_string(), |m| m.kind.label()),
+            )
+        };
+        if self.rows.set_bookkeeping(label) {
+            self.listing.mark_dirty();
+        }
+        self.attached.clear();
+        self.folded_under.clear();
+        let digests: Vec<Digest> = self.rows.digests().cloned().collect();
+        for digest in digests {
+            let summary = AttachedSummary::of(model, &attachments, &digest);
+            if !summary.is_empty() {
+                self.attached.insert(digest, summary);
+            }
+        }
+        for tag in attachments.attached_tags() {
+            let subject = match scheme_of(tag) {
+                Some(scheme) => Some(scheme.subject().clone()),
+                None => tags
+                    .and_then(|t| t.get(tag)?.as_ref())
+                    .and_then(|d| attachments.subjects_of(d).next().cloned()),
+            };
+            if let Some(subject) = subject {
+                self.folded_under
+                    .entry(subject)
+                    .or_default()
+                    .push(tag.clone());
+            }
+        }
+    }
+
+    /// Whether anything in the repository is attached to an image: the list then shows
+    /// the ATTACHED column.
+    pub fn has_attachments(&self) -> bool {
+        !self.attached.is_empty() || self.rows.attached_tags() > 0
+    }
+
+    /// Shows the bookkeeping tags as tags, or folds them again; returns whether they are
+    /// shown now.
+    pub fn toggle_attached(&mut self) -> bool {
+        self.rows.show_attached = !self.rows.show_attached;
+        self.listing.mark_dirty();
+        self.rows.show_attached
     }
 
     pub fn selected(&self) -> Option<&TagRow> {
@@ -245,6 +361,11 @@ impl TagsView {
         if failed > 0 {
             text.push_str(&format!(" · {failed} failed"));
         }
+        match (self.rows.attached_tags(), self.rows.show_attached) {
+            (0, _) => {}
+            (n, false) => text.push_str(&format!(" · {n} attached folded")),
+            (n, true) => text.push_str(&format!(" · {n} attached shown")),
+        }
         text
     }
 
@@ -260,14 +381,25 @@ impl TagsView {
             .map(Tag::as_str)
             .collect();
         let more = self.rows.shared(row).saturating_sub(NAMED);
-        Some(match (aliases.is_empty(), more) {
+        let folded = if self.rows.show_attached {
+            0
+        } else {
+            self.folded_under.get(digest).map_or(0, Vec::len)
+        };
+        let folded = match folded {
+            0 => String::new(),
+            1 => " · 1 attached tag folded".to_string(),
+            n => format!(" · {n} attached tags folded"),
+        };
+        let text = match (aliases.is_empty(), more) {
             (true, _) => digest.to_string(),
             (false, 0) => format!("{digest} · also tagged {}", aliases.join(", ")),
             (false, more) => format!(
                 "{digest} · also tagged {} and {more} more",
                 aliases.join(", ")
             ),
-        })
+        };
+        Some(text + &folded)
     }
 
     pub fn render(&self, f: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
@@ -277,10 +409,15 @@ impl TagsView {
             (None, true) if self.listing.query().is_empty() => "no tags",
             (None, true) => "no tags match",
         };
+        let with_attached = self.has_attachments();
         render_table(
             f,
             area,
-            TAG_COLUMNS,
+            if with_attached {
+                TAG_ATTACHED_COLUMNS
+            } else {
+                TAG_COLUMNS
+            },
             &self.listing.table,
             &ctx.theme,
             empty,
@@ -314,10 +451,20 @@ impl TagsView {
                 } else {
                     marked.then_some((0, ctx.theme.warning()))
                 };
-                TableRow {
-                    cells: tag_row(&line, ctx.now),
-                    accent,
-                }
+                let cells = if with_attached {
+                    let attached = match self.rows.bookkeeping(i) {
+                        Some(kind) => kind.to_string(),
+                        None => row
+                            .digest()
+                            .and_then(|d| self.attached.get(d))
+                            .map(AttachedSummary::cell)
+                            .unwrap_or_default(),
+                    };
+                    tag_attached_row(&line, &attached, ctx.now)
+                } else {
+                    tag_row(&line, ctx.now)
+                };
+                TableRow { cells, accent }
             },
         );
     }

@@ -20,6 +20,7 @@ mod delete;
 mod grants;
 mod loading;
 mod probe;
+mod referrers;
 mod storage;
 
 fn now() -> Timestamp {
