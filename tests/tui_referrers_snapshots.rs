@@ -91,3 +91,50 @@ async fn the_tag_list_folds_attached_tags_and_the_toggle_shows_them() {
         2
     );
 }
+
+#[tokio::test]
+async fn the_referrers_view_is_a_tree_and_enter_opens_a_referrer() {
+    let mut app = app();
+    let effects = app.start();
+    run_until_idle(&mut app, effects).await;
+    step(&mut app, Action::Open).await; // acme/app, on v1
+    step(&mut app, Action::OpenReferrers).await;
+    let tree = render(&app);
+    insta::assert_snapshot!("referrers_tree", tree.backend());
+    let rows = body(&tree);
+    assert_eq!(rows.len(), 4, "the subject and three referrers: {rows:#?}");
+    assert!(rows[0].contains("image v1"), "{}", rows[0]);
+    assert!(rows[1].contains("├── SBOM (SPDX)"), "{}", rows[1]);
+    assert!(rows[1].contains("application/spdx+json"), "{}", rows[1]);
+    assert!(
+        rows[2].contains("│   └── Notation signature"),
+        "{}",
+        rows[2]
+    );
+    assert!(rows[3].contains("└── cosign signature"), "{}", rows[3]);
+    assert!(lines(&tree)[0].contains("acme/app › v1 › referrers"));
+
+    step(&mut app, Action::MoveDown).await; // the SBOM
+    step(&mut app, Action::ToggleFold).await;
+    let folded = render(&app);
+    let rows = body(&folded);
+    assert_eq!(rows.len(), 3, "{rows:#?}");
+    assert!(
+        rows[1].starts_with("+ ├── SBOM"),
+        "a folded node is marked: {}",
+        rows[1]
+    );
+
+    step(&mut app, Action::Open).await; // the SBOM's manifest and layers
+    let layers = render(&app);
+    assert!(
+        lines(&layers)[0].contains("referrers › SBOM (SPDX)"),
+        "{}",
+        lines(&layers)[0]
+    );
+    assert!(
+        lines(&layers).iter().any(|l| l.contains("spdx+json")),
+        "{:#?}",
+        lines(&layers)
+    );
+}

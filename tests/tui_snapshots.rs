@@ -146,7 +146,8 @@ async fn every_view() {
     assert_footer(
         &mut app,
         "j/k move  enter open  esc back  / filter  s sort  y copy  r refresh  space mark  \
-         d delete  u storage  C cleanup  A audit  D deleted  a attached  ? help  q quit",
+         d delete  u storage  C cleanup  A audit  D deleted  a attached  R referrers  ? help  \
+         q quit",
     );
 
     // By size, largest first, 1.26 (142.5 MiB) leads: the order by name too, which would
@@ -177,7 +178,8 @@ async fn every_view() {
     assert!(lines(&manifest)[0].ends_with("library/nginx › latest"));
     assert_footer(
         &mut app,
-        "j/k move  enter open  esc back  / filter  s sort  c config  y copy  ? help  q quit",
+        "j/k move  enter open  esc back  / filter  s sort  c config  y copy  R referrers  ? help  \
+         q quit",
     );
 
     step(&mut app, Action::Open).await; // linux/amd64

@@ -144,7 +144,8 @@ async fn marks_show_in_the_tag_list_and_the_status_bar() {
     assert_eq!(
         hints,
         "j/k move  enter open  esc back  / filter  s sort  y copy  r refresh  space mark  \
-         d delete  u storage  C cleanup  A audit  D deleted  a attached  ? help  q quit"
+         d delete  u storage  C cleanup  A audit  D deleted  a attached  R referrers  ? help  \
+         q quit"
     );
     assert_eq!(marks.trim(), "1 marked · would free 87.1 MiB of 253.9 MiB");
 }
@@ -249,7 +250,8 @@ async fn audit_view_and_its_suggested_cleanup() {
     assert_eq!(
         wide_footer(&mut app, AUDIT_HEIGHT),
         "j/k move  enter open  esc back  / filter  s sort  y copy  r refresh  space mark  \
-         d delete  u storage  C cleanup  A audit  D deleted  a attached  ? help  q quit"
+         d delete  u storage  C cleanup  A audit  D deleted  a attached  R referrers  ? help  \
+         q quit"
     );
     step(&mut app, Action::Back).await;
     step(&mut app, Action::SuggestCleanup).await;

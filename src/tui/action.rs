@@ -122,6 +122,10 @@ pub enum Action {
     /// Show the tag list's bookkeeping tags (signatures, SBOMs, referrer indexes) as tags,
     /// or fold them under their images again.
     ToggleAttached,
+    /// Open the referrers of the selected tag or platform (signatures, SBOMs, ...).
+    OpenReferrers,
+    /// Fold or unfold the referrers of the selected referrer.
+    ToggleFold,
 
     // Intents with a payload: typed filter text, the mouse, the terminal, the clock.
     FilterChar(char),
@@ -203,6 +207,11 @@ pub enum Action {
         req: ReqId,
         report: Arc<AuditReport>,
     },
+    /// The referrers of a manifest, as a tree.
+    ReferrersFound {
+        req: ReqId,
+        result: Result<Arc<crate::tui::referrers::ReferrersFound>, RegistryError>,
+    },
     /// The work of a request stopped unexpectedly (it panicked).
     TaskFailed {
         req: ReqId,
@@ -251,6 +260,8 @@ impl Action {
             Action::OpenAudit => "open_audit",
             Action::SuggestCleanup => "suggest_cleanup",
             Action::ToggleAttached => "toggle_attached",
+            Action::OpenReferrers => "open_referrers",
+            Action::ToggleFold => "toggle_fold",
             _ => return None,
         })
     }
@@ -272,6 +283,7 @@ impl Action {
                 | Action::GcFinished { .. }
                 | Action::Restored { .. }
                 | Action::AuditBuilt { .. }
+                | Action::ReferrersFound { .. }
                 | Action::TaskFailed { .. }
         )
     }
@@ -292,6 +304,7 @@ impl Action {
             | Action::GcFinished { req, .. }
             | Action::Restored { req, .. }
             | Action::AuditBuilt { req, .. }
+            | Action::ReferrersFound { req, .. }
             | Action::TaskFailed { req, .. } => Some(*req),
             _ => None,
         }
@@ -358,6 +371,16 @@ pub enum Effect {
         entry: usize,
         job: AuditJob,
     },
+    /// Find the referrers of `subject` in `repo` (discovery and its tree, as `regatta
+    /// referrers` does), reading the tags as the scan resolved them (`None`: not listed
+    /// yet) through the documents the scan read.
+    FindReferrers {
+        req: ReqId,
+        entry: usize,
+        repo: RepoName,
+        subject: crate::registry::Digest,
+        tags: Option<Arc<Vec<(crate::registry::Tag, crate::registry::Digest)>>>,
+    },
     /// Stop the work of these requests (their view was left or refreshed).
     Abort(Vec<ReqId>),
     /// Put this text on the clipboard (OSC 52).
@@ -399,6 +422,9 @@ impl Effect {
                 None => format!("audit {req} registry {entry}"),
                 Some(repo) => format!("audit {req} registry {entry}: {repo}"),
             },
+            Effect::FindReferrers {
+                req, repo, subject, ..
+            } => format!("find referrers {req} {repo}@{subject}"),
             Effect::Abort(reqs) => format!("abort {reqs:?}"),
             Effect::Copy(text) => format!("copy {} bytes", text.len()),
         }
@@ -416,7 +442,8 @@ impl Effect {
             | Effect::RunGc { req, .. }
             | Effect::ListBackups { req, .. }
             | Effect::Restore { req, .. }
-            | Effect::Audit { req, .. } => Some(*req),
+            | Effect::Audit { req, .. }
+            | Effect::FindReferrers { req, .. } => Some(*req),
             Effect::Abort(_)
             | Effect::Copy(_)
             | Effect::CancelApply(_)

@@ -31,6 +31,7 @@ pub enum ViewKind {
     Deleted,
     Cleanup,
     Audit,
+    Referrers,
 }
 
 /// What keys mean right now: browsing, typing a filter, reading the help, answering a
@@ -198,18 +199,21 @@ use ViewKind::*;
 
 const LISTS: Scope = Scope::Only(&[Registries, Repos, Tags, Manifest, Layers, Deleted]);
 const MOVABLE: Scope = Scope::Only(&[
-    Registries, Repos, Tags, Manifest, Layers, Config, Storage, Deleted, Cleanup, Audit,
+    Registries, Repos, Tags, Manifest, Layers, Config, Storage, Deleted, Cleanup, Audit, Referrers,
 ]);
 const SORTABLE: Scope = Scope::Only(&[Repos, Tags, Manifest, Layers]);
 const BELOW_ROOT: Scope = Scope::Only(&[
-    Repos, Tags, Pending, Manifest, Layers, Config, Storage, Deleted, Cleanup, Audit,
+    Repos, Tags, Pending, Manifest, Layers, Config, Storage, Deleted, Cleanup, Audit, Referrers,
 ]);
-const OPENABLE: Scope = Scope::Only(&[Registries, Repos, Tags, Manifest, Storage, Audit]);
+const OPENABLE: Scope =
+    Scope::Only(&[Registries, Repos, Tags, Manifest, Storage, Audit, Referrers]);
 const IMAGES: Scope = Scope::Only(&[Manifest, Layers]);
 const COPYABLE: Scope = Scope::Only(&[
-    Repos, Tags, Pending, Manifest, Layers, Config, Storage, Deleted,
+    Repos, Tags, Pending, Manifest, Layers, Config, Storage, Deleted, Referrers,
 ]);
-const LOADING: Scope = Scope::Only(&[Registries, Repos, Tags, Pending, Storage, Deleted, Audit]);
+const LOADING: Scope = Scope::Only(&[
+    Registries, Repos, Tags, Pending, Storage, Deleted, Audit, Referrers,
+]);
 /// Views inside one registry, where its storage, cleanup and backups are a key away.
 const IN_REGISTRY: Scope = Scope::Only(&[Repos, Tags]);
 const MARKING: Scope = Scope::Only(&[Repos, Tags, Storage]);
@@ -277,6 +281,10 @@ pub static BINDINGS: &[Binding] = &[
         "restore the selected backup into the registry"),
     bind(Action::ToggleAttached, &[k('a')], Normal, Scope::Only(&[Tags]), Some("attached"),
         "show attached tags (signatures, SBOMs) or fold them"),
+    bind(Action::OpenReferrers, &[k('R')], Normal, Scope::Only(&[Tags, Manifest]),
+        Some("referrers"), "the referrers tree: signatures, SBOMs, attestations"),
+    bind(Action::ToggleFold, &[k(' ')], Normal, Scope::Only(&[Referrers]), Some("fold"),
+        "fold or unfold a referrer's own referrers"),
     bind(Action::EditField, &[code(KeyCode::Enter), k('e')], Normal, Scope::Only(&[Cleanup]),
         Some("edit"), "edit the selected field"),
     bind(Action::NextPolicy, &[k('p')], Normal, Scope::Only(&[Cleanup]), Some("policy"),

@@ -19,6 +19,7 @@ pub mod keymap;
 pub mod listing;
 #[cfg(any(test, feature = "test-support"))]
 pub mod memory;
+pub mod referrers;
 pub mod storage;
 pub mod terminal;
 pub mod theme;

@@ -50,6 +50,8 @@ impl App {
             Action::OpenAudit => return self.open_audit(),
             Action::SuggestCleanup => self.suggest_cleanup(),
             Action::ToggleAttached => self.toggle_attached(),
+            Action::OpenReferrers => return self.open_referrers(),
+            Action::ToggleFold => self.toggle_fold(),
             Action::Click {
                 column,
                 row,
@@ -216,6 +218,7 @@ impl App {
                 _ => Vec::new(),
             },
             View::Audit(_) => self.open_finding(),
+            View::Referrers(_) => self.open_referrer(),
             View::Pending(_)
             | View::Layers(_)
             | View::Config(_)
@@ -331,6 +334,10 @@ impl App {
                 effects.extend(self.start_scan(entry, true));
                 return effects;
             }
+            View::Referrers(_) => {
+                effects.extend(self.refresh_referrers());
+                return effects;
+            }
             View::Tags(v) => {
                 // The repository is scanned again: its tags, digests and images.
                 let (entry, repo) = (v.entry, v.repo.clone());
@@ -405,6 +412,10 @@ impl App {
                 .selected_repo()
                 .and_then(|r| RepoName::parse(r).ok())
                 .map(|r| (v.entry, r, String::new())),
+            View::Referrers(v) => v.selected().map(|row| match &row.node {
+                Some(n) => (v.entry, n.repository.clone(), format!("@{}", n.digest)),
+                None => (v.entry, v.repo.clone(), format!("@{}", v.subject)),
+            }),
             View::Deleted(v) => v.selected().and_then(|b| {
                 let repo = RepoName::parse(&b.repository).ok()?;
                 Some((v.entry, repo, format!("@{}", b.digest)))

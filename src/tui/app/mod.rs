@@ -5,6 +5,7 @@ mod audit;
 mod delete;
 mod grants;
 mod intents;
+mod referrers;
 mod results;
 mod storage;
 #[cfg(test)]

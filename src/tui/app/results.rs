@@ -48,6 +48,7 @@ impl App {
             } => self.on_image_failed(owner, &reference, error),
             Action::TaskFailed { error, .. } => self.on_task_failed(owner, req, error),
             Action::AuditBuilt { report, .. } => self.on_audit_built(owner, req, report),
+            Action::ReferrersFound { result, .. } => self.on_referrers_found(owner, req, result),
             Action::BackupsListed { backups, .. } => {
                 if let crate::tui::views::View::Deleted(v) = &mut self.stack[owner] {
                     v.loads.retain(|r| *r != req);
@@ -143,6 +144,7 @@ impl App {
             View::Pending(v) => v.failed = Some(error.clone()),
             View::Deleted(v) => v.failed = Some(error.clone()),
             View::Audit(v) => v.failed = Some(error.clone()),
+            View::Referrers(v) => v.failed = Some(error.clone()),
             View::Manifest(_)
             | View::Layers(_)
             | View::Config(_)

@@ -8,6 +8,7 @@ pub mod deleted;
 pub mod layers;
 pub mod manifest;
 pub mod pending;
+pub mod referrers;
 pub mod registries;
 pub mod repos;
 pub mod screen;
@@ -79,6 +80,7 @@ pub enum View {
     Deleted(deleted::DeletedView),
     Cleanup(cleanup::CleanupView),
     Audit(audit::AuditView),
+    Referrers(referrers::ReferrersView),
 }
 
 impl View {
@@ -96,6 +98,7 @@ impl View {
             View::Deleted(v) => v,
             View::Cleanup(v) => v,
             View::Audit(v) => v,
+            View::Referrers(v) => v,
         }
     }
 
@@ -112,6 +115,7 @@ impl View {
             View::Deleted(v) => v,
             View::Cleanup(v) => v,
             View::Audit(v) => v,
+            View::Referrers(v) => v,
         }
     }
 

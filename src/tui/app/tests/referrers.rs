@@ -117,3 +117,189 @@ fn a_repository_without_attachments_keeps_its_columns() {
     assert!(!v.has_attachments());
     assert_eq!(v.rows.attached_tags(), 0);
 }
+
+/// The app inside `acme/app` over a source whose fetches the test counts.
+async fn in_tags_counted() -> (App, Arc<crate::tui::memory::MemorySource>) {
+    let source = Arc::new(fixtures::attached());
+    let entries = vec![entry("attached", Ok(source.clone() as Arc<dyn Source>))];
+    let mut app = App::new(entries, true, now(), Theme::PLAIN);
+    app.update(Action::Resize {
+        width: 140,
+        height: 20,
+    });
+    let effects = app.start();
+    run_until_idle(&mut app, effects).await;
+    let effects = app.update(Action::Open);
+    run_until_idle(&mut app, effects).await;
+    (app, source)
+}
+
+fn referrers_view(app: &App) -> &crate::tui::views::referrers::ReferrersView {
+    match app.top() {
+        View::Referrers(v) => v,
+        other => panic!("not the referrers view: {:?}", other.kind()),
+    }
+}
+
+/// The kind column of every row, branches included.
+fn tree_labels(app: &App) -> Vec<String> {
+    let v = referrers_view(app);
+    (0..v.listing.shown())
+        .filter_map(|p| v.rows.0.get(v.listing.row_at(p)?))
+        .map(|r| match &r.node {
+            Some(n) => format!("{}{}", r.branch, n.label),
+            None => "subject".to_string(),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn r_on_a_tag_finds_its_referrers_in_a_worker_from_what_the_scan_read() {
+    let (mut app, source) = in_tags_counted().await;
+    let keyed = app.key_action(&KeyEvent::new(KeyCode::Char('R'), KeyModifiers::NONE));
+    assert!(matches!(keyed, Some(Action::OpenReferrers)));
+    let effects = app.update(Action::OpenReferrers);
+    let v1 = app.storage(0).unwrap().model.repos[&repo("acme/app")].tags[&tag("v1")]
+        .clone()
+        .unwrap();
+    match effects.as_slice() {
+        [
+            Effect::FindReferrers {
+                subject,
+                tags,
+                repo: r,
+                ..
+            },
+        ] => {
+            assert_eq!(*subject, v1);
+            assert_eq!(*r, repo("acme/app"));
+            assert_eq!(tags.as_ref().map(|t| t.len()), Some(6), "the scan's tags");
+        }
+        other => panic!("expected FindReferrers, got {other:?}"),
+    }
+    // Nothing drawn waits: the view is there, loading, before the worker runs.
+    assert!(app.is_loading());
+    assert_eq!(app.crumbs().last().map(String::as_str), Some("referrers"));
+    let before = source.fetches();
+    run_until_idle(&mut app, effects).await;
+    assert_eq!(
+        source.fetches(),
+        before,
+        "every manifest discovery read was read by the scan already"
+    );
+    assert!(!app.is_loading());
+    assert_eq!(
+        tree_labels(&app),
+        [
+            "subject",
+            "├── SBOM (SPDX)",
+            "│   └── Notation signature",
+            "└── cosign signature"
+        ]
+    );
+    let v = referrers_view(&app);
+    assert_eq!(v.subject, v1);
+    assert_eq!(v.subject_line.kind, "image");
+    assert!(v.progress().unwrap().starts_with("3 referrers · "));
+}
+
+#[tokio::test]
+async fn folding_hides_a_referrers_referrers_and_enter_opens_a_referrer_as_an_image() {
+    let (mut app, _) = in_tags_counted().await;
+    let effects = app.update(Action::OpenReferrers);
+    run_until_idle(&mut app, effects).await;
+    app.update(Action::MoveDown); // the SBOM
+    let key = app.key_action(&KeyEvent::new(KeyCode::Char(' '), KeyModifiers::NONE));
+    assert!(matches!(key, Some(Action::ToggleFold)));
+    assert!(app.update(Action::ToggleFold).is_empty());
+    assert_eq!(
+        tree_labels(&app),
+        ["subject", "├── SBOM (SPDX)", "└── cosign signature"]
+    );
+    assert!(referrers_view(&app).selected().unwrap().folded);
+    app.update(Action::ToggleFold);
+    assert_eq!(tree_labels(&app).len(), 4);
+
+    app.update(Action::Last); // the cosign signature
+    let signature = referrers_view(&app)
+        .selected()
+        .and_then(|r| r.node.clone())
+        .expect("a referrer");
+    let effects = app.update(Action::Open);
+    match effects.as_slice() {
+        [Effect::FetchImage { reference, .. }] => {
+            assert_eq!(*reference, ManifestRef::Digest(signature.digest.clone()));
+        }
+        other => panic!("expected FetchImage, got {other:?}"),
+    }
+    run_until_idle(&mut app, effects).await;
+    assert_eq!(app.top().kind(), ViewKind::Layers);
+    let View::Layers(layers) = app.top() else {
+        unreachable!()
+    };
+    let image = layers
+        .rows
+        .platform_image()
+        .expect("the signature's manifest");
+    assert_eq!(image.digest, signature.digest);
+    assert_eq!(
+        image.manifest.layers[0].media_type,
+        "application/vnd.dev.cosign.simplesigning.v1+json"
+    );
+    // Back to the tree, then back to the tags: the loads end with their views.
+    app.update(Action::Back);
+    assert_eq!(app.top().kind(), ViewKind::Referrers);
+    app.update(Action::Back);
+    assert_eq!(app.top().kind(), ViewKind::Tags);
+}
+
+#[test]
+fn leaving_the_view_aborts_the_search_and_a_late_answer_is_dropped() {
+    let (mut app, effects) = demo_app(true);
+    let scan = req_of(&effects[1..]);
+    list_repos(&mut app, scan);
+    let _ = open_nginx(&mut app);
+    let nginx = repo("library/nginx");
+    scanned(
+        &mut app,
+        scan,
+        ScanEvent::Tags {
+            repo: nginx.clone(),
+            tags: vec![tag("1.26")],
+        },
+    );
+    // Not resolved yet: the view is not opened, a sentence says why.
+    assert!(app.update(Action::OpenReferrers).is_empty());
+    assert!(
+        matches!(app.message(), Some(Message::Info(m)) if m.contains("not resolved yet")),
+        "{:?}",
+        app.message()
+    );
+    assert_eq!(app.top().kind(), ViewKind::Tags);
+
+    let digest = crate::registry::Digest::sha256_of(b"1.26");
+    scanned(
+        &mut app,
+        scan,
+        ScanEvent::Resolved {
+            repo: nginx.clone(),
+            tag: tag("1.26"),
+            digest: digest.clone(),
+        },
+    );
+    let effects = app.update(Action::OpenReferrers);
+    let req = req_of(&effects);
+    assert_eq!(app.top().kind(), ViewKind::Referrers);
+    let back = app.update(Action::Back);
+    assert!(back.contains(&Effect::Abort(vec![req])), "{back:?}");
+    let late = crate::tui::referrers::ReferrersFound {
+        tree: crate::analysis::referrers::build_tree(&nginx, &digest, &[]),
+        fallback_indexes: Vec::new(),
+        failures: Vec::new(),
+    };
+    app.update(Action::ReferrersFound {
+        req,
+        result: Ok(Arc::new(late)),
+    });
+    assert_eq!(app.top().kind(), ViewKind::Tags);
+}
