@@ -62,6 +62,9 @@ pub mod fault_proxy;
 pub mod fixtures;
 pub mod hostile;
 pub mod image;
+/// Artifacts pushed as cosign, Notation and oras push them (signatures, SBOMs, fallback
+/// indexes).
+pub mod referrers;
 pub mod registry;
 pub mod sprawl;
 pub mod standard;

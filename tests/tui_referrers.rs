@@ -1,0 +1,306 @@
+//! The tag list's folding and the referrers view against the real Distribution 2.8 (no
+//! referrers API), with artifacts pushed as cosign (tag scheme) and oras / Notation
+//! (`subject` + referrers fallback index) push them: what the app asks the registry,
+//! counted by its access log, and the built binary driven in tmux.
+
+mod support;
+
+use std::sync::Arc;
+
+use regatta::registry::manifest::OCI_CONFIG;
+use regatta::registry::{Digest, Source};
+use regatta::tui::keymap::ViewKind;
+use regatta::tui::memory::run_until_idle;
+use regatta::tui::views::View;
+use regatta::tui::{Action, App, RegistryEntry, Theme};
+use serde_json::json;
+use support::fixtures::FixtureBuilder;
+use support::image::{Format, ImageSpec, Layer};
+use support::referrers::{Artifact, EMPTY, Pushed, cosign_tag, push_artifact, push_fallback_index};
+use support::registry::{Logged, RegistryOptions, TestRegistry};
+use support::tmux::Pane;
+
+const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
+
+/// `app:v1` signed by cosign (tag `sha256-<hex>.sig`), with an SPDX SBOM pushed as oras
+/// pushes to a registry without the API (`subject`, listed by the fallback index
+/// `sha256-<hex>`), and a Notation signature of that SBOM (its own fallback index);
+/// `app:v2` with nothing attached.
+struct World {
+    registry: TestRegistry,
+    v1: Digest,
+    signature: Pushed,
+    sbom: Pushed,
+    sbom_signature: Pushed,
+}
+
+fn world() -> World {
+    let registry = TestRegistry::start_with(RegistryOptions {
+        access_log: true,
+        ..RegistryOptions::default()
+    });
+    let mut b = FixtureBuilder::new();
+    b.image(
+        "app",
+        &["v1"],
+        ImageSpec::new(Format::Oci, vec![Layer::text("app-v1")]),
+    );
+    b.image(
+        "app",
+        &["v2"],
+        ImageSpec::new(Format::Oci, vec![Layer::text("app-v2")]),
+    );
+    let truth = registry.push(&b);
+    let v1 = truth.tagged("app", "v1");
+    let subject = Pushed {
+        digest: v1.digest.clone(),
+        document: v1.document.clone(),
+        blobs: v1.blobs.clone(),
+    };
+    let client = registry.client();
+    let (signature, sbom, sbom_signature) = support::block_on(async {
+        let s = &subject.digest;
+        let payload = json!({"critical": {"image": {"docker-manifest-digest": s}, "type": "cosign container image signature"}}).to_string();
+        let signature = push_artifact(
+            &client,
+            "app",
+            Some(&cosign_tag(s, "sig")),
+            Artifact {
+                artifact_type: None,
+                config_type: OCI_CONFIG,
+                config: br#"{"architecture":"","os":"","config":{},"rootfs":{"type":"layers","diff_ids":[]}}"#,
+                layers: vec![(
+                    SIMPLE_SIGNING,
+                    payload.into_bytes(),
+                    json!({"dev.cosignproject.cosign/signature": "MEUCIQ=="}),
+                )],
+                subject: None,
+                annotations: json!({}),
+            },
+        )
+        .await;
+        let sbom = push_artifact(
+            &client,
+            "app",
+            None,
+            Artifact {
+                artifact_type: Some("application/spdx+json"),
+                config_type: EMPTY,
+                config: b"{}",
+                layers: vec![(
+                    "application/spdx+json",
+                    br#"{"spdxVersion":"SPDX-2.3","packages":[{"name":"app"}]}"#.to_vec(),
+                    json!({"org.opencontainers.image.title": "sbom.spdx.json"}),
+                )],
+                subject: Some(&subject),
+                annotations: json!({"org.opencontainers.image.created": "2025-05-02T10:00:00Z"}),
+            },
+        )
+        .await;
+        push_fallback_index(&client, "app", s, &[(&sbom, "application/spdx+json")]).await;
+        let sbom_signature = push_artifact(
+            &client,
+            "app",
+            None,
+            Artifact {
+                artifact_type: Some("application/vnd.cncf.notary.signature"),
+                config_type: EMPTY,
+                config: b"{}",
+                layers: vec![(
+                    "application/jose+json",
+                    br#"{"payload":"sbom"}"#.to_vec(),
+                    json!({}),
+                )],
+                subject: Some(&sbom),
+                annotations: json!({"org.opencontainers.image.created": "2025-05-02T11:00:00Z"}),
+            },
+        )
+        .await;
+        push_fallback_index(
+            &client,
+            "app",
+            &sbom.digest,
+            &[(&sbom_signature, "application/vnd.cncf.notary.signature")],
+        )
+        .await;
+        (signature, sbom, sbom_signature)
+    });
+    World {
+        registry,
+        v1: subject.digest,
+        signature,
+        sbom,
+        sbom_signature,
+    }
+}
+
+async fn step(app: &mut App, action: Action) {
+    let effects = app.update(action);
+    run_until_idle(app, effects).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_referrers_view_asks_only_the_referrers_api_and_reads_no_manifest_again() {
+    let w = world();
+    let client = w.registry.client();
+    let entry = RegistryEntry {
+        name: "local".into(),
+        location: w.registry.url(),
+        source: Ok(Arc::new(client.clone()) as Arc<dyn Source>),
+        notice: None,
+        client: Some(client),
+    };
+    let now = "2025-06-01T12:00:00Z".parse().expect("a timestamp");
+    let mut app = App::new(vec![entry], true, now, Theme::PLAIN);
+    app.update(Action::Resize {
+        width: 140,
+        height: 30,
+    });
+    let effects = app.start();
+    run_until_idle(&mut app, effects).await;
+    assert!(app.storage(0).is_some_and(|s| !s.is_scanning()));
+    step(&mut app, Action::Open).await; // app, the only repository
+    let View::Tags(tags) = app.top() else {
+        panic!("the tag list, not {:?}", app.top().kind())
+    };
+    assert_eq!(
+        tags.rows.attached_tags(),
+        3,
+        "the .sig tag and two fallback indexes"
+    );
+    assert_eq!(tags.progress(), "tags 5/5 · 3 attached folded");
+    let summary = tags.attached.get(&w.v1).expect("v1 has attachments");
+    assert_eq!(summary.cell(), "sig sbom +1");
+
+    // What the scan left in the log; from here on, only what the view asks.
+    let before = w.registry.access_log_since(0).len() + 1;
+    step(&mut app, Action::OpenReferrers).await; // on v1, the first row
+    let View::Referrers(view) = app.top() else {
+        panic!("the referrers view, not {:?}", app.top().kind())
+    };
+    let found = view.found.as_ref().expect("the tree");
+    assert!(found.failures.is_empty(), "{:?}", found.failures);
+    let tree = &found.tree;
+    assert_eq!(tree.subject, w.v1);
+    assert_eq!(tree.count, 3);
+    let sbom = tree
+        .referrers
+        .iter()
+        .find(|n| n.digest == w.sbom.digest)
+        .expect("the SBOM");
+    assert_eq!(sbom.label, "SBOM (SPDX)");
+    assert_eq!(sbom.size, Some(w.sbom.size()));
+    assert_eq!(sbom.referrers[0].digest, w.sbom_signature.digest);
+    let signature = tree
+        .referrers
+        .iter()
+        .find(|n| n.digest == w.signature.digest)
+        .expect("the cosign signature");
+    assert_eq!(signature.size, Some(w.signature.size()));
+
+    let log = w.registry.access_log_since(before);
+    let asked: Vec<String> = log
+        .iter()
+        .map(|e| format!("{} {} {}", e.method, e.target, e.status))
+        .collect();
+    assert_eq!(
+        asked,
+        [format!("GET /v2/app/referrers/{} 404", w.v1)],
+        "one request: the referrers API, which Distribution 2.8 does not have"
+    );
+
+    // Enter on the cosign signature: its manifest and layers, from what the scan read.
+    let before = w.registry.access_log_since(0).len() + 1;
+    step(&mut app, Action::Last).await;
+    step(&mut app, Action::Open).await;
+    assert_eq!(app.top().kind(), ViewKind::Layers);
+    let View::Layers(layers) = app.top() else {
+        unreachable!()
+    };
+    let image = layers.rows.platform_image().expect("the signature");
+    assert_eq!(image.digest, w.signature.digest);
+    assert_eq!(image.manifest.layers[0].media_type, SIMPLE_SIGNING);
+    let log = w.registry.access_log_since(before);
+    assert!(
+        log.iter().all(|e| e.kind() != Logged::ManifestGet),
+        "the signature was read by the scan already: {log:?}"
+    );
+}
+
+#[test]
+fn folded_tags_the_toggle_the_referrers_tree_and_enter_on_a_signature_in_a_terminal() {
+    let w = world();
+    let addr = w.registry.addr();
+    let pane = Pane::start("referrers", &[&addr]);
+    pane.wait_for_crumbs(&format!("regatta › {addr}"));
+    pane.wait_for_text("app");
+    pane.keys(&["Enter"]);
+    pane.wait_for_crumbs(&format!("{addr} › app"));
+
+    // Folded: two images; v1 says what it carries.
+    let folded = pane.wait_for_text("tags 5/5 · 3 attached folded");
+    assert!(!folded.contains("sha256-"), "{folded}");
+    let v1 = folded
+        .lines()
+        .find(|l| l.contains(" v1 "))
+        .unwrap_or_else(|| panic!("no v1 row:\n{folded}"));
+    assert!(v1.contains("sig sbom +1"), "{v1}");
+    assert!(v1.contains(w.v1.short()), "{v1}");
+
+    // `a` lists the bookkeeping tags, named by kind; again folds them.
+    pane.keys(&["a"]);
+    let shown = pane.wait_for_text("3 attached shown");
+    assert_eq!(
+        shown
+            .lines()
+            .filter(|l| l.contains("referrers index"))
+            .count(),
+        2,
+        "{shown}"
+    );
+    let sig_row = shown
+        .lines()
+        .find(|l| l.contains("cosign signature"))
+        .unwrap_or_else(|| panic!("no signature row:\n{shown}"));
+    assert!(sig_row.contains(w.signature.digest.short()), "{sig_row}");
+    pane.keys(&["a"]);
+    pane.wait_for_text("3 attached folded");
+
+    // `R` on v1 (the first row): the tree.
+    pane.keys(&["R"]);
+    pane.wait_for_crumbs("app › v1 › referrers");
+    let tree = pane.wait_for_text("3 referrers");
+    for (line, digest) in [
+        ("├── SBOM (SPDX)", &w.sbom.digest),
+        ("│   └── Notation signature", &w.sbom_signature.digest),
+        ("└── cosign signature", &w.signature.digest),
+    ] {
+        let row = tree
+            .lines()
+            .find(|l| l.contains(line))
+            .unwrap_or_else(|| panic!("no row {line:?}:\n{tree}"));
+        assert!(row.contains(digest.short()), "{row}");
+    }
+
+    // Enter on the cosign signature (the last row): its manifest and layers.
+    pane.keys(&["G", "Enter"]);
+    pane.wait_for_crumbs("referrers › cosign signature › -");
+    let layer = w
+        .signature
+        .blobs
+        .keys()
+        .find(|d| !w.signature.document.is_empty() && **d != config_of(&w.signature))
+        .expect("the signature's layer");
+    pane.wait_for_text(layer.short());
+
+    pane.keys(&["q"]);
+    let exit = pane.wait_for_exit();
+    assert_eq!(exit.status, 0);
+    assert!(!exit.raw_mode);
+}
+
+/// The config digest of a pushed manifest, read from its document.
+fn config_of(p: &Pushed) -> Digest {
+    let doc: serde_json::Value = serde_json::from_slice(&p.document).expect("json");
+    Digest::parse(doc["config"]["digest"].as_str().expect("a config")).expect("a digest")
+}
