@@ -428,7 +428,7 @@ fn update_images(storage: &Storage, v: &mut TagsView) {
 
 /// Once the scan is done with the repository: what is still missing failed.
 fn finish_tags(storage: &Storage, v: &mut TagsView) {
-    v.refresh_attachments(&storage.model);
+    v.refresh_attachments_from(storage);
     if !storage.is_settled(&v.repo) {
         v.model_revision = Some(storage.revision());
         return;

@@ -24,7 +24,7 @@ use crate::tui::columns::{
     Field, TAG_ATTACHED_COLUMNS, TAG_COLUMNS, TagLine, tag_attached_row, tag_row,
 };
 use crate::tui::listing::{Listing, Rows, SortKey, by_name, larger_first};
-use crate::tui::storage::ImageSummary;
+use crate::tui::storage::{ImageSummary, Storage};
 use crate::tui::widgets::table::{TableRow, render_table};
 
 #[derive(Debug, Clone)]
@@ -61,6 +61,8 @@ pub struct TagRows {
     attached_tags: usize,
     /// Bookkeeping tags are listed as tags (the toggle is on).
     pub show_attached: bool,
+    /// `bookkeeping` was worked out for the rows there are now (not reset by `set_tags`).
+    bookkeeping_known: bool,
 }
 
 impl TagRows {
@@ -70,6 +72,7 @@ impl TagRows {
         self.by_digest.clear();
         self.bookkeeping.clear();
         self.attached_tags = 0;
+        self.bookkeeping_known = false;
         self.done = 0;
         self.failed = 0;
         for tag in tags {
@@ -98,6 +101,7 @@ impl TagRows {
             }
         }
         self.attached_tags = self.bookkeeping.iter().filter(|b| b.is_some()).count();
+        self.bookkeeping_known = true;
         changed
     }
 
@@ -257,6 +261,9 @@ pub struct TagsView {
     pub attached: HashMap<Digest, AttachedSummary>,
     /// Bookkeeping tags by the image they are folded under.
     pub folded_under: HashMap<Digest, Vec<Tag>>,
+    /// The storage generation, and whether the repository was settled, when the attachments
+    /// were last worked out.
+    attachments_at: Option<(u64, bool)>,
 }
 
 impl TagsView {
@@ -274,7 +281,21 @@ impl TagsView {
             model_revision: None,
             attached: HashMap::new(),
             folded_under: HashMap::new(),
+            attachments_at: None,
         }
+    }
+
+    /// [`refresh_attachments`](Self::refresh_attachments) when the storage has something
+    /// new for them: they are worked out again with the storage numbers (held back while a
+    /// scan runs, the longer the larger the registry: a walk over every tag per batch of
+    /// results would keep the loop busy) and once more when the repository is settled.
+    pub fn refresh_attachments_from(&mut self, storage: &Storage) {
+        let at = (storage.generation(), storage.is_settled(&self.repo));
+        if self.attachments_at == Some(at) && self.rows.bookkeeping_known {
+            return;
+        }
+        self.attachments_at = Some(at);
+        self.refresh_attachments(&storage.model);
     }
 
     /// Takes what is attached to what from the model: which tags are bookkeeping, what
@@ -301,11 +322,15 @@ impl TagsView {
         }
         self.attached.clear();
         self.folded_under.clear();
-        let digests: Vec<Digest> = self.rows.digests().cloned().collect();
-        for digest in digests {
-            let summary = AttachedSummary::of(model, &attachments, &digest);
+        // Images only: a bookkeeping row says what it is instead.
+        let images: std::collections::HashSet<&Digest> = (0..self.rows.rows.len())
+            .filter(|&i| self.rows.bookkeeping(i).is_none())
+            .filter_map(|i| self.rows.rows[i].digest())
+            .collect();
+        for digest in images {
+            let summary = AttachedSummary::of(model, &attachments, digest);
             if !summary.is_empty() {
-                self.attached.insert(digest, summary);
+                self.attached.insert(digest.clone(), summary);
             }
         }
         for tag in attachments.attached_tags() {

@@ -303,3 +303,68 @@ fn leaving_the_view_aborts_the_search_and_a_late_answer_is_dropped() {
     });
     assert_eq!(app.top().kind(), ViewKind::Tags);
 }
+
+#[tokio::test]
+async fn a_list_opened_while_the_scan_runs_folds_once_the_scan_has_read_enough() {
+    let mut app = attached_app();
+    let effects = app.start();
+    let scan = super::storage::scan_req(&effects);
+    let events = super::storage::scan_events(&fixtures::attached()).await;
+    let tags_at = events
+        .iter()
+        .position(|e| matches!(e, ScanEvent::Tags { .. }))
+        .expect("a tag list");
+    let mut events = events.into_iter();
+    for event in events.by_ref().take(tags_at) {
+        scanned(&mut app, scan, event);
+    }
+    app.update(Action::Open);
+    assert_eq!(app.top().kind(), ViewKind::Tags);
+    // The rest one result at a time, without a tick: the numbers (and the attachments
+    // with them) are held back while the repository is scanned, then worked out when it is.
+    for event in events {
+        scanned(&mut app, scan, event);
+    }
+    assert_eq!(shown(&app), ["v1", "v1.1", "v2"]);
+    let v = tags_view(&app);
+    assert_eq!(v.progress(), "tags 6/6 · 3 attached folded");
+    assert_eq!(v.attached.len(), 1, "v1 carries the signature and the SBOM");
+    app.update(Action::ScanFinished {
+        req: scan,
+        result: Ok(()),
+    });
+    assert_eq!(shown(&app), ["v1", "v1.1", "v2"]);
+}
+
+#[tokio::test]
+async fn r_on_a_platform_finds_the_referrers_of_that_platform_manifest() {
+    let entries = vec![entry("demo", Ok(shared(fixtures::sample())))];
+    let mut app = App::new(entries, true, now(), Theme::PLAIN);
+    app.update(Action::Resize {
+        width: 140,
+        height: 20,
+    });
+    let effects = app.start();
+    run_until_idle(&mut app, effects).await;
+    app.update(Action::MoveDown); // library/nginx (the scan is done: no Prioritize)
+    app.update(Action::Open);
+    let effects = app.update(Action::Open); // 1.26, an index
+    run_until_idle(&mut app, effects).await;
+    let View::Manifest(m) = app.top() else {
+        panic!("the platforms, not {:?}", app.top().kind())
+    };
+    let platform = m.rows.image(0).expect("a platform").digest.clone();
+    let effects = app.update(Action::OpenReferrers);
+    match effects.as_slice() {
+        [Effect::FindReferrers { subject, .. }] => assert_eq!(*subject, platform),
+        other => panic!("expected FindReferrers, got {other:?}"),
+    }
+    run_until_idle(&mut app, effects).await;
+    assert_eq!(
+        app.crumbs()[app.crumbs().len() - 2..],
+        ["linux/amd64".to_string(), "referrers".to_string()]
+    );
+    let v = referrers_view(&app);
+    assert_eq!(v.progress().as_deref(), Some("no referrers"));
+    assert_eq!(tree_labels(&app), ["subject"]);
+}
