@@ -225,6 +225,13 @@ async fn folding_hides_a_referrers_referrers_and_enter_opens_a_referrer_as_an_im
         .selected()
         .and_then(|r| r.node.clone())
         .expect("a referrer");
+    assert_eq!(
+        app.update(Action::CopyReference),
+        [Effect::Copy(format!(
+            "attached.example/acme/app@{}",
+            signature.digest
+        ))]
+    );
     let effects = app.update(Action::Open);
     match effects.as_slice() {
         [Effect::FetchImage { reference, .. }] => {
