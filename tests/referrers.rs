@@ -162,6 +162,8 @@ fn sources(node: &Value) -> Vec<String> {
         .collect()
 }
 
+#[path = "referrers/content.rs"]
+mod content;
 #[path = "referrers/distribution.rs"]
 mod distribution;
 #[path = "referrers/fake_api.rs"]

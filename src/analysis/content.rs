@@ -289,10 +289,10 @@ fn media(t: &str) -> &str {
     t.split(';').next().unwrap_or("").trim()
 }
 
-fn layers_of<'a>(
-    layers: &'a [Descriptor],
+fn layers_of(
+    layers: &[Descriptor],
     role: impl Fn(&str) -> Option<BodyRole>,
-) -> Vec<(&'a Descriptor, BodyRole)> {
+) -> Vec<(&Descriptor, BodyRole)> {
     layers
         .iter()
         .filter_map(|l| role(media(&l.media_type)).map(|r| (l, r)))
@@ -507,11 +507,11 @@ fn cyclonedx_components(v: &Value) -> u64 {
 /// An SBOM document.
 pub fn sbom(format: SbomFormat, body: &[u8]) -> Content {
     // SPDX tag-value: one `PackageName:` line per package.
-    if !body
+    let looks_like_json = body
         .iter()
         .find(|b| !b.is_ascii_whitespace())
-        .is_some_and(|b| *b == b'{')
-    {
+        .is_some_and(|b| *b == b'{');
+    if !looks_like_json {
         if format == SbomFormat::Spdx {
             if let Ok(s) = std::str::from_utf8(body) {
                 if s.lines().any(|l| l.starts_with("SPDXVersion:")) {

@@ -99,3 +99,10 @@ pub fn registry_stats(model: &StorageModel, stats: &[RepoStats]) -> RegistryStat
         },
     }
 }
+
+/// Bytes of a set of manifests as the registry stores them: the distinct blobs they and
+/// what they reference hold, manifests included (an index's children with their blobs).
+/// Used for the referrers of an image: a blob two of them share counts once.
+pub fn manifests_bytes(model: &StorageModel, digests: &[Digest]) -> u64 {
+    saturating_total(model.marked(&model.revisions(digests)).values().copied())
+}

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::Context;
 use super::output::{print_json, print_lines};
 use crate::analysis::referrers::{FoundVia, ReferrerNode, ReferrerTree, build_tree};
+use crate::present::artifact_summary;
 use crate::present::units::size as human_size;
 use crate::referrers::{DiscoveryFailure, DiscoveryOptions, FallbackIndex, discover};
 use crate::registry::RepoName;
@@ -110,6 +111,11 @@ pub fn text_lines(r: &ReferrersReport) -> Vec<String> {
                 via.join(", ")
             ));
             let deeper = format!("{prefix}{}", if last { "    " } else { "│   " });
+            lines.extend(
+                artifact_summary::summary_lines(&n.summary)
+                    .into_iter()
+                    .map(|s| format!("{deeper}    {s}")),
+            );
             walk(home, &n.referrers, &deeper, lines);
         }
     }
@@ -157,6 +163,7 @@ mod tests {
                     tag: Tag::parse("sha256-x.sig").unwrap(),
                 },
             ],
+            summary: Vec::new(),
             referrers,
         }
     }
