@@ -168,3 +168,5 @@ mod content;
 mod distribution;
 #[path = "referrers/fake_api.rs"]
 mod fake_api;
+#[path = "referrers/numbers.rs"]
+mod numbers;

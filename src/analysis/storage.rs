@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
+use super::attached::Attachments;
 use super::model::StorageModel;
 use super::size::saturating_total;
 use crate::registry::{Digest, RepoName};
@@ -23,6 +24,13 @@ pub struct RepoStats {
     pub unique_bytes: u64,
     /// `stored_bytes - unique_bytes`.
     pub shared_bytes: u64,
+    /// Of `stored_bytes`, the blobs the repository's image tags reach (every tag that is not
+    /// a referrer's bookkeeping: see [`Attachments`]).
+    pub image_bytes: u64,
+    /// `stored_bytes - image_bytes`: the blobs only attached artifacts reach (signatures,
+    /// attestations, SBOMs, their referrers and the fallback indexes listing them). A blob
+    /// an image uses too counts as image bytes.
+    pub artifact_bytes: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -34,6 +42,8 @@ pub struct RegistryStats {
     pub physical_bytes: u64,
     /// `logical_bytes / physical_bytes` (0 for an empty registry).
     pub dedup_ratio: f64,
+    /// Of `physical_bytes`, the blobs no image tag reaches, only attached artifacts.
+    pub artifact_bytes: u64,
 }
 
 /// Per-repository numbers, in repository order.
@@ -59,6 +69,13 @@ pub fn repo_stats(model: &StorageModel) -> Vec<RepoStats> {
                     .filter(|(d, _)| holders.get(d) == Some(&1))
                     .map(|(_, s)| *s),
             );
+            let images = image_marked(model, repo);
+            let artifacts = saturating_total(
+                blobs
+                    .iter()
+                    .filter(|(d, _)| !images.contains_key(*d))
+                    .map(|(_, s)| *s),
+            );
             let tags = model.repos.get(*repo).map_or(0, |r| r.tags.len());
             let logical = saturating_total(
                 model
@@ -72,6 +89,8 @@ pub fn repo_stats(model: &StorageModel) -> Vec<RepoStats> {
                 stored_bytes: stored,
                 unique_bytes: unique,
                 shared_bytes: stored.saturating_sub(unique),
+                image_bytes: stored.saturating_sub(artifacts),
+                artifact_bytes: artifacts,
             }
         })
         .collect()
@@ -80,11 +99,23 @@ pub fn repo_stats(model: &StorageModel) -> Vec<RepoStats> {
 /// Totals over the repositories in `stats` (physical from the model, so shared blobs count once).
 pub fn registry_stats(model: &StorageModel, stats: &[RepoStats]) -> RegistryStats {
     let mut physical: BTreeMap<Digest, u64> = BTreeMap::new();
+    let mut images: BTreeMap<Digest, u64> = BTreeMap::new();
     for s in stats {
         if let Ok(repo) = RepoName::parse(&s.repository) {
             physical.extend(model.repo_marked(&repo));
+            if s.artifact_bytes > 0 {
+                images.extend(image_marked(model, &repo));
+            } else {
+                images.extend(model.repo_marked(&repo));
+            }
         }
     }
+    let artifact_bytes = saturating_total(
+        physical
+            .iter()
+            .filter(|(d, _)| !images.contains_key(*d))
+            .map(|(_, s)| *s),
+    );
     let logical = saturating_total(stats.iter().map(|s| s.logical_bytes));
     let physical = saturating_total(physical.values().copied());
     RegistryStats {
@@ -97,7 +128,21 @@ pub fn registry_stats(model: &StorageModel, stats: &[RepoStats]) -> RegistryStat
         } else {
             logical as f64 / physical as f64
         },
+        artifact_bytes,
     }
+}
+
+/// The blobs (manifests included) the image tags of `repo` reach: every resolved tag that
+/// is not bookkeeping of an attached artifact (a `sha256-<hex>` or cosign tag, or a tag on a
+/// manifest carrying `subject`).
+pub fn image_marked(model: &StorageModel, repo: &RepoName) -> BTreeMap<Digest, u64> {
+    let attachments = Attachments::of_repo(model, repo);
+    let digests: Vec<&Digest> = model
+        .tag_digests(repo)
+        .filter(|(t, _)| !attachments.is_attached_tag(t))
+        .map(|(_, d)| d)
+        .collect();
+    model.marked(&model.revisions(digests))
 }
 
 /// Bytes of a set of manifests as the registry stores them: the distinct blobs they and
