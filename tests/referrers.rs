@@ -162,6 +162,8 @@ fn sources(node: &Value) -> Vec<String> {
         .collect()
 }
 
+#[path = "referrers/audit.rs"]
+mod audit;
 #[path = "referrers/content.rs"]
 mod content;
 #[path = "referrers/distribution.rs"]
