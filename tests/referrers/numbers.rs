@@ -5,7 +5,7 @@
 
 use super::support::fixtures::FixtureBuilder;
 use super::support::image::{Format, ImageSpec, Layer};
-use super::support::registry::TestRegistry;
+use super::support::registry::{RegistryOptions, TestRegistry};
 use super::*;
 
 const COSIGN_CONFIG: &[u8] =
@@ -13,7 +13,10 @@ const COSIGN_CONFIG: &[u8] =
 
 #[test]
 fn du_splits_a_repository_into_images_and_attached_artifacts() {
-    let registry = TestRegistry::start();
+    let registry = TestRegistry::start_with(RegistryOptions {
+        access_log: true,
+        ..RegistryOptions::default()
+    });
     let mut b = FixtureBuilder::new();
     b.image(
         "app",
@@ -154,8 +157,18 @@ fn du_splits_a_repository_into_images_and_attached_artifacts() {
     assert_eq!(on_disk, want_artifacts);
 
     let sandbox = support::cli::Sandbox::new();
+    let before = registry.access_log_since(0).len();
     let run = sandbox.run(&["du", &registry.addr(), "--json"]);
     let out = run.ok().json();
+    // The scan reads no config of an attached artifact (cosign's image config of a
+    // signature says nothing the numbers use): one GET per referrer manifest, no more.
+    let config = Digest::sha256_of(COSIGN_CONFIG);
+    let config_gets: Vec<_> = registry
+        .access_log_since(before)
+        .into_iter()
+        .filter(|e| e.method == "GET" && e.target.contains(config.as_str()))
+        .collect();
+    assert!(config_gets.is_empty(), "{config_gets:?}");
     let repos = out["repositories"].as_array().expect("repositories");
     let app = repos
         .iter()
