@@ -72,7 +72,8 @@ pub struct InspectReport {
 #[derive(Debug, Serialize)]
 pub struct ReferrersCount {
     pub count: usize,
-    /// Distinct bytes of the referrers (manifests and blobs); null when unknown.
+    /// Distinct bytes of the referrers (manifests and blobs, a blob two of them share once,
+    /// as `du` counts); null when the registry's sizes overflow.
     pub bytes: Option<u64>,
     /// `scan` (with `--sharing`: the scanned model's tags, fallback indexes and `subject`
     /// fields) or `discovery` (the referrers API, the fallback index and cosign's tags of
@@ -379,9 +380,15 @@ async fn count_referrers(
         .await
         .map_err(|e| e.to_string())?;
     let tree = build_tree(repo, subject, &found.facts);
+    // Distinct over the tree, as the scan counts them: a config two signatures share once.
+    let mut blobs: std::collections::BTreeMap<&Digest, u64> = std::collections::BTreeMap::new();
+    for f in &found.facts {
+        blobs.insert(&f.digest, f.manifest_bytes);
+        blobs.extend(f.references.iter().map(|(d, s)| (d, *s)));
+    }
     Ok(ReferrersCount {
         count: tree.count,
-        bytes: tree.total_bytes,
+        bytes: blobs.values().try_fold(0u64, |sum, s| sum.checked_add(*s)),
         source: "discovery",
     })
 }
