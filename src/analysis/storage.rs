@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::attached::Attachments;
 use super::model::StorageModel;
 use super::size::saturating_total;
+use crate::registry::referrers::scheme_of;
 use crate::registry::{Digest, RepoName};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -69,13 +70,19 @@ pub fn repo_stats(model: &StorageModel) -> Vec<RepoStats> {
                     .filter(|(d, _)| holders.get(d) == Some(&1))
                     .map(|(_, s)| *s),
             );
-            let images = image_marked(model, repo);
-            let artifacts = saturating_total(
-                blobs
-                    .iter()
-                    .filter(|(d, _)| !images.contains_key(*d))
-                    .map(|(_, s)| *s),
-            );
+            // Most repositories hold no attached artifact: a cheap look at their tag names
+            // and manifests spares them the referrers model (the TUI recomputes this often).
+            let artifacts = if may_hold_artifacts(model, repo, blobs) {
+                let images = image_marked(model, repo);
+                saturating_total(
+                    blobs
+                        .iter()
+                        .filter(|(d, _)| !images.contains_key(*d))
+                        .map(|(_, s)| *s),
+                )
+            } else {
+                0
+            };
             let tags = model.repos.get(*repo).map_or(0, |r| r.tags.len());
             let logical = saturating_total(
                 model
@@ -132,6 +139,23 @@ pub fn registry_stats(model: &StorageModel, stats: &[RepoStats]) -> RegistryStat
     }
 }
 
+/// Whether any tag of `repo` is named as a referrer's (`sha256-<hex>`, cosign's) or any
+/// manifest its tags reach (`marked`) carries `subject`: only then can it hold attached
+/// artifacts.
+fn may_hold_artifacts(
+    model: &StorageModel,
+    repo: &RepoName,
+    marked: &BTreeMap<Digest, u64>,
+) -> bool {
+    model
+        .repos
+        .get(repo)
+        .is_some_and(|r| r.tags.keys().any(|t| scheme_of(t).is_some()))
+        || marked
+            .keys()
+            .any(|d| model.manifests.get(d).is_some_and(|m| m.subject.is_some()))
+}
+
 /// The blobs (manifests included) the image tags of `repo` reach: every resolved tag that
 /// is not bookkeeping of an attached artifact (a `sha256-<hex>` or cosign tag, or a tag on a
 /// manifest carrying `subject`).
@@ -150,4 +174,73 @@ pub fn image_marked(model: &StorageModel, repo: &RepoName) -> BTreeMap<Digest, u
 /// Used for the referrers of an image: a blob two of them share counts once.
 pub fn manifests_bytes(model: &StorageModel, digests: &[Digest]) -> u64 {
     saturating_total(model.marked(&model.revisions(digests)).values().copied())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::artifact::ArtifactKind;
+    use crate::analysis::model::{ManifestBody, ManifestInfo, ScanEvent};
+    use crate::registry::Tag;
+
+    fn d(n: u8) -> Digest {
+        Digest::parse(&format!("sha256:{}", format!("{n:02x}").repeat(32))).expect("digest")
+    }
+
+    fn image(m: &mut StorageModel, digest: Digest, config: (u8, u64), layers: &[(u8, u64)]) {
+        m.apply(ScanEvent::Manifest {
+            digest,
+            info: ManifestInfo {
+                media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+                doc_size: 100,
+                body: ManifestBody::Image {
+                    config: (d(config.0), config.1),
+                    layers: layers.iter().map(|(n, s)| (d(*n), *s)).collect(),
+                    platform: None,
+                },
+                subject: None,
+                kind: ArtifactKind::Image,
+            },
+        });
+    }
+
+    fn tag(m: &mut StorageModel, repo: &str, t: &str, digest: Digest) {
+        let repo = RepoName::parse(repo).expect("repo");
+        let t = Tag::parse(t).expect("tag");
+        m.apply(ScanEvent::Tags {
+            repo: repo.clone(),
+            tags: vec![t.clone()],
+        });
+        m.apply(ScanEvent::Resolved {
+            repo,
+            tag: t,
+            digest,
+        });
+    }
+
+    #[test]
+    fn stored_bytes_split_into_images_and_artifacts_a_shared_blob_counting_as_image() {
+        let mut m = StorageModel::default();
+        image(&mut m, d(1), (10, 5), &[(11, 1000)]);
+        tag(&mut m, "app", "v1", d(1));
+        // A signature whose second layer is the image's own layer (as odd as it is, it must
+        // not count twice nor as an artifact).
+        image(&mut m, d(2), (20, 7), &[(21, 300), (11, 1000)]);
+        tag(&mut m, "app", &format!("sha256-{}.sig", d(1).hex()), d(2));
+        // Another repository with no attached artifact.
+        image(&mut m, d(3), (30, 5), &[(31, 50)]);
+        tag(&mut m, "plain", "v1", d(3));
+        let stats = repo_stats(&m);
+        let app = &stats[0];
+        assert_eq!(app.stored_bytes, 100 + 5 + 1000 + 100 + 7 + 300);
+        assert_eq!(app.artifact_bytes, 100 + 7 + 300);
+        assert_eq!(app.image_bytes + app.artifact_bytes, app.stored_bytes);
+        let plain = &stats[1];
+        assert_eq!(
+            (plain.artifact_bytes, plain.image_bytes),
+            (0, plain.stored_bytes)
+        );
+        assert_eq!(registry_stats(&m, &stats).artifact_bytes, 407);
+        assert_eq!(manifests_bytes(&m, &[d(2)]), 100 + 7 + 300 + 1000);
+    }
 }
