@@ -21,7 +21,10 @@
 //! missing (the verdict logic is `scan/targets.rs`); the targets are those of the loopback run
 //! (a debug build's smoke run misses its timing targets: its timings mean nothing).
 //!
-//! Options: `--repos N`, `--concurrency N`, `--latency-ms MS`, `--check`. Every measurement runs in a
+//! `cargo bench --bench scan -- --referrers` reports the request cost of referrer discovery
+//! instead, on a fixture where every image is signed and has an SBOM (`scan/referrers.rs`).
+//!
+//! Options: `--repos N`, `--concurrency N`, `--latency-ms MS`, `--check`, `--referrers`. Every measurement runs in a
 //! child process of its own (this binary again), so its peak memory is its own and not the
 //! fixture builder's.
 
@@ -33,6 +36,9 @@ mod children;
 
 #[path = "scan/targets.rs"]
 mod targets;
+
+#[path = "scan/referrers.rs"]
+mod referrers;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -62,6 +68,8 @@ struct Args {
     concurrency: usize,
     latency_ms: Option<u64>,
     check: bool,
+    /// Measure the request cost of referrer discovery instead (see `scan/referrers.rs`).
+    referrers: bool,
     child: Option<String>,
     registry: Option<String>,
     cache: Option<PathBuf>,
@@ -74,6 +82,7 @@ fn parse_args() -> Args {
         concurrency: 8,
         latency_ms: None,
         check: false,
+        referrers: false,
         child: None,
         registry: None,
         cache: None,
@@ -91,6 +100,7 @@ fn parse_args() -> Args {
             "--concurrency" => args.concurrency = number(value()).max(1) as usize,
             "--latency-ms" => args.latency_ms = Some(number(value())),
             "--check" => args.check = true,
+            "--referrers" => args.referrers = true,
             "--child" => args.child = Some(value()),
             "--registry" => args.registry = Some(value()),
             "--cache" => args.cache = Some(PathBuf::from(value())),
@@ -106,6 +116,7 @@ fn parse_args() -> Args {
 fn main() {
     let args = parse_args();
     match args.child.as_deref() {
+        None if args.referrers => referrers::run(&args),
         None => parent(&args),
         Some(mode) => {
             let report = match mode {

@@ -20,6 +20,7 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use crate::analysis::artifact::classify;
+use crate::analysis::content::{BlobSummary, WantedBlob, blobs_to_read, summarize};
 use crate::analysis::referrers::{FoundVia, ReferrerFacts};
 use crate::registry::manifest::Manifest;
 use crate::registry::referrers::{SchemeTag, SubjectFields, scheme_of};
@@ -38,6 +39,10 @@ pub struct DiscoveryOptions {
     pub other_repositories: Vec<RepoName>,
     /// Requests in flight at once.
     pub concurrency: usize,
+    /// Read the small blobs that say what each referrer holds (the payload a signature
+    /// signs, an attestation's statement, an SBOM's package count): one GET per distinct
+    /// blob within the document size cap, through the source's cache.
+    pub summaries: bool,
 }
 
 impl Default for DiscoveryOptions {
@@ -47,6 +52,7 @@ impl Default for DiscoveryOptions {
             tagged_subjects: true,
             other_repositories: Vec::new(),
             concurrency: 8,
+            summaries: true,
         }
     }
 }
@@ -206,7 +212,60 @@ pub async fn discover(
         }
         level = next;
     }
+    if options.summaries {
+        read_summaries(source, &fetched, &mut out, options.concurrency).await;
+    }
     Ok(out)
+}
+
+/// Reads what each referrer holds into its facts' `summary`: one GET per distinct blob
+/// (a blob above the size cap is named, not fetched); a blob that cannot be read is a
+/// failure, and the rest is still summarized.
+async fn read_summaries(
+    source: &dyn Source,
+    fetched: &HashMap<(RepoName, Digest), Result<FetchedManifest, RegistryError>>,
+    out: &mut Discovery,
+    concurrency: usize,
+) {
+    let mut plans: Vec<(Vec<WantedBlob>, Vec<BlobSummary>)> = Vec::new();
+    let mut to_fetch: Vec<(RepoName, Digest)> = Vec::new();
+    for f in &out.facts {
+        let plan = match fetched.get(&(f.repo.clone(), f.digest.clone())) {
+            Some(Ok(m)) => blobs_to_read(&f.kind, &m.manifest),
+            _ => Default::default(),
+        };
+        for w in &plan.0 {
+            if !to_fetch.iter().any(|(_, d)| d == &w.digest) {
+                to_fetch.push((f.repo.clone(), w.digest.clone()));
+            }
+        }
+        plans.push(plan);
+    }
+    let bodies: HashMap<Digest, Result<Vec<u8>, RegistryError>> =
+        futures::stream::iter(to_fetch.into_iter().map(|(repo, digest)| async move {
+            let body = source.blob(&repo, &digest).await;
+            (digest, body)
+        }))
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    let mut reported: BTreeSet<Digest> = BTreeSet::new();
+    for (f, (wanted, skipped)) in out.facts.iter_mut().zip(plans) {
+        for w in &wanted {
+            match bodies.get(&w.digest) {
+                Some(Ok(body)) => f.summary.push(summarize(w, body)),
+                Some(Err(e)) if reported.insert(w.digest.clone()) => {
+                    out.failures.push(DiscoveryFailure {
+                        what: format!("blob {} of {}@{}", w.digest, f.repo, f.digest),
+                        error: e.to_string(),
+                    });
+                }
+                Some(Err(_)) => {}
+                None => {}
+            }
+        }
+        f.summary.extend(skipped);
+    }
 }
 
 /// Sorts a repository's tags by scheme and, when asked, reads the subject of every other
@@ -425,6 +484,7 @@ fn facts_of(
         references,
         created: fields.annotations.and_then(|a| a.get(CREATED).cloned()),
         found_via: BTreeSet::from([via]),
+        summary: Vec::new(),
     }
 }
 

@@ -315,8 +315,11 @@ impl Scanner<'_> {
                 } = &mut info.body
                 {
                     *p = platform;
+                    // An attached artifact's config (cosign keeps an image config of its
+                    // own per signature) says nothing the numbers or policies use: not read.
                     if let crate::registry::Manifest::Image(m) = &fetched.manifest
                         && is_image_config(&m.config.media_type)
+                        && !info.kind.is_attached()
                     {
                         config_to_fetch = Some(config.clone());
                     }

@@ -44,7 +44,13 @@ fn sources(node: &Value) -> Vec<String> {
         .collect()
 }
 
+#[path = "referrers/audit.rs"]
+mod audit;
+#[path = "referrers/content.rs"]
+mod content;
 #[path = "referrers/distribution.rs"]
 mod distribution;
 #[path = "referrers/fake_api.rs"]
 mod fake_api;
+#[path = "referrers/numbers.rs"]
+mod numbers;

@@ -83,6 +83,20 @@ pub fn child_scan(args: &Args) -> Value {
         let seconds = started.elapsed().as_secs_f64();
         let stats = repo_stats(&model);
         let total = registry_stats(&model, &stats);
+        // The referrers the model names, read with no request of their own.
+        let referrers: usize = model
+            .repos
+            .keys()
+            .map(|repo| {
+                let a = regatta::analysis::attached::Attachments::of_repo(&model, repo);
+                model
+                    .tag_digests(repo)
+                    .filter(|(t, _)| !a.is_attached_tag(t))
+                    .flat_map(|(_, d)| a.transitive(d))
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .len()
+            })
+            .sum();
         let c = client.counters();
         json!({
             "seconds": seconds,
@@ -91,6 +105,7 @@ pub fn child_scan(args: &Args) -> Value {
             "manifest_gets": c.get(K::ManifestGet),
             "blob_gets": c.get(K::BlobGet),
             "complete": model.is_complete(),
+            "referrers": referrers,
             "physical_bytes": total.physical_bytes,
             "vmhwm_kb": peak_kb(),
         })

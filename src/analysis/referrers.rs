@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use super::artifact::ArtifactKind;
+use super::content::BlobSummary;
 use crate::registry::{Digest, RepoName, Tag};
 
 /// Where a referrer was found. A referrer found in several places lists each.
@@ -39,6 +40,8 @@ pub struct ReferrerFacts {
     /// `org.opencontainers.image.created`, when annotated.
     pub created: Option<String>,
     pub found_via: BTreeSet<FoundVia>,
+    /// What its small blobs say (see [`super::content`]); empty when none was read.
+    pub summary: Vec<BlobSummary>,
 }
 
 impl ReferrerFacts {
@@ -70,6 +73,8 @@ pub struct ReferrerNode {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
     pub found_via: Vec<FoundVia>,
+    /// What its small blobs say: the signed digest, the statement, the package count...
+    pub summary: Vec<BlobSummary>,
     pub referrers: Vec<ReferrerNode>,
 }
 
@@ -143,6 +148,12 @@ fn children(
             size: first.size(),
             created: first.created.clone(),
             found_via: found_via.into_iter().collect(),
+            summary: seen
+                .iter()
+                .map(|f| &f.summary)
+                .find(|s| !s.is_empty())
+                .cloned()
+                .unwrap_or_default(),
             referrers,
         });
     }
@@ -200,6 +211,7 @@ mod tests {
                 .collect(),
             created: None,
             found_via: BTreeSet::from([FoundVia::Api]),
+            summary: Vec::new(),
         }
     }
 

@@ -5,11 +5,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::Timestamp;
 
-use super::kinds::{TagKind, signature_subject};
+use super::kinds::TagKind;
 use super::parts::{AliasGroup, Finding, FindingKind, TagAge};
 use super::settings::AuditSettings;
+use crate::analysis::attached::Attachments;
 use crate::analysis::freed_index::FreedIndex;
 use crate::analysis::model::{RepoEntry, StorageModel};
+use crate::analysis::referrers::FoundVia;
 use crate::registry::{Digest, RepoName, Tag};
 
 pub(super) const DAY: i64 = 86_400;
@@ -42,6 +44,8 @@ pub(super) struct RepoTags<'a> {
     pub infos: Vec<TagInfo<'a>>,
     model: &'a StorageModel,
     freed: &'a FreedIndex,
+    /// Which tags are bookkeeping of attached artifacts, and what they are attached to.
+    attachments: Attachments,
 }
 
 impl<'a> RepoTags<'a> {
@@ -53,14 +57,22 @@ impl<'a> RepoTags<'a> {
         repo: &'a RepoName,
         entry: &'a RepoEntry,
     ) -> Self {
+        let attachments = Attachments::of_repo(model, repo);
         let infos = entry
             .tags
             .iter()
             .map(|(tag, digest)| {
                 let created = digest.as_ref().and_then(|d| model.created(d));
+                // A tag on an attached artifact is a signature whatever its name (an SBOM
+                // oras pushed under `sbom`): it follows its subject, never a name rule.
+                let kind = if attachments.is_attached_tag(tag) {
+                    TagKind::Signature
+                } else {
+                    settings.patterns.classify(tag.as_str())
+                };
                 TagInfo {
                     tag,
-                    kind: settings.patterns.classify(tag.as_str()),
+                    kind,
                     digest: digest.as_ref(),
                     created,
                     age_secs: age_secs(created, now),
@@ -73,7 +85,26 @@ impl<'a> RepoTags<'a> {
             infos,
             model,
             freed,
+            attachments,
         }
+    }
+
+    fn tag_digest(&self, tag: &Tag) -> Option<&'a Digest> {
+        self.infos
+            .iter()
+            .find(|i| i.tag == tag)
+            .and_then(|i| i.digest)
+    }
+
+    /// Tags that are bookkeeping of attached artifacts (cosign's tags, fallback indexes,
+    /// tags on manifests carrying `subject`), and the rest: images.
+    pub fn attached_and_image_tags(&self) -> (usize, usize) {
+        let attached = self
+            .infos
+            .iter()
+            .filter(|i| self.attachments.is_attached_tag(i.tag))
+            .count();
+        (attached, self.infos.len() - attached)
     }
 
     /// What deleting `tags` (by digest, as `regatta rm` would) frees.
@@ -199,37 +230,104 @@ impl<'a> RepoTags<'a> {
         })
     }
 
-    /// Signatures whose subject is gone: neither a manifest this repository's tags keep nor
-    /// one found untagged (`present`). A store of nothing but signatures is not judged: its
-    /// subjects may be untagged in any repository.
+    /// Attached artifacts whose subject is gone: neither a manifest the model saw in this
+    /// repository nor one found untagged (`present`), from the referrers model
+    /// ([`Attachments`]): cosign's tags, the subject's fallback index (and the untagged
+    /// referrers it lists), tagged manifests whose `subject` names it, and, transitively, the
+    /// artifacts attached to those. A store of nothing but attached artifacts is not judged:
+    /// its subjects may be untagged in any repository.
     pub fn orphaned_signatures(&self, present: &BTreeSet<(RepoName, Digest)>) -> Option<Finding> {
-        if self.infos.iter().all(|i| i.kind == TagKind::Signature) {
+        if self
+            .infos
+            .iter()
+            .all(|i| self.attachments.is_attached_tag(i.tag))
+        {
             return None;
         }
-        let known = self.model.revisions(self.by_digest().into_keys());
+        let mut tags: BTreeSet<&Tag> = BTreeSet::new();
+        let mut untagged: BTreeSet<Digest> = BTreeSet::new();
+        for subject in gone_subjects(self.model, &self.attachments) {
+            if present.contains(&(self.repo.clone(), subject.clone())) {
+                continue;
+            }
+            let mut subjects = vec![subject.clone()];
+            subjects.extend(self.attachments.transitive(&subject));
+            for s in &subjects {
+                if let Some(index) = self.attachments.fallback_of(s) {
+                    tags.insert(&index.tag);
+                }
+            }
+            for referrer in self.attachments.transitive(&subject) {
+                let vias = self
+                    .attachments
+                    .subjects_of(&referrer)
+                    .flat_map(|s| self.attachments.direct(s))
+                    .filter(|(r, _)| **r == referrer)
+                    .flat_map(|(_, via)| via.iter());
+                let mut own_tag = false;
+                for via in vias {
+                    match via {
+                        FoundVia::CosignTag { tag } | FoundVia::SubjectField { tag } => {
+                            // A `subject` seen through an index (the fallback index lists
+                            // it) is no tag of the referrer's own.
+                            own_tag |= self.tag_digest(tag) == Some(&referrer);
+                            tags.insert(tag);
+                        }
+                        FoundVia::FallbackIndex { .. } | FoundVia::Api => {}
+                    }
+                }
+                if !own_tag {
+                    untagged.insert(referrer);
+                }
+            }
+        }
+        // Tags of this repository only (a `FoundVia` names tags it read here).
         let orphans: Vec<&Tag> = self
             .infos
             .iter()
-            .filter(|i| i.kind == TagKind::Signature)
-            .filter(|i| {
-                signature_subject(i.tag.as_str())
-                    .and_then(|s| Digest::parse(&s).ok())
-                    .is_some_and(|subject| {
-                        !known.contains(&subject)
-                            && !present.contains(&(self.repo.clone(), subject))
-                    })
-            })
             .map(|i| i.tag)
+            .filter(|t| tags.contains(t))
             .collect();
         (!orphans.is_empty()).then(|| {
-            self.finding(
-                FindingKind::OrphanedSignatures,
-                format!(
-                    "{} signature/attestation tags whose image no longer exists",
-                    orphans.len()
+            let mut detail = format!(
+                "{} signature/attestation tags whose image no longer exists",
+                orphans.len()
+            );
+            if !untagged.is_empty() {
+                detail.push_str(&format!(
+                    " (and {} untagged referrers their fallback indexes list)",
+                    untagged.len()
+                ));
+            }
+            self.finding(FindingKind::OrphanedSignatures, detail, &orphans)
+        })
+    }
+
+    /// Fallback indexes (`sha256-<hex>` tags) of a subject that exists, listing referrers the
+    /// registry no longer has: OCI 1.1 asks clients to keep them true. Rewriting one frees
+    /// nothing; deleting it would hide the referrers it still lists, so it is named, not
+    /// priced as a deletion.
+    pub fn stale_fallback_indexes(&self) -> Option<Finding> {
+        let stale: Vec<_> = self
+            .attachments
+            .fallback_indexes()
+            .iter()
+            .filter(|f| !f.missing.is_empty() && self.model.manifests.contains_key(&f.subject))
+            .collect();
+        (!stale.is_empty()).then(|| {
+            let missing: usize = stale.iter().map(|f| f.missing.len()).sum();
+            let mut tags: Vec<String> = stale.iter().map(|f| f.tag.to_string()).collect();
+            tags.sort();
+            Finding {
+                kind: FindingKind::StaleFallbackIndexes,
+                repository: self.repo.to_string(),
+                detail: format!(
+                    "{} fallback index(es) list {missing} manifest(s) the registry no longer has: rewrite them without those",
+                    stale.len()
                 ),
-                &orphans,
-            )
+                tags,
+                bytes_freed: 0,
+            }
         })
     }
 
@@ -298,4 +396,19 @@ impl<'a> RepoTags<'a> {
         }
         findings
     }
+}
+
+/// Subjects the repository's attached artifacts name (fallback indexes included) that the
+/// model did not see: each an orphan's subject, or an untagged manifest the registry still
+/// has (only a HEAD by digest tells).
+pub(super) fn gone_subjects(model: &StorageModel, attachments: &Attachments) -> BTreeSet<Digest> {
+    let mut out: BTreeSet<Digest> = attachments.unseen_subjects(model).into_iter().collect();
+    out.extend(
+        attachments
+            .fallback_indexes()
+            .iter()
+            .filter(|f| !model.manifests.contains_key(&f.subject))
+            .map(|f| f.subject.clone()),
+    );
+    out
 }

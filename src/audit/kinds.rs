@@ -154,21 +154,6 @@ impl TagPatterns {
     }
 }
 
-/// The subject digest a signature-kind tag names: `sha256-<hex>.sig` (or the referrers
-/// fallback `sha256-<hex>`) -> `sha256:<hex>`.
-pub fn signature_subject(tag: &str) -> Option<String> {
-    let stem = match tag.rsplit_once('.') {
-        Some((stem, "sig" | "att" | "sbom")) => stem,
-        Some(_) => return None,
-        None => tag,
-    };
-    let (algorithm, hex) = stem.split_once('-')?;
-    let valid = algorithm == "sha256"
-        && hex.len() == 64
-        && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-    valid.then(|| format!("{algorithm}:{hex}"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -291,21 +276,6 @@ mod tests {
                 .starts_with("commit: \"([\" is not a valid regex: "),
             "{err}"
         );
-    }
-
-    #[test]
-    fn signature_subjects() {
-        assert_eq!(
-            signature_subject(&format!("sha256-{HEX64}.att")),
-            Some(format!("sha256:{HEX64}"))
-        );
-        assert_eq!(signature_subject("sha256-abc.sig"), None);
-        assert_eq!(
-            signature_subject(&format!("sha256-{HEX64}")),
-            Some(format!("sha256:{HEX64}"))
-        );
-        assert_eq!(signature_subject(&format!("sha512-{HEX64}.sig")), None);
-        assert_eq!(signature_subject(&format!("sha256-{HEX64}.txt")), None);
     }
 }
 

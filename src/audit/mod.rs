@@ -21,39 +21,36 @@ pub use kinds::{PatternError, PatternSpec, TagKind, TagPatterns};
 pub use report::{AuditReport, Finding, FindingKind, build_report};
 pub use settings::{AuditConfig, AuditConfigError, AuditSettings};
 
+use crate::analysis::attached::Attachments;
 use crate::analysis::model::StorageModel;
 use crate::registry::{Digest, ManifestRef, RepoName, Source};
 
-/// Signature-kind tags whose subject is not among the manifests the model saw in their
-/// repository (tagged digests and the platforms of tagged indexes): `(repository, subject)`
-/// pairs to look up. A repository of nothing but signatures is a separate signature store
-/// (cosign's `COSIGN_REPOSITORY`), whose subjects may be anywhere: it is not judged.
-pub fn subjects_to_check(model: &StorageModel, patterns: &TagPatterns) -> Vec<(RepoName, Digest)> {
+/// Subjects the referrers of a repository name (through cosign's tags, fallback indexes or
+/// `subject` fields: see [`Attachments`]) that are not among the manifests the model saw in
+/// it: `(repository, subject)` pairs to look up. A repository of nothing but attached
+/// artifacts is a separate signature store (cosign's `COSIGN_REPOSITORY`), whose subjects
+/// may be anywhere: it is not judged. (`_patterns` is kept for callers: the referrer schemes
+/// decide, not the `signature` tag pattern.)
+pub fn subjects_to_check(model: &StorageModel, _patterns: &TagPatterns) -> Vec<(RepoName, Digest)> {
     let mut out = BTreeSet::new();
-    for (repo, entry) in &model.repos {
-        let signature_store = entry
-            .tags
-            .keys()
-            .all(|t| patterns.classify(t.as_str()) == TagKind::Signature);
-        if signature_store {
+    for repo in model.repos.keys() {
+        let attachments = Attachments::of_repo(model, repo);
+        if is_signature_store(model, repo, &attachments) {
             continue;
         }
-        let known = model.revisions(model.tag_digests(repo).map(|(_, d)| d));
-        for tag in entry.tags.keys() {
-            if patterns.classify(tag.as_str()) != TagKind::Signature {
-                continue;
-            }
-            let Some(subject) =
-                kinds::signature_subject(tag.as_str()).and_then(|s| Digest::parse(&s).ok())
-            else {
-                continue;
-            };
-            if !known.contains(&subject) {
-                out.insert((repo.clone(), subject));
-            }
+        for subject in findings::gone_subjects(model, &attachments) {
+            out.insert((repo.clone(), subject));
         }
     }
     out.into_iter().collect()
+}
+
+/// Every tag of the repository is bookkeeping of an attached artifact.
+fn is_signature_store(model: &StorageModel, repo: &RepoName, attachments: &Attachments) -> bool {
+    model
+        .repos
+        .get(repo)
+        .is_some_and(|e| e.tags.keys().all(|t| attachments.is_attached_tag(t)))
 }
 
 /// Of `candidates`, those whose manifest still exists (untagged) in its repository: a HEAD

@@ -50,6 +50,9 @@ pub enum FindingKind {
     OrphanedSignatures,
     /// A floating tag on an image that is not among the repository's newest ones.
     FloatingDrift,
+    /// Referrers fallback indexes (`sha256-<hex>`) of an existing subject that list
+    /// manifests the registry no longer has.
+    StaleFallbackIndexes,
 }
 
 impl FindingKind {
@@ -59,6 +62,7 @@ impl FindingKind {
             FindingKind::StaleBuilds => "stale_builds",
             FindingKind::OrphanedSignatures => "orphaned_signatures",
             FindingKind::FloatingDrift => "floating_drift",
+            FindingKind::StaleFallbackIndexes => "stale_fallback_indexes",
         }
     }
 }

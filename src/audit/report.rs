@@ -81,6 +81,9 @@ pub struct Summary {
     pub stale_repositories: usize,
     pub alias_groups: usize,
     pub findings: usize,
+    /// Over the repositories: tags of images, and tags of attached artifacts.
+    pub image_tags: usize,
+    pub attached_tags: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -95,6 +98,12 @@ pub struct RepoAudit {
     pub oldest: Option<TagAge>,
     /// No tag newer than `stale_days`.
     pub stale: bool,
+    /// Tags of images (everything but `attached_tags`).
+    pub image_tags: usize,
+    /// Tags that are bookkeeping of attached artifacts (cosign's `.sig`/`.att`/`.sbom`,
+    /// referrers fallback indexes, tags on manifests carrying `subject`), from the referrers
+    /// model rather than the tag name; all of kind `signature`.
+    pub attached_tags: usize,
 }
 
 fn kind_counts<'a>(kinds: impl Iterator<Item = TagKind> + 'a) -> BTreeMap<TagKind, usize> {
@@ -156,6 +165,9 @@ pub fn build_report(
             findings.extend(r.orphaned_signatures(present));
             findings.extend(r.floating_drift(settings.drift_newest));
         }
+        // Not a deletion: said even in a stale repository.
+        findings.extend(r.stale_fallback_indexes());
+        let (attached_tags, image_tags) = r.attached_and_image_tags();
         repositories.push(RepoAudit {
             name: repo.to_string(),
             tags: r.infos.len(),
@@ -165,6 +177,8 @@ pub fn build_report(
             newest,
             oldest,
             stale,
+            image_tags,
+            attached_tags,
         });
     }
 
@@ -202,6 +216,8 @@ pub fn build_report(
             stale_repositories: repositories.iter().filter(|r| r.stale).count(),
             alias_groups: alias_groups.len(),
             findings: findings.len(),
+            image_tags: repositories.iter().map(|r| r.image_tags).sum(),
+            attached_tags: repositories.iter().map(|r| r.attached_tags).sum(),
         },
         repositories,
         tags: tags_out,

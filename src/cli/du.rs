@@ -8,7 +8,9 @@ use crate::analysis::freed::{DeletionPlan, plan_deletion};
 use crate::analysis::model::{ScanFailure, StorageModel};
 use crate::analysis::storage::{RegistryStats, RepoStats, registry_stats, repo_stats};
 use crate::cleanup::plan::{Mode, plan_rm};
-use crate::present::columns::{DU_COLUMNS, Digests, Field, RepoLine, RepoSizes, repo_row, table};
+use crate::present::columns::{
+    Align, ColumnSpec, DU_COLUMNS, Digests, Field, RepoLine, RepoSizes, Width, repo_row, table,
+};
 use crate::present::failures::{LISTED, failure_lines, incomplete};
 use crate::present::plan::{plan_lines, texts};
 use crate::present::units::{count, count_irregular, size};
@@ -80,14 +82,47 @@ pub async fn run(
     if json {
         return print_json(&report);
     }
-    let mut lines = table(DU_COLUMNS, &du_rows(&report.repositories));
+    let mut lines = table(&DU_SPLIT_COLUMNS, &du_rows(&report.repositories));
     lines.push(String::new());
     lines.push(totals_line(&report.registry));
+    lines.extend(artifacts_line(&report.registry));
     print_lines(lines)
+}
+
+/// `du`'s columns, and the image/artifact split at the end (its cells are left empty, and
+/// the columns hidden, when no repository holds attached artifacts).
+const DU_SPLIT_COLUMNS: [ColumnSpec; 8] = [
+    DU_COLUMNS[0],
+    DU_COLUMNS[1],
+    DU_COLUMNS[2],
+    DU_COLUMNS[3],
+    DU_COLUMNS[4],
+    DU_COLUMNS[5],
+    ColumnSpec {
+        title: "IMAGES",
+        width: Width::Fixed(10),
+        align: Align::Right,
+    },
+    ColumnSpec {
+        title: "ARTIFACTS",
+        width: Width::Fixed(10),
+        align: Align::Right,
+    },
+];
+
+/// `of which 12 MiB attached artifacts (signatures, attestations, SBOMs)`, when any.
+fn artifacts_line(t: &RegistryStats) -> Option<String> {
+    (t.artifact_bytes > 0).then(|| {
+        format!(
+            "of physical, {} attached artifacts (signatures, attestations, SBOMs and their referrers)",
+            size(t.artifact_bytes)
+        )
+    })
 }
 
 /// The repository list's cells (as the TUI shows them) and the shared bytes.
 fn du_rows(repos: &[RepoStats]) -> Vec<Vec<String>> {
+    let split = repos.iter().any(|r| r.artifact_bytes > 0);
     repos
         .iter()
         .map(|r| {
@@ -101,6 +136,10 @@ fn du_rows(repos: &[RepoStats]) -> Vec<Vec<String>> {
                 }),
             });
             row.push(size(r.shared_bytes));
+            if split {
+                row.push(size(r.image_bytes));
+                row.push(size(r.artifact_bytes));
+            }
             row
         })
         .collect()

@@ -8,15 +8,20 @@ use super::Context;
 use super::output::{print_json, print_lines};
 use super::progress::scan_with_progress;
 use crate::analysis::artifact::{ArtifactKind, classify};
+use crate::analysis::attached::Attachments;
+use crate::analysis::content::{BlobSummary, blobs_to_read, summarize};
 use crate::analysis::model::StorageModel;
+use crate::analysis::referrers::build_tree;
 use crate::analysis::sharing::{TagSharing, tag_sharing};
 use crate::analysis::size::{image_size, manifest_size};
+use crate::present::artifact_summary::summary_lines;
 use crate::present::columns::{
     Digests, LAYER_COLUMNS, LAYER_USERS_COLUMNS, LayerLine, PLATFORM_COLUMNS, PlatformLine,
     layer_cells, platform_cells, table, used_by,
 };
 use crate::present::size_exact;
 use crate::present::text::{layer_steps, platform};
+use crate::referrers::{DiscoveryOptions, discover};
 use crate::registry::image::{ImageTree, PlatformImage, fetch_image};
 use crate::registry::manifest::{HistoryEntry, ImageConfig};
 use crate::registry::{Digest, ManifestRef, RepoName, Source};
@@ -51,6 +56,29 @@ pub struct InspectReport {
     /// registry (the numbers of the TUI's layer view).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sharing: Option<SharingJson>,
+    /// What the manifest's small blobs say (a Helm chart's name and version, a WASM
+    /// module's target, a signature's payload); absent for images.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub summary: Vec<BlobSummary>,
+    /// The artifacts attached to it, transitively; null when they could not be counted.
+    pub referrers: Option<ReferrersCount>,
+    /// Why the referrers could not be counted (a registry without a tag list, a refused
+    /// request): the rest of the report stands.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub referrers_error: Option<String>,
+}
+
+/// How many artifacts are attached to the manifest, and where that count comes from.
+#[derive(Debug, Serialize)]
+pub struct ReferrersCount {
+    pub count: usize,
+    /// Distinct bytes of the referrers (manifests and blobs, a blob two of them share once,
+    /// as `du` counts); null when the registry's sizes overflow.
+    pub bytes: Option<u64>,
+    /// `scan` (with `--sharing`: the scanned model's tags, fallback indexes and `subject`
+    /// fields) or `discovery` (the referrers API, the fallback index and cosign's tags of
+    /// this repository; tagged manifests carrying `subject` are not read one by one).
+    pub source: &'static str,
 }
 
 /// What `--sharing` adds at the top: the tag's unique bytes and how complete the scan was.
@@ -184,6 +212,9 @@ pub fn report(reference: String, tree: &ImageTree) -> InspectReport {
         config_error: None,
         manifests: None,
         sharing: None,
+        summary: Vec::new(),
+        referrers: None,
+        referrers_error: None,
     };
     if tree.is_index() {
         report.manifests = Some(
@@ -266,7 +297,7 @@ async fn measure_sharing(
     repo: &RepoName,
     reference: &ManifestRef,
     report: &mut InspectReport,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<StorageModel> {
     let ManifestRef::Tag(tag) = reference else {
         anyhow::bail!("{}", SHARING_NEEDS_A_TAG);
     };
@@ -295,7 +326,71 @@ async fn measure_sharing(
     let sharing = tag_sharing(&model, repo, tag)
         .ok_or_else(|| anyhow::anyhow!("the scan could not resolve {repo}:{tag}"))?;
     add_sharing(report, &sharing, &model);
-    Ok(())
+    Ok(model)
+}
+
+/// What the manifest's own small blobs say (within the document size cap); blobs that
+/// cannot be read are warnings.
+async fn read_summary(
+    source: &dyn Source,
+    repo: &RepoName,
+    tree: &ImageTree,
+    warnings: &mut Vec<String>,
+) -> Vec<BlobSummary> {
+    let kind = classify(&tree.root, None);
+    let (wanted, skipped) = blobs_to_read(&kind, &tree.root.manifest);
+    let mut out = Vec::new();
+    for w in &wanted {
+        match source.blob(repo, &w.digest).await {
+            Ok(body) => out.push(summarize(w, &body)),
+            Err(e) => warnings.push(format!("cannot read blob {} of {repo}: {e}", w.digest)),
+        }
+    }
+    out.extend(skipped);
+    out
+}
+
+/// Counts the referrers of `subject`: from the scanned model when there is one, else by
+/// discovery in this repository.
+async fn count_referrers(
+    target: &target::Target,
+    source: &dyn Source,
+    repo: &RepoName,
+    subject: &Digest,
+    model: Option<&StorageModel>,
+) -> Result<ReferrersCount, String> {
+    if let Some(model) = model {
+        let referrers = Attachments::of_repo(model, repo).transitive(subject);
+        return Ok(ReferrersCount {
+            count: referrers.len(),
+            bytes: Some(crate::analysis::storage::manifests_bytes(model, &referrers)),
+            source: "scan",
+        });
+    }
+    let options = DiscoveryOptions {
+        tagged_subjects: false,
+        summaries: false,
+        concurrency: match target {
+            target::Target::Registry { options, .. } => options.concurrency,
+            target::Target::Layout(_) => 8,
+        },
+        ..DiscoveryOptions::default()
+    };
+    let found = discover(source, repo, subject, None, &options)
+        .await
+        .map_err(|e| e.to_string())?;
+    let tree = build_tree(repo, subject, &found.facts);
+    // Distinct over the tree, as the scan counts them: a config two signatures share once.
+    let mut blobs: std::collections::BTreeMap<&Digest, u64> = std::collections::BTreeMap::new();
+    for f in &found.facts {
+        blobs.insert(&f.digest, f.manifest_bytes);
+        blobs.extend(f.references.iter().map(|(d, s)| (d, *s)));
+    }
+    Ok(ReferrersCount {
+        count: tree.count,
+        bytes: blobs.values().try_fold(0u64, |sum, s| sum.checked_add(*s)),
+        source: "discovery",
+    })
 }
 
 /// Lines of `--sharing` for people: unique bytes, then who else uses each layer.
@@ -349,10 +444,26 @@ pub async fn run(ctx: &Context, input: &str, json: bool, sharing: bool) -> anyho
     let tree = fetch_image(source.as_ref(), &repo, &reference).await?;
     let full = source.full_reference(&repo, &reference);
     let mut report = report(full, &tree);
-    if sharing {
-        measure_sharing(&target, source.as_ref(), &repo, &reference, &mut report).await?;
+    let model = if sharing {
+        Some(measure_sharing(&target, source.as_ref(), &repo, &reference, &mut report).await?)
+    } else {
+        None
+    };
+    let mut warnings = Vec::new();
+    report.summary = read_summary(source.as_ref(), &repo, &tree, &mut warnings).await;
+    match count_referrers(
+        &target,
+        source.as_ref(),
+        &repo,
+        &tree.root.digest,
+        model.as_ref(),
+    )
+    .await
+    {
+        Ok(count) => report.referrers = Some(count),
+        Err(e) => report.referrers_error = Some(e),
     }
-    for warning in config_warnings(&report, &tree) {
+    for warning in config_warnings(&report, &tree).into_iter().chain(warnings) {
         eprintln!("regatta: warning: {}", crate::sanitize::sanitize(&warning));
     }
     if json {
@@ -376,6 +487,20 @@ fn text_lines(r: &InspectReport, tree: &ImageTree) -> Vec<String> {
         format!("Kind:       {}", r.kind.label()),
         format!("Size:       {}", size_exact(r.size)),
     ];
+    if let Some(n) = &r.referrers {
+        lines.push(format!(
+            "Referrers:  {}{}",
+            n.count,
+            match (n.count, n.bytes) {
+                (0, _) => String::new(),
+                (_, Some(b)) => format!(", {} (regatta referrers shows them)", size_exact(b)),
+                (_, None) => ", size unknown (regatta referrers shows them)".to_string(),
+            }
+        ));
+    }
+    if let Some(e) = &r.referrers_error {
+        lines.push(format!("Referrers:  unknown ({e})"));
+    }
     if tree.is_index() {
         lines.push(String::new());
         let rows: Vec<Vec<String>> = tree
@@ -395,7 +520,20 @@ fn text_lines(r: &InspectReport, tree: &ImageTree) -> Vec<String> {
             .collect();
         lines.extend(table(PLATFORM_COLUMNS, &rows));
     } else if let Some(image) = tree.images.first() {
-        lines.push(format!("Platform:   {}", platform(image.platform.as_ref())));
+        // A Helm chart or a WASM module says what it is instead of `Platform: -`.
+        match r.kind {
+            ArtifactKind::Image => {
+                lines.push(format!("Platform:   {}", platform(image.platform.as_ref())))
+            }
+            _ if r.summary.is_empty() => {
+                lines.push(format!("Platform:   {}", platform(image.platform.as_ref())))
+            }
+            _ => lines.extend(
+                summary_lines(&r.summary)
+                    .into_iter()
+                    .map(|l| format!("Content:    {l}")),
+            ),
+        }
         lines.push(String::new());
         let image_size = manifest_size(&image.manifest);
         let steps = layer_steps(image);

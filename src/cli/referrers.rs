@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::Context;
 use super::output::{print_json, print_lines};
 use crate::analysis::referrers::{ReferrerTree, build_tree};
+use crate::present::artifact_summary;
 use crate::present::referrers::{node_line, size_text, tree_lines};
 use crate::referrers::{DiscoveryFailure, DiscoveryOptions, FallbackIndex, discover};
 use crate::registry::RepoName;
@@ -81,6 +82,16 @@ pub fn text_lines(r: &ReferrersReport) -> Vec<String> {
             line.branch,
             node_line(line.node, &r.tree.repository)
         ));
+        // The node's content summary, indented under it where its referrers go.
+        let deeper = match line.branch.strip_suffix("├── ") {
+            Some(prefix) => format!("{prefix}│   "),
+            None => format!("{}    ", line.branch.strip_suffix("└── ").unwrap_or("")),
+        };
+        lines.extend(
+            artifact_summary::summary_lines(&line.node.summary)
+                .into_iter()
+                .map(|s| format!("{deeper}    {s}")),
+        );
     }
     lines.push(match r.tree.count {
         0 => "no referrers".to_string(),
@@ -126,6 +137,7 @@ mod tests {
                     tag: Tag::parse("sha256-x.sig").unwrap(),
                 },
             ],
+            summary: Vec::new(),
             referrers,
         }
     }

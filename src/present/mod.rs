@@ -19,3 +19,4 @@ pub mod text;
 pub mod units;
 
 pub use units::{age, count, size, size_exact};
+pub mod artifact_summary;

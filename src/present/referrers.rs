@@ -243,6 +243,7 @@ mod tests {
             found_via: vec![FoundVia::CosignTag {
                 tag: Tag::parse("sha256-x.sig").unwrap(),
             }],
+            summary: Vec::new(),
             referrers,
         }
     }

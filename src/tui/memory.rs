@@ -73,6 +73,7 @@ pub struct MemorySource {
     delay: Duration,
     ping: Result<(), RegistryError>,
     fetches: AtomicUsize,
+    manifest_fetches: AtomicUsize,
 }
 
 impl MemorySource {
@@ -87,6 +88,7 @@ impl MemorySource {
             delay: Duration::ZERO,
             ping: Ok(()),
             fetches: AtomicUsize::new(0),
+            manifest_fetches: AtomicUsize::new(0),
         }
     }
 
@@ -109,6 +111,11 @@ impl MemorySource {
     /// Manifest and blob requests answered so far.
     pub fn fetches(&self) -> usize {
         self.fetches.load(Ordering::Relaxed)
+    }
+
+    /// Manifest requests answered so far.
+    pub fn manifest_fetches(&self) -> usize {
+        self.manifest_fetches.load(Ordering::Relaxed)
     }
 
     fn repo_mut(&mut self, repo: &str) -> &mut BTreeMap<Tag, Digest> {
@@ -413,6 +420,7 @@ impl Source for MemorySource {
     ) -> Result<FetchedManifest, RegistryError> {
         self.wait().await;
         self.fetches.fetch_add(1, Ordering::Relaxed);
+        self.manifest_fetches.fetch_add(1, Ordering::Relaxed);
         let digest = self.find(repo, reference)?;
         let (media_type, bytes) = &self.manifests[&digest];
         let what = format!("{repo}@{digest}");

@@ -197,8 +197,11 @@ impl StorageView {
         let Some(d) = &self.detail else {
             return;
         };
+        let s = &d.stats;
+        // The image/artifact split takes a fourth line, only where there are artifacts.
+        let text_height = if s.artifact_bytes > 0 { 4 } else { 3 };
         let [chart, text] =
-            Layout::vertical([Constraint::Min(3), Constraint::Length(3)]).areas(inner);
+            Layout::vertical([Constraint::Min(3), Constraint::Length(text_height)]).areas(inner);
         let bars: Vec<Bar> = AGE_BUCKETS
             .iter()
             .zip(d.ages)
@@ -213,8 +216,7 @@ impl StorageView {
             .bar_style(ctx.theme.label())
             .value_style(ctx.theme.header());
         f.render_widget(histogram, chart);
-        let s = &d.stats;
-        let lines = vec![
+        let mut lines = vec![
             Line::from(format!(
                 "{} tags on {} digests; {} share a digest",
                 d.sharing.tags, d.sharing.digests, d.sharing.tags_sharing
@@ -230,6 +232,13 @@ impl StorageView {
                 format::size(s.shared_bytes)
             )),
         ];
+        if s.artifact_bytes > 0 {
+            lines.push(Line::from(format!(
+                "images {} · attached artifacts {}",
+                format::size(s.image_bytes),
+                format::size(s.artifact_bytes)
+            )));
+        }
         f.render_widget(Paragraph::new(lines), text);
     }
 }

@@ -180,10 +180,10 @@ async fn r_on_a_tag_finds_its_referrers_in_a_worker_from_what_the_scan_read() {
     // Nothing drawn waits: the view is there, loading, before the worker runs.
     assert!(app.is_loading());
     assert_eq!(app.crumbs().last().map(String::as_str), Some("referrers"));
-    let before = source.fetches();
+    let before = source.manifest_fetches();
     run_until_idle(&mut app, effects).await;
     assert_eq!(
-        source.fetches(),
+        source.manifest_fetches(),
         before,
         "every manifest discovery read was read by the scan already"
     );

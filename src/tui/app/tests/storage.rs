@@ -358,3 +358,44 @@ fn a_partial_scan_is_said_in_the_clis_words() {
     );
     assert!(!shown.contains('\u{1b}'), "{shown}");
 }
+
+/// A repository whose image is signed: the storage view splits its bytes into images and
+/// attached artifacts, with the numbers `regatta du` prints.
+#[tokio::test]
+async fn the_storage_view_splits_images_and_attached_artifacts() {
+    use crate::tui::memory::ImageSpec;
+    let mut source = MemorySource::new("signed");
+    let image = source.add_image(
+        &ImageSpec::new("linux", "amd64", "2025-01-01T00:00:00Z").layer(4000, "RUN build"),
+    );
+    // cosign's tag scheme: the signature is attached to the image by its tag name.
+    let signature = source.add_image(
+        &ImageSpec::new("linux", "amd64", "2025-01-02T00:00:00Z").layer(300, "signature"),
+    );
+    let sig_tag = format!("sha256-{}.sig", image.hex());
+    let source = source
+        .tag("app", &["v1"], &image)
+        .tag("app", &[sig_tag.as_str()], &signature);
+    let mut app = scanned(vec![entry("signed", Ok(shared(source)))]).await;
+    let model = app.storage(0).unwrap().model.clone();
+    let stats = repo_stats(&model);
+    let app_stats = &stats[0];
+    // Independently: the signature's own blobs are the artifact part.
+    let signature_bytes = crate::analysis::storage::manifests_bytes(&model, &[signature]);
+    assert!(signature_bytes > 300);
+    assert_eq!(app_stats.artifact_bytes, signature_bytes);
+    assert_eq!(
+        app_stats.image_bytes + app_stats.artifact_bytes,
+        app_stats.stored_bytes
+    );
+    app.update(Action::OpenStorage);
+    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(100, 24)).unwrap();
+    t.draw(|f| draw::draw(&app, f)).unwrap();
+    let screen = format!("{}", t.backend());
+    let want = format!(
+        "images {} · attached artifacts {}",
+        crate::tui::format::size(app_stats.image_bytes),
+        crate::tui::format::size(app_stats.artifact_bytes)
+    );
+    assert!(screen.contains(&want), "{want:?} not in:\n{screen}");
+}
