@@ -253,7 +253,11 @@ fn cosign_manifest(layer: Blob, layer_descriptor: Descriptor) -> Result<Attached
 
 /// `cosign sign --key cosign.key --tlog-upload=false`: the simple-signing payload and its
 /// signature (base64, in the layer's annotation).
-fn cosign_signature(reference: &str, subject: &Descriptor, key: &Ed25519KeyPair) -> Result<Attached> {
+fn cosign_signature(
+    reference: &str,
+    subject: &Descriptor,
+    key: &Ed25519KeyPair,
+) -> Result<Attached> {
     let payload = Blob::json(&SimpleSigning {
         critical: Critical {
             identity: Identity {
@@ -405,7 +409,9 @@ fn attached(
 ) -> Result<Attached> {
     let (config, config_descriptor) = empty_config();
     if !title.is_empty() {
-        layer.annotations.insert(TITLE.to_string(), title.to_string());
+        layer
+            .annotations
+            .insert(TITLE.to_string(), title.to_string());
     }
     let mut annotations = BTreeMap::from([(CREATED.to_string(), created.to_string())]);
     if artifact_type == NOTATION_SIGNATURE {

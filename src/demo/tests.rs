@@ -119,12 +119,19 @@ async fn releases_have_a_signature_an_attestation_and_a_signed_sbom() {
     for release in ["v1.3.0", "v1.2.3"] {
         let subject = source.resolve(&api, &tag(release)).await.unwrap().digest;
         let hex = subject.as_str().trim_start_matches("sha256:").to_string();
-        let found = discover(&source, &api, &subject, Some(&tags), &DiscoveryOptions::default())
-            .await
-            .unwrap();
+        let found = discover(
+            &source,
+            &api,
+            &subject,
+            Some(&tags),
+            &DiscoveryOptions::default(),
+        )
+        .await
+        .unwrap();
         assert!(found.failures.is_empty(), "{:?}", found.failures);
         assert!(found.fallback_indexes.iter().all(|i| i.missing.is_empty()));
-        let of = |s: &Digest| -> Vec<_> { found.facts.iter().filter(|f| &f.subject == s).collect() };
+        let of =
+            |s: &Digest| -> Vec<_> { found.facts.iter().filter(|f| &f.subject == s).collect() };
         let direct = of(&subject);
         let via_tag = |suffix: &str| FoundVia::CosignTag {
             tag: Tag::parse(&format!("sha256-{hex}{suffix}")).unwrap(),
@@ -165,7 +172,12 @@ async fn releases_have_a_signature_an_attestation_and_a_signed_sbom() {
 
         let sbom = direct
             .iter()
-            .find(|f| f.kind == ArtifactKind::Sbom { format: SbomFormat::Spdx })
+            .find(|f| {
+                f.kind
+                    == ArtifactKind::Sbom {
+                        format: SbomFormat::Spdx,
+                    }
+            })
             .unwrap_or_else(|| panic!("{release}: no SPDX SBOM in {direct:?}"));
         assert_eq!(sbom.artifact_type.as_deref(), Some("application/spdx+json"));
         assert!(sbom.found_via.contains(&FoundVia::FallbackIndex {
@@ -186,7 +198,10 @@ async fn the_helm_chart_is_a_helm_chart() {
     let tags = source.tags(&charts).await.unwrap();
     assert_eq!(tags.len(), 2, "{tags:?}");
     for t in tags {
-        let fetched = source.manifest(&charts, &ManifestRef::Tag(t)).await.unwrap();
+        let fetched = source
+            .manifest(&charts, &ManifestRef::Tag(t))
+            .await
+            .unwrap();
         assert_eq!(classify(&fetched, None), ArtifactKind::HelmChart);
     }
 }
