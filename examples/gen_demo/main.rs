@@ -22,7 +22,7 @@
 //! - `charts/api`: a Helm chart in two versions.
 
 mod acme;
-mod artifacts;
+pub mod artifacts;
 mod base;
 mod charts;
 mod content;
