@@ -1,8 +1,9 @@
 //! Acme's own services: `acme/api` and `acme/worker` (OCI, sharing an apt layer) and
 //! `acme/web` (Docker schema 2).
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
+use super::artifacts;
 use super::base::{Bases, Build, build, push_builds};
 use super::content::{self, Release, hex_id, payload, program};
 use super::layer::{Layer, LayerBuilder};
@@ -180,6 +181,14 @@ pub fn api(bases: &Bases) -> Result<Repo> {
             .annotate("org.opencontainers.image.version", b.version)
             .build(Format::Oci)
     })?;
+    // The release pipeline signs, attests and SBOMs releases: the newest and the stable one.
+    for tag in ["v1.3.0", "v1.2.3"] {
+        let release = builds
+            .iter()
+            .find(|b| b.tags.contains(&tag))
+            .with_context(|| format!("no build tagged {tag}"))?;
+        artifacts::attach_release(&mut repo, tag, release)?;
+    }
     Ok(repo)
 }
 

@@ -166,20 +166,46 @@ const PACKAGES: &[(&str, &str, &str, u32)] = &[
     ),
 ];
 
-fn dpkg_status(release: Release, platform: Platform) -> String {
+/// A Debian package installed in an image, as dpkg records it.
+#[derive(Debug, Clone, Copy)]
+pub struct Package {
+    pub name: &'static str,
+    pub version: &'static str,
+    pub arch: &'static str,
+    pub installed_kib: u32,
+}
+
+/// The packages of the slim Debian base of `release` on `platform`, in dpkg's order.
+pub fn debian_packages(release: Release, platform: Platform) -> Vec<Package> {
     let trixie = release.codename == "trixie";
+    PACKAGES
+        .iter()
+        .map(|(name, bookworm_version, trixie_version, kib)| Package {
+            name,
+            version: if trixie {
+                trixie_version
+            } else {
+                bookworm_version
+            },
+            arch: if matches!(*name, "tzdata" | "debconf" | "adduser" | "ncurses-base") {
+                "all"
+            } else {
+                platform.arch
+            },
+            installed_kib: *kib,
+        })
+        .collect()
+}
+
+fn dpkg_status(release: Release, platform: Platform) -> String {
     let mut out = String::new();
-    for (name, bookworm_version, trixie_version, kib) in PACKAGES {
-        let version = if trixie {
-            trixie_version
-        } else {
-            bookworm_version
-        };
-        let arch = if matches!(*name, "tzdata" | "debconf" | "adduser" | "ncurses-base") {
-            "all"
-        } else {
-            platform.arch
-        };
+    for Package {
+        name,
+        version,
+        arch,
+        installed_kib: kib,
+    } in debian_packages(release, platform)
+    {
         out.push_str(&format!(
             "Package: {name}\nStatus: install ok installed\nPriority: required\nSection: admin\n\
              Installed-Size: {kib}\nMaintainer: Debian Developers <debian-devel@lists.debian.org>\n\

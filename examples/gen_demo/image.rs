@@ -204,12 +204,14 @@ impl ImageBuilder {
         let manifest = Blob::json(&ManifestDoc {
             schema_version: 2,
             media_type: format.manifest(),
+            artifact_type: None,
             config: config.descriptor(format.config()),
             layers: self
                 .layers
                 .iter()
                 .map(|l| l.blob.descriptor(format.layer()))
                 .collect(),
+            subject: None,
             annotations: match format {
                 Format::Oci => &self.annotations,
                 Format::Docker => &no_annotations,

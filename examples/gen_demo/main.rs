@@ -5,6 +5,7 @@
 //! cargo run --example gen_demo             # rewrite assets/demo/
 //! cargo run --example gen_demo -- --check  # fail if assets/demo/ differs from the output
 //! cargo run --example gen_demo -- OUT_DIR  # write elsewhere
+//! cargo run --example gen_demo -- --public-key > demo.pub  # the key of the cosign signatures
 //! ```
 //!
 //! The output is byte-for-byte reproducible: every date is fixed, nothing reads the clock or
@@ -13,14 +14,22 @@
 //! - `acme/api`, `acme/worker`: OCI images built on those bases, sharing an apt layer; one
 //!   multi-arch release, untagged leftovers, semver, `sha-`, `pr-` and dated tags;
 //! - `acme/web`, `library/redis`: Docker schema 2 images;
-//! - `tools/debug`: Docker manifest lists and a whiteout layer.
+//! - `tools/debug`: Docker manifest lists and a whiteout layer;
+//! - on `acme/api`'s releases `v1.3.0` and `v1.2.3`: a cosign signature and SLSA provenance
+//!   attestation (`sha256-<hex>.sig`, `.att`), an SPDX SBOM attached the OCI 1.1 way and a
+//!   Notation signature of that SBOM, each listed in its subject's referrers fallback index
+//!   (`sha256-<hex>`), see `artifacts.rs`;
+//! - `charts/api`: a Helm chart in two versions.
 
 mod acme;
+pub mod artifacts;
 mod base;
+mod charts;
 mod content;
 mod image;
 mod layer;
 mod oci;
+mod sbom;
 mod utility;
 
 use std::collections::BTreeMap;
@@ -58,8 +67,12 @@ fn main() -> Result<()> {
     match args.as_slice() {
         [] => replace(&default),
         [flag] if flag == "--check" => check(&default),
+        [flag] if flag == "--public-key" => {
+            print!("{}", artifacts::public_key_pem()?);
+            Ok(())
+        }
         [out] if !out.starts_with('-') => replace(Path::new(out)),
-        _ => bail!("usage: gen_demo [--check | OUT_DIR]"),
+        _ => bail!("usage: gen_demo [--check | --public-key | OUT_DIR]"),
     }
 }
 
@@ -150,6 +163,7 @@ fn demo() -> Result<Vec<Repo>> {
         acme::api(&bases)?,
         acme::web(&bases)?,
         acme::worker(&bases)?,
+        charts::api()?,
         utility::debug_tools(&bases)?,
         utility::redis(&bases)?,
     ])

@@ -16,7 +16,7 @@ use super::image::Image;
 
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
@@ -52,6 +52,8 @@ impl Blob {
             media_type: media_type.to_string(),
             digest: self.digest.clone(),
             size: self.bytes.len() as u64,
+            artifact_type: None,
+            data: None,
             platform: None,
             annotations: BTreeMap::new(),
         }
@@ -117,6 +119,12 @@ pub struct Descriptor {
     pub media_type: String,
     pub digest: String,
     pub size: u64,
+    /// What an artifact is (OCI 1.1): in a referrers index, copied from the manifest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
+    /// The content itself, base64, as oras writes the empty config's descriptor.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<PlatformDoc>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -136,8 +144,14 @@ pub struct PlatformDoc {
 pub struct ManifestDoc<'a> {
     pub schema_version: u32,
     pub media_type: &'a str,
+    /// OCI 1.1: what the artifact is (a manifest that is no image says so here).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<&'a str>,
     pub config: Descriptor,
     pub layers: Vec<Descriptor>,
+    /// OCI 1.1: the manifest this one is attached to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Descriptor>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: &'a BTreeMap<String, String>,
 }
@@ -150,6 +164,17 @@ struct IndexDoc<'a> {
     manifests: Vec<Descriptor>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     annotations: &'a BTreeMap<String, String>,
+}
+
+/// An OCI image index over `manifests`, as written (no platform added): the referrers
+/// fallback index lists artifacts this way, each with its `artifactType` and annotations.
+pub fn oci_index(manifests: Vec<Descriptor>) -> Result<Blob> {
+    Blob::json(&IndexDoc {
+        schema_version: 2,
+        media_type: OCI_INDEX,
+        manifests,
+        annotations: &BTreeMap::new(),
+    })
 }
 
 /// What a tag points at: one image, or an index of per-platform images.
@@ -249,6 +274,40 @@ impl Repo {
             self.entries.push(d);
         }
         Ok(())
+    }
+
+    /// Stores blobs (an artifact's manifest, config and layers) with no `index.json` entry: they
+    /// are reached through an index that lists them, as a registry's referrers are.
+    pub fn store(&mut self, blobs: &[&Blob]) {
+        for blob in blobs {
+            self.blobs.insert(blob.digest.clone(), blob.bytes.clone());
+        }
+    }
+
+    /// Points `tag` at a stored manifest described by `descriptor`.
+    pub fn tag(&mut self, descriptor: &Descriptor, tag: &str) -> Result<()> {
+        if !self.blobs.contains_key(&descriptor.digest) {
+            bail!("{}: tag {tag} names a manifest not stored", self.name);
+        }
+        if !self.tags.insert(tag.to_string()) {
+            bail!("{}: tag {tag} is used twice", self.name);
+        }
+        let mut d = descriptor.clone();
+        d.annotations.insert(REF_NAME.to_string(), tag.to_string());
+        self.entries.push(d);
+        Ok(())
+    }
+
+    /// The descriptor `tag` points at (without its `ref.name`).
+    pub fn tagged(&self, tag: &str) -> Result<Descriptor> {
+        let mut d = self
+            .entries
+            .iter()
+            .find(|d| d.annotations.get(REF_NAME).map(String::as_str) == Some(tag))
+            .with_context(|| format!("{}: no tag {tag}", self.name))?
+            .clone();
+        d.annotations.remove(REF_NAME);
+        Ok(d)
     }
 
     pub fn write(&self, root: &Path) -> Result<()> {

@@ -2,13 +2,14 @@ use std::collections::BTreeSet;
 
 use super::*;
 use crate::registry::manifest::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX};
-use crate::registry::{ImageConfig, Manifest, ManifestRef, RepoName, Source, Tag};
+use crate::registry::{Digest, ImageConfig, Manifest, ManifestRef, RepoName, Source, Tag};
 
-const REPOSITORIES: [&str; 6] = [
+const REPOSITORIES: [&str; 7] = [
     "acme/api",
     "acme/web",
     "acme/worker",
     "base/debian-slim",
+    "charts/api",
     "library/redis",
     "tools/debug",
 ];
@@ -101,6 +102,108 @@ async fn every_tag_resolves_and_reads() {
     assert!(media_types.contains(DOCKER_MANIFEST));
     assert!(media_types.contains(DOCKER_MANIFEST_LIST));
     assert!(media_types.contains(OCI_INDEX));
+}
+
+/// The newest release (and the stable one) carry what the release pipeline attaches: a cosign
+/// signature and SLSA provenance under cosign's tags, an SPDX SBOM in the fallback index, and
+/// a Notation signature of that SBOM in the SBOM's own fallback index.
+#[tokio::test]
+async fn releases_have_a_signature_an_attestation_and_a_signed_sbom() {
+    use crate::analysis::artifact::{ArtifactKind, SbomFormat};
+    use crate::analysis::referrers::FoundVia;
+    use crate::referrers::{DiscoveryOptions, discover};
+
+    let (_tmp, source) = unpacked();
+    let api = repo("acme/api");
+    let tags = source.tags(&api).await.unwrap();
+    for release in ["v1.3.0", "v1.2.3"] {
+        let subject = source.resolve(&api, &tag(release)).await.unwrap().digest;
+        let hex = subject.as_str().trim_start_matches("sha256:").to_string();
+        let found = discover(
+            &source,
+            &api,
+            &subject,
+            Some(&tags),
+            &DiscoveryOptions::default(),
+        )
+        .await
+        .unwrap();
+        assert!(found.failures.is_empty(), "{:?}", found.failures);
+        assert!(found.fallback_indexes.iter().all(|i| i.missing.is_empty()));
+        let of =
+            |s: &Digest| -> Vec<_> { found.facts.iter().filter(|f| &f.subject == s).collect() };
+        let direct = of(&subject);
+        let via_tag = |suffix: &str| FoundVia::CosignTag {
+            tag: Tag::parse(&format!("sha256-{hex}{suffix}")).unwrap(),
+        };
+
+        let signature = direct
+            .iter()
+            .find(|f| f.kind == ArtifactKind::CosignSignature)
+            .unwrap_or_else(|| panic!("{release}: no cosign signature in {direct:?}"));
+        assert!(signature.found_via.contains(&via_tag(".sig")));
+        // The signed payload names the release's manifest.
+        let Manifest::Image(sig) = source
+            .manifest(&api, &ManifestRef::Digest(signature.digest.clone()))
+            .await
+            .unwrap()
+            .manifest
+        else {
+            panic!("a signature is an image manifest")
+        };
+        let payload = source.blob(&api, &sig.layers[0].digest).await.unwrap();
+        let payload: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+        assert_eq!(
+            payload["critical"]["image"]["docker-manifest-digest"],
+            subject.as_str()
+        );
+
+        let attestation = direct
+            .iter()
+            .find(|f| matches!(f.kind, ArtifactKind::Attestation { .. }))
+            .unwrap_or_else(|| panic!("{release}: no attestation in {direct:?}"));
+        assert_eq!(
+            attestation.kind,
+            ArtifactKind::Attestation {
+                predicate_type: Some("https://slsa.dev/provenance/v1".to_string())
+            }
+        );
+        assert!(attestation.found_via.contains(&via_tag(".att")));
+
+        let sbom = direct
+            .iter()
+            .find(|f| {
+                f.kind
+                    == ArtifactKind::Sbom {
+                        format: SbomFormat::Spdx,
+                    }
+            })
+            .unwrap_or_else(|| panic!("{release}: no SPDX SBOM in {direct:?}"));
+        assert_eq!(sbom.artifact_type.as_deref(), Some("application/spdx+json"));
+        assert!(sbom.found_via.contains(&FoundVia::FallbackIndex {
+            tag: Tag::parse(&format!("sha256-{hex}")).unwrap()
+        }));
+        let sbom_signatures = of(&sbom.digest);
+        assert_eq!(sbom_signatures.len(), 1, "{sbom_signatures:?}");
+        assert_eq!(sbom_signatures[0].kind, ArtifactKind::NotationSignature);
+        assert_eq!(direct.len(), 3, "{direct:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_helm_chart_is_a_helm_chart() {
+    use crate::analysis::artifact::{ArtifactKind, classify};
+    let (_tmp, source) = unpacked();
+    let charts = repo("charts/api");
+    let tags = source.tags(&charts).await.unwrap();
+    assert_eq!(tags.len(), 2, "{tags:?}");
+    for t in tags {
+        let fetched = source
+            .manifest(&charts, &ManifestRef::Tag(t))
+            .await
+            .unwrap();
+        assert_eq!(classify(&fetched, None), ArtifactKind::HelmChart);
+    }
 }
 
 #[test]

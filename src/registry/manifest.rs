@@ -316,6 +316,11 @@ pub fn believable_date(created: Option<&str>) -> Result<Option<jiff::Timestamp>,
     let Some(text) = created else {
         return Ok(None);
     };
+    // Go's zero time: what go-containerregistry writes when nothing set a date, as in every
+    // cosign signature and attestation config. It means "no date", not a date that lies.
+    if text == "0001-01-01T00:00:00Z" {
+        return Ok(None);
+    }
     let shown = text;
     let Ok(t) = text.parse::<jiff::Timestamp>() else {
         // Past the end of what a timestamp holds (9999-12-31T23:59:59Z is): in the future.
@@ -464,6 +469,14 @@ mod tests {
         assert!(e.contains("not an RFC 3339 time"), "{e}");
         // The reproducible-build epoch is a date (counted as unknown by the model).
         assert!(believable_date(Some("1970-01-01T00:00:00Z")).is_ok());
+        // Go's zero time (cosign's signature configs) is no date; a day later is a lie.
+        assert!(
+            believable_date(Some("0001-01-01T00:00:00Z"))
+                .unwrap()
+                .is_none()
+        );
+        let e = believable_date(Some("0001-01-02T00:00:00Z")).unwrap_err();
+        assert!(e.contains("before 1970"), "{e}");
     }
 
     #[test]
