@@ -162,6 +162,8 @@ fn sources(node: &Value) -> Vec<String> {
         .collect()
 }
 
+#[path = "referrers/delete.rs"]
+mod delete;
 #[path = "referrers/distribution.rs"]
 mod distribution;
 #[path = "referrers/fake_api.rs"]

@@ -12,6 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use super::attached::Attachments;
+use super::followers::{Role, followers};
 use super::model::StorageModel;
 use crate::registry::{Digest, RepoName, Tag};
 
@@ -27,6 +29,22 @@ pub enum Goes {
     /// A platform manifest of a deleted index (serialized `index child`).
     #[serde(rename = "index child")]
     IndexChild,
+    /// Attached to a deleted manifest (`parent`): a signature, an SBOM, an attestation
+    /// (serialized `referrer`).
+    #[serde(rename = "referrer")]
+    Referrer,
+    /// The referrers fallback index (`sha256-<hex>`) of a deleted manifest (`parent`)
+    /// (serialized `referrers index`).
+    #[serde(rename = "referrers index")]
+    FallbackIndex,
+}
+
+/// Whether the referrers of what is deleted go with it (the default) or stay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Referrers {
+    #[default]
+    Follow,
+    Keep,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -39,7 +57,8 @@ pub struct ManifestDeletion {
     /// Of `tags`, those not asked for: they share the digest.
     pub widened: Vec<Tag>,
     pub reason: Goes,
-    /// For an index child, the deleted index it belongs to.
+    /// For an index child, the deleted index it belongs to; for a referrer or a referrers
+    /// index, the deleted subject it goes with.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent: Option<Digest>,
 }
@@ -69,8 +88,18 @@ impl DeletionPlan {
     }
 }
 
-/// Plans deleting `selection` (by digest) and predicts `bytes_freed`.
+/// Plans deleting `selection` (by digest), with the referrers of what goes, and predicts
+/// `bytes_freed`.
 pub fn plan_deletion(model: &StorageModel, selection: &[(RepoName, Tag)]) -> DeletionPlan {
+    plan_deletion_with(model, selection, Referrers::Follow)
+}
+
+/// [`plan_deletion`], with the referrers of what goes following it or not.
+pub fn plan_deletion_with(
+    model: &StorageModel,
+    selection: &[(RepoName, Tag)],
+    referrers: Referrers,
+) -> DeletionPlan {
     let mut requested: BTreeMap<&RepoName, BTreeSet<&Tag>> = BTreeMap::new();
     let mut digests: BTreeMap<&RepoName, BTreeSet<Digest>> = BTreeMap::new();
     let mut unknown = Vec::new();
@@ -132,6 +161,30 @@ pub fn plan_deletion(model: &StorageModel, selection: &[(RepoName, Tag)]) -> Del
                         parent: Some(digest.clone()),
                     });
                 }
+            }
+        }
+        if referrers == Referrers::Follow {
+            let attachments = Attachments::of_repo(model, repo);
+            for f in followers(model, repo, &attachments, &deleted) {
+                let tags: Vec<Tag> = model
+                    .tag_digests(repo)
+                    .filter(|(_, d)| **d == f.digest)
+                    .map(|(t, _)| t.clone())
+                    .collect();
+                deletions.push(ManifestDeletion {
+                    repository: (*repo).clone(),
+                    digest: f.digest.clone(),
+                    media_type: media_type(model, &f.digest),
+                    tags,
+                    // Bookkeeping tags of what goes: expected, not a surprise.
+                    widened: Vec::new(),
+                    reason: match f.role {
+                        Role::Referrer => Goes::Referrer,
+                        Role::FallbackIndex => Goes::FallbackIndex,
+                    },
+                    parent: Some(f.subject),
+                });
+                deleted.insert(f.digest);
             }
         }
         deleted_by_repo.insert(repo, deleted);

@@ -3,6 +3,7 @@
 pub mod ages;
 pub mod artifact;
 pub mod attached;
+pub mod followers;
 pub mod freed;
 pub mod freed_index;
 pub mod model;

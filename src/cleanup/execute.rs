@@ -174,7 +174,18 @@ impl Applier<'_> {
                 ),
             });
             let mut stopped = None;
-            let (outcome, backup) = match self.guarded_step(plan, step, &mut unseen).await {
+            let followed = match subject_left(step, &steps) {
+                Some(why) => {
+                    self.log(step, "skipped", &why, None);
+                    Err(Outcome::Skipped(why))
+                }
+                None => Ok(()),
+            };
+            let result = match followed {
+                Ok(()) => self.guarded_step(plan, step, &mut unseen).await,
+                Err(outcome) => Ok((outcome, None)),
+            };
+            let (outcome, backup) = match result {
                 Ok(result) => result,
                 Err(e) => {
                     if e.shared_by_every_step() {
@@ -500,6 +511,20 @@ impl Applier<'_> {
             tracing::error!("cannot write the audit log: {e}");
         }
     }
+}
+
+/// Why a step that follows its subject (a referrer, a fallback index) must not run: the
+/// subject's step did not delete it (skipped, failed) or is not in the plan before it. A
+/// referrer of a surviving image is never deleted.
+fn subject_left(step: &PlannedDeletion, done: &[StepResult]) -> Option<String> {
+    let subject = step.reason.follows()?;
+    let went = done.iter().any(|s| {
+        s.step.repository == step.repository
+            && s.step.mode == Mode::Delete
+            && (&s.step.digest == subject || s.step.children.contains(subject))
+            && matches!(s.outcome, Outcome::Done | Outcome::AlreadyDone)
+    });
+    (!went).then(|| format!("its subject {subject} was not deleted, so it stays attached to it"))
 }
 
 pub fn mode_name(mode: Mode) -> &'static str {

@@ -13,7 +13,9 @@ use crate::analysis::model::{ScanFailure, StorageModel};
 use crate::cleanup::complete::IncompleteScan;
 use crate::cleanup::execute::{Applier, ApplyEvent, ApplyReport, Outcome};
 use crate::cleanup::journal::Journal;
-use crate::cleanup::plan::{Mode, Plan, plan_cleanup, plan_rm, repo_tag_names};
+use crate::cleanup::plan::{
+    Mode, Plan, Referrers, plan_cleanup_with, plan_rm_with, repo_tag_names,
+};
 use crate::cleanup::policy::{Order, Policy, PolicySpec, UnknownDate};
 use crate::present::columns::Digests;
 use crate::present::plan::{
@@ -39,6 +41,20 @@ pub struct ApplyArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// Keep the signatures, SBOMs and attestations of what is deleted (by default they go
+    /// with it, with their referrers fallback index).
+    #[arg(long)]
+    pub keep_referrers: bool,
+}
+
+impl ApplyArgs {
+    fn referrers(&self) -> Referrers {
+        if self.keep_referrers {
+            Referrers::Keep
+        } else {
+            Referrers::Follow
+        }
+    }
 }
 
 /// Ad-hoc policy flags of `cleanup`.
@@ -133,10 +149,11 @@ pub async fn rm(
     let source = target.open()?;
     // bytes_freed depends on every repository: scan them all.
     let model = scan_with_progress(source.as_ref(), &scan_options(&target, None)).await?;
-    let plan = plan_rm(
+    let plan = plan_rm_with(
         &model,
         &selection,
         if untag { Mode::Untag } else { Mode::Delete },
+        args.referrers(),
     );
     if !plan.unknown.is_empty() && plan.deletions.is_empty() {
         anyhow::bail!("not found: {}", repo_tag_names(&plan.unknown).join(", "));
@@ -196,7 +213,12 @@ pub async fn cleanup(
     let policy = Policy::compile(spec).map_err(|e| anyhow::anyhow!("policy {name}: {e}"))?;
     let source = target.open()?;
     let model = scan_with_progress(source.as_ref(), &scan_options(&target, None)).await?;
-    let plan = plan_cleanup(&model, &[(name, policy)], jiff::Timestamp::now());
+    let plan = plan_cleanup_with(
+        &model,
+        &[(name, policy)],
+        jiff::Timestamp::now(),
+        args.referrers(),
+    );
     finish(ctx, &target, plan, args, &model).await
 }
 

@@ -6,7 +6,7 @@
 
 use super::columns::Digests;
 use super::text::short_digest;
-use super::units::{count, size_exact};
+use super::units::{count, count_irregular, size_exact};
 use crate::cleanup::execute::{ApplyReport, Outcome, mode_name};
 use crate::cleanup::plan::{Mode, Plan, PlannedDeletion, Reason, repo_tag_names};
 use crate::cleanup::policy::Verdict;
@@ -93,13 +93,7 @@ pub fn step_lines(step: &PlannedDeletion, digests: Digests) -> Vec<Line> {
                     digest_text(&step.digest, digests)
                 )),
             )
-            .push(
-                Tone::Dim,
-                match &step.reason {
-                    Reason::Requested => String::new(),
-                    reason => format!("  ({})", sanitize(&reason.to_string())),
-                },
-            ),
+            .push(Tone::Dim, reason_text(&step.reason, digests)),
     );
     let mut tags = Line::of(Tone::Normal, "        tags: ");
     if step.tags.is_empty() {
@@ -135,6 +129,31 @@ pub fn step_lines(step: &PlannedDeletion, digests: Digests) -> Vec<Line> {
     lines
 }
 
+/// Why a step is there, after its name: nothing for a requested one, the rule for a policy's,
+/// and for what follows a deleted subject, what it is, of which subject, and its bytes:
+/// `  (cosign signature of sha256:…, 1.2 KiB (1234 bytes))`.
+fn reason_text(reason: &Reason, digests: Digests) -> String {
+    match reason {
+        Reason::Requested => String::new(),
+        Reason::Referrer {
+            subject,
+            kind,
+            bytes,
+        } => format!(
+            "  ({} of {}, {})",
+            sanitize(kind),
+            digest_text(subject, digests),
+            size_exact(*bytes)
+        ),
+        Reason::FallbackIndex { subject, bytes } => format!(
+            "  (referrers index of {}, {})",
+            digest_text(subject, digests),
+            size_exact(*bytes)
+        ),
+        reason => format!("  ({})", sanitize(&reason.to_string())),
+    }
+}
+
 /// Every step of the plan, the references not found, the total and what the prediction
 /// cannot see.
 pub fn plan_lines(plan: &Plan, digests: Digests) -> Vec<Line> {
@@ -166,14 +185,32 @@ pub fn total_lines(plan: &Plan) -> Vec<Line> {
         .count();
     let untagged = plan.deletions.len() - deleted;
     let children: usize = plan.deletions.iter().map(|d| d.children.len()).sum();
+    let following = |f: fn(&Reason) -> bool| {
+        plan.deletions
+            .iter()
+            .filter(|d| d.mode == Mode::Delete && f(&d.reason))
+            .count()
+    };
+    let referrers = following(|r| matches!(r, Reason::Referrer { .. }));
+    let indexes = following(|r| matches!(r, Reason::FallbackIndex { .. }));
+    let attached = referrers + indexes;
     let mut what = format!(
         "{} {}: {} deleted",
         count(tags, "tag"),
         if tags == 1 { "goes" } else { "go" },
-        count(deleted, "manifest")
+        count(deleted - attached, "manifest")
     );
     if children > 0 {
         what.push_str(&format!(" (+{children} platform)"));
+    }
+    match (referrers, indexes) {
+        (0, 0) => {}
+        (r, 0) => what.push_str(&format!(" with {}", count(r, "referrer"))),
+        (r, i) => what.push_str(&format!(
+            " with {} and {}",
+            count(r, "referrer"),
+            count_irregular(i, "referrers index", "referrers indexes")
+        )),
     }
     if untagged > 0 {
         what.push_str(&format!(", {} untagged", count(untagged, "tag")));

@@ -1,0 +1,544 @@
+//! Deleting with referrers against the real Distribution 2.8: an image goes with its cosign
+//! signature, its oras-style SBOM (listed in the referrers fallback index), the signature of
+//! that SBOM and both fallback indexes; the bytes freed are the blob store's drop after the
+//! real `garbage-collect`. What a surviving image needs stays; `--keep-referrers` and
+//! `--untag` keep referrers; a referrer step never runs when its subject's step did not.
+
+use std::sync::atomic::AtomicBool;
+
+use regatta::analysis::model::StorageModel;
+use regatta::cleanup::execute::{Applier, ApplyReport, Outcome};
+use regatta::cleanup::journal::Journal;
+use regatta::cleanup::plan::{Mode, Plan, plan_rm};
+use regatta::scan::{ScanOptions, scan};
+
+use super::support::binary::{Home, run, run_json};
+use super::support::fixtures::FixtureBuilder;
+use super::support::image::{Format, ImageSpec, Layer};
+use super::support::registry::TestRegistry;
+use super::support::truth::tag;
+use super::*;
+
+/// `app:v1` (older) and `app:v2` (newer) sharing a base layer. v1 has a cosign signature
+/// (tag `sha256-<v1>.sig`), a CycloneDX SBOM pushed the way oras pushes it where there is no
+/// referrers API (untagged, `subject: v1`, listed in the fallback index `sha256-<v1>`), and a
+/// Notation signature of that SBOM (in the SBOM's own fallback index). v2 has a cosign
+/// signature whose config blob is the same bytes as v1's signature's config.
+struct Signed {
+    registry: TestRegistry,
+    v1: Pushed,
+    v2: Pushed,
+    sig: Pushed,
+    sbom: Pushed,
+    fallback: Pushed,
+    sbom_sig: Pushed,
+    fallback_of_sbom: Pushed,
+    v2_sig: Pushed,
+}
+
+const COSIGN_CONFIG: &[u8] =
+    br#"{"architecture":"","os":"","config":{},"rootfs":{"type":"layers","diff_ids":[]}}"#;
+
+fn cosign_signature<'a>(payload: &str) -> Artifact<'a> {
+    Artifact {
+        artifact_type: None,
+        config_type: OCI_CONFIG,
+        config: COSIGN_CONFIG,
+        layers: vec![(
+            "application/vnd.dev.cosign.simplesigning.v1+json",
+            payload.as_bytes().to_vec(),
+            json!({"dev.cosignproject.cosign/signature": "MEUCIQ=="}),
+        )],
+        subject: None,
+        annotations: json!({}),
+    }
+}
+
+fn pushed_image(truth: &support::truth::Fixture, t: &str) -> Pushed {
+    let m = truth.tagged("app", t);
+    Pushed {
+        digest: m.digest.clone(),
+        document: m.document.clone(),
+        blobs: m.blobs.clone(),
+    }
+}
+
+fn signed() -> Signed {
+    let registry = TestRegistry::start();
+    let base = Layer::random("refdel-base", 6 * 1024);
+    let mut b = FixtureBuilder::new();
+    b.image(
+        "app",
+        &["v1"],
+        ImageSpec::new(
+            Format::Oci,
+            vec![base.clone(), Layer::random("refdel-v1", 3 * 1024)],
+        )
+        .created("2024-01-01T00:00:00Z"),
+    );
+    b.image(
+        "app",
+        &["v2"],
+        ImageSpec::new(
+            Format::Oci,
+            vec![base, Layer::random("refdel-v2", 4 * 1024)],
+        )
+        .created("2024-02-01T00:00:00Z"),
+    );
+    let truth = registry.push(&b);
+    let (v1, v2) = (pushed_image(&truth, "v1"), pushed_image(&truth, "v2"));
+    let client = registry.client();
+    support::block_on(async {
+        let sig = push_artifact(
+            &client,
+            "app",
+            Some(&cosign_tag(&v1.digest, "sig")),
+            cosign_signature(&format!(
+                r#"{{"critical":{{"image":{{"docker-manifest-digest":"{}"}}}}}}"#,
+                v1.digest
+            )),
+        )
+        .await;
+        let v2_sig = push_artifact(
+            &client,
+            "app",
+            Some(&cosign_tag(&v2.digest, "sig")),
+            cosign_signature(&format!(
+                r#"{{"critical":{{"image":{{"docker-manifest-digest":"{}"}}}}}}"#,
+                v2.digest
+            )),
+        )
+        .await;
+        let sbom = push_artifact(
+            &client,
+            "app",
+            None,
+            Artifact {
+                artifact_type: Some("application/vnd.cyclonedx+json"),
+                config_type: EMPTY,
+                config: b"{}",
+                layers: vec![(
+                    "application/vnd.cyclonedx+json",
+                    br#"{"bomFormat":"CycloneDX","components":[{"name":"refdel"}]}"#.to_vec(),
+                    json!({"org.opencontainers.image.title": "bom.json"}),
+                )],
+                subject: Some(&v1),
+                annotations: json!({}),
+            },
+        )
+        .await;
+        let fallback = push_fallback_index(
+            &client,
+            "app",
+            &v1.digest,
+            &[(&sbom, "application/vnd.cyclonedx+json")],
+        )
+        .await;
+        let sbom_sig = push_artifact(
+            &client,
+            "app",
+            None,
+            Artifact {
+                artifact_type: Some("application/vnd.cncf.notary.signature"),
+                config_type: EMPTY,
+                config: b"{}",
+                layers: vec![(
+                    "application/jose+json",
+                    br#"{"payload":"refdel-sbom"}"#.to_vec(),
+                    json!({}),
+                )],
+                subject: Some(&sbom),
+                annotations: json!({}),
+            },
+        )
+        .await;
+        let fallback_of_sbom = push_fallback_index(
+            &client,
+            "app",
+            &sbom.digest,
+            &[(&sbom_sig, "application/vnd.cncf.notary.signature")],
+        )
+        .await;
+        Signed {
+            registry,
+            v1,
+            v2,
+            sig,
+            sbom,
+            fallback,
+            sbom_sig,
+            fallback_of_sbom,
+            v2_sig,
+        }
+    })
+}
+
+/// Every blob (manifests included) of `pushed`, each once.
+fn stored(pushed: &[&Pushed]) -> BTreeMap<Digest, u64> {
+    let mut out = BTreeMap::new();
+    for p in pushed {
+        out.insert(p.digest.clone(), p.document.len() as u64);
+        out.extend(p.blobs.iter().map(|(d, s)| (d.clone(), *s)));
+    }
+    out
+}
+
+/// Bytes of the blobs of `gone` that none of `kept` holds: what garbage collection frees.
+fn freed(gone: &[&Pushed], kept: &[&Pushed]) -> u64 {
+    let kept = stored(kept);
+    stored(gone)
+        .into_iter()
+        .filter(|(d, _)| !kept.contains_key(d))
+        .map(|(_, s)| s)
+        .sum()
+}
+
+impl Signed {
+    fn all(&self) -> Vec<&Pushed> {
+        vec![
+            &self.v1,
+            &self.v2,
+            &self.sig,
+            &self.sbom,
+            &self.fallback,
+            &self.sbom_sig,
+            &self.fallback_of_sbom,
+            &self.v2_sig,
+        ]
+    }
+
+    /// What goes with v1.
+    fn with_v1(&self) -> Vec<&Pushed> {
+        vec![
+            &self.v1,
+            &self.sig,
+            &self.sbom,
+            &self.fallback,
+            &self.sbom_sig,
+            &self.fallback_of_sbom,
+        ]
+    }
+
+    fn reference(&self, t: &str) -> String {
+        format!("{}/app:{t}", self.registry.addr())
+    }
+}
+
+/// `(digest, reason, tags)` of each step of a JSON plan, in order.
+fn steps(plan: &Value) -> Vec<(String, String, Vec<String>)> {
+    plan["deletions"]
+        .as_array()
+        .expect("deletions[]")
+        .iter()
+        .map(|d| {
+            (
+                d["digest"].as_str().expect("digest").to_string(),
+                d["reason"].as_str().expect("reason").to_string(),
+                d["tags"]
+                    .as_array()
+                    .expect("tags[]")
+                    .iter()
+                    .map(|t| t.as_str().expect("tag").to_string())
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// The steps deleting v1 with its referrers must have (any order), and each must come after
+/// the step of the manifest it follows.
+fn assert_v1_goes_with_its_referrers(w: &Signed, plan: &Value, first_reason: &str) {
+    let v1 = &w.v1.digest;
+    let sbom = &w.sbom.digest;
+    let mut want = vec![
+        (
+            v1.to_string(),
+            first_reason.to_string(),
+            vec!["v1".to_string()],
+        ),
+        (
+            w.sig.digest.to_string(),
+            format!("cosign signature of {v1}"),
+            vec![cosign_tag(v1, "sig")],
+        ),
+        (
+            sbom.to_string(),
+            format!("SBOM (CycloneDX) of {v1}"),
+            vec![],
+        ),
+        (
+            w.fallback.digest.to_string(),
+            format!("referrers index of {v1}"),
+            vec![format!("sha256-{}", v1.hex())],
+        ),
+        (
+            w.sbom_sig.digest.to_string(),
+            format!("Notation signature of {sbom}"),
+            vec![],
+        ),
+        (
+            w.fallback_of_sbom.digest.to_string(),
+            format!("referrers index of {sbom}"),
+            vec![format!("sha256-{}", sbom.hex())],
+        ),
+    ];
+    let got = steps(plan);
+    let position = |d: &Digest| got.iter().position(|(g, ..)| g == d.as_str());
+    for (follower, subject) in [
+        (&w.sig, v1),
+        (&w.sbom, v1),
+        (&w.fallback, v1),
+        (&w.sbom_sig, sbom),
+        (&w.fallback_of_sbom, sbom),
+    ] {
+        assert!(
+            position(&follower.digest) > position(subject),
+            "{} comes before its subject {subject}: {got:#?}",
+            follower.digest
+        );
+    }
+    let mut got = got;
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn rm_deletes_an_image_with_its_referrers_and_gc_frees_exactly_bytes_freed() {
+    let w = signed();
+    let before = w.registry.blob_store_bytes();
+    let all: u64 = stored(&w.all()).values().sum();
+    assert_eq!(before, all, "the truth names every blob in the store");
+    let expected = freed(&w.with_v1(), &[&w.v2, &w.v2_sig]);
+    // The signatures share their config blob: v2's keeps it.
+    assert!(expected < stored(&w.with_v1()).values().sum::<u64>());
+
+    let home = Home::new();
+    let plan = run_json(home.command(["rm", &w.reference("v1"), "--json"]));
+    assert_v1_goes_with_its_referrers(&w, &plan, "requested");
+    assert_eq!(plan["bytes_freed"], json!(expected), "{plan:#}");
+
+    // The text plan lists each referrer with its kind and bytes, and counts them.
+    let (code, text, stderr) = run(home.command(["rm", &w.reference("v1")]));
+    assert_eq!(code, 0, "{text}\n{stderr}");
+    let sig_line = format!(
+        "delete app@{}  (cosign signature of {}, {} ({} bytes))",
+        w.sig.digest,
+        w.v1.digest,
+        regatta::present::size(w.sig.size()),
+        w.sig.size()
+    );
+    assert!(text.contains(&sig_line), "{sig_line}\nnot in:\n{text}");
+    assert!(
+        text.contains("4 tags go: 1 manifest deleted with 3 referrers and 2 referrers indexes\n"),
+        "{text}"
+    );
+
+    let report = run_json(home.command(["rm", &w.reference("v1"), "--apply", "--yes", "--json"]));
+    let outcomes: Vec<&Value> = report["applied"]["steps"]
+        .as_array()
+        .expect("steps[]")
+        .iter()
+        .map(|s| &s["outcome"]["result"])
+        .collect();
+    assert_eq!(outcomes.len(), 6, "{report:#}");
+    assert!(outcomes.iter().all(|o| *o == "done"), "{report:#}");
+    assert_eq!(home.journal().backups().len(), 6, "each deletion backed up");
+
+    let client = w.registry.client();
+    support::block_on(async {
+        for (t, digest) in [
+            ("v2", &w.v2.digest),
+            (cosign_tag(&w.v2.digest, "sig").as_str(), &w.v2_sig.digest),
+        ] {
+            let head = client
+                .head_manifest(&repo("app"), &ManifestRef::Tag(tag(t)))
+                .await
+                .unwrap_or_else(|e| panic!("app:{t} must stay: {e}"));
+            assert_eq!(&head.digest, digest);
+        }
+        for p in w.with_v1() {
+            let err = client
+                .get_manifest(&repo("app"), &ManifestRef::Digest(p.digest.clone()))
+                .await
+                .expect_err("deleted");
+            assert!(err.is_not_found(), "{}: {err}", p.digest);
+        }
+        let tags = client.tags(&repo("app")).await.expect("tags");
+        let mut tags: Vec<String> = tags.iter().map(|t| t.to_string()).collect();
+        tags.sort();
+        assert_eq!(
+            tags,
+            vec![cosign_tag(&w.v2.digest, "sig"), "v2".to_string()],
+            "no bookkeeping tag of v1 is left behind"
+        );
+    });
+
+    w.registry.garbage_collect();
+    assert_eq!(before - w.registry.blob_store_bytes(), expected);
+    assert_eq!(report["bytes_freed"], json!(expected));
+}
+
+#[test]
+fn keep_referrers_and_untag_keep_them_and_a_policy_judges_images_only() {
+    let w = signed();
+    let home = Home::new();
+    let kept = run_json(home.command(["rm", &w.reference("v1"), "--keep-referrers", "--json"]));
+    assert_eq!(
+        steps(&kept),
+        vec![(
+            w.v1.digest.to_string(),
+            "requested".to_string(),
+            vec!["v1".to_string()]
+        )]
+    );
+    let everything_else: Vec<&Pushed> = w.all().into_iter().skip(1).collect();
+    assert_eq!(
+        kept["bytes_freed"],
+        json!(freed(&[&w.v1], &everything_else))
+    );
+    let untag = run_json(home.command(["rm", "--untag", &w.reference("v1"), "--json"]));
+    assert_eq!(untag["deletions"].as_array().map(Vec::len), Some(1));
+    assert_eq!(untag["deletions"][0]["mode"], "untag");
+    assert_eq!(untag["bytes_freed"], 0);
+
+    // keep_last 1: v2 is the newest image. The signature tags are no images: not counted in
+    // keep_last, not judged, and v1's go with it.
+    let addr = w.registry.addr();
+    let plan = run_json(home.command(["cleanup", &addr, "--keep-last", "1", "--json"]));
+    let decided: Vec<(&str, &str)> = plan["repositories"][0]["decisions"]
+        .as_array()
+        .expect("decisions[]")
+        .iter()
+        .map(|d| {
+            (
+                d["tag"].as_str().expect("tag"),
+                d["verdict"].as_str().expect("verdict"),
+            )
+        })
+        .collect();
+    assert_eq!(decided, vec![("v1", "delete"), ("v2", "keep")], "{plan:#}");
+    assert_v1_goes_with_its_referrers(&w, &plan, "not among the newest 1");
+    let expected = freed(&w.with_v1(), &[&w.v2, &w.v2_sig]);
+    assert_eq!(plan["bytes_freed"], json!(expected));
+    // A tag-name rule aimed at the bookkeeping tags matches none of them.
+    let none = run_json(home.command(["cleanup", &addr, "--match", "sha256-.*", "--json"]));
+    assert_eq!(none["deletions"], json!([]), "{none:#}");
+
+    let before = w.registry.blob_store_bytes();
+    let (code, stdout, stderr) =
+        run(home.command(["cleanup", &addr, "--keep-last", "1", "--apply", "--yes"]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    w.registry.garbage_collect();
+    assert_eq!(before - w.registry.blob_store_bytes(), expected);
+}
+
+async fn model_of(client: &Client) -> StorageModel {
+    let model = scan(client, &ScanOptions::default(), &|_| {})
+        .await
+        .expect("scan");
+    assert!(model.is_complete(), "{:?}", model.failures);
+    model
+}
+
+async fn apply(client: &Client, plan: &Plan) -> (ApplyReport, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("journal dir");
+    let journal = Journal::new(dir.path());
+    let applier = Applier {
+        client,
+        registry: client.registry().host.clone(),
+        journal: &journal,
+    };
+    let report = applier.apply(plan, &AtomicBool::new(false), &|_| {}).await;
+    (report, dir)
+}
+
+/// Each step's digest and whether it was done.
+fn done(report: &ApplyReport) -> BTreeMap<Digest, bool> {
+    report
+        .steps
+        .iter()
+        .map(|s| (s.step.digest.clone(), s.outcome == Outcome::Done))
+        .collect()
+}
+
+#[test]
+fn referrers_of_a_subject_that_was_not_deleted_stay() {
+    // v1 moved between the plan and the apply: its step is skipped, and so is every referrer
+    // step behind it.
+    let w = signed();
+    let client = w.registry.client();
+    support::block_on(async {
+        let model = model_of(&client).await;
+        let plan = plan_rm(&model, &[(repo("app"), tag("v1"))], Mode::Delete);
+        assert_eq!(plan.deletions.len(), 6);
+        let mut newer = FixtureBuilder::new();
+        newer.image(
+            "app",
+            &["v1"],
+            ImageSpec::new(Format::Oci, vec![Layer::random("refdel-moved", 1024)]),
+        );
+        w.registry.push(&newer);
+        let (report, _journal) = apply(&client, &plan).await;
+        assert!(done(&report).values().all(|d| !d), "{report:#?}");
+        for s in &report.steps[1..] {
+            assert_eq!(
+                s.outcome,
+                Outcome::Skipped(format!(
+                    "its subject {} was not deleted, so it stays attached to it",
+                    s.step.reason.follows().expect("a follower")
+                )),
+                "{report:#?}"
+            );
+        }
+        for p in w.with_v1() {
+            client
+                .get_manifest(&repo("app"), &ManifestRef::Digest(p.digest.clone()))
+                .await
+                .unwrap_or_else(|e| panic!("{} must stay: {e}", p.digest));
+        }
+    });
+
+    // A tag pushed onto the SBOM after the plan: the SBOM stays (it would take the tag), and
+    // so do its signature and its fallback index; v1, its signature and its index go.
+    let w = signed();
+    let client = w.registry.client();
+    support::block_on(async {
+        let model = model_of(&client).await;
+        let plan = plan_rm(&model, &[(repo("app"), tag("v1"))], Mode::Delete);
+        client
+            .put_manifest(
+                &repo("app"),
+                &ManifestRef::Tag(tag("keep-this-sbom")),
+                OCI_MANIFEST,
+                w.sbom.document.clone(),
+            )
+            .await
+            .expect("tag the SBOM");
+        let (report, _journal) = apply(&client, &plan).await;
+        let done = done(&report);
+        for (p, went) in [
+            (&w.v1, true),
+            (&w.sig, true),
+            (&w.fallback, true),
+            (&w.sbom, false),
+            (&w.sbom_sig, false),
+            (&w.fallback_of_sbom, false),
+        ] {
+            assert_eq!(done[&p.digest], went, "{}: {report:#?}", p.digest);
+            let there = client
+                .get_manifest(&repo("app"), &ManifestRef::Digest(p.digest.clone()))
+                .await;
+            assert_eq!(there.is_err(), went, "{}", p.digest);
+        }
+        let sbom_step = report
+            .steps
+            .iter()
+            .find(|s| s.step.digest == w.sbom.digest)
+            .expect("the SBOM's step");
+        assert!(
+            matches!(&sbom_step.outcome, Outcome::Unseen(why) if why.contains("keep-this-sbom")),
+            "{sbom_step:#?}"
+        );
+    });
+}
