@@ -110,6 +110,48 @@ pub fn followers(
     }
 }
 
+/// A referrers fallback index that stays while manifests it lists go: it is rewritten
+/// without them (OCI 1.1 asks clients to keep the index true).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rewrite {
+    /// The index as it is now (the tag `sha256-<hex>` points at it).
+    pub index: Digest,
+    pub tag: crate::registry::Tag,
+    pub subject: Digest,
+    /// The entries dropped: listed manifests that go, or that the registry no longer has.
+    pub dropped: Vec<Digest>,
+}
+
+/// The fallback indexes of `repo` that survive `deleted` (everything deleted there,
+/// followers included) but list some of it, or list manifests the registry no longer has
+/// when `missing_too`.
+pub fn rewrites(
+    model: &StorageModel,
+    attachments: &Attachments,
+    deleted: &BTreeSet<Digest>,
+    missing_too: bool,
+) -> Vec<Rewrite> {
+    attachments
+        .fallback_indexes()
+        .iter()
+        .filter(|f| !deleted.contains(&f.index))
+        .filter_map(|f| {
+            let dropped: Vec<Digest> = f
+                .listed
+                .iter()
+                .filter(|d| deleted.contains(*d) || (missing_too && model.missing.contains(*d)))
+                .cloned()
+                .collect();
+            (!dropped.is_empty()).then(|| Rewrite {
+                index: f.index.clone(),
+                tag: f.tag.clone(),
+                subject: f.subject.clone(),
+                dropped,
+            })
+        })
+        .collect()
+}
+
 /// A referrer's bytes as the referrers tree shows them: its document plus the distinct
 /// blobs it references (not what deleting it frees: blobs may be shared).
 pub fn artifact_bytes(model: &StorageModel, digest: &Digest) -> u64 {

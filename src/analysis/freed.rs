@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use super::attached::Attachments;
-use super::followers::{Role, followers};
+use super::followers::{Role, followers, rewrites};
 use super::model::StorageModel;
 use crate::registry::{Digest, RepoName, Tag};
 
@@ -37,6 +37,10 @@ pub enum Goes {
     /// (serialized `referrers index`).
     #[serde(rename = "referrers index")]
     FallbackIndex,
+    /// A referrers fallback index of a surviving subject (`parent`) that lists manifests
+    /// that go: rewritten without them (`dropped`), not deleted (serialized `rewritten`).
+    #[serde(rename = "rewritten")]
+    Rewritten,
 }
 
 /// Whether the referrers of what is deleted go with it (the default) or stay.
@@ -61,6 +65,9 @@ pub struct ManifestDeletion {
     /// index, the deleted subject it goes with.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent: Option<Digest>,
+    /// For a rewritten referrers index, the entries it loses.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dropped: Vec<Digest>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -114,6 +121,7 @@ pub fn plan_deletion_with(
     }
     let mut deletions = Vec::new();
     let mut deleted_by_repo: BTreeMap<&RepoName, BTreeSet<Digest>> = BTreeMap::new();
+    let mut rewritten_by_repo: BTreeMap<&RepoName, Rewritten> = BTreeMap::new();
     for (repo, deleted_tags_digests) in &digests {
         let remaining: Vec<&Digest> = model
             .tag_digests(repo)
@@ -141,6 +149,7 @@ pub fn plan_deletion_with(
                     .collect(),
                 reason: Goes::Tag,
                 parent: None,
+                dropped: Vec::new(),
             });
             deleted.insert(digest.clone());
             for child in model.revisions([digest]) {
@@ -159,12 +168,13 @@ pub fn plan_deletion_with(
                         widened: Vec::new(),
                         reason: Goes::IndexChild,
                         parent: Some(digest.clone()),
+                        dropped: Vec::new(),
                     });
                 }
             }
         }
+        let attachments = Attachments::of_repo(model, repo);
         if referrers == Referrers::Follow {
-            let attachments = Attachments::of_repo(model, repo);
             for f in followers(model, repo, &attachments, &deleted) {
                 let tags: Vec<Tag> = model
                     .tag_digests(repo)
@@ -183,13 +193,29 @@ pub fn plan_deletion_with(
                         Role::FallbackIndex => Goes::FallbackIndex,
                     },
                     parent: Some(f.subject),
+                    dropped: Vec::new(),
                 });
                 deleted.insert(f.digest);
             }
         }
+        let mut rewritten = BTreeMap::new();
+        for r in rewrites(model, &attachments, &deleted, false) {
+            deletions.push(ManifestDeletion {
+                repository: (*repo).clone(),
+                digest: r.index.clone(),
+                media_type: media_type(model, &r.index),
+                tags: vec![r.tag],
+                widened: Vec::new(),
+                reason: Goes::Rewritten,
+                parent: Some(r.subject),
+                dropped: r.dropped.clone(),
+            });
+            rewritten.insert(r.index, r.dropped.into_iter().collect());
+        }
         deleted_by_repo.insert(repo, deleted);
+        rewritten_by_repo.insert(repo, rewritten);
     }
-    let bytes_freed = bytes_freed(model, &deleted_by_repo);
+    let bytes_freed = bytes_freed_rewriting(model, &deleted_by_repo, &rewritten_by_repo);
     DeletionPlan {
         deletions,
         unknown,
@@ -198,18 +224,43 @@ pub fn plan_deletion_with(
     }
 }
 
+/// Rewritten referrers indexes of one repository: index -> the entries it loses.
+pub type Rewritten = BTreeMap<Digest, BTreeSet<Digest>>;
+
 /// Bytes that garbage collection removes after the manifests in `deleted` (per repository)
 /// are deleted: blobs marked before and no longer marked after.
 pub fn bytes_freed(model: &StorageModel, deleted: &BTreeMap<&RepoName, BTreeSet<Digest>>) -> u64 {
+    bytes_freed_rewriting(model, deleted, &BTreeMap::new())
+}
+
+/// [`bytes_freed`] where referrers indexes are also rewritten without some entries. The
+/// rewritten index's own document counts as staying: it is replaced by a slightly smaller
+/// one whose bytes exist only once it is written, so the prediction is short by that
+/// difference (tens of bytes per entry dropped), never over.
+pub fn bytes_freed_rewriting(
+    model: &StorageModel,
+    deleted: &BTreeMap<&RepoName, BTreeSet<Digest>>,
+    rewritten: &BTreeMap<&RepoName, Rewritten>,
+) -> u64 {
     let mut before: BTreeMap<Digest, u64> = BTreeMap::new();
     let mut after: BTreeMap<Digest, u64> = BTreeMap::new();
     for repo in model.repos.keys() {
         let revisions = model.revisions(model.tag_digests(repo).map(|(_, d)| d));
         before.extend(model.marked(&revisions));
-        let remaining: BTreeSet<Digest> = match deleted.get(repo) {
+        let mut remaining: BTreeSet<Digest> = match deleted.get(repo) {
             Some(gone) => revisions.difference(gone).cloned().collect(),
             None => revisions,
         };
+        for (index, dropped) in rewritten.get(repo).into_iter().flatten() {
+            if !remaining.remove(index) {
+                continue;
+            }
+            for (blob, size) in model.marked(&BTreeSet::from([index.clone()])) {
+                if !dropped.contains(&blob) {
+                    after.insert(blob, size);
+                }
+            }
+        }
         after.extend(model.marked(&remaining));
     }
     before

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::attached::Attachments;
-use super::followers::followers;
+use super::followers::{followers, rewrites};
 use super::model::StorageModel;
 use crate::registry::{Digest, RepoName, Tag};
 
@@ -96,6 +96,14 @@ impl FreedIndex {
             if let Some(attachments) = self.attachments.get(*repo) {
                 let follow = followers(model, repo, attachments, &deleted);
                 deleted.extend(follow.into_iter().map(|f| f.digest));
+                // A rewritten referrers index stops marking the entries it loses.
+                for r in rewrites(model, attachments, &deleted, false) {
+                    for child in r.dropped {
+                        if model.manifests.contains_key(&child) {
+                            *released.entry(child).or_default() += 1;
+                        }
+                    }
+                }
             }
             for manifest in &deleted {
                 for blob in marked_by(model, manifest).into_keys() {
@@ -116,7 +124,7 @@ impl FreedIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::freed::plan_deletion;
+    use crate::analysis::freed::{Goes, plan_deletion};
     use crate::analysis::model::{ManifestBody, ManifestInfo, ScanEvent};
 
     fn d(n: u8) -> Digest {
@@ -216,13 +224,14 @@ mod tests {
         tagged(&mut m, "app", &scheme(102, ""), 111);
         index(&mut m, 112, &[102]);
         tagged(&mut m, "app", &scheme(3, ""), 112);
+        tagged(&mut m, "app", "sbom", 102);
         m
     }
 
     #[test]
     fn with_referrers_every_selection_frees_what_plan_deletion_says() {
         let m = with_referrers();
-        let tags: Vec<(RepoName, Tag)> = ["v1", "v0", "latest", &scheme(1, ".sig")]
+        let tags: Vec<(RepoName, Tag)> = ["v1", "v0", "latest", &scheme(1, ".sig"), "sbom"]
             .iter()
             .map(|t| (RepoName::parse("app").unwrap(), Tag::parse(t).unwrap()))
             .chain([(
@@ -246,6 +255,25 @@ mod tests {
         let gone: Vec<Digest> = plan.deletions.iter().map(|x| x.digest.clone()).collect();
         assert_eq!(gone, vec![d(1), d(101), d(110)]);
         assert_eq!(plan.bytes_freed, 101 + 20 + 300 + (201 + 40) + 200);
+        // The SBOM alone: it goes with its signature and index; v1's and v0's indexes are
+        // rewritten without it, their documents counted as staying.
+        let plan = plan_deletion(&m, &[tags[4].clone()]);
+        let gone: Vec<(Digest, Goes)> = plan
+            .deletions
+            .iter()
+            .map(|x| (x.digest.clone(), x.reason))
+            .collect();
+        assert_eq!(
+            gone,
+            vec![
+                (d(102), Goes::Tag),
+                (d(104), Goes::Referrer),
+                (d(111), Goes::FallbackIndex),
+                (d(110), Goes::Rewritten),
+                (d(112), Goes::Rewritten),
+            ]
+        );
+        assert_eq!(plan.bytes_freed, (202 + 300) + (204 + 50) + 200);
     }
 
     #[test]

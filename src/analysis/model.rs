@@ -5,7 +5,7 @@
 //! The model is filled by events (from the scanner, or replayed in a front end), so the TUI
 //! and the CLI build exactly the same thing.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use super::artifact::{ArtifactKind, classify};
 use crate::registry::manifest::{Manifest, Platform};
@@ -104,6 +104,13 @@ pub enum ScanEvent {
     /// Everything of this repository is in: its tags, their manifests and configs (or the
     /// failures that stand for them). Progress only: the model is the same without it.
     RepositoryScanned(RepoName),
+    /// A referrers fallback index lists a manifest the registry answers 404 for: a stale
+    /// entry (OCI 1.1 asks clients to keep the index true), not a failure of the scan.
+    MissingEntry {
+        repo: RepoName,
+        index: Digest,
+        digest: Digest,
+    },
 }
 
 /// A part of a scan that failed, as `--json` reports it.
@@ -130,6 +137,9 @@ pub struct StorageModel {
     pub configs: HashMap<Digest, ConfigInfo>,
     /// Failures seen while scanning: the numbers leave these parts out.
     pub failures: Vec<(Option<RepoName>, String, String)>,
+    /// Manifests a referrers fallback index lists that the registry no longer has: known
+    /// to be gone, so an index listing them is still completely known.
+    pub missing: HashSet<Digest>,
 }
 
 impl StorageModel {
@@ -161,6 +171,9 @@ impl StorageModel {
                 self.configs.insert(digest, info);
             }
             ScanEvent::Failed { repo, what, error } => self.failures.push((repo, what, error)),
+            ScanEvent::MissingEntry { digest, .. } => {
+                self.missing.insert(digest);
+            }
             ScanEvent::RepositoriesListed | ScanEvent::RepositoryScanned(_) => {}
         }
     }
@@ -198,7 +211,12 @@ impl StorageModel {
                 continue;
             }
             match &self.manifests.get(&d)?.body {
-                ManifestBody::Index { children } => stack.extend(children.iter().cloned()),
+                ManifestBody::Index { children } => stack.extend(
+                    children
+                        .iter()
+                        .filter(|c| !self.missing.contains(*c))
+                        .cloned(),
+                ),
                 ManifestBody::Image { .. } => {}
             }
         }

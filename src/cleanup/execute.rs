@@ -229,7 +229,8 @@ impl Applier<'_> {
         step: &PlannedDeletion,
         unseen: &mut BTreeMap<RepoName, Unseen>,
     ) -> Result<(Outcome, Option<String>), StepError> {
-        if step.mode == Mode::Delete {
+        // A rewrite deletes the old index by digest too.
+        if step.mode != Mode::Untag {
             let repo = &step.repository;
             if !unseen.contains_key(repo) {
                 let found = unseen_tags(self.client, plan, repo)
@@ -277,6 +278,13 @@ impl Applier<'_> {
         }
         match step.mode {
             Mode::Delete => self.delete(step, repo, digest, &still_there).await,
+            Mode::Rewrite => match still_there.first() {
+                None => {
+                    self.log(step, "already_done", "the index is already gone", None);
+                    Ok((Outcome::AlreadyDone, None))
+                }
+                Some(tag) => self.rewrite(step, repo, digest, tag).await,
+            },
             Mode::Untag => match still_there.first() {
                 None => {
                     self.log(step, "already_done", "the tag is already gone", None);
@@ -338,6 +346,79 @@ impl Applier<'_> {
         self.delete_children(repo, step).await?;
         self.log(step, "done", "", Some(&backup));
         Ok((Outcome::Done, Some(backup)))
+    }
+
+    /// Writes the referrers fallback index `digest` again under `tag` without the entries of
+    /// the step the registry no longer has (those whose deletion did not happen stay
+    /// listed), then deletes the old index by digest: the tag has moved off it, so no tag
+    /// goes with it, and garbage collection can free it. The old index is backed up first,
+    /// so `regatta restore` can put it back under its tag.
+    async fn rewrite(
+        &self,
+        step: &PlannedDeletion,
+        repo: &RepoName,
+        digest: &Digest,
+        tag: &Tag,
+    ) -> Result<(Outcome, Option<String>), StepError> {
+        let old = self
+            .client
+            .get_manifest(repo, &ManifestRef::Digest(digest.clone()))
+            .await?;
+        let mut gone = Vec::new();
+        for entry in &step.children {
+            match self
+                .client
+                .head_manifest(repo, &ManifestRef::Digest(entry.clone()))
+                .await
+            {
+                Ok(_) => {}
+                Err(e) if e.is_not_found() => gone.push(entry.as_str()),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if gone.is_empty() {
+            let why = "every entry it would lose is still there".to_string();
+            self.log(step, "skipped", &why, None);
+            return Ok((Outcome::Skipped(why), None));
+        }
+        let Some(rewritten) = without_entries(&old.bytes, &gone) else {
+            let why = "the index is not a JSON document with a manifests list".to_string();
+            self.log(step, "skipped", &why, None);
+            return Ok((Outcome::Skipped(why), None));
+        };
+        let backup = self.backup(
+            step,
+            &old.media_type,
+            Vec::new(),
+            &[(old.digest.to_string(), old.bytes.clone())],
+        )?;
+        self.log(step, "started", "", Some(&backup));
+        let result = async {
+            self.client
+                .put_manifest(
+                    repo,
+                    &ManifestRef::Tag(tag.clone()),
+                    &old.media_type,
+                    rewritten,
+                )
+                .await?;
+            match self.client.delete_manifest(repo, digest).await {
+                Ok(()) => Ok(()),
+                Err(e) if e.is_not_found() => Ok(()),
+                Err(e) => Err(e),
+            }
+        }
+        .await;
+        match result {
+            Ok(()) => {
+                self.log(step, "done", "", Some(&backup));
+                Ok((Outcome::Done, Some(backup)))
+            }
+            Err(e) => {
+                self.log(step, "failed", &e.to_string(), Some(&backup));
+                Err(e.into())
+            }
+        }
     }
 
     async fn delete_children(
@@ -513,6 +594,19 @@ impl Applier<'_> {
     }
 }
 
+/// An index document without the `manifests` entries whose digest is in `gone`, every other
+/// field as it was; `None` when it is not a JSON object with a `manifests` list.
+fn without_entries(document: &[u8], gone: &[&str]) -> Option<Vec<u8>> {
+    let mut index: serde_json::Value = serde_json::from_slice(document).ok()?;
+    let entries = index.get_mut("manifests")?.as_array_mut()?;
+    entries.retain(|e| {
+        e.get("digest")
+            .and_then(|d| d.as_str())
+            .is_none_or(|d| !gone.contains(&d))
+    });
+    serde_json::to_vec(&index).ok()
+}
+
 /// Why a step that follows its subject (a referrer, a fallback index) must not run: the
 /// subject's step did not delete it (skipped, failed) or is not in the plan before it. A
 /// referrer of a surviving image is never deleted.
@@ -531,5 +625,6 @@ pub fn mode_name(mode: Mode) -> &'static str {
     match mode {
         Mode::Delete => "delete",
         Mode::Untag => "untag",
+        Mode::Rewrite => "rewrite",
     }
 }

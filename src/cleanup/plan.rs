@@ -21,6 +21,10 @@ pub enum Mode {
     Delete,
     /// Only this tag goes; other tags on the digest stay.
     Untag,
+    /// A referrers fallback index is written again under its tag without the entries in
+    /// `children` that the registry no longer has by then, and the old index is deleted by
+    /// digest (no other tag is on it).
+    Rewrite,
 }
 
 /// Why a step is in the plan. Serialized as one sentence (`requested`, or the policy's rule).
@@ -40,6 +44,9 @@ pub enum Reason {
     /// The referrers fallback index (`sha256-<hex>`) of `subject`, which this plan deletes:
     /// it goes after it (and only if it went).
     FallbackIndex { subject: Digest, bytes: u64 },
+    /// The referrers fallback index of `subject` (which stays) lists manifests that go or
+    /// are gone: it is rewritten without them.
+    Rewrite { subject: Digest },
 }
 
 impl Reason {
@@ -49,7 +56,7 @@ impl Reason {
             Reason::Referrer { subject, .. } | Reason::FallbackIndex { subject, .. } => {
                 Some(subject)
             }
-            Reason::Requested | Reason::Policy(_) => None,
+            Reason::Requested | Reason::Policy(_) | Reason::Rewrite { .. } => None,
         }
     }
 }
@@ -61,6 +68,10 @@ impl fmt::Display for Reason {
             Reason::Policy(rule) => rule.fmt(f),
             Reason::Referrer { subject, kind, .. } => write!(f, "{kind} of {subject}"),
             Reason::FallbackIndex { subject, .. } => write!(f, "referrers index of {subject}"),
+            Reason::Rewrite { subject } => write!(
+                f,
+                "referrers index of {subject}, rewritten without the entries that go"
+            ),
         }
     }
 }
@@ -157,8 +168,13 @@ impl Plan {
         self
     }
 
+    /// Tags that go (a rewritten referrers index keeps its tag).
     pub fn tag_count(&self) -> usize {
-        self.deletions.iter().map(|d| d.tags.len()).sum()
+        self.deletions
+            .iter()
+            .filter(|d| d.mode != Mode::Rewrite)
+            .map(|d| d.tags.len())
+            .sum()
     }
 }
 
@@ -200,6 +216,20 @@ pub fn plan_rm_with(
     let predicted = plan_deletion_with(model, selection, referrers);
     let mut deletions: Vec<PlannedDeletion> = Vec::new();
     for d in &predicted.deletions {
+        if let (Goes::Rewritten, Some(subject)) = (d.reason, &d.parent) {
+            deletions.push(PlannedDeletion {
+                repository: d.repository.clone(),
+                digest: d.digest.clone(),
+                mode: Mode::Rewrite,
+                tags: d.tags.clone(),
+                widened: Vec::new(),
+                children: d.dropped.clone(),
+                reason: Reason::Rewrite {
+                    subject: subject.clone(),
+                },
+            });
+            continue;
+        }
         if d.reason == Goes::IndexChild {
             if let Some(parent) = deletions
                 .iter_mut()

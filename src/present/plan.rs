@@ -111,7 +111,21 @@ pub fn step_lines(step: &PlannedDeletion, digests: Digests) -> Vec<Line> {
         };
     }
     lines.push(tags);
-    if !step.children.is_empty() {
+    if step.mode == Mode::Rewrite {
+        let entries: Vec<String> = step
+            .children
+            .iter()
+            .map(|c| digest_text(c, digests))
+            .collect();
+        lines.push(Line::of(
+            Tone::Dim,
+            format!(
+                "        - without {}: {}",
+                count_irregular(entries.len(), "entry", "entries"),
+                sanitize(&entries.join(", "))
+            ),
+        ));
+    } else if !step.children.is_empty() {
         let children: Vec<String> = step
             .children
             .iter()
@@ -150,6 +164,10 @@ fn reason_text(reason: &Reason, digests: Digests) -> String {
             digest_text(subject, digests),
             size_exact(*bytes)
         ),
+        Reason::Rewrite { subject } => format!(
+            "  (referrers index of {}, rewritten without the entries that go)",
+            digest_text(subject, digests)
+        ),
         reason => format!("  ({})", sanitize(&reason.to_string())),
     }
 }
@@ -183,7 +201,12 @@ pub fn total_lines(plan: &Plan) -> Vec<Line> {
         .iter()
         .filter(|d| d.mode == Mode::Delete)
         .count();
-    let untagged = plan.deletions.len() - deleted;
+    let untagged = plan
+        .deletions
+        .iter()
+        .filter(|d| d.mode == Mode::Untag)
+        .count();
+    let rewritten = plan.deletions.len() - deleted - untagged;
     let children: usize = plan.deletions.iter().map(|d| d.children.len()).sum();
     let following = |f: fn(&Reason) -> bool| {
         plan.deletions
@@ -214,6 +237,12 @@ pub fn total_lines(plan: &Plan) -> Vec<Line> {
     }
     if untagged > 0 {
         what.push_str(&format!(", {} untagged", count(untagged, "tag")));
+    }
+    if rewritten > 0 {
+        what.push_str(&format!(
+            ", {} rewritten",
+            count_irregular(rewritten, "referrers index", "referrers indexes")
+        ));
     }
     let mut note = Line::of(Tone::Normal, format!("note: {}", plan.note));
     note.prose = true;

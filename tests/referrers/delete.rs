@@ -542,3 +542,203 @@ fn referrers_of_a_subject_that_was_not_deleted_stay() {
         );
     });
 }
+
+/// The digest `app:t` points at, read from the registry's storage.
+fn tag_link(registry: &TestRegistry, t: &str) -> Digest {
+    let link = registry
+        .storage_root()
+        .join("docker/registry/v2/repositories/app/_manifests/tags")
+        .join(t)
+        .join("current/link");
+    Digest::parse(std::fs::read_to_string(link).expect("tag link").trim()).expect("digest")
+}
+
+/// The bytes of blob `d` in the registry's storage.
+fn blob(registry: &TestRegistry, d: &Digest) -> Vec<u8> {
+    let path = registry.storage_root().join(format!(
+        "docker/registry/v2/blobs/sha256/{}/{}/data",
+        &d.hex()[..2],
+        d.hex()
+    ));
+    std::fs::read(path).expect("blob")
+}
+
+#[test]
+fn a_deleted_referrer_is_dropped_from_the_fallback_index_that_stays_and_a_stale_entry_is_no_failure()
+ {
+    let w = signed();
+    let client = w.registry.client();
+    let (notation, old_index) = support::block_on(async {
+        // oras tags what it pushes too; v1's fallback index lists the SBOM and a Notation
+        // signature of v1.
+        client
+            .put_manifest(
+                &repo("app"),
+                &ManifestRef::Tag(tag("sbom")),
+                OCI_MANIFEST,
+                w.sbom.document.clone(),
+            )
+            .await
+            .expect("tag the SBOM");
+        let notation = push_artifact(
+            &client,
+            "app",
+            None,
+            Artifact {
+                artifact_type: Some("application/vnd.cncf.notary.signature"),
+                config_type: EMPTY,
+                config: b"{}",
+                layers: vec![(
+                    "application/jose+json",
+                    br#"{"payload":"refdel-v1"}"#.to_vec(),
+                    json!({}),
+                )],
+                subject: Some(&w.v1),
+                annotations: json!({}),
+            },
+        )
+        .await;
+        let index = push_fallback_index(
+            &client,
+            "app",
+            &w.v1.digest,
+            &[
+                (&w.sbom, "application/vnd.cyclonedx+json"),
+                (&notation, "application/vnd.cncf.notary.signature"),
+            ],
+        )
+        .await;
+        client
+            .delete_manifest(&repo("app"), &w.fallback.digest)
+            .await
+            .expect("delete the index the tag moved off");
+        // A stale entry: v2's fallback index lists a manifest the registry no longer has.
+        let gone = push_artifact(
+            &client,
+            "app",
+            None,
+            Artifact {
+                artifact_type: Some("application/vnd.example.gone"),
+                config_type: EMPTY,
+                config: b"{}",
+                layers: vec![(
+                    "application/octet-stream",
+                    b"refdel-gone".to_vec(),
+                    json!({}),
+                )],
+                subject: Some(&w.v2),
+                annotations: json!({}),
+            },
+        )
+        .await;
+        push_fallback_index(
+            &client,
+            "app",
+            &w.v2.digest,
+            &[(&gone, "application/vnd.example.gone")],
+        )
+        .await;
+        client
+            .delete_manifest(&repo("app"), &gone.digest)
+            .await
+            .expect("delete the listed manifest");
+        (notation, index)
+    });
+    // What was garbage before the test's deletions is collected first.
+    w.registry.garbage_collect();
+    let before = w.registry.blob_store_bytes();
+
+    let home = Home::new();
+    let plan = run_json(home.command(["rm", &w.reference("sbom"), "--json"]));
+    assert_eq!(
+        plan["complete"], true,
+        "a fallback index listing a manifest the registry no longer has is no scan failure: {plan:#}"
+    );
+    let v1_index_tag = format!("sha256-{}", w.v1.digest.hex());
+    let sbom = &w.sbom.digest;
+    let mut got = steps(&plan);
+    got.sort();
+    let mut want = vec![
+        (
+            sbom.to_string(),
+            "requested".to_string(),
+            vec!["sbom".to_string()],
+        ),
+        (
+            w.sbom_sig.digest.to_string(),
+            format!("Notation signature of {sbom}"),
+            vec![],
+        ),
+        (
+            w.fallback_of_sbom.digest.to_string(),
+            format!("referrers index of {sbom}"),
+            vec![format!("sha256-{}", sbom.hex())],
+        ),
+        (
+            old_index.digest.to_string(),
+            format!(
+                "referrers index of {}, rewritten without the entries that go",
+                w.v1.digest
+            ),
+            vec![v1_index_tag.clone()],
+        ),
+    ];
+    want.sort();
+    assert_eq!(got, want, "{plan:#}");
+    let rewrite = plan["deletions"]
+        .as_array()
+        .expect("deletions[]")
+        .iter()
+        .find(|d| d["mode"] == "rewrite")
+        .expect("a rewrite step");
+    assert_eq!(rewrite["children"], json!([sbom]));
+
+    let report = run_json(home.command(["rm", &w.reference("sbom"), "--apply", "--yes", "--json"]));
+    let steps_done = report["applied"]["steps"].as_array().expect("steps[]");
+    assert!(
+        steps_done.iter().all(|s| s["outcome"]["result"] == "done"),
+        "{report:#}"
+    );
+    // The tag now points at an index listing only the Notation signature, every other field
+    // as it was; the old index is gone.
+    let new_index = tag_link(&w.registry, &v1_index_tag);
+    assert_ne!(new_index, old_index.digest);
+    let new_document = blob(&w.registry, &new_index);
+    let listed: Value = serde_json::from_slice(&new_document).expect("json");
+    assert_eq!(listed["mediaType"], OCI_INDEX);
+    let entries: Vec<&str> = listed["manifests"]
+        .as_array()
+        .expect("manifests[]")
+        .iter()
+        .map(|m| m["digest"].as_str().expect("digest"))
+        .collect();
+    assert_eq!(entries, vec![notation.digest.as_str()]);
+    support::block_on(async {
+        let err = client
+            .get_manifest(&repo("app"), &ManifestRef::Digest(old_index.digest.clone()))
+            .await
+            .expect_err("the old index is deleted");
+        assert!(err.is_not_found(), "{err}");
+    });
+    // The old index is backed up like every deletion.
+    assert!(
+        home.journal()
+            .backups()
+            .iter()
+            .any(|b| b.digest == old_index.digest.as_str() && b.action == "rewrite")
+    );
+
+    // bytes_freed counts everything but the index's shrink (its new document exists only
+    // once written): the store's drop after garbage collection is exactly that much more.
+    w.registry.garbage_collect();
+    let shrink = old_index.document.len() as u64 - new_document.len() as u64;
+    assert_eq!(
+        before - w.registry.blob_store_bytes(),
+        report["bytes_freed"].as_u64().expect("bytes_freed") + shrink
+    );
+    let expected = freed(
+        &[&w.sbom, &w.sbom_sig, &w.fallback_of_sbom],
+        &[&w.v1, &w.v2, &w.sig, &w.v2_sig, &notation, &old_index],
+    );
+    assert_eq!(report["bytes_freed"], json!(expected));
+}

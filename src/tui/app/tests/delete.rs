@@ -476,7 +476,8 @@ async fn rescan_with(
         let ours = match &event {
             ScanEvent::Tags { repo: r, .. }
             | ScanEvent::Resolved { repo: r, .. }
-            | ScanEvent::RepositoryScanned(r) => r == repo,
+            | ScanEvent::RepositoryScanned(r)
+            | ScanEvent::MissingEntry { repo: r, .. } => r == repo,
             ScanEvent::Repositories(_)
             | ScanEvent::RepositoriesListed
             | ScanEvent::Failed { .. } => false,
