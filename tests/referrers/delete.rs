@@ -563,9 +563,11 @@ fn blob(registry: &TestRegistry, d: &Digest) -> Vec<u8> {
     std::fs::read(path).expect("blob")
 }
 
-#[test]
-fn a_deleted_referrer_is_dropped_from_the_fallback_index_that_stays_and_a_stale_entry_is_no_failure()
- {
+/// [`signed`], with the SBOM tagged `sbom` (oras tags what it pushes), v1's fallback index
+/// listing the SBOM and a Notation signature of v1 (returned with the index), and v2's
+/// fallback index listing a manifest the registry no longer has. What that left as garbage
+/// is collected.
+fn with_tagged_sbom() -> (Signed, Pushed, Pushed) {
     let w = signed();
     let client = w.registry.client();
     let (notation, old_index) = support::block_on(async {
@@ -644,8 +646,16 @@ fn a_deleted_referrer_is_dropped_from_the_fallback_index_that_stays_and_a_stale_
             .expect("delete the listed manifest");
         (notation, index)
     });
-    // What was garbage before the test's deletions is collected first.
     w.registry.garbage_collect();
+    (w, notation, old_index)
+}
+
+/// The fallback index that stays is rewritten without the referrer that goes, and a stale
+/// entry in another one is no scan failure.
+#[test]
+fn a_deleted_referrer_leaves_its_fallback_index_true() {
+    let (w, notation, old_index) = with_tagged_sbom();
+    let client = w.registry.client();
     let before = w.registry.blob_store_bytes();
 
     let home = Home::new();
@@ -741,4 +751,70 @@ fn a_deleted_referrer_is_dropped_from_the_fallback_index_that_stays_and_a_stale_
         &[&w.v1, &w.v2, &w.sig, &w.v2_sig, &notation, &old_index],
     );
     assert_eq!(report["bytes_freed"], json!(expected));
+}
+
+#[test]
+fn restore_puts_the_rewritten_index_back_under_its_tag() {
+    let (w, _, old_index) = with_tagged_sbom();
+    let home = Home::new();
+    run_json(home.command(["rm", &w.reference("sbom"), "--apply", "--yes", "--json"]));
+    let v1_index_tag = format!("sha256-{}", w.v1.digest.hex());
+    assert_ne!(tag_link(&w.registry, &v1_index_tag), old_index.digest);
+    let backups = home.journal().backups();
+    let id_of = |d: &Digest| {
+        backups
+            .iter()
+            .find(|b| b.digest == d.as_str())
+            .map(|b| b.id.clone())
+            .unwrap_or_else(|| panic!("no backup of {d}"))
+    };
+    // The SBOM first: the old index lists it, and the registry refuses an index whose
+    // entries it does not have.
+    let (code, stdout, stderr) =
+        run(home.command(["restore", &id_of(&w.sbom.digest), &id_of(&old_index.digest)]));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_eq!(tag_link(&w.registry, &v1_index_tag), old_index.digest);
+    assert_eq!(tag_link(&w.registry, "sbom"), w.sbom.digest);
+
+    // A referrer pushed since the rewrite makes the index someone's newer work: restoring
+    // the rewrite leaves it alone.
+    let (w, notation, old_index) = with_tagged_sbom();
+    let home = Home::new();
+    run_json(home.command(["rm", &w.reference("sbom"), "--apply", "--yes", "--json"]));
+    let client = w.registry.client();
+    let newer = support::block_on(async {
+        let other = push_artifact(
+            &client,
+            "app",
+            None,
+            Artifact {
+                artifact_type: Some("application/vnd.example.newer"),
+                config_type: EMPTY,
+                config: b"{}",
+                layers: vec![("application/octet-stream", b"newer".to_vec(), json!({}))],
+                subject: Some(&w.v1),
+                annotations: json!({}),
+            },
+        )
+        .await;
+        push_fallback_index(
+            &client,
+            "app",
+            &w.v1.digest,
+            &[
+                (&notation, "application/vnd.cncf.notary.signature"),
+                (&other, "application/vnd.example.newer"),
+            ],
+        )
+        .await
+    });
+    let id = home
+        .journal()
+        .backups()
+        .iter()
+        .find(|b| b.digest == old_index.digest.as_str())
+        .map(|b| b.id.clone())
+        .expect("the index's backup");
+    run(home.command(["restore", &id]));
+    assert_eq!(tag_link(&w.registry, &v1_index_tag), newer.digest);
 }
