@@ -281,6 +281,7 @@ impl Scanner<'_> {
                                 repo: repo.clone(),
                                 index: index.clone(),
                                 digest: digest.clone(),
+                                size: at.descriptor_size.unwrap_or(0),
                             });
                         }
                         return self.fail(repo, format!("{repo}@{digest}"), &e);

@@ -139,7 +139,7 @@ pub fn rewrites(
             let dropped: Vec<Digest> = f
                 .listed
                 .iter()
-                .filter(|d| deleted.contains(*d) || (missing_too && model.missing.contains(*d)))
+                .filter(|d| deleted.contains(*d) || (missing_too && model.missing.contains_key(*d)))
                 .cloned()
                 .collect();
             (!dropped.is_empty()).then(|| Rewrite {

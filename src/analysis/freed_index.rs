@@ -99,7 +99,9 @@ impl FreedIndex {
                 // A rewritten referrers index stops marking the entries it loses.
                 for r in rewrites(model, attachments, &deleted, false) {
                     for child in r.dropped {
-                        if model.manifests.contains_key(&child) {
+                        if model.manifests.contains_key(&child)
+                            || model.missing.contains_key(&child)
+                        {
                             *released.entry(child).or_default() += 1;
                         }
                     }

@@ -5,7 +5,7 @@
 //! The model is filled by events (from the scanner, or replayed in a front end), so the TUI
 //! and the CLI build exactly the same thing.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::artifact::{ArtifactKind, classify};
 use crate::registry::manifest::{Manifest, Platform};
@@ -110,6 +110,10 @@ pub enum ScanEvent {
         repo: RepoName,
         index: Digest,
         digest: Digest,
+        /// The size the index's descriptor gives it: the registry keeps the document's
+        /// blob while an index lists it, so garbage collection frees it only once no index
+        /// does.
+        size: u64,
     },
 }
 
@@ -139,7 +143,7 @@ pub struct StorageModel {
     pub failures: Vec<(Option<RepoName>, String, String)>,
     /// Manifests a referrers fallback index lists that the registry no longer has: known
     /// to be gone, so an index listing them is still completely known.
-    pub missing: HashSet<Digest>,
+    pub missing: HashMap<Digest, u64>,
 }
 
 impl StorageModel {
@@ -171,8 +175,8 @@ impl StorageModel {
                 self.configs.insert(digest, info);
             }
             ScanEvent::Failed { repo, what, error } => self.failures.push((repo, what, error)),
-            ScanEvent::MissingEntry { digest, .. } => {
-                self.missing.insert(digest);
+            ScanEvent::MissingEntry { digest, size, .. } => {
+                self.missing.insert(digest, size);
             }
             ScanEvent::RepositoriesListed | ScanEvent::RepositoryScanned(_) => {}
         }
@@ -214,7 +218,7 @@ impl StorageModel {
                 ManifestBody::Index { children } => stack.extend(
                     children
                         .iter()
-                        .filter(|c| !self.missing.contains(*c))
+                        .filter(|c| !self.missing.contains_key(*c))
                         .cloned(),
                 ),
                 ManifestBody::Image { .. } => {}
@@ -262,6 +266,8 @@ impl StorageModel {
                     for c in children {
                         if let Some(child) = self.manifests.get(c) {
                             blobs.insert(c.clone(), child.doc_size);
+                        } else if let Some(size) = self.missing.get(c) {
+                            blobs.insert(c.clone(), *size);
                         }
                     }
                 }

@@ -47,6 +47,13 @@ pub enum Reason {
     /// The referrers fallback index of `subject` (which stays) lists manifests that go or
     /// are gone: it is rewritten without them.
     Rewrite { subject: Digest },
+    /// Attached to `subject`, which the registry no longer has (`cleanup
+    /// --orphaned-referrers`); `kind` is its label, `bytes` its document and blobs.
+    Orphan {
+        subject: Digest,
+        kind: String,
+        bytes: u64,
+    },
 }
 
 impl Reason {
@@ -56,7 +63,10 @@ impl Reason {
             Reason::Referrer { subject, .. } | Reason::FallbackIndex { subject, .. } => {
                 Some(subject)
             }
-            Reason::Requested | Reason::Policy(_) | Reason::Rewrite { .. } => None,
+            Reason::Requested
+            | Reason::Policy(_)
+            | Reason::Rewrite { .. }
+            | Reason::Orphan { .. } => None,
         }
     }
 }
@@ -68,6 +78,9 @@ impl fmt::Display for Reason {
             Reason::Policy(rule) => rule.fmt(f),
             Reason::Referrer { subject, kind, .. } => write!(f, "{kind} of {subject}"),
             Reason::FallbackIndex { subject, .. } => write!(f, "referrers index of {subject}"),
+            Reason::Orphan { subject, kind, .. } => {
+                write!(f, "{kind} of {subject}, which is gone")
+            }
             Reason::Rewrite { subject } => write!(
                 f,
                 "referrers index of {subject}, rewritten without the entries that go"
@@ -153,7 +166,7 @@ impl Plan {
     }
 
     /// Records what the scan saw of every repository the plan touches.
-    fn seeing(mut self, model: &StorageModel) -> Self {
+    pub(super) fn seeing(mut self, model: &StorageModel) -> Self {
         self.seen = self
             .repositories_touched()
             .into_iter()

@@ -8,6 +8,7 @@ use super::columns::Digests;
 use super::text::short_digest;
 use super::units::{count, count_irregular, size_exact};
 use crate::cleanup::execute::{ApplyReport, Outcome, mode_name};
+use crate::cleanup::orphans::ORPHAN_INDEX;
 use crate::cleanup::plan::{Mode, Plan, PlannedDeletion, Reason, repo_tag_names};
 use crate::cleanup::policy::Verdict;
 use crate::registry::Digest;
@@ -164,6 +165,16 @@ fn reason_text(reason: &Reason, digests: Digests) -> String {
             digest_text(subject, digests),
             size_exact(*bytes)
         ),
+        Reason::Orphan {
+            subject,
+            kind,
+            bytes,
+        } => format!(
+            "  ({} of {}, which is gone, {})",
+            sanitize(kind),
+            digest_text(subject, digests),
+            size_exact(*bytes)
+        ),
         Reason::Rewrite { subject } => format!(
             "  (referrers index of {}, rewritten without the entries that go)",
             digest_text(subject, digests)
@@ -214,26 +225,41 @@ pub fn total_lines(plan: &Plan) -> Vec<Line> {
             .filter(|d| d.mode == Mode::Delete && f(&d.reason))
             .count()
     };
-    let referrers = following(|r| matches!(r, Reason::Referrer { .. }));
-    let indexes = following(|r| matches!(r, Reason::FallbackIndex { .. }));
+    // An orphan is a referrer, or the fallback index, of a subject that is gone.
+    let referrers = following(|r| {
+        matches!(r, Reason::Referrer { .. } | Reason::Orphan { .. })
+            && !matches!(r, Reason::Orphan { kind, .. } if kind == ORPHAN_INDEX)
+    });
+    let indexes = following(|r| {
+        matches!(r, Reason::FallbackIndex { .. })
+            || matches!(r, Reason::Orphan { kind, .. } if kind == ORPHAN_INDEX)
+    });
     let attached = referrers + indexes;
+    let own = deleted - attached;
     let mut what = format!(
-        "{} {}: {} deleted",
+        "{} {}: ",
         count(tags, "tag"),
         if tags == 1 { "goes" } else { "go" },
-        count(deleted - attached, "manifest")
     );
-    if children > 0 {
-        what.push_str(&format!(" (+{children} platform)"));
-    }
-    match (referrers, indexes) {
-        (0, 0) => {}
-        (r, 0) => what.push_str(&format!(" with {}", count(r, "referrer"))),
-        (r, i) => what.push_str(&format!(
-            " with {} and {}",
+    let attached_text = match (referrers, indexes) {
+        (r, 0) => count(r, "referrer"),
+        (0, i) => count_irregular(i, "referrers index", "referrers indexes"),
+        (r, i) => format!(
+            "{} and {}",
             count(r, "referrer"),
             count_irregular(i, "referrers index", "referrers indexes")
-        )),
+        ),
+    };
+    if own == 0 && attached > 0 {
+        what.push_str(&format!("{attached_text} deleted"));
+    } else {
+        what.push_str(&format!("{} deleted", count(own, "manifest")));
+        if children > 0 {
+            what.push_str(&format!(" (+{children} platform)"));
+        }
+        if attached > 0 {
+            what.push_str(&format!(" with {attached_text}"));
+        }
     }
     if untagged > 0 {
         what.push_str(&format!(", {} untagged", count(untagged, "tag")));

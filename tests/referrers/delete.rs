@@ -818,3 +818,115 @@ fn restore_puts_the_rewritten_index_back_under_its_tag() {
     run(home.command(["restore", &id]));
     assert_eq!(tag_link(&w.registry, &v1_index_tag), newer.digest);
 }
+
+/// `cleanup --orphaned-referrers` on the fixture of the discovery tests: a cosign signature
+/// and a tagged SBOM whose subject v0 was deleted go; the fallback index of v1, which lists a
+/// manifest the registry no longer has, is rewritten; everything else stays, the signature
+/// in another repository included (its subject is in `app`).
+#[test]
+fn orphaned_referrers_go_and_an_index_listing_a_missing_manifest_is_rewritten() {
+    let w = super::distribution::world();
+    let registry = &w.registry;
+    let addr = registry.addr();
+    registry.garbage_collect();
+    let before = registry.blob_store_bytes();
+    let home = Home::new();
+    let log_from = registry.access_log_since(0).len();
+    let plan = run_json(home.command(["cleanup", &addr, "--orphaned-referrers", "--json"]));
+    assert_eq!(plan["complete"], true, "{plan:#}");
+    let v0 = &w.orphan_subject;
+    let v1 = &w.subject.digest;
+    let sbom_of_v0 = tag_link(registry, "sbom-of-v0");
+    let orphan_sig = tag_link(registry, &w.orphan_tag);
+    let mut got = steps(&plan);
+    got.sort();
+    let mut want = vec![
+        (
+            orphan_sig.to_string(),
+            format!("cosign signature of {v0}, which is gone"),
+            vec![w.orphan_tag.clone()],
+        ),
+        (
+            sbom_of_v0.to_string(),
+            format!("SBOM (SPDX) of {v0}, which is gone"),
+            vec!["sbom-of-v0".to_string()],
+        ),
+        (
+            w.fallback.digest.to_string(),
+            format!("referrers index of {v1}, rewritten without the entries that go"),
+            vec![format!("sha256-{}", v1.hex())],
+        ),
+    ];
+    want.sort();
+    assert_eq!(got, want, "{plan:#}");
+    // The one subject the scan did not see was asked about once, by digest.
+    let heads: Vec<_> = registry
+        .access_log_since(log_from)
+        .into_iter()
+        .filter(|e| e.method == "HEAD" && e.target.contains(v0.as_str()))
+        .collect();
+    assert_eq!(heads.len(), 1, "{heads:?}");
+    assert_eq!(heads[0].status, 404);
+
+    let report = run_json(home.command([
+        "cleanup",
+        &addr,
+        "--orphaned-referrers",
+        "--apply",
+        "--yes",
+        "--json",
+    ]));
+    let results: Vec<&Value> = report["applied"]["steps"]
+        .as_array()
+        .expect("steps[]")
+        .iter()
+        .map(|s| &s["outcome"]["result"])
+        .collect();
+    assert_eq!(results, vec!["done"; 3], "{report:#}");
+    let new_index = tag_link(registry, &format!("sha256-{}", v1.hex()));
+    let document = blob(registry, &new_index);
+    let listed: Value = serde_json::from_slice(&document).expect("json");
+    let mut entries: Vec<&str> = listed["manifests"]
+        .as_array()
+        .expect("manifests[]")
+        .iter()
+        .map(|m| m["digest"].as_str().expect("digest"))
+        .collect();
+    entries.sort();
+    let mut kept = vec![
+        w.notation.digest.as_str(),
+        w.sbom_oras_style.digest.as_str(),
+    ];
+    kept.sort();
+    assert_eq!(entries, kept);
+    let client = registry.client();
+    support::block_on(async {
+        for (name, t) in [
+            ("app", "v1".to_string()),
+            ("app", cosign_tag(v1, "sig")),
+            ("app", cosign_tag(v1, "att")),
+            ("app", format!("sha256-{}", w.sbom_oras_style.digest.hex())),
+            ("sigs", cosign_tag(v1, "sig")),
+        ] {
+            client
+                .head_manifest(&repo(name), &ManifestRef::Tag(tag(&t)))
+                .await
+                .unwrap_or_else(|e| panic!("{name}:{t} must stay: {e}"));
+        }
+        for t in [w.orphan_tag.as_str(), "sbom-of-v0"] {
+            let err = client
+                .head_manifest(&repo("app"), &ManifestRef::Tag(tag(t)))
+                .await
+                .expect_err("an orphan");
+            assert!(err.is_not_found(), "{t}: {err}");
+        }
+    });
+    registry.garbage_collect();
+    let shrink = w.fallback.document.len() as u64 - document.len() as u64;
+    assert_eq!(
+        before - registry.blob_store_bytes(),
+        report["bytes_freed"].as_u64().expect("bytes_freed") + shrink
+    );
+    let again = run_json(home.command(["cleanup", &addr, "--orphaned-referrers", "--json"]));
+    assert_eq!(again["deletions"], json!([]), "{again:#}");
+}
