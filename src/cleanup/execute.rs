@@ -628,3 +628,93 @@ pub fn mode_name(mode: Mode) -> &'static str {
         Mode::Rewrite => "rewrite",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cleanup::plan::Reason;
+
+    fn d(n: u8) -> Digest {
+        Digest::parse(&format!("sha256:{}", format!("{n:02x}").repeat(32))).expect("digest")
+    }
+
+    fn step(digest: Digest, children: Vec<Digest>, reason: Reason) -> PlannedDeletion {
+        PlannedDeletion {
+            repository: RepoName::parse("app").expect("repo"),
+            digest,
+            mode: Mode::Delete,
+            tags: Vec::new(),
+            widened: Vec::new(),
+            children,
+            reason,
+        }
+    }
+
+    fn result(step: PlannedDeletion, outcome: Outcome) -> StepResult {
+        StepResult {
+            step,
+            outcome,
+            backup: None,
+        }
+    }
+
+    #[test]
+    fn a_follower_runs_only_once_its_subject_went() {
+        let sig = step(
+            d(2),
+            Vec::new(),
+            Reason::Referrer {
+                subject: d(1),
+                kind: "cosign signature".into(),
+                bytes: 10,
+            },
+        );
+        let subject = step(d(1), Vec::new(), Reason::Requested);
+        assert_eq!(
+            subject_left(&sig, &[]),
+            Some(format!(
+                "its subject {} was not deleted, so it stays attached to it",
+                d(1)
+            )),
+            "no step deleted the subject"
+        );
+        for (outcome, runs) in [
+            (Outcome::Done, true),
+            (Outcome::AlreadyDone, true),
+            (Outcome::Skipped("tag moved".into()), false),
+            (Outcome::Unseen("tag pushed".into()), false),
+            (Outcome::Failed("HTTP 500".into()), false),
+        ] {
+            let done = [result(subject.clone(), outcome.clone())];
+            assert_eq!(subject_left(&sig, &done).is_none(), runs, "{outcome:?}");
+        }
+        // A subject that is a platform manifest of a deleted index.
+        let index = step(d(9), vec![d(1)], Reason::Requested);
+        assert_eq!(subject_left(&sig, &[result(index, Outcome::Done)]), None);
+        // Steps that follow nothing always run.
+        assert_eq!(subject_left(&subject, &[]), None);
+    }
+
+    #[test]
+    fn a_rewritten_index_loses_exactly_the_gone_entries() {
+        let old = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [
+                {"digest": d(1).as_str(), "size": 10, "artifactType": "a"},
+                {"digest": d(2).as_str(), "size": 20, "artifactType": "b"},
+            ],
+            "annotations": {"k": "v"},
+        });
+        let bytes = serde_json::to_vec(&old).expect("json");
+        let new = without_entries(&bytes, &[d(1).as_str()]).expect("an index");
+        let new: serde_json::Value = serde_json::from_slice(&new).expect("json");
+        let mut want = old.clone();
+        if let Some(m) = want["manifests"].as_array_mut() {
+            m.remove(0);
+        }
+        assert_eq!(new, want);
+        assert_eq!(without_entries(b"[1, 2]", &[d(1).as_str()]), None);
+        assert_eq!(without_entries(b"not json", &[]), None);
+    }
+}
