@@ -18,6 +18,7 @@ use crate::registry::image::is_image_config;
 use crate::registry::manifest::{
     ImageConfig, Implausible, MAX_INDEX_DEPTH, MAX_PLAUSIBLE_BYTES, Platform, check_manifest,
 };
+use crate::registry::referrers::{SchemeTag, scheme_of};
 use crate::registry::{Digest, ManifestRef, RegistryError, RepoName, Source, Tag};
 
 pub struct ScanOptions {
@@ -246,8 +247,11 @@ impl Scanner<'_> {
             tag: tag.clone(),
             digest: head.digest.clone(),
         });
-        self.ensure_manifest(repo, head.digest, None, Child::ROOT)
-            .await;
+        let at = Child {
+            fallback_index: matches!(scheme_of(tag), Some(SchemeTag::Fallback(_))),
+            ..Child::ROOT
+        };
+        self.ensure_manifest(repo, head.digest, None, at).await;
     }
 
     /// Fetches a manifest once and, for an index, its children to [`MAX_INDEX_DEPTH`] levels.
@@ -269,7 +273,19 @@ impl Scanner<'_> {
                     .await
                 {
                     Ok(m) => m,
-                    Err(e) => return self.fail(repo, format!("{repo}@{digest}"), &e),
+                    Err(e) => {
+                        if let Some(index) = &at.listed_by_fallback
+                            && e.is_not_found()
+                        {
+                            return self.emit(ScanEvent::MissingEntry {
+                                repo: repo.clone(),
+                                index: index.clone(),
+                                digest: digest.clone(),
+                                size: at.descriptor_size.unwrap_or(0),
+                            });
+                        }
+                        return self.fail(repo, format!("{repo}@{digest}"), &e);
+                    }
                 };
                 let what = format!("{repo}@{digest}");
                 if let Err(e) = check_manifest(&fetched.manifest) {
@@ -336,6 +352,8 @@ impl Scanner<'_> {
                     let at = Child {
                         depth: at.depth + 1,
                         descriptor_size: Some(size),
+                        fallback_index: false,
+                        listed_by_fallback: at.fallback_index.then(|| digest.clone()),
                     };
                     self.ensure_manifest(repo, c, p, at)
                 }))
@@ -430,16 +448,22 @@ impl Scanner<'_> {
 
 /// Where a manifest sits in its image: how many indexes above it, and the size its index's
 /// descriptor gave it.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Child {
     depth: usize,
     descriptor_size: Option<u64>,
+    /// Reached through a referrers fallback tag (`sha256-<hex>`).
+    fallback_index: bool,
+    /// Listed by this referrers fallback index: a 404 is a stale entry, not a failure.
+    listed_by_fallback: Option<Digest>,
 }
 
 impl Child {
     const ROOT: Child = Child {
         depth: 0,
         descriptor_size: None,
+        fallback_index: false,
+        listed_by_fallback: None,
     };
 }
 

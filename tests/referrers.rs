@@ -48,6 +48,8 @@ fn sources(node: &Value) -> Vec<String> {
 mod audit;
 #[path = "referrers/content.rs"]
 mod content;
+#[path = "referrers/delete.rs"]
+mod delete;
 #[path = "referrers/distribution.rs"]
 mod distribution;
 #[path = "referrers/fake_api.rs"]

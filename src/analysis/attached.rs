@@ -134,6 +134,11 @@ impl Attachments {
             .insert(subject.clone());
     }
 
+    /// Whether nothing in the repository is attached to anything.
+    pub fn is_empty(&self) -> bool {
+        self.by_subject.is_empty() && self.fallback.is_empty()
+    }
+
     /// The direct referrers of `subject`, each with where it was found.
     pub fn direct(&self, subject: &Digest) -> impl Iterator<Item = (&Digest, &BTreeSet<FoundVia>)> {
         self.by_subject.get(subject).into_iter().flatten()

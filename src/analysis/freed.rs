@@ -12,6 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use super::attached::Attachments;
+use super::followers::{Role, followers, rewrites};
 use super::model::StorageModel;
 use crate::registry::{Digest, RepoName, Tag};
 
@@ -27,6 +29,26 @@ pub enum Goes {
     /// A platform manifest of a deleted index (serialized `index child`).
     #[serde(rename = "index child")]
     IndexChild,
+    /// Attached to a deleted manifest (`parent`): a signature, an SBOM, an attestation
+    /// (serialized `referrer`).
+    #[serde(rename = "referrer")]
+    Referrer,
+    /// The referrers fallback index (`sha256-<hex>`) of a deleted manifest (`parent`)
+    /// (serialized `referrers index`).
+    #[serde(rename = "referrers index")]
+    FallbackIndex,
+    /// A referrers fallback index of a surviving subject (`parent`) that lists manifests
+    /// that go: rewritten without them (`dropped`), not deleted (serialized `rewritten`).
+    #[serde(rename = "rewritten")]
+    Rewritten,
+}
+
+/// Whether the referrers of what is deleted go with it (the default) or stay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Referrers {
+    #[default]
+    Follow,
+    Keep,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -39,9 +61,13 @@ pub struct ManifestDeletion {
     /// Of `tags`, those not asked for: they share the digest.
     pub widened: Vec<Tag>,
     pub reason: Goes,
-    /// For an index child, the deleted index it belongs to.
+    /// For an index child, the deleted index it belongs to; for a referrer or a referrers
+    /// index, the deleted subject it goes with.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent: Option<Digest>,
+    /// For a rewritten referrers index, the entries it loses.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dropped: Vec<Digest>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -69,8 +95,18 @@ impl DeletionPlan {
     }
 }
 
-/// Plans deleting `selection` (by digest) and predicts `bytes_freed`.
+/// Plans deleting `selection` (by digest), with the referrers of what goes, and predicts
+/// `bytes_freed`.
 pub fn plan_deletion(model: &StorageModel, selection: &[(RepoName, Tag)]) -> DeletionPlan {
+    plan_deletion_with(model, selection, Referrers::Follow)
+}
+
+/// [`plan_deletion`], with the referrers of what goes following it or not.
+pub fn plan_deletion_with(
+    model: &StorageModel,
+    selection: &[(RepoName, Tag)],
+    referrers: Referrers,
+) -> DeletionPlan {
     let mut requested: BTreeMap<&RepoName, BTreeSet<&Tag>> = BTreeMap::new();
     let mut digests: BTreeMap<&RepoName, BTreeSet<Digest>> = BTreeMap::new();
     let mut unknown = Vec::new();
@@ -85,6 +121,7 @@ pub fn plan_deletion(model: &StorageModel, selection: &[(RepoName, Tag)]) -> Del
     }
     let mut deletions = Vec::new();
     let mut deleted_by_repo: BTreeMap<&RepoName, BTreeSet<Digest>> = BTreeMap::new();
+    let mut rewritten_by_repo: BTreeMap<&RepoName, Rewritten> = BTreeMap::new();
     for (repo, deleted_tags_digests) in &digests {
         let remaining: Vec<&Digest> = model
             .tag_digests(repo)
@@ -112,6 +149,7 @@ pub fn plan_deletion(model: &StorageModel, selection: &[(RepoName, Tag)]) -> Del
                     .collect(),
                 reason: Goes::Tag,
                 parent: None,
+                dropped: Vec::new(),
             });
             deleted.insert(digest.clone());
             for child in model.revisions([digest]) {
@@ -130,13 +168,54 @@ pub fn plan_deletion(model: &StorageModel, selection: &[(RepoName, Tag)]) -> Del
                         widened: Vec::new(),
                         reason: Goes::IndexChild,
                         parent: Some(digest.clone()),
+                        dropped: Vec::new(),
                     });
                 }
             }
         }
+        let attachments = Attachments::of_repo(model, repo);
+        if referrers == Referrers::Follow {
+            for f in followers(model, repo, &attachments, &deleted) {
+                let tags: Vec<Tag> = model
+                    .tag_digests(repo)
+                    .filter(|(_, d)| **d == f.digest)
+                    .map(|(t, _)| t.clone())
+                    .collect();
+                deletions.push(ManifestDeletion {
+                    repository: (*repo).clone(),
+                    digest: f.digest.clone(),
+                    media_type: media_type(model, &f.digest),
+                    tags,
+                    // Bookkeeping tags of what goes: expected, not a surprise.
+                    widened: Vec::new(),
+                    reason: match f.role {
+                        Role::Referrer => Goes::Referrer,
+                        Role::FallbackIndex => Goes::FallbackIndex,
+                    },
+                    parent: Some(f.subject),
+                    dropped: Vec::new(),
+                });
+                deleted.insert(f.digest);
+            }
+        }
+        let mut rewritten = BTreeMap::new();
+        for r in rewrites(model, &attachments, &deleted, false) {
+            deletions.push(ManifestDeletion {
+                repository: (*repo).clone(),
+                digest: r.index.clone(),
+                media_type: media_type(model, &r.index),
+                tags: vec![r.tag],
+                widened: Vec::new(),
+                reason: Goes::Rewritten,
+                parent: Some(r.subject),
+                dropped: r.dropped.clone(),
+            });
+            rewritten.insert(r.index, r.dropped.into_iter().collect());
+        }
         deleted_by_repo.insert(repo, deleted);
+        rewritten_by_repo.insert(repo, rewritten);
     }
-    let bytes_freed = bytes_freed(model, &deleted_by_repo);
+    let bytes_freed = bytes_freed_rewriting(model, &deleted_by_repo, &rewritten_by_repo);
     DeletionPlan {
         deletions,
         unknown,
@@ -145,18 +224,43 @@ pub fn plan_deletion(model: &StorageModel, selection: &[(RepoName, Tag)]) -> Del
     }
 }
 
+/// Rewritten referrers indexes of one repository: index -> the entries it loses.
+pub type Rewritten = BTreeMap<Digest, BTreeSet<Digest>>;
+
 /// Bytes that garbage collection removes after the manifests in `deleted` (per repository)
 /// are deleted: blobs marked before and no longer marked after.
 pub fn bytes_freed(model: &StorageModel, deleted: &BTreeMap<&RepoName, BTreeSet<Digest>>) -> u64 {
+    bytes_freed_rewriting(model, deleted, &BTreeMap::new())
+}
+
+/// [`bytes_freed`] where referrers indexes are also rewritten without some entries. The
+/// rewritten index's own document counts as staying: it is replaced by a slightly smaller
+/// one whose bytes exist only once it is written, so the prediction is short by that
+/// difference (tens of bytes per entry dropped), never over.
+pub fn bytes_freed_rewriting(
+    model: &StorageModel,
+    deleted: &BTreeMap<&RepoName, BTreeSet<Digest>>,
+    rewritten: &BTreeMap<&RepoName, Rewritten>,
+) -> u64 {
     let mut before: BTreeMap<Digest, u64> = BTreeMap::new();
     let mut after: BTreeMap<Digest, u64> = BTreeMap::new();
     for repo in model.repos.keys() {
         let revisions = model.revisions(model.tag_digests(repo).map(|(_, d)| d));
         before.extend(model.marked(&revisions));
-        let remaining: BTreeSet<Digest> = match deleted.get(repo) {
+        let mut remaining: BTreeSet<Digest> = match deleted.get(repo) {
             Some(gone) => revisions.difference(gone).cloned().collect(),
             None => revisions,
         };
+        for (index, dropped) in rewritten.get(repo).into_iter().flatten() {
+            if !remaining.remove(index) {
+                continue;
+            }
+            for (blob, size) in model.marked(&BTreeSet::from([index.clone()])) {
+                if !dropped.contains(&blob) {
+                    after.insert(blob, size);
+                }
+            }
+        }
         after.extend(model.marked(&remaining));
     }
     before

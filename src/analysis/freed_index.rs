@@ -8,6 +8,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use super::attached::Attachments;
+use super::followers::{followers, rewrites};
 use super::model::StorageModel;
 use crate::registry::{Digest, RepoName, Tag};
 
@@ -15,6 +17,11 @@ use crate::registry::{Digest, RepoName, Tag};
 pub struct FreedIndex {
     /// For each blob: how many (repository, live manifest) pairs mark it, and its size.
     holders: HashMap<Digest, (usize, u64)>,
+    /// The attachments of each repository that has any: their referrers go with what is
+    /// deleted, as in [`plan_deletion`].
+    ///
+    /// [`plan_deletion`]: super::freed::plan_deletion
+    attachments: HashMap<RepoName, Attachments>,
 }
 
 /// What garbage collection marks for one manifest (its document; an image's config and
@@ -38,7 +45,16 @@ impl FreedIndex {
                 }
             }
         }
-        Self { holders }
+        let attachments = model
+            .repos
+            .keys()
+            .map(|repo| (repo.clone(), Attachments::of_repo(model, repo)))
+            .filter(|(_, a)| !a.is_empty())
+            .collect();
+        Self {
+            holders,
+            attachments,
+        }
     }
 
     /// The bytes garbage collection would remove after `selection` is deleted by digest
@@ -77,6 +93,20 @@ impl FreedIndex {
                     }
                 }
             }
+            if let Some(attachments) = self.attachments.get(*repo) {
+                let follow = followers(model, repo, attachments, &deleted);
+                deleted.extend(follow.into_iter().map(|f| f.digest));
+                // A rewritten referrers index stops marking the entries it loses.
+                for r in rewrites(model, attachments, &deleted, false) {
+                    for child in r.dropped {
+                        if model.manifests.contains_key(&child)
+                            || model.missing.contains_key(&child)
+                        {
+                            *released.entry(child).or_default() += 1;
+                        }
+                    }
+                }
+            }
             for manifest in &deleted {
                 for blob in marked_by(model, manifest).into_keys() {
                     *released.entry(blob).or_default() += 1;
@@ -96,7 +126,7 @@ impl FreedIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::freed::plan_deletion;
+    use crate::analysis::freed::{Goes, plan_deletion};
     use crate::analysis::model::{ManifestBody, ManifestInfo, ScanEvent};
 
     fn d(n: u8) -> Digest {
@@ -166,6 +196,86 @@ mod tests {
         tagged(&mut m, "copy", "v2", 50);
         tagged(&mut m, "ghost", "x", 99);
         m
+    }
+
+    fn attached(m: &mut StorageModel, digest: u8, subject: u8, layer: (u8, u64)) {
+        image(m, digest, (120, 7), &[layer]);
+        if let Some(info) = m.manifests.get_mut(&d(digest)) {
+            info.subject = Some(d(subject));
+        }
+    }
+
+    fn scheme(subject: u8, suffix: &str) -> String {
+        format!("sha256-{}{suffix}", d(subject).hex())
+    }
+
+    /// `app:v1` (1) and `app:v0` (3) signed by cosign (101, 103: one config blob shared), v1
+    /// with an SBOM (102) in its fallback index (110) and a signature (104) of the SBOM in the
+    /// SBOM's fallback index (111); the SBOM is also listed in v0's fallback index (112).
+    fn with_referrers() -> StorageModel {
+        let mut m = fixture();
+        image(&mut m, 101, (120, 7), &[(130, 40)]);
+        tagged(&mut m, "app", &scheme(1, ".sig"), 101);
+        image(&mut m, 103, (120, 7), &[(131, 41)]);
+        tagged(&mut m, "app", &scheme(3, ".sig"), 103);
+        attached(&mut m, 102, 1, (132, 300));
+        index(&mut m, 110, &[102]);
+        tagged(&mut m, "app", &scheme(1, ""), 110);
+        attached(&mut m, 104, 102, (133, 50));
+        index(&mut m, 111, &[104]);
+        tagged(&mut m, "app", &scheme(102, ""), 111);
+        index(&mut m, 112, &[102]);
+        tagged(&mut m, "app", &scheme(3, ""), 112);
+        tagged(&mut m, "app", "sbom", 102);
+        m
+    }
+
+    #[test]
+    fn with_referrers_every_selection_frees_what_plan_deletion_says() {
+        let m = with_referrers();
+        let tags: Vec<(RepoName, Tag)> = ["v1", "v0", "latest", &scheme(1, ".sig"), "sbom"]
+            .iter()
+            .map(|t| (RepoName::parse("app").unwrap(), Tag::parse(t).unwrap()))
+            .chain([(
+                RepoName::parse("other").unwrap(),
+                Tag::parse("1.0").unwrap(),
+            )])
+            .collect();
+        let index = FreedIndex::new(&m);
+        for bits in 0u32..(1 << tags.len()) {
+            let selection: Vec<_> = (0..tags.len())
+                .filter(|i| bits & (1 << i) != 0)
+                .map(|i| tags[i].clone())
+                .collect();
+            let expected = plan_deletion(&m, &selection).bytes_freed;
+            assert_eq!(index.bytes_freed(&m, &selection), expected, "{selection:?}");
+        }
+        // v1 alone: its signature goes (not the shared config blob), its fallback index goes,
+        // the SBOM stays (v0's index lists it) with its signature and fallback index.
+        let v1 = [tags[0].clone(), tags[2].clone()];
+        let plan = plan_deletion(&m, &v1);
+        let gone: Vec<Digest> = plan.deletions.iter().map(|x| x.digest.clone()).collect();
+        assert_eq!(gone, vec![d(1), d(101), d(110)]);
+        assert_eq!(plan.bytes_freed, 101 + 20 + 300 + (201 + 40) + 200);
+        // The SBOM alone: it goes with its signature and index; v1's and v0's indexes are
+        // rewritten without it, their documents counted as staying.
+        let plan = plan_deletion(&m, &[tags[4].clone()]);
+        let gone: Vec<(Digest, Goes)> = plan
+            .deletions
+            .iter()
+            .map(|x| (x.digest.clone(), x.reason))
+            .collect();
+        assert_eq!(
+            gone,
+            vec![
+                (d(102), Goes::Tag),
+                (d(104), Goes::Referrer),
+                (d(111), Goes::FallbackIndex),
+                (d(110), Goes::Rewritten),
+                (d(112), Goes::Rewritten),
+            ]
+        );
+        assert_eq!(plan.bytes_freed, (202 + 300) + (204 + 50) + 200);
     }
 
     #[test]

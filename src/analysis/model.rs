@@ -104,6 +104,17 @@ pub enum ScanEvent {
     /// Everything of this repository is in: its tags, their manifests and configs (or the
     /// failures that stand for them). Progress only: the model is the same without it.
     RepositoryScanned(RepoName),
+    /// A referrers fallback index lists a manifest the registry answers 404 for: a stale
+    /// entry (OCI 1.1 asks clients to keep the index true), not a failure of the scan.
+    MissingEntry {
+        repo: RepoName,
+        index: Digest,
+        digest: Digest,
+        /// The size the index's descriptor gives it: the registry keeps the document's
+        /// blob while an index lists it, so garbage collection frees it only once no index
+        /// does.
+        size: u64,
+    },
 }
 
 /// A part of a scan that failed, as `--json` reports it.
@@ -130,6 +141,9 @@ pub struct StorageModel {
     pub configs: HashMap<Digest, ConfigInfo>,
     /// Failures seen while scanning: the numbers leave these parts out.
     pub failures: Vec<(Option<RepoName>, String, String)>,
+    /// Manifests a referrers fallback index lists that the registry no longer has: known
+    /// to be gone, so an index listing them is still completely known.
+    pub missing: HashMap<Digest, u64>,
 }
 
 impl StorageModel {
@@ -161,6 +175,9 @@ impl StorageModel {
                 self.configs.insert(digest, info);
             }
             ScanEvent::Failed { repo, what, error } => self.failures.push((repo, what, error)),
+            ScanEvent::MissingEntry { digest, size, .. } => {
+                self.missing.insert(digest, size);
+            }
             ScanEvent::RepositoriesListed | ScanEvent::RepositoryScanned(_) => {}
         }
     }
@@ -198,7 +215,12 @@ impl StorageModel {
                 continue;
             }
             match &self.manifests.get(&d)?.body {
-                ManifestBody::Index { children } => stack.extend(children.iter().cloned()),
+                ManifestBody::Index { children } => stack.extend(
+                    children
+                        .iter()
+                        .filter(|c| !self.missing.contains_key(*c))
+                        .cloned(),
+                ),
                 ManifestBody::Image { .. } => {}
             }
         }
@@ -244,6 +266,8 @@ impl StorageModel {
                     for c in children {
                         if let Some(child) = self.manifests.get(c) {
                             blobs.insert(c.clone(), child.doc_size);
+                        } else if let Some(size) = self.missing.get(c) {
+                            blobs.insert(c.clone(), *size);
                         }
                     }
                 }

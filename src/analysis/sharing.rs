@@ -127,7 +127,7 @@ fn manifests_known(model: &StorageModel, digest: &Digest) -> bool {
     let mut stack = vec![digest];
     let mut seen = BTreeSet::new();
     while let Some(d) = stack.pop() {
-        if !seen.insert(d) {
+        if !seen.insert(d) || model.missing.contains_key(d) {
             continue;
         }
         match model.manifests.get(d).map(|m| &m.body) {

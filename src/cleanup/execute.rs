@@ -174,7 +174,18 @@ impl Applier<'_> {
                 ),
             });
             let mut stopped = None;
-            let (outcome, backup) = match self.guarded_step(plan, step, &mut unseen).await {
+            let followed = match subject_left(step, &steps) {
+                Some(why) => {
+                    self.log(step, "skipped", &why, None);
+                    Err(Outcome::Skipped(why))
+                }
+                None => Ok(()),
+            };
+            let result = match followed {
+                Ok(()) => self.guarded_step(plan, step, &mut unseen).await,
+                Err(outcome) => Ok((outcome, None)),
+            };
+            let (outcome, backup) = match result {
                 Ok(result) => result,
                 Err(e) => {
                     if e.shared_by_every_step() {
@@ -218,7 +229,8 @@ impl Applier<'_> {
         step: &PlannedDeletion,
         unseen: &mut BTreeMap<RepoName, Unseen>,
     ) -> Result<(Outcome, Option<String>), StepError> {
-        if step.mode == Mode::Delete {
+        // A rewrite deletes the old index by digest too.
+        if step.mode != Mode::Untag {
             let repo = &step.repository;
             if !unseen.contains_key(repo) {
                 let found = unseen_tags(self.client, plan, repo)
@@ -266,6 +278,13 @@ impl Applier<'_> {
         }
         match step.mode {
             Mode::Delete => self.delete(step, repo, digest, &still_there).await,
+            Mode::Rewrite => match still_there.first() {
+                None => {
+                    self.log(step, "already_done", "the index is already gone", None);
+                    Ok((Outcome::AlreadyDone, None))
+                }
+                Some(tag) => self.rewrite(step, repo, digest, tag).await,
+            },
             Mode::Untag => match still_there.first() {
                 None => {
                     self.log(step, "already_done", "the tag is already gone", None);
@@ -327,6 +346,79 @@ impl Applier<'_> {
         self.delete_children(repo, step).await?;
         self.log(step, "done", "", Some(&backup));
         Ok((Outcome::Done, Some(backup)))
+    }
+
+    /// Writes the referrers fallback index `digest` again under `tag` without the entries of
+    /// the step the registry no longer has (those whose deletion did not happen stay
+    /// listed), then deletes the old index by digest: the tag has moved off it, so no tag
+    /// goes with it, and garbage collection can free it. The old index is backed up first,
+    /// so `regatta restore` can put it back under its tag.
+    async fn rewrite(
+        &self,
+        step: &PlannedDeletion,
+        repo: &RepoName,
+        digest: &Digest,
+        tag: &Tag,
+    ) -> Result<(Outcome, Option<String>), StepError> {
+        let old = self
+            .client
+            .get_manifest(repo, &ManifestRef::Digest(digest.clone()))
+            .await?;
+        let mut gone = Vec::new();
+        for entry in &step.children {
+            match self
+                .client
+                .head_manifest(repo, &ManifestRef::Digest(entry.clone()))
+                .await
+            {
+                Ok(_) => {}
+                Err(e) if e.is_not_found() => gone.push(entry.as_str()),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if gone.is_empty() {
+            let why = "every entry it would lose is still there".to_string();
+            self.log(step, "skipped", &why, None);
+            return Ok((Outcome::Skipped(why), None));
+        }
+        let Some(rewritten) = without_entries(&old.bytes, &gone) else {
+            let why = "the index is not a JSON document with a manifests list".to_string();
+            self.log(step, "skipped", &why, None);
+            return Ok((Outcome::Skipped(why), None));
+        };
+        let backup = self.backup(
+            step,
+            &old.media_type,
+            Vec::new(),
+            &[(old.digest.to_string(), old.bytes.clone())],
+        )?;
+        self.log(step, "started", "", Some(&backup));
+        let result = async {
+            self.client
+                .put_manifest(
+                    repo,
+                    &ManifestRef::Tag(tag.clone()),
+                    &old.media_type,
+                    rewritten,
+                )
+                .await?;
+            match self.client.delete_manifest(repo, digest).await {
+                Ok(()) => Ok(()),
+                Err(e) if e.is_not_found() => Ok(()),
+                Err(e) => Err(e),
+            }
+        }
+        .await;
+        match result {
+            Ok(()) => {
+                self.log(step, "done", "", Some(&backup));
+                Ok((Outcome::Done, Some(backup)))
+            }
+            Err(e) => {
+                self.log(step, "failed", &e.to_string(), Some(&backup));
+                Err(e.into())
+            }
+        }
     }
 
     async fn delete_children(
@@ -502,9 +594,127 @@ impl Applier<'_> {
     }
 }
 
+/// An index document without the `manifests` entries whose digest is in `gone`, every other
+/// field as it was; `None` when it is not a JSON object with a `manifests` list.
+fn without_entries(document: &[u8], gone: &[&str]) -> Option<Vec<u8>> {
+    let mut index: serde_json::Value = serde_json::from_slice(document).ok()?;
+    let entries = index.get_mut("manifests")?.as_array_mut()?;
+    entries.retain(|e| {
+        e.get("digest")
+            .and_then(|d| d.as_str())
+            .is_none_or(|d| !gone.contains(&d))
+    });
+    serde_json::to_vec(&index).ok()
+}
+
+/// Why a step that follows its subject (a referrer, a fallback index) must not run: the
+/// subject's step did not delete it (skipped, failed) or is not in the plan before it. A
+/// referrer of a surviving image is never deleted.
+fn subject_left(step: &PlannedDeletion, done: &[StepResult]) -> Option<String> {
+    let subject = step.reason.follows()?;
+    let went = done.iter().any(|s| {
+        s.step.repository == step.repository
+            && s.step.mode == Mode::Delete
+            && (&s.step.digest == subject || s.step.children.contains(subject))
+            && matches!(s.outcome, Outcome::Done | Outcome::AlreadyDone)
+    });
+    (!went).then(|| format!("its subject {subject} was not deleted, so it stays attached to it"))
+}
+
 pub fn mode_name(mode: Mode) -> &'static str {
     match mode {
         Mode::Delete => "delete",
         Mode::Untag => "untag",
+        Mode::Rewrite => "rewrite",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cleanup::plan::Reason;
+
+    fn d(n: u8) -> Digest {
+        Digest::parse(&format!("sha256:{}", format!("{n:02x}").repeat(32))).expect("digest")
+    }
+
+    fn step(digest: Digest, children: Vec<Digest>, reason: Reason) -> PlannedDeletion {
+        PlannedDeletion {
+            repository: RepoName::parse("app").expect("repo"),
+            digest,
+            mode: Mode::Delete,
+            tags: Vec::new(),
+            widened: Vec::new(),
+            children,
+            reason,
+        }
+    }
+
+    fn result(step: PlannedDeletion, outcome: Outcome) -> StepResult {
+        StepResult {
+            step,
+            outcome,
+            backup: None,
+        }
+    }
+
+    #[test]
+    fn a_follower_runs_only_once_its_subject_went() {
+        let sig = step(
+            d(2),
+            Vec::new(),
+            Reason::Referrer {
+                subject: d(1),
+                kind: "cosign signature".into(),
+                bytes: 10,
+            },
+        );
+        let subject = step(d(1), Vec::new(), Reason::Requested);
+        assert_eq!(
+            subject_left(&sig, &[]),
+            Some(format!(
+                "its subject {} was not deleted, so it stays attached to it",
+                d(1)
+            )),
+            "no step deleted the subject"
+        );
+        for (outcome, runs) in [
+            (Outcome::Done, true),
+            (Outcome::AlreadyDone, true),
+            (Outcome::Skipped("tag moved".into()), false),
+            (Outcome::Unseen("tag pushed".into()), false),
+            (Outcome::Failed("HTTP 500".into()), false),
+        ] {
+            let done = [result(subject.clone(), outcome.clone())];
+            assert_eq!(subject_left(&sig, &done).is_none(), runs, "{outcome:?}");
+        }
+        // A subject that is a platform manifest of a deleted index.
+        let index = step(d(9), vec![d(1)], Reason::Requested);
+        assert_eq!(subject_left(&sig, &[result(index, Outcome::Done)]), None);
+        // Steps that follow nothing always run.
+        assert_eq!(subject_left(&subject, &[]), None);
+    }
+
+    #[test]
+    fn a_rewritten_index_loses_exactly_the_gone_entries() {
+        let old = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [
+                {"digest": d(1).as_str(), "size": 10, "artifactType": "a"},
+                {"digest": d(2).as_str(), "size": 20, "artifactType": "b"},
+            ],
+            "annotations": {"k": "v"},
+        });
+        let bytes = serde_json::to_vec(&old).expect("json");
+        let new = without_entries(&bytes, &[d(1).as_str()]).expect("an index");
+        let new: serde_json::Value = serde_json::from_slice(&new).expect("json");
+        let mut want = old.clone();
+        if let Some(m) = want["manifests"].as_array_mut() {
+            m.remove(0);
+        }
+        assert_eq!(new, want);
+        assert_eq!(without_entries(b"[1, 2]", &[d(1).as_str()]), None);
+        assert_eq!(without_entries(b"not json", &[]), None);
     }
 }

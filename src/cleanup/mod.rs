@@ -4,6 +4,7 @@ pub mod complete;
 pub mod execute;
 pub mod gc;
 pub mod journal;
+pub mod orphans;
 pub mod plan;
 #[cfg(test)]
 mod plan_tests;

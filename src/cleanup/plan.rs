@@ -7,7 +7,10 @@ use std::fmt;
 use serde::Serialize;
 
 use super::policy::{Decision, Policy, Rule, TagFacts, Verdict, evaluate};
-use crate::analysis::freed::{Goes, PREDICTION_NOTE, plan_deletion, repo_tags};
+use crate::analysis::attached::Attachments;
+use crate::analysis::followers::artifact_bytes;
+pub use crate::analysis::freed::Referrers;
+use crate::analysis::freed::{Goes, PREDICTION_NOTE, plan_deletion_with, repo_tags};
 use crate::analysis::model::{ManifestBody, StorageModel};
 use crate::registry::{Digest, RepoName, Tag};
 
@@ -18,6 +21,10 @@ pub enum Mode {
     Delete,
     /// Only this tag goes; other tags on the digest stay.
     Untag,
+    /// A referrers fallback index is written again under its tag without the entries in
+    /// `children` that the registry no longer has by then, and the old index is deleted by
+    /// digest (no other tag is on it).
+    Rewrite,
 }
 
 /// Why a step is in the plan. Serialized as one sentence (`requested`, or the policy's rule).
@@ -27,6 +34,41 @@ pub enum Reason {
     Requested,
     /// A cleanup policy's rule dropped it.
     Policy(Rule),
+    /// Attached to `subject`, which this plan deletes: it goes after it (and only if it
+    /// went). `kind` is its label (`cosign signature`), `bytes` its document and blobs.
+    Referrer {
+        subject: Digest,
+        kind: String,
+        bytes: u64,
+    },
+    /// The referrers fallback index (`sha256-<hex>`) of `subject`, which this plan deletes:
+    /// it goes after it (and only if it went).
+    FallbackIndex { subject: Digest, bytes: u64 },
+    /// The referrers fallback index of `subject` (which stays) lists manifests that go or
+    /// are gone: it is rewritten without them.
+    Rewrite { subject: Digest },
+    /// Attached to `subject`, which the registry no longer has (`cleanup
+    /// --orphaned-referrers`); `kind` is its label, `bytes` its document and blobs.
+    Orphan {
+        subject: Digest,
+        kind: String,
+        bytes: u64,
+    },
+}
+
+impl Reason {
+    /// The manifest this step follows: it is applied only once that one is gone.
+    pub fn follows(&self) -> Option<&Digest> {
+        match self {
+            Reason::Referrer { subject, .. } | Reason::FallbackIndex { subject, .. } => {
+                Some(subject)
+            }
+            Reason::Requested
+            | Reason::Policy(_)
+            | Reason::Rewrite { .. }
+            | Reason::Orphan { .. } => None,
+        }
+    }
 }
 
 impl fmt::Display for Reason {
@@ -34,6 +76,15 @@ impl fmt::Display for Reason {
         match self {
             Reason::Requested => f.write_str("requested"),
             Reason::Policy(rule) => rule.fmt(f),
+            Reason::Referrer { subject, kind, .. } => write!(f, "{kind} of {subject}"),
+            Reason::FallbackIndex { subject, .. } => write!(f, "referrers index of {subject}"),
+            Reason::Orphan { subject, kind, .. } => {
+                write!(f, "{kind} of {subject}, which is gone")
+            }
+            Reason::Rewrite { subject } => write!(
+                f,
+                "referrers index of {subject}, rewritten without the entries that go"
+            ),
         }
     }
 }
@@ -115,7 +166,7 @@ impl Plan {
     }
 
     /// Records what the scan saw of every repository the plan touches.
-    fn seeing(mut self, model: &StorageModel) -> Self {
+    pub(super) fn seeing(mut self, model: &StorageModel) -> Self {
         self.seen = self
             .repositories_touched()
             .into_iter()
@@ -130,13 +181,30 @@ impl Plan {
         self
     }
 
+    /// Tags that go (a rewritten referrers index keeps its tag).
     pub fn tag_count(&self) -> usize {
-        self.deletions.iter().map(|d| d.tags.len()).sum()
+        self.deletions
+            .iter()
+            .filter(|d| d.mode != Mode::Rewrite)
+            .map(|d| d.tags.len())
+            .sum()
     }
 }
 
-/// The plan for deleting `selection` by digest (`rm`), or untagging only (`rm --untag`).
+/// The plan for deleting `selection` by digest with its referrers (`rm`), or untagging only
+/// (`rm --untag`, which keeps referrers).
 pub fn plan_rm(model: &StorageModel, selection: &[(RepoName, Tag)], mode: Mode) -> Plan {
+    plan_rm_with(model, selection, mode, Referrers::Follow)
+}
+
+/// [`plan_rm`], with the referrers of what is deleted following it or staying
+/// (`--keep-referrers`).
+pub fn plan_rm_with(
+    model: &StorageModel,
+    selection: &[(RepoName, Tag)],
+    mode: Mode,
+    referrers: Referrers,
+) -> Plan {
     if mode == Mode::Untag {
         let mut deletions = Vec::new();
         let mut unknown = Vec::new();
@@ -158,9 +226,23 @@ pub fn plan_rm(model: &StorageModel, selection: &[(RepoName, Tag)], mode: Mode) 
         }
         .seeing(model);
     }
-    let predicted = plan_deletion(model, selection);
+    let predicted = plan_deletion_with(model, selection, referrers);
     let mut deletions: Vec<PlannedDeletion> = Vec::new();
     for d in &predicted.deletions {
+        if let (Goes::Rewritten, Some(subject)) = (d.reason, &d.parent) {
+            deletions.push(PlannedDeletion {
+                repository: d.repository.clone(),
+                digest: d.digest.clone(),
+                mode: Mode::Rewrite,
+                tags: d.tags.clone(),
+                widened: Vec::new(),
+                children: d.dropped.clone(),
+                reason: Reason::Rewrite {
+                    subject: subject.clone(),
+                },
+            });
+            continue;
+        }
         if d.reason == Goes::IndexChild {
             if let Some(parent) = deletions
                 .iter_mut()
@@ -170,6 +252,21 @@ pub fn plan_rm(model: &StorageModel, selection: &[(RepoName, Tag)], mode: Mode) 
             }
             continue;
         }
+        let reason = match (d.reason, &d.parent) {
+            (Goes::Referrer, Some(subject)) => Reason::Referrer {
+                subject: subject.clone(),
+                kind: model
+                    .manifests
+                    .get(&d.digest)
+                    .map_or_else(|| "artifact".to_string(), |m| m.kind.label()),
+                bytes: artifact_bytes(model, &d.digest),
+            },
+            (Goes::FallbackIndex, Some(subject)) => Reason::FallbackIndex {
+                subject: subject.clone(),
+                bytes: artifact_bytes(model, &d.digest),
+            },
+            _ => Reason::Requested,
+        };
         deletions.push(PlannedDeletion {
             repository: d.repository.clone(),
             digest: d.digest.clone(),
@@ -177,7 +274,7 @@ pub fn plan_rm(model: &StorageModel, selection: &[(RepoName, Tag)], mode: Mode) 
             tags: d.tags.clone(),
             widened: d.widened.clone(),
             children: Vec::new(),
-            reason: Reason::Requested,
+            reason,
         });
     }
     Plan {
@@ -219,11 +316,24 @@ fn index_children(model: &StorageModel) -> BTreeMap<Digest, Vec<Digest>> {
     out
 }
 
-/// Evaluates `policies` (first match per repository wins) over the model into a plan.
+/// Evaluates `policies` (first match per repository wins) over the model into a plan. The
+/// policies judge images: referrer bookkeeping tags (`sha256-<hex>.sig`, fallback indexes,
+/// tags on attached artifacts) are no candidates of their own; referrers follow their
+/// subject.
 pub fn plan_cleanup(
     model: &StorageModel,
     policies: &[(String, Policy)],
     now: jiff::Timestamp,
+) -> Plan {
+    plan_cleanup_with(model, policies, now, Referrers::Follow)
+}
+
+/// [`plan_cleanup`], with the referrers of what is deleted following it or staying.
+pub fn plan_cleanup_with(
+    model: &StorageModel,
+    policies: &[(String, Policy)],
+    now: jiff::Timestamp,
+    referrers: Referrers,
 ) -> Plan {
     let children = index_children(model);
     let mut repositories = Vec::new();
@@ -235,9 +345,11 @@ pub fn plan_cleanup(
         else {
             continue;
         };
+        let attachments = Attachments::of_repo(model, repo);
         let facts: Vec<TagFacts> = entry
             .tags
             .iter()
+            .filter(|(tag, _)| !attachments.is_attached_tag(tag))
             .filter_map(|(tag, digest)| {
                 let digest = digest.as_ref()?;
                 Some(TagFacts {
@@ -250,7 +362,7 @@ pub fn plan_cleanup(
         let mut decisions = evaluate(policy, &facts, &children, now);
         // Tags that could not be resolved are never touched.
         for (tag, digest) in &entry.tags {
-            if digest.is_none() {
+            if digest.is_none() && !attachments.is_attached_tag(tag) {
                 decisions.push(Decision {
                     tag: tag.clone(),
                     digest: None,
@@ -286,7 +398,7 @@ pub fn plan_cleanup(
             decisions,
         });
     }
-    let mut plan = plan_rm(model, &deleting, Mode::Delete);
+    let mut plan = plan_rm_with(model, &deleting, Mode::Delete, referrers);
     for d in &mut plan.deletions {
         if let Some(rule) = reasons.get(&(d.repository.clone(), d.digest.clone())) {
             d.reason = Reason::Policy(rule.clone());

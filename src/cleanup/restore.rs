@@ -107,7 +107,10 @@ pub async fn restore(
         let reference = ManifestRef::Tag(Tag::parse(tag)?);
         // A tag pushed again since the delete is someone's newer work: never move it back.
         match client.head_manifest(&repo, &reference).await {
-            Ok(head) if head.digest != digest => {
+            Ok(head)
+                if head.digest != digest
+                    && !rewritten_by_us(client, &meta, &repo, &root, &reference).await =>
+            {
                 left_alone.push(format!(
                     "tag {tag} now points at {}; left alone",
                     head.digest
@@ -141,4 +144,35 @@ pub async fn restore(
         tags,
         left_alone,
     })
+}
+
+/// Whether the tag of a rewritten referrers index (`meta.action == "rewrite"`) still points
+/// at what the rewrite left: an index listing nothing the backed-up one did not. Someone who
+/// pushed a referrer since added an entry, and their index is left alone.
+async fn rewritten_by_us(
+    client: &Client,
+    meta: &BackupMeta,
+    repo: &RepoName,
+    old: &[u8],
+    reference: &ManifestRef,
+) -> bool {
+    if meta.action != "rewrite" {
+        return false;
+    }
+    let Ok(now) = client.get_manifest(repo, reference).await else {
+        return false;
+    };
+    let entries = |bytes: &[u8]| -> Option<Vec<String>> {
+        let index: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+        index
+            .get("manifests")?
+            .as_array()?
+            .iter()
+            .map(|m| Some(m.get("digest")?.as_str()?.to_string()))
+            .collect()
+    };
+    match (entries(old), entries(&now.bytes)) {
+        (Some(old), Some(now)) => now.iter().all(|d| old.contains(d)),
+        _ => false,
+    }
 }

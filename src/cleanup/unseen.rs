@@ -5,7 +5,7 @@
 //! Only tags the plan has not seen are resolved (cheap: usually none). A tag the scan saw
 //! elsewhere and that was since moved onto a deleted digest is not looked for here.
 
-use super::plan::{Plan, PlannedDeletion};
+use super::plan::{Mode, Plan, PlannedDeletion};
 use crate::registry::{Client, Digest, ManifestRef, RegistryError, RepoName, Tag};
 
 /// Tags found in a repository beyond those the plan saw, with the digests they point at.
@@ -46,7 +46,11 @@ pub(super) async fn unseen_tags(
 pub(super) fn pushed_onto(step: &PlannedDeletion, unseen: &Unseen) -> Option<String> {
     let hit: Vec<(&Tag, &Digest)> = unseen
         .iter()
-        .filter(|(_, d)| d == &step.digest || step.children.contains(d))
+        // A rewrite's children are entries it drops only if they are gone by then: a tag
+        // on one keeps it listed, so only the index itself matters there.
+        .filter(|(_, d)| {
+            d == &step.digest || (step.mode == Mode::Delete && step.children.contains(d))
+        })
         .map(|(t, d)| (t, d))
         .collect();
     let (_, digest) = hit.first()?;
@@ -68,7 +72,7 @@ pub(super) fn pushed_onto(step: &PlannedDeletion, unseen: &Unseen) -> Option<Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cleanup::plan::{Mode, Reason};
+    use crate::cleanup::plan::Reason;
 
     fn d(n: u8) -> Digest {
         Digest::parse(&format!("sha256:{}", format!("{n:02x}").repeat(32))).unwrap()

@@ -13,7 +13,10 @@ use crate::analysis::model::{ScanFailure, StorageModel};
 use crate::cleanup::complete::IncompleteScan;
 use crate::cleanup::execute::{Applier, ApplyEvent, ApplyReport, Outcome};
 use crate::cleanup::journal::Journal;
-use crate::cleanup::plan::{Mode, Plan, plan_cleanup, plan_rm, repo_tag_names};
+use crate::cleanup::orphans::{confirm_gone, plan_orphans};
+use crate::cleanup::plan::{
+    Mode, Plan, Referrers, plan_cleanup_with, plan_rm_with, repo_tag_names,
+};
 use crate::cleanup::policy::{Order, Policy, PolicySpec, UnknownDate};
 use crate::present::columns::Digests;
 use crate::present::plan::{
@@ -39,6 +42,20 @@ pub struct ApplyArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// Keep the signatures, SBOMs and attestations of what is deleted (by default they go
+    /// with it, with their referrers fallback index).
+    #[arg(long)]
+    pub keep_referrers: bool,
+}
+
+impl ApplyArgs {
+    fn referrers(&self) -> Referrers {
+        if self.keep_referrers {
+            Referrers::Keep
+        } else {
+            Referrers::Follow
+        }
+    }
 }
 
 /// Ad-hoc policy flags of `cleanup`.
@@ -68,6 +85,10 @@ pub struct PolicyArgs {
     /// Delete tags whose created date is unknown (default: keep them).
     #[arg(long)]
     pub delete_undated: bool,
+    /// Instead of a policy: delete referrers (signatures, SBOMs, attestations) whose subject
+    /// is gone, and rewrite referrers indexes that list manifests the registry no longer has.
+    #[arg(long, conflicts_with_all = ["policy", "keep_last", "keep_within", "match_re", "exclude", "protect", "delete_undated"])]
+    pub orphaned_referrers: bool,
 }
 
 #[derive(Serialize)]
@@ -133,10 +154,11 @@ pub async fn rm(
     let source = target.open()?;
     // bytes_freed depends on every repository: scan them all.
     let model = scan_with_progress(source.as_ref(), &scan_options(&target, None)).await?;
-    let plan = plan_rm(
+    let plan = plan_rm_with(
         &model,
         &selection,
         if untag { Mode::Untag } else { Mode::Delete },
+        args.referrers(),
     );
     if !plan.unknown.is_empty() && plan.deletions.is_empty() {
         anyhow::bail!("not found: {}", repo_tag_names(&plan.unknown).join(", "));
@@ -153,6 +175,9 @@ pub async fn cleanup(
 ) -> anyhow::Result<bool> {
     let target = target::resolve(input, &ctx.config, &ctx.overrides)?;
     ctx.warn_for(&target);
+    if policy_args.orphaned_referrers {
+        return orphaned_referrers(ctx, &target, repo_glob, args).await;
+    }
     let (name, mut spec) = match &policy_args.policy {
         Some(name) => {
             let spec = ctx.config.policies.get(name).cloned().ok_or_else(|| {
@@ -196,8 +221,36 @@ pub async fn cleanup(
     let policy = Policy::compile(spec).map_err(|e| anyhow::anyhow!("policy {name}: {e}"))?;
     let source = target.open()?;
     let model = scan_with_progress(source.as_ref(), &scan_options(&target, None)).await?;
-    let plan = plan_cleanup(&model, &[(name, policy)], jiff::Timestamp::now());
+    let plan = plan_cleanup_with(
+        &model,
+        &[(name, policy)],
+        jiff::Timestamp::now(),
+        args.referrers(),
+    );
     finish(ctx, &target, plan, args, &model).await
+}
+
+/// `cleanup --orphaned-referrers`: every subject referrers name that the scan did not see is
+/// asked about (a HEAD by digest) before its referrers count as orphans.
+async fn orphaned_referrers(
+    ctx: &Context,
+    target: &Target,
+    repo_glob: Option<&str>,
+    args: &ApplyArgs,
+) -> anyhow::Result<bool> {
+    let glob = repo_glob
+        .map(|g| {
+            globset::Glob::new(g)
+                .map(|g| g.compile_matcher())
+                .map_err(|e| anyhow::anyhow!("--repo {g:?} is not a valid pattern: {e}"))
+        })
+        .transpose()?;
+    let wanted = |r: &RepoName| glob.as_ref().is_none_or(|g| g.is_match(r.as_str()));
+    let source = target.open()?;
+    let model = scan_with_progress(source.as_ref(), &scan_options(target, None)).await?;
+    let gone = confirm_gone(source.as_ref(), &model, &wanted).await?;
+    let plan = plan_orphans(&model, &gone, &wanted);
+    finish(ctx, target, plan, args, &model).await
 }
 
 fn scan_options(target: &Target, repo_filter: Option<globset::GlobMatcher>) -> ScanOptions {

@@ -6,8 +6,9 @@
 
 use super::columns::Digests;
 use super::text::short_digest;
-use super::units::{count, size_exact};
+use super::units::{count, count_irregular, size_exact};
 use crate::cleanup::execute::{ApplyReport, Outcome, mode_name};
+use crate::cleanup::orphans::ORPHAN_INDEX;
 use crate::cleanup::plan::{Mode, Plan, PlannedDeletion, Reason, repo_tag_names};
 use crate::cleanup::policy::Verdict;
 use crate::registry::Digest;
@@ -93,13 +94,7 @@ pub fn step_lines(step: &PlannedDeletion, digests: Digests) -> Vec<Line> {
                     digest_text(&step.digest, digests)
                 )),
             )
-            .push(
-                Tone::Dim,
-                match &step.reason {
-                    Reason::Requested => String::new(),
-                    reason => format!("  ({})", sanitize(&reason.to_string())),
-                },
-            ),
+            .push(Tone::Dim, reason_text(&step.reason, digests)),
     );
     let mut tags = Line::of(Tone::Normal, "        tags: ");
     if step.tags.is_empty() {
@@ -117,7 +112,21 @@ pub fn step_lines(step: &PlannedDeletion, digests: Digests) -> Vec<Line> {
         };
     }
     lines.push(tags);
-    if !step.children.is_empty() {
+    if step.mode == Mode::Rewrite {
+        let entries: Vec<String> = step
+            .children
+            .iter()
+            .map(|c| digest_text(c, digests))
+            .collect();
+        lines.push(Line::of(
+            Tone::Dim,
+            format!(
+                "        - without {}: {}",
+                count_irregular(entries.len(), "entry", "entries"),
+                sanitize(&entries.join(", "))
+            ),
+        ));
+    } else if !step.children.is_empty() {
         let children: Vec<String> = step
             .children
             .iter()
@@ -133,6 +142,45 @@ pub fn step_lines(step: &PlannedDeletion, digests: Digests) -> Vec<Line> {
         ));
     }
     lines
+}
+
+/// Why a step is there, after its name: nothing for a requested one, the rule for a policy's,
+/// and for what follows a deleted subject, what it is, of which subject, and its bytes:
+/// `  (cosign signature of sha256:…, 1.2 KiB (1234 bytes))`.
+fn reason_text(reason: &Reason, digests: Digests) -> String {
+    match reason {
+        Reason::Requested => String::new(),
+        Reason::Referrer {
+            subject,
+            kind,
+            bytes,
+        } => format!(
+            "  ({} of {}, {})",
+            sanitize(kind),
+            digest_text(subject, digests),
+            size_exact(*bytes)
+        ),
+        Reason::FallbackIndex { subject, bytes } => format!(
+            "  (referrers index of {}, {})",
+            digest_text(subject, digests),
+            size_exact(*bytes)
+        ),
+        Reason::Orphan {
+            subject,
+            kind,
+            bytes,
+        } => format!(
+            "  ({} of {}, which is gone, {})",
+            sanitize(kind),
+            digest_text(subject, digests),
+            size_exact(*bytes)
+        ),
+        Reason::Rewrite { subject } => format!(
+            "  (referrers index of {}, rewritten without the entries that go)",
+            digest_text(subject, digests)
+        ),
+        reason => format!("  ({})", sanitize(&reason.to_string())),
+    }
 }
 
 /// Every step of the plan, the references not found, the total and what the prediction
@@ -164,19 +212,63 @@ pub fn total_lines(plan: &Plan) -> Vec<Line> {
         .iter()
         .filter(|d| d.mode == Mode::Delete)
         .count();
-    let untagged = plan.deletions.len() - deleted;
+    let untagged = plan
+        .deletions
+        .iter()
+        .filter(|d| d.mode == Mode::Untag)
+        .count();
+    let rewritten = plan.deletions.len() - deleted - untagged;
     let children: usize = plan.deletions.iter().map(|d| d.children.len()).sum();
+    let following = |f: fn(&Reason) -> bool| {
+        plan.deletions
+            .iter()
+            .filter(|d| d.mode == Mode::Delete && f(&d.reason))
+            .count()
+    };
+    // An orphan is a referrer, or the fallback index, of a subject that is gone.
+    let referrers = following(|r| {
+        matches!(r, Reason::Referrer { .. } | Reason::Orphan { .. })
+            && !matches!(r, Reason::Orphan { kind, .. } if kind == ORPHAN_INDEX)
+    });
+    let indexes = following(|r| {
+        matches!(r, Reason::FallbackIndex { .. })
+            || matches!(r, Reason::Orphan { kind, .. } if kind == ORPHAN_INDEX)
+    });
+    let attached = referrers + indexes;
+    let own = deleted - attached;
     let mut what = format!(
-        "{} {}: {} deleted",
+        "{} {}: ",
         count(tags, "tag"),
         if tags == 1 { "goes" } else { "go" },
-        count(deleted, "manifest")
     );
-    if children > 0 {
-        what.push_str(&format!(" (+{children} platform)"));
+    let attached_text = match (referrers, indexes) {
+        (r, 0) => count(r, "referrer"),
+        (0, i) => count_irregular(i, "referrers index", "referrers indexes"),
+        (r, i) => format!(
+            "{} and {}",
+            count(r, "referrer"),
+            count_irregular(i, "referrers index", "referrers indexes")
+        ),
+    };
+    if own == 0 && attached > 0 {
+        what.push_str(&format!("{attached_text} deleted"));
+    } else {
+        what.push_str(&format!("{} deleted", count(own, "manifest")));
+        if children > 0 {
+            what.push_str(&format!(" (+{children} platform)"));
+        }
+        if attached > 0 {
+            what.push_str(&format!(" with {attached_text}"));
+        }
     }
     if untagged > 0 {
         what.push_str(&format!(", {} untagged", count(untagged, "tag")));
+    }
+    if rewritten > 0 {
+        what.push_str(&format!(
+            ", {} rewritten",
+            count_irregular(rewritten, "referrers index", "referrers indexes")
+        ));
     }
     let mut note = Line::of(Tone::Normal, format!("note: {}", plan.note));
     note.prose = true;

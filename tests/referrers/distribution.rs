@@ -7,24 +7,24 @@ use super::support::registry::{RegistryOptions, TestRegistry};
 use super::*;
 
 /// Everything the Distribution fixture holds, with the truth of each piece.
-struct World {
-    registry: TestRegistry,
-    subject: Pushed,
-    sig: Pushed,
-    att: Pushed,
-    sbom_cosign: Pushed,
-    notation: Pushed,
-    sbom_oras_style: Pushed,
-    sbom_signature: Pushed,
-    deleted: Digest,
-    fallback: Pushed,
-    fallback_of_sbom: Pushed,
-    cross_repo_sig: Pushed,
-    orphan_tag: String,
-    orphan_subject: Digest,
+pub(super) struct World {
+    pub(super) registry: TestRegistry,
+    pub(super) subject: Pushed,
+    pub(super) sig: Pushed,
+    pub(super) att: Pushed,
+    pub(super) sbom_cosign: Pushed,
+    pub(super) notation: Pushed,
+    pub(super) sbom_oras_style: Pushed,
+    pub(super) sbom_signature: Pushed,
+    pub(super) deleted: Digest,
+    pub(super) fallback: Pushed,
+    pub(super) fallback_of_sbom: Pushed,
+    pub(super) cross_repo_sig: Pushed,
+    pub(super) orphan_tag: String,
+    pub(super) orphan_subject: Digest,
 }
 
-fn world() -> World {
+pub(super) fn world() -> World {
     let registry = TestRegistry::start_with(RegistryOptions {
         access_log: true,
         ..RegistryOptions::default()

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use super::App;
 use crate::cleanup::execute::Outcome;
 use crate::cleanup::gc::{GcError, GcSummary, summarize};
-use crate::cleanup::plan::{Mode, Plan, plan_rm};
+use crate::cleanup::plan::{Mode, Plan, Referrers, plan_rm, plan_rm_with};
 use crate::registry::{RepoName, Tag};
 use crate::tui::action::{Action, Effect, PlanRef};
 use crate::tui::storage::ScanState;
@@ -20,6 +20,7 @@ use crate::tui::widgets::confirm::{Choice, ConfirmDialog, GcPane, Stage};
 use crate::tui::widgets::plan_text::count;
 
 const DELETE_IMAGE: &str = "Deletes each manifest by digest: every tag on it goes (the ones you did not pick are highlighted), and an index takes its platform manifests along.";
+const KEEP_REFERRERS: &str = "Deletes each manifest by digest as above, and keeps its signatures, SBOMs and attestations (and their referrers index), attached to nothing.";
 const UNTAG_ONLY: &str = "Removes only the tags you picked; other tags on the same digest stay. Frees nothing: an image whose last tag goes stays in the registry, untagged.";
 const APPLY_CLEANUP: &str = "Deletes the digests the policy dropped, with every tag on them, and only untags tags whose digest a kept tag still needs.";
 
@@ -125,6 +126,12 @@ impl App {
         self.may_delete_in(entry, repos.iter().copied())?;
         let model = &self.storages[entry].model;
         let delete = plan_rm(model, selection, Mode::Delete);
+        // Only where referrers go with the image: Tab then switches to keeping them.
+        let keep = delete
+            .deletions
+            .iter()
+            .any(|d| d.reason.follows().is_some())
+            .then(|| plan_rm_with(model, selection, Mode::Delete, Referrers::Keep));
         let untag = plan_rm(model, selection, Mode::Untag);
         self.ready_to_delete(entry, &delete)?;
         let title = match (selection, repos.len()) {
@@ -136,18 +143,23 @@ impl App {
                 repos.len()
             ),
         };
-        let choices = vec![
-            Choice {
-                label: "delete the image",
-                explanation: DELETE_IMAGE,
-                plan: PlanRef::new(delete),
-            },
-            Choice {
-                label: "untag only",
-                explanation: UNTAG_ONLY,
-                plan: PlanRef::new(untag),
-            },
-        ];
+        let mut choices = vec![Choice {
+            label: "delete the image",
+            explanation: DELETE_IMAGE,
+            plan: PlanRef::new(delete),
+        }];
+        if let Some(keep) = keep {
+            choices.push(Choice {
+                label: "keep its referrers",
+                explanation: KEEP_REFERRERS,
+                plan: PlanRef::new(keep),
+            });
+        }
+        choices.push(Choice {
+            label: "untag only",
+            explanation: UNTAG_ONLY,
+            plan: PlanRef::new(untag),
+        });
         self.dialog = Some(ConfirmDialog::new(entry, title, choices));
         Ok(())
     }

@@ -476,7 +476,8 @@ async fn rescan_with(
         let ours = match &event {
             ScanEvent::Tags { repo: r, .. }
             | ScanEvent::Resolved { repo: r, .. }
-            | ScanEvent::RepositoryScanned(r) => r == repo,
+            | ScanEvent::RepositoryScanned(r)
+            | ScanEvent::MissingEntry { repo: r, .. } => r == repo,
             ScanEvent::Repositories(_)
             | ScanEvent::RepositoriesListed
             | ScanEvent::Failed { .. } => false,
@@ -638,4 +639,80 @@ async fn after_a_delete_the_gc_command_is_offered_and_its_failure_is_shown() {
         &app.dialog().unwrap().gc,
         Some(GcPane::Ran { result: Err(e), .. }) if e.to_string() == "cannot run the garbage collection (collect-garbage): the task stopped"
     ));
+}
+
+/// `app:v1` signed by cosign (its signature tagged `sha256-<hex>.sig`); `app:v2` alone.
+fn signed_source() -> crate::tui::memory::MemorySource {
+    use crate::tui::memory::{ImageSpec, MemorySource};
+    let mut source = MemorySource::new("demo");
+    let v1 = source
+        .add_image(&ImageSpec::new("linux", "amd64", "2025-01-01T00:00:00Z").layer(5000, "RUN v1"));
+    let v2 = source
+        .add_image(&ImageSpec::new("linux", "amd64", "2025-02-01T00:00:00Z").layer(7000, "RUN v2"));
+    let sig = source.add_image(
+        &ImageSpec::new("linux", "amd64", "2025-01-01T00:00:01Z").layer(300, "signature"),
+    );
+    let sig_tag = format!("sha256-{}.sig", v1.hex());
+    source
+        .tag("app", &["v1"], &v1)
+        .tag("app", &["v2"], &v2)
+        .tag("app", &[sig_tag.as_str()], &sig)
+}
+
+#[tokio::test]
+async fn the_delete_dialog_lists_referrers_and_tab_keeps_them() {
+    let mut app = writable_app(signed_source()).await;
+    open_repo(&mut app, "app");
+    select_tag(&mut app, "v1");
+    app.update(Action::RequestDelete);
+    let labels: Vec<&str> = app
+        .dialog()
+        .expect("a dialog")
+        .choices
+        .iter()
+        .map(|c| c.label)
+        .collect();
+    assert_eq!(
+        labels,
+        ["delete the image", "keep its referrers", "untag only"]
+    );
+    let with = plan_on_screen(&app);
+    assert_eq!(with.deletions.len(), 2, "{with:#?}");
+    let sig = &with.deletions[1];
+    assert!(
+        matches!(&sig.reason, crate::cleanup::plan::Reason::Referrer { subject, .. } if *subject == with.deletions[0].digest),
+        "{sig:#?}"
+    );
+    assert!(names(&sig.tags)[0].ends_with(".sig"));
+    // The dialog's text names the referrer (an image here: found by its cosign tag name)
+    // with its bytes.
+    let model = app.storage(0).unwrap().model.clone();
+    let bytes = crate::analysis::followers::artifact_bytes(&model, &sig.digest);
+    assert!(bytes > 300, "document, config and the 300-byte layer");
+    let text = crate::present::plan::texts(&crate::present::plan::plan_lines(
+        &with,
+        crate::present::columns::Digests::Short,
+    ));
+    assert!(
+        text.iter()
+            .any(|l| l.contains("(image of sha256:") && l.ends_with(&format!("({bytes} bytes))"))),
+        "{text:#?}"
+    );
+    assert!(
+        text.iter()
+            .any(|l| l == "2 tags go: 1 manifest deleted with 1 referrer"),
+        "{text:#?}"
+    );
+
+    // Tab: the same image, its referrer kept; the signature's bytes (it shares no blob)
+    // are no longer freed.
+    app.update(Action::SwitchMode);
+    let keep = plan_on_screen(&app);
+    assert_eq!(keep.deletions.len(), 1);
+    assert_eq!(keep.deletions[0].digest, with.deletions[0].digest);
+    assert_eq!(with.bytes_freed - keep.bytes_freed, bytes);
+    // Enter confirms exactly the plan on screen.
+    assert!(matches!(app.key_action(&enter()), Some(Action::ConfirmDelete(p)) if p == keep));
+    app.update(Action::SwitchMode);
+    assert_eq!(plan_on_screen(&app).deletions[0].mode, PlanMode::Untag);
 }
