@@ -55,6 +55,7 @@
 //! Not every binary uses every item, hence the blanket `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod below_api;
 pub mod binary;
 pub mod cleanup;
 pub mod cli;
