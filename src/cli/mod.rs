@@ -13,6 +13,7 @@ mod output;
 mod progress;
 mod referrers;
 mod restore;
+mod storage_du;
 
 use std::path::PathBuf;
 
@@ -116,6 +117,8 @@ pub enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        storage: storage_du::StorageArgs,
     },
     /// Audit tag sprawl: tag kinds, ages, alias groups, stale repositories, orphaned
     /// signatures, drifted floating tags, each priced in bytes freed; and a suggested policy.
@@ -302,7 +305,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 repo,
                 free,
                 json,
-            }) => du::run(&ctx, &target, repo.as_deref(), &free, json).await,
+                storage,
+            }) => du::run(&ctx, &target, repo.as_deref(), &free, json, &storage).await,
             Some(Command::Audit {
                 target,
                 repo,

@@ -14,6 +14,7 @@ pub mod failures;
 pub mod plan;
 #[cfg(test)]
 mod plan_tests;
+pub mod storage_layout;
 pub mod text;
 pub mod units;
 
