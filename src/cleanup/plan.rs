@@ -27,6 +27,9 @@ pub enum Reason {
     Requested,
     /// A cleanup policy's rule dropped it.
     Policy(Rule),
+    /// A manifest revision no tag reaches, found in the registry's storage
+    /// (`cleanup --untagged`, `cleanup::untagged`).
+    Untagged,
 }
 
 impl fmt::Display for Reason {
@@ -34,6 +37,7 @@ impl fmt::Display for Reason {
         match self {
             Reason::Requested => f.write_str("requested"),
             Reason::Policy(rule) => rule.fmt(f),
+            Reason::Untagged => f.write_str("untagged"),
         }
     }
 }
