@@ -3,6 +3,7 @@
 //! goes away (`regatta ls demo | head -1`) ends the program quietly with 0, as `rg` does.
 
 mod audit;
+mod cleanup_untagged;
 mod delete;
 mod du;
 mod info;
@@ -165,6 +166,8 @@ pub enum Command {
         repo: Option<String>,
         #[command(flatten)]
         apply: delete::ApplyArgs,
+        #[command(flatten)]
+        untagged: cleanup_untagged::UntaggedArgs,
     },
     /// List backups of deleted manifests (--list), or restore them by ID.
     Restore {
@@ -333,6 +336,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 policy,
                 repo,
                 apply,
+                untagged,
+            }) if untagged.untagged => succeeded(
+                cleanup_untagged::run(&ctx, &target, repo.as_deref(), &untagged, &policy, &apply)
+                    .await?,
+            ),
+            Some(Command::Cleanup {
+                target,
+                policy,
+                repo,
+                apply,
+                ..
             }) => {
                 succeeded(delete::cleanup(&ctx, &target, &policy, repo.as_deref(), &apply).await?)
             }
