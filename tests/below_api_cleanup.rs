@@ -59,9 +59,17 @@ fn untagged_manifests_go_through_the_api_and_the_collector_frees_what_was_predic
     let expected: BTreeSet<(String, Digest)> = truth
         .repos
         .keys()
-        .flat_map(|r| unreached(&truth, r).into_iter().map(move |d| (r.clone(), d)))
+        .flat_map(|r| {
+            unreached(&truth, r)
+                .into_iter()
+                .map(move |d| (r.clone(), d))
+        })
         .collect();
-    assert_eq!(expected.len(), 5, "A1, O1, the first index and its two children");
+    assert_eq!(
+        expected.len(),
+        5,
+        "A1, O1, the first index and its two children"
+    );
     let plan = home
         .run(&["cleanup", "local", "--untagged", "--json"])
         .ok()
@@ -77,7 +85,14 @@ fn untagged_manifests_go_through_the_api_and_the_collector_frees_what_was_predic
     );
     // Pushed seconds ago: --older-than 1h leaves them all.
     let recent = home
-        .run(&["cleanup", "local", "--untagged", "--older-than", "1h", "--json"])
+        .run(&[
+            "cleanup",
+            "local",
+            "--untagged",
+            "--older-than",
+            "1h",
+            "--json",
+        ])
         .ok()
         .json();
     assert_eq!(recent["deletions"], serde_json::json!([]));
@@ -111,7 +126,12 @@ fn untagged_manifests_go_through_the_api_and_the_collector_frees_what_was_predic
         let r = support::truth::repo(name);
         for digest in repo.tags.values() {
             let mut digests = vec![digest.clone()];
-            digests.extend(repo.manifests[digest].children.iter().map(|(c, _)| c.clone()));
+            digests.extend(
+                repo.manifests[digest]
+                    .children
+                    .iter()
+                    .map(|(c, _)| c.clone()),
+            );
             for d in digests {
                 support::block_on(client.head_manifest(&r, &ManifestRef::Digest(d.clone())))
                     .unwrap_or_else(|e| panic!("{name}@{d}: {e}"));

@@ -23,8 +23,9 @@ use support::truth::Fixture;
 fn snapshot(registry: &TestRegistry) -> Snapshot {
     let root = registry.storage_root();
     support::block_on(async move {
-        let storage =
-            regatta::storage::open(root.to_str().expect("a utf-8 path")).expect("open the storage");
+        let storage = regatta::storage::open(root.to_str().expect("a utf-8 path"))
+            .await
+            .expect("open the storage");
         read_snapshot(storage.as_ref(), &ReadOptions::default())
             .await
             .expect("read the storage")

@@ -66,7 +66,7 @@ struct Output<'a> {
 }
 
 async fn read(location: &str) -> anyhow::Result<Snapshot> {
-    let storage = crate::storage::open(location)?;
+    let storage = crate::storage::open(location).await?;
     Ok(read_snapshot(storage.as_ref(), &ReadOptions::default()).await?)
 }
 

@@ -48,6 +48,6 @@ pub async fn read(args: &StorageArgs, location: &str) -> anyhow::Result<StorageR
     let cutoff = jiff::Timestamp::now()
         .checked_sub(jiff::SignedDuration::try_from(age)?)
         .map_err(|e| anyhow::anyhow!("--uploads-older-than {:?}: {e}", args.uploads_older_than))?;
-    let storage = crate::storage::open(location)?;
+    let storage = crate::storage::open(location).await?;
     Ok(crate::storage::read_report(storage.as_ref(), cutoff).await?)
 }

@@ -6,7 +6,8 @@
 //! API or its own garbage collector. Layering: like `registry/` and `layout/`, a source of
 //! data; `account` and `collector` are pure functions over the [`snapshot::Snapshot`].
 //!
-//! - [`backend`]: the trait the storages implement; [`dir`]: the filesystem driver's root.
+//! - [`backend`]: the trait the storages implement; [`dir`]: the filesystem driver's root;
+//!   [`s3`]: the s3 driver's bucket.
 //! - [`paths`]: what a path of the layout is.
 //! - [`snapshot`]: the concurrent read into a model.
 //! - [`collector`]: what `garbage-collect` deletes, plain and with `--delete-untagged`.
@@ -17,6 +18,7 @@ pub mod backend;
 pub mod collector;
 pub mod dir;
 pub mod paths;
+pub mod s3;
 pub mod snapshot;
 
 use std::path::Path;
@@ -24,8 +26,14 @@ use std::path::Path;
 use backend::{StorageBackend, StorageError};
 
 /// Opens a storage location as written in the config or on the command line: a directory
-/// (the filesystem driver's `rootdirectory`).
-pub fn open(location: &str) -> Result<Box<dyn StorageBackend>, StorageError> {
+/// (the filesystem driver's `rootdirectory`), or `s3://BUCKET/ROOT` (the s3 driver's bucket
+/// and `rootdirectory`; region, endpoint and credentials from the AWS environment).
+pub async fn open(location: &str) -> Result<Box<dyn StorageBackend>, StorageError> {
+    if location.starts_with("s3://") {
+        let s3 = s3::S3Storage::open(location)?;
+        s3.check().await?;
+        return Ok(Box::new(s3));
+    }
     Ok(Box::new(dir::DirStorage::open(Path::new(location))?))
 }
 

@@ -63,6 +63,7 @@ pub mod fault_proxy;
 pub mod fixtures;
 pub mod hostile;
 pub mod image;
+pub mod moto;
 pub mod registry;
 pub mod sprawl;
 pub mod standard;
