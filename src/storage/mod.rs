@@ -20,6 +20,8 @@ pub mod dir;
 pub mod paths;
 pub mod s3;
 pub mod snapshot;
+#[cfg(test)]
+mod tests;
 
 use std::path::Path;
 
