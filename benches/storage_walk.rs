@@ -10,6 +10,13 @@
 //!
 //! Options: `--blobs N` (default 200000), `--repos N` (default 500), `--runs N` (default 5),
 //! `--check` (exit 1 when the ratio is above 1.5).
+//!
+//! `--s3` instead uploads a tree of `--blobs N` (default 5000) small blobs with boto3 to a
+//! local moto server and reads it from the bucket at concurrency 16 and 1, reporting moto's
+//! request count and the time of each.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 use std::io::Write;
 use std::path::Path;
@@ -92,7 +99,80 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
+/// The `--s3` run (see the module docs).
+fn s3(blobs: usize, repos: usize) {
+    let dir = tempfile::Builder::new()
+        .prefix("regatta-storage-walk-s3-")
+        .tempdir()
+        .expect("a temporary directory");
+    let v2 = dir.path().join("docker/registry/v2");
+    let mut total = 0u64;
+    for i in 0..blobs {
+        let hex = hex_of(i);
+        let d = v2.join("blobs/sha256").join(&hex[..2]).join(&hex);
+        std::fs::create_dir_all(&d).expect("mkdir");
+        let size = (i % 512) as u64;
+        std::fs::write(d.join("data"), vec![0u8; size as usize]).expect("write");
+        total += size;
+    }
+    for r in 0..repos {
+        let hex = hex_of(r % blobs.max(1));
+        let d = v2.join(format!(
+            "repositories/team{}/app{r}/_layers/sha256/{hex}",
+            r % 20
+        ));
+        std::fs::create_dir_all(&d).expect("mkdir");
+        std::fs::write(d.join("link"), format!("sha256:{hex}")).expect("write");
+    }
+    let moto = support::moto::Moto::start();
+    eprint!("uploading {blobs} blobs to moto ... ");
+    let _ = std::io::stderr().flush();
+    let start = Instant::now();
+    moto.upload_tree("walk", "reg", dir.path());
+    eprintln!("{:.1?}", start.elapsed());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let endpoint = moto.endpoint();
+    let settings = [
+        ("aws_endpoint", endpoint.as_str()),
+        ("aws_region", "us-east-1"),
+        ("aws_access_key_id", "testing"),
+        ("aws_secret_access_key", "testing"),
+        ("aws_allow_http", "true"),
+    ];
+    let storage = regatta::storage::s3::S3Storage::open_with("s3://walk/reg", &settings)
+        .expect("open the bucket");
+    for concurrency in [16, 1] {
+        let before = moto.requests().len();
+        let start = Instant::now();
+        let snapshot = runtime
+            .block_on(read_snapshot(
+                &storage,
+                &ReadOptions {
+                    concurrency,
+                    ..ReadOptions::default()
+                },
+            ))
+            .expect("read the bucket");
+        let took = start.elapsed();
+        assert_eq!(snapshot.blobs.len(), blobs);
+        assert_eq!(snapshot.blobs.values().sum::<u64>(), total);
+        println!(
+            "s3 reading: {blobs} blobs, {repos} repositories, concurrency {concurrency}: {} requests ({} listings, {} reads), {took:.2?}",
+            moto.requests().len() - before,
+            snapshot.counts.listings,
+            snapshot.counts.reads
+        );
+    }
+}
+
 fn main() {
+    if std::env::args().any(|a| a == "--s3") {
+        s3(arg("--blobs", 5_000), arg("--repos", 100));
+        return;
+    }
     let blobs = arg("--blobs", 200_000);
     let repos = arg("--repos", 500);
     let runs = arg("--runs", 5).max(1);

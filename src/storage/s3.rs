@@ -31,6 +31,13 @@ fn error(path: &str, e: &object_store::Error) -> StorageError {
 impl S3Storage {
     /// Opens `s3://BUCKET[/ROOT]`.
     pub fn open(url: &str) -> Result<Self, StorageError> {
+        Self::open_with(url, &[])
+    }
+
+    /// [`open`](Self::open) with `object_store` settings beside the environment's
+    /// (`("aws_endpoint", "http://127.0.0.1:9000")`, `("aws_region", ...)`); an unknown key is
+    /// an error.
+    pub fn open_with(url: &str, settings: &[(&str, &str)]) -> Result<Self, StorageError> {
         crate::registry::install_crypto_provider();
         let rest = url.strip_prefix("s3://").unwrap_or(url);
         let (bucket, root) = rest.split_once('/').unwrap_or((rest, ""));
@@ -39,10 +46,12 @@ impl S3Storage {
                 location: url.to_string(),
             });
         }
-        let store = object_store::aws::AmazonS3Builder::from_env()
-            .with_bucket_name(bucket)
-            .build()
-            .map_err(|e| error(url, &e))?;
+        let mut builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+        for (key, value) in settings {
+            let key = key.parse().map_err(|e| error(url, &e))?;
+            builder = builder.with_config(key, *value);
+        }
+        let store = builder.build().map_err(|e| error(url, &e))?;
         let root = root.trim_matches('/');
         let v2 = if root.is_empty() {
             "docker/registry/v2".to_string()
