@@ -61,6 +61,33 @@ fn du_storage_json_adds_the_storage_numbers_beside_the_api_ones() {
     assert_eq!(u(&storage["registry"]["abandoned_upload_bytes"]), 1234);
     assert_eq!(storage["untagged"].as_array().expect("untagged").len(), 2);
 
+    // --repo picks the rows shown; the totals stay the registry's.
+    let shown = home
+        .run(&[
+            "du",
+            &registry.addr(),
+            "--storage",
+            root,
+            "--repo",
+            "below/o*",
+            "--uploads-older-than",
+            "0s",
+            "--json",
+        ])
+        .ok()
+        .json();
+    let rows = shown["storage"]["repositories"].as_array().expect("rows");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["repository"], "below/other");
+    assert_eq!(
+        shown["storage"]["untagged"]
+            .as_array()
+            .expect("untagged")
+            .len(),
+        1
+    );
+    assert_eq!(shown["storage"]["registry"], storage["registry"]);
+
     // The same from the config entry, as text.
     home.write_default_config(&format!(
         "[registries.local]\nurl = \"http://{}\"\nstorage = \"{root}\"\n",

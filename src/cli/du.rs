@@ -78,7 +78,13 @@ pub async fn run(
     let total = registry_stats(&model, &repos);
     let resolved = target::resolve(input, &ctx.config, &ctx.overrides)?;
     let storage_report = match super::storage_du::location(storage, &ctx.config, input, &resolved) {
-        Some(location) => Some(super::storage_du::read(storage, &location).await?),
+        Some(location) => {
+            let mut report = super::storage_du::read(storage, &location).await?;
+            if let Some(glob) = &shown {
+                super::storage_du::keep_repositories(&mut report, |r| glob.is_match(r));
+            }
+            Some(report)
+        }
         None => None,
     };
     let storage_unseen = (storage_report.is_none()

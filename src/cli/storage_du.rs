@@ -51,3 +51,12 @@ pub async fn read(args: &StorageArgs, location: &str) -> anyhow::Result<StorageR
     let storage = crate::storage::open(location).await?;
     Ok(crate::storage::read_report(storage.as_ref(), cutoff).await?)
 }
+
+/// `--repo`: keeps the rows of the repositories shown. The registry totals and the collector's
+/// forecast stay whole: the collector runs over every repository.
+pub fn keep_repositories(report: &mut StorageReport, shown: impl Fn(&str) -> bool) {
+    report.repositories.retain(|r| shown(r.repository.as_str()));
+    report.untagged.retain(|r| shown(r.repository.as_str()));
+    report.uploads.retain(|r| shown(r.repository.as_str()));
+    report.tag_history.retain(|r| shown(r.repository.as_str()));
+}
