@@ -39,7 +39,9 @@ pub trait StorageBackend: Send + Sync {
     fn describe(&self) -> String;
 
     /// Every file under `prefix`, at any depth, in no particular order. A prefix that does not
-    /// exist is an empty list, as on object storage.
+    /// exist is an empty list, as on object storage. Backends with directories also report
+    /// each `_layers` directory as an entry `…/_layers/` of size 0: Distribution counts a
+    /// repository by that directory, empty or not.
     async fn list_files(&self, prefix: &str) -> Result<Vec<StoredFile>, StorageError>;
 
     /// The names of the directories directly under `prefix` (object storage: the common

@@ -11,10 +11,7 @@
 //!   (distribution issue 3178).
 //! - Every blob not marked in any repository is deleted. Uploads are not touched.
 //!
-//! Hazards: a repository counts here when a file lies under its `_layers` (object storage has
-//! no empty directories); on a filesystem whose `_layers` directory is left empty (every layer
-//! link removed through the blob DELETE API) Distribution still visits it and this prediction
-//! does not. A revision's digest is taken from its path; Distribution reads the link, which
+//! Hazard: a revision's digest is taken from its path; Distribution reads the link, which
 //! holds that same digest unless the storage was edited by hand.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};

@@ -74,6 +74,15 @@ pub fn walk_files(
         path.push_str(name);
         if kind.is_dir() {
             path.push('/');
+            if name == "_layers" {
+                // Distribution's collector visits a repository for its `_layers` directory,
+                // even an empty one: report the directory itself (see `StorageBackend`).
+                out.push(StoredFile {
+                    path: path.clone(),
+                    size: 0,
+                    modified: None,
+                });
+            }
             walk_files(&entry.path(), &path, out)?;
         } else if kind.is_file() {
             let meta = entry

@@ -107,3 +107,35 @@ fn a_directory_without_the_layout_is_one_sentence() {
         "{e}"
     );
 }
+
+#[test]
+fn an_empty_layers_directory_still_makes_a_repository_for_the_collector() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let layer = blob(root, b"layer");
+    let manifest = format!(r#"{{"schemaVersion":2,"layers":[{{"digest":"{layer}"}}]}}"#);
+    let m = blob(root, manifest.as_bytes());
+    link(
+        root,
+        &format!(
+            "repositories/app/_manifests/revisions/sha256/{}/link",
+            m.hex()
+        ),
+        &m,
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let read = || {
+        let storage = DirStorage::open(root).expect("open");
+        runtime
+            .block_on(read_snapshot(&storage, &ReadOptions::default()))
+            .expect("read")
+    };
+    // Without `_layers` the collector never visits the repository: everything goes.
+    assert_eq!(predict(&read(), GcMode::Plain).blobs, 2);
+    std::fs::create_dir_all(root.join("docker/registry/v2/repositories/app/_layers"))
+        .expect("mkdir");
+    assert_eq!(predict(&read(), GcMode::Plain).blobs, 0);
+}
