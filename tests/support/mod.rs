@@ -26,6 +26,9 @@
 //! - [`hostile::Hostile`]: a registry that answers fast with wrong content, one lie per
 //!   repository ([`hostile::Lie`]: sizes, structure, identity, lists, blobs, time), beside two
 //!   honest repositories whose numbers it works out from the bytes it serves.
+//! - [`below_api`]: the storage-level fixtures (re-pushed tags, a deleted manifest, an
+//!   abandoned upload, a multi-arch index with untagged children) and what Distribution's
+//!   collector keeps of them, from the ground truth; [`moto::Moto`]: a local S3 server.
 //! - [`token_server::TokenServer`]: a token server signing ES256 JWTs for a real registry in
 //!   token mode ([`registry::RegistryOptions::token`]), granting each user its own actions.
 //!
