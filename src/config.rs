@@ -113,6 +113,10 @@ pub struct RegistryConfig {
     pub namespace_api_url: Option<String>,
     /// A shell command that runs the registry's garbage collection, offered after a cleanup.
     pub gc_command: Option<String>,
+    /// The registry's own storage, read by `du` for what the API cannot see (untagged
+    /// manifests, blobs waiting for garbage collection, uploads): the filesystem driver's
+    /// rootdirectory (`/var/lib/registry`).
+    pub storage: Option<String>,
 }
 
 impl fmt::Debug for RegistryConfig {
@@ -135,6 +139,7 @@ impl fmt::Debug for RegistryConfig {
             .field("namespace_api", &self.namespace_api)
             .field("namespace_api_url", &self.namespace_api_url)
             .field("gc_command", &self.gc_command)
+            .field("storage", &self.storage)
             .finish()
     }
 }

@@ -15,5 +15,6 @@ pub mod referrers;
 pub mod registry;
 pub mod sanitize;
 pub mod scan;
+pub mod storage;
 pub mod target;
 pub mod tui;

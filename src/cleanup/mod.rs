@@ -13,3 +13,4 @@ pub mod policy;
 mod policy_tests;
 pub mod restore;
 mod unseen;
+pub mod untagged;

@@ -54,6 +54,9 @@ pub enum Reason {
         kind: String,
         bytes: u64,
     },
+    /// A manifest revision no tag reaches, found in the registry's storage
+    /// (`cleanup --untagged`, `cleanup::untagged`).
+    Untagged,
 }
 
 impl Reason {
@@ -66,7 +69,8 @@ impl Reason {
             Reason::Requested
             | Reason::Policy(_)
             | Reason::Rewrite { .. }
-            | Reason::Orphan { .. } => None,
+            | Reason::Orphan { .. }
+            | Reason::Untagged => None,
         }
     }
 }
@@ -85,6 +89,7 @@ impl fmt::Display for Reason {
                 f,
                 "referrers index of {subject}, rewritten without the entries that go"
             ),
+            Reason::Untagged => f.write_str("untagged"),
         }
     }
 }

@@ -25,6 +25,12 @@ struct DuReport {
     /// False when some listing or manifest failed: the numbers leave those parts out.
     complete: bool,
     failures: Vec<ScanFailure>,
+    /// Read from the registry's own storage (`--storage`, or `storage` in the config).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    storage: Option<crate::storage::account::StorageReport>,
+    /// Without the storage: what the numbers above cannot see, in a sentence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    storage_unseen: Option<&'static str>,
 }
 
 /// `du --free --json`: the deletion plan, and whether the scan behind it was complete.
@@ -42,6 +48,7 @@ pub async fn run(
     repo_glob: Option<&str>,
     free: &[String],
     json: bool,
+    storage: &super::storage_du::StorageArgs,
 ) -> anyhow::Result<()> {
     let Scanned {
         source,
@@ -71,11 +78,27 @@ pub async fn run(
         .filter(|r| shown.as_ref().is_none_or(|g| g.is_match(&r.repository)))
         .collect();
     let total = registry_stats(&model, &repos);
+    let resolved = target::resolve(input, &ctx.config, &ctx.overrides)?;
+    let storage_report = match super::storage_du::location(storage, &ctx.config, input, &resolved) {
+        Some(location) => {
+            let mut report = super::storage_du::read(storage, &location).await?;
+            if let Some(glob) = &shown {
+                super::storage_du::keep_repositories(&mut report, |r| glob.is_match(r));
+            }
+            Some(report)
+        }
+        None => None,
+    };
+    let storage_unseen = (storage_report.is_none()
+        && matches!(resolved, target::Target::Registry { .. }))
+    .then_some(crate::present::storage_layout::UNSEEN);
     let report = DuReport {
         complete: model.is_complete(),
         failures: model.failure_list(),
         registry: total,
         repositories: repos,
+        storage: storage_report,
+        storage_unseen,
     };
     // Also with --json: `complete` is there for scripts, the warning for whoever runs one.
     warn_incomplete(&model);
@@ -86,6 +109,15 @@ pub async fn run(
     lines.push(String::new());
     lines.push(totals_line(&report.registry));
     lines.extend(artifacts_line(&report.registry));
+    if let Some(storage) = &report.storage {
+        lines.push(String::new());
+        lines.extend(crate::present::storage_layout::storage_lines(
+            storage,
+            jiff::Timestamp::now(),
+        ));
+    } else if let Some(unseen) = report.storage_unseen {
+        lines.push(unseen.to_string());
+    }
     print_lines(lines)
 }
 

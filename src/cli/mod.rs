@@ -3,6 +3,7 @@
 //! goes away (`regatta ls demo | head -1`) ends the program quietly with 0, as `rg` does.
 
 mod audit;
+mod cleanup_untagged;
 mod delete;
 mod du;
 mod info;
@@ -13,6 +14,7 @@ mod output;
 mod progress;
 mod referrers;
 mod restore;
+mod storage_du;
 
 use std::path::PathBuf;
 
@@ -116,6 +118,8 @@ pub enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        storage: storage_du::StorageArgs,
     },
     /// Audit tag sprawl: tag kinds, ages, alias groups, stale repositories, orphaned
     /// signatures, drifted floating tags, each priced in bytes freed; and a suggested policy.
@@ -162,6 +166,8 @@ pub enum Command {
         repo: Option<String>,
         #[command(flatten)]
         apply: delete::ApplyArgs,
+        #[command(flatten)]
+        untagged: cleanup_untagged::UntaggedArgs,
     },
     /// List backups of deleted manifests (--list), or restore them by ID.
     Restore {
@@ -302,7 +308,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 repo,
                 free,
                 json,
-            }) => du::run(&ctx, &target, repo.as_deref(), &free, json).await,
+                storage,
+            }) => du::run(&ctx, &target, repo.as_deref(), &free, json, &storage).await,
             Some(Command::Audit {
                 target,
                 repo,
@@ -329,6 +336,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 policy,
                 repo,
                 apply,
+                untagged,
+            }) if untagged.untagged => succeeded(
+                cleanup_untagged::run(&ctx, &target, repo.as_deref(), &untagged, &policy, &apply)
+                    .await?,
+            ),
+            Some(Command::Cleanup {
+                target,
+                policy,
+                repo,
+                apply,
+                ..
             }) => {
                 succeeded(delete::cleanup(&ctx, &target, &policy, repo.as_deref(), &apply).await?)
             }

@@ -26,6 +26,9 @@
 //! - [`hostile::Hostile`]: a registry that answers fast with wrong content, one lie per
 //!   repository ([`hostile::Lie`]: sizes, structure, identity, lists, blobs, time), beside two
 //!   honest repositories whose numbers it works out from the bytes it serves.
+//! - [`below_api`]: the storage-level fixtures (re-pushed tags, a deleted manifest, an
+//!   abandoned upload, a multi-arch index with untagged children) and what Distribution's
+//!   collector keeps of them, from the ground truth; [`moto::Moto`]: a local S3 server.
 //! - [`token_server::TokenServer`]: a token server signing ES256 JWTs for a real registry in
 //!   token mode ([`registry::RegistryOptions::token`]), granting each user its own actions.
 //!
@@ -55,6 +58,7 @@
 //! Not every binary uses every item, hence the blanket `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod below_api;
 pub mod binary;
 pub mod cleanup;
 pub mod cli;
@@ -62,6 +66,7 @@ pub mod fault_proxy;
 pub mod fixtures;
 pub mod hostile;
 pub mod image;
+pub mod moto;
 /// Artifacts pushed as cosign, Notation and oras push them (signatures, SBOMs, fallback
 /// indexes).
 pub mod referrers;
