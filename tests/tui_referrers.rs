@@ -227,6 +227,16 @@ async fn the_referrers_view_asks_only_the_referrers_api_and_reads_no_manifest_ag
     // Enter on the cosign signature: its manifest and layers, from what the scan read.
     let before = w.registry.access_log_since(0).len() + 1;
     step(&mut app, Action::Last).await;
+    // Its row's detail says what it signs, read from its payload as the CLI prints it.
+    let View::Referrers(view) = app.top() else {
+        panic!("the referrers view, not {:?}", app.top().kind())
+    };
+    let detail = view.detail().expect("a selected row");
+    assert!(
+        detail.contains(&w.signature.digest.to_string())
+            && detail.contains(&format!("signs {}", w.v1)),
+        "{detail}"
+    );
     step(&mut app, Action::Open).await;
     assert_eq!(app.top().kind(), ViewKind::Layers);
     let View::Layers(layers) = app.top() else {

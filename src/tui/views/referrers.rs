@@ -15,10 +15,12 @@ use ratatui::layout::Rect;
 use super::registries::EntryState;
 use super::{Ctx, Screen};
 use crate::analysis::referrers::ReferrerNode;
+use crate::present::artifact_summary::summary_lines;
 use crate::present::referrers::{
     REFERRER_COLUMNS, ReferrerLine, referrer_cells, size_text, tree_lines, via_text,
 };
 use crate::registry::{Digest, RepoName};
+use crate::sanitize::sanitize;
 use crate::tui::action::ReqId;
 use crate::tui::keymap::ViewKind;
 use crate::tui::listing::{Listing, Rows, SortKey};
@@ -172,6 +174,12 @@ impl ReferrersView {
         let mut text = format!("{} · found via {}", node.digest, via.join(", "));
         if node.repository != self.repo {
             text = format!("{}@{text}", node.repository);
+        }
+        // What its blobs say (`signs sha256:…`, `SBOM (SPDX): 46 packages`), as the CLI's
+        // tree prints it under the node; network text, so sanitized here.
+        let summary = summary_lines(&node.summary);
+        if !summary.is_empty() {
+            text = format!("{text} · {}", sanitize(&summary.join(" · ")));
         }
         Some(text)
     }
