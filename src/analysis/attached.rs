@@ -226,11 +226,10 @@ fn known_revisions(model: &StorageModel, digest: &Digest) -> BTreeSet<Digest> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::artifact::ArtifactKind;
-    use crate::analysis::model::{ManifestInfo, ScanEvent};
+    use crate::analysis::model::testing;
 
     fn d(n: u8) -> Digest {
-        Digest::parse(&format!("sha256:{}", format!("{n:02x}").repeat(32))).expect("digest")
+        testing::digest(n)
     }
 
     fn repo() -> RepoName {
@@ -242,45 +241,15 @@ mod tests {
     }
 
     fn image(model: &mut StorageModel, digest: Digest, subject: Option<Digest>) {
-        model.apply(ScanEvent::Manifest {
-            digest,
-            info: ManifestInfo {
-                media_type: "application/vnd.oci.image.manifest.v1+json".into(),
-                doc_size: 10,
-                body: ManifestBody::Image {
-                    config: (d(200), 2),
-                    layers: vec![],
-                    platform: None,
-                },
-                subject,
-                kind: ArtifactKind::Image,
-            },
-        });
+        testing::image(model, digest, 10, vec![], subject);
     }
 
     fn index(model: &mut StorageModel, digest: Digest, children: Vec<Digest>) {
-        model.apply(ScanEvent::Manifest {
-            digest,
-            info: ManifestInfo {
-                media_type: "application/vnd.oci.image.index.v1+json".into(),
-                doc_size: 10,
-                body: ManifestBody::Index { children },
-                subject: None,
-                kind: ArtifactKind::Index,
-            },
-        });
+        testing::index(model, digest, 10, children);
     }
 
     fn tagged(model: &mut StorageModel, t: &str, digest: Digest) {
-        model.apply(ScanEvent::Tags {
-            repo: repo(),
-            tags: vec![tag(t)],
-        });
-        model.apply(ScanEvent::Resolved {
-            repo: repo(),
-            tag: tag(t),
-            digest,
-        });
+        testing::tagged(model, "acme/api", t, digest);
     }
 
     fn scheme(subject: &Digest, suffix: &str) -> String {

@@ -162,12 +162,10 @@ pub fn artifact_bytes(model: &StorageModel, digest: &Digest) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::artifact::ArtifactKind;
-    use crate::analysis::model::{ManifestBody, ManifestInfo, ScanEvent};
-    use crate::registry::Tag;
+    use crate::analysis::model::testing;
 
     fn d(n: u8) -> Digest {
-        Digest::parse(&format!("sha256:{}", format!("{n:02x}").repeat(32))).expect("digest")
+        testing::digest(n)
     }
 
     fn repo() -> RepoName {
@@ -175,46 +173,15 @@ mod tests {
     }
 
     fn image(m: &mut StorageModel, digest: Digest, subject: Option<Digest>) {
-        m.apply(ScanEvent::Manifest {
-            digest,
-            info: ManifestInfo {
-                media_type: "image".into(),
-                doc_size: 10,
-                body: ManifestBody::Image {
-                    config: (d(200), 2),
-                    layers: vec![],
-                    platform: None,
-                },
-                subject,
-                kind: ArtifactKind::Image,
-            },
-        });
+        testing::image(m, digest, 10, vec![], subject);
     }
 
     fn index(m: &mut StorageModel, digest: Digest, children: Vec<Digest>) {
-        m.apply(ScanEvent::Manifest {
-            digest,
-            info: ManifestInfo {
-                media_type: "index".into(),
-                doc_size: 10,
-                body: ManifestBody::Index { children },
-                subject: None,
-                kind: ArtifactKind::Index,
-            },
-        });
+        testing::index(m, digest, 10, children);
     }
 
     fn tagged(m: &mut StorageModel, t: &str, digest: Digest) {
-        let tag = Tag::parse(t).expect("tag");
-        m.apply(ScanEvent::Tags {
-            repo: repo(),
-            tags: vec![tag.clone()],
-        });
-        m.apply(ScanEvent::Resolved {
-            repo: repo(),
-            tag,
-            digest,
-        });
+        testing::tagged(m, "app", t, digest);
     }
 
     fn scheme(subject: &Digest, suffix: &str) -> String {

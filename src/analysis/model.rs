@@ -354,3 +354,68 @@ impl StorageModel {
         sizes
     }
 }
+
+/// Building a model by hand in unit tests: digests from one byte, image and index manifests,
+/// tags. Every helper applies events, as the scanner would.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// `sha256:nnnn…` (the byte `n` repeated).
+    pub fn digest(n: u8) -> Digest {
+        Digest::parse(&format!("sha256:{}", format!("{n:02x}").repeat(32))).expect("digest")
+    }
+
+    /// An image manifest of `doc_size` bytes with config `digest(200)` (2 bytes).
+    pub fn image(
+        m: &mut StorageModel,
+        d: Digest,
+        doc_size: u64,
+        layers: Vec<(Digest, u64)>,
+        subject: Option<Digest>,
+    ) {
+        m.apply(ScanEvent::Manifest {
+            digest: d,
+            info: ManifestInfo {
+                media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+                doc_size,
+                body: ManifestBody::Image {
+                    config: (digest(200), 2),
+                    layers,
+                    platform: None,
+                },
+                subject,
+                kind: ArtifactKind::Image,
+            },
+        });
+    }
+
+    /// An index manifest of `doc_size` bytes.
+    pub fn index(m: &mut StorageModel, d: Digest, doc_size: u64, children: Vec<Digest>) {
+        m.apply(ScanEvent::Manifest {
+            digest: d,
+            info: ManifestInfo {
+                media_type: "application/vnd.oci.image.index.v1+json".into(),
+                doc_size,
+                body: ManifestBody::Index { children },
+                subject: None,
+                kind: ArtifactKind::Index,
+            },
+        });
+    }
+
+    /// `repo:tag` listed and resolved to `d`.
+    pub fn tagged(m: &mut StorageModel, repo: &str, tag: &str, d: Digest) {
+        let repo = RepoName::parse(repo).expect("repo");
+        let tag = Tag::parse(tag).expect("tag");
+        m.apply(ScanEvent::Tags {
+            repo: repo.clone(),
+            tags: vec![tag.clone()],
+        });
+        m.apply(ScanEvent::Resolved {
+            repo,
+            tag,
+            digest: d,
+        });
+    }
+}

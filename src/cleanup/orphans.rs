@@ -135,12 +135,10 @@ pub fn plan_orphans(model: &StorageModel, gone: &Gone, wanted: &dyn Fn(&RepoName
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::artifact::ArtifactKind;
-    use crate::analysis::model::{ManifestBody, ManifestInfo, ScanEvent};
-    use crate::registry::Tag;
+    use crate::analysis::model::{ScanEvent, testing};
 
     fn d(n: u8) -> Digest {
-        Digest::parse(&format!("sha256:{}", format!("{n:02x}").repeat(32))).expect("digest")
+        testing::digest(n)
     }
 
     fn repo() -> RepoName {
@@ -148,48 +146,21 @@ mod tests {
     }
 
     fn image(m: &mut StorageModel, digest: u8, subject: Option<u8>, layer: (u8, u64)) {
-        m.apply(ScanEvent::Manifest {
-            digest: d(digest),
-            info: ManifestInfo {
-                media_type: "image".into(),
-                doc_size: 100,
-                body: ManifestBody::Image {
-                    config: (d(200), 2),
-                    layers: vec![(d(layer.0), layer.1)],
-                    platform: None,
-                },
-                subject: subject.map(d),
-                kind: ArtifactKind::Image,
-            },
-        });
+        testing::image(
+            m,
+            d(digest),
+            100,
+            vec![(d(layer.0), layer.1)],
+            subject.map(d),
+        );
     }
 
     fn index(m: &mut StorageModel, digest: u8, children: &[u8]) {
-        m.apply(ScanEvent::Manifest {
-            digest: d(digest),
-            info: ManifestInfo {
-                media_type: "index".into(),
-                doc_size: 50,
-                body: ManifestBody::Index {
-                    children: children.iter().map(|c| d(*c)).collect(),
-                },
-                subject: None,
-                kind: ArtifactKind::Index,
-            },
-        });
+        testing::index(m, d(digest), 50, children.iter().map(|c| d(*c)).collect());
     }
 
     fn tagged(m: &mut StorageModel, t: &str, digest: u8) {
-        let tag = Tag::parse(t).expect("tag");
-        m.apply(ScanEvent::Tags {
-            repo: repo(),
-            tags: vec![tag.clone()],
-        });
-        m.apply(ScanEvent::Resolved {
-            repo: repo(),
-            tag,
-            digest: d(digest),
-        });
+        testing::tagged(m, "app", t, d(digest));
     }
 
     #[test]
