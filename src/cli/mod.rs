@@ -3,6 +3,7 @@
 //! goes away (`regatta ls demo | head -1`) ends the program quietly with 0, as `rg` does.
 
 mod audit;
+mod copy;
 mod delete;
 mod du;
 mod info;
@@ -189,6 +190,10 @@ pub enum Command {
     },
     /// Print a shell completion script.
     Completions { shell: clap_complete::Shell },
+    /// Copy an image, or every tag of a repository, to another registry or repository (dry
+    /// run unless --apply): only the blobs the destination lacks move, digests are kept, tags
+    /// are set last.
+    Cp(copy::CopyArgs),
 }
 
 impl Command {
@@ -205,6 +210,7 @@ impl Command {
             Command::Audit { json, format, .. } => *json || *format == audit::Format::Json,
             Command::Rm { apply, .. } | Command::Cleanup { apply, .. } => apply.json,
             Command::Completions { .. } => false,
+            Command::Cp(args) => args.json,
         }
     }
 }
@@ -339,6 +345,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 info::run(&ctx, &target, repo.as_deref(), json).await
             }
             Some(Command::Completions { .. }) => Ok(()),
+            Some(Command::Cp(args)) => succeeded(copy::run(&ctx, &args).await?),
         }
     })
 }

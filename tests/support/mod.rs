@@ -58,6 +58,7 @@
 pub mod binary;
 pub mod cleanup;
 pub mod cli;
+pub mod copy;
 pub mod fault_proxy;
 pub mod fixtures;
 pub mod hostile;

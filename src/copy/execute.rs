@@ -1,0 +1,322 @@
+//! Carrying out a [`CopyPlan`], in an order that never shows a half-copied image under a tag:
+//! blobs first (transfers, then mounts, some of which mount what a transfer just brought),
+//! then manifests children first, then tags. A step whose prerequisites failed is skipped and
+//! listed; nothing after it pretends otherwise. Killed at any point, the destination holds
+//! complete blobs and complete manifests only, and the same command planned again finds them
+//! present: only what is missing moves.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use futures::StreamExt;
+use serde::Serialize;
+
+use super::plan::{BlobAction, CopyPlan, Ends, PlannedBlob, PlannedManifest};
+use crate::registry::upload::{StreamFault, Verdict, verified};
+use crate::registry::{Digest, ManifestRef, RegistryError, RepoName};
+
+/// Counters a front end reads while a copy runs (a progress bar, the TUI's pane).
+#[derive(Debug, Default)]
+pub struct CopyProgress {
+    /// Blob bytes read from the source and sent on so far.
+    pub bytes_moved: Arc<AtomicU64>,
+    pub blobs_done: AtomicUsize,
+    pub manifests_done: AtomicUsize,
+    pub tags_done: AtomicUsize,
+}
+
+/// A step that did not happen, and why, in one sentence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CopyFailure {
+    pub what: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CopyOutcome {
+    pub blobs_transferred: usize,
+    pub bytes_transferred: u64,
+    pub blobs_mounted: usize,
+    pub manifests_pushed: usize,
+    pub tags_set: usize,
+    pub failures: Vec<CopyFailure>,
+}
+
+impl CopyOutcome {
+    pub fn is_complete(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+type Key = (RepoName, Digest);
+
+enum BlobResult {
+    Transferred(u64),
+    Mounted,
+    Failed(CopyFailure),
+}
+
+/// Copies what `plan` says, through `ends` (the same clients that planned it). `concurrency`
+/// bounds the blobs and manifests in flight.
+pub async fn apply(
+    plan: &CopyPlan,
+    ends: &Ends<'_>,
+    concurrency: usize,
+    progress: &CopyProgress,
+) -> CopyOutcome {
+    let concurrency = concurrency.max(1);
+    let mut outcome = CopyOutcome::default();
+    let mut failed: HashSet<Key> = HashSet::new();
+
+    // 1. Transfers, then 2. mounts (a mount from another destination repository may need the
+    // transfer that brings the blob there).
+    let transfers: Vec<&PlannedBlob> = plan
+        .blobs
+        .iter()
+        .filter(|b| b.action == BlobAction::Transfer)
+        .collect();
+    let mounts: Vec<&PlannedBlob> = plan
+        .blobs
+        .iter()
+        .filter(|b| matches!(b.action, BlobAction::Mount { .. }))
+        .collect();
+    for phase in [transfers, mounts] {
+        let results: Vec<(Key, BlobResult)> = futures::stream::iter(phase)
+            .map(|blob| async move {
+                let result = copy_blob(ends, blob, progress).await;
+                progress.blobs_done.fetch_add(1, Ordering::Relaxed);
+                ((blob.repository.clone(), blob.digest.clone()), result)
+            })
+            .buffer_unordered(concurrency)
+            .collect()
+            .await;
+        for (key, result) in results {
+            match result {
+                BlobResult::Transferred(bytes) => {
+                    outcome.blobs_transferred += 1;
+                    outcome.bytes_transferred = outcome.bytes_transferred.saturating_add(bytes);
+                }
+                BlobResult::Mounted => outcome.blobs_mounted += 1,
+                BlobResult::Failed(f) => {
+                    failed.insert(key);
+                    outcome.failures.push(f);
+                }
+            }
+        }
+    }
+
+    // 3. Manifests, level by level: images, then the indexes of images, and so on.
+    let mut pending: Vec<&PlannedManifest> = plan.manifests.iter().filter(|m| !m.present).collect();
+    let mut done: HashSet<Key> = plan
+        .manifests
+        .iter()
+        .filter(|m| m.present)
+        .map(|m| (m.repository.clone(), m.digest.clone()))
+        .collect();
+    while !pending.is_empty() {
+        let (ready, waiting): (Vec<&PlannedManifest>, Vec<&PlannedManifest>) =
+            pending.into_iter().partition(|m| {
+                m.children
+                    .iter()
+                    .all(|c| done.contains(&(m.repository.clone(), c.clone())))
+            });
+        let ready_count = ready.len();
+        let mut pushable = Vec::new();
+        for m in ready {
+            match missing_prerequisite(m, &failed) {
+                Some(reason) => {
+                    failed.insert((m.repository.clone(), m.digest.clone()));
+                    outcome.failures.push(CopyFailure {
+                        what: format!("manifest {}@{}", m.repository, m.digest),
+                        reason,
+                    });
+                }
+                None => pushable.push(m),
+            }
+        }
+        let results: Vec<(Key, Result<(), RegistryError>)> = futures::stream::iter(pushable)
+            .map(|m| async move {
+                let result = ends
+                    .destination
+                    .put_manifest(
+                        &m.repository,
+                        &ManifestRef::Digest(m.digest.clone()),
+                        &m.media_type,
+                        m.bytes.clone(),
+                    )
+                    .await
+                    .map(|_| ());
+                progress.manifests_done.fetch_add(1, Ordering::Relaxed);
+                ((m.repository.clone(), m.digest.clone()), result)
+            })
+            .buffer_unordered(concurrency)
+            .collect()
+            .await;
+        for (key, result) in results {
+            match result {
+                Ok(()) => {
+                    outcome.manifests_pushed += 1;
+                    done.insert(key);
+                }
+                Err(e) => {
+                    outcome.failures.push(CopyFailure {
+                        what: format!("manifest {}@{}", key.0, key.1),
+                        reason: e.to_string(),
+                    });
+                    failed.insert(key);
+                }
+            }
+        }
+        // Children that failed leave their indexes waiting forever: fail those now.
+        let (still, blocked): (Vec<&PlannedManifest>, Vec<&PlannedManifest>) =
+            waiting.into_iter().partition(|m| {
+                !m.children
+                    .iter()
+                    .any(|c| failed.contains(&(m.repository.clone(), c.clone())))
+            });
+        for m in blocked {
+            failed.insert((m.repository.clone(), m.digest.clone()));
+            outcome.failures.push(CopyFailure {
+                what: format!("manifest {}@{}", m.repository, m.digest),
+                reason: "not pushed: a manifest it lists was not copied".into(),
+            });
+        }
+        if ready_count == 0 && !still.is_empty() {
+            // Children the plan does not hold (cannot happen with a plan from plan_copy).
+            for m in still {
+                outcome.failures.push(CopyFailure {
+                    what: format!("manifest {}@{}", m.repository, m.digest),
+                    reason: "not pushed: a manifest it lists is not in the plan".into(),
+                });
+            }
+            break;
+        }
+        pending = still;
+    }
+
+    // 4. Tags, last: each on a complete image.
+    let tags = plan.images.iter().filter(|i| i.tag.needs_push());
+    let tag_results: Vec<Option<CopyFailure>> = futures::stream::iter(tags)
+        .map(|image| {
+            let done = &done;
+            async move {
+                let tag = image.destination_tag.as_ref()?;
+                let repo = &image.destination_repository;
+                let what = format!("tag {repo}:{tag}");
+                if !done.contains(&(repo.clone(), image.digest.clone())) {
+                    return Some(CopyFailure {
+                        what,
+                        reason: format!("not set: {} was not copied", image.digest),
+                    });
+                }
+                let manifest = plan.manifest(repo, &image.digest)?;
+                let result = ends
+                    .destination
+                    .put_manifest(
+                        repo,
+                        &ManifestRef::Tag(tag.clone()),
+                        &manifest.media_type,
+                        manifest.bytes.clone(),
+                    )
+                    .await;
+                progress.tags_done.fetch_add(1, Ordering::Relaxed);
+                result.err().map(|e| CopyFailure {
+                    what,
+                    reason: e.to_string(),
+                })
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let tag_count = plan.images.iter().filter(|i| i.tag.needs_push()).count();
+    let tag_failures: Vec<CopyFailure> = tag_results.into_iter().flatten().collect();
+    outcome.tags_set = tag_count - tag_failures.len();
+    outcome.failures.extend(tag_failures);
+    outcome
+}
+
+fn missing_prerequisite(m: &PlannedManifest, failed: &HashSet<Key>) -> Option<String> {
+    let blob = m
+        .blobs
+        .iter()
+        .find(|b| failed.contains(&(m.repository.clone(), (*b).clone())))?;
+    Some(format!("not pushed: its blob {blob} was not copied"))
+}
+
+async fn copy_blob(ends: &Ends<'_>, blob: &PlannedBlob, progress: &CopyProgress) -> BlobResult {
+    let what = format!("blob {} into {}", blob.digest, blob.repository);
+    let fail = |reason: String| {
+        BlobResult::Failed(CopyFailure {
+            what: what.clone(),
+            reason,
+        })
+    };
+    if let BlobAction::Mount { from } = &blob.action {
+        match ends
+            .destination
+            .mount_blob(&blob.repository, &blob.digest, from)
+            .await
+        {
+            Ok(true) => return BlobResult::Mounted,
+            // Declined (the registry started an upload instead): send the bytes.
+            Ok(false) => {}
+            Err(e) => return fail(e.to_string()),
+        }
+    }
+    match transfer(ends, blob, progress).await {
+        Ok(()) => BlobResult::Transferred(blob.size),
+        Err(reason) => fail(reason),
+    }
+}
+
+/// Streams one blob from the source to the destination, its digest and size checked on the
+/// way: a wrong body is cut off before its end, so the destination never completes it.
+async fn transfer(
+    ends: &Ends<'_>,
+    blob: &PlannedBlob,
+    progress: &CopyProgress,
+) -> Result<(), String> {
+    let response = ends
+        .source
+        .open_blob(&blob.source_repository, &blob.digest)
+        .await
+        .map_err(|e| format!("reading it from the source: {e}"))?;
+    let verdict = Arc::new(Verdict::default());
+    let stream = verified(
+        Box::pin(response.bytes_stream()),
+        blob.digest.clone(),
+        blob.size,
+        verdict.clone(),
+        progress.bytes_moved.clone(),
+    );
+    let result = ends
+        .destination
+        .upload_blob_stream(
+            &blob.repository,
+            &blob.digest,
+            reqwest::Body::wrap_stream(stream),
+        )
+        .await;
+    // What the stream found wins over how the upload ended: it is why the upload ended.
+    match (verdict.fault(), result) {
+        (Some(fault), _) => Err(fault_sentence(&blob.digest, &fault)),
+        (None, Ok(())) => Ok(()),
+        (None, Err(e)) => Err(e.to_string()),
+    }
+}
+
+fn fault_sentence(digest: &Digest, fault: &StreamFault) -> String {
+    match fault {
+        StreamFault::DigestMismatch { actual } => format!(
+            "the source sent bytes that hash to {actual}, not {digest}: aborted, nothing was written under that digest"
+        ),
+        StreamFault::WrongSize { expected, actual } => {
+            format!("the source sent {actual} bytes where the manifest says {expected}: aborted")
+        }
+        StreamFault::SourceBroke(detail) => {
+            format!("the source's body broke off ({detail}): aborted; run the copy again to resume")
+        }
+    }
+}
