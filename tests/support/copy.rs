@@ -107,6 +107,9 @@ pub async fn every_tag_complete(client: &Client) -> Result<usize, String> {
                 .await
             {
                 Ok(f) => f,
+                // Distribution lists a tag a moment before it resolves (the tag's directory
+                // is made before its link is written): not yet a tag, pointing nowhere.
+                Err(RegistryError::NotFound { .. }) => continue,
                 Err(e) => return Err(format!("{repo}:{tag} is listed but unreadable: {e}")),
             };
             complete(client, &repo, &fetched.manifest)
