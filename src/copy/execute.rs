@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use futures::StreamExt;
+
 use serde::Serialize;
 
 use super::plan::{BlobAction, CopyPlan, Ends, PlannedBlob, PlannedManifest};
@@ -256,7 +257,7 @@ async fn copy_blob(ends: &Ends<'_>, blob: &PlannedBlob, progress: &CopyProgress)
     if let BlobAction::Mount { from } = &blob.action {
         match ends
             .destination
-            .mount_blob(&blob.repository, &blob.digest, from)
+            .mount(&blob.repository, &blob.digest, from)
             .await
         {
             Ok(true) => return BlobResult::Mounted,
@@ -278,14 +279,14 @@ async fn transfer(
     blob: &PlannedBlob,
     progress: &CopyProgress,
 ) -> Result<(), String> {
-    let response = ends
+    let chunks = ends
         .source
         .open_blob(&blob.source_repository, &blob.digest)
         .await
         .map_err(|e| format!("reading it from the source: {e}"))?;
     let verdict = Arc::new(Verdict::default());
     let stream = verified(
-        Box::pin(response.bytes_stream()),
+        chunks,
         blob.digest.clone(),
         blob.size,
         verdict.clone(),
@@ -293,11 +294,7 @@ async fn transfer(
     );
     let result = ends
         .destination
-        .upload_blob_stream(
-            &blob.repository,
-            &blob.digest,
-            reqwest::Body::wrap_stream(stream),
-        )
+        .write_blob(&blob.repository, &blob.digest, stream.boxed())
         .await;
     // What the stream found wins over how the upload ended: it is why the upload ended.
     match (verdict.fault(), result) {

@@ -10,9 +10,11 @@
 //!
 //! Like `cleanup/`, this sits above `registry/` and below the front ends.
 
+pub mod ends;
 pub mod execute;
 pub mod plan;
 
+pub use ends::{ByteStream, CopyDestination, CopySource};
 pub use execute::{CopyFailure, CopyOutcome, CopyProgress, apply};
 pub use plan::{
     BlobAction, CopyPlan, CopyTotals, Ends, ImageRequest, PlanError, PlannedBlob, PlannedImage,

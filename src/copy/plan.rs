@@ -7,9 +7,10 @@ use std::collections::{HashMap, HashSet};
 use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 
+use super::ends::{CopyDestination, CopySource};
 use crate::registry::manifest::{MAX_INDEX_DEPTH, check_manifest};
 use crate::registry::{
-    Client, Digest, FetchedManifest, Manifest, ManifestRef, Platform, RegistryError, RepoName, Tag,
+    Digest, FetchedManifest, Manifest, ManifestRef, Platform, RegistryError, RepoName, Tag,
 };
 
 /// Why a copy could not be planned. One sentence each.
@@ -225,16 +226,20 @@ impl CopyPlan {
     }
 }
 
-/// Both ends of a copy. Two clients, one per registry, even for one registry: the source's
-/// credentials and tokens never reach the destination.
+/// Both ends of a copy. Between registries, two clients, one per registry, even for one
+/// registry: the source's credentials and tokens never reach the destination.
 pub struct Ends<'a> {
-    pub source: &'a Client,
-    pub destination: &'a Client,
+    pub source: &'a dyn CopySource,
+    pub destination: &'a dyn CopyDestination,
 }
 
 impl Ends<'_> {
+    /// Both ends are one registry: blobs can be mounted from the source repository.
     pub fn same_registry(&self) -> bool {
-        self.source.registry() == self.destination.registry()
+        match (self.source.registry(), self.destination.registry()) {
+            (Some(a), Some(b)) => a == b,
+            _ => false,
+        }
     }
 }
 
@@ -251,20 +256,16 @@ fn registry_error(what: String) -> impl FnOnce(RegistryError) -> PlanError {
 
 /// Whether the destination repository holds this manifest (by digest).
 async fn has_manifest(
-    client: &Client,
+    destination: &dyn CopyDestination,
     repo: &RepoName,
     digest: &Digest,
 ) -> Result<bool, PlanError> {
-    match client
-        .head_manifest(repo, &ManifestRef::Digest(digest.clone()))
+    destination
+        .has_manifest(repo, digest)
         .await
-    {
-        Ok(_) => Ok(true),
-        Err(RegistryError::NotFound { .. }) => Ok(false),
-        Err(e) => Err(registry_error(format!(
+        .map_err(registry_error(format!(
             "{repo}@{digest} on the destination"
-        ))(e)),
-    }
+        )))
 }
 
 /// The image's walk: its manifests, children first.
@@ -282,7 +283,7 @@ async fn plan_image(
     let what = describe(src_repo, &request.source_reference);
     let fetched = ends
         .source
-        .get_manifest(src_repo, &request.source_reference)
+        .manifest(src_repo, &request.source_reference)
         .await
         .map_err(registry_error(what.clone()))?;
     let source_digest = fetched.digest.clone();
@@ -307,17 +308,14 @@ async fn plan_image(
         Some(tag) => {
             match ends
                 .destination
-                .head_manifest(dst_repo, &ManifestRef::Tag(tag.clone()))
+                .tag_digest(dst_repo, tag)
                 .await
-            {
-                Ok(head) if head.digest == top.digest => TagChange::Unchanged,
-                Ok(head) => TagChange::Moves { from: head.digest },
-                Err(RegistryError::NotFound { .. }) => TagChange::New,
-                Err(e) => {
-                    return Err(registry_error(format!(
-                        "{dst_repo}:{tag} on the destination"
-                    ))(e));
-                }
+                .map_err(registry_error(format!(
+                    "{dst_repo}:{tag} on the destination"
+                )))? {
+                Some(digest) if digest == top.digest => TagChange::Unchanged,
+                Some(digest) => TagChange::Moves { from: digest },
+                None => TagChange::New,
             }
         }
     };
@@ -337,7 +335,7 @@ async fn plan_image(
 
 /// The child of `fetched` (an index) for `filter`, fetched.
 async fn pick_platform(
-    source: &Client,
+    source: &dyn CopySource,
     repo: &RepoName,
     what: &str,
     fetched: FetchedManifest,
@@ -372,7 +370,7 @@ async fn pick_platform(
     let label = child.platform.as_ref().map(ToString::to_string);
     let reference = ManifestRef::Digest(child.digest.clone());
     let picked = source
-        .get_manifest(repo, &reference)
+        .manifest(repo, &reference)
         .await
         .map_err(registry_error(describe(repo, &reference)))?;
     Ok((picked, label))
@@ -420,7 +418,7 @@ fn walk<'a>(
                         let reference = ManifestRef::Digest(child.digest.clone());
                         let fetched = ends
                             .source
-                            .get_manifest(src_repo, &reference)
+                            .manifest(src_repo, &reference)
                             .await
                             .map_err(registry_error(describe(src_repo, &reference)))?;
                         let label = child.platform.as_ref().map(ToString::to_string);
@@ -479,7 +477,9 @@ pub async fn plan_copy(
     // The blobs of the manifests to push, once per destination repository, with their size
     // from the manifest's descriptor.
     let mut wanted: Vec<(RepoName, RepoName, Digest, u64)> = Vec::new();
-    let mut wanted_seen: HashSet<(RepoName, Digest)> = HashSet::new();
+    let mut wanted_seen: HashSet<(Option<RepoName>, Digest)> = HashSet::new();
+    // A destination that keeps one copy of each blob for every repository needs it once.
+    let shared = ends.destination.shares_blobs();
     for m in manifests.iter().filter(|m| !m.present && !m.is_index) {
         let Ok(Manifest::Image(image)) =
             crate::registry::manifest::parse_manifest(&m.bytes, &m.media_type)
@@ -488,7 +488,8 @@ pub async fn plan_copy(
         };
         let descriptors = std::iter::once(&image.config).chain(image.layers.iter());
         for d in descriptors {
-            if wanted_seen.insert((m.repository.clone(), d.digest.clone())) {
+            let scope = (!shared).then(|| m.repository.clone());
+            if wanted_seen.insert((scope, d.digest.clone())) {
                 wanted.push((
                     m.repository.clone(),
                     m.source_repository.clone(),
@@ -502,13 +503,12 @@ pub async fn plan_copy(
     // HEAD first: which the destination has already.
     let heads: Vec<bool> = futures::stream::iter(wanted.iter())
         .map(|(repo, _, digest, _)| async move {
-            match ends.destination.head_blob(repo, digest).await {
-                Ok(_) => Ok(true),
-                Err(RegistryError::NotFound { .. }) => Ok(false),
-                Err(e) => Err(registry_error(format!(
+            ends.destination
+                .has_blob(repo, digest)
+                .await
+                .map_err(registry_error(format!(
                     "blob {digest} in {repo} on the destination"
-                ))(e)),
-            }
+                )))
         })
         .buffered(concurrency)
         .try_collect()
@@ -546,8 +546,8 @@ pub async fn plan_copy(
     }
     let totals = totals(&images, &manifests, &blobs);
     Ok(CopyPlan {
-        source: ends.source.registry().host.clone(),
-        destination: ends.destination.registry().host.clone(),
+        source: ends.source.name(),
+        destination: ends.destination.name(),
         same_registry,
         platform: platform.cloned(),
         images,
