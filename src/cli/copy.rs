@@ -103,9 +103,33 @@ pub async fn run(ctx: &Context, args: &CopyArgs) -> anyhow::Result<bool> {
         destination: &dst_client,
     };
     let concurrency = dst_client.options().concurrency;
-    let plan = plan_copy(&ends, &requests, platform.as_ref(), concurrency).await?;
-    if !args.apply {
-        if args.json {
+    plan_and_apply(
+        &ends,
+        &requests,
+        platform.as_ref(),
+        concurrency,
+        args.apply,
+        args.json,
+        DRY_RUN_NOTE,
+    )
+    .await
+}
+
+/// Plans the copy of `requests`, prints the plan (a dry run ends there) or applies it and
+/// prints the outcome. Returns whether every step succeeded. Shared by `cp`, `export` and
+/// `import`.
+pub(super) async fn plan_and_apply(
+    ends: &Ends<'_>,
+    requests: &[ImageRequest],
+    platform: Option<&PlatformFilter>,
+    concurrency: usize,
+    apply_it: bool,
+    json: bool,
+    dry_run_note: &str,
+) -> anyhow::Result<bool> {
+    let plan = plan_copy(ends, requests, platform, concurrency).await?;
+    if !apply_it {
+        if json {
             print_json(&Report {
                 plan: &plan,
                 applied: false,
@@ -113,24 +137,24 @@ pub async fn run(ctx: &Context, args: &CopyArgs) -> anyhow::Result<bool> {
             })?;
         } else {
             let mut lines = plan_lines(&plan);
-            lines.push(DRY_RUN_NOTE.to_string());
+            lines.push(dry_run_note.to_string());
             print_lines(lines)?;
         }
         return Ok(true);
     }
-    if !args.json {
+    if !json {
         print_lines(plan_lines(&plan))?;
     }
     let progress = CopyProgress::default();
-    let bar = Bar::start(!args.json && std::io::stderr().is_terminal(), &plan);
+    let bar = Bar::start(!json && std::io::stderr().is_terminal(), &plan);
     let outcome = {
         let ticker = bar.tick(&progress);
-        let outcome = apply(&plan, &ends, concurrency, &progress).await;
+        let outcome = apply(&plan, ends, concurrency, &progress).await;
         ticker.abort();
         outcome
     };
     bar.finish();
-    if args.json {
+    if json {
         print_json(&Report {
             plan: &plan,
             applied: true,
@@ -179,7 +203,7 @@ fn destination_of(ctx: &Context, input: &str) -> anyhow::Result<(Target, RepoNam
     Ok((target, repo, tag))
 }
 
-fn registry_client(target: &Target, side: &str) -> anyhow::Result<Client> {
+pub(super) fn registry_client(target: &Target, side: &str) -> anyhow::Result<Client> {
     match target {
         Target::Registry { .. } => Ok(target.client()?),
         Target::Layout(path) => anyhow::bail!(

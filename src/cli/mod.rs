@@ -6,6 +6,7 @@ mod audit;
 mod copy;
 mod delete;
 mod du;
+mod export;
 mod info;
 mod inspect;
 mod list;
@@ -194,6 +195,10 @@ pub enum Command {
     /// run unless --apply): only the blobs the destination lacks move, digests are kept, tags
     /// are set last.
     Cp(copy::CopyArgs),
+    /// Write images of a registry into an OCI image layout directory (skopeo's `oci:DIR:TAG`).
+    Export(export::ExportArgs),
+    /// Push the tagged images of an OCI image layout directory to a registry.
+    Import(export::ImportArgs),
 }
 
 impl Command {
@@ -211,6 +216,8 @@ impl Command {
             Command::Rm { apply, .. } | Command::Cleanup { apply, .. } => apply.json,
             Command::Completions { .. } => false,
             Command::Cp(args) => args.json,
+            Command::Export(args) => args.json,
+            Command::Import(args) => args.json,
         }
     }
 }
@@ -346,6 +353,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Some(Command::Completions { .. }) => Ok(()),
             Some(Command::Cp(args)) => succeeded(copy::run(&ctx, &args).await?),
+            Some(Command::Export(args)) => succeeded(export::export(&ctx, &args).await?),
+            Some(Command::Import(args)) => succeeded(export::import(&ctx, &args).await?),
         }
     })
 }

@@ -12,6 +12,7 @@
 
 pub mod ends;
 pub mod execute;
+pub mod layout;
 pub mod plan;
 
 pub use ends::{ByteStream, CopyDestination, CopySource};

@@ -135,5 +135,9 @@ pub fn outcome_lines(outcome: &CopyOutcome) -> Vec<String> {
     lines
 }
 
-/// The last line of a dry run.
+/// The last line of a dry run (`cp`, which copies with `--apply`).
 pub const DRY_RUN_NOTE: &str = "Dry run: nothing was copied. Run again with --apply to copy.";
+
+/// The last line of `export --dry-run` and `import --dry-run`.
+pub const DRY_RUN_FLAG_NOTE: &str =
+    "Dry run: nothing was copied. Run again without --dry-run to copy.";
