@@ -210,7 +210,10 @@ fn main() {
     let regatta_time = regatta_copy(&source, &ours, &names);
     let first = ours.access_log_since(0);
     let uploaded = uploads(&first);
-    let uploaded_bytes: u64 = uploaded.iter().map(|d| lacked.get(d).copied().unwrap_or(0)).sum();
+    let uploaded_bytes: u64 = uploaded
+        .iter()
+        .map(|d| lacked.get(d).copied().unwrap_or(0))
+        .sum();
     let second_time = regatta_copy(&source, &ours, &names);
     let second_uploads = uploads(&ours.access_log_since(first.len() + 1)).len();
 

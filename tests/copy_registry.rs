@@ -337,3 +337,67 @@ async fn one_platform_out_of_an_index_is_copied_and_the_plan_says_the_digest_cha
             "linux/arm64",
         ]);
 }
+
+#[tokio::test]
+async fn a_repository_pattern_and_a_whole_registry_are_copied_under_a_new_prefix() {
+    let source = TestRegistry::start();
+    let destination = logged();
+    let mut fixture = copy_fixture();
+    fixture.image(
+        "other/tool",
+        &["1"],
+        ImageSpec::new(Format::Oci, vec![Layer::random("copy-other", 10 * 1024)]),
+    );
+    let truth = source.push(&fixture);
+    let sandbox = Sandbox::new();
+    let pattern = format!("{}/team/*", source.addr());
+    let prefix = format!("{}/mirror/team/", destination.addr());
+    sandbox.run(&["cp", &pattern, &prefix, "--apply"]).ok();
+    let catalog = sandbox
+        .run(&["ls", &destination.addr(), "--json"])
+        .ok()
+        .json_strings();
+    assert_eq!(catalog, ["mirror/team/app", "mirror/team/multi"]);
+    for (repository, r) in &truth.repos {
+        let Some(rest) = repository.strip_prefix("team/") else {
+            continue;
+        };
+        for (t, digest) in &r.tags {
+            assert_eq!(
+                digest_of(&destination, &format!("mirror/team/{rest}"), t)
+                    .await
+                    .as_ref(),
+                Some(digest),
+                "{repository}:{t}"
+            );
+        }
+    }
+
+    // The whole registry, names kept under `backup/`.
+    let everything = sandbox
+        .run(&[
+            "cp",
+            &source.addr(),
+            &format!("{}/backup", destination.addr()),
+            "--apply",
+            "--json",
+        ])
+        .ok()
+        .json();
+    let tags: usize = truth.repos.values().map(|r| r.tags.len()).sum();
+    assert_eq!(everything["outcome"]["tags_set"], tags);
+    for (repository, r) in &truth.repos {
+        for (t, digest) in &r.tags {
+            assert_eq!(
+                digest_of(&destination, &format!("backup/{repository}"), t)
+                    .await
+                    .as_ref(),
+                Some(digest),
+                "{repository}:{t}"
+            );
+        }
+    }
+    sandbox
+        .run(&["cp", &format!("{}/nothing/*", source.addr()), &prefix])
+        .fails_with_one_line(&["no repository of", "nothing/*"]);
+}

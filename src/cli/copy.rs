@@ -19,9 +19,11 @@ use crate::target::{Target, resolve_repo};
 
 #[derive(Debug, clap::Args)]
 pub struct CopyArgs {
-    /// TARGET/REPOSITORY:TAG or @DIGEST; with --all-tags, TARGET/REPOSITORY.
+    /// TARGET/REPOSITORY:TAG or @DIGEST; with --all-tags, TARGET/REPOSITORY; every tag of
+    /// every repository: TARGET alone, or TARGET/PATTERN (`reg-a/team/*`).
     pub source: String,
-    /// TARGET/REPOSITORY[:TAG] (the tag defaults to the source's).
+    /// TARGET/REPOSITORY[:TAG] (the tag defaults to the source's); for many repositories,
+    /// TARGET[/PREFIX] (`reg-b/mirror/team/`: `team/api` becomes `mirror/team/api`).
     pub destination: String,
     /// Copy every tag of the source repository.
     #[arg(long)]
@@ -57,6 +59,30 @@ pub async fn run(ctx: &Context, args: &CopyArgs) -> anyhow::Result<bool> {
         .map(PlatformFilter::parse)
         .transpose()
         .map_err(anyhow::Error::msg)?;
+    if let Some((source, pattern)) = super::sync::many_source(ctx, &args.source)? {
+        ctx.warn_for(&source);
+        let src_client = registry_client(&source, "SRC")?;
+        let (destination, requests) =
+            super::sync::many_requests(ctx, &src_client, pattern.as_deref(), &args.destination)
+                .await?;
+        ctx.warn_for(&destination);
+        let dst_client = registry_client(&destination, "DST")?;
+        let ends = Ends {
+            source: &src_client,
+            destination: &dst_client,
+        };
+        let concurrency = dst_client.options().concurrency;
+        return plan_and_apply(
+            &ends,
+            &requests,
+            platform.as_ref(),
+            concurrency,
+            args.apply,
+            args.json,
+            DRY_RUN_NOTE,
+        )
+        .await;
+    }
     let (source, src_repo, src_ref) = source_of(ctx, &args.source, args.all_tags)?;
     let (destination, dst_repo, dst_tag) = destination_of(ctx, &args.destination)?;
     if args.all_tags && dst_tag.is_some() {

@@ -15,6 +15,7 @@ mod output;
 mod progress;
 mod referrers;
 mod restore;
+mod sync;
 
 use std::path::PathBuf;
 

@@ -13,6 +13,7 @@
 pub mod ends;
 pub mod execute;
 pub mod layout;
+pub mod mirror;
 pub mod plan;
 
 pub use ends::{ByteStream, CopyDestination, CopySource};
