@@ -401,3 +401,44 @@ async fn a_repository_pattern_and_a_whole_registry_are_copied_under_a_new_prefix
         .run(&["cp", &format!("{}/nothing/*", source.addr()), &prefix])
         .fails_with_one_line(&["no repository of", "nothing/*"]);
 }
+
+#[tokio::test]
+async fn with_referrers_the_signature_tags_of_copied_images_go_along_and_no_others() {
+    let source = TestRegistry::start();
+    let destination = logged();
+    let mut fixture = copy_fixture();
+    let before = fixture.truth();
+    let v1 = before.tagged("team/app", "v1").digest.clone();
+    let v2 = before.tagged("team/app", "v2").digest.clone();
+    let signature = |seed: &str| {
+        ImageSpec::new(Format::Oci, vec![Layer::text(seed)]).label("kind", "signature")
+    };
+    let of_v1 = format!("sha256-{}.sig", v1.hex());
+    let att_of_v1 = format!("sha256-{}.att", v1.hex());
+    let of_v2 = format!("sha256-{}.sig", v2.hex());
+    fixture.image("team/app", &[of_v1.as_str()], signature("sig-v1"));
+    fixture.image("team/app", &[att_of_v1.as_str()], signature("att-v1"));
+    fixture.image("team/app", &[of_v2.as_str()], signature("sig-v2"));
+    let truth = source.push(&fixture);
+    let sandbox = Sandbox::new();
+    let src = format!("{}/team/app:v1", source.addr());
+    let dst = format!("{}/signed/app", destination.addr());
+
+    sandbox.run(&["cp", &src, &dst, "--apply"]).ok();
+    assert_eq!(digest_of(&destination, "signed/app", &of_v1).await, None);
+
+    sandbox
+        .run(&["cp", &src, &dst, "--referrers", "--apply"])
+        .ok();
+    for t in [&of_v1, &att_of_v1] {
+        assert_eq!(
+            digest_of(&destination, "signed/app", t).await.as_ref(),
+            Some(&truth.tagged("team/app", t).digest),
+            "{t}"
+        );
+    }
+    // v2 was not copied: its signature stays behind.
+    assert_eq!(digest_of(&destination, "signed/app", &of_v2).await, None);
+    let tags = sandbox.run(&["tags", &dst, "--json"]).ok().json_strings();
+    assert_eq!(tags.len(), 3, "{tags:?}");
+}

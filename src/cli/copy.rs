@@ -35,6 +35,10 @@ pub struct CopyArgs {
     /// Copy indexes whole with every platform (the default; digests are kept).
     #[arg(long)]
     pub all_platforms: bool,
+    /// Also copy what is attached to the copied images: referrer-scheme tags
+    /// (`sha256-<hex>.sig`, `.att`, `.sbom`) and manifests whose subject they are.
+    #[arg(long)]
+    pub referrers: bool,
     /// Copy. Without it, only show the plan.
     #[arg(long)]
     pub apply: bool,
@@ -72,6 +76,7 @@ pub async fn run(ctx: &Context, args: &CopyArgs) -> anyhow::Result<bool> {
             destination: &dst_client,
         };
         let concurrency = dst_client.options().concurrency;
+        let requests = expand(&ends, requests, args, platform.as_ref(), concurrency).await?;
         return plan_and_apply(
             &ends,
             &requests,
@@ -129,6 +134,7 @@ pub async fn run(ctx: &Context, args: &CopyArgs) -> anyhow::Result<bool> {
         destination: &dst_client,
     };
     let concurrency = dst_client.options().concurrency;
+    let requests = expand(&ends, requests, args, platform.as_ref(), concurrency).await?;
     plan_and_apply(
         &ends,
         &requests,
@@ -139,6 +145,20 @@ pub async fn run(ctx: &Context, args: &CopyArgs) -> anyhow::Result<bool> {
         DRY_RUN_NOTE,
     )
     .await
+}
+
+/// `requests` with the attachments of their images when `--referrers` asks for them.
+async fn expand(
+    ends: &Ends<'_>,
+    requests: Vec<ImageRequest>,
+    args: &CopyArgs,
+    platform: Option<&PlatformFilter>,
+    concurrency: usize,
+) -> anyhow::Result<Vec<ImageRequest>> {
+    if !args.referrers {
+        return Ok(requests);
+    }
+    Ok(crate::copy::referrers::with_referrers(ends, requests, platform, concurrency).await?)
 }
 
 /// Plans the copy of `requests`, prints the plan (a dry run ends there) or applies it and

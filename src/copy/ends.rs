@@ -34,6 +34,16 @@ pub trait CopySource: Send + Sync {
         repo: &RepoName,
         digest: &Digest,
     ) -> Result<ByteStream, RegistryError>;
+    /// The manifests whose `subject` is `digest`, from the OCI 1.1 referrers API; none where
+    /// there is no such API.
+    async fn referrers(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+    ) -> Result<Vec<Digest>, RegistryError> {
+        let _ = (repo, digest);
+        Ok(Vec::new())
+    }
 }
 
 /// Where images are written.
@@ -113,6 +123,17 @@ impl CopySource for Client {
             .bytes_stream()
             .map(|c| c.map_err(io::Error::other))
             .boxed())
+    }
+
+    async fn referrers(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+    ) -> Result<Vec<Digest>, RegistryError> {
+        Ok(Client::referrers(self, repo, digest, None)
+            .await?
+            .map(|listing| listing.referrers.into_iter().map(|r| r.digest).collect())
+            .unwrap_or_default())
     }
 }
 

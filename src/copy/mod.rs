@@ -15,6 +15,7 @@ pub mod execute;
 pub mod layout;
 pub mod mirror;
 pub mod plan;
+pub mod referrers;
 
 pub use ends::{ByteStream, CopyDestination, CopySource};
 pub use execute::{CopyFailure, CopyOutcome, CopyProgress, apply};
