@@ -11,7 +11,7 @@
 //!   once; target: equal, shared base layers move once);
 //! - the blob uploads of a second regatta run (target: none) and its wall time.
 //!
-//! Options: `--repos N`, `--tags N`, `--check` (exit 1 when a target is missed). A debug build
+//! Options: `--repos N`, `--tags N`, `--concurrency N` (regatta's, default 8), `--check` (exit 1 when a target is missed). A debug build
 //! makes 6 repositories: a smoke run whose timings mean nothing.
 
 #[path = "../tests/support/mod.rs"]
@@ -33,6 +33,8 @@ const SKOPEO_PARALLEL: usize = 4;
 struct Args {
     repos: usize,
     tags: usize,
+    /// Requests in flight per registry (regatta's `--concurrency`; default 8, as `cp`'s).
+    concurrency: usize,
     check: bool,
 }
 
@@ -40,6 +42,7 @@ fn parse_args() -> Args {
     let mut args = Args {
         repos: if SMOKE { 6 } else { 50 },
         tags: 5,
+        concurrency: 8,
         check: false,
     };
     let mut it = std::env::args().skip(1);
@@ -52,6 +55,7 @@ fn parse_args() -> Args {
         match arg.as_str() {
             "--repos" => args.repos = number("--repos"),
             "--tags" => args.tags = number("--tags"),
+            "--concurrency" => args.concurrency = number("--concurrency"),
             "--check" => args.check = true,
             // cargo bench passes --bench; ignore what is not ours.
             _ => {}
@@ -110,6 +114,7 @@ fn regatta_copy(
     source: &TestRegistry,
     destination: &TestRegistry,
     names: &[(String, String)],
+    concurrency: usize,
 ) -> Duration {
     let requests: Vec<ImageRequest> = names
         .iter()
@@ -121,7 +126,14 @@ fn regatta_copy(
         })
         .collect();
     // Fresh clients, as a fresh `regatta cp` process has.
-    let (src, dst) = (source.client(), destination.client());
+    let options = |registry: &TestRegistry| regatta::registry::ClientOptions {
+        concurrency,
+        ..registry.client_options()
+    };
+    let (src, dst) = (
+        source.client_with(options(source)),
+        destination.client_with(options(destination)),
+    );
     // The root future runs on this thread (`block_on` needs no `Send`), with worker threads
     // for the client's I/O, as `regatta`'s main does.
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -207,14 +219,14 @@ fn main() {
     );
 
     let ours = logged();
-    let regatta_time = regatta_copy(&source, &ours, &names);
+    let regatta_time = regatta_copy(&source, &ours, &names, args.concurrency);
     let first = ours.access_log_since(0);
     let uploaded = uploads(&first);
     let uploaded_bytes: u64 = uploaded
         .iter()
         .map(|d| lacked.get(d).copied().unwrap_or(0))
         .sum();
-    let second_time = regatta_copy(&source, &ours, &names);
+    let second_time = regatta_copy(&source, &ours, &names, args.concurrency);
     let second_uploads = uploads(&ours.access_log_since(first.len() + 1)).len();
 
     let theirs = logged();
@@ -226,6 +238,10 @@ fn main() {
         .sum();
 
     let ratio = skopeo_time.as_secs_f64() / regatta_time.as_secs_f64().max(1e-9);
+    println!(
+        "regatta concurrency: {} requests in flight per registry",
+        args.concurrency
+    );
     println!(
         "regatta cp:        {:>8.2} s, {} blob uploads, {} bytes uploaded (destination lacked {} bytes)",
         regatta_time.as_secs_f64(),

@@ -13,7 +13,7 @@ use futures::StreamExt;
 
 use serde::Serialize;
 
-use super::plan::{BlobAction, CopyPlan, Ends, PlannedBlob, PlannedManifest};
+use super::plan::{BlobAction, CopyPlan, Ends, PlannedBlob, PlannedImage, PlannedManifest};
 use crate::registry::upload::{StreamFault, Verdict, verified};
 use crate::registry::{Digest, ManifestRef, RegistryError, RepoName};
 
@@ -115,6 +115,22 @@ pub async fn apply(
         .filter(|m| m.present)
         .map(|m| (m.repository.clone(), m.digest.clone()))
         .collect();
+    // A manifest a tag of this copy will point at, and that no other manifest lists, is
+    // stored by its tag PUT (step 4), which also stores it: pushing it by digest first would
+    // be the same upload twice. Its prerequisites are checked here all the same.
+    let listed: HashSet<Key> = plan
+        .manifests
+        .iter()
+        .flat_map(|m| m.children.iter().map(|c| (m.repository.clone(), c.clone())))
+        .collect();
+    let by_tag: HashSet<Key> = plan
+        .images
+        .iter()
+        .filter(|i| i.tag.needs_push())
+        .map(|i| (i.destination_repository.clone(), i.digest.clone()))
+        .filter(|key| !listed.contains(key))
+        .collect();
+    let mut deferred: HashSet<Key> = HashSet::new();
     while !pending.is_empty() {
         let (ready, waiting): (Vec<&PlannedManifest>, Vec<&PlannedManifest>) =
             pending.into_iter().partition(|m| {
@@ -133,7 +149,15 @@ pub async fn apply(
                         reason,
                     });
                 }
-                None => pushable.push(m),
+                None => {
+                    let key = (m.repository.clone(), m.digest.clone());
+                    if by_tag.contains(&key) {
+                        done.insert(key.clone());
+                        deferred.insert(key);
+                    } else {
+                        pushable.push(m);
+                    }
+                }
             }
         }
         let results: Vec<(Key, Result<(), RegistryError>)> = futures::stream::iter(pushable)
@@ -198,44 +222,73 @@ pub async fn apply(
 
     // 4. Tags, last: each on a complete image.
     let tags = plan.images.iter().filter(|i| i.tag.needs_push());
-    let tag_results: Vec<Option<CopyFailure>> = futures::stream::iter(tags)
+    let tag_results: Vec<(Key, Option<CopyFailure>)> = futures::stream::iter(tags)
         .map(|image| {
             let done = &done;
             async move {
-                let tag = image.destination_tag.as_ref()?;
                 let repo = &image.destination_repository;
-                let what = format!("tag {repo}:{tag}");
-                if !done.contains(&(repo.clone(), image.digest.clone())) {
-                    return Some(CopyFailure {
-                        what,
-                        reason: format!("not set: {} was not copied", image.digest),
-                    });
-                }
-                let manifest = plan.manifest(repo, &image.digest)?;
-                let result = ends
-                    .destination
-                    .put_manifest(
-                        repo,
-                        &ManifestRef::Tag(tag.clone()),
-                        &manifest.media_type,
-                        manifest.bytes.clone(),
-                    )
-                    .await;
+                let key = (repo.clone(), image.digest.clone());
+                let failure = set_tag(plan, ends, image, done).await;
                 progress.tags_done.fetch_add(1, Ordering::Relaxed);
-                result.err().map(|e| CopyFailure {
-                    what,
-                    reason: e.to_string(),
-                })
+                (key, failure)
             }
         })
         .buffer_unordered(concurrency)
         .collect()
         .await;
-    let tag_count = plan.images.iter().filter(|i| i.tag.needs_push()).count();
-    let tag_failures: Vec<CopyFailure> = tag_results.into_iter().flatten().collect();
-    outcome.tags_set = tag_count - tag_failures.len();
-    outcome.failures.extend(tag_failures);
+    let mut tags_set = 0;
+    let mut stored_by_tag: HashSet<Key> = HashSet::new();
+    for (key, failure) in tag_results {
+        match failure {
+            Some(f) => outcome.failures.push(f),
+            None => {
+                tags_set += 1;
+                if deferred.contains(&key) {
+                    stored_by_tag.insert(key);
+                }
+            }
+        }
+    }
+    outcome.tags_set = tags_set;
+    outcome.manifests_pushed += stored_by_tag.len();
     outcome
+}
+
+/// Points `image`'s tag at its manifest, when that manifest and all below it are there.
+async fn set_tag(
+    plan: &CopyPlan,
+    ends: &Ends<'_>,
+    image: &PlannedImage,
+    done: &HashSet<Key>,
+) -> Option<CopyFailure> {
+    let tag = image.destination_tag.as_ref()?;
+    let repo = &image.destination_repository;
+    let what = format!("tag {repo}:{tag}");
+    if !done.contains(&(repo.clone(), image.digest.clone())) {
+        return Some(CopyFailure {
+            what,
+            reason: format!("not set: {} was not copied", image.digest),
+        });
+    }
+    let Some(manifest) = plan.manifest(repo, &image.digest) else {
+        return Some(CopyFailure {
+            what,
+            reason: format!("not set: {} is not in the plan", image.digest),
+        });
+    };
+    ends.destination
+        .put_manifest(
+            repo,
+            &ManifestRef::Tag(tag.clone()),
+            &manifest.media_type,
+            manifest.bytes.clone(),
+        )
+        .await
+        .err()
+        .map(|e| CopyFailure {
+            what,
+            reason: e.to_string(),
+        })
 }
 
 fn missing_prerequisite(m: &PlannedManifest, failed: &HashSet<Key>) -> Option<String> {

@@ -229,11 +229,17 @@ impl CopyDestination for LayoutDestination {
                 write_atomically(&path, &bytes)
             }
             ManifestRef::Tag(tag) => {
+                // As on a registry, a tag's PUT stores the manifest too.
+                let digest = Digest::sha256_of(&bytes);
+                let path = blob_path(&self.dir, &digest);
+                if !path.is_file() {
+                    write_atomically(&path, &bytes)?;
+                }
                 let _guard = self.index.lock().await;
                 let mut index = self.read_index()?;
                 let entry = json!({
                     "mediaType": media_type,
-                    "digest": Digest::sha256_of(&bytes).as_str(),
+                    "digest": digest.as_str(),
                     "size": bytes.len(),
                     "annotations": { REF_NAME: tag.as_str() },
                 });
