@@ -219,6 +219,8 @@ fn source_of(
     all_tags: bool,
 ) -> anyhow::Result<(Target, RepoName, Option<ManifestRef>)> {
     let (name, tag, digest) = split_tag_and_digest(input)?;
+    let (target, repo) = resolve_repo(name, &ctx.config, &ctx.overrides)?;
+    registry_client(&target, "SRC")?;
     let reference = match (digest, tag) {
         (Some(d), _) => Some(ManifestRef::Digest(d)),
         (None, Some(t)) => Some(ManifestRef::Tag(t)),
@@ -233,7 +235,6 @@ fn source_of(
         ),
         _ => {}
     }
-    let (target, repo) = resolve_repo(name, &ctx.config, &ctx.overrides)?;
     Ok((target, repo, reference))
 }
 
@@ -253,7 +254,7 @@ pub(super) fn registry_client(target: &Target, side: &str) -> anyhow::Result<Cli
     match target {
         Target::Registry { .. } => Ok(target.client()?),
         Target::Layout(path) => anyhow::bail!(
-            "{side} {} is an OCI layout directory; `regatta cp` copies between registries",
+            "{side} {} is an OCI layout directory; `regatta cp` copies between registries (`regatta export` and `regatta import` write and read layouts)",
             path.display()
         ),
     }

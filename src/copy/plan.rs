@@ -16,7 +16,9 @@ use crate::registry::{
 /// Why a copy could not be planned. One sentence each.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    #[error("{what}: {source}")]
+    /// Shown as `what: source` (the source is the error's cause, which front ends print
+    /// after it).
+    #[error("{what}")]
     Registry {
         what: String,
         #[source]
