@@ -172,19 +172,24 @@ fn skopeo_copy(
                     let Some((repo, tag)) = names.get(i) else {
                         break;
                     };
-                    let status = std::process::Command::new("skopeo")
-                        .args([
-                            "copy",
-                            "--all",
-                            "--quiet",
-                            "--src-tls-verify=false",
-                            "--dest-tls-verify=false",
-                            &format!("docker://{}/{repo}:{tag}", source.addr()),
-                            &format!("docker://{}/{repo}:{tag}", destination.addr()),
-                        ])
-                        .status()
-                        .expect("skopeo (apt-get install -y skopeo)");
-                    assert!(status.success(), "skopeo copy {repo}:{tag} failed");
+                    // skopeo processes racing on one blob now and then fail ("blob upload
+                    // unknown"); a script would run the copy again, so does this one.
+                    let run = || {
+                        std::process::Command::new("skopeo")
+                            .args([
+                                "copy",
+                                "--all",
+                                "--quiet",
+                                "--src-tls-verify=false",
+                                "--dest-tls-verify=false",
+                                &format!("docker://{}/{repo}:{tag}", source.addr()),
+                                &format!("docker://{}/{repo}:{tag}", destination.addr()),
+                            ])
+                            .status()
+                            .expect("skopeo (apt-get install -y skopeo)")
+                    };
+                    let ok = (0..3).any(|_| run().success());
+                    assert!(ok, "skopeo copy {repo}:{tag} failed three times");
                 }
             });
         }
