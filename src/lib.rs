@@ -8,6 +8,7 @@ pub mod audit;
 pub mod cleanup;
 pub mod cli;
 pub mod config;
+pub mod copy;
 pub mod demo;
 pub mod layout;
 pub mod present;

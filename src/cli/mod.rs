@@ -4,8 +4,10 @@
 
 mod audit;
 mod cleanup_untagged;
+mod copy;
 mod delete;
 mod du;
+mod export;
 mod info;
 mod inspect;
 mod list;
@@ -15,6 +17,7 @@ mod progress;
 mod referrers;
 mod restore;
 mod storage_du;
+mod sync;
 
 use std::path::PathBuf;
 
@@ -195,6 +198,14 @@ pub enum Command {
     },
     /// Print a shell completion script.
     Completions { shell: clap_complete::Shell },
+    /// Copy an image, or every tag of a repository, to another registry or repository (dry
+    /// run unless --apply): only the blobs the destination lacks move, digests are kept, tags
+    /// are set last.
+    Cp(copy::CopyArgs),
+    /// Write images of a registry into an OCI image layout directory (skopeo's `oci:DIR:TAG`).
+    Export(export::ExportArgs),
+    /// Push the tagged images of an OCI image layout directory to a registry.
+    Import(export::ImportArgs),
 }
 
 impl Command {
@@ -211,6 +222,9 @@ impl Command {
             Command::Audit { json, format, .. } => *json || *format == audit::Format::Json,
             Command::Rm { apply, .. } | Command::Cleanup { apply, .. } => apply.json,
             Command::Completions { .. } => false,
+            Command::Cp(args) => args.json,
+            Command::Export(args) => args.json,
+            Command::Import(args) => args.json,
         }
     }
 }
@@ -357,6 +371,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 info::run(&ctx, &target, repo.as_deref(), json).await
             }
             Some(Command::Completions { .. }) => Ok(()),
+            Some(Command::Cp(args)) => succeeded(copy::run(&ctx, &args).await?),
+            Some(Command::Export(args)) => succeeded(export::export(&ctx, &args).await?),
+            Some(Command::Import(args)) => succeeded(export::import(&ctx, &args).await?),
         }
     })
 }

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod columns;
 #[cfg(test)]
 mod columns_tests;
+pub mod copy;
 pub mod failures;
 pub mod plan;
 #[cfg(test)]

@@ -114,7 +114,11 @@ impl Client {
         Ok(response.status() == StatusCode::CREATED)
     }
 
-    async fn start_upload(&self, repo: &RepoName, url: Url) -> Result<Url, RegistryError> {
+    pub(super) async fn start_upload(
+        &self,
+        repo: &RepoName,
+        url: Url,
+    ) -> Result<Url, RegistryError> {
         let call = Call::new(
             Method::POST,
             url.clone(),

@@ -429,6 +429,46 @@ impl Client {
         }
     }
 
+    /// Sends `call` once with a streamed `body` (a blob on its way from another registry):
+    /// auth from the token cache (the caller made a request of the same scope first, which
+    /// answered any challenge), a concurrency permit, no retry, since a stream cannot be sent
+    /// twice. Failures map as in [`execute`](Self::execute).
+    pub(crate) async fn send_streaming(
+        &self,
+        call: &Call,
+        body: reqwest::Body,
+    ) -> Result<reqwest::Response, RegistryError> {
+        let inner = &self.inner;
+        let credentials = self.credentials().await?.clone();
+        let auth = inner
+            .auth
+            .header(&inner.http, &inner.addr.host, &credentials, &call.scope)
+            .await?;
+        let mut request = inner.http.request(call.method.clone(), call.url.clone());
+        if let Some(auth) = &auth {
+            request = request.header(header::AUTHORIZATION, auth);
+        }
+        if let Some(ct) = &call.content_type {
+            request = request.header(header::CONTENT_TYPE, ct);
+        }
+        let outcome = {
+            let _permit = inner
+                .permits
+                .acquire()
+                .await
+                .map_err(|_| RegistryError::Setup("client shut down".into()))?;
+            let _pace = inner.pacer.before_send().await;
+            inner.counters.bump(call.kind);
+            request.body(body).send().await
+        };
+        let response = outcome.map_err(|e| self.transport_error(call, &e))?;
+        inner.pacer.observe(response.status(), response.headers());
+        if response.status().is_success() || response.status().is_redirection() {
+            return Ok(response);
+        }
+        Err(self.status_error(call, &credentials, response, 1).await)
+    }
+
     async fn backoff(&self, attempt: u32, retry_after: Option<Duration>) {
         let base = self.inner.options.retry_base;
         let exp = base.saturating_mul(1u32 << attempt.min(10));

@@ -22,6 +22,7 @@ pub mod reference;
 pub mod referrers;
 pub mod source;
 pub mod tls;
+pub mod upload;
 pub mod vendor;
 
 use async_trait::async_trait;

@@ -62,6 +62,7 @@ pub mod below_api;
 pub mod binary;
 pub mod cleanup;
 pub mod cli;
+pub mod copy;
 pub mod fault_proxy;
 pub mod fixtures;
 pub mod hostile;

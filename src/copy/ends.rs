@@ -1,0 +1,211 @@
+//! The two ends of a copy: what the planner and the executor ask of a source and of a
+//! destination, so that a registry and an OCI image layout on disk are copied from and to by
+//! the same code (`cp`, `export`, `import`).
+
+use std::io;
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use futures::stream::BoxStream;
+
+use crate::registry::{
+    Client, Digest, FetchedManifest, ManifestRef, RegistryAddr, RegistryError, RepoName, Tag,
+};
+
+/// A blob's bytes as they arrive.
+pub type ByteStream = BoxStream<'static, Result<bytes::Bytes, io::Error>>;
+
+/// Where images are read from.
+#[async_trait]
+pub trait CopySource: Send + Sync {
+    /// For plans and messages (`127.0.0.1:5000`, a directory).
+    fn name(&self) -> String;
+    /// The registry, when the source is one (blobs may then be mounted inside it).
+    fn registry(&self) -> Option<&RegistryAddr>;
+    async fn tags(&self, repo: &RepoName) -> Result<Vec<Tag>, RegistryError>;
+    async fn manifest(
+        &self,
+        repo: &RepoName,
+        reference: &ManifestRef,
+    ) -> Result<FetchedManifest, RegistryError>;
+    /// A blob's bytes, unchecked (the executor checks them on the way).
+    async fn open_blob(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+    ) -> Result<ByteStream, RegistryError>;
+    /// The manifests whose `subject` is `digest`, from the OCI 1.1 referrers API; none where
+    /// there is no such API.
+    async fn referrers(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+    ) -> Result<Vec<Digest>, RegistryError> {
+        let _ = (repo, digest);
+        Ok(Vec::new())
+    }
+}
+
+/// Where images are written.
+#[async_trait]
+pub trait CopyDestination: Send + Sync {
+    fn name(&self) -> String;
+    fn registry(&self) -> Option<&RegistryAddr>;
+    /// Whether one copy of a blob serves every repository (a layout's `blobs/`): a blob is
+    /// then asked for and written once, whatever repository needs it.
+    fn shares_blobs(&self) -> bool;
+    async fn has_manifest(&self, repo: &RepoName, digest: &Digest) -> Result<bool, RegistryError>;
+    /// The digest `tag` points at, `None` when there is no such tag.
+    async fn tag_digest(&self, repo: &RepoName, tag: &Tag)
+    -> Result<Option<Digest>, RegistryError>;
+    async fn has_blob(&self, repo: &RepoName, digest: &Digest) -> Result<bool, RegistryError>;
+    /// A cross-repository mount; `Ok(false)` when declined (then the bytes are sent).
+    async fn mount(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+        from: &RepoName,
+    ) -> Result<bool, RegistryError>;
+    /// Writes a blob from `body`, which ends in an error instead of its last chunk when the
+    /// bytes are wrong: nothing may be completed under `digest` then.
+    async fn write_blob(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+        body: ByteStream,
+    ) -> Result<(), RegistryError>;
+    /// Stores a manifest under its digest, or points `tag` at it.
+    async fn put_manifest(
+        &self,
+        repo: &RepoName,
+        reference: &ManifestRef,
+        media_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<(), RegistryError>;
+}
+
+fn found(result: Result<bool, RegistryError>) -> Result<bool, RegistryError> {
+    match result {
+        Err(RegistryError::NotFound { .. }) => Ok(false),
+        other => other,
+    }
+}
+
+#[async_trait]
+impl CopySource for Client {
+    fn name(&self) -> String {
+        self.registry().host.clone()
+    }
+
+    fn registry(&self) -> Option<&RegistryAddr> {
+        Some(Client::registry(self))
+    }
+
+    async fn tags(&self, repo: &RepoName) -> Result<Vec<Tag>, RegistryError> {
+        Client::tags(self, repo).await
+    }
+
+    async fn manifest(
+        &self,
+        repo: &RepoName,
+        reference: &ManifestRef,
+    ) -> Result<FetchedManifest, RegistryError> {
+        self.get_manifest(repo, reference).await
+    }
+
+    async fn open_blob(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+    ) -> Result<ByteStream, RegistryError> {
+        let response = Client::open_blob(self, repo, digest).await?;
+        Ok(response
+            .bytes_stream()
+            .map(|c| c.map_err(io::Error::other))
+            .boxed())
+    }
+
+    async fn referrers(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+    ) -> Result<Vec<Digest>, RegistryError> {
+        Ok(Client::referrers(self, repo, digest, None)
+            .await?
+            .map(|listing| listing.referrers.into_iter().map(|r| r.digest).collect())
+            .unwrap_or_default())
+    }
+}
+
+#[async_trait]
+impl CopyDestination for Client {
+    fn name(&self) -> String {
+        self.registry().host.clone()
+    }
+
+    fn registry(&self) -> Option<&RegistryAddr> {
+        Some(Client::registry(self))
+    }
+
+    fn shares_blobs(&self) -> bool {
+        false
+    }
+
+    async fn has_manifest(&self, repo: &RepoName, digest: &Digest) -> Result<bool, RegistryError> {
+        found(
+            self.head_manifest(repo, &ManifestRef::Digest(digest.clone()))
+                .await
+                .map(|_| true),
+        )
+    }
+
+    async fn tag_digest(
+        &self,
+        repo: &RepoName,
+        tag: &Tag,
+    ) -> Result<Option<Digest>, RegistryError> {
+        match self
+            .head_manifest(repo, &ManifestRef::Tag(tag.clone()))
+            .await
+        {
+            Ok(head) => Ok(Some(head.digest)),
+            Err(RegistryError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn has_blob(&self, repo: &RepoName, digest: &Digest) -> Result<bool, RegistryError> {
+        found(self.head_blob(repo, digest).await.map(|_| true))
+    }
+
+    async fn mount(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+        from: &RepoName,
+    ) -> Result<bool, RegistryError> {
+        self.mount_blob(repo, digest, from).await
+    }
+
+    async fn write_blob(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+        body: ByteStream,
+    ) -> Result<(), RegistryError> {
+        self.upload_blob_stream(repo, digest, reqwest::Body::wrap_stream(body))
+            .await
+    }
+
+    async fn put_manifest(
+        &self,
+        repo: &RepoName,
+        reference: &ManifestRef,
+        media_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<(), RegistryError> {
+        Client::put_manifest(self, repo, reference, media_type, bytes)
+            .await
+            .map(|_| ())
+    }
+}

@@ -1,0 +1,25 @@
+//! Copying images between registries (`regatta cp`): a copy is a plan, as a deletion is.
+//!
+//! [`plan::plan_copy`] reads the source's manifests and asks the destination (HEAD) what it
+//! has; the plan lists each manifest, each blob the destination lacks and how it gets there
+//! (a cross-repository mount inside one registry, else a transfer), and the bytes that will
+//! move. [`execute::apply`] carries it out: blobs streamed from source to destination with
+//! their digests checked on the way, manifests after all their blobs and children, tags last,
+//! so no tag ever points at an incomplete image and a copy killed half-way resumes where it
+//! stopped when run again.
+//!
+//! Like `cleanup/`, this sits above `registry/` and below the front ends.
+
+pub mod ends;
+pub mod execute;
+pub mod layout;
+pub mod mirror;
+pub mod plan;
+pub mod referrers;
+
+pub use ends::{ByteStream, CopyDestination, CopySource};
+pub use execute::{CopyFailure, CopyOutcome, CopyProgress, apply};
+pub use plan::{
+    BlobAction, CopyPlan, CopyTotals, Ends, ImageRequest, PlanError, PlannedBlob, PlannedImage,
+    PlannedManifest, PlatformFilter, TagChange, plan_copy,
+};
