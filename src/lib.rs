@@ -9,6 +9,7 @@ pub mod cleanup;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod layers;
 pub mod layout;
 pub mod present;
 pub mod referrers;

@@ -132,6 +132,8 @@ pub(crate) struct Call {
     /// Return any final status instead of mapping 4xx/5xx to errors (the capability probe
     /// reads the status itself). Auth challenges and retries are handled as usual.
     pub any_status: bool,
+    /// Overrides the client's request timeout (a layer's body takes longer than a manifest's).
+    pub timeout: Option<Duration>,
 }
 
 impl Call {
@@ -146,6 +148,7 @@ impl Call {
             content_type: None,
             body: None,
             any_status: false,
+            timeout: None,
         }
     }
 
@@ -363,6 +366,9 @@ impl Client {
             }
             if let Some(body) = &call.body {
                 request = request.body(body.clone());
+            }
+            if let Some(timeout) = call.timeout {
+                request = request.timeout(timeout);
             }
             let outcome = {
                 let _permit = inner

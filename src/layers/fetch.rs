@@ -1,0 +1,136 @@
+//! A layer from the registry into [`super::stream::list_blob`]: the body is downloaded by an
+//! async loop and handed chunk by chunk, through a small bounded channel, to the listing on
+//! a blocking thread. Nothing holds more than a few chunks; dropping the future stops the
+//! download, and the listing thread then ends at the next chunk it waits for.
+
+use std::io::{self, Read};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use tokio::sync::mpsc;
+
+use super::archive::Limits;
+use super::cache::ListingCache;
+use super::entry::Listing;
+use super::error::LayerError;
+use super::stream::list_blob;
+use crate::registry::{Client, Descriptor, RepoName};
+
+/// Chunks in flight between the download and the listing.
+const CHANNEL_CHUNKS: usize = 16;
+
+/// The payload of the `io::Error` the listing sees when the download broke off, so the
+/// error names the download and not the archive.
+#[derive(Debug)]
+pub struct Broken(pub String);
+
+impl std::fmt::Display for Broken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Broken {}
+
+/// Where a listing came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Read from the on-disk cache: no blob request was made.
+    Cache,
+    /// Streamed from the registry (and stored in the cache, when there is one).
+    Registry,
+}
+
+/// How to list layers: caps, the cache, and the counter of bytes read (progress).
+#[derive(Debug, Clone, Default)]
+pub struct ListOptions {
+    pub limits: Limits,
+    pub cache: Option<ListingCache>,
+    /// Raw bytes read so far (for a progress display), across every layer listed with it.
+    pub progress: Arc<AtomicU64>,
+}
+
+/// Lists `layer` of `repo`: from the cache when it holds it, else streamed from the
+/// registry once, digest checked, and cached.
+pub async fn list_layer(
+    client: &Client,
+    repo: &RepoName,
+    layer: &Descriptor,
+    options: &ListOptions,
+) -> Result<(Listing, Origin), LayerError> {
+    if let Some(cache) = &options.cache
+        && let Some(listing) = cache.get(&layer.digest).await
+    {
+        return Ok((listing, Origin::Cache));
+    }
+    let digest = layer.digest.clone();
+    let mut body = client
+        .get_blob_stream(repo, &digest, layer.size)
+        .await
+        .map_err(|source| LayerError::Registry {
+            layer: digest.clone(),
+            source,
+        })?;
+    let (tx, rx) = mpsc::channel::<io::Result<Vec<u8>>>(CHANNEL_CHUNKS);
+    let media_type = layer.media_type.clone();
+    let limits = options.limits;
+    let progress = options.progress.clone();
+    let listed = digest.clone();
+    let listing = tokio::task::spawn_blocking(move || {
+        let reader = ChannelReader {
+            rx,
+            chunk: Vec::new(),
+            at: 0,
+        };
+        list_blob(reader, &listed, &media_type, &limits, progress)
+    });
+    let download = async move {
+        loop {
+            let next = match body.chunk().await {
+                Ok(Some(chunk)) => Ok(chunk),
+                Ok(None) => break,
+                Err(e) => Err(io::Error::other(Broken(e.to_string()))),
+            };
+            let failed = next.is_err();
+            // The listing stopped (it failed, or has what it needs): stop downloading.
+            if tx.send(next).await.is_err() || failed {
+                break;
+            }
+        }
+    };
+    let ((), listing) = tokio::join!(download, listing);
+    let listing = listing.map_err(|e| LayerError::Internal {
+        layer: digest.clone(),
+        detail: e.to_string(),
+    })??;
+    if let Some(cache) = &options.cache {
+        cache.put(&listing).await;
+    }
+    Ok((listing, Origin::Registry))
+}
+
+/// The receiving end of the channel as a `Read`.
+struct ChannelReader {
+    rx: mpsc::Receiver<io::Result<Vec<u8>>>,
+    chunk: Vec<u8>,
+    at: usize,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.at == self.chunk.len() {
+            match self.rx.blocking_recv() {
+                Some(Ok(chunk)) => {
+                    self.chunk = chunk;
+                    self.at = 0;
+                }
+                Some(Err(e)) => return Err(e),
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.at);
+        buf[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
