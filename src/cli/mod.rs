@@ -5,6 +5,7 @@
 mod audit;
 mod delete;
 mod du;
+mod files;
 mod info;
 mod inspect;
 mod list;
@@ -189,6 +190,22 @@ pub enum Command {
     },
     /// Print a shell completion script.
     Completions { shell: clap_complete::Shell },
+    /// List the files in an image's layers, read from the registry without pulling (each
+    /// layer streamed once and cached by digest), as `tar -tv` shows them.
+    Files {
+        /// TARGET/REPOSITORY[:TAG|@DIGEST] (the tag defaults to latest).
+        reference: String,
+        /// The platform of a multi-platform image (os/arch[/variant]; default linux/amd64).
+        #[arg(long, value_name = "P")]
+        platform: Option<String>,
+        /// Only this layer: its position from 1 (bottom first), or its digest (a unique
+        /// prefix of the hex is enough).
+        #[arg(long, value_name = "N|DIGEST")]
+        layer: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 impl Command {
@@ -202,6 +219,7 @@ impl Command {
             | Command::Du { json, .. }
             | Command::Restore { json, .. }
             | Command::Info { json, .. } => *json,
+            Command::Files { json, .. } => *json,
             Command::Audit { json, format, .. } => *json || *format == audit::Format::Json,
             Command::Rm { apply, .. } | Command::Cleanup { apply, .. } => apply.json,
             Command::Completions { .. } => false,
@@ -339,6 +357,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 info::run(&ctx, &target, repo.as_deref(), json).await
             }
             Some(Command::Completions { .. }) => Ok(()),
+            Some(Command::Files {
+                reference,
+                platform,
+                layer,
+                json,
+            }) => {
+                files::run(
+                    &ctx,
+                    &reference,
+                    platform.as_deref(),
+                    layer.as_deref(),
+                    json,
+                )
+                .await
+            }
         }
     })
 }

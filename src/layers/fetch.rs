@@ -4,6 +4,7 @@
 //! download, and the listing thread then ends at the next chunk it waits for.
 
 use std::io::{self, Read};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
@@ -37,7 +38,7 @@ impl std::error::Error for Broken {}
 pub enum Origin {
     /// Read from the on-disk cache: no blob request was made.
     Cache,
-    /// Streamed from the registry (and stored in the cache, when there is one).
+    /// Read from the registry (and stored in the cache, when there is one) or the layout.
     Registry,
 }
 
@@ -48,6 +49,67 @@ pub struct ListOptions {
     pub cache: Option<ListingCache>,
     /// Raw bytes read so far (for a progress display), across every layer listed with it.
     pub progress: Arc<AtomicU64>,
+}
+
+/// Where the layers of one repository are read from.
+#[derive(Debug, Clone)]
+pub enum LayerSource {
+    /// A registry: blobs streamed through its client.
+    Registry { client: Client, repo: RepoName },
+    /// An OCI image layout on disk: `blobs/<algorithm>/<hex>` under this directory.
+    Layout { dir: PathBuf },
+}
+
+impl LayerSource {
+    /// Lists `layer`: from the cache when it holds it, else read once and cached.
+    pub async fn list(
+        &self,
+        layer: &Descriptor,
+        options: &ListOptions,
+    ) -> Result<(Listing, Origin), LayerError> {
+        match self {
+            LayerSource::Registry { client, repo } => {
+                list_layer(client, repo, layer, options).await
+            }
+            LayerSource::Layout { dir } => list_layout_layer(dir, layer, options).await,
+        }
+    }
+}
+
+/// Lists `layer` from a layout directory (no cache: the file is already local).
+async fn list_layout_layer(
+    dir: &Path,
+    layer: &Descriptor,
+    options: &ListOptions,
+) -> Result<(Listing, Origin), LayerError> {
+    let digest = layer.digest.clone();
+    let path = dir
+        .join("blobs")
+        .join(digest.algorithm())
+        .join(digest.hex());
+    let media_type = layer.media_type.clone();
+    let limits = options.limits;
+    let progress = options.progress.clone();
+    let listed = digest.clone();
+    let listing = tokio::task::spawn_blocking(move || {
+        let file = std::fs::File::open(&path).map_err(|e| LayerError::Download {
+            layer: listed.clone(),
+            detail: format!("{}: {e}", path.display()),
+        })?;
+        list_blob(
+            io::BufReader::with_capacity(256 * 1024, file),
+            &listed,
+            &media_type,
+            &limits,
+            progress,
+        )
+    })
+    .await
+    .map_err(|e| LayerError::Internal {
+        layer: digest,
+        detail: e.to_string(),
+    })??;
+    Ok((listing, Origin::Registry))
 }
 
 /// Lists `layer` of `repo`: from the cache when it holds it, else streamed from the

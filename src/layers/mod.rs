@@ -12,10 +12,11 @@ pub mod cache;
 pub mod entry;
 pub mod error;
 pub mod fetch;
+pub mod select;
 pub mod stream;
 
 pub use archive::Limits;
 pub use cache::ListingCache;
 pub use entry::{Compression, Entry, EntryKind, Listing, Whiteout};
 pub use error::LayerError;
-pub use fetch::{ListOptions, Origin, list_layer};
+pub use fetch::{LayerSource, ListOptions, Origin, list_layer};

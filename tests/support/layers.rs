@@ -1,0 +1,387 @@
+//! Layers for the `files`, `hints` and `diff` tests: blobs made by GNU `tar` over real
+//! directories or written here with the `tar` crate (whiteouts, links, devices, long names,
+//! sparse files), pushed as images through the project's client; and `tar -tv` of a blob as
+//! the independent truth a listing is compared with.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use regatta::registry::{Client, Digest, ManifestRef, RepoName, Tag};
+use serde_json::json;
+
+pub const OCI_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+pub const OCI_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
+pub const OCI_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+
+/// A layer blob as pushed: its bytes and media type.
+#[derive(Debug, Clone)]
+pub struct Blob {
+    pub media_type: &'static str,
+    pub bytes: Vec<u8>,
+}
+
+impl Blob {
+    pub fn digest(&self) -> Digest {
+        Digest::sha256_of(&self.bytes)
+    }
+
+    /// The uncompressed tar, decompressed by the `gzip` or `zstd` tool.
+    pub fn tar(&self) -> Vec<u8> {
+        self.try_tar().expect("the blob decompresses")
+    }
+
+    /// [`tar`](Self::tar), or `None` when the tool refuses the blob (a broken fixture).
+    pub fn try_tar(&self) -> Option<Vec<u8>> {
+        let file = tempfile::NamedTempFile::new().expect("temp file");
+        std::fs::write(file.path(), &self.bytes).expect("write the blob");
+        let flag = match self.media_type {
+            OCI_GZIP => "-z",
+            OCI_ZSTD => "--zstd",
+            _ => return Some(self.bytes.clone()),
+        };
+        // Decompressed by the tool of the format.
+        let tool = if flag == "-z" { "gzip" } else { "zstd" };
+        let out = Command::new(tool)
+            .args(["-dc"])
+            .stdin(std::fs::File::open(file.path()).expect("open"))
+            .output()
+            .expect("decompress");
+        out.status.success().then_some(out.stdout)
+    }
+}
+
+/// `tar ARGS` writing the archive to stdout (`-f -`), from `dir`.
+pub fn gnu_tar(dir: &Path, args: &[&str]) -> Vec<u8> {
+    let out = Command::new("tar")
+        .current_dir(dir)
+        .args(args)
+        .args(["-f", "-"])
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run GNU tar");
+    assert!(out.status.success(), "tar {args:?} failed");
+    out.stdout
+}
+
+/// gzip of `bytes` by the `gzip` tool.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut child = Command::new("gzip")
+        .args(["-c", "-n", "-1"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("gzip");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let input = bytes.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input).expect("feed gzip"));
+    let mut out = Vec::new();
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_end(&mut out)
+        .expect("read gzip");
+    writer.join().expect("writer");
+    assert!(child.wait().expect("wait").success());
+    out
+}
+
+/// One line of `tar -tv --numeric-owner`: what a listing must agree with.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TarLine {
+    pub path: String,
+    /// The mode column's first letter (`-`, `d`, `l`, `h`, `c`, `b`, `p`).
+    pub kind: char,
+    /// The size column: bytes, or `major,minor` for devices.
+    pub size: String,
+    /// A symlink's target or a hardlink's.
+    pub link: Option<String>,
+}
+
+/// `tar -tv --numeric-owner` of a blob, as GNU tar reads it (it finds the compression
+/// itself), in archive order, paths made relative as regatta makes them.
+pub fn tar_tv(blob: &[u8]) -> Vec<TarLine> {
+    let file = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(file.path(), blob).expect("write the blob");
+    let out = Command::new("tar")
+        .env("LC_ALL", "C.UTF-8")
+        .args(["-tv", "--numeric-owner", "--quoting-style=literal", "-f"])
+        .arg(file.path())
+        .output()
+        .expect("run tar -tv");
+    assert!(
+        out.status.success(),
+        "tar -tv failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("UTF-8 listing")
+        .lines()
+        .map(parse_tv_line)
+        .collect()
+}
+
+fn parse_tv_line(line: &str) -> TarLine {
+    // mode, owner, size, date, time, then the name (which may hold spaces).
+    let mut rest = line;
+    let mut fields = Vec::new();
+    for _ in 0..5 {
+        rest = rest.trim_start();
+        let end = rest.find(' ').expect("five columns before the name");
+        fields.push(&rest[..end]);
+        rest = &rest[end..];
+    }
+    let name = &rest[1..];
+    let kind = fields[0].chars().next().expect("a mode");
+    let (path, link) = match kind {
+        'l' => {
+            let (p, l) = name.split_once(" -> ").expect("a symlink target");
+            (p, Some(l.to_string()))
+        }
+        'h' => {
+            let (p, l) = name.split_once(" link to ").expect("a hardlink target");
+            (p, Some(normalize(l)))
+        }
+        _ => (name, None),
+    };
+    TarLine {
+        path: normalize(path),
+        kind,
+        size: fields[2].to_string(),
+        link,
+    }
+}
+
+/// As `regatta::layers::entry::normalize_path` (written again here on purpose).
+pub fn normalize(raw: &str) -> String {
+    let mut p = raw.trim_start_matches('/');
+    while let Some(rest) = p.strip_prefix("./") {
+        p = rest.trim_start_matches('/');
+    }
+    let p = p.trim_end_matches('/');
+    if p.is_empty() || p == "." {
+        ".".into()
+    } else {
+        p.into()
+    }
+}
+
+/// The same lines made from the JSON of `regatta files --json` for one layer.
+pub fn lines_of_json(layer: &serde_json::Value) -> Vec<TarLine> {
+    layer["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| {
+            let kind = match e["kind"].as_str().expect("kind") {
+                "file" => '-',
+                "dir" => 'd',
+                "symlink" => 'l',
+                "hardlink" => 'h',
+                "char_device" => 'c',
+                "block_device" => 'b',
+                "fifo" => 'p',
+                other => panic!("unexpected kind {other}"),
+            };
+            let size = match e.get("device") {
+                Some(d) => format!("{},{}", d[0], d[1]),
+                None => e["size"].to_string(),
+            };
+            TarLine {
+                path: e["path"].as_str().expect("path").to_string(),
+                kind,
+                size,
+                link: e.get("link").map(|l| l.as_str().expect("link").to_string()),
+            }
+        })
+        .collect()
+}
+
+/// Pushes an OCI image of these layer blobs as `repo:tag`; returns the manifest digest.
+pub async fn push_image(client: &Client, repo: &str, tag: &str, layers: &[Blob]) -> Digest {
+    let repo = RepoName::parse(repo).expect("repo name");
+    let mut descriptors = Vec::new();
+    let mut diff_ids = Vec::new();
+    for layer in layers {
+        let digest = client
+            .upload_blob(&repo, layer.bytes.clone())
+            .await
+            .expect("upload a layer");
+        // A broken fixture has no uncompressed form; its diff_id is then only a placeholder.
+        let tar = layer.try_tar().unwrap_or_else(|| layer.bytes.clone());
+        diff_ids.push(Digest::sha256_of(&tar).to_string());
+        descriptors.push(json!({
+            "mediaType": layer.media_type,
+            "digest": digest.to_string(),
+            "size": layer.bytes.len(),
+        }));
+    }
+    let config = serde_json::to_vec(&json!({
+        "created": "2025-01-01T00:00:00Z",
+        "architecture": "amd64",
+        "os": "linux",
+        "config": {},
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+        "history": layers.iter().map(|_| json!({"created_by": "test layer"})).collect::<Vec<_>>(),
+    }))
+    .expect("config json");
+    let config_len = config.len();
+    let config_digest = client
+        .upload_blob(&repo, config)
+        .await
+        .expect("upload the config");
+    let manifest = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": OCI_CONFIG, "digest": config_digest.to_string(), "size": config_len},
+        "layers": descriptors,
+    }))
+    .expect("manifest json");
+    client
+        .put_manifest(
+            &repo,
+            &ManifestRef::Tag(Tag::parse(tag).expect("tag")),
+            OCI_MANIFEST,
+            manifest,
+        )
+        .await
+        .expect("put the manifest")
+}
+
+/// Octal in a GNU header field, NUL-terminated.
+fn octal(field: &mut [u8], value: u64) {
+    let text = format!("{:0width$o}\0", value, width = field.len() - 1);
+    field.copy_from_slice(text.as_bytes());
+}
+
+/// The bytes of the hand-built old-GNU sparse file of [`special_entries`]: 512 `A`s, a
+/// hole to 1 MiB, 100 `B`s, a hole to 2 MiB.
+pub fn sparse_content() -> Vec<u8> {
+    let mut v = vec![0u8; 2 * 1024 * 1024];
+    v[..512].fill(b'A');
+    v[1024 * 1024..1024 * 1024 + 100].fill(b'B');
+    v
+}
+
+/// A name carrying a terminal escape sequence (clear screen, then an OSC 52 clipboard write).
+pub const HOSTILE_NAME: &str = "etc/evil\u{1b}[2J\u{1b}]52;c;aGk=\u{7}name";
+
+/// A tar written entry by entry with the `tar` crate: a directory, a file, a symlink, a
+/// hardlink, character and block devices, a fifo, a whiteout and an opaque marker, a PAX
+/// long name and long link target, a GNU long name, an old-GNU sparse file, and a name with
+/// escape sequences.
+pub fn special_entries() -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let gnu = |path: &str, kind: tar::EntryType, size: u64, mode: u32| {
+        let mut h = tar::Header::new_gnu();
+        h.set_path(path).expect("a short path");
+        h.set_entry_type(kind);
+        h.set_size(size);
+        h.set_mode(mode);
+        h.set_uid(1000);
+        h.set_gid(1000);
+        h.set_mtime(1_700_000_000);
+        h
+    };
+    let mut add = |mut h: tar::Header, data: &[u8]| {
+        h.set_cksum();
+        b.append(&h, data).expect("append");
+    };
+    add(gnu("etc/", tar::EntryType::Directory, 0, 0o755), b"");
+    add(
+        gnu("etc/hosts", tar::EntryType::Regular, 10, 0o644),
+        b"127.0.0.1\n",
+    );
+    let mut link = gnu("etc/localtime", tar::EntryType::Symlink, 0, 0o777);
+    link.set_link_name("/usr/share/zoneinfo/UTC").expect("link");
+    add(link, b"");
+    let mut hard = gnu("etc/hosts.bak", tar::EntryType::Link, 0, 0o644);
+    hard.set_link_name("etc/hosts").expect("link");
+    add(hard, b"");
+    let mut null = gnu("dev/null", tar::EntryType::Char, 0, 0o666);
+    null.set_device_major(1).expect("major");
+    null.set_device_minor(3).expect("minor");
+    add(null, b"");
+    let mut sda = gnu("dev/sda", tar::EntryType::Block, 0, 0o660);
+    sda.set_device_major(8).expect("major");
+    sda.set_device_minor(0).expect("minor");
+    add(sda, b"");
+    add(gnu("run/fifo", tar::EntryType::Fifo, 0, 0o644), b"");
+    add(gnu("etc/.wh.motd", tar::EntryType::Regular, 0, 0o644), b"");
+    add(
+        gnu("var/cache/.wh..wh..opq", tar::EntryType::Regular, 0, 0o644),
+        b"",
+    );
+    add(gnu(HOSTILE_NAME, tar::EntryType::Regular, 3, 0o644), b"bad");
+    // Old GNU sparse: the map in the header, the runs back to back as data.
+    let mut sparse = gnu("var/sparse.img", tar::EntryType::GNUSparse, 612, 0o644);
+    {
+        let g = sparse.as_gnu_mut().expect("a GNU header");
+        octal(&mut g.sparse[0].offset, 0);
+        octal(&mut g.sparse[0].numbytes, 512);
+        octal(&mut g.sparse[1].offset, 1024 * 1024);
+        octal(&mut g.sparse[1].numbytes, 100);
+        octal(&mut g.realsize, 2 * 1024 * 1024);
+    }
+    let mut runs = vec![b'A'; 512];
+    runs.extend(vec![b'B'; 100]);
+    add(sparse, &runs);
+    // PAX long name and long link target (ustar headers with PAX records before them).
+    let long_dir = format!("opt/{}", "very-long-directory-name/".repeat(8));
+    let pax_name = format!("{long_dir}pax-file.txt");
+    b.append_pax_extensions([("path", pax_name.as_bytes())])
+        .expect("pax");
+    let mut h = tar::Header::new_ustar();
+    h.set_path("opt/pax-file.txt").expect("path");
+    h.set_size(4);
+    h.set_mode(0o644);
+    h.set_mtime(1_700_000_000);
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_cksum();
+    b.append(&h, &b"pax\n"[..]).expect("append");
+    let pax_target = format!("/{long_dir}target");
+    b.append_pax_extensions([
+        ("path", format!("{long_dir}pax-link").as_bytes()),
+        ("linkpath", pax_target.as_bytes()),
+    ])
+    .expect("pax");
+    let mut h = tar::Header::new_ustar();
+    h.set_path("opt/pax-link").expect("path");
+    h.set_mode(0o777);
+    h.set_mtime(1_700_000_000);
+    h.set_entry_type(tar::EntryType::Symlink);
+    h.set_cksum();
+    b.append(&h, &b""[..]).expect("append");
+    // GNU long name (a `././@LongLink` member before the entry).
+    let mut h = tar::Header::new_gnu();
+    h.set_size(5);
+    h.set_mode(0o600);
+    h.set_mtime(1_700_000_000);
+    h.set_entry_type(tar::EntryType::Regular);
+    b.append_data(
+        &mut h,
+        format!("{long_dir}gnu-long-name.txt"),
+        &b"long\n"[..],
+    )
+    .expect("append");
+    b.into_inner().expect("finish the tar")
+}
+
+/// A directory holding one sparse file (`sparse.bin`: 8 MiB, data at 0 and at 4 MiB), and
+/// the file's bytes.
+pub fn sparse_dir() -> (tempfile::TempDir, Vec<u8>) {
+    use std::io::{Seek, SeekFrom};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("sparse.bin");
+    let mut f = std::fs::File::create(&path).expect("create");
+    f.set_len(8 * 1024 * 1024).expect("set_len");
+    f.write_all(b"head of a sparse file\n").expect("write");
+    f.seek(SeekFrom::Start(4 * 1024 * 1024)).expect("seek");
+    f.write_all(&[b'x'; 10_000]).expect("write");
+    drop(f);
+    let bytes = std::fs::read(&path).expect("read back");
+    (dir, bytes)
+}
