@@ -12,6 +12,8 @@ pub mod cache;
 pub mod entry;
 pub mod error;
 pub mod fetch;
+pub mod hints;
+pub mod merge;
 pub mod select;
 pub mod stream;
 
