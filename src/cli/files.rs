@@ -78,7 +78,7 @@ pub(crate) async fn open_image(
     })
 }
 
-fn layer_source(target: &Target, repo: &RepoName) -> anyhow::Result<LayerSource> {
+pub(crate) fn layer_source(target: &Target, repo: &RepoName) -> anyhow::Result<LayerSource> {
     Ok(match target {
         Target::Registry { .. } => LayerSource::Registry {
             client: target.client()?,
@@ -141,15 +141,64 @@ fn spawn_ticker(bar: ProgressBar, read: Arc<AtomicU64>) -> tokio::task::AbortHan
     .abort_handle()
 }
 
+/// `files --merged`: one path of the merged filesystem.
+#[derive(Debug, Serialize)]
+struct MergedJson<'a> {
+    /// The layer (from 1) that last wrote the path.
+    layer: usize,
+    #[serde(flatten)]
+    entry: &'a Entry,
+}
+
+#[derive(Debug, Serialize)]
+struct MergedReport<'a> {
+    reference: String,
+    digest: String,
+    platform: String,
+    /// The layers' digests, bottom first (`layer` above counts from 1 in this list).
+    layers: Vec<String>,
+    entries: Vec<MergedJson<'a>>,
+}
+
 pub async fn run(
     ctx: &Context,
     input: &str,
     wanted_platform: Option<&str>,
     wanted_layer: Option<&str>,
+    merged: bool,
     json: bool,
 ) -> anyhow::Result<()> {
     let open = open_image(ctx, input, wanted_platform).await?;
     let image = open.image();
+    if merged {
+        if wanted_layer.is_some() {
+            anyhow::bail!("--merged shows all layers stacked; it does not go with --layer");
+        }
+        let layers = select_layers(image, None).map_err(anyhow::Error::msg)?;
+        let listings = list_layers(&open.source, &layers, json).await?;
+        let fs = crate::layers::merge::merge(&listings);
+        if json {
+            return print_json(&MergedReport {
+                reference: open.full_reference.clone(),
+                digest: image.digest.to_string(),
+                platform: platform(image.platform.as_ref()),
+                layers: listings.iter().map(|l| l.layer.to_string()).collect(),
+                entries: fs
+                    .entries
+                    .values()
+                    .map(|m| MergedJson {
+                        layer: m.layer + 1,
+                        entry: &m.entry,
+                    })
+                    .collect(),
+            });
+        }
+        return print_lines(
+            fs.entries
+                .values()
+                .map(|m| crate::present::layers::merged_line(m.layer + 1, &m.entry)),
+        );
+    }
     let layers = select_layers(image, wanted_layer).map_err(anyhow::Error::msg)?;
     let listings = list_layers(&open.source, &layers, json).await?;
     let count = image.manifest.layers.len();

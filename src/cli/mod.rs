@@ -6,6 +6,7 @@ mod audit;
 mod delete;
 mod du;
 mod files;
+mod hints;
 mod info;
 mod inspect;
 mod list;
@@ -202,6 +203,25 @@ pub enum Command {
         /// prefix of the hex is enough).
         #[arg(long, value_name = "N|DIGEST")]
         layer: Option<String>,
+        /// The merged filesystem a container sees (whiteouts applied), each path with the
+        /// layer that last wrote it.
+        #[arg(long, conflicts_with = "layer")]
+        merged: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Why an image is big: wasted bytes and efficiency as dive measures them, duplicate
+    /// files, the largest files and directories, known waste (package caches, .git).
+    Hints {
+        /// TARGET/REPOSITORY[:TAG|@DIGEST]; with --repo, TARGET/REPOSITORY.
+        reference: String,
+        /// The platform of a multi-platform image (os/arch[/variant]; default linux/amd64).
+        #[arg(long, value_name = "P")]
+        platform: Option<String>,
+        /// Every tag of the repository, and the sums over its distinct images.
+        #[arg(long)]
+        repo: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -219,7 +239,7 @@ impl Command {
             | Command::Du { json, .. }
             | Command::Restore { json, .. }
             | Command::Info { json, .. } => *json,
-            Command::Files { json, .. } => *json,
+            Command::Files { json, .. } | Command::Hints { json, .. } => *json,
             Command::Audit { json, format, .. } => *json || *format == audit::Format::Json,
             Command::Rm { apply, .. } | Command::Cleanup { apply, .. } => apply.json,
             Command::Completions { .. } => false,
@@ -361,6 +381,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 reference,
                 platform,
                 layer,
+                merged,
                 json,
             }) => {
                 files::run(
@@ -368,10 +389,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     &reference,
                     platform.as_deref(),
                     layer.as_deref(),
+                    merged,
                     json,
                 )
                 .await
             }
+            Some(Command::Hints {
+                reference,
+                platform,
+                repo,
+                json,
+            }) => hints::run(&ctx, &reference, platform.as_deref(), repo, json).await,
         }
     })
 }

@@ -374,7 +374,7 @@ mod tests {
         assert_eq!(ineff[0].path, "app/a");
         assert_eq!(ineff.len(), 2, "{ineff:?}");
         // Leaves: a(100,120) b(50,0) x(30) y(20) tmp/build(50 from the whiteout).
-        let min = 100 + 0 + 30 + 20 + 50;
+        let min = 100 + 30 + 20 + 50;
         let all = 220 + 50 + 30 + 20 + 50;
         assert!((score - f64::from(min) / f64::from(all)).abs() < 1e-12);
     }

@@ -103,6 +103,83 @@ pub fn layer_heading(position: usize, count: usize, listing: &Listing) -> String
     )
 }
 
+/// A percentage with one decimal (`87.5%`) of a 0..=1 score.
+pub fn percent(score: f64) -> String {
+    format!("{:.1}%", score * 100.0)
+}
+
+/// The hints of one image for people: the numbers, then the lists.
+pub fn hints_lines(h: &crate::layers::hints::Hints) -> Vec<String> {
+    use crate::present::size_exact;
+    let mut lines = vec![
+        format!(
+            "Efficiency:   {} (as dive scores it)",
+            percent(h.efficiency)
+        ),
+        format!("Wasted:       {}", size_exact(h.wasted_bytes)),
+        format!("Duplicates:   {}", size_exact(h.duplicate_bytes)),
+        format!("Files seen:   {}", size_exact(h.file_bytes)),
+        format!("In layers:    {}", size_exact(h.layer_file_bytes)),
+    ];
+    if !h.inefficiencies.is_empty() {
+        lines.push(String::new());
+        lines.push("Written or deleted in more than one layer (largest first):".into());
+        for i in &h.inefficiencies {
+            lines.push(format!(
+                "  {:>10}  {} layers  {}",
+                size(i.cumulative_bytes),
+                i.count,
+                i.path
+            ));
+        }
+    }
+    if !h.known_waste.is_empty() {
+        lines.push(String::new());
+        lines.push("Known waste:".into());
+        for w in &h.known_waste {
+            lines.push(format!(
+                "  {:>10}  {} files  {}",
+                size(w.bytes),
+                w.files,
+                w.advice
+            ));
+        }
+    }
+    if !h.duplicates.is_empty() {
+        lines.push(String::new());
+        lines.push("Duplicate files (same content):".into());
+        for d in &h.duplicates {
+            let copies: Vec<String> = d
+                .copies
+                .iter()
+                .map(|(layer, path)| format!("{path} (layer {layer})"))
+                .collect();
+            lines.push(format!(
+                "  {:>10}  {}",
+                size(d.extra_bytes),
+                copies.join(", ")
+            ));
+        }
+    }
+    lines.push(String::new());
+    lines.push("Largest files:".into());
+    for f in &h.largest_files {
+        let layer = f.layer.map(|l| format!("layer {l}")).unwrap_or_default();
+        lines.push(format!("  {:>10}  {}  {layer}", size(f.bytes), f.path));
+    }
+    lines.push(String::new());
+    lines.push("Largest directories:".into());
+    for d in &h.largest_dirs {
+        lines.push(format!("  {:>10}  {}", size(d.bytes), d.path));
+    }
+    lines
+}
+
+/// A merged-filesystem line: the layer (from 1) that last wrote the path, then the entry.
+pub fn merged_line(layer: usize, e: &Entry) -> String {
+    format!("L{layer:<3} {}", entry_line(e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
