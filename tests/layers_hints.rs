@@ -7,40 +7,8 @@ mod support;
 use std::collections::BTreeMap;
 
 use support::cli::Sandbox;
-use support::layers::{Blob, OCI_GZIP, gzip, push_image};
+use support::layers::{Blob, OCI_GZIP, bytes, entries_of, gzip, layer, merged_naively, push_image};
 use support::registry::TestRegistry;
-
-fn bytes(seed: u8, len: usize) -> Vec<u8> {
-    (0..len)
-        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
-        .collect()
-}
-
-/// A layer of these entries: `(path, Some(content))` for a file, `(path/, None)` for a dir.
-fn layer(entries: &[(&str, Option<Vec<u8>>)]) -> Vec<u8> {
-    let mut b = tar::Builder::new(Vec::new());
-    for (path, content) in entries {
-        let mut h = tar::Header::new_gnu();
-        h.set_path(path).expect("path");
-        h.set_mode(0o644);
-        h.set_mtime(1_700_000_000);
-        match content {
-            Some(data) => {
-                h.set_entry_type(tar::EntryType::Regular);
-                h.set_size(data.len() as u64);
-                h.set_cksum();
-                b.append(&h, &data[..]).expect("file");
-            }
-            None => {
-                h.set_entry_type(tar::EntryType::Directory);
-                h.set_size(0);
-                h.set_cksum();
-                b.append(&h, &b""[..]).expect("dir");
-            }
-        }
-    }
-    b.into_inner().expect("tar")
-}
 
 fn layers() -> Vec<Vec<u8>> {
     let blob = bytes(9, 4096);
@@ -70,52 +38,6 @@ fn layers() -> Vec<Vec<u8>> {
             ("new/file", Some(bytes(10, 10))),
         ]),
     ]
-}
-
-/// (path, size) of each tar entry as the `tar` crate reads it.
-fn entries_of(tar_bytes: &[u8]) -> Vec<(String, u64, bool)> {
-    let mut archive = tar::Archive::new(tar_bytes);
-    archive
-        .entries()
-        .expect("entries")
-        .map(|e| {
-            let e = e.expect("entry");
-            let path = e.path().expect("path").to_string_lossy().into_owned();
-            let is_dir = e.header().entry_type().is_dir();
-            (
-                path.trim_end_matches('/').to_string(),
-                e.header().size().expect("size"),
-                is_dir,
-            )
-        })
-        .collect()
-}
-
-/// The merged filesystem worked out naively: path -> (layer from 1, size, is_dir).
-fn merged_naively(tars: &[Vec<u8>]) -> BTreeMap<String, (usize, u64, bool)> {
-    let mut fs: BTreeMap<String, (usize, u64, bool)> = BTreeMap::new();
-    for (i, t) in tars.iter().enumerate() {
-        let entries = entries_of(t);
-        for (path, _, _) in &entries {
-            let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
-            if name == ".wh..wh..opq" {
-                fs.retain(|p, _| !p.starts_with(&format!("{dir}/")));
-            } else if let Some(gone) = name.strip_prefix(".wh.") {
-                let gone = if dir.is_empty() {
-                    gone.to_string()
-                } else {
-                    format!("{dir}/{gone}")
-                };
-                fs.retain(|p, _| *p != gone && !p.starts_with(&format!("{gone}/")));
-            }
-        }
-        for (path, size, is_dir) in entries {
-            if !path.rsplit('/').next().unwrap_or("").starts_with(".wh.") {
-                fs.insert(path, (i + 1, size, is_dir));
-            }
-        }
-    }
-    fs
 }
 
 fn push(registry: &TestRegistry, tag: &str, tars: &[Vec<u8>]) {

@@ -4,6 +4,7 @@
 
 mod audit;
 mod delete;
+mod diff;
 mod du;
 mod files;
 mod hints;
@@ -226,6 +227,20 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// What changed between two images: config (env, labels, entrypoint, cmd, user, ports,
+    /// history), layers shared and not, and the files of their merged filesystems.
+    Diff {
+        /// The first image, TARGET/REPOSITORY[:TAG|@DIGEST].
+        before: String,
+        /// The second image.
+        after: String,
+        /// The platform to compare in multi-platform images (default linux/amd64).
+        #[arg(long, value_name = "P")]
+        platform: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 impl Command {
@@ -240,6 +255,7 @@ impl Command {
             | Command::Restore { json, .. }
             | Command::Info { json, .. } => *json,
             Command::Files { json, .. } | Command::Hints { json, .. } => *json,
+            Command::Diff { json, .. } => *json,
             Command::Audit { json, format, .. } => *json || *format == audit::Format::Json,
             Command::Rm { apply, .. } | Command::Cleanup { apply, .. } => apply.json,
             Command::Completions { .. } => false,
@@ -400,6 +416,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 repo,
                 json,
             }) => hints::run(&ctx, &reference, platform.as_deref(), repo, json).await,
+            Some(Command::Diff {
+                before,
+                after,
+                platform,
+                json,
+            }) => diff::run(&ctx, &before, &after, platform.as_deref(), json).await,
         }
     })
 }

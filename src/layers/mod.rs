@@ -9,6 +9,7 @@
 
 pub mod archive;
 pub mod cache;
+pub mod diff;
 pub mod entry;
 pub mod error;
 pub mod fetch;

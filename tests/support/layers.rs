@@ -202,6 +202,20 @@ pub fn lines_of_json(layer: &serde_json::Value) -> Vec<TarLine> {
 
 /// Pushes an OCI image of these layer blobs as `repo:tag`; returns the manifest digest.
 pub async fn push_image(client: &Client, repo: &str, tag: &str, layers: &[Blob]) -> Digest {
+    let history: Vec<String> = layers.iter().map(|_| "test layer".to_string()).collect();
+    push_image_with(client, repo, tag, layers, json!({}), &history).await
+}
+
+/// [`push_image`] with this run config (`config` of the image config: Env, Labels, ...)
+/// and these build steps as the history's `created_by`.
+pub async fn push_image_with(
+    client: &Client,
+    repo: &str,
+    tag: &str,
+    layers: &[Blob],
+    run_config: serde_json::Value,
+    history: &[String],
+) -> Digest {
     let repo = RepoName::parse(repo).expect("repo name");
     let mut descriptors = Vec::new();
     let mut diff_ids = Vec::new();
@@ -223,9 +237,9 @@ pub async fn push_image(client: &Client, repo: &str, tag: &str, layers: &[Blob])
         "created": "2025-01-01T00:00:00Z",
         "architecture": "amd64",
         "os": "linux",
-        "config": {},
+        "config": run_config,
         "rootfs": {"type": "layers", "diff_ids": diff_ids},
-        "history": layers.iter().map(|_| json!({"created_by": "test layer"})).collect::<Vec<_>>(),
+        "history": history.iter().map(|h| json!({"created_by": h})).collect::<Vec<_>>(),
     }))
     .expect("config json");
     let config_len = config.len();
@@ -384,4 +398,83 @@ pub fn sparse_dir() -> (tempfile::TempDir, Vec<u8>) {
     drop(f);
     let bytes = std::fs::read(&path).expect("read back");
     (dir, bytes)
+}
+
+pub fn bytes(seed: u8, len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
+}
+
+/// A layer of these entries: `(path, Some(content))` for a file, `(path/, None)` for a dir.
+pub fn layer(entries: &[(&str, Option<Vec<u8>>)]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, content) in entries {
+        let mut h = tar::Header::new_gnu();
+        h.set_path(path).expect("path");
+        h.set_mode(0o644);
+        h.set_mtime(1_700_000_000);
+        match content {
+            Some(data) => {
+                h.set_entry_type(tar::EntryType::Regular);
+                h.set_size(data.len() as u64);
+                h.set_cksum();
+                b.append(&h, &data[..]).expect("file");
+            }
+            None => {
+                h.set_entry_type(tar::EntryType::Directory);
+                h.set_size(0);
+                h.set_cksum();
+                b.append(&h, &b""[..]).expect("dir");
+            }
+        }
+    }
+    b.into_inner().expect("tar")
+}
+
+/// (path, size) of each tar entry as the `tar` crate reads it.
+pub fn entries_of(tar_bytes: &[u8]) -> Vec<(String, u64, bool)> {
+    let mut archive = tar::Archive::new(tar_bytes);
+    archive
+        .entries()
+        .expect("entries")
+        .map(|e| {
+            let e = e.expect("entry");
+            let path = e.path().expect("path").to_string_lossy().into_owned();
+            let is_dir = e.header().entry_type().is_dir();
+            (
+                path.trim_end_matches('/').to_string(),
+                e.header().size().expect("size"),
+                is_dir,
+            )
+        })
+        .collect()
+}
+
+/// The merged filesystem worked out naively: path -> (layer from 1, size, is_dir).
+pub fn merged_naively(tars: &[Vec<u8>]) -> std::collections::BTreeMap<String, (usize, u64, bool)> {
+    let mut fs: std::collections::BTreeMap<String, (usize, u64, bool)> =
+        std::collections::BTreeMap::new();
+    for (i, t) in tars.iter().enumerate() {
+        let entries = entries_of(t);
+        for (path, _, _) in &entries {
+            let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+            if name == ".wh..wh..opq" {
+                fs.retain(|p, _| !p.starts_with(&format!("{dir}/")));
+            } else if let Some(gone) = name.strip_prefix(".wh.") {
+                let gone = if dir.is_empty() {
+                    gone.to_string()
+                } else {
+                    format!("{dir}/{gone}")
+                };
+                fs.retain(|p, _| *p != gone && !p.starts_with(&format!("{gone}/")));
+            }
+        }
+        for (path, size, is_dir) in entries {
+            if !path.rsplit('/').next().unwrap_or("").starts_with(".wh.") {
+                fs.insert(path, (i + 1, size, is_dir));
+            }
+        }
+    }
+    fs
 }
