@@ -297,3 +297,35 @@ fn bad_selections_are_one_sentence() {
         .run(&["files", &reference, "--platform", "linux/arm64"])
         .fails_with_one_line(&["no platform linux/arm64", "linux/amd64"]);
 }
+
+/// A download that breaks off (a reset connection, a body shorter than announced) is one
+/// sentence naming the layer, nothing is cached, and the next run lists the layer whole.
+#[test]
+fn a_download_that_breaks_off_is_one_sentence_and_caches_nothing() {
+    use support::fault_proxy::{Fault, FaultProxy, Rule};
+    let registry = registry();
+    let layer = Blob {
+        media_type: OCI_GZIP,
+        bytes: gnu_tar(std::path::Path::new("/"), &["-cz", "usr/share/doc/tar"]),
+    };
+    support::block_on(push_image(
+        &registry.client(),
+        "flaky",
+        "v1",
+        std::slice::from_ref(&layer),
+    ));
+    let proxy = FaultProxy::start(&registry.addr());
+    let reference = format!("{}/flaky:v1", proxy.addr());
+    let blob_path = format!("/v2/flaky/blobs/{}", layer.digest());
+    let sandbox = Sandbox::new();
+    for fault in [Fault::ResetMidBody, Fault::TruncateBody] {
+        proxy.clear();
+        proxy.add(Rule::always("GET", &blob_path, fault.clone()));
+        let run = sandbox.run(&["files", &reference]);
+        run.fails_with_one_line(&[layer.digest().as_str(), "broke off"]);
+    }
+    proxy.clear();
+    let run = sandbox.run(&["files", &reference, "--json"]);
+    run.ok();
+    assert_same_listing(&run.json()["layers"][0], &layer);
+}

@@ -122,11 +122,15 @@ pub fn list_blob<R: Read>(
     let tar_bytes = match (parsed, drained) {
         (Ok(n), Ok(_)) => n,
         (Err(e), _) => {
-            // A listing that failed over bytes that are not the layer says so first.
-            return Err(match check_digest(&shared, layer) {
-                Err(mismatch) if matches!(e, TarError::Corrupt(_) | TarError::Io(_)) => mismatch,
-                _ => tar_error(layer, e),
-            });
+            // A download that broke off says so; otherwise a listing that failed over bytes
+            // that are not the layer says that first.
+            let error = tar_error(layer, e);
+            if matches!(error, LayerError::Corrupt { .. })
+                && let Err(mismatch) = check_digest(&shared, layer)
+            {
+                return Err(mismatch);
+            }
+            return Err(error);
         }
         (Ok(_), Err(e)) => return Err(io_error(layer, e)),
     };
