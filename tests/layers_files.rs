@@ -329,3 +329,97 @@ fn a_download_that_breaks_off_is_one_sentence_and_caches_nothing() {
     run.ok();
     assert_same_listing(&run.json()["layers"][0], &layer);
 }
+
+/// An eStargz layer is listed from its TOC through Range requests: the footer and the TOC,
+/// less than 1% of the layer's bytes by the registry's access log, and the listing equals
+/// `tar -tv` of the blob (less the TOC's own entry). A TOC that does not match its
+/// annotation is not believed: the layer is streamed instead.
+#[test]
+fn estargz_layers_are_listed_from_their_toc_with_range_requests() {
+    use sha2::Digest as _;
+    use support::layers::{estargz, push_image_annotated, sent_bytes};
+    let registry = registry();
+    let files: Vec<(String, Vec<u8>)> = (0..20)
+        .map(|i| {
+            let mut state = 0x9e37_79b9_u64.wrapping_mul(i + 1);
+            let data = (0..200_000)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    state as u8
+                })
+                .collect();
+            (format!("data/file-{i:02}.bin"), data)
+        })
+        .collect();
+    let refs: Vec<(&str, Vec<u8>)> = files.iter().map(|(p, d)| (p.as_str(), d.clone())).collect();
+    let (bytes, toc) = estargz(&refs);
+    let layer = Blob {
+        media_type: OCI_GZIP,
+        bytes,
+    };
+    let good = json_annotation(&hex::encode(sha2::Sha256::digest(&toc)));
+    let wrong = json_annotation(&hex::encode(sha2::Sha256::digest(b"another toc")));
+    let client = registry.client();
+    let steps = vec!["eStargz".to_string()];
+    for (tag, annotation) in [("good", good), ("wrong", wrong)] {
+        support::block_on(push_image_annotated(
+            &client,
+            "lazy",
+            tag,
+            std::slice::from_ref(&layer),
+            serde_json::json!({}),
+            &steps,
+            &[Some(annotation)],
+        ));
+    }
+    let blob_path = format!("/v2/lazy/blobs/{}", layer.digest());
+    let truth: Vec<TarLine> = tar_tv(&layer.bytes)
+        .into_iter()
+        .filter(|l| l.path != "stargz.index.json")
+        .collect();
+
+    let sandbox = Sandbox::new();
+    let before = registry.log().len();
+    let run = sandbox.run(&["files", &format!("{}/lazy:good", registry.addr()), "--json"]);
+    run.ok();
+    registry.access_log_since(0);
+    let sent = sent_bytes(&registry.log()[before..], &blob_path);
+    assert_eq!(sent.len(), 2, "footer and TOC: {sent:?}");
+    assert!(sent.iter().all(|(status, _)| *status == 206), "{sent:?}");
+    let read: u64 = sent.iter().map(|(_, b)| b).sum();
+    assert!(
+        sent.contains(&(206, 51)),
+        "the footer read is logged with its size: {sent:?}"
+    );
+    assert!(
+        read * 100 < layer.bytes.len() as u64,
+        "{read} bytes read of {}",
+        layer.bytes.len()
+    );
+    let listed = &run.json()["layers"][0];
+    assert_eq!(lines_of_json(listed), truth);
+    assert_eq!(
+        listed["entries"][1]["sha256"],
+        hex::encode(sha2::Sha256::digest(&files[0].1))
+    );
+
+    // Another sandbox (no cache): the wrong annotation makes regatta stream the layer.
+    let before = registry.log().len();
+    let run = Sandbox::new().run(&[
+        "files",
+        &format!("{}/lazy:wrong", registry.addr()),
+        "--json",
+    ]);
+    run.ok();
+    registry.access_log_since(0);
+    let sent = sent_bytes(&registry.log()[before..], &blob_path);
+    assert!(sent.iter().any(|(status, _)| *status == 200), "{sent:?}");
+    // Streamed, the TOC's own tar entry is listed too, as tar -tv lists it.
+    assert_same_listing(&run.json()["layers"][0], &layer);
+}
+
+fn json_annotation(toc_hex: &str) -> serde_json::Value {
+    serde_json::json!({ "containerd.io/snapshot/stargz/toc.digest": format!("sha256:{toc_hex}") })
+}

@@ -112,8 +112,9 @@ async fn list_layout_layer(
     Ok((listing, Origin::Registry))
 }
 
-/// Lists `layer` of `repo`: from the cache when it holds it, else streamed from the
-/// registry once, digest checked, and cached.
+/// Lists `layer` of `repo`: from the cache when it holds it; an eStargz layer from its
+/// table of contents through Range requests (see [`super::estargz`]); else streamed from
+/// the registry once, digest checked. Then cached.
 pub async fn list_layer(
     client: &Client,
     repo: &RepoName,
@@ -124,6 +125,14 @@ pub async fn list_layer(
         && let Some(listing) = cache.get(&layer.digest).await
     {
         return Ok((listing, Origin::Cache));
+    }
+    if let Some(toc) = super::estargz::toc_digest(layer)
+        && let Some(listing) = super::estargz::list_from_toc(client, repo, layer, &toc).await
+    {
+        if let Some(cache) = &options.cache {
+            cache.put(&listing).await;
+        }
+        return Ok((listing, Origin::Registry));
     }
     let digest = layer.digest.clone();
     let mut body = client

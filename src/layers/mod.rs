@@ -12,6 +12,7 @@ pub mod cache;
 pub mod diff;
 pub mod entry;
 pub mod error;
+pub mod estargz;
 pub mod fetch;
 pub mod hints;
 pub mod merge;

@@ -89,6 +89,34 @@ impl Client {
         })
     }
 
+    /// Bytes `start..=end` of a blob (an HTTP Range request), or `None` when the registry
+    /// ignored the range and began sending the whole blob (the answer is dropped unread).
+    /// At most `MAX_DOCUMENT_BYTES` times 16 are read. Not checked against the digest: a
+    /// part cannot be; the caller checks what the part says.
+    pub async fn get_blob_range(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+        start: u64,
+        end: u64,
+    ) -> Result<Option<Vec<u8>>, RegistryError> {
+        let url = self.url(&format!("{repo}/blobs/{digest}"))?;
+        let mut call = Call::new(
+            Method::GET,
+            url.clone(),
+            RequestKind::BlobGet,
+            format!("repository:{repo}:pull"),
+            format!("blob {digest} in {repo}"),
+        );
+        call.range = Some(format!("bytes={start}-{end}"));
+        let response = self.execute(call).await?;
+        if response.status() != StatusCode::PARTIAL_CONTENT {
+            return Ok(None);
+        }
+        let limit = (end.saturating_sub(start) + 1).min(16 * MAX_DOCUMENT_BYTES);
+        read_capped(response, limit, url.as_str()).await.map(Some)
+    }
+
     /// Uploads `bytes` as one blob (POST then a single PUT) and returns its digest. A blob the
     /// registry already has in this repository is not sent again.
     pub async fn upload_blob(

@@ -134,6 +134,8 @@ pub(crate) struct Call {
     pub any_status: bool,
     /// Overrides the client's request timeout (a layer's body takes longer than a manifest's).
     pub timeout: Option<Duration>,
+    /// A `Range` header (`bytes=START-END`), for reading part of a blob.
+    pub range: Option<String>,
 }
 
 impl Call {
@@ -149,6 +151,7 @@ impl Call {
             body: None,
             any_status: false,
             timeout: None,
+            range: None,
         }
     }
 
@@ -369,6 +372,9 @@ impl Client {
             }
             if let Some(timeout) = call.timeout {
                 request = request.timeout(timeout);
+            }
+            if let Some(range) = &call.range {
+                request = request.header(header::RANGE, range);
             }
             let outcome = {
                 let _permit = inner

@@ -216,10 +216,24 @@ pub async fn push_image_with(
     run_config: serde_json::Value,
     history: &[String],
 ) -> Digest {
+    let none = vec![None; layers.len()];
+    push_image_annotated(client, repo, tag, layers, run_config, history, &none).await
+}
+
+/// [`push_image_with`] with annotations on the layer descriptors (one per layer).
+pub async fn push_image_annotated(
+    client: &Client,
+    repo: &str,
+    tag: &str,
+    layers: &[Blob],
+    run_config: serde_json::Value,
+    history: &[String],
+    annotations: &[Option<serde_json::Value>],
+) -> Digest {
     let repo = RepoName::parse(repo).expect("repo name");
     let mut descriptors = Vec::new();
     let mut diff_ids = Vec::new();
-    for layer in layers {
+    for (layer, annotation) in layers.iter().zip(annotations) {
         let digest = client
             .upload_blob(&repo, layer.bytes.clone())
             .await
@@ -227,11 +241,15 @@ pub async fn push_image_with(
         // A broken fixture has no uncompressed form; its diff_id is then only a placeholder.
         let tar = layer.try_tar().unwrap_or_else(|| layer.bytes.clone());
         diff_ids.push(Digest::sha256_of(&tar).to_string());
-        descriptors.push(json!({
+        let mut descriptor = json!({
             "mediaType": layer.media_type,
             "digest": digest.to_string(),
             "size": layer.bytes.len(),
-        }));
+        });
+        if let Some(a) = annotation {
+            descriptor["annotations"] = a.clone();
+        }
+        descriptors.push(descriptor);
     }
     let config = serde_json::to_vec(&json!({
         "created": "2025-01-01T00:00:00Z",
@@ -477,4 +495,95 @@ pub fn merged_naively(tars: &[Vec<u8>]) -> std::collections::BTreeMap<String, (u
         }
     }
     fs
+}
+
+/// An eStargz blob (containerd/stargz-snapshotter `docs/estargz.md`) of these files: each
+/// entry in a gzip member of its own, then the TOC (`stargz.index.json` in a gzip'd tar,
+/// with the end-of-archive blocks), then the 51-byte footer pointing at the TOC. Also a
+/// valid `tar.gz` (multi-member gzip), which GNU tar reads. Returns the blob and the TOC
+/// JSON (whose sha256 is the `toc.digest` annotation).
+pub fn estargz(files: &[(&str, Vec<u8>)]) -> (Vec<u8>, Vec<u8>) {
+    use flate2::write::GzEncoder;
+    use sha2::{Digest as _, Sha256};
+    let member = |bytes: &[u8]| {
+        let mut e = GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(bytes).expect("gzip");
+        e.finish().expect("gzip")
+    };
+    let header = |path: &str, kind: tar::EntryType, size: u64, mode: u32| {
+        let mut h = tar::Header::new_ustar();
+        h.set_path(path).expect("path");
+        h.set_entry_type(kind);
+        h.set_size(size);
+        h.set_mode(mode);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(1_700_000_000);
+        h.set_cksum();
+        h.as_bytes().to_vec()
+    };
+    let pad = |n: usize| vec![0u8; (512 - n % 512) % 512];
+    let mut blob = Vec::new();
+    let mut toc = vec![json!({
+        "name": "data/", "type": "dir", "modtime": "2023-11-14T22:13:20Z", "mode": 0o755,
+    })];
+    blob.extend(member(&header(
+        "data/",
+        tar::EntryType::Directory,
+        0,
+        0o755,
+    )));
+    for (path, content) in files {
+        let mut raw = header(path, tar::EntryType::Regular, content.len() as u64, 0o644);
+        raw.extend_from_slice(content);
+        raw.extend(pad(content.len()));
+        toc.push(json!({
+            "name": path, "type": "reg", "size": content.len(),
+            "modtime": "2023-11-14T22:13:20Z", "mode": 0o644,
+            "offset": blob.len(),
+            "digest": format!("sha256:{}", hex::encode(Sha256::digest(content))),
+        }));
+        blob.extend(member(&raw));
+    }
+    let toc_json = serde_json::to_vec(&json!({"version": 1, "entries": toc})).expect("toc");
+    let toc_offset = blob.len();
+    let mut raw = header(
+        "stargz.index.json",
+        tar::EntryType::Regular,
+        toc_json.len() as u64,
+        0o644,
+    );
+    raw.extend_from_slice(&toc_json);
+    raw.extend(pad(toc_json.len()));
+    raw.extend(vec![0u8; 1024]);
+    blob.extend(member(&raw));
+    // The footer: an empty gzip member whose extra field `SG` holds the TOC offset.
+    let mut footer = vec![0x1f, 0x8b, 0x08, 0x04, 0, 0, 0, 0, 0, 0xff, 26, 0];
+    footer.extend_from_slice(b"SG");
+    footer.extend_from_slice(&22u16.to_le_bytes());
+    footer.extend_from_slice(format!("{toc_offset:016x}STARGZ").as_bytes());
+    footer.extend_from_slice(&[0x01, 0x00, 0x00, 0xff, 0xff]);
+    footer.extend_from_slice(&[0; 8]);
+    assert_eq!(footer.len(), 51);
+    blob.extend(footer);
+    (blob, toc_json)
+}
+
+/// Bytes the registry sent for GETs whose path starts with `prefix`, by status, from its
+/// access log (Distribution logs the response size after the status).
+pub fn sent_bytes(log: &str, prefix: &str) -> Vec<(u16, u64)> {
+    log.lines()
+        .filter_map(|line| {
+            let (_, rest) = line.split_once("] \"")?;
+            let (request, rest) = rest.split_once('"')?;
+            let mut parts = request.split(' ');
+            if parts.next()? != "GET" || !parts.next()?.starts_with(prefix) {
+                return None;
+            }
+            let mut fields = rest.split_whitespace();
+            let status = fields.next()?.parse().ok()?;
+            let bytes = fields.next()?.parse().unwrap_or(0);
+            Some((status, bytes))
+        })
+        .collect()
 }
