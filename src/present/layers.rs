@@ -94,11 +94,16 @@ pub fn layer_heading(position: usize, count: usize, listing: &Listing) -> String
         crate::layers::Compression::Zstd => "zstd",
         crate::layers::Compression::None => "uncompressed",
     };
+    // A listing read from an eStargz table of contents does not know the tar's size.
+    let tar = if listing.tar_bytes == 0 {
+        "from its table of contents".to_string()
+    } else {
+        format!("{} tar", size(listing.tar_bytes))
+    };
     format!(
-        "Layer {position}/{count} {} · {} {compression} · {} tar · {} entries",
+        "Layer {position}/{count} {} · {} {compression} · {tar} · {} entries",
         listing.layer,
         size(listing.compressed_bytes),
-        size(listing.tar_bytes),
         listing.entries.len()
     )
 }
