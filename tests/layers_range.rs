@@ -70,3 +70,45 @@ fn estargz_falls_back_to_streaming_when_range_is_ignored() {
         assert_eq!(ranged, [true, false]);
     });
 }
+
+/// A registry that serves other bytes than the digest names: one sentence saying so, and
+/// no listing (the digest is checked by the download, beside the listing).
+#[test]
+fn bytes_that_are_not_the_layer_are_refused() {
+    support::block_on(async {
+        let real = support::layers::gzip(&support::layers::special_entries());
+        let digest = regatta::registry::Digest::sha256_of(b"the layer the manifest names");
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path(format!("/v2/liar/blobs/{digest}")))
+            .respond_with(ResponseTemplate::new(200).set_body_bytes(real.clone()))
+            .mount(&server)
+            .await;
+        let client = Client::new(
+            RegistryAddr::parse(&server.address().to_string()).expect("addr"),
+            ClientOptions {
+                credentials: CredentialSource::Anonymous,
+                certs_d_roots: Vec::new(),
+                ..ClientOptions::default()
+            },
+        )
+        .expect("client");
+        let layer = Descriptor {
+            media_type: "application/vnd.oci.image.layer.v1.tar+gzip".into(),
+            digest: digest.clone(),
+            size: real.len() as u64,
+            platform: None,
+            annotations: None,
+        };
+        let repo = RepoName::parse("liar").expect("repo");
+        let e = list_layer(&client, &repo, &layer, &ListOptions::default())
+            .await
+            .expect_err("refused");
+        let text = e.to_string();
+        assert!(
+            text.contains(digest.as_str()) && text.contains("is not what its digest says"),
+            "{text}"
+        );
+        assert!(text.contains(&regatta::registry::Digest::sha256_of(&real).to_string()));
+    });
+}

@@ -14,7 +14,7 @@ use super::archive::Limits;
 use super::cache::ListingCache;
 use super::entry::Listing;
 use super::error::LayerError;
-use super::stream::list_blob;
+use super::stream::{Hasher, list_blob, list_blob_checked_elsewhere};
 use crate::registry::{Client, Descriptor, RepoName};
 
 /// Chunks in flight between the download and the listing.
@@ -153,27 +153,58 @@ pub async fn list_layer(
             chunk: Vec::new(),
             at: 0,
         };
-        list_blob(reader, &listed, &media_type, &limits, progress)
+        list_blob_checked_elsewhere(reader, &listed, &media_type, &limits, progress)
     });
+    // The digest is computed here, as the bytes arrive, in parallel with the listing
+    // thread's inflating and parsing; `None` when the download did not reach the end.
+    let mut hasher = Hasher::for_layer(&digest);
     let download = async move {
-        loop {
+        let complete = loop {
             let next = match body.chunk().await {
-                Ok(Some(chunk)) => Ok(chunk),
-                Ok(None) => break,
+                Ok(Some(chunk)) => {
+                    hasher.update(&chunk);
+                    Ok(chunk)
+                }
+                Ok(None) => break true,
                 Err(e) => Err(io::Error::other(Broken(e.to_string()))),
             };
             let failed = next.is_err();
             // The listing stopped (it failed, or has what it needs): stop downloading.
             if tx.send(next).await.is_err() || failed {
-                break;
+                break false;
             }
-        }
+        };
+        // The listing sees the end of the input when the sender is gone.
+        drop(tx);
+        (complete, hasher)
     };
-    let ((), listing) = tokio::join!(download, listing);
+    let ((complete, hasher), listing) = tokio::join!(download, listing);
     let listing = listing.map_err(|e| LayerError::Internal {
         layer: digest.clone(),
         detail: e.to_string(),
-    })??;
+    })?;
+    // A listing is given out only for bytes that are the layer; a listing that failed over
+    // bytes that are not the layer says that first (a download that broke off says so).
+    let actual = if complete { hasher.finish() } else { None };
+    let mismatch =
+        actual
+            .filter(|a| a != digest.as_str())
+            .map(|actual| LayerError::DigestMismatch {
+                layer: digest.clone(),
+                actual,
+            });
+    let listing = match (listing, mismatch) {
+        (Ok(_), Some(mismatch)) => return Err(mismatch),
+        (Err(LayerError::Corrupt { .. }), Some(mismatch)) => return Err(mismatch),
+        (Ok(listing), None) => listing,
+        (Err(e), _) => return Err(e),
+    };
+    if !complete {
+        return Err(LayerError::Download {
+            layer: digest.clone(),
+            detail: "the download ended before the layer did".into(),
+        });
+    }
     if let Some(cache) = &options.cache {
         cache.put(&listing).await;
     }

@@ -35,9 +35,38 @@ pub fn detect(first: &[u8], media_type: &str) -> Compression {
     }
 }
 
-enum Hasher {
+/// The running digest of a blob's raw bytes.
+pub(crate) enum Hasher {
     Sha256(Sha256),
     Sha512(Sha512),
+    /// Checked elsewhere (by the download, on another thread).
+    Elsewhere,
+}
+
+impl Hasher {
+    pub(crate) fn for_layer(layer: &Digest) -> Self {
+        match layer.algorithm() {
+            "sha512" => Hasher::Sha512(Sha512::new()),
+            _ => Hasher::Sha256(Sha256::new()),
+        }
+    }
+
+    pub(crate) fn update(&mut self, bytes: &[u8]) {
+        match self {
+            Hasher::Sha256(h) => h.update(bytes),
+            Hasher::Sha512(h) => h.update(bytes),
+            Hasher::Elsewhere => {}
+        }
+    }
+
+    /// `algorithm:hex`, or `None` when hashed elsewhere.
+    pub(crate) fn finish(self) -> Option<String> {
+        match self {
+            Hasher::Sha256(h) => Some(format!("sha256:{}", hex::encode(h.finalize()))),
+            Hasher::Sha512(h) => Some(format!("sha512:{}", hex::encode(h.finalize()))),
+            Hasher::Elsewhere => None,
+        }
+    }
 }
 
 /// What the raw reader has seen: bytes and their hash.
@@ -56,10 +85,7 @@ impl<R: Read> Read for RawHandle<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let mut raw = self.0.borrow_mut();
         let n = raw.inner.read(buf)?;
-        match &mut raw.hasher {
-            Hasher::Sha256(h) => h.update(&buf[..n]),
-            Hasher::Sha512(h) => h.update(&buf[..n]),
-        }
+        raw.hasher.update(&buf[..n]);
         raw.bytes += n as u64;
         raw.progress.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
@@ -76,10 +102,36 @@ pub fn list_blob<R: Read>(
     limits: &Limits,
     progress: Arc<AtomicU64>,
 ) -> Result<Listing, LayerError> {
-    let hasher = match layer.algorithm() {
-        "sha512" => Hasher::Sha512(Sha512::new()),
-        _ => Hasher::Sha256(Sha256::new()),
-    };
+    list_with(
+        raw,
+        layer,
+        media_type,
+        limits,
+        progress,
+        Hasher::for_layer(layer),
+    )
+}
+
+/// [`list_blob`] for a caller that checks the digest itself (the download hashes the bytes
+/// on its own thread, in parallel with the listing); a failed listing is not checked.
+pub(crate) fn list_blob_checked_elsewhere<R: Read>(
+    raw: R,
+    layer: &Digest,
+    media_type: &str,
+    limits: &Limits,
+    progress: Arc<AtomicU64>,
+) -> Result<Listing, LayerError> {
+    list_with(raw, layer, media_type, limits, progress, Hasher::Elsewhere)
+}
+
+fn list_with<R: Read>(
+    raw: R,
+    layer: &Digest,
+    media_type: &str,
+    limits: &Limits,
+    progress: Arc<AtomicU64>,
+    hasher: Hasher,
+) -> Result<Listing, LayerError> {
     let shared = Rc::new(RefCell::new(Raw {
         inner: raw,
         hasher,
@@ -147,18 +199,13 @@ pub fn list_blob<R: Read>(
 
 fn check_digest<R>(shared: &Rc<RefCell<Raw<R>>>, layer: &Digest) -> Result<(), LayerError> {
     let mut raw = shared.borrow_mut();
-    let hasher = std::mem::replace(&mut raw.hasher, Hasher::Sha256(Sha256::new()));
-    let actual = match hasher {
-        Hasher::Sha256(h) => format!("sha256:{}", hex::encode(h.finalize())),
-        Hasher::Sha512(h) => format!("sha512:{}", hex::encode(h.finalize())),
-    };
-    if actual == layer.as_str() {
-        Ok(())
-    } else {
-        Err(LayerError::DigestMismatch {
+    let hasher = std::mem::replace(&mut raw.hasher, Hasher::Elsewhere);
+    match hasher.finish() {
+        Some(actual) if actual != layer.as_str() => Err(LayerError::DigestMismatch {
             layer: layer.clone(),
             actual,
-        })
+        }),
+        _ => Ok(()),
     }
 }
 
