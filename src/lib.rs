@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod copy;
 pub mod demo;
+pub mod layers;
 pub mod layout;
 pub mod present;
 pub mod referrers;

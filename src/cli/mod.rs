@@ -6,8 +6,11 @@ mod audit;
 mod cleanup_untagged;
 mod copy;
 mod delete;
+mod diff;
 mod du;
 mod export;
+mod files;
+mod hints;
 mod info;
 mod inspect;
 mod list;
@@ -206,6 +209,55 @@ pub enum Command {
     Export(export::ExportArgs),
     /// Push the tagged images of an OCI image layout directory to a registry.
     Import(export::ImportArgs),
+    /// List the files in an image's layers, read from the registry without pulling (each
+    /// layer streamed once and cached by digest), as `tar -tv` shows them.
+    Files {
+        /// TARGET/REPOSITORY[:TAG|@DIGEST] (the tag defaults to latest).
+        reference: String,
+        /// The platform of a multi-platform image (os/arch[/variant]; default linux/amd64).
+        #[arg(long, value_name = "P")]
+        platform: Option<String>,
+        /// Only this layer: its position from 1 (bottom first), or its digest (a unique
+        /// prefix of the hex is enough).
+        #[arg(long, value_name = "N|DIGEST")]
+        layer: Option<String>,
+        /// The merged filesystem a container sees (whiteouts applied), each path with the
+        /// layer that last wrote it.
+        #[arg(long, conflicts_with = "layer")]
+        merged: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Why an image is big: wasted bytes and efficiency as dive measures them, duplicate
+    /// files, the largest files and directories, known waste (package caches, .git).
+    Hints {
+        /// TARGET/REPOSITORY[:TAG|@DIGEST]; with --repo, TARGET/REPOSITORY.
+        reference: String,
+        /// The platform of a multi-platform image (os/arch[/variant]; default linux/amd64).
+        #[arg(long, value_name = "P")]
+        platform: Option<String>,
+        /// Every tag of the repository, and the sums over its distinct images.
+        #[arg(long)]
+        repo: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// What changed between two images: config (env, labels, entrypoint, cmd, user, ports,
+    /// history), layers shared and not, and the files of their merged filesystems.
+    Diff {
+        /// The first image, TARGET/REPOSITORY[:TAG|@DIGEST].
+        before: String,
+        /// The second image.
+        after: String,
+        /// The platform to compare in multi-platform images (default linux/amd64).
+        #[arg(long, value_name = "P")]
+        platform: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 impl Command {
@@ -219,6 +271,8 @@ impl Command {
             | Command::Du { json, .. }
             | Command::Restore { json, .. }
             | Command::Info { json, .. } => *json,
+            Command::Files { json, .. } | Command::Hints { json, .. } => *json,
+            Command::Diff { json, .. } => *json,
             Command::Audit { json, format, .. } => *json || *format == audit::Format::Json,
             Command::Rm { apply, .. } | Command::Cleanup { apply, .. } => apply.json,
             Command::Completions { .. } => false,
@@ -374,6 +428,35 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Some(Command::Cp(args)) => succeeded(copy::run(&ctx, &args).await?),
             Some(Command::Export(args)) => succeeded(export::export(&ctx, &args).await?),
             Some(Command::Import(args)) => succeeded(export::import(&ctx, &args).await?),
+            Some(Command::Files {
+                reference,
+                platform,
+                layer,
+                merged,
+                json,
+            }) => {
+                files::run(
+                    &ctx,
+                    &reference,
+                    platform.as_deref(),
+                    layer.as_deref(),
+                    merged,
+                    json,
+                )
+                .await
+            }
+            Some(Command::Hints {
+                reference,
+                platform,
+                repo,
+                json,
+            }) => hints::run(&ctx, &reference, platform.as_deref(), repo, json).await,
+            Some(Command::Diff {
+                before,
+                after,
+                platform,
+                json,
+            }) => diff::run(&ctx, &before, &after, platform.as_deref(), json).await,
         }
     })
 }

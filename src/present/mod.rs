@@ -12,6 +12,7 @@ pub mod columns;
 mod columns_tests;
 pub mod copy;
 pub mod failures;
+pub mod layers;
 pub mod plan;
 #[cfg(test)]
 mod plan_tests;

@@ -1,5 +1,7 @@
 //! `/v2/R/blobs/...`: HEAD, GET, and monolithic upload (used to push fixtures and placeholders).
 
+use std::time::Duration;
+
 use reqwest::{Method, StatusCode, header};
 use url::Url;
 
@@ -59,6 +61,60 @@ impl Client {
             });
         }
         Ok(body)
+    }
+
+    /// A blob's body as a stream, for layers too large to hold: the response to a GET made
+    /// with auth and retries like any other, read chunk by chunk by the caller, who checks
+    /// the digest. The request may take the client's timeout plus one second per 256 KiB of
+    /// `size`; a body that breaks off is not resumed.
+    pub async fn get_blob_stream(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+        size: u64,
+    ) -> Result<BlobStream, RegistryError> {
+        let url = self.url(&format!("{repo}/blobs/{digest}"))?;
+        let mut call = Call::new(
+            Method::GET,
+            url.clone(),
+            RequestKind::BlobGet,
+            format!("repository:{repo}:pull"),
+            format!("blob {digest} in {repo}"),
+        );
+        call.timeout = Some(self.options().request_timeout + Duration::from_secs(size / 262_144));
+        let response = self.execute(call).await?;
+        Ok(BlobStream {
+            response,
+            url: url.to_string(),
+        })
+    }
+
+    /// Bytes `start..=end` of a blob (an HTTP Range request), or `None` when the registry
+    /// ignored the range and began sending the whole blob (the answer is dropped unread).
+    /// At most `MAX_DOCUMENT_BYTES` times 16 are read. Not checked against the digest: a
+    /// part cannot be; the caller checks what the part says.
+    pub async fn get_blob_range(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+        start: u64,
+        end: u64,
+    ) -> Result<Option<Vec<u8>>, RegistryError> {
+        let url = self.url(&format!("{repo}/blobs/{digest}"))?;
+        let mut call = Call::new(
+            Method::GET,
+            url.clone(),
+            RequestKind::BlobGet,
+            format!("repository:{repo}:pull"),
+            format!("blob {digest} in {repo}"),
+        );
+        call.range = Some(format!("bytes={start}-{end}"));
+        let response = self.execute(call).await?;
+        if response.status() != StatusCode::PARTIAL_CONTENT {
+            return Ok(None);
+        }
+        let limit = (end.saturating_sub(start) + 1).min(16 * MAX_DOCUMENT_BYTES);
+        read_capped(response, limit, url.as_str()).await.map(Some)
     }
 
     /// Uploads `bytes` as one blob (POST then a single PUT) and returns its digest. A blob the
@@ -141,5 +197,38 @@ impl Client {
             url: url.to_string(),
             detail: format!("bad upload Location {location:?}: {e}"),
         })
+    }
+}
+
+/// The body of a blob GET, read as it arrives (see [`Client::get_blob_stream`]).
+pub struct BlobStream {
+    response: reqwest::Response,
+    url: String,
+}
+
+impl BlobStream {
+    /// The length the registry announced, if it did.
+    pub fn content_length(&self) -> Option<u64> {
+        self.response.content_length()
+    }
+
+    /// The next piece of the body; `None` at its end.
+    pub async fn chunk(&mut self) -> Result<Option<Vec<u8>>, RegistryError> {
+        match self.response.chunk().await {
+            Ok(chunk) => Ok(chunk.map(Into::into)),
+            Err(e) => Err(RegistryError::Unreachable {
+                host: self
+                    .response
+                    .url()
+                    .host_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                detail: format!(
+                    "the body of {} broke off: {}",
+                    self.url,
+                    super::error::describe_reqwest_error(&e)
+                ),
+            }),
+        }
     }
 }

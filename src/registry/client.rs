@@ -132,6 +132,10 @@ pub(crate) struct Call {
     /// Return any final status instead of mapping 4xx/5xx to errors (the capability probe
     /// reads the status itself). Auth challenges and retries are handled as usual.
     pub any_status: bool,
+    /// Overrides the client's request timeout (a layer's body takes longer than a manifest's).
+    pub timeout: Option<Duration>,
+    /// A `Range` header (`bytes=START-END`), for reading part of a blob.
+    pub range: Option<String>,
 }
 
 impl Call {
@@ -146,6 +150,8 @@ impl Call {
             content_type: None,
             body: None,
             any_status: false,
+            timeout: None,
+            range: None,
         }
     }
 
@@ -363,6 +369,12 @@ impl Client {
             }
             if let Some(body) = &call.body {
                 request = request.body(body.clone());
+            }
+            if let Some(timeout) = call.timeout {
+                request = request.timeout(timeout);
+            }
+            if let Some(range) = &call.range {
+                request = request.header(header::RANGE, range);
             }
             let outcome = {
                 let _permit = inner

@@ -79,6 +79,8 @@ pub mod tls;
 pub mod tmux;
 pub mod token_server;
 pub mod truth;
+// Layer listings: GNU tar blobs, special-entry fixtures, `tar -tv` as the truth.
+pub mod layers;
 
 use std::future::Future;
 

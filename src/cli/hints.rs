@@ -1,0 +1,169 @@
+//! `regatta hints REF`: why an image is big (wasted bytes as dive measures them, efficiency,
+//! duplicates, largest files and directories, known waste), from its layer listings; with
+//! `--repo`, for every tag of a repository and summed.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::Context;
+use super::files::{list_layers, open_image};
+use super::output::{print_json, print_lines};
+use crate::layers::hints::{Hints, hints};
+use crate::layers::select::{select_image, select_layers};
+use crate::present::layers::{hints_lines, percent};
+use crate::present::{size, size_exact};
+use crate::registry::image::fetch_image;
+use crate::registry::{ManifestRef, RepoName};
+use crate::target;
+
+#[derive(Debug, Serialize)]
+struct HintsReport {
+    reference: String,
+    digest: String,
+    #[serde(flatten)]
+    hints: Hints,
+}
+
+#[derive(Debug, Serialize)]
+struct RepoHints {
+    repository: String,
+    /// Per tag, sorted by tag.
+    tags: Vec<TagHints>,
+    /// Sums over the distinct images (a digest tagged twice counts once).
+    wasted_bytes: u64,
+    duplicate_bytes: u64,
+    /// Tags that could not be read, with the reason.
+    failures: Vec<(String, String)>,
+}
+
+#[derive(Debug, Serialize)]
+struct TagHints {
+    tag: String,
+    digest: String,
+    file_bytes: u64,
+    wasted_bytes: u64,
+    efficiency: f64,
+    duplicate_bytes: u64,
+}
+
+pub async fn run(
+    ctx: &Context,
+    input: &str,
+    wanted_platform: Option<&str>,
+    repo_wide: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    if repo_wide {
+        return run_repo(ctx, input, wanted_platform, json).await;
+    }
+    let open = open_image(ctx, input, wanted_platform).await?;
+    let image = open.image();
+    let layers = select_layers(image, None).map_err(anyhow::Error::msg)?;
+    let listings = list_layers(&open.source, &layers, json).await?;
+    let report = HintsReport {
+        reference: open.full_reference.clone(),
+        digest: image.digest.to_string(),
+        hints: hints(&listings),
+    };
+    if json {
+        return print_json(&report);
+    }
+    let mut lines = vec![
+        format!("Reference:    {}", report.reference),
+        format!("Digest:       {}", report.digest),
+    ];
+    lines.extend(hints_lines(&report.hints));
+    print_lines(lines)
+}
+
+async fn run_repo(
+    ctx: &Context,
+    input: &str,
+    wanted_platform: Option<&str>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let (target, repo) = target::resolve_repo(input, &ctx.config, &ctx.overrides)?;
+    ctx.warn_for(&target);
+    let source = target.open()?;
+    let layer_source = super::files::layer_source(&target, &repo)?;
+    let mut tags = source.tags(&repo).await?;
+    tags.sort();
+    let mut rows = Vec::new();
+    let mut failures = Vec::new();
+    let mut distinct: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for tag in tags {
+        let result = async {
+            let tree = fetch_image(source.as_ref(), &repo, &ManifestRef::Tag(tag.clone())).await?;
+            let image = select_image(&tree, wanted_platform).map_err(anyhow::Error::msg)?;
+            let layers = select_layers(image, None).map_err(anyhow::Error::msg)?;
+            let listings = list_layers(&layer_source, &layers, json).await?;
+            anyhow::Ok((image.digest.to_string(), hints(&listings)))
+        }
+        .await;
+        match result {
+            Ok((digest, h)) => {
+                distinct.insert(digest.clone(), (h.wasted_bytes, h.duplicate_bytes));
+                rows.push(TagHints {
+                    tag: tag.to_string(),
+                    digest,
+                    file_bytes: h.file_bytes,
+                    wasted_bytes: h.wasted_bytes,
+                    efficiency: h.efficiency,
+                    duplicate_bytes: h.duplicate_bytes,
+                });
+            }
+            Err(e) => failures.push((tag.to_string(), format!("{e:#}"))),
+        }
+    }
+    let report = RepoHints {
+        repository: repo_name(&repo),
+        wasted_bytes: distinct
+            .values()
+            .fold(0u64, |a, (w, _)| a.saturating_add(*w)),
+        duplicate_bytes: distinct
+            .values()
+            .fold(0u64, |a, (_, d)| a.saturating_add(*d)),
+        tags: rows,
+        failures,
+    };
+    for (tag, e) in &report.failures {
+        eprintln!(
+            "regatta: warning: {}",
+            crate::sanitize::sanitize(&format!("{repo}:{tag}: {e}"))
+        );
+    }
+    if json {
+        return print_json(&report);
+    }
+    let mut lines = vec![format!(
+        "{:<24} {:>10} {:>10} {:>10} {:>10}",
+        "TAG", "FILES", "WASTED", "EFFICIENCY", "DUPLICATES"
+    )];
+    for r in &report.tags {
+        lines.push(format!(
+            "{:<24} {:>10} {:>10} {:>10} {:>10}",
+            r.tag,
+            size(r.file_bytes),
+            size(r.wasted_bytes),
+            percent(r.efficiency),
+            size(r.duplicate_bytes)
+        ));
+    }
+    lines.push(String::new());
+    lines.push(format!(
+        "Wasted in {} (distinct images): {}",
+        report.repository,
+        size_exact(report.wasted_bytes)
+    ));
+    lines.push(format!(
+        "Duplicates in {}: {}",
+        report.repository,
+        size_exact(report.duplicate_bytes)
+    ));
+    print_lines(lines)
+}
+
+fn repo_name(repo: &RepoName) -> String {
+    repo.to_string()
+}

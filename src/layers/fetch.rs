@@ -1,0 +1,238 @@
+//! A layer from the registry into [`super::stream::list_blob`]: the body is downloaded by an
+//! async loop and handed chunk by chunk, through a small bounded channel, to the listing on
+//! a blocking thread. Nothing holds more than a few chunks; dropping the future stops the
+//! download, and the listing thread then ends at the next chunk it waits for.
+
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use tokio::sync::mpsc;
+
+use super::archive::Limits;
+use super::cache::ListingCache;
+use super::entry::Listing;
+use super::error::LayerError;
+use super::stream::{Hasher, list_blob, list_blob_checked_elsewhere};
+use crate::registry::{Client, Descriptor, RepoName};
+
+/// Chunks in flight between the download and the listing.
+const CHANNEL_CHUNKS: usize = 16;
+
+/// The payload of the `io::Error` the listing sees when the download broke off, so the
+/// error names the download and not the archive.
+#[derive(Debug)]
+pub struct Broken(pub String);
+
+impl std::fmt::Display for Broken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Broken {}
+
+/// Where a listing came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Read from the on-disk cache: no blob request was made.
+    Cache,
+    /// Read from the registry (and stored in the cache, when there is one) or the layout.
+    Registry,
+}
+
+/// How to list layers: caps, the cache, and the counter of bytes read (progress).
+#[derive(Debug, Clone, Default)]
+pub struct ListOptions {
+    pub limits: Limits,
+    pub cache: Option<ListingCache>,
+    /// Raw bytes read so far (for a progress display), across every layer listed with it.
+    pub progress: Arc<AtomicU64>,
+}
+
+/// Where the layers of one repository are read from.
+#[derive(Debug, Clone)]
+pub enum LayerSource {
+    /// A registry: blobs streamed through its client.
+    Registry { client: Client, repo: RepoName },
+    /// An OCI image layout on disk: `blobs/<algorithm>/<hex>` under this directory.
+    Layout { dir: PathBuf },
+}
+
+impl LayerSource {
+    /// Lists `layer`: from the cache when it holds it, else read once and cached.
+    pub async fn list(
+        &self,
+        layer: &Descriptor,
+        options: &ListOptions,
+    ) -> Result<(Listing, Origin), LayerError> {
+        match self {
+            LayerSource::Registry { client, repo } => {
+                list_layer(client, repo, layer, options).await
+            }
+            LayerSource::Layout { dir } => list_layout_layer(dir, layer, options).await,
+        }
+    }
+}
+
+/// Lists `layer` from a layout directory (no cache: the file is already local).
+async fn list_layout_layer(
+    dir: &Path,
+    layer: &Descriptor,
+    options: &ListOptions,
+) -> Result<(Listing, Origin), LayerError> {
+    let digest = layer.digest.clone();
+    let path = dir
+        .join("blobs")
+        .join(digest.algorithm())
+        .join(digest.hex());
+    let media_type = layer.media_type.clone();
+    let limits = options.limits;
+    let progress = options.progress.clone();
+    let listed = digest.clone();
+    let listing = tokio::task::spawn_blocking(move || {
+        let file = std::fs::File::open(&path).map_err(|e| LayerError::Download {
+            layer: listed.clone(),
+            detail: format!("{}: {e}", path.display()),
+        })?;
+        list_blob(
+            io::BufReader::with_capacity(256 * 1024, file),
+            &listed,
+            &media_type,
+            &limits,
+            progress,
+        )
+    })
+    .await
+    .map_err(|e| LayerError::Internal {
+        layer: digest,
+        detail: e.to_string(),
+    })??;
+    Ok((listing, Origin::Registry))
+}
+
+/// Lists `layer` of `repo`: from the cache when it holds it; an eStargz layer from its
+/// table of contents through Range requests (see [`super::estargz`]); else streamed from
+/// the registry once, digest checked. Then cached.
+pub async fn list_layer(
+    client: &Client,
+    repo: &RepoName,
+    layer: &Descriptor,
+    options: &ListOptions,
+) -> Result<(Listing, Origin), LayerError> {
+    if let Some(cache) = &options.cache
+        && let Some(listing) = cache.get(&layer.digest).await
+    {
+        return Ok((listing, Origin::Cache));
+    }
+    if let Some(toc) = super::estargz::toc_digest(layer)
+        && let Some(listing) = super::estargz::list_from_toc(client, repo, layer, &toc).await
+    {
+        if let Some(cache) = &options.cache {
+            cache.put(&listing).await;
+        }
+        return Ok((listing, Origin::Registry));
+    }
+    let digest = layer.digest.clone();
+    let mut body = client
+        .get_blob_stream(repo, &digest, layer.size)
+        .await
+        .map_err(|source| LayerError::Registry {
+            layer: digest.clone(),
+            source,
+        })?;
+    let (tx, rx) = mpsc::channel::<io::Result<Vec<u8>>>(CHANNEL_CHUNKS);
+    let media_type = layer.media_type.clone();
+    let limits = options.limits;
+    let progress = options.progress.clone();
+    let listed = digest.clone();
+    let listing = tokio::task::spawn_blocking(move || {
+        let reader = ChannelReader {
+            rx,
+            chunk: Vec::new(),
+            at: 0,
+        };
+        list_blob_checked_elsewhere(reader, &listed, &media_type, &limits, progress)
+    });
+    // The digest is computed here, as the bytes arrive, in parallel with the listing
+    // thread's inflating and parsing; `None` when the download did not reach the end.
+    let mut hasher = Hasher::for_layer(&digest);
+    let download = async move {
+        let complete = loop {
+            let next = match body.chunk().await {
+                Ok(Some(chunk)) => {
+                    hasher.update(&chunk);
+                    Ok(chunk)
+                }
+                Ok(None) => break true,
+                Err(e) => Err(io::Error::other(Broken(e.to_string()))),
+            };
+            let failed = next.is_err();
+            // The listing stopped (it failed, or has what it needs): stop downloading.
+            if tx.send(next).await.is_err() || failed {
+                break false;
+            }
+        };
+        // The listing sees the end of the input when the sender is gone.
+        drop(tx);
+        (complete, hasher)
+    };
+    let ((complete, hasher), listing) = tokio::join!(download, listing);
+    let listing = listing.map_err(|e| LayerError::Internal {
+        layer: digest.clone(),
+        detail: e.to_string(),
+    })?;
+    // A listing is given out only for bytes that are the layer; a listing that failed over
+    // bytes that are not the layer says that first (a download that broke off says so).
+    let actual = if complete { hasher.finish() } else { None };
+    let mismatch =
+        actual
+            .filter(|a| a != digest.as_str())
+            .map(|actual| LayerError::DigestMismatch {
+                layer: digest.clone(),
+                actual,
+            });
+    let listing = match (listing, mismatch) {
+        (Ok(_), Some(mismatch)) => return Err(mismatch),
+        (Err(LayerError::Corrupt { .. }), Some(mismatch)) => return Err(mismatch),
+        (Ok(listing), None) => listing,
+        (Err(e), _) => return Err(e),
+    };
+    if !complete {
+        return Err(LayerError::Download {
+            layer: digest.clone(),
+            detail: "the download ended before the layer did".into(),
+        });
+    }
+    if let Some(cache) = &options.cache {
+        cache.put(&listing).await;
+    }
+    Ok((listing, Origin::Registry))
+}
+
+/// The receiving end of the channel as a `Read`.
+struct ChannelReader {
+    rx: mpsc::Receiver<io::Result<Vec<u8>>>,
+    chunk: Vec<u8>,
+    at: usize,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.at == self.chunk.len() {
+            match self.rx.blocking_recv() {
+                Some(Ok(chunk)) => {
+                    self.chunk = chunk;
+                    self.at = 0;
+                }
+                Some(Err(e)) => return Err(e),
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.at);
+        buf[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}

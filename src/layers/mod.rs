@@ -1,0 +1,26 @@
+//! Inside the layers: what files each layer of an image holds, read straight from the
+//! registry without pulling. A layer is streamed once ([`fetch`]), its digest checked, its
+//! compression found from its first bytes, its tar read by a parser of our own with caps
+//! against hostile archives ([`archive`]), and its listing kept on disk by digest
+//! ([`cache`]), so a layer shared by many tags is read once, ever.
+//!
+//! Layer: beside `analysis/` (pure functions over what was read) and above `registry/`,
+//! whose client it reads through; it knows no front end.
+
+pub mod archive;
+pub mod cache;
+pub mod diff;
+pub mod entry;
+pub mod error;
+pub mod estargz;
+pub mod fetch;
+pub mod hints;
+pub mod merge;
+pub mod select;
+pub mod stream;
+
+pub use archive::Limits;
+pub use cache::ListingCache;
+pub use entry::{Compression, Entry, EntryKind, Listing, Whiteout};
+pub use error::LayerError;
+pub use fetch::{LayerSource, ListOptions, Origin, list_layer};

@@ -1,0 +1,183 @@
+//! `regatta files --merged` and `regatta hints`: the merged filesystem and the size hints of
+//! an image pushed to a real registry, checked against values worked out here from the
+//! tarballs the test built (read back with the `tar` crate, an independent reader).
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use support::cli::Sandbox;
+use support::layers::{Blob, OCI_GZIP, bytes, entries_of, gzip, layer, merged_naively, push_image};
+use support::registry::TestRegistry;
+
+fn layers() -> Vec<Vec<u8>> {
+    let blob = bytes(9, 4096);
+    let a2 = bytes(2, 1500);
+    vec![
+        layer(&[
+            ("app/", None),
+            ("app/a", Some(bytes(1, 1000))),
+            ("app/b", Some(bytes(3, 2000))),
+            ("tmp/build/", None),
+            ("tmp/build/x", Some(bytes(4, 300))),
+            ("tmp/build/y", Some(bytes(5, 400))),
+            ("var/lib/apt/lists/pkgs", Some(bytes(6, 5000))),
+            ("src/.git/objects/o1", Some(bytes(7, 700))),
+            ("data/blob1", Some(blob.clone())),
+        ]),
+        layer(&[
+            ("app/a", Some(a2.clone())),
+            ("app/.wh.b", Some(Vec::new())),
+            ("tmp/.wh.build", Some(Vec::new())),
+            ("copy/blob1-again", Some(blob)),
+            ("var/cache/apt/archives/x.deb", Some(bytes(8, 800))),
+        ]),
+        layer(&[
+            ("var/cache/.wh..wh..opq", Some(Vec::new())),
+            ("app/a", Some(a2)),
+            ("new/file", Some(bytes(10, 10))),
+        ]),
+    ]
+}
+
+fn push(registry: &TestRegistry, tag: &str, tars: &[Vec<u8>]) {
+    let blobs: Vec<Blob> = tars
+        .iter()
+        .map(|t| Blob {
+            media_type: OCI_GZIP,
+            bytes: gzip(t),
+        })
+        .collect();
+    support::block_on(push_image(&registry.client(), "waste/app", tag, &blobs));
+}
+
+#[test]
+fn merged_filesystem_and_hints_match_the_tarballs() {
+    let registry = TestRegistry::start();
+    let tars = layers();
+    push(&registry, "v2", &tars);
+    let reference = format!("{}/waste/app:v2", registry.addr());
+    let sandbox = Sandbox::new();
+
+    // The merged filesystem.
+    let run = sandbox.run(&["files", &reference, "--merged", "--json"]);
+    run.ok();
+    let report = run.json();
+    let ours: BTreeMap<String, (usize, u64, bool)> = report["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| {
+            (
+                e["path"].as_str().expect("path").to_string(),
+                (
+                    e["layer"].as_u64().expect("layer") as usize,
+                    e["size"].as_u64().expect("size"),
+                    e["kind"] == "dir",
+                ),
+            )
+        })
+        .collect();
+    let truth = merged_naively(&tars);
+    assert_eq!(ours, truth);
+    assert!(!ours.contains_key("app/b") && !ours.contains_key("tmp/build/x"));
+    assert!(!ours.contains_key("var/cache/apt/archives/x.deb"), "opaque");
+    assert_eq!(ours["app/a"].0, 3);
+
+    // The hints. Dive's measure over the layers above, by hand (see layers::hints):
+    // leaves app/a 1000+1500+1500, app/b 2000+0 (a deleted file counts 0; its minimum is
+    // 0, so it adds nothing to `minimum`), tmp/build
+    // 0+300+400 once (a parent in layer 1, so its whiteout is its only leaf), and the
+    // single-layer files x 300, y 400, lists 5000, o1 700, blob1 4096, copy 4096, deb 800,
+    // new/file 10.
+    let wasted = 4000 + 2000;
+    let minimum = 1000 + 700 + 300 + 400 + 5000 + 700 + 4096 + 4096 + 800 + 10;
+    let all = 4000 + 2000 + 700 + 300 + 400 + 5000 + 700 + 4096 + 4096 + 800 + 10;
+    let run = sandbox.run(&["hints", &reference, "--json"]);
+    run.ok();
+    let h = run.json();
+    assert_eq!(h["wasted_bytes"], wasted);
+    let score = h["efficiency"].as_f64().expect("score");
+    assert!(
+        (score - f64::from(minimum) / f64::from(all)).abs() < 1e-9,
+        "{score}"
+    );
+    // The files a container sees, from the naive merge.
+    let seen: u64 = truth
+        .values()
+        .filter(|(_, _, is_dir)| !is_dir)
+        .map(|(_, size, _)| size)
+        .sum();
+    assert_eq!(h["file_bytes"], seen);
+    let in_layers: u64 = tars
+        .iter()
+        .flat_map(|t| entries_of(t))
+        .filter(|(_, _, is_dir)| !is_dir)
+        .map(|(_, size, _)| size)
+        .sum();
+    assert_eq!(h["layer_file_bytes"], in_layers);
+    // blob1 copied (4096) and app/a written twice with the same bytes (1500).
+    assert_eq!(h["duplicate_bytes"], 4096 + 1500);
+    let waste: BTreeMap<String, (u64, u64)> = h["known_waste"]
+        .as_array()
+        .expect("known waste")
+        .iter()
+        .map(|w| {
+            (
+                w["kind"].as_str().expect("kind").to_string(),
+                (
+                    w["files"].as_u64().expect("n"),
+                    w["bytes"].as_u64().expect("b"),
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(
+        waste,
+        BTreeMap::from([
+            ("apt_lists".to_string(), (1, 5000)),
+            ("git_dir".to_string(), (1, 700)),
+        ]),
+        "the apt cache was hidden by the opaque directory"
+    );
+    assert_eq!(h["largest_files"][0]["bytes"], 5000);
+    assert_eq!(h["largest_files"][0]["path"], "var/lib/apt/lists/pkgs");
+
+    let text = sandbox.run(&["hints", &reference]);
+    text.ok();
+    assert!(
+        text.stdout.contains("Wasted:       5.9 KiB (6000 bytes)"),
+        "{}",
+        text.stdout
+    );
+}
+
+#[test]
+fn repository_hints_sum_distinct_images() {
+    let registry = TestRegistry::start();
+    let tars = layers();
+    push(&registry, "v1", &tars[..1]);
+    push(&registry, "v2", &tars);
+    push(&registry, "v2-alias", &tars);
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(&[
+        "hints",
+        &format!("{}/waste/app", registry.addr()),
+        "--repo",
+        "--json",
+    ]);
+    run.ok();
+    let r = run.json();
+    let tags: Vec<&str> = r["tags"]
+        .as_array()
+        .expect("tags")
+        .iter()
+        .map(|t| t["tag"].as_str().expect("tag"))
+        .collect();
+    assert_eq!(tags, ["v1", "v2", "v2-alias"]);
+    assert_eq!(r["tags"][0]["wasted_bytes"], 0);
+    assert_eq!(r["tags"][1]["wasted_bytes"], 6000);
+    // v2 and its alias are one image: counted once.
+    assert_eq!(r["wasted_bytes"], 6000);
+    assert_eq!(r["duplicate_bytes"], 4096 + 1500);
+}
