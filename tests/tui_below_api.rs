@@ -37,8 +37,7 @@ async fn the_storage_view_shows_the_numbers_du_storage_reads() {
     };
     let now = jiff::Timestamp::now();
     let locations = BTreeMap::from([("local".to_string(), root.clone())]);
-    let mut app =
-        App::new(vec![entry], true, now, Theme::PLAIN).with_storage_locations(locations);
+    let mut app = App::new(vec![entry], true, now, Theme::PLAIN).with_storage_locations(locations);
     app.update(Action::Resize {
         width: 140,
         height: 40,
@@ -59,7 +58,10 @@ async fn the_storage_view_shows_the_numbers_du_storage_reads() {
     assert_eq!(report.registry.untagged_manifests, 2);
     assert_eq!(report.registry.uploads, 1);
     assert_eq!(report.registry.upload_bytes, 2345);
-    assert!(report.garbage_collect.plain.bytes > 0, "the deleted tmp's blobs");
+    assert!(
+        report.garbage_collect.plain.bytes > 0,
+        "the deleted tmp's blobs"
+    );
 
     // The CLI's numbers over the same storage.
     let home = Sandbox::new();

@@ -10,11 +10,11 @@ use crate::analysis::sharing::tag_sharing;
 use crate::present::failures::{failure_line, incomplete};
 use crate::registry::RepoName;
 use crate::tui::action::{Action, Effect, ReqId};
-use crate::tui::storage_layout::{ABANDONED_AFTER, LayoutState};
 use crate::tui::columns::{Field, RepoSizes};
 use crate::tui::keymap::ViewKind;
 use crate::tui::listing::SortKey;
 use crate::tui::storage::{ScanState, Storage};
+use crate::tui::storage_layout::{ABANDONED_AFTER, LayoutState};
 use crate::tui::views::View;
 use crate::tui::views::repos::ReposView;
 use crate::tui::views::storage::StorageView;
@@ -378,10 +378,7 @@ impl App {
             (LayoutState::Reading(_) | LayoutState::Read(_), false) => return Vec::new(),
         }
         let req = self.req();
-        let abandoned_before = self
-            .now
-            .checked_sub(ABANDONED_AFTER)
-            .unwrap_or(self.now);
+        let abandoned_before = self.now.checked_sub(ABANDONED_AFTER).unwrap_or(self.now);
         self.storages[entry].layout.set(LayoutState::Reading(req));
         effects.push(Effect::ReadStorage {
             req,
@@ -408,7 +405,9 @@ impl App {
             return Vec::new();
         };
         let state = match action {
-            Action::StorageRead { result: Ok(report), .. } => LayoutState::Read(report),
+            Action::StorageRead {
+                result: Ok(report), ..
+            } => LayoutState::Read(report),
             Action::StorageRead { result: Err(e), .. } | Action::TaskFailed { error: e, .. } => {
                 self.error(e.clone());
                 LayoutState::Failed(e)

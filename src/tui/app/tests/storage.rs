@@ -488,6 +488,6 @@ async fn the_storage_view_reads_the_configured_storage_once_and_shows_du_storage
         req: again,
         result: Err(why.clone()),
     });
-    assert_eq!(below(&app), [why.clone()]);
+    assert_eq!(below(&app), std::slice::from_ref(&why));
     assert!(matches!(app.message(), Some(Message::Error(e)) if *e == why));
 }
