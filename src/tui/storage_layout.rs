@@ -27,6 +27,9 @@ pub struct StorageLayout {
     /// Where the storage is (`/var/lib/registry`, `s3://bucket/prefix`); `None`: the view
     /// sees what the API shows only.
     pub location: Option<String>,
+    /// A registry that has a storage of its own (not an OCI layout nor the demo): without
+    /// `location`, the view says what it cannot see.
+    pub registry: bool,
     pub state: LayoutState,
     /// Bumped on every change of `state`, so views tell their lines are old.
     pub revision: u64,

@@ -343,6 +343,9 @@ impl App {
             View::Tags(v) => (v.entry, Some(v.repo.to_string())),
             _ => return Vec::new(),
         };
+        if let Some(storage) = self.storages.get_mut(entry) {
+            storage.layout.registry = self.entries[entry].client.is_some();
+        }
         self.stack
             .push(View::Storage(StorageView::new(entry, focus)));
         self.read_storage_layout(entry, false)

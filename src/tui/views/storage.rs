@@ -8,7 +8,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Borders, Paragraph};
+use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Borders, Paragraph, Wrap};
 
 use super::Ctx;
 use crate::analysis::ages::{AGE_BUCKETS, age_histogram};
@@ -135,23 +135,40 @@ impl StorageView {
     }
 
     pub fn render(&self, f: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
-        // The storage-level numbers take what they need, up to half the view.
-        let below_height = (self.below.len() as u16 + 2).min(area.height / 2);
+        // The storage-level numbers take what they need (wrapped), up to half the view.
+        let width = usize::from(area.width.saturating_sub(2)).max(1);
+        let wrapped: usize = self
+            .below
+            .iter()
+            .map(|l| l.chars().count().div_ceil(width).max(1))
+            .sum();
+        let below_height = if self.below.is_empty() {
+            0
+        } else {
+            (wrapped as u16 + 2).min(area.height / 2)
+        };
         let [summary, below, charts] = Layout::vertical([
             Constraint::Length(2),
             Constraint::Length(below_height),
             Constraint::Min(0),
         ])
         .areas(area);
-        let block = Block::new()
-            .borders(Borders::ALL)
-            .title(" the registry's own storage ");
-        let lines: Vec<Line> = self
-            .below
-            .iter()
-            .map(|l| Line::from(sanitize(l).into_owned()))
-            .collect();
-        f.render_widget(Paragraph::new(lines).block(block), below);
+        if below_height > 0 {
+            let block = Block::new()
+                .borders(Borders::ALL)
+                .title(" the registry's own storage ");
+            let lines: Vec<Line> = self
+                .below
+                .iter()
+                .map(|l| Line::from(sanitize(l).into_owned()))
+                .collect();
+            f.render_widget(
+                Paragraph::new(lines)
+                    .block(block)
+                    .wrap(Wrap { trim: false }),
+                below,
+            );
+        }
         let scanning = ctx.storage(self.entry).and_then(Storage::progress);
         f.render_widget(
             Paragraph::new(summary_lines(
@@ -275,7 +292,11 @@ impl StorageView {
 /// The storage-level lines: `du --storage`'s, or why there are none (yet).
 fn below_lines(layout: &StorageLayout, now: Timestamp) -> Vec<String> {
     let Some(location) = &layout.location else {
-        return vec![UNSEEN_TUI.to_string()];
+        return if layout.registry {
+            vec![UNSEEN_TUI.to_string()]
+        } else {
+            Vec::new()
+        };
     };
     match &layout.state {
         LayoutState::Read(report) => storage_lines(report, now),

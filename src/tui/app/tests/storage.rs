@@ -400,9 +400,18 @@ async fn the_storage_view_splits_images_and_attached_artifacts() {
     assert!(screen.contains(&want), "{want:?} not in:\n{screen}");
 }
 
-/// The sample registry, scanned, with `storage` in its config entry when given.
+/// The sample registry (with a client, as a registry has), scanned, with `storage` in its
+/// config entry when given.
 async fn scanned_with_storage(location: Option<&str>) -> App {
-    let entries = vec![entry("demo", Ok(shared(fixtures::sample())))];
+    let client = crate::registry::Client::new(
+        crate::registry::RegistryAddr::parse("demo.example").unwrap(),
+        crate::registry::ClientOptions::default(),
+    )
+    .unwrap();
+    let entries = vec![RegistryEntry {
+        client: Some(client),
+        ..entry("demo", Ok(shared(fixtures::sample())))
+    }];
     let locations = location
         .map(|l| [("demo".to_string(), l.to_string())].into())
         .unwrap_or_default();
@@ -443,6 +452,10 @@ async fn without_a_storage_entry_the_storage_view_says_what_it_cannot_see() {
         below(&app),
         [crate::present::storage_layout::UNSEEN_TUI.to_string()]
     );
+    // An OCI layout or the demo has no registry storage to speak of.
+    let mut demo = scanned(vec![entry("demo", Ok(shared(fixtures::sample())))]).await;
+    demo.update(Action::OpenStorage);
+    assert!(below(&demo).is_empty());
 }
 
 #[tokio::test]
