@@ -50,9 +50,17 @@ pub async fn run(ctx: &Context, input: Option<&str>) -> anyhow::Result<()> {
             Some((e.name.clone(), registry.gc_command.clone()?))
         })
         .collect();
+    let storages = entries
+        .iter()
+        .filter_map(|e| {
+            let (_, registry) = ctx.config.find_registry(&e.name)?;
+            Some((e.name.clone(), registry.storage.clone()?))
+        })
+        .collect();
     let options = tui::RunOptions {
         policies: ctx.config.policies.clone(),
         gc_commands,
+        storages,
         audit: crate::audit::AuditSettings::from_config(&ctx.config.audit)
             .map_err(|e| anyhow::anyhow!("[audit] {e}"))?
             .avoiding(ctx.config.policies.keys()),

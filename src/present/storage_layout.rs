@@ -15,6 +15,9 @@ use crate::storage::account::StorageReport;
 /// What `du` says when it has no access to the storage.
 pub const UNSEEN: &str = "without the registry's storage (--storage PATH, or `storage` in its config entry) du sees what tags reach only: not untagged manifests, blobs waiting for garbage collection or abandoned uploads";
 
+/// What the TUI's storage view says when the registry has no `storage` in its config entry.
+pub const UNSEEN_TUI: &str = "without `storage` in this registry's config entry (storage = \"/var/lib/registry\") this view sees what tags reach only: not untagged manifests, blobs waiting for garbage collection or abandoned uploads";
+
 pub const STORAGE_REPO_COLUMNS: &[ColumnSpec] = &[
     col("REPOSITORY", Fill(3), Left),
     col("TAGS", Fixed(6), Right),

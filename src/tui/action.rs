@@ -212,6 +212,11 @@ pub enum Action {
         req: ReqId,
         result: Result<Arc<crate::tui::referrers::ReferrersFound>, RegistryError>,
     },
+    /// The registry's own storage was read (`Effect::ReadStorage`).
+    StorageRead {
+        req: ReqId,
+        result: Result<Arc<crate::storage::account::StorageReport>, String>,
+    },
     /// The work of a request stopped unexpectedly (it panicked).
     TaskFailed {
         req: ReqId,
@@ -284,6 +289,7 @@ impl Action {
                 | Action::Restored { .. }
                 | Action::AuditBuilt { .. }
                 | Action::ReferrersFound { .. }
+                | Action::StorageRead { .. }
                 | Action::TaskFailed { .. }
         )
     }
@@ -305,6 +311,7 @@ impl Action {
             | Action::Restored { req, .. }
             | Action::AuditBuilt { req, .. }
             | Action::ReferrersFound { req, .. }
+            | Action::StorageRead { req, .. }
             | Action::TaskFailed { req, .. } => Some(*req),
             _ => None,
         }
@@ -385,6 +392,13 @@ pub enum Effect {
     Abort(Vec<ReqId>),
     /// Put this text on the clipboard (OSC 52).
     Copy(String),
+    /// Read the registry's own storage at `location` (read-only), as `du --storage` does;
+    /// uploads started before `abandoned_before` are abandoned.
+    ReadStorage {
+        req: ReqId,
+        location: String,
+        abandoned_before: jiff::Timestamp,
+    },
 }
 
 impl Effect {
@@ -427,6 +441,7 @@ impl Effect {
             } => format!("find referrers {req} {repo}@{subject}"),
             Effect::Abort(reqs) => format!("abort {reqs:?}"),
             Effect::Copy(text) => format!("copy {} bytes", text.len()),
+            Effect::ReadStorage { req, .. } => format!("read storage {req}"),
         }
     }
 
@@ -443,7 +458,8 @@ impl Effect {
             | Effect::ListBackups { req, .. }
             | Effect::Restore { req, .. }
             | Effect::Audit { req, .. }
-            | Effect::FindReferrers { req, .. } => Some(*req),
+            | Effect::FindReferrers { req, .. }
+            | Effect::ReadStorage { req, .. } => Some(*req),
             Effect::Abort(_)
             | Effect::Copy(_)
             | Effect::CancelApply(_)

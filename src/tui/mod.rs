@@ -21,6 +21,7 @@ pub mod listing;
 pub mod memory;
 pub mod referrers;
 pub mod storage;
+pub mod storage_layout;
 pub mod terminal;
 pub mod theme;
 pub mod views;
@@ -74,6 +75,8 @@ pub struct RunOptions {
     pub audit: AuditSettings,
     /// Each registry's `gc_command` (by entry name), offered after a delete.
     pub gc_commands: BTreeMap<String, String>,
+    /// Each registry's `storage` (by entry name), read by the storage view.
+    pub storages: BTreeMap<String, String>,
 }
 
 impl Default for RunOptions {
@@ -84,6 +87,7 @@ impl Default for RunOptions {
             journal: Journal::default_location().map(|j| j.dir().to_path_buf()),
             audit: AuditSettings::default(),
             gc_commands: BTreeMap::new(),
+            storages: BTreeMap::new(),
         }
     }
 }
@@ -119,7 +123,8 @@ pub async fn run_with(
     .with_probes(true)
     .with_policies(options.policies.into_iter().collect())
     .with_audit(options.audit)
-    .with_gc_commands(options.gc_commands);
+    .with_gc_commands(options.gc_commands)
+    .with_storage_locations(options.storages);
     let (tx, mut results) = mpsc::unbounded_channel();
     let mut workers = Workers::new(tx);
 

@@ -109,6 +109,8 @@ pub struct Storage {
     repositories_listed: bool,
     /// Repositories the scan is done with: their tags, manifests and configs are in.
     scanned: HashSet<RepoName>,
+    /// The registry's own storage (its `storage` config entry), read beside the scan.
+    pub layout: super::storage_layout::StorageLayout,
 }
 
 impl Default for Storage {
@@ -129,6 +131,7 @@ impl Default for Storage {
             revision: 0,
             repositories_listed: false,
             scanned: HashSet::new(),
+            layout: Default::default(),
         }
     }
 }

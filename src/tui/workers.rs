@@ -213,6 +213,24 @@ impl Workers {
                 };
                 (req, Box::pin(work))
             }
+            Effect::ReadStorage {
+                req,
+                location,
+                abandoned_before,
+            } => {
+                let tx = tx.clone();
+                let work = async move {
+                    let result = async {
+                        let storage = crate::storage::open(&location).await?;
+                        crate::storage::read_report(storage.as_ref(), abandoned_before).await
+                    }
+                    .await
+                    .map(Arc::new)
+                    .map_err(|e| format!("cannot read the storage {location}: {e}"));
+                    let _ = tx.send(Action::StorageRead { req, result });
+                };
+                (req, Box::pin(work))
+            }
             Effect::FetchImage {
                 req,
                 entry,

@@ -42,7 +42,7 @@ impl App {
             Action::OpenConfig => self.open_config(),
             Action::ToggleMark => self.toggle_mark(),
             Action::ClearMarks => self.clear_marks(),
-            Action::OpenStorage => self.open_storage(),
+            Action::OpenStorage => return self.open_storage(),
             Action::RequestDelete => return self.request_delete(),
             Action::OpenDeleted => return self.open_deleted(),
             Action::Restore => return self.restore_selected(),
@@ -326,6 +326,7 @@ impl App {
             View::Storage(v) => {
                 let entry = v.entry;
                 effects.extend(self.start_scan(entry, true));
+                effects.extend(self.read_storage_layout(entry, true));
                 return effects;
             }
             // A new scan; the audit is built again from it.

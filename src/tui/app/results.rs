@@ -33,6 +33,10 @@ impl App {
             Action::TaskFailed { .. } if self.restores.contains_key(&req) => {
                 return self.on_restored(action);
             }
+            Action::StorageRead { .. } => return self.on_storage_read(action),
+            Action::TaskFailed { .. } if self.reads_storage(req) => {
+                return self.on_storage_read(action);
+            }
             _ => {}
         }
         let Some(owner) = self.stack.iter().position(|v| v.loads().contains(&req)) else {

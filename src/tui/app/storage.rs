@@ -9,11 +9,12 @@ use crate::analysis::model::ScanEvent;
 use crate::analysis::sharing::tag_sharing;
 use crate::present::failures::{failure_line, incomplete};
 use crate::registry::RepoName;
-use crate::tui::action::{Action, Effect};
+use crate::tui::action::{Action, Effect, ReqId};
 use crate::tui::columns::{Field, RepoSizes};
 use crate::tui::keymap::ViewKind;
 use crate::tui::listing::SortKey;
 use crate::tui::storage::{ScanState, Storage};
+use crate::tui::storage_layout::{ABANDONED_AFTER, LayoutState};
 use crate::tui::views::View;
 use crate::tui::views::repos::ReposView;
 use crate::tui::views::storage::StorageView;
@@ -336,14 +337,88 @@ impl App {
         }
     }
 
-    pub(super) fn open_storage(&mut self) {
+    pub(super) fn open_storage(&mut self) -> Vec<Effect> {
         let (entry, focus) = match self.top() {
             View::Repos(v) => (v.entry, v.selected().map(|r| r.name.to_string())),
             View::Tags(v) => (v.entry, Some(v.repo.to_string())),
-            _ => return,
+            _ => return Vec::new(),
         };
+        if let Some(storage) = self.storages.get_mut(entry) {
+            storage.layout.registry = self.entries[entry].client.is_some();
+        }
         self.stack
             .push(View::Storage(StorageView::new(entry, focus)));
+        self.read_storage_layout(entry, false)
+    }
+
+    /// Each registry's `storage` (by entry name): the storage view reads it beside the API.
+    pub fn with_storage_locations(
+        mut self,
+        locations: std::collections::BTreeMap<String, String>,
+    ) -> Self {
+        for (i, e) in self.entries.iter().enumerate() {
+            if let Some(location) = locations.get(&e.name) {
+                self.storages[i].layout.location = Some(location.clone());
+            }
+        }
+        self
+    }
+
+    /// Starts reading the registry's own storage, when it has one and it was not read (or
+    /// `force`: read it again).
+    pub(super) fn read_storage_layout(&mut self, entry: usize, force: bool) -> Vec<Effect> {
+        let Some(layout) = self.storages.get(entry).map(|s| &s.layout) else {
+            return Vec::new();
+        };
+        let Some(location) = layout.location.clone() else {
+            return Vec::new();
+        };
+        let mut effects = Vec::new();
+        match (&layout.state, force) {
+            (LayoutState::Unread | LayoutState::Failed(_), _) => {}
+            (LayoutState::Reading(old), true) => effects.push(Effect::Abort(vec![*old])),
+            (LayoutState::Read(_), true) => {}
+            (LayoutState::Reading(_) | LayoutState::Read(_), false) => return Vec::new(),
+        }
+        let req = self.req();
+        let abandoned_before = self.now.checked_sub(ABANDONED_AFTER).unwrap_or(self.now);
+        self.storages[entry].layout.set(LayoutState::Reading(req));
+        effects.push(Effect::ReadStorage {
+            req,
+            location,
+            abandoned_before,
+        });
+        effects
+    }
+
+    /// Whether `req` reads a registry's storage.
+    pub(super) fn reads_storage(&self, req: ReqId) -> bool {
+        self.storages.iter().any(|s| s.layout.req() == Some(req))
+    }
+
+    /// The registry's storage was read (or could not be).
+    pub(super) fn on_storage_read(&mut self, action: Action) -> Vec<Effect> {
+        let req = action.req();
+        let Some(entry) = self
+            .storages
+            .iter()
+            .position(|s| req.is_some() && s.layout.req() == req)
+        else {
+            tracing::debug!("dropped a stale storage read for {req:?}");
+            return Vec::new();
+        };
+        let state = match action {
+            Action::StorageRead {
+                result: Ok(report), ..
+            } => LayoutState::Read(report),
+            Action::StorageRead { result: Err(e), .. } | Action::TaskFailed { error: e, .. } => {
+                self.error(e.clone());
+                LayoutState::Failed(e)
+            }
+            _ => return Vec::new(),
+        };
+        self.storages[entry].layout.set(state);
+        Vec::new()
     }
 }
 

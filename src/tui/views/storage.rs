@@ -8,16 +8,18 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Borders, Paragraph};
+use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Borders, Paragraph, Wrap};
 
 use super::Ctx;
 use crate::analysis::ages::{AGE_BUCKETS, age_histogram};
 use crate::analysis::sharing::{DigestSharing, digest_sharing};
 use crate::analysis::storage::{RegistryStats, RepoStats};
+use crate::present::storage_layout::{UNSEEN_TUI, storage_lines};
 use crate::registry::RepoName;
 use crate::sanitize::sanitize;
 use crate::tui::format;
 use crate::tui::storage::Storage;
+use crate::tui::storage_layout::{LayoutState, StorageLayout};
 use crate::tui::widgets::table::TableState;
 
 /// Repository names longer than this are cut in the chart, so the bars keep their room.
@@ -47,6 +49,11 @@ pub struct StorageView {
     detail_now: Option<Timestamp>,
     /// The repository to select once the ranking is built (the one selected before).
     focus: Option<String>,
+    /// The storage-level numbers read from the registry's own storage, as `du --storage`
+    /// prints them (or the sentence saying what the view cannot see).
+    pub below: Vec<String>,
+    /// The layout revision and clock `below` was built from.
+    below_of: Option<(u64, Timestamp)>,
 }
 
 impl StorageView {
@@ -60,6 +67,8 @@ impl StorageView {
             detail: None,
             generation: None,
             detail_now: None,
+            below: Vec::new(),
+            below_of: None,
         }
     }
 
@@ -71,6 +80,11 @@ impl StorageView {
     /// Brings the view up to date with `storage`: the ranking when the numbers changed, the
     /// detail when the selection, the numbers or the clock did. Called from `update`.
     pub fn refresh(&mut self, storage: &Storage, now: Timestamp, page: usize) {
+        let layout = &storage.layout;
+        if self.below_of != Some((layout.revision, now)) {
+            self.below = below_lines(layout, now);
+            self.below_of = Some((layout.revision, now));
+        }
         if self.generation != Some(storage.generation()) {
             let keep = self
                 .selected_repo()
@@ -121,8 +135,40 @@ impl StorageView {
     }
 
     pub fn render(&self, f: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
-        let [summary, charts] =
-            Layout::vertical([Constraint::Length(2), Constraint::Min(0)]).areas(area);
+        // The storage-level numbers take what they need (wrapped), up to half the view.
+        let width = usize::from(area.width.saturating_sub(2)).max(1);
+        let wrapped: usize = self
+            .below
+            .iter()
+            .map(|l| l.chars().count().div_ceil(width).max(1))
+            .sum();
+        let below_height = if self.below.is_empty() {
+            0
+        } else {
+            (wrapped as u16 + 2).min(area.height / 2)
+        };
+        let [summary, below, charts] = Layout::vertical([
+            Constraint::Length(2),
+            Constraint::Length(below_height),
+            Constraint::Min(0),
+        ])
+        .areas(area);
+        if below_height > 0 {
+            let block = Block::new()
+                .borders(Borders::ALL)
+                .title(" the registry's own storage ");
+            let lines: Vec<Line> = self
+                .below
+                .iter()
+                .map(|l| Line::from(sanitize(l).into_owned()))
+                .collect();
+            f.render_widget(
+                Paragraph::new(lines)
+                    .block(block)
+                    .wrap(Wrap { trim: false }),
+                below,
+            );
+        }
         let scanning = ctx.storage(self.entry).and_then(Storage::progress);
         f.render_widget(
             Paragraph::new(summary_lines(
@@ -240,6 +286,24 @@ impl StorageView {
             )));
         }
         f.render_widget(Paragraph::new(lines), text);
+    }
+}
+
+/// The storage-level lines: `du --storage`'s, or why there are none (yet).
+fn below_lines(layout: &StorageLayout, now: Timestamp) -> Vec<String> {
+    let Some(location) = &layout.location else {
+        return if layout.registry {
+            vec![UNSEEN_TUI.to_string()]
+        } else {
+            Vec::new()
+        };
+    };
+    match &layout.state {
+        LayoutState::Read(report) => storage_lines(report, now),
+        LayoutState::Failed(why) => vec![why.clone()],
+        LayoutState::Unread | LayoutState::Reading(_) => {
+            vec![format!("reading the storage {location}…")]
+        }
     }
 }
 

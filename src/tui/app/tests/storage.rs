@@ -399,3 +399,108 @@ async fn the_storage_view_splits_images_and_attached_artifacts() {
     );
     assert!(screen.contains(&want), "{want:?} not in:\n{screen}");
 }
+
+/// The sample registry (with a client, as a registry has), scanned, with `storage` in its
+/// config entry when given.
+async fn scanned_with_storage(location: Option<&str>) -> App {
+    let client = crate::registry::Client::new(
+        crate::registry::RegistryAddr::parse("demo.example").unwrap(),
+        crate::registry::ClientOptions::default(),
+    )
+    .unwrap();
+    let entries = vec![RegistryEntry {
+        client: Some(client),
+        ..entry("demo", Ok(shared(fixtures::sample())))
+    }];
+    let locations = location
+        .map(|l| [("demo".to_string(), l.to_string())].into())
+        .unwrap_or_default();
+    let mut app = App::new(entries, true, now(), Theme::PLAIN).with_storage_locations(locations);
+    app.update(Action::Resize {
+        width: 100,
+        height: 30,
+    });
+    let effects = app.start();
+    run_until_idle(&mut app, effects).await;
+    app
+}
+
+fn read_storage(effects: &[Effect]) -> Option<(ReqId, &str, Timestamp)> {
+    effects.iter().find_map(|e| match e {
+        Effect::ReadStorage {
+            req,
+            location,
+            abandoned_before,
+        } => Some((*req, location.as_str(), *abandoned_before)),
+        _ => None,
+    })
+}
+
+fn below(app: &App) -> Vec<String> {
+    let View::Storage(v) = app.top() else {
+        panic!("the storage view, not {:?}", app.top().kind())
+    };
+    v.below.clone()
+}
+
+#[tokio::test]
+async fn without_a_storage_entry_the_storage_view_says_what_it_cannot_see() {
+    let mut app = scanned_with_storage(None).await;
+    let effects = app.update(Action::OpenStorage);
+    assert_eq!(read_storage(&effects), None, "{effects:?}");
+    assert_eq!(
+        below(&app),
+        [crate::present::storage_layout::UNSEEN_TUI.to_string()]
+    );
+    // An OCI layout or the demo has no registry storage to speak of.
+    let mut demo = scanned(vec![entry("demo", Ok(shared(fixtures::sample())))]).await;
+    demo.update(Action::OpenStorage);
+    assert!(below(&demo).is_empty());
+}
+
+#[tokio::test]
+async fn the_storage_view_reads_the_configured_storage_once_and_shows_du_storage_lines() {
+    use crate::present::storage_layout::storage_lines;
+    use crate::storage::account::report;
+    use crate::storage::snapshot::Snapshot;
+
+    let mut app = scanned_with_storage(Some("/srv/registry")).await;
+    let effects = app.update(Action::OpenStorage);
+    let (req, location, cutoff) = read_storage(&effects).expect("a read of the storage");
+    assert_eq!(location, "/srv/registry");
+    // Uploads count as abandoned after a day, as `du --storage` counts them by default.
+    assert_eq!(cutoff, "2025-05-31T12:00:00Z".parse().unwrap());
+    assert_eq!(below(&app), ["reading the storage /srv/registry…"]);
+
+    // Leaving and coming back while it is read does not read it twice.
+    app.update(Action::Back);
+    let again = app.update(Action::OpenStorage);
+    assert_eq!(read_storage(&again), None, "{again:?}");
+
+    // A result for another request is dropped.
+    let read = Arc::new(report(&Snapshot::default(), cutoff));
+    app.update(Action::StorageRead {
+        req: ReqId(req.0 + 1000),
+        result: Ok(read.clone()),
+    });
+    assert_eq!(below(&app), ["reading the storage /srv/registry…"]);
+
+    app.update(Action::StorageRead {
+        req,
+        result: Ok(read.clone()),
+    });
+    assert_eq!(below(&app), storage_lines(&read, now()));
+    assert!(below(&app)[0].starts_with("storage "), "{:?}", below(&app));
+
+    // Refresh reads it again; a failure is one sentence, in the view and the status line.
+    let effects = app.update(Action::Refresh);
+    let (again, _, _) = read_storage(&effects).expect("read again");
+    assert_ne!(again, req);
+    let why = "cannot read the storage /srv/registry: no such directory".to_string();
+    app.update(Action::StorageRead {
+        req: again,
+        result: Err(why.clone()),
+    });
+    assert_eq!(below(&app), std::slice::from_ref(&why));
+    assert!(matches!(app.message(), Some(Message::Error(e)) if *e == why));
+}
