@@ -117,6 +117,53 @@ pub struct RegistryConfig {
     /// manifests, blobs waiting for garbage collection, uploads): the filesystem driver's
     /// rootdirectory (`/var/lib/registry`).
     pub storage: Option<String>,
+    /// Upload blobs in chunks of this size (bytes, or a string such as "50MB" or "64MiB")
+    /// instead of one request per blob, for registries behind proxies that cap a request's
+    /// body (`regatta cp`, `import`).
+    pub upload_chunk_size: Option<ByteSize>,
+}
+
+/// A number of bytes in the config: an integer, or a string with a unit (`"50MB"`,
+/// `"64MiB"`, `"1GB"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "toml::Value")]
+pub struct ByteSize(pub u64);
+
+impl TryFrom<toml::Value> for ByteSize {
+    type Error = String;
+
+    fn try_from(value: toml::Value) -> Result<Self, String> {
+        let expected = "expected a size in bytes: a positive integer or a string such as \"50MB\" or \"64MiB\"";
+        let bytes = match value {
+            toml::Value::Integer(n) => u64::try_from(n).ok(),
+            toml::Value::String(text) => parse_byte_size(&text),
+            _ => None,
+        };
+        match bytes {
+            Some(n) if n > 0 => Ok(ByteSize(n)),
+            _ => Err(expected.to_string()),
+        }
+    }
+}
+
+fn parse_byte_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().ok()?;
+    let factor: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KB" | "kB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        _ => return None,
+    };
+    number.checked_mul(factor)
 }
 
 impl fmt::Debug for RegistryConfig {
@@ -140,6 +187,7 @@ impl fmt::Debug for RegistryConfig {
             .field("namespace_api_url", &self.namespace_api_url)
             .field("gc_command", &self.gc_command)
             .field("storage", &self.storage)
+            .field("upload_chunk_size", &self.upload_chunk_size)
             .finish()
     }
 }
@@ -309,6 +357,7 @@ impl Config {
             options.request_timeout = std::time::Duration::from_secs(t);
         }
         options.max_requests_per_second = registry.max_requests_per_second;
+        options.upload_chunk_size = registry.upload_chunk_size.map(|s| s.0);
         options.ca_file = registry.ca_file.clone();
         options.client_cert = registry.client_cert.clone();
         options.client_key = registry.client_key.clone();
@@ -603,6 +652,32 @@ repositories = ["library/nginx"]
         assert_eq!(e.line, Some(2));
         let e = parse("[registries.a]\nurl = \"h\"\npassword = \"p\"\n").unwrap_err();
         assert_eq!(e.key.as_deref(), Some("registries.a.username"));
+    }
+
+    #[test]
+    fn upload_chunk_size_takes_bytes_or_a_unit_and_reaches_the_client() {
+        for (value, bytes) in [
+            ("52428800", 52_428_800),
+            ("\"50MB\"", 50_000_000),
+            ("\"64MiB\"", 64 << 20),
+        ] {
+            let c = parse(&format!(
+                "[registries.a]\nurl = \"h:1\"\nupload_chunk_size = {value}\n"
+            ))
+            .unwrap();
+            let options = c.client_options(&c.registries["a"]);
+            assert_eq!(options.upload_chunk_size, Some(bytes), "{value}");
+        }
+        for bad in ["0", "-5", "\"50 parsecs\"", "\"MB\"", "true"] {
+            let e = parse(&format!(
+                "[registries.a]\nurl = \"h:1\"\nupload_chunk_size = {bad}\n"
+            ))
+            .unwrap_err();
+            assert!(
+                e.to_string().contains("expected a size in bytes"),
+                "{bad}: {e}"
+            );
+        }
     }
 
     #[test]

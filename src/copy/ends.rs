@@ -28,11 +28,13 @@ pub trait CopySource: Send + Sync {
         repo: &RepoName,
         reference: &ManifestRef,
     ) -> Result<FetchedManifest, RegistryError>;
-    /// A blob's bytes, unchecked (the executor checks them on the way).
+    /// A blob's bytes, unchecked (the executor checks them on the way); `size` is the
+    /// descriptor's, which bounds how long reading may take.
     async fn open_blob(
         &self,
         repo: &RepoName,
         digest: &Digest,
+        size: u64,
     ) -> Result<ByteStream, RegistryError>;
     /// The manifests whose `subject` is `digest`, from the OCI 1.1 referrers API; none where
     /// there is no such API.
@@ -67,11 +69,13 @@ pub trait CopyDestination: Send + Sync {
         from: &RepoName,
     ) -> Result<bool, RegistryError>;
     /// Writes a blob from `body`, which ends in an error instead of its last chunk when the
-    /// bytes are wrong: nothing may be completed under `digest` then.
+    /// bytes are wrong: nothing may be completed under `digest` then. `size` is the
+    /// descriptor's.
     async fn write_blob(
         &self,
         repo: &RepoName,
         digest: &Digest,
+        size: u64,
         body: ByteStream,
     ) -> Result<(), RegistryError>;
     /// Stores a manifest under its digest, or points `tag` at it.
@@ -117,8 +121,9 @@ impl CopySource for Client {
         &self,
         repo: &RepoName,
         digest: &Digest,
+        size: u64,
     ) -> Result<ByteStream, RegistryError> {
-        let response = Client::open_blob(self, repo, digest).await?;
+        let response = Client::open_blob(self, repo, digest, size).await?;
         Ok(response
             .bytes_stream()
             .map(|c| c.map_err(io::Error::other))
@@ -191,10 +196,10 @@ impl CopyDestination for Client {
         &self,
         repo: &RepoName,
         digest: &Digest,
+        size: u64,
         body: ByteStream,
     ) -> Result<(), RegistryError> {
-        self.upload_blob_stream(repo, digest, reqwest::Body::wrap_stream(body))
-            .await
+        self.upload_blob_stream(repo, digest, size, body).await
     }
 
     async fn put_manifest(

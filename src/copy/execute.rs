@@ -334,7 +334,7 @@ async fn transfer(
 ) -> Result<(), String> {
     let chunks = ends
         .source
-        .open_blob(&blob.source_repository, &blob.digest)
+        .open_blob(&blob.source_repository, &blob.digest, blob.size)
         .await
         .map_err(|e| format!("reading it from the source: {e}"))?;
     let verdict = Arc::new(Verdict::default());
@@ -347,7 +347,7 @@ async fn transfer(
     );
     let result = ends
         .destination
-        .write_blob(&blob.repository, &blob.digest, stream.boxed())
+        .write_blob(&blob.repository, &blob.digest, blob.size, stream.boxed())
         .await;
     // What the stream found wins over how the upload ended: it is why the upload ended.
     match (verdict.fault(), result) {

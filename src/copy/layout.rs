@@ -174,6 +174,7 @@ impl CopyDestination for LayoutDestination {
         &self,
         _repo: &RepoName,
         digest: &Digest,
+        _size: u64,
         mut body: ByteStream,
     ) -> Result<(), RegistryError> {
         let path = blob_path(&self.dir, digest);
@@ -307,6 +308,7 @@ impl CopySource for LayoutOrigin {
         &self,
         repo: &RepoName,
         digest: &Digest,
+        _size: u64,
     ) -> Result<ByteStream, RegistryError> {
         let path = blob_path(&self.layout.layout_dir(repo)?, digest);
         let file = tokio::fs::File::open(&path).await.map_err(|e| {

@@ -175,6 +175,18 @@ impl Client {
         repo: &RepoName,
         url: Url,
     ) -> Result<Url, RegistryError> {
+        self.begin_upload(repo, url)
+            .await
+            .map(|(location, _)| location)
+    }
+
+    /// Starts an upload session: where to send the bytes, and the smallest chunk the
+    /// registry takes when it asks for chunked uploads (OCI's `OCI-Chunk-Min-Length`).
+    pub(super) async fn begin_upload(
+        &self,
+        repo: &RepoName,
+        url: Url,
+    ) -> Result<(Url, Option<u64>), RegistryError> {
         let call = Call::new(
             Method::POST,
             url.clone(),
@@ -192,11 +204,18 @@ impl Client {
                 url: url.to_string(),
                 detail: "the upload answer has no Location header".into(),
             })?;
+        let chunk_min = response
+            .headers()
+            .get("oci-chunk-min-length")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|&n| n > 0);
         let _ = read_capped(response, MAX_DOCUMENT_BYTES, url.as_str()).await;
-        url.join(&location).map_err(|e| RegistryError::Malformed {
+        let location = url.join(&location).map_err(|e| RegistryError::Malformed {
             url: url.to_string(),
             detail: format!("bad upload Location {location:?}: {e}"),
-        })
+        })?;
+        Ok((location, chunk_min))
     }
 }
 

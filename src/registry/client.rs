@@ -55,6 +55,10 @@ pub struct ClientOptions {
     pub max_retries: u32,
     /// First backoff delay; doubled each retry, with jitter.
     pub retry_base: Duration,
+    /// Upload blobs in chunks of this many bytes (PATCH requests) instead of one streamed
+    /// PUT, for registries behind proxies that cap a request's body. `None`: one PUT, unless
+    /// the registry asks for chunks (`OCI-Chunk-Min-Length`).
+    pub upload_chunk_size: Option<u64>,
 }
 
 impl Default for ClientOptions {
@@ -73,6 +77,7 @@ impl Default for ClientOptions {
             request_timeout: Duration::from_secs(60),
             max_retries: 3,
             retry_base: Duration::from_millis(250),
+            upload_chunk_size: None,
         }
     }
 }
@@ -136,6 +141,8 @@ pub(crate) struct Call {
     pub timeout: Option<Duration>,
     /// A `Range` header (`bytes=START-END`), for reading part of a blob.
     pub range: Option<String>,
+    /// A `Content-Range` header (`START-END`), for one chunk of a chunked upload.
+    pub content_range: Option<String>,
 }
 
 impl Call {
@@ -152,6 +159,7 @@ impl Call {
             any_status: false,
             timeout: None,
             range: None,
+            content_range: None,
         }
     }
 
@@ -376,6 +384,9 @@ impl Client {
             if let Some(range) = &call.range {
                 request = request.header(header::RANGE, range);
             }
+            if let Some(range) = &call.content_range {
+                request = request.header(header::CONTENT_RANGE, range);
+            }
             let outcome = {
                 let _permit = inner
                     .permits
@@ -462,6 +473,9 @@ impl Client {
         }
         if let Some(ct) = &call.content_type {
             request = request.header(header::CONTENT_TYPE, ct);
+        }
+        if let Some(timeout) = call.timeout {
+            request = request.timeout(timeout);
         }
         let outcome = {
             let _permit = inner

@@ -9,10 +9,13 @@
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
+use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use reqwest::{Method, StatusCode};
 use sha2::Digest as _;
+use url::Url;
 
 use super::client::{Call, Client, RequestKind};
 use super::error::RegistryError;
@@ -163,36 +166,78 @@ where
     })
 }
 
+/// The chunk size when the registry asks for chunked uploads and the config names none.
+pub const DEFAULT_UPLOAD_CHUNK: u64 = 16 * 1024 * 1024;
+
 impl Client {
-    /// Opens a blob for reading as a stream of chunks (nothing is read yet). The caller checks
-    /// the bytes (see [`verified`]).
+    /// How long moving `size` bytes in one request may take: the client's timeout plus one
+    /// second per 256 KiB, as for layer reads.
+    fn body_timeout(&self, size: u64) -> Duration {
+        self.options().request_timeout + Duration::from_secs(size / 262_144)
+    }
+
+    /// Opens a blob of `size` bytes for reading as a stream of chunks (nothing is read yet).
+    /// The caller checks the bytes (see [`verified`]).
     pub async fn open_blob(
         &self,
         repo: &RepoName,
         digest: &Digest,
+        size: u64,
     ) -> Result<reqwest::Response, RegistryError> {
         let url = self.url(&format!("{repo}/blobs/{digest}"))?;
-        let call = Call::new(
+        let mut call = Call::new(
             Method::GET,
             url,
             RequestKind::BlobGet,
             format!("repository:{repo}:pull"),
             format!("blob {digest} in {repo}"),
         );
+        call.timeout = Some(self.body_timeout(size));
         self.execute(call).await
     }
 
-    /// Uploads the blob `digest` from `body` in one streamed PUT (POST to start, then PUT with
-    /// `?digest=`). The body is sent once; it is not retried. The registry checks the digest
-    /// too and refuses the upload when it differs.
-    pub async fn upload_blob_stream(
+    /// Uploads the blob `digest` (`size` bytes) from `body`. By default in one streamed PUT
+    /// (POST to start, then PUT with `?digest=`); in chunks (PATCH with `Content-Range`, then
+    /// an empty PUT with `?digest=`) when the config sets `upload_chunk_size` or the registry
+    /// asks for chunks with `OCI-Chunk-Min-Length`. Nothing is retried, since the body is
+    /// read once; a body that ends in an error (see [`verified`]) is never completed, and a
+    /// chunked session is cancelled. The registry checks the digest too.
+    pub async fn upload_blob_stream<S>(
         &self,
         repo: &RepoName,
         digest: &Digest,
-        body: reqwest::Body,
-    ) -> Result<(), RegistryError> {
+        size: u64,
+        body: S,
+    ) -> Result<(), RegistryError>
+    where
+        S: Stream<Item = Result<Bytes, io::Error>> + Send + Unpin + 'static,
+    {
         let start = self.url(&format!("{repo}/blobs/uploads/"))?;
-        let mut put_url = self.start_upload(repo, start).await?;
+        let (location, chunk_min) = self.begin_upload(repo, start).await?;
+        match chunk_size(self.options().upload_chunk_size, chunk_min) {
+            None => self.put_whole(repo, digest, size, location, body).await,
+            Some(chunk) => {
+                let sent = self.put_chunks(repo, digest, location, chunk, body).await;
+                if let Err(UploadBroke { at, error }) = sent {
+                    self.cancel_upload(repo, at).await;
+                    return Err(error);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    async fn put_whole<S>(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+        size: u64,
+        mut put_url: Url,
+        body: S,
+    ) -> Result<(), RegistryError>
+    where
+        S: Stream<Item = Result<Bytes, io::Error>> + Send + Unpin + 'static,
+    {
         put_url
             .query_pairs_mut()
             .append_pair("digest", digest.as_str());
@@ -204,16 +249,184 @@ impl Client {
             format!("upload of {digest} to {repo}"),
         );
         call.content_type = Some("application/octet-stream".into());
-        let response = self.send_streaming(&call, body).await?;
-        if response.status() != StatusCode::CREATED {
-            return Err(RegistryError::Status {
-                status: response.status().as_u16(),
-                url: call.url.to_string(),
-                detail: "the upload was not completed (expected 201 Created)".into(),
-            });
-        }
-        Ok(())
+        call.timeout = Some(self.body_timeout(size));
+        let response = self
+            .send_streaming(&call, reqwest::Body::wrap_stream(body))
+            .await?;
+        completed(&call, response.status())
     }
+
+    /// Sends `body` in PATCH requests of `chunk` bytes (the last one shorter), each to the
+    /// Location the previous answer gave, then completes the upload with an empty PUT. One
+    /// chunk is held in memory at a time.
+    async fn put_chunks<S>(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+        mut location: Url,
+        chunk: u64,
+        mut body: S,
+    ) -> Result<(), UploadBroke>
+    where
+        S: Stream<Item = Result<Bytes, io::Error>> + Send + Unpin + 'static,
+    {
+        let chunk = usize::try_from(chunk).unwrap_or(usize::MAX);
+        let mut held: Vec<u8> = Vec::new();
+        let mut offset = 0u64;
+        loop {
+            let last = match body.next().await {
+                Some(Ok(bytes)) => {
+                    held.extend_from_slice(&bytes);
+                    false
+                }
+                Some(Err(e)) => {
+                    return Err(UploadBroke {
+                        at: location,
+                        error: RegistryError::Io {
+                            path: format!("blob {digest}"),
+                            detail: format!("its bytes broke off on the way: {e}"),
+                        },
+                    });
+                }
+                None => true,
+            };
+            while held.len() >= chunk || (last && !held.is_empty()) {
+                let rest = if held.len() > chunk {
+                    held.split_off(chunk)
+                } else {
+                    Vec::new()
+                };
+                let part = std::mem::replace(&mut held, rest);
+                let len = part.len() as u64;
+                location = match self
+                    .patch_chunk(repo, digest, &location, offset, part)
+                    .await
+                {
+                    Ok(next) => next,
+                    Err(error) => {
+                        return Err(UploadBroke {
+                            at: location,
+                            error,
+                        });
+                    }
+                };
+                offset += len;
+            }
+            if last {
+                break;
+            }
+        }
+        let mut put_url = location.clone();
+        put_url
+            .query_pairs_mut()
+            .append_pair("digest", digest.as_str());
+        let mut call = Call::new(
+            Method::PUT,
+            put_url,
+            RequestKind::BlobUpload,
+            format!("repository:{repo}:pull,push"),
+            format!("upload of {digest} to {repo}"),
+        );
+        call.content_type = Some("application/octet-stream".into());
+        call.body = Some(Vec::new());
+        let url = call.url.to_string();
+        let response = self.execute(call).await.map_err(|error| UploadBroke {
+            at: location.clone(),
+            error,
+        })?;
+        completed_at(&url, response.status()).map_err(|error| UploadBroke {
+            at: location,
+            error,
+        })
+    }
+
+    /// One chunk of a chunked upload; returns where the next goes.
+    async fn patch_chunk(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+        location: &Url,
+        offset: u64,
+        part: Vec<u8>,
+    ) -> Result<Url, RegistryError> {
+        let len = part.len() as u64;
+        let mut call = Call::new(
+            Method::PATCH,
+            location.clone(),
+            RequestKind::BlobUpload,
+            format!("repository:{repo}:pull,push"),
+            format!("upload of {digest} to {repo}"),
+        );
+        call.content_type = Some("application/octet-stream".into());
+        call.content_range = Some(format!("{offset}-{}", offset + len - 1));
+        call.timeout = Some(self.body_timeout(len));
+        call.body = Some(part);
+        let url = call.url.to_string();
+        let response = self.execute(call).await?;
+        let next = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        match next {
+            Some(next) => location.join(&next).map_err(|e| RegistryError::Malformed {
+                url: url.clone(),
+                detail: format!("bad upload Location {next:?}: {e}"),
+            }),
+            // The session stays where it was when the registry names no new place.
+            None => Ok(location.clone()),
+        }
+    }
+
+    /// Cancels an upload session that will not be completed (best effort: the registry
+    /// purges abandoned sessions itself too).
+    async fn cancel_upload(&self, repo: &RepoName, location: Url) {
+        let call = Call::new(
+            Method::DELETE,
+            location,
+            RequestKind::BlobUpload,
+            format!("repository:{repo}:pull,push"),
+            format!("upload session in {repo}"),
+        );
+        if let Err(e) = self.execute(call).await {
+            tracing::debug!(error = %e, "cancelling an upload session failed");
+        }
+    }
+}
+
+/// A chunked upload that stopped: why, and the session to cancel.
+struct UploadBroke {
+    at: Url,
+    error: RegistryError,
+}
+
+/// Chunks of which size, if any: the configured size, raised to the registry's minimum; the
+/// default size when only the registry asks for chunks; `None` for one streamed PUT.
+fn chunk_size(configured: Option<u64>, registry_min: Option<u64>) -> Option<u64> {
+    match (configured, registry_min) {
+        (None, None) => None,
+        (configured, min) => Some(
+            configured
+                .unwrap_or(DEFAULT_UPLOAD_CHUNK)
+                .max(min.unwrap_or(0))
+                .max(1),
+        ),
+    }
+}
+
+fn completed(call: &Call, status: StatusCode) -> Result<(), RegistryError> {
+    completed_at(call.url.as_str(), status)
+}
+
+fn completed_at(url: &str, status: StatusCode) -> Result<(), RegistryError> {
+    if status != StatusCode::CREATED {
+        return Err(RegistryError::Status {
+            status: status.as_u16(),
+            url: url.to_string(),
+            detail: "the upload was not completed (expected 201 Created)".into(),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -282,5 +495,14 @@ mod tests {
                 actual: 3
             })
         );
+    }
+
+    #[test]
+    fn chunks_only_when_configured_or_asked_and_never_below_the_registry_minimum() {
+        assert_eq!(chunk_size(None, None), None);
+        assert_eq!(chunk_size(Some(1 << 20), None), Some(1 << 20));
+        assert_eq!(chunk_size(None, Some(5 << 20)), Some(DEFAULT_UPLOAD_CHUNK));
+        assert_eq!(chunk_size(None, Some(32 << 20)), Some(32 << 20));
+        assert_eq!(chunk_size(Some(1 << 20), Some(5 << 20)), Some(5 << 20));
     }
 }
