@@ -24,7 +24,7 @@ use support::tmux::Pane;
 
 const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
 
-/// `app:v1` signed by cosign (tag `sha256-<hex>.sig`), with an SPDX SBOM pushed as oras
+/// `app:v1` signed by cosign (tag `sha256-<hex>.sig`, its certificate made by openssl), with an SPDX SBOM pushed as oras
 /// pushes to a registry without the API (`subject`, listed by the fallback index
 /// `sha256-<hex>`), and a Notation signature of that SBOM (its own fallback index);
 /// `app:v2` with nothing attached.
@@ -34,6 +34,9 @@ struct World {
     signature: Pushed,
     sbom: Pushed,
     sbom_signature: Pushed,
+    /// What the signature's certificate (made by openssl) says, in openssl's own words:
+    /// `certificate subject EMAIL (SUBJECT); issuer ISSUER; OIDC issuer URL`.
+    signer: String,
 }
 
 fn world() -> World {
@@ -60,6 +63,11 @@ fn world() -> World {
         blobs: v1.blobs.clone(),
     };
     let client = registry.client();
+    let certificate = support::referrers::openssl_signing_certificate();
+    let signer = format!(
+        "certificate subject {} ({}); issuer {}; OIDC issuer {}",
+        certificate.identity, certificate.subject, certificate.issuer, certificate.oidc_issuer
+    );
     let (signature, sbom, sbom_signature) = support::block_on(async {
         let s = &subject.digest;
         let payload = json!({"critical": {"image": {"docker-manifest-digest": s}, "type": "cosign container image signature"}}).to_string();
@@ -74,7 +82,10 @@ fn world() -> World {
                 layers: vec![(
                     SIMPLE_SIGNING,
                     payload.into_bytes(),
-                    json!({"dev.cosignproject.cosign/signature": "MEUCIQ=="}),
+                    json!({
+                        "dev.cosignproject.cosign/signature": "MEUCIQ==",
+                        "dev.sigstore.cosign/certificate": certificate.pem,
+                    }),
                 )],
                 subject: None,
                 annotations: json!({}),
@@ -133,6 +144,7 @@ fn world() -> World {
         signature,
         sbom,
         sbom_signature,
+        signer,
     }
 }
 
@@ -235,7 +247,8 @@ async fn the_referrers_view_asks_only_the_referrers_api_and_reads_no_manifest_ag
     let detail = view.detail().expect("a selected row");
     assert!(
         detail.contains(&w.signature.digest.to_string())
-            && detail.contains(&format!("signs {}", w.v1)),
+            && detail.contains(&format!("signs {}", w.v1))
+            && detail.contains(&w.signer),
         "{detail}"
     );
     step(&mut app, Action::Open).await;
