@@ -236,6 +236,30 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// A certificate damaged anywhere (a byte changed, the rest cut off) reads as
+        /// something or as unreadable, never a panic.
+        #[test]
+        fn a_damaged_certificate_never_panics(at in 0usize..2048, byte: u8, cut in 0usize..2048) {
+            use base64::Engine;
+            let good = pem(fulcio_like(vec![CustomExtension::from_oid_content(
+                &[1, 3, 6, 1, 4, 1, 57264, 1, 8],
+                b"\x0c\x03abc".to_vec(),
+            )]));
+            let Ok((parsed, _)) = Pem::read(std::io::Cursor::new(good.as_bytes())) else {
+                panic!("the certificate made is PEM")
+            };
+            let mut der = parsed.contents;
+            let len = der.len();
+            der[at % len] = byte;
+            der.truncate(len - cut % len);
+            let body = base64::engine::general_purpose::STANDARD.encode(&der);
+            let _ = read_pem(&format!(
+                "-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n"
+            ));
+        }
+    }
+
     #[test]
     fn der_strings_are_read_only_when_whole() {
         assert_eq!(der_string(b"\x0c\x03abc").as_deref(), Some("abc"));
