@@ -83,9 +83,10 @@ pub enum Content {
         annotations: BTreeMap<String, String>,
         /// The layer annotations holding a certificate and its chain, when there are any.
         certificate_annotations: Vec<String>,
-        /// What the certificate (`dev.sigstore.cosign/certificate`) says, when there is one.
+        /// What the certificate (`dev.sigstore.cosign/certificate`) says, when there is one
+        /// (boxed: most payloads have none, and every `Content` would carry its size).
         #[serde(skip_serializing_if = "Option::is_none")]
-        certificate: Option<Certificate>,
+        certificate: Option<Box<Certificate>>,
     },
     /// An in-toto statement (from a DSSE envelope or bare).
     Statement {
@@ -378,7 +379,7 @@ pub fn signed_payload(body: &[u8], layer_annotations: &BTreeMap<String, String>)
         certificate: layer_annotations
             .get(CERTIFICATE_ANNOTATION)
             .filter(|pem| !pem.trim().is_empty())
-            .map(|pem| certificate::read_pem(pem)),
+            .map(|pem| Box::new(certificate::read_pem(pem))),
     }
 }
 

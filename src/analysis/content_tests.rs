@@ -71,9 +71,9 @@ fn a_cosign_payload_names_the_digest_it_signs() {
                 "dev.sigstore.cosign/certificate".into(),
                 "dev.sigstore.cosign/chain".into()
             ],
-            certificate: Some(Certificate::Unreadable {
+            certificate: Some(Box::new(Certificate::Unreadable {
                 unreadable: "not an X.509 certificate".into()
-            }),
+            })),
         }
     );
     // A key-signed payload: no certificate, no annotations.

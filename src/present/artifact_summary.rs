@@ -230,7 +230,7 @@ mod tests {
                     "dev.sigstore.cosign/certificate".into(),
                     "dev.sigstore.cosign/chain".into(),
                 ],
-                certificate: Some(certificate),
+                certificate: Some(Box::new(certificate)),
             }))
         };
         assert_eq!(
