@@ -208,6 +208,34 @@ mod tests {
         }
     }
 
+    /// A certificate is network text: a hostile name (here an OSC 52 clipboard write and a
+    /// screen clear in its CN and email) reaches the line as data, and the sanitizer every
+    /// front end prints it through leaves no control character.
+    #[test]
+    fn a_hostile_certificate_name_is_data_that_sanitizes() {
+        use rcgen::{CertificateParams, DnType, KeyPair, SanType};
+        let mut p = CertificateParams::new(Vec::<String>::new()).expect("params");
+        p.distinguished_name = rcgen::DistinguishedName::new();
+        p.distinguished_name
+            .push(DnType::CommonName, "evil\u{1b}]52;c;aGk=\u{7}");
+        p.subject_alt_names = vec![SanType::Rfc822Name(
+            "a\u{1b}[2J@example.com".try_into().expect("IA5"),
+        )];
+        let key = KeyPair::generate().expect("a key");
+        let pem = p.self_signed(&key).expect("a certificate").pem();
+        let text = line(&blob(Content::SignedPayload {
+            signed_digest: Some("sha256:ab".into()),
+            docker_reference: None,
+            annotations: BTreeMap::new(),
+            certificate_annotations: vec!["dev.sigstore.cosign/certificate".into()],
+            certificate: Some(Box::new(crate::analysis::certificate::read_pem(&pem))),
+        }));
+        assert!(text.contains("evil\u{1b}]52"), "{text:?}");
+        let shown = crate::sanitize::sanitize(&text);
+        assert!(!shown.chars().any(char::is_control), "{shown:?}");
+        assert!(shown.contains("certificate subject a"), "{shown:?}");
+    }
+
     #[test]
     fn each_content_reads_as_one_line() {
         let d = Digest::sha256_of(b"x");
