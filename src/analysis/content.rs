@@ -25,6 +25,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::artifact::{ArtifactKind, SbomFormat};
+use super::certificate::{self, Certificate};
 use crate::registry::Digest;
 use crate::registry::MAX_DOCUMENT_BYTES;
 use crate::registry::manifest::{Descriptor, Manifest};
@@ -35,10 +36,10 @@ pub const MAX_BLOBS_PER_MANIFEST: usize = 8;
 
 /// cosign's layer annotations that carry a certificate (Fulcio's, or one given to `cosign
 /// sign --certificate`) and its chain.
-const CERTIFICATE_ANNOTATIONS: &[&str] = &[
-    "dev.sigstore.cosign/certificate",
-    "dev.sigstore.cosign/chain",
-];
+const CERTIFICATE_ANNOTATIONS: &[&str] = &[CERTIFICATE_ANNOTATION, "dev.sigstore.cosign/chain"];
+
+/// The layer annotation holding the signing certificate (PEM).
+const CERTIFICATE_ANNOTATION: &str = "dev.sigstore.cosign/certificate";
 
 /// How to read a blob.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,9 +81,12 @@ pub enum Content {
         docker_reference: Option<String>,
         /// The payload's `optional` annotations (`cosign sign -a k=v`).
         annotations: BTreeMap<String, String>,
-        /// The layer annotations holding a certificate and its chain, when there are any
-        /// (the certificate itself is not parsed).
+        /// The layer annotations holding a certificate and its chain, when there are any.
         certificate_annotations: Vec<String>,
+        /// What the certificate (`dev.sigstore.cosign/certificate`) says, when there is one
+        /// (boxed: most payloads have none, and every `Content` would carry its size).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        certificate: Option<Box<Certificate>>,
     },
     /// An in-toto statement (from a DSSE envelope or bare).
     Statement {
@@ -372,6 +376,10 @@ pub fn signed_payload(body: &[u8], layer_annotations: &BTreeMap<String, String>)
             .filter(|k| layer_annotations.get(**k).is_some_and(|v| !v.is_empty()))
             .map(|k| k.to_string())
             .collect(),
+        certificate: layer_annotations
+            .get(CERTIFICATE_ANNOTATION)
+            .filter(|pem| !pem.trim().is_empty())
+            .map(|pem| Box::new(certificate::read_pem(pem))),
     }
 }
 

@@ -71,6 +71,9 @@ fn a_cosign_payload_names_the_digest_it_signs() {
                 "dev.sigstore.cosign/certificate".into(),
                 "dev.sigstore.cosign/chain".into()
             ],
+            certificate: Some(Box::new(Certificate::Unreadable {
+                unreadable: "not an X.509 certificate".into()
+            })),
         }
     );
     // A key-signed payload: no certificate, no annotations.
@@ -81,10 +84,12 @@ fn a_cosign_payload_names_the_digest_it_signs() {
         Content::SignedPayload {
             annotations,
             certificate_annotations,
+            certificate,
             docker_reference,
             ..
         } => {
             assert!(annotations.is_empty() && certificate_annotations.is_empty());
+            assert_eq!(certificate, None);
             assert_eq!(docker_reference, None);
         }
         other => panic!("{other:?}"),

@@ -1,8 +1,9 @@
 //! What an artifact's blobs say, as lines for people: `signs sha256:…`, `statement SLSA
 //! provenance about app sha256:…`, `SBOM (SPDX): 3 packages`, `vulnerabilities: 1 critical,
-//! 2 high`. The CLI prints them under a referrer (and in `inspect`); the TUI shows the same.
+//! 2 high`, `certificate subject dev@example.com; issuer …`. The CLI prints them under a referrer (and in `inspect`); the TUI shows the same.
 
 use crate::analysis::artifact::{SbomFormat, predicate_name};
+use crate::analysis::certificate::Certificate;
 use crate::analysis::content::{BlobSummary, Content, SeverityCounts};
 use crate::present::units::{count, size};
 
@@ -34,6 +35,37 @@ pub fn severities(counts: &SeverityCounts) -> String {
     }
 }
 
+/// `; certificate subject dev@example.com; issuer O=sigstore.dev, CN=sigstore-intermediate;
+/// OIDC issuer https://…`: the signer's identity (SubjectAlternativeName's emails and URIs,
+/// with the subject name in parentheses when it has one too), the issuer's name and
+/// Fulcio's OIDC issuer; `; certificate unreadable (why)` when it cannot be read.
+fn certificate_text(c: &Certificate) -> String {
+    match c {
+        Certificate::Read {
+            subject,
+            identities,
+            issuer,
+            oidc_issuer,
+        } => {
+            let who = match (identities.is_empty(), subject.is_empty()) {
+                (false, true) => identities.join(", "),
+                (false, false) => format!("{} ({subject})", identities.join(", ")),
+                (true, false) => subject.clone(),
+                (true, true) => "-".to_string(),
+            };
+            let issuer = if issuer.is_empty() { "-" } else { issuer };
+            let mut text = format!("; certificate subject {who}; issuer {issuer}");
+            if let Some(o) = oidc_issuer {
+                text.push_str(&format!("; OIDC issuer {o}"));
+            }
+            text
+        }
+        Certificate::Unreadable { unreadable } => {
+            format!("; certificate unreadable ({unreadable})")
+        }
+    }
+}
+
 /// The line for one blob.
 pub fn line(b: &BlobSummary) -> String {
     match &b.content {
@@ -42,6 +74,7 @@ pub fn line(b: &BlobSummary) -> String {
             docker_reference,
             annotations,
             certificate_annotations,
+            certificate,
         } => {
             let mut text = match signed_digest {
                 Some(d) => format!("signs {d}"),
@@ -57,11 +90,24 @@ pub fn line(b: &BlobSummary) -> String {
                     .collect();
                 text.push_str(&format!("; annotations {}", pairs.join(", ")));
             }
-            if !certificate_annotations.is_empty() {
-                text.push_str(&format!(
+            match certificate {
+                Some(c) => {
+                    text.push_str(&certificate_text(c));
+                    // The chain itself is not read: the leaf says who signed.
+                    let chain: Vec<&str> = certificate_annotations
+                        .iter()
+                        .map(String::as_str)
+                        .filter(|a| *a != "dev.sigstore.cosign/certificate")
+                        .collect();
+                    if !chain.is_empty() {
+                        text.push_str(&format!("; chain in {}", chain.join(", ")));
+                    }
+                }
+                None if !certificate_annotations.is_empty() => text.push_str(&format!(
                     "; certificate in {}",
                     certificate_annotations.join(", ")
-                ));
+                )),
+                None => {}
             }
             text
         }
@@ -162,6 +208,34 @@ mod tests {
         }
     }
 
+    /// A certificate is network text: a hostile name (here an OSC 52 clipboard write and a
+    /// screen clear in its CN and email) reaches the line as data, and the sanitizer every
+    /// front end prints it through leaves no control character.
+    #[test]
+    fn a_hostile_certificate_name_is_data_that_sanitizes() {
+        use rcgen::{CertificateParams, DnType, KeyPair, SanType};
+        let mut p = CertificateParams::new(Vec::<String>::new()).expect("params");
+        p.distinguished_name = rcgen::DistinguishedName::new();
+        p.distinguished_name
+            .push(DnType::CommonName, "evil\u{1b}]52;c;aGk=\u{7}");
+        p.subject_alt_names = vec![SanType::Rfc822Name(
+            "a\u{1b}[2J@example.com".try_into().expect("IA5"),
+        )];
+        let key = KeyPair::generate().expect("a key");
+        let pem = p.self_signed(&key).expect("a certificate").pem();
+        let text = line(&blob(Content::SignedPayload {
+            signed_digest: Some("sha256:ab".into()),
+            docker_reference: None,
+            annotations: BTreeMap::new(),
+            certificate_annotations: vec!["dev.sigstore.cosign/certificate".into()],
+            certificate: Some(Box::new(crate::analysis::certificate::read_pem(&pem))),
+        }));
+        assert!(text.contains("evil\u{1b}]52"), "{text:?}");
+        let shown = crate::sanitize::sanitize(&text);
+        assert!(!shown.chars().any(char::is_control), "{shown:?}");
+        assert!(shown.contains("certificate subject a"), "{shown:?}");
+    }
+
     #[test]
     fn each_content_reads_as_one_line() {
         let d = Digest::sha256_of(b"x");
@@ -171,8 +245,45 @@ mod tests {
                 docker_reference: None,
                 annotations: BTreeMap::from([("team".to_string(), "pay".to_string())]),
                 certificate_annotations: vec!["dev.sigstore.cosign/certificate".into()],
+                certificate: None,
             })),
             "signs sha256:ab; annotations team=pay; certificate in dev.sigstore.cosign/certificate"
+        );
+        let keyless = |certificate| {
+            line(&blob(Content::SignedPayload {
+                signed_digest: Some("sha256:ab".into()),
+                docker_reference: None,
+                annotations: BTreeMap::new(),
+                certificate_annotations: vec![
+                    "dev.sigstore.cosign/certificate".into(),
+                    "dev.sigstore.cosign/chain".into(),
+                ],
+                certificate: Some(Box::new(certificate)),
+            }))
+        };
+        assert_eq!(
+            keyless(Certificate::Read {
+                subject: String::new(),
+                identities: vec!["dev@example.com".into()],
+                issuer: "O=sigstore.dev, CN=sigstore-intermediate".into(),
+                oidc_issuer: Some("https://accounts.google.com".into()),
+            }),
+            "signs sha256:ab; certificate subject dev@example.com; issuer O=sigstore.dev, CN=sigstore-intermediate; OIDC issuer https://accounts.google.com; chain in dev.sigstore.cosign/chain"
+        );
+        assert_eq!(
+            keyless(Certificate::Read {
+                subject: "CN=dev".into(),
+                identities: vec!["dev@example.com".into(), "https://ci.example/job".into()],
+                issuer: String::new(),
+                oidc_issuer: None,
+            }),
+            "signs sha256:ab; certificate subject dev@example.com, https://ci.example/job (CN=dev); issuer -; chain in dev.sigstore.cosign/chain"
+        );
+        assert_eq!(
+            keyless(Certificate::Unreadable {
+                unreadable: "not PEM".into()
+            }),
+            "signs sha256:ab; certificate unreadable (not PEM); chain in dev.sigstore.cosign/chain"
         );
         assert_eq!(
             line(&blob(Content::Statement {

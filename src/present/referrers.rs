@@ -9,6 +9,7 @@ use super::columns::{Align, ColumnSpec, Width, col};
 use super::units::{age, size as human_size};
 use crate::analysis::artifact::{ArtifactKind, predicate_name};
 use crate::analysis::attached::Attachments;
+use crate::analysis::content::SeverityCounts;
 use crate::analysis::model::{ManifestBody, StorageModel};
 use crate::analysis::referrers::{FoundVia, ReferrerNode};
 use crate::registry::{Digest, RepoName};
@@ -157,15 +158,76 @@ pub struct AttachedSummary {
     pub vulnerability_reports: usize,
     /// Anything else attached, and the referrers of referrers (a signature of an SBOM).
     pub others: usize,
+    /// The counts by severity of a vulnerability report, once one was read (the model
+    /// has none: they are in the report's blob).
+    pub vulnerabilities: Option<SeverityCounts>,
+}
+
+/// Whether an artifact of this kind is a vulnerability report (an attestation whose
+/// predicate type names a vulnerability scan).
+pub fn is_vulnerability_report(kind: &ArtifactKind) -> bool {
+    matches!(
+        kind,
+        ArtifactKind::Attestation { predicate_type: Some(p) } if predicate_name(p) == "vulnerability scan"
+    )
+}
+
+/// The manifests and platform manifests of `image`: what its attachments hang on.
+fn subjects_of(model: &StorageModel, image: &Digest) -> Vec<Digest> {
+    let mut subjects = vec![image.clone()];
+    if let Some(ManifestBody::Index { children }) = model.manifests.get(image).map(|m| &m.body) {
+        subjects.extend(children.iter().cloned());
+    }
+    subjects
+}
+
+/// The vulnerability reports attached to `image` (or to its platform manifests) directly,
+/// in the order the attachments list them, each once.
+pub fn vulnerability_reports(
+    model: &StorageModel,
+    attachments: &Attachments,
+    image: &Digest,
+) -> Vec<Digest> {
+    let mut out: Vec<Digest> = Vec::new();
+    for s in subjects_of(model, image) {
+        for (r, _) in attachments.direct(&s) {
+            let report = model
+                .manifests
+                .get(r)
+                .is_some_and(|m| is_vulnerability_report(&m.kind));
+            if report && !out.contains(r) {
+                out.push(r.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Counts by severity as initials, most severe first, zero counts left out: `1C 3H 2M`
+/// (critical, high, medium, low, negligible, unknown); `0` when there are none.
+pub fn severity_initials(counts: &SeverityCounts) -> String {
+    let parts: Vec<String> = [
+        ("C", counts.critical),
+        ("H", counts.high),
+        ("M", counts.medium),
+        ("L", counts.low),
+        ("N", counts.negligible),
+        ("U", counts.unknown),
+    ]
+    .iter()
+    .filter(|(_, n)| *n > 0)
+    .map(|(initial, n)| format!("{n}{initial}"))
+    .collect();
+    if parts.is_empty() {
+        "0".into()
+    } else {
+        parts.join(" ")
+    }
 }
 
 impl AttachedSummary {
     pub fn of(model: &StorageModel, attachments: &Attachments, image: &Digest) -> Self {
-        let mut subjects = vec![image.clone()];
-        if let Some(ManifestBody::Index { children }) = model.manifests.get(image).map(|m| &m.body)
-        {
-            subjects.extend(children.iter().cloned());
-        }
+        let subjects = subjects_of(model, image);
         let mut out = Self::default();
         let mut direct = std::collections::BTreeSet::new();
         for s in &subjects {
@@ -201,7 +263,9 @@ impl AttachedSummary {
         *self == Self::default()
     }
 
-    /// The compact cell: `sig sbom 2 att vuln +1`; empty when nothing is attached.
+    /// The compact cell: `sig sbom 2 att vuln 1C 3H +1`; empty when nothing is attached.
+    /// A vulnerability report shows its counts by severity once read ([`severity_initials`]),
+    /// `vuln` alone until then or when it cannot be read.
     pub fn cell(&self) -> String {
         let mut parts: Vec<String> = Vec::new();
         if self.signatures > 0 {
@@ -216,7 +280,10 @@ impl AttachedSummary {
             n => parts.push(format!("{n} att")),
         }
         if self.vulnerability_reports > 0 {
-            parts.push("vuln".into());
+            match &self.vulnerabilities {
+                Some(counts) => parts.push(format!("vuln {}", severity_initials(counts))),
+                None => parts.push("vuln".into()),
+            }
         }
         if self.others > 0 {
             parts.push(format!("+{}", self.others));
@@ -298,8 +365,31 @@ mod tests {
             attestations: 2,
             vulnerability_reports: 1,
             others: 1,
+            vulnerabilities: None,
         };
         assert_eq!(s.cell(), "sig sbom 2 att vuln +1");
+        let read = AttachedSummary {
+            vulnerabilities: Some(SeverityCounts {
+                critical: 1,
+                high: 3,
+                medium: 2,
+                ..SeverityCounts::default()
+            }),
+            ..s
+        };
+        assert_eq!(read.cell(), "sig sbom 2 att vuln 1C 3H 2M +1");
+        let clean = AttachedSummary {
+            vulnerabilities: Some(SeverityCounts::default()),
+            ..s
+        };
+        assert_eq!(clean.cell(), "sig sbom 2 att vuln 0 +1");
+        let odd = SeverityCounts {
+            low: 4,
+            negligible: 1,
+            unknown: 2,
+            ..SeverityCounts::default()
+        };
+        assert_eq!(severity_initials(&odd), "4L 1N 2U");
         assert_eq!(AttachedSummary::default().cell(), "");
         let one = AttachedSummary {
             attestations: 1,

@@ -217,6 +217,15 @@ pub enum Action {
         req: ReqId,
         result: Result<Arc<crate::storage::account::StorageReport>, String>,
     },
+    /// Vulnerability reports read: each report's counts by severity, or `None` when it
+    /// could not be read.
+    VulnerabilityReportsRead {
+        req: ReqId,
+        reports: Vec<(
+            crate::registry::Digest,
+            Option<crate::analysis::content::SeverityCounts>,
+        )>,
+    },
     /// The work of a request stopped unexpectedly (it panicked).
     TaskFailed {
         req: ReqId,
@@ -290,6 +299,7 @@ impl Action {
                 | Action::AuditBuilt { .. }
                 | Action::ReferrersFound { .. }
                 | Action::StorageRead { .. }
+                | Action::VulnerabilityReportsRead { .. }
                 | Action::TaskFailed { .. }
         )
     }
@@ -312,6 +322,7 @@ impl Action {
             | Action::AuditBuilt { req, .. }
             | Action::ReferrersFound { req, .. }
             | Action::StorageRead { req, .. }
+            | Action::VulnerabilityReportsRead { req, .. }
             | Action::TaskFailed { req, .. } => Some(*req),
             _ => None,
         }
@@ -388,6 +399,14 @@ pub enum Effect {
         subject: crate::registry::Digest,
         tags: Option<Arc<Vec<(crate::registry::Tag, crate::registry::Digest)>>>,
     },
+    /// Read the vulnerability reports `reports` (attestation manifests of `repo`): their
+    /// statements' blobs, through the documents the scan read, within the size cap.
+    ReadVulnerabilityReports {
+        req: ReqId,
+        entry: usize,
+        repo: RepoName,
+        reports: Vec<crate::registry::Digest>,
+    },
     /// Stop the work of these requests (their view was left or refreshed).
     Abort(Vec<ReqId>),
     /// Put this text on the clipboard (OSC 52).
@@ -439,6 +458,12 @@ impl Effect {
             Effect::FindReferrers {
                 req, repo, subject, ..
             } => format!("find referrers {req} {repo}@{subject}"),
+            Effect::ReadVulnerabilityReports {
+                req, repo, reports, ..
+            } => format!(
+                "read vulnerability reports {req} {repo}: {} reports",
+                reports.len()
+            ),
             Effect::Abort(reqs) => format!("abort {reqs:?}"),
             Effect::Copy(text) => format!("copy {} bytes", text.len()),
             Effect::ReadStorage { req, .. } => format!("read storage {req}"),
@@ -459,7 +484,8 @@ impl Effect {
             | Effect::Restore { req, .. }
             | Effect::Audit { req, .. }
             | Effect::FindReferrers { req, .. }
-            | Effect::ReadStorage { req, .. } => Some(*req),
+            | Effect::ReadStorage { req, .. }
+            | Effect::ReadVulnerabilityReports { req, .. } => Some(*req),
             Effect::Abort(_)
             | Effect::Copy(_)
             | Effect::CancelApply(_)

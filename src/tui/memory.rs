@@ -305,6 +305,46 @@ impl MemorySource {
         self.put_manifest(OCI_MANIFEST, bytes).0
     }
 
+    /// Stores a cosign attestation (what `cosign attest` pushes under `sha256-<hex>.att`):
+    /// one DSSE envelope layer per `(predicate type, envelope)`, its predicate type in the
+    /// layer's `predicateType` annotation, and returns its digest.
+    pub fn add_cosign_attestation(&mut self, layers: &[(&str, &[u8])]) -> Digest {
+        let config_bytes =
+            br#"{"architecture":"","os":"","rootfs":{"type":"layers","diff_ids":[]},"config":{}}"#
+                .to_vec();
+        let config_digest = Digest::sha256_of(&config_bytes);
+        let config = descriptor(OCI_CONFIG, config_digest.clone(), config_bytes.len() as u64);
+        self.blobs.insert(config_digest, config_bytes);
+        let layers = layers
+            .iter()
+            .map(|(predicate_type, envelope)| {
+                let digest = Digest::sha256_of(envelope);
+                self.blobs.insert(digest.clone(), envelope.to_vec());
+                let mut layer = descriptor(
+                    "application/vnd.dsse.envelope.v1+json",
+                    digest,
+                    envelope.len() as u64,
+                );
+                layer.annotations = Some(BTreeMap::from([(
+                    "predicateType".to_string(),
+                    predicate_type.to_string(),
+                )]));
+                layer
+            })
+            .collect();
+        let manifest = ImageManifest {
+            schema_version: 2,
+            media_type: Some(OCI_MANIFEST.into()),
+            artifact_type: None,
+            config,
+            layers,
+            subject: None,
+            annotations: None,
+        };
+        let bytes = serde_json::to_vec(&manifest).unwrap_or_default();
+        self.put_manifest(OCI_MANIFEST, bytes).0
+    }
+
     /// Stores an index listing `manifests` (stored here), as a referrers fallback index
     /// lists the referrers of its subject, and returns its digest.
     pub fn add_referrers_index(&mut self, manifests: &[Digest]) -> Digest {

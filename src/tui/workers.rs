@@ -244,6 +244,24 @@ impl Workers {
                 };
                 (req, Box::pin(work))
             }
+            Effect::ReadVulnerabilityReports {
+                req,
+                entry,
+                repo,
+                reports,
+            } => {
+                let Some(source) = source(entry) else { return };
+                let tx = tx.clone();
+                let work = async move {
+                    let mut read = Vec::new();
+                    for report in reports {
+                        let counts = read_vulnerability_report(&*source, &repo, &report).await;
+                        read.push((report, counts));
+                    }
+                    let _ = tx.send(Action::VulnerabilityReportsRead { req, reports: read });
+                };
+                (req, Box::pin(work))
+            }
         };
         tracing::debug!("started {req}");
         let task = tokio::spawn(async move {
@@ -410,4 +428,42 @@ async fn image_action(
             error,
         },
     }
+}
+
+/// The counts by severity a vulnerability report (an attestation manifest) holds: its
+/// statements' blobs within the size cap are read (through `source`, the session's
+/// documents), and the last statement with vulnerabilities counts (cosign appends a layer
+/// per attestation, so the last is the newest). `None` when nothing could be read.
+async fn read_vulnerability_report(
+    source: &dyn Source,
+    repo: &RepoName,
+    report: &crate::registry::Digest,
+) -> Option<crate::analysis::content::SeverityCounts> {
+    use crate::analysis::artifact::ArtifactKind;
+    use crate::analysis::content::{Content, blobs_to_read, summarize};
+    let manifest = source
+        .manifest(repo, &ManifestRef::Digest(report.clone()))
+        .await
+        .map_err(|e| tracing::debug!("vulnerability report {repo}@{report}: {e}"))
+        .ok()?;
+    let kind = ArtifactKind::Attestation {
+        predicate_type: None,
+    };
+    let (wanted, _) = blobs_to_read(&kind, &manifest.manifest);
+    let mut counts = None;
+    for w in &wanted {
+        match source.blob(repo, &w.digest).await {
+            Ok(body) => {
+                if let Content::Statement {
+                    vulnerabilities: Some(c),
+                    ..
+                } = summarize(w, &body).content
+                {
+                    counts = Some(c);
+                }
+            }
+            Err(e) => tracing::debug!("vulnerability report blob {repo}@{}: {e}", w.digest),
+        }
+    }
+    counts
 }

@@ -1,4 +1,5 @@
-//! What each artifact says, against the real Distribution 2.8: a cosign signature's payload,
+//! What each artifact says, against the real Distribution 2.8: a cosign signature's payload
+//! (and its certificate, made by openssl, read as openssl reads it; a malformed one noted),
 //! attestations (SLSA provenance and a Trivy report in cosign's vuln predicate, in DSSE
 //! envelopes), an SPDX SBOM's package count, a body above the size cap left unread, and a
 //! Helm chart's name and version in `inspect`. The request cost is read from the registry's
@@ -226,7 +227,8 @@ fn referrers_show_what_each_artifact_says_with_one_get_per_small_blob() {
         json!([{"digest": f.summary_blobs[0], "content": "signed_payload", "signed_digest": s,
             "docker_reference": format!("{}/app", f.registry.addr()),
             "annotations": {"team": "payments"},
-            "certificate_annotations": ["dev.sigstore.cosign/certificate"]}])
+            "certificate_annotations": ["dev.sigstore.cosign/certificate"],
+            "certificate": {"unreadable": "not an X.509 certificate"}}])
     );
     let att = summary(&f.att);
     let att = att.as_array().expect("array");
@@ -286,7 +288,7 @@ fn referrers_show_what_each_artifact_says_with_one_get_per_small_blob() {
     let text = &text.ok().stdout;
     for line in [
         format!(
-            "signs {s} ({}/app); annotations team=payments; certificate in dev.sigstore.cosign/certificate",
+            "signs {s} ({}/app); annotations team=payments; certificate unreadable (not an X.509 certificate)",
             f.registry.addr()
         ),
         "vulnerabilities: 2 critical, 1 high, 3 low".to_string(),
@@ -354,6 +356,81 @@ fn inspect_counts_referrers_and_names_a_chart() {
     );
     assert!(
         !lines.iter().any(|l| l.starts_with("Platform:")),
+        "{lines:#?}"
+    );
+}
+
+/// A keyless-style cosign signature: its certificate (made by OpenSSL 3) names the signer
+/// and the issuer exactly as `openssl x509 -subject -issuer -ext subjectAltName` prints
+/// them, in `referrers --json`, in the `referrers` tree and in `inspect` of the signature.
+#[test]
+fn a_signature_certificate_names_its_subject_and_issuer_as_openssl_reads_them() {
+    let cert = support::referrers::openssl_signing_certificate();
+    assert_ne!(cert.subject, cert.issuer, "a leaf issued by a CA");
+    let registry = TestRegistry::start();
+    let mut b = FixtureBuilder::new();
+    b.image(
+        "app",
+        &["v1"],
+        ImageSpec::new(Format::Oci, vec![Layer::text("content-v1")]),
+    );
+    let truth = registry.push(&b);
+    let subject = truth.tagged("app", "v1").digest.clone();
+    let client = registry.client();
+    let sig = support::block_on(async {
+        let payload = json!({"critical": {"identity": {"docker-reference": "app"}, "image": {"docker-manifest-digest": subject}, "type": "cosign container image signature"}, "optional": null}).to_string().into_bytes();
+        push_artifact(
+            &client,
+            "app",
+            Some(&cosign_tag(&subject, "sig")),
+            Artifact {
+                artifact_type: None,
+                config_type: OCI_CONFIG,
+                config: COSIGN_CONFIG,
+                layers: vec![(
+                    "application/vnd.dev.cosign.simplesigning.v1+json",
+                    payload,
+                    json!({
+                        "dev.cosignproject.cosign/signature": "MEUCIQ==",
+                        "dev.sigstore.cosign/certificate": cert.pem,
+                        "dev.sigstore.cosign/chain": cert.chain,
+                    }),
+                )],
+                subject: None,
+                annotations: json!({}),
+            },
+        )
+        .await
+    });
+    let sandbox = support::cli::Sandbox::new();
+    let addr = registry.addr();
+    let reference = format!("{addr}/app:v1");
+
+    let out = sandbox
+        .run(&["referrers", &reference, "--json"])
+        .ok()
+        .json();
+    let found = nodes(&out);
+    let summary = &found[sig.digest.as_str()].0["summary"][0];
+    assert_eq!(
+        summary["certificate"],
+        json!({"subject": cert.subject, "identities": [cert.identity],
+            "issuer": cert.issuer, "oidc_issuer": cert.oidc_issuer}),
+        "{summary}"
+    );
+
+    let line = format!(
+        "signs {subject} (app); certificate subject {} ({}); issuer {}; OIDC issuer {}; chain in dev.sigstore.cosign/chain",
+        cert.identity, cert.subject, cert.issuer, cert.oidc_issuer
+    );
+    let text = sandbox.run(&["referrers", &reference]);
+    let text = &text.ok().stdout;
+    assert!(text.contains(&line), "{line:?} missing from:\n{text}");
+
+    let inspect = sandbox.run(&["inspect", &format!("{addr}/app@{}", sig.digest)]);
+    let lines = inspect.ok_with_stderr().stdout_lines();
+    assert!(
+        lines.contains(&format!("Content:    {line}").as_str()),
         "{lines:#?}"
     );
 }

@@ -128,3 +128,108 @@ pub async fn push_fallback_index(
 pub fn cosign_tag(subject: &Digest, suffix: &str) -> String {
     format!("sha256-{}.{suffix}", subject.hex())
 }
+
+/// A keyless-style signing certificate made by OpenSSL 3 (`openssl req -x509 -CA`): a leaf
+/// `O=Example, CN=dev` with `subjectAltName=email:dev@example.com` and Fulcio's OIDC issuer
+/// extension (1.3.6.1.4.1.57264.1.8, a UTF8String), issued by a CA named like Fulcio's
+/// intermediate; and what openssl itself prints about the leaf (independent truth).
+pub struct OpensslCertificate {
+    /// The leaf, PEM, as cosign keeps it in `dev.sigstore.cosign/certificate`.
+    pub pem: String,
+    /// The CA, PEM, as cosign keeps it in `dev.sigstore.cosign/chain`.
+    pub chain: String,
+    /// `openssl x509 -noout -subject -nameopt oneline,-space_eq` after `subject=`.
+    pub subject: String,
+    /// The same for `-issuer`.
+    pub issuer: String,
+    /// The `email:` entry `openssl x509 -noout -ext subjectAltName` prints, without `email:`.
+    pub identity: String,
+    /// The OIDC issuer written into the extension.
+    pub oidc_issuer: &'static str,
+}
+
+pub fn openssl_signing_certificate() -> OpensslCertificate {
+    use std::process::Command;
+    const OIDC_ISSUER: &str = "https://accounts.example.com";
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let run = |args: &[&str]| -> String {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .expect("run openssl (apt-get install -y openssl)");
+        assert!(
+            out.status.success(),
+            "openssl {} failed:\n{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("openssl prints UTF-8")
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let mut ca = vec!["req", "-x509"];
+    ca.extend(ec);
+    ca.extend([
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/O=sigstore.dev/CN=sigstore-intermediate",
+    ]);
+    run(&ca);
+    let oidc = format!("1.3.6.1.4.1.57264.1.8=ASN1:UTF8String:{OIDC_ISSUER}");
+    let mut leaf = vec!["req", "-x509", "-CA", "ca.pem", "-CAkey", "ca.key"];
+    leaf.extend(ec);
+    leaf.extend([
+        "-keyout",
+        "leaf.key",
+        "-out",
+        "leaf.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/O=Example/CN=dev",
+        "-addext",
+        "subjectAltName=email:dev@example.com",
+        "-addext",
+        &oidc,
+    ]);
+    run(&leaf);
+    let printed = run(&[
+        "x509",
+        "-in",
+        "leaf.pem",
+        "-noout",
+        "-subject",
+        "-issuer",
+        "-ext",
+        "subjectAltName",
+        "-nameopt",
+        "oneline,-space_eq",
+    ]);
+    let after = |prefix: &str| -> String {
+        printed
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("no {prefix:?} in openssl's output:\n{printed}"))
+            .to_string()
+    };
+    let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).expect("a PEM file");
+    OpensslCertificate {
+        pem: read("leaf.pem"),
+        chain: read("ca.pem"),
+        subject: after("subject="),
+        issuer: after("issuer="),
+        identity: after("email:"),
+        oidc_issuer: OIDC_ISSUER,
+    }
+}

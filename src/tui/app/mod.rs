@@ -190,6 +190,7 @@ impl App {
         self.settle();
         effects.extend(self.request_audits());
         effects.extend(self.request_grants());
+        effects.extend(self.request_vulnerability_reports());
         effects
     }
 
@@ -198,6 +199,7 @@ impl App {
         self.settle();
         effects.extend(self.request_audits());
         effects.extend(self.request_grants());
+        effects.extend(self.request_vulnerability_reports());
         effects
     }
 
@@ -214,6 +216,7 @@ impl App {
         self.settle();
         effects.extend(self.request_audits());
         effects.extend(self.request_grants());
+        effects.extend(self.request_vulnerability_reports());
         effects
     }
 

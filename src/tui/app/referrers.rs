@@ -163,4 +163,44 @@ impl App {
             reference,
         }]
     }
+
+    /// Asks a worker to read the vulnerability reports attached to the images of each tag
+    /// list that are not read yet (their counts by severity are in their blobs, not in the
+    /// model), each once.
+    pub(super) fn request_vulnerability_reports(&mut self) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        for index in 0..self.stack.len() {
+            let View::Tags(v) = &self.stack[index] else {
+                continue;
+            };
+            let reports = v.reports_to_read();
+            if reports.is_empty() {
+                continue;
+            }
+            let req = self.req();
+            let View::Tags(v) = &mut self.stack[index] else {
+                continue;
+            };
+            v.mark_reports_asked(&reports, req);
+            effects.push(Effect::ReadVulnerabilityReports {
+                req,
+                entry: v.entry,
+                repo: v.repo.clone(),
+                reports,
+            });
+        }
+        effects
+    }
+
+    pub(super) fn on_vulnerability_reports(
+        &mut self,
+        owner: usize,
+        req: ReqId,
+        reports: Vec<(Digest, Option<crate::analysis::content::SeverityCounts>)>,
+    ) {
+        if let View::Tags(v) = &mut self.stack[owner] {
+            v.loads.retain(|r| *r != req);
+            v.set_reports_read(reports);
+        }
+    }
 }

@@ -53,6 +53,9 @@ impl App {
             Action::TaskFailed { error, .. } => self.on_task_failed(owner, req, error),
             Action::AuditBuilt { report, .. } => self.on_audit_built(owner, req, report),
             Action::ReferrersFound { result, .. } => self.on_referrers_found(owner, req, result),
+            Action::VulnerabilityReportsRead { reports, .. } => {
+                self.on_vulnerability_reports(owner, req, reports);
+            }
             Action::BackupsListed { backups, .. } => {
                 if let crate::tui::views::View::Deleted(v) = &mut self.stack[owner] {
                     v.loads.retain(|r| *r != req);

@@ -15,8 +15,9 @@ use ratatui::layout::Rect;
 
 use super::Ctx;
 use crate::analysis::attached::Attachments;
+use crate::analysis::content::SeverityCounts;
 use crate::analysis::model::StorageModel;
-use crate::present::referrers::AttachedSummary;
+use crate::present::referrers::{AttachedSummary, vulnerability_reports};
 use crate::registry::referrers::{SchemeTag, scheme_of};
 use crate::registry::{Digest, RepoName, Tag};
 use crate::tui::action::ReqId;
@@ -264,6 +265,20 @@ pub struct TagsView {
     /// The storage generation, and whether the repository was settled, when the attachments
     /// were last worked out.
     attachments_at: Option<(u64, bool)>,
+    /// The vulnerability reports of the images and what they say (boxed: rarely used, and
+    /// every view sits in the stack's enum).
+    reports: Box<VulnerabilityReports>,
+}
+
+/// The vulnerability reports of a tag list's images, read by a worker.
+#[derive(Debug, Default)]
+struct VulnerabilityReports {
+    /// The reports attached to each image (only images with one).
+    by_image: HashMap<Digest, Vec<Digest>>,
+    /// What each report read says: its counts, or `None` when it could not be read.
+    read: HashMap<Digest, Option<SeverityCounts>>,
+    /// The reports asked for, by the request reading them.
+    asked: HashMap<Digest, ReqId>,
 }
 
 impl TagsView {
@@ -282,6 +297,55 @@ impl TagsView {
             attached: HashMap::new(),
             folded_under: HashMap::new(),
             attachments_at: None,
+            reports: Box::default(),
+        }
+    }
+
+    /// The vulnerability reports to read now: those of the images listed that are neither
+    /// read nor being read (a request that was aborted asks again).
+    pub fn reports_to_read(&self) -> Vec<Digest> {
+        let mut wanted: Vec<Digest> = Vec::new();
+        for report in self.reports.by_image.values().flatten() {
+            let asked = self
+                .reports
+                .asked
+                .get(report)
+                .is_some_and(|r| self.loads.contains(r));
+            if !asked && !self.reports.read.contains_key(report) && !wanted.contains(report) {
+                wanted.push(report.clone());
+            }
+        }
+        wanted.sort();
+        wanted
+    }
+
+    /// `reports` are being read by `req`.
+    pub fn mark_reports_asked(&mut self, reports: &[Digest], req: ReqId) {
+        for report in reports {
+            self.reports.asked.insert(report.clone(), req);
+        }
+        self.loads.push(req);
+    }
+
+    /// What the reports read say, shown in the ATTACHED cell of their images.
+    pub fn set_reports_read(&mut self, read: Vec<(Digest, Option<SeverityCounts>)>) {
+        for (report, counts) in read {
+            self.reports.asked.remove(&report);
+            self.reports.read.insert(report, counts);
+        }
+        self.show_vulnerabilities();
+    }
+
+    /// Puts the counts of each image's report into its summary: the first report (in the
+    /// attachments' order) that could be read; none while unread or unreadable.
+    fn show_vulnerabilities(&mut self) {
+        for (image, reports) in &self.reports.by_image {
+            let counts = reports
+                .iter()
+                .find_map(|r| self.reports.read.get(r).copied().flatten());
+            if let Some(summary) = self.attached.get_mut(image) {
+                summary.vulnerabilities = counts;
+            }
         }
     }
 
@@ -327,12 +391,18 @@ impl TagsView {
             .filter(|&i| self.rows.bookkeeping(i).is_none())
             .filter_map(|i| self.rows.rows[i].digest())
             .collect();
+        self.reports.by_image.clear();
         for digest in images {
             let summary = AttachedSummary::of(model, &attachments, digest);
             if !summary.is_empty() {
                 self.attached.insert(digest.clone(), summary);
             }
+            if summary.vulnerability_reports > 0 {
+                let reports = vulnerability_reports(model, &attachments, digest);
+                self.reports.by_image.insert(digest.clone(), reports);
+            }
         }
+        self.show_vulnerabilities();
         for tag in attachments.attached_tags() {
             let subject = match scheme_of(tag) {
                 Some(scheme) => Some(scheme.subject().clone()),

@@ -2,8 +2,9 @@
 //! says what each image has attached, from the scanned model alone.
 
 use super::*;
+use crate::registry::Digest;
 use crate::tui::listing::Rows;
-use crate::tui::memory::run_until_idle;
+use crate::tui::memory::{ImageSpec, MemorySource, run_until_idle};
 use crate::tui::views::tags::TagsView;
 
 fn attached_app() -> App {
@@ -374,4 +375,157 @@ async fn r_on_a_platform_finds_the_referrers_of_that_platform_manifest() {
     let v = referrers_view(&app);
     assert_eq!(v.progress().as_deref(), Some("no referrers"));
     assert_eq!(tree_labels(&app), ["subject"]);
+}
+
+/// A DSSE envelope as `cosign attest --type vuln --predicate trivy.json` pushes it: an
+/// in-toto statement whose predicate holds Trivy's report under `scanner.result`.
+fn trivy_attestation(subject: &Digest, severities: &[&str]) -> Vec<u8> {
+    use base64::Engine;
+    let vulnerabilities: Vec<serde_json::Value> = severities
+        .iter()
+        .enumerate()
+        .map(
+            |(i, s)| serde_json::json!({"VulnerabilityID": format!("CVE-2025-{i}"), "Severity": s}),
+        )
+        .collect();
+    let statement = serde_json::json!({
+        "_type": "https://in-toto.io/Statement/v0.1",
+        "predicateType": VULN_PREDICATE,
+        "subject": [{"name": "acme/app", "digest": {"sha256": subject.hex()}}],
+        "predicate": {
+            "scanner": {
+                "uri": "pkg:github/aquasecurity/trivy",
+                "version": "0.50.0",
+                "result": {
+                    "SchemaVersion": 2,
+                    "Results": [{"Target": "acme/app", "Vulnerabilities": vulnerabilities}],
+                },
+            },
+        },
+    });
+    let payload =
+        base64::engine::general_purpose::STANDARD.encode(serde_json::to_vec(&statement).unwrap());
+    serde_json::to_vec(&serde_json::json!({
+        "payloadType": "application/vnd.in-toto+json",
+        "payload": payload,
+        "signatures": [{"keyid": "", "sig": "MEUC"}],
+    }))
+    .unwrap()
+}
+
+const VULN_PREDICATE: &str = "https://cosign.sigstore.dev/attestation/vuln/v1";
+
+/// `acme/app` with v1 carrying a Trivy report (1 critical, 3 high, 2 medium, as cosign
+/// attests it), v2 a report with no findings, v3 a report whose envelope is not JSON.
+fn scanned_source() -> (Arc<MemorySource>, [Digest; 3]) {
+    let mut s = MemorySource::new("scanned");
+    let image = |created: &str| ImageSpec::new("linux", "amd64", created).layer(1000, "ADD x /");
+    let v1 = s.add_image(&image("2025-05-01T00:00:00Z"));
+    let v2 = s.add_image(&image("2025-05-02T00:00:00Z"));
+    let v3 = s.add_image(&image("2025-05-03T00:00:00Z"));
+    let report_v1 = trivy_attestation(
+        &v1,
+        &["CRITICAL", "HIGH", "HIGH", "HIGH", "MEDIUM", "MEDIUM"],
+    );
+    let report_v2 = trivy_attestation(&v2, &[]);
+    let att_v1 = s.add_cosign_attestation(&[(VULN_PREDICATE, report_v1.as_slice())]);
+    let att_v2 = s.add_cosign_attestation(&[(VULN_PREDICATE, report_v2.as_slice())]);
+    let att_v3 = s.add_cosign_attestation(&[(VULN_PREDICATE, b"not json".as_slice())]);
+    let att = |d: &Digest| format!("sha256-{}.att", d.hex());
+    let s = s
+        .tag("acme/app", &["v1"], &v1)
+        .tag("acme/app", &["v2"], &v2)
+        .tag("acme/app", &["v3"], &v3)
+        .tag("acme/app", &[att(&v1).as_str()], &att_v1)
+        .tag("acme/app", &[att(&v2).as_str()], &att_v2)
+        .tag("acme/app", &[att(&v3).as_str()], &att_v3);
+    (Arc::new(s), [v1, v2, v3])
+}
+
+fn blob_fetches(source: &MemorySource) -> usize {
+    source.fetches() - source.manifest_fetches()
+}
+
+/// The ATTACHED cell of `tag`'s row as drawn.
+fn drawn_row(app: &App, tag: &str) -> String {
+    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(140, 20)).unwrap();
+    t.draw(|f| draw::draw(app, f)).unwrap();
+    let screen = format!("{}", t.backend());
+    screen
+        .lines()
+        .find(|l| l.contains(&format!(" {tag} ")))
+        .unwrap_or_else(|| panic!("no row {tag} in:\n{screen}"))
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_vulnerability_report_shows_its_counts_by_severity_and_is_read_once() {
+    let (source, [v1, v2, v3]) = scanned_source();
+    let entries = vec![entry("scanned", Ok(source.clone() as Arc<dyn Source>))];
+    let mut app = App::new(entries, true, now(), Theme::PLAIN);
+    app.update(Action::Resize {
+        width: 140,
+        height: 20,
+    });
+    let effects = app.start();
+    run_until_idle(&mut app, effects).await;
+    let scanned = blob_fetches(&source);
+    let effects = app.update(Action::Open);
+    assert_eq!(kinds(&app).last(), Some(&ViewKind::Tags));
+    // The reports are read as a worker effect, each once, after the attachments are known.
+    let reads: Vec<&Effect> = effects
+        .iter()
+        .filter(|e| matches!(e, Effect::ReadVulnerabilityReports { .. }))
+        .collect();
+    assert_eq!(reads.len(), 1, "{effects:?}");
+    let Effect::ReadVulnerabilityReports { reports, .. } = reads[0] else {
+        unreachable!()
+    };
+    assert_eq!(reports.len(), 3, "one per report: {reports:?}");
+    {
+        // Unread, the cell says only that a report is attached.
+        let v = tags_view(&app);
+        assert_eq!(v.attached[&v1].cell(), "vuln");
+    }
+    run_until_idle(&mut app, effects).await;
+    assert_eq!(
+        blob_fetches(&source) - scanned,
+        3,
+        "one blob per report (the scan read the attestations' manifests, not their layers)"
+    );
+
+    let v = tags_view(&app);
+    assert_eq!(v.attached[&v1].cell(), "vuln 1C 3H 2M");
+    assert_eq!(
+        v.attached[&v2].cell(),
+        "vuln 0",
+        "a report without findings"
+    );
+    assert_eq!(v.attached[&v3].cell(), "vuln", "an unreadable report");
+    assert!(
+        drawn_row(&app, "v1")
+            .trim_matches('"')
+            .trim_end()
+            .ends_with("vuln 1C 3H 2M"),
+        "{}",
+        drawn_row(&app, "v1")
+    );
+
+    // Drawing again and later updates ask for nothing; leaving and opening the list again
+    // reads the reports through the session's documents: no blob is fetched again.
+    let read = blob_fetches(&source);
+    drawn_row(&app, "v1");
+    let effects = app.update(Action::Tick);
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, Effect::ReadVulnerabilityReports { .. })),
+        "{effects:?}"
+    );
+    let effects = app.update(Action::Back);
+    run_until_idle(&mut app, effects).await;
+    let effects = app.update(Action::Open);
+    run_until_idle(&mut app, effects).await;
+    assert_eq!(tags_view(&app).attached[&v1].cell(), "vuln 1C 3H 2M");
+    assert_eq!(blob_fetches(&source), read, "no blob read again");
 }
