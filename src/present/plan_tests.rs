@@ -44,6 +44,8 @@ fn sample_plan() -> Plan {
         bytes_freed: 83_972_559,
         note: PREDICTION_NOTE,
         seen: Default::default(),
+        freed: Default::default(),
+        blob_backup: None,
     }
 }
 
@@ -126,6 +128,8 @@ fn an_empty_plan_still_states_its_total() {
         bytes_freed: 0,
         note: PREDICTION_NOTE,
         seen: Default::default(),
+        freed: Default::default(),
+        blob_backup: None,
     };
     let lines = texts(&plan_lines(&plan, Digests::Full));
     assert_eq!(lines[1], "0 tags go: 0 manifests deleted");
