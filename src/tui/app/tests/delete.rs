@@ -340,6 +340,8 @@ fn recently_deleted_lists_this_registrys_backups_and_restores_one() {
             digest: format!("sha256:{}", "ab".repeat(32)),
             tags: vec!["v0.9.0".into()],
             left_alone: Vec::new(),
+            blobs_put_back: 0,
+            bytes_put_back: 0,
         }),
     });
     assert!(matches!(app.message(), Some(Message::Info(m)) if m.starts_with("restored team/api@")));
