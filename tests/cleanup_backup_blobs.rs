@@ -112,13 +112,7 @@ async fn restore_after_garbage_collection_from_a_blob_keeping_backup_brings_ever
         "{stdout}"
     );
 
-    let (code, stdout, stderr) = run(home.command([
-        "rm",
-        &refs[0],
-        &refs[1],
-        "--apply",
-        "--yes",
-    ]));
+    let (code, stdout, stderr) = run(home.command(["rm", &refs[0], &refs[1], "--apply", "--yes"]));
     assert_eq!(code, 0, "{stdout}\n{stderr}");
 
     // The kept blobs, byte for byte, in the backup's OCI layout.
@@ -130,7 +124,11 @@ async fn restore_after_garbage_collection_from_a_blob_keeping_backup_brings_ever
     let list = backups(&home);
     assert_eq!(list.len(), 2, "{list:#?}");
     // A tool nobody here wrote reads a backup as an image: skopeo, from the layout.
-    let multi_id = &list.iter().find(|b| b.repository == "multi").expect("multi").id;
+    let multi_id = &list
+        .iter()
+        .find(|b| b.repository == "multi")
+        .expect("multi")
+        .id;
     let store_text = store.to_str().expect("UTF-8 path");
     let inspect = skopeo(&["inspect", "--raw", &format!("oci:{store_text}:{multi_id}")]);
     assert_eq!(Digest::sha256_of(inspect.as_bytes()), index.digest);
@@ -237,14 +235,19 @@ async fn a_blob_that_cannot_be_kept_stops_the_deletion_before_anything_is_delete
     ]));
     assert_eq!(code, 1, "{stdout}\n{stderr}");
     assert!(
-        stderr.contains(&format!("cannot keep blob {own_layer} of app in the backup"))
-            && stderr.contains("so nothing was deleted"),
+        stderr.contains(&format!(
+            "cannot keep blob {own_layer} of app in the backup"
+        )) && stderr.contains("so nothing was deleted"),
         "{stderr}"
     );
     assert_eq!(proxy.count("DELETE", "/v2/"), 0, "no delete was sent");
     let client = registry.client();
     for t in ["v2", "latest", "stable"] {
-        assert_eq!(resolve(&client, "app", t).await.expect(t), v2.digest, "app:{t}");
+        assert_eq!(
+            resolve(&client, "app", t).await.expect(t),
+            v2.digest,
+            "app:{t}"
+        );
     }
     assert!(backups(&home).is_empty(), "no backup of a step never taken");
     // Nothing half-written sits under the blob's name in the backup.

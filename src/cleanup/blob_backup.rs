@@ -247,3 +247,63 @@ impl BlobStore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::model::testing::{digest as d, image, index, tagged};
+    use crate::cleanup::plan::plan_rm;
+
+    /// `app`: v1 and v2 share layer 10 and the config (200); `multi:latest` is an index (50)
+    /// of two platforms (51, 52) with layers of their own.
+    fn model() -> StorageModel {
+        let mut m = StorageModel::default();
+        image(&mut m, d(1), 100, vec![(d(10), 1000), (d(11), 300)], None);
+        image(&mut m, d(2), 110, vec![(d(10), 1000), (d(12), 400)], None);
+        image(&mut m, d(51), 90, vec![(d(13), 500)], None);
+        image(&mut m, d(52), 91, vec![(d(14), 600)], None);
+        index(&mut m, d(50), 200, vec![d(51), d(52)]);
+        tagged(&mut m, "app", "v1", d(1));
+        tagged(&mut m, "app", "v2", d(2));
+        tagged(&mut m, "multi", "latest", d(50));
+        m
+    }
+
+    #[test]
+    fn a_blob_backup_keeps_the_freed_configs_and_layers_each_from_a_repository_losing_it() {
+        let m = model();
+        let selection = [
+            (
+                RepoName::parse("app").expect("repo"),
+                Tag::parse("v2").expect("tag"),
+            ),
+            (
+                RepoName::parse("multi").expect("repo"),
+                Tag::parse("latest").expect("tag"),
+            ),
+        ];
+        let plan = plan_rm(&m, &selection, Mode::Delete);
+        assert_eq!(plan.blob_backup, None, "off unless asked for");
+        let plan = plan.keeping_blobs(&m);
+        let backup = plan.blob_backup.clone().expect("asked for");
+        let kept: Vec<(&str, Digest, u64)> = backup
+            .blobs
+            .iter()
+            .map(|b| (b.repository.as_str(), b.digest.clone(), b.size))
+            .collect();
+        // Layer 10 and the config stay (v1 uses them); the manifests are in every backup.
+        assert_eq!(
+            kept,
+            vec![
+                ("app", d(12), 400),
+                ("multi", d(13), 500),
+                ("multi", d(14), 600)
+            ]
+        );
+        assert_eq!(backup.bytes, 1500);
+        // Exactly the freed set bytes_freed sums, less the manifest documents.
+        let documents = 110 + 200 + 90 + 91;
+        assert_eq!(plan.bytes_freed, backup.bytes + documents);
+        assert_eq!(plan.freed.len(), kept.len() + 4);
+    }
+}

@@ -139,7 +139,14 @@ impl App {
             .deletions
             .iter()
             .any(|d| d.reason.follows().is_some())
-            .then(|| with_blobs(plan_rm_with(model, selection, Mode::Delete, Referrers::Keep)));
+            .then(|| {
+                with_blobs(plan_rm_with(
+                    model,
+                    selection,
+                    Mode::Delete,
+                    Referrers::Keep,
+                ))
+            });
         let untag = plan_rm(model, selection, Mode::Untag);
         self.ready_to_delete(entry, &delete)?;
         let title = match (selection, repos.len()) {
