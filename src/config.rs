@@ -76,6 +76,9 @@ pub struct Defaults {
     pub page_size: Option<usize>,
     /// Seconds before a request is abandoned (default 60).
     pub timeout_secs: Option<u64>,
+    /// Backups before a delete also keep the blobs it frees, so `restore` works after garbage
+    /// collection (default false; a registry's own setting wins).
+    pub backup_blobs: Option<bool>,
 }
 
 /// `Debug` is written out by hand: it shows `password` as `<redacted>`.
@@ -117,6 +120,8 @@ pub struct RegistryConfig {
     /// manifests, blobs waiting for garbage collection, uploads): the filesystem driver's
     /// rootdirectory (`/var/lib/registry`).
     pub storage: Option<String>,
+    /// `[defaults] backup_blobs` for this registry.
+    pub backup_blobs: Option<bool>,
     /// Upload blobs in chunks of this size (bytes, or a string such as "50MB" or "64MiB")
     /// instead of one request per blob, for registries behind proxies that cap a request's
     /// body (`regatta cp`, `import`).
@@ -188,6 +193,7 @@ impl fmt::Debug for RegistryConfig {
             .field("gc_command", &self.gc_command)
             .field("storage", &self.storage)
             .field("upload_chunk_size", &self.upload_chunk_size)
+            .field("backup_blobs", &self.backup_blobs)
             .finish()
     }
 }
@@ -404,6 +410,15 @@ impl Config {
         })
     }
 
+    /// Whether deletions on `target` keep the blobs they free in their backups: the
+    /// registry's `backup_blobs`, else `[defaults] backup_blobs`, else no.
+    pub fn backup_blobs(&self, target: &str) -> bool {
+        self.find_registry(target)
+            .and_then(|(_, r)| r.backup_blobs)
+            .or(self.defaults.backup_blobs)
+            .unwrap_or(false)
+    }
+
     /// The error of the `[keys]` entry `action`, placed at its line like every config error.
     pub fn key_error(&self, path: &Path, action: &str, message: String) -> ConfigError {
         ConfigError {
@@ -604,6 +619,17 @@ repositories = ["library/nginx"]
         assert_eq!(opts.concurrency, 4);
         assert!(matches!(opts.credentials, CredentialSource::Command { .. }));
         assert_eq!(c.find_registry("127.0.0.1:5000").unwrap().0, "local");
+    }
+
+    #[test]
+    fn backup_blobs_is_per_registry_then_global() {
+        let c = parse("[registries.a]\nurl = \"a:5000\"\n[registries.b]\nurl = \"b:5000\"\nbackup_blobs = false\n").unwrap();
+        assert!(!c.backup_blobs("a"));
+        let c = parse("[defaults]\nbackup_blobs = true\n[registries.a]\nurl = \"a:5000\"\n[registries.b]\nurl = \"b:5000\"\nbackup_blobs = false\n").unwrap();
+        assert!(c.backup_blobs("a"));
+        assert!(c.backup_blobs("a:5000"));
+        assert!(!c.backup_blobs("b"));
+        assert!(c.backup_blobs("unconfigured:5000"));
     }
 
     #[test]

@@ -138,7 +138,7 @@ async fn restore_after_gc_refuses_names_the_missing_blobs_and_restores_nothing()
     let mut missing = [config.as_str(), own_layer.as_str()];
     missing.sort();
     let sentence = format!(
-        "cannot restore: 2 blob(s) are gone (garbage-collected): {}; nothing was restored",
+        "cannot restore: 2 blob(s) are gone (garbage-collected) and not kept in a blob backup (backup_blobs): {}; nothing was restored",
         missing.join(", ")
     );
     assert!(

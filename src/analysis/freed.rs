@@ -79,6 +79,10 @@ pub struct DeletionPlan {
     pub unknown: Vec<(RepoName, Tag)>,
     pub bytes_freed: u64,
     pub note: &'static str,
+    /// The blobs (and manifest documents) garbage collection removes, with their sizes:
+    /// the set `bytes_freed` sums. Not part of the JSON.
+    #[serde(skip)]
+    pub freed: BTreeMap<Digest, u64>,
 }
 
 /// `(repository, tag)` pairs as `REPOSITORY:TAG` strings, as `--json` has always printed them.
@@ -215,12 +219,13 @@ pub fn plan_deletion_with(
         deleted_by_repo.insert(repo, deleted);
         rewritten_by_repo.insert(repo, rewritten);
     }
-    let bytes_freed = bytes_freed_rewriting(model, &deleted_by_repo, &rewritten_by_repo);
+    let freed = blobs_freed_rewriting(model, &deleted_by_repo, &rewritten_by_repo);
     DeletionPlan {
         deletions,
         unknown,
-        bytes_freed,
+        bytes_freed: sum_sizes(&freed),
         note: PREDICTION_NOTE,
+        freed,
     }
 }
 
@@ -242,6 +247,21 @@ pub fn bytes_freed_rewriting(
     deleted: &BTreeMap<&RepoName, BTreeSet<Digest>>,
     rewritten: &BTreeMap<&RepoName, Rewritten>,
 ) -> u64 {
+    sum_sizes(&blobs_freed_rewriting(model, deleted, rewritten))
+}
+
+/// The sum of the sizes, saturating (a lying registry's sizes must not overflow).
+pub fn sum_sizes(blobs: &BTreeMap<Digest, u64>) -> u64 {
+    blobs.values().fold(0u64, |a, s| a.saturating_add(*s))
+}
+
+/// What [`bytes_freed_rewriting`] sums: each blob and manifest document garbage collection
+/// removes, with its size. A blob backup keeps exactly these (`backup_blobs`).
+pub fn blobs_freed_rewriting(
+    model: &StorageModel,
+    deleted: &BTreeMap<&RepoName, BTreeSet<Digest>>,
+    rewritten: &BTreeMap<&RepoName, Rewritten>,
+) -> BTreeMap<Digest, u64> {
     let mut before: BTreeMap<Digest, u64> = BTreeMap::new();
     let mut after: BTreeMap<Digest, u64> = BTreeMap::new();
     for repo in model.repos.keys() {
@@ -264,10 +284,9 @@ pub fn bytes_freed_rewriting(
         after.extend(model.marked(&remaining));
     }
     before
-        .iter()
-        .filter(|(d, _)| !after.contains_key(*d))
-        .map(|(_, s)| *s)
-        .fold(0u64, u64::saturating_add)
+        .into_iter()
+        .filter(|(d, _)| !after.contains_key(d))
+        .collect()
 }
 
 fn media_type(model: &StorageModel, digest: &Digest) -> String {

@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 
+use super::blob_backup::{BlobBackup, BlobBackupError, BlobStore};
 use super::journal::{
     AuditEntry, BackupManifest, BackupMeta, Journal, JournalError, new_backup_id,
 };
@@ -155,6 +156,22 @@ impl Applier<'_> {
         let total = plan.deletions.len();
         let mut steps = Vec::with_capacity(total);
         let mut unseen: BTreeMap<RepoName, Unseen> = BTreeMap::new();
+        // With `backup_blobs`, every blob the plan frees is kept before the first delete;
+        // when one cannot be, nothing is deleted.
+        let store = match &plan.blob_backup {
+            None => None,
+            Some(backup) => match self.keep_blobs(backup).await {
+                Ok(store) => Some(store),
+                Err(e) => {
+                    return ApplyReport {
+                        steps,
+                        cancelled: false,
+                        stopped: Some(e.to_string()),
+                    };
+                }
+            },
+        };
+        let store = store.as_ref();
         for (index, step) in plan.deletions.iter().enumerate() {
             if cancel.load(Ordering::SeqCst) {
                 return ApplyReport {
@@ -182,7 +199,7 @@ impl Applier<'_> {
                 None => Ok(()),
             };
             let result = match followed {
-                Ok(()) => self.guarded_step(plan, step, &mut unseen).await,
+                Ok(()) => self.guarded_step(plan, step, &mut unseen, store).await,
                 Err(outcome) => Ok((outcome, None)),
             };
             let (outcome, backup) = match result {
@@ -228,6 +245,7 @@ impl Applier<'_> {
         plan: &Plan,
         step: &PlannedDeletion,
         unseen: &mut BTreeMap<RepoName, Unseen>,
+        store: Option<&BlobStore>,
     ) -> Result<(Outcome, Option<String>), StepError> {
         // A rewrite deletes the old index by digest too.
         if step.mode != Mode::Untag {
@@ -253,10 +271,14 @@ impl Applier<'_> {
                 return Ok((Outcome::Unseen(why), None));
             }
         }
-        self.step(step).await
+        self.step(step, store).await
     }
 
-    async fn step(&self, step: &PlannedDeletion) -> Result<(Outcome, Option<String>), StepError> {
+    async fn step(
+        &self,
+        step: &PlannedDeletion,
+        store: Option<&BlobStore>,
+    ) -> Result<(Outcome, Option<String>), StepError> {
         let (repo, digest) = (&step.repository, &step.digest);
         // Re-resolve right before acting: a tag that moved is not ours to delete any more.
         let mut still_there = Vec::new();
@@ -277,7 +299,7 @@ impl Applier<'_> {
             }
         }
         match step.mode {
-            Mode::Delete => self.delete(step, repo, digest, &still_there).await,
+            Mode::Delete => self.delete(step, repo, digest, &still_there, store).await,
             Mode::Rewrite => match still_there.first() {
                 None => {
                     self.log(step, "already_done", "the index is already gone", None);
@@ -301,6 +323,7 @@ impl Applier<'_> {
         repo: &RepoName,
         digest: &Digest,
         still_there: &[Tag],
+        store: Option<&BlobStore>,
     ) -> Result<(Outcome, Option<String>), StepError> {
         let root = match self
             .client
@@ -317,6 +340,11 @@ impl Applier<'_> {
             Err(e) => return Err(e.into()),
         };
         let mut manifests = vec![(root.digest.to_string(), root.bytes.clone())];
+        let mut kept = vec![(
+            root.digest.clone(),
+            root.media_type.clone(),
+            root.bytes.clone(),
+        )];
         let mut children = Vec::new();
         for child in &step.children {
             match self
@@ -329,6 +357,7 @@ impl Applier<'_> {
                         digest: m.digest.to_string(),
                         media_type: m.media_type.clone(),
                     });
+                    kept.push((m.digest.clone(), m.media_type.clone(), m.bytes.clone()));
                     manifests.push((m.digest.to_string(), m.bytes));
                 }
                 Err(e) if e.is_not_found() => {}
@@ -336,6 +365,16 @@ impl Applier<'_> {
             }
         }
         let backup = self.backup(step, &root.media_type, children, &manifests)?;
+        if let Some(store) = store {
+            // The manifests beside their blobs, under the backup's id (`oci:DIR:ID`).
+            store
+                .tag(repo, &backup, &kept)
+                .await
+                .map_err(|e| JournalError::Io {
+                    path: store.dir().to_path_buf(),
+                    detail: e.to_string(),
+                })?;
+        }
         self.log(step, "started", "", Some(&backup));
         if let Err(e) = self.client.delete_manifest(repo, digest).await
             && !e.is_not_found()
@@ -551,6 +590,13 @@ impl Applier<'_> {
                 putting_back: Box::new(putting_back),
             }),
         }
+    }
+
+    /// Downloads the blobs of a blob backup into the store (see [`super::blob_backup`]).
+    async fn keep_blobs(&self, backup: &BlobBackup) -> Result<BlobStore, BlobBackupError> {
+        let store = BlobStore::open(self.journal)?;
+        store.keep(self.client, backup).await?;
+        Ok(store)
     }
 
     fn backup(

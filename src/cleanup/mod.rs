@@ -1,5 +1,6 @@
 //! Policies -> plans -> execution. Dry run is the default everywhere; applying is explicit.
 
+pub mod blob_backup;
 pub mod complete;
 pub mod execute;
 pub mod gc;

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::plan::{Mode, Plan, PlannedDeletion, Reason};
 use crate::analysis::attached::Attachments;
 use crate::analysis::followers::{Role, artifact_bytes, followers, rewrites};
-use crate::analysis::freed::{PREDICTION_NOTE, Rewritten, bytes_freed_rewriting};
+use crate::analysis::freed::{PREDICTION_NOTE, Rewritten, blobs_freed_rewriting, sum_sizes};
 use crate::analysis::model::StorageModel;
 use crate::registry::{Digest, ManifestRef, RegistryError, RepoName, Source};
 
@@ -120,14 +120,16 @@ pub fn plan_orphans(model: &StorageModel, gone: &Gone, wanted: &dyn Fn(&RepoName
         deleted_by_repo.insert(repo, deleted);
         rewritten_by_repo.insert(repo, rewritten);
     }
-    let bytes_freed = bytes_freed_rewriting(model, &deleted_by_repo, &rewritten_by_repo);
+    let freed = blobs_freed_rewriting(model, &deleted_by_repo, &rewritten_by_repo);
     Plan {
         deletions,
         repositories: Vec::new(),
         unknown: Vec::new(),
-        bytes_freed,
+        bytes_freed: sum_sizes(&freed),
         note: PREDICTION_NOTE,
         seen: BTreeMap::new(),
+        freed,
+        blob_backup: None,
     }
     .seeing(model)
 }

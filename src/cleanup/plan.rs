@@ -6,6 +6,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use super::blob_backup::{BlobBackup, blobs_to_keep};
 use super::policy::{Decision, Policy, Rule, TagFacts, Verdict, evaluate};
 use crate::analysis::attached::Attachments;
 use crate::analysis::followers::artifact_bytes;
@@ -141,6 +142,13 @@ pub struct Plan {
     /// deleting there. Not part of the JSON.
     #[serde(skip)]
     pub seen: BTreeMap<RepoName, BTreeMap<Tag, Digest>>,
+    /// What garbage collection removes once the plan is applied, blob by blob: the set
+    /// `bytes_freed` sums (empty where the plan was not predicted from a scan). Not JSON.
+    #[serde(skip)]
+    pub freed: BTreeMap<Digest, u64>,
+    /// With `backup_blobs`: the blobs downloaded into the backup before anything is deleted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blob_backup: Option<BlobBackup>,
 }
 
 /// Above this many tags, confirming a plan takes typing its repository's name.
@@ -168,6 +176,13 @@ impl Plan {
     /// spaces aside.
     pub fn confirmed_by(&self, typed: &str) -> bool {
         typed.trim() == self.confirmation_word()
+    }
+
+    /// The plan with a blob backup (`backup_blobs`): the config and layer blobs it frees
+    /// are downloaded into the backup before its first delete.
+    pub fn keeping_blobs(mut self, model: &StorageModel) -> Self {
+        self.blob_backup = Some(blobs_to_keep(&self, model));
+        self
     }
 
     /// Records what the scan saw of every repository the plan touches.
@@ -228,6 +243,8 @@ pub fn plan_rm_with(
             bytes_freed: 0,
             note: PREDICTION_NOTE,
             seen: BTreeMap::new(),
+            freed: BTreeMap::new(),
+            blob_backup: None,
         }
         .seeing(model);
     }
@@ -289,6 +306,8 @@ pub fn plan_rm_with(
         bytes_freed: predicted.bytes_freed,
         note: PREDICTION_NOTE,
         seen: BTreeMap::new(),
+        freed: predicted.freed,
+        blob_backup: None,
     }
     .seeing(model)
 }

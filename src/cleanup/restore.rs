@@ -1,9 +1,14 @@
-//! Undo: putting deleted manifests back from their backups, children first, then the tags.
-//! Before anything is put, every blob they need is checked with HEAD; when garbage collection
-//! has already removed some, nothing is restored and the missing blobs are named.
+//! Undo: putting deleted manifests back from their backups: missing blobs first, then the
+//! manifests, children first, then the tags. Before anything is put, every blob they need is
+//! checked with HEAD; a blob garbage collection removed is uploaded again from the blob backup
+//! (`backup_blobs`, [`super::blob_backup`]) when it holds it. When some are gone and not kept,
+//! nothing is restored and the missing blobs are named.
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::blob_backup::BlobStore;
 use super::journal::{AuditEntry, BackupMeta, Journal, JournalError};
 use crate::registry::manifest::{Manifest, parse_manifest};
 use crate::registry::{Client, Digest, ManifestRef, RegistryError, RepoName, Tag};
@@ -16,11 +21,14 @@ pub enum RestoreError {
     #[error("cannot read the backup: {0}")]
     Journal(#[from] JournalError),
     #[error(
-        "{what}: cannot restore: {} blob(s) are gone (garbage-collected): {}; nothing was restored",
+        "{what}: cannot restore: {} blob(s) are gone (garbage-collected) and not kept in a blob backup (backup_blobs): {}; nothing was restored",
         missing.len(),
         missing.iter().map(Digest::as_str).collect::<Vec<_>>().join(", ")
     )]
     BlobsGone { what: String, missing: Vec<Digest> },
+    /// A kept blob could not be uploaded again: the manifests were not put back.
+    #[error("{what}: cannot put the kept blobs back ({reason}); no manifest was restored")]
+    PutBack { what: String, reason: String },
 }
 
 impl From<crate::registry::reference::ReferenceError> for RestoreError {
@@ -40,6 +48,11 @@ pub struct RestoreResult {
     /// where they are, as a sentence each.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub left_alone: Vec<String>,
+    /// Blobs garbage collection had removed, uploaded again from the blob backup.
+    #[serde(default)]
+    pub blobs_put_back: usize,
+    #[serde(default)]
+    pub bytes_put_back: u64,
 }
 
 /// Restores backup `id` into `client`'s registry.
@@ -56,30 +69,46 @@ pub async fn restore(
         children.push((child, journal.backup_manifest(id, &child.digest)?));
     }
     // Every blob must still exist, or the restored image would be broken.
-    let mut needed: Vec<Digest> = Vec::new();
+    let mut needed: BTreeMap<Digest, u64> = BTreeMap::new();
     for (bytes, media_type) in std::iter::once((&root, meta.media_type.as_str()))
         .chain(children.iter().map(|(c, b)| (b, c.media_type.as_str())))
     {
         if let Ok(Manifest::Image(m)) = parse_manifest(bytes, media_type) {
-            needed.push(m.config.digest.clone());
-            needed.extend(m.layers.iter().map(|l| l.digest.clone()));
+            needed.insert(m.config.digest.clone(), m.config.size);
+            needed.extend(m.layers.iter().map(|l| (l.digest.clone(), l.size)));
         }
     }
-    needed.sort();
-    needed.dedup();
     let mut missing = Vec::new();
-    for blob in &needed {
+    for (blob, size) in &needed {
         match client.head_blob(&repo, blob).await {
             Ok(_) => {}
-            Err(e) if e.is_not_found() => missing.push(blob.clone()),
+            Err(e) if e.is_not_found() => missing.push((blob.clone(), *size)),
             Err(e) => return Err(e.into()),
         }
     }
+    let what = || format!("{repo}@{}", meta.digest);
+    let blobs_put_back = missing.len();
+    let bytes_put_back = missing.iter().fold(0u64, |a, (_, s)| a.saturating_add(*s));
     if !missing.is_empty() {
-        return Err(RestoreError::BlobsGone {
-            what: format!("{repo}@{}", meta.digest),
-            missing,
-        });
+        let store = BlobStore::existing(journal);
+        let (kept, gone): (Vec<_>, Vec<_>) = missing
+            .into_iter()
+            .partition(|(d, _)| store.as_ref().is_some_and(|s| s.has(d)));
+        if !gone.is_empty() {
+            return Err(RestoreError::BlobsGone {
+                what: what(),
+                missing: gone.into_iter().map(|(d, _)| d).collect(),
+            });
+        }
+        if let Some(store) = store {
+            store
+                .put_back(client, &repo, &kept)
+                .await
+                .map_err(|reason| RestoreError::PutBack {
+                    what: what(),
+                    reason,
+                })?;
+        }
     }
     for (child, bytes) in &children {
         let digest = Digest::parse(&child.digest)?;
@@ -143,6 +172,8 @@ pub async fn restore(
         digest: meta.digest,
         tags,
         left_alone,
+        blobs_put_back,
+        bytes_put_back,
     })
 }
 

@@ -117,6 +117,9 @@ pub fn plan_untagged(
             bytes_freed: gc_bytes_after.saturating_sub(gc_bytes_now),
             note: UNTAGGED_NOTE,
             seen,
+            // Read from storage, not predicted blob by blob: no blob backup.
+            freed: BTreeMap::new(),
+            blob_backup: None,
         },
         gc_bytes_now,
         gc_bytes_after,

@@ -95,6 +95,18 @@ pub async fn run(
     if matches!(target, Target::Layout(_)) {
         anyhow::bail!("--untagged needs a registry and its storage, not an OCI layout");
     }
+    // Its bytes freed are read from storage, not predicted blob by blob from a scan, so
+    // there is no freed set to download.
+    if args.backup_blobs {
+        anyhow::bail!(
+            "--backup-blobs does not combine with --untagged: its backups keep the manifests only"
+        );
+    }
+    if ctx.config.backup_blobs(&target.name()) && args.apply && !args.json {
+        eprintln!(
+            "regatta: warning: backup_blobs is on, but cleanup --untagged keeps the manifests only in its backups"
+        );
+    }
     ctx.warn_for(&target);
     let location = untagged
         .storage

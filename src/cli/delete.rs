@@ -46,6 +46,10 @@ pub struct ApplyArgs {
     /// with it, with their referrers fallback index).
     #[arg(long)]
     pub keep_referrers: bool,
+    /// Keep the blobs (configs, layers) the deletion frees in its backup, so `regatta
+    /// restore` works after garbage collection (as `backup_blobs = true` in the config).
+    #[arg(long)]
+    pub backup_blobs: bool,
 }
 
 impl ApplyArgs {
@@ -271,6 +275,11 @@ async fn finish(
     args: &ApplyArgs,
     model: &StorageModel,
 ) -> anyhow::Result<bool> {
+    let plan = if args.backup_blobs || ctx.config.backup_blobs(&target.name()) {
+        plan.keeping_blobs(model)
+    } else {
+        plan
+    };
     if !model.failures.is_empty() {
         eprintln!(
             "regatta: warning: the scan had {} failure(s); those parts are left out of the plan",

@@ -78,7 +78,19 @@ pub async fn run(ctx: &Context, ids: &[String], list: bool, json: bool) -> anyho
             } else {
                 format!("as {}", r.tags.join(", "))
             };
-            print_lines([format!("restored {}@{} {tags}", r.repository, r.digest)])?;
+            let blobs = if r.blobs_put_back == 0 {
+                String::new()
+            } else {
+                format!(
+                    " ({} put back from the blob backup, {})",
+                    crate::present::units::count(r.blobs_put_back, "blob"),
+                    crate::present::units::size_exact(r.bytes_put_back)
+                )
+            };
+            print_lines([format!(
+                "restored {}@{} {tags}{blobs}",
+                r.repository, r.digest
+            )])?;
             for why in &r.left_alone {
                 eprintln!(
                     "regatta: restore {}: {}",

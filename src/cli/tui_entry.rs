@@ -57,10 +57,16 @@ pub async fn run(ctx: &Context, input: Option<&str>) -> anyhow::Result<()> {
             Some((e.name.clone(), registry.storage.clone()?))
         })
         .collect();
+    let backup_blobs = entries
+        .iter()
+        .filter(|e| ctx.config.backup_blobs(&e.name))
+        .map(|e| e.name.clone())
+        .collect();
     let options = tui::RunOptions {
         policies: ctx.config.policies.clone(),
         gc_commands,
         storages,
+        backup_blobs,
         audit: crate::audit::AuditSettings::from_config(&ctx.config.audit)
             .map_err(|e| anyhow::anyhow!("[audit] {e}"))?
             .avoiding(ctx.config.policies.keys()),

@@ -332,26 +332,42 @@ async fn transfer(
     blob: &PlannedBlob,
     progress: &CopyProgress,
 ) -> Result<(), String> {
+    transfer_blob(
+        ends,
+        (&blob.source_repository, &blob.repository),
+        &blob.digest,
+        blob.size,
+        progress.bytes_moved.clone(),
+    )
+    .await
+}
+
+/// Streams blob `digest` of `size` bytes from the source's repository `repos.0` to the
+/// destination's `repos.1`, hashed and counted on the way into `moved`: a wrong body is cut
+/// off before its end, so nothing is completed under `digest`. Copies use it, and so do blob
+/// backups (registry to backup layout before a delete, and back on restore). The error is
+/// one sentence.
+pub async fn transfer_blob(
+    ends: &Ends<'_>,
+    repos: (&RepoName, &RepoName),
+    digest: &Digest,
+    size: u64,
+    moved: Arc<AtomicU64>,
+) -> Result<(), String> {
     let chunks = ends
         .source
-        .open_blob(&blob.source_repository, &blob.digest, blob.size)
+        .open_blob(repos.0, digest, size)
         .await
         .map_err(|e| format!("reading it from the source: {e}"))?;
     let verdict = Arc::new(Verdict::default());
-    let stream = verified(
-        chunks,
-        blob.digest.clone(),
-        blob.size,
-        verdict.clone(),
-        progress.bytes_moved.clone(),
-    );
+    let stream = verified(chunks, digest.clone(), size, verdict.clone(), moved);
     let result = ends
         .destination
-        .write_blob(&blob.repository, &blob.digest, blob.size, stream.boxed())
+        .write_blob(repos.1, digest, size, stream.boxed())
         .await;
     // What the stream found wins over how the upload ended: it is why the upload ended.
     match (verdict.fault(), result) {
-        (Some(fault), _) => Err(fault_sentence(&blob.digest, &fault)),
+        (Some(fault), _) => Err(fault_sentence(digest, &fault)),
         (None, Ok(())) => Ok(()),
         (None, Err(e)) => Err(e.to_string()),
     }

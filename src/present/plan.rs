@@ -272,7 +272,7 @@ pub fn total_lines(plan: &Plan) -> Vec<Line> {
     }
     let mut note = Line::of(Tone::Normal, format!("note: {}", plan.note));
     note.prose = true;
-    vec![
+    let mut lines = vec![
         Line::of(Tone::Total, what),
         Line::of(
             Tone::Total,
@@ -281,8 +281,30 @@ pub fn total_lines(plan: &Plan) -> Vec<Line> {
                 size_exact(plan.bytes_freed)
             ),
         ),
-        note,
-    ]
+    ];
+    lines.extend(blob_backup_line(plan));
+    lines.push(note);
+    lines
+}
+
+/// With `backup_blobs`, what keeping the freed blobs costs on disk:
+/// `backup_blobs: 3 blobs (configs and layers) are downloaded into the backup first: 2.0 MiB
+/// (2097152 bytes) on disk`.
+pub fn blob_backup_line(plan: &Plan) -> Option<Line> {
+    let backup = plan.blob_backup.as_ref()?;
+    let text = if backup.blobs.is_empty() {
+        "backup_blobs: this frees no config or layer blob; the backup keeps the manifests"
+            .to_string()
+    } else {
+        format!(
+            "backup_blobs: {} (configs and layers) downloaded into the backup first, so restore works after garbage collection: {} on disk",
+            count(backup.blobs.len(), "blob"),
+            size_exact(backup.bytes)
+        )
+    };
+    let mut line = Line::of(Tone::Total, text);
+    line.prose = true;
+    Some(line)
 }
 
 /// A cleanup plan's decisions: each repository with its counts and policy, then every tag's

@@ -44,6 +44,8 @@ fn sample_plan() -> Plan {
         bytes_freed: 83_972_559,
         note: PREDICTION_NOTE,
         seen: Default::default(),
+        freed: Default::default(),
+        blob_backup: None,
     }
 }
 
@@ -126,6 +128,8 @@ fn an_empty_plan_still_states_its_total() {
         bytes_freed: 0,
         note: PREDICTION_NOTE,
         seen: Default::default(),
+        freed: Default::default(),
+        blob_backup: None,
     };
     let lines = texts(&plan_lines(&plan, Digests::Full));
     assert_eq!(lines[1], "0 tags go: 0 manifests deleted");
@@ -230,4 +234,33 @@ fn results_name_each_step_and_failures_say_why() {
         ]
     );
     assert_eq!(failures[0].spans[1].tone, Tone::Danger);
+}
+
+#[test]
+fn the_totals_say_what_a_blob_backup_costs_on_disk() {
+    use crate::analysis::model::StorageModel;
+    use crate::analysis::model::testing::{digest as d, image, tagged};
+    use crate::cleanup::plan::plan_rm;
+    let mut m = StorageModel::default();
+    image(&mut m, d(1), 100, vec![(d(10), 1000), (d(11), 300)], None);
+    image(&mut m, d(2), 110, vec![(d(10), 1000), (d(12), 400)], None);
+    tagged(&mut m, "app", "v1", d(1));
+    tagged(&mut m, "app", "v2", d(2));
+    let plan = plan_rm(&m, &[(repo("app"), tag("v2"))], Mode::Delete);
+    let without = texts(&total_lines(&plan));
+    assert!(
+        !without.iter().any(|l| l.contains("backup_blobs")),
+        "{without:#?}"
+    );
+    let with = texts(&total_lines(&plan.keeping_blobs(&m)));
+    assert_eq!(
+        with[2],
+        "backup_blobs: 1 blob (configs and layers) downloaded into the backup first, so restore works after garbage collection: 400 B (400 bytes) on disk"
+    );
+    // Untagging frees nothing, so there is nothing to keep.
+    let plan = plan_rm(&m, &[(repo("app"), tag("v2"))], Mode::Untag).keeping_blobs(&m);
+    assert_eq!(
+        texts(&total_lines(&plan))[2],
+        "backup_blobs: this frees no config or layer blob; the backup keeps the manifests"
+    );
 }

@@ -28,7 +28,7 @@ pub mod views;
 pub mod widgets;
 pub mod workers;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -77,6 +77,9 @@ pub struct RunOptions {
     pub gc_commands: BTreeMap<String, String>,
     /// Each registry's `storage` (by entry name), read by the storage view.
     pub storages: BTreeMap<String, String>,
+    /// The registries (by entry name) whose deletions keep the blobs they free
+    /// (`backup_blobs`).
+    pub backup_blobs: BTreeSet<String>,
 }
 
 impl Default for RunOptions {
@@ -88,6 +91,7 @@ impl Default for RunOptions {
             audit: AuditSettings::default(),
             gc_commands: BTreeMap::new(),
             storages: BTreeMap::new(),
+            backup_blobs: BTreeSet::new(),
         }
     }
 }
@@ -124,6 +128,7 @@ pub async fn run_with(
     .with_policies(options.policies.into_iter().collect())
     .with_audit(options.audit)
     .with_gc_commands(options.gc_commands)
+    .with_backup_blobs(options.backup_blobs)
     .with_storage_locations(options.storages);
     let (tx, mut results) = mpsc::unbounded_channel();
     let mut workers = Workers::new(tx);

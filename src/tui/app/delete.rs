@@ -125,13 +125,28 @@ impl App {
         let repos: BTreeSet<&RepoName> = selection.iter().map(|(r, _)| r).collect();
         self.may_delete_in(entry, repos.iter().copied())?;
         let model = &self.storages[entry].model;
-        let delete = plan_rm(model, selection, Mode::Delete);
+        let keep_blobs = self.keeps_blobs(entry);
+        let with_blobs = |plan: Plan| {
+            if keep_blobs {
+                plan.keeping_blobs(model)
+            } else {
+                plan
+            }
+        };
+        let delete = with_blobs(plan_rm(model, selection, Mode::Delete));
         // Only where referrers go with the image: Tab then switches to keeping them.
         let keep = delete
             .deletions
             .iter()
             .any(|d| d.reason.follows().is_some())
-            .then(|| plan_rm_with(model, selection, Mode::Delete, Referrers::Keep));
+            .then(|| {
+                with_blobs(plan_rm_with(
+                    model,
+                    selection,
+                    Mode::Delete,
+                    Referrers::Keep,
+                ))
+            });
         let untag = plan_rm(model, selection, Mode::Untag);
         self.ready_to_delete(entry, &delete)?;
         let title = match (selection, repos.len()) {
@@ -164,6 +179,13 @@ impl App {
         Ok(())
     }
 
+    /// Whether deletions on `entry` keep the blobs they free (`backup_blobs`).
+    fn keeps_blobs(&self, entry: usize) -> bool {
+        self.entries
+            .get(entry)
+            .is_some_and(|e| self.backup_blobs.contains(&e.name))
+    }
+
     fn open_cleanup_dialog(
         &mut self,
         entry: usize,
@@ -173,6 +195,11 @@ impl App {
         if plan.deletions.is_empty() {
             return Err("the policy deletes nothing here".into());
         }
+        let plan = if self.keeps_blobs(entry) {
+            PlanRef::new((*plan).clone().keeping_blobs(&self.storages[entry].model))
+        } else {
+            plan
+        };
         self.deletable(entry)?;
         self.may_delete_in(entry, plan.deletions.iter().map(|d| &d.repository))?;
         self.ready_to_delete(entry, &plan)?;

@@ -11,7 +11,7 @@ mod storage;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -70,6 +70,8 @@ pub struct App {
     audit: Arc<AuditSettings>,
     /// Each registry's `gc_command`, by entry name: offered after a delete.
     gc_commands: BTreeMap<String, String>,
+    /// The entries whose deletions keep the blobs they free (`backup_blobs`).
+    backup_blobs: BTreeSet<String>,
     /// A tick arrived in the batch being applied: numbers held back during a scan may be
     /// recomputed.
     ticked: bool,
@@ -131,6 +133,7 @@ impl App {
             policies: Vec::new(),
             audit: Arc::new(AuditSettings::default()),
             gc_commands: BTreeMap::new(),
+            backup_blobs: BTreeSet::new(),
             ticked: false,
             help_scroll: 0,
             now,
@@ -172,6 +175,13 @@ impl App {
     /// Each registry's `gc_command` (by entry name), offered after a delete.
     pub fn with_gc_commands(mut self, commands: BTreeMap<String, String>) -> Self {
         self.gc_commands = commands;
+        self
+    }
+
+    /// The entries (by name) whose deletions keep the blobs they free (`backup_blobs`): their
+    /// delete dialogs say what that costs, and the plans they confirm download them first.
+    pub fn with_backup_blobs(mut self, entries: BTreeSet<String>) -> Self {
+        self.backup_blobs = entries;
         self
     }
 

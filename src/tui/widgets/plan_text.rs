@@ -79,6 +79,8 @@ mod tests {
             bytes_freed: 12_897_485,
             note: PREDICTION_NOTE,
             seen: Default::default(),
+            freed: Default::default(),
+            blob_backup: None,
         }
     }
 

@@ -340,6 +340,8 @@ fn recently_deleted_lists_this_registrys_backups_and_restores_one() {
             digest: format!("sha256:{}", "ab".repeat(32)),
             tags: vec!["v0.9.0".into()],
             left_alone: Vec::new(),
+            blobs_put_back: 0,
+            bytes_put_back: 0,
         }),
     });
     assert!(matches!(app.message(), Some(Message::Info(m)) if m.starts_with("restored team/api@")));
@@ -715,4 +717,48 @@ async fn the_delete_dialog_lists_referrers_and_tab_keeps_them() {
     assert!(matches!(app.key_action(&enter()), Some(Action::ConfirmDelete(p)) if p == keep));
     app.update(Action::SwitchMode);
     assert_eq!(plan_on_screen(&app).deletions[0].mode, PlanMode::Untag);
+}
+
+#[tokio::test]
+async fn with_backup_blobs_the_dialog_says_what_keeping_the_freed_blobs_costs_and_confirms_that_plan()
+ {
+    let mut app = writable_app(fixtures::sample())
+        .await
+        .with_backup_blobs(["demo".to_string()].into());
+    open_repo(&mut app, "nginx");
+    select_tag(&mut app, "1.27");
+    assert!(app.update(Action::RequestDelete).is_empty());
+    let delete = plan_on_screen(&app);
+    let backup = delete
+        .blob_backup
+        .clone()
+        .expect("backup_blobs is on for demo");
+    assert!(!backup.blobs.is_empty());
+    // The same freed set as bytes_freed: every kept blob is in it, sizes included.
+    for b in &backup.blobs {
+        assert_eq!(delete.freed.get(&b.digest), Some(&b.size), "{b:?}");
+    }
+    let text = crate::present::plan::texts(&crate::present::plan::plan_lines(
+        &delete,
+        crate::present::columns::Digests::Short,
+    ));
+    let cost = format!(
+        "backup_blobs: {} blobs (configs and layers) downloaded into the backup first, so restore works after garbage collection: {} on disk",
+        backup.blobs.len(),
+        crate::present::units::size_exact(backup.bytes)
+    );
+    assert!(text.contains(&cost), "{text:#?}");
+    // Confirming applies that very plan, blob backup included.
+    let effects = app.update(Action::ConfirmDelete(delete.clone()));
+    assert!(
+        matches!(effects.as_slice(), [Effect::ApplyPlan { plan, .. }] if plan == &delete && plan.blob_backup.is_some()),
+        "{effects:?}"
+    );
+
+    // Without the setting, no such line and no blob backup.
+    let mut app = writable_app(fixtures::sample()).await;
+    open_repo(&mut app, "nginx");
+    select_tag(&mut app, "1.27");
+    app.update(Action::RequestDelete);
+    assert_eq!(plan_on_screen(&app).blob_backup, None);
 }
