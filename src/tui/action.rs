@@ -215,7 +215,7 @@ pub enum Action {
     /// The registry's own storage was read (`Effect::ReadStorage`).
     StorageRead {
         req: ReqId,
-        result: Result<Arc<crate::storage::account::StorageReport>, String>,
+        result: Result<crate::tui::storage_layout::StorageReading, String>,
     },
     /// The work of a request stopped unexpectedly (it panicked).
     TaskFailed {
