@@ -369,7 +369,15 @@ impl App {
             _ => return Vec::new(),
         };
         let summary = match &result {
-            Ok(run) => summarize(&run.output, &self.storages[dialog.entry].model.blob_sizes()),
+            Ok(run) => {
+                let storage = &self.storages[dialog.entry];
+                let mut sizes = storage.model.blob_sizes();
+                // Blobs only untagged manifests held are known from the storage's reading.
+                if let Some(snapshot) = &storage.layout.snapshot {
+                    sizes.extend(snapshot.blobs.iter().map(|(d, s)| (d.clone(), *s)));
+                }
+                summarize(&run.output, &sizes)
+            }
             Err(_) => GcSummary::default(),
         };
         if let Some(dialog) = &mut self.dialog {

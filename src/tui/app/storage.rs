@@ -425,7 +425,10 @@ impl App {
             }
             _ => return Vec::new(),
         }
-        if let Some(picked) = delete {
+        // Only where it was asked for: a user who left the view meanwhile gets no dialog.
+        if let Some(picked) = delete
+            && matches!(self.top(), View::Storage(v) if v.entry == entry)
+        {
             self.open_untagged_dialog(entry, &picked);
         }
         Vec::new()

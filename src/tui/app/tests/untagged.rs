@@ -236,3 +236,20 @@ async fn a_protected_manifest_is_never_deleted_by_d() {
     assert!(app.dialog().is_none());
     assert!(error_text(&app).contains("cannot be marked"));
 }
+
+#[tokio::test]
+async fn leaving_the_view_before_the_fresh_read_opens_no_dialog() {
+    let mut app = storage_view().await;
+    app.update(Action::SwitchMode);
+    app.update(Action::ToggleMark);
+    let effects = app.update(Action::RequestDelete);
+    let (req, _, _) = read_storage(&effects).expect("a fresh read");
+    app.update(Action::Back);
+    app.update(Action::StorageRead {
+        req,
+        result: Ok(reading(storage())),
+    });
+    assert!(app.dialog().is_none());
+    // The mark stays for when the user comes back.
+    assert_eq!(marked(&app), [d(6)]);
+}
