@@ -20,7 +20,7 @@ use regatta::tui::memory::run_until_idle;
 use regatta::tui::storage_layout::StorageRow;
 use regatta::tui::views::View;
 use regatta::tui::{Action, App, RegistryEntry, Theme};
-use support::below_api::{APP, OTHER, abandon_upload, delete_manifest, repushed};
+use support::below_api::{APP, MULTI, OTHER, abandon_upload, delete_manifest, multiarch, repushed};
 use support::cli::Sandbox;
 use support::registry::TestRegistry;
 use support::tmux::Pane;
@@ -140,6 +140,8 @@ fn files_mention(dir: &std::path::Path, needle: &str) -> bool {
 fn an_untagged_manifest_marked_in_the_storage_view_is_deleted_and_collected_as_predicted() {
     let registry = TestRegistry::start();
     let mut truth = registry.push(&repushed());
+    // A tagged index whose platform manifests are untagged to Distribution: protected rows.
+    truth.merge(registry.push(&multiarch()));
     abandon_upload(&registry, APP, &[9u8; 1234]);
     // O1: re-pushed away in below/other, referenced by nothing else.
     let untagged: Vec<_> = truth
@@ -184,10 +186,17 @@ fn an_untagged_manifest_marked_in_the_storage_view_is_deleted_and_collected_as_p
         s.lines()
             .any(|l| l.contains(" upload ") && l.contains(APP) && l.contains(&upload))
     });
-    // Tab to the rows: A1 (below/app) first, then O1.
+    // Tab to the rows: A1 (below/app) first, the first index of below/multi and its two
+    // platform manifests, then O1; then the two protected platform manifests of 2.0.
     pane.keys(&["Tab"]);
-    pane.keys(&["j"]);
+    for _ in 0..4 {
+        pane.keys(&["j"]);
+    }
+    // Space marks O1 and moves on to a protected row, which cannot be marked.
     pane.keys(&["Space"]);
+    pane.keys(&["Space"]);
+    let why = format!("it is a platform manifest of {MULTI}:2.0");
+    pane.wait_for(&why, |s| s.contains(&why));
     // Waits for whole frames: a capture may catch one half drawn.
     let frees = format!("1 marked · frees {}", format::size(expected));
     pane.wait_for(&frees, |s| s.contains(&frees));
