@@ -2,20 +2,28 @@
 //! the real Distribution 2.8: a re-pushed tag leaves an untagged manifest, a deleted manifest
 //! leaves blobs for the collector, an upload is left unfinished. The view's numbers are
 //! `regatta du --storage --json`'s, and the physical bytes are the blob store's on disk.
+//!
+//! In a real terminal (tmux): an untagged manifest marked in the storage view and deleted
+//! through the dialog is gone from the API, and the real `garbage-collect` then shrinks the
+//! blob store by exactly the bytes the dialog predicted.
 
 mod support;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use regatta::present::storage_layout::storage_lines;
+use regatta::present::storage_layout::storage_summary_lines;
+use regatta::registry::ManifestRef;
 use regatta::registry::Source;
+use regatta::tui::format;
 use regatta::tui::memory::run_until_idle;
+use regatta::tui::storage_layout::StorageRow;
 use regatta::tui::views::View;
 use regatta::tui::{Action, App, RegistryEntry, Theme};
-use support::below_api::{APP, abandon_upload, delete_manifest, repushed};
+use support::below_api::{APP, MULTI, OTHER, abandon_upload, delete_manifest, multiarch, repushed};
 use support::cli::Sandbox;
 use support::registry::TestRegistry;
+use support::tmux::Pane;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_storage_view_shows_the_numbers_du_storage_reads() {
@@ -84,7 +92,26 @@ async fn the_storage_view_shows_the_numbers_du_storage_reads() {
     let View::Storage(view) = app.top() else {
         panic!("the storage view, not {:?}", app.top().kind())
     };
-    assert_eq!(view.below, storage_lines(&report, now));
+    assert_eq!(view.below, storage_summary_lines(&report));
+    // The untagged manifests and the upload are rows below them, in `du --storage`'s order.
+    let layout = &app.storage(0).expect("the storage").layout;
+    let untagged: Vec<_> = layout
+        .rows
+        .iter()
+        .filter_map(|r| match r {
+            StorageRow::Untagged(u) => Some(u.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(untagged, report.untagged);
+    assert_eq!(
+        layout
+            .rows
+            .iter()
+            .filter(|r| matches!(r, StorageRow::Upload(u) if u.bytes == 2345))
+            .count(),
+        1
+    );
     assert!(
         view.below
             .iter()
@@ -92,4 +119,121 @@ async fn the_storage_view_shows_the_numbers_du_storage_reads() {
         "{:?}",
         view.below
     );
+}
+
+/// Every file under `dir`, read as text where it is text.
+fn files_mention(dir: &std::path::Path, needle: &str) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.flatten().any(|e| {
+        let path = e.path();
+        if path.is_dir() {
+            files_mention(&path, needle)
+        } else {
+            std::fs::read(&path).is_ok_and(|b| String::from_utf8_lossy(&b).contains(needle))
+        }
+    })
+}
+
+#[test]
+fn an_untagged_manifest_marked_in_the_storage_view_is_deleted_and_collected_as_predicted() {
+    let registry = TestRegistry::start();
+    let mut truth = registry.push(&repushed());
+    // A tagged index whose platform manifests are untagged to Distribution: protected rows.
+    truth.merge(registry.push(&multiarch()));
+    abandon_upload(&registry, APP, &[9u8; 1234]);
+    // O1: re-pushed away in below/other, referenced by nothing else.
+    let untagged: Vec<_> = truth
+        .untagged(OTHER)
+        .iter()
+        .map(|m| m.digest.clone())
+        .collect();
+    let [o1] = untagged.as_slice() else {
+        panic!("one untagged manifest in {OTHER}: {untagged:?}")
+    };
+    let o1 = o1.clone();
+    // Nothing is unreferenced yet: what the collector deletes afterwards is what the delete
+    // freed, which the fixture alone tells.
+    let disk = registry.blob_store_bytes();
+    assert_eq!(disk, truth.stored_bytes());
+    truth.remove_manifest(OTHER, &o1);
+    let expected = disk - truth.stored_bytes();
+    assert!(expected > 0);
+
+    let root = registry.storage_root();
+    let pane = Pane::start_with("untagged", &["local"], &[], |dir| {
+        let config = dir.join("config/regatta");
+        std::fs::create_dir_all(&config).expect("mkdir config/regatta");
+        std::fs::write(
+            config.join("config.toml"),
+            format!(
+                "[registries.local]\nurl = \"http://{}\"\nstorage = \"{}\"\n",
+                registry.addr(),
+                root.display()
+            ),
+        )
+        .expect("write config.toml");
+    });
+    pane.wait_for_text("below/other");
+    pane.keys(&["u"]);
+    pane.wait_for_text("below the API");
+    // The API scan is over (the dialog refuses to open before).
+    pane.wait_for_text("physical counts each blob once");
+    // The abandoned upload is a row of its own (it cannot be marked).
+    let upload = format::size(1234);
+    pane.wait_for("the upload's row", |s| {
+        s.lines()
+            .any(|l| l.contains(" upload ") && l.contains(APP) && l.contains(&upload))
+    });
+    // Tab to the rows: A1 (below/app) first, the first index of below/multi and its two
+    // platform manifests, then O1; then the two protected platform manifests of 2.0.
+    pane.keys(&["Tab"]);
+    for _ in 0..4 {
+        pane.keys(&["j"]);
+    }
+    // Space marks O1 and moves on to a protected row, which cannot be marked.
+    pane.keys(&["Space"]);
+    pane.keys(&["Space"]);
+    let why = format!("it is a platform manifest of {MULTI}:2.0");
+    pane.wait_for(&why, |s| s.contains(&why));
+    // Waits for whole frames: a capture may catch one half drawn.
+    let frees = format!("1 marked · frees {}", format::size(expected));
+    pane.wait_for(&frees, |s| s.contains(&frees));
+    pane.keys(&["d"]);
+    // The plan's bytes_freed, to the byte.
+    let bytes = format!("frees {} ({expected} bytes)", format::size(expected));
+    let dialog = pane.wait_for(&bytes, |s| {
+        s.contains("delete 1 untagged manifest") && s.contains(&bytes)
+    });
+    assert!(dialog.contains(OTHER), "{dialog}");
+    pane.keys(&["y"]);
+    pane.wait_for_text("finished: 1 done");
+    pane.keys(&["Escape"]);
+    pane.wait_for_no_text("finished: 1 done");
+    pane.keys(&["q"]);
+    pane.wait_for_exit();
+
+    // Gone through the API; the other untagged manifest and every tag are still served.
+    let client = registry.client();
+    let gone = support::block_on(client.head_manifest(
+        &support::truth::repo(OTHER),
+        &ManifestRef::Digest(o1.clone()),
+    ));
+    assert!(gone.is_err(), "{OTHER}@{o1} is still served");
+    for (name, repo) in &truth.repos {
+        for digest in repo.manifests.keys() {
+            support::block_on(client.head_manifest(
+                &support::truth::repo(name),
+                &ManifestRef::Digest(digest.clone()),
+            ))
+            .unwrap_or_else(|e| panic!("{name}@{digest}: {e}"));
+        }
+    }
+    // Backed up and journaled like every delete.
+    assert!(files_mention(&pane.dir("data"), o1.as_str()));
+
+    // The real collector: the blob store drops by exactly the prediction.
+    registry.garbage_collect();
+    assert_eq!(disk - registry.blob_store_bytes(), expected);
 }

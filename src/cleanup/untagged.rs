@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::Timestamp;
 
 use super::plan::{Mode, Plan, PlannedDeletion, Reason};
-use crate::registry::{Digest, RepoName};
+use crate::registry::{Digest, RepoName, Tag};
 use crate::storage::account::untagged_revisions;
 use crate::storage::collector::{GcMode, predict};
 use crate::storage::snapshot::{Body, Snapshot};
@@ -40,25 +40,61 @@ pub fn plan_untagged(
     pushed_before: Option<Timestamp>,
     shown: &dyn Fn(&RepoName) -> bool,
 ) -> UntaggedPlan {
+    plan_with(snapshot, &|name, _, pushed| {
+        if !shown(name) {
+            return Pick::Skip;
+        }
+        match pushed_before {
+            None => Pick::Take,
+            Some(cutoff) if pushed.is_some_and(|p| p < cutoff) => Pick::Take,
+            Some(_) => Pick::TooRecent,
+        }
+    })
+}
+
+/// The plan deleting the untagged revisions `picked` names (the TUI's marks); a picked
+/// manifest that is not (or no longer) untagged in `snapshot` is left out, so a tag pushed
+/// onto it since it was marked keeps it.
+pub fn plan_untagged_of(
+    snapshot: &Snapshot,
+    picked: &BTreeSet<(RepoName, Digest)>,
+) -> UntaggedPlan {
+    plan_with(snapshot, &|name, digest, _| {
+        if picked.contains(&(name.clone(), digest.clone())) {
+            Pick::Take
+        } else {
+            Pick::Skip
+        }
+    })
+}
+
+enum Pick {
+    Take,
+    TooRecent,
+    Skip,
+}
+
+fn plan_with(
+    snapshot: &Snapshot,
+    pick: &dyn Fn(&RepoName, &Digest, Option<Timestamp>) -> Pick,
+) -> UntaggedPlan {
     let mut deletions = Vec::new();
     let mut too_recent = 0;
     let mut after = snapshot.clone();
     for (name, repo) in &snapshot.repos {
-        if !shown(name) {
-            continue;
-        }
         let mut chosen: BTreeSet<&Digest> = BTreeSet::new();
         for digest in untagged_revisions(snapshot, repo) {
             let pushed = repo.revisions.get(digest).copied().flatten();
-            let old_enough = match pushed_before {
-                None => true,
-                Some(cutoff) => pushed.is_some_and(|p| p < cutoff),
-            };
-            if old_enough {
-                chosen.insert(digest);
-            } else {
-                too_recent += 1;
+            match pick(name, digest, pushed) {
+                Pick::Take => {
+                    chosen.insert(digest);
+                }
+                Pick::TooRecent => too_recent += 1,
+                Pick::Skip => {}
             }
+        }
+        if chosen.is_empty() {
+            continue;
         }
         // Indexes first, each taking its chosen children that no earlier index took.
         let mut taken: BTreeSet<&Digest> = BTreeSet::new();
@@ -158,10 +194,65 @@ pub fn still_untagged(plan: &mut Plan, fresh: &Snapshot) {
     });
 }
 
+/// A stored manifest no tag names but a tagged index lists (at any depth): untagged to
+/// Distribution's `--delete-untagged`, which deletes it and breaks the image; never in a
+/// plan here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtectedManifest {
+    pub repository: RepoName,
+    pub digest: Digest,
+    /// The tagged index that lists it (the first one, by tag order).
+    pub index: Digest,
+    /// The tags on that index.
+    pub tags: Vec<Tag>,
+}
+
+/// Every [`ProtectedManifest`] of the storage, by repository and digest.
+pub fn protected_manifests(snapshot: &Snapshot) -> Vec<ProtectedManifest> {
+    let mut out = Vec::new();
+    for (name, repo) in &snapshot.repos {
+        let named: BTreeSet<&Digest> = repo
+            .tags
+            .values()
+            .filter_map(|t| t.current.as_ref())
+            .collect();
+        let mut found: BTreeMap<&Digest, &Digest> = BTreeMap::new();
+        for index in &named {
+            let mut seen: BTreeSet<&Digest> = BTreeSet::new();
+            let mut stack = vec![*index];
+            while let Some(d) = stack.pop() {
+                if !seen.insert(d) {
+                    continue;
+                }
+                if let Some(Body::Index { children }) = snapshot.bodies.get(d) {
+                    stack.extend(children);
+                }
+                if d != *index && !named.contains(d) && snapshot.revision_stored(repo, d) {
+                    found.entry(d).or_insert(index);
+                }
+            }
+        }
+        for (digest, index) in found {
+            let tags = repo
+                .tags
+                .iter()
+                .filter(|(_, t)| t.current.as_ref() == Some(index))
+                .map(|(t, _)| t.clone())
+                .collect();
+            out.push(ProtectedManifest {
+                repository: name.clone(),
+                digest: digest.clone(),
+                index: index.clone(),
+                tags,
+            });
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::Tag;
     use crate::storage::snapshot::{RepoStore, TagStore};
 
     fn d(n: u8) -> Digest {
@@ -288,5 +379,37 @@ mod tests {
                 .collect::<Vec<_>>(),
             vec![d(4)]
         );
+    }
+
+    #[test]
+    fn marks_pick_their_manifests_only_and_tagged_index_children_are_protected() {
+        let s = snapshot();
+        let app = RepoName::parse("app").expect("repo");
+        // Index 4 alone leaves its child 5; 3 (a child of the tagged index 1) and 8 (tagged)
+        // are never taken even when picked.
+        let picked: BTreeSet<(RepoName, Digest)> = [d(4), d(3), d(8), d(6)]
+            .into_iter()
+            .map(|x| (app.clone(), x))
+            .collect();
+        let p = plan_untagged_of(&s, &picked);
+        let steps: Vec<(&Digest, &Vec<Digest>)> = p
+            .plan
+            .deletions
+            .iter()
+            .map(|x| (&x.digest, &x.children))
+            .collect();
+        assert_eq!(steps, vec![(&d(4), &vec![]), (&d(6), &vec![])]);
+        // Documents 4 and 6 and layer 106 (5 stays, and so does what it references).
+        assert_eq!(p.plan.bytes_freed, 20 + 1106);
+        assert_eq!(p.too_recent, 0);
+        let protected = protected_manifests(&s);
+        assert_eq!(
+            protected
+                .iter()
+                .map(|p| (p.digest.clone(), p.index.clone()))
+                .collect::<Vec<_>>(),
+            vec![(d(2), d(1)), (d(3), d(1))]
+        );
+        assert_eq!(protected[0].tags, vec![Tag::parse("t").expect("tag")]);
     }
 }

@@ -10,7 +10,8 @@ use super::columns::{
 };
 use super::text::short_digest;
 use super::units::{age_or_unknown, count, size};
-use crate::storage::account::StorageReport;
+use crate::cleanup::untagged::ProtectedManifest;
+use crate::storage::account::{StorageReport, UntaggedManifest, UploadRow};
 
 /// What `du` says when it has no access to the storage.
 pub const UNSEEN: &str = "without the registry's storage (--storage PATH, or `storage` in its config entry) du sees what tags reach only: not untagged manifests, blobs waiting for garbage collection or abandoned uploads";
@@ -38,6 +39,30 @@ pub const UNTAGGED_COLUMNS: &[ColumnSpec] = &[
 
 /// The summary, the tables and the collector's forecast, as lines.
 pub fn storage_lines(report: &StorageReport, now: Timestamp) -> Vec<String> {
+    let mut lines = storage_summary_lines(report);
+    if !report.untagged.is_empty() {
+        lines.push(String::new());
+        let rows: Vec<Vec<String>> = report
+            .untagged
+            .iter()
+            .map(|u| {
+                vec![
+                    u.repository.to_string(),
+                    short_digest(u.digest.as_str()),
+                    age_or_unknown(u.pushed, now),
+                    u.last_tag.as_ref().map_or(String::new(), |t| t.to_string()),
+                    size(u.bytes),
+                ]
+            })
+            .collect();
+        lines.extend(table(UNTAGGED_COLUMNS, &rows));
+    }
+    lines
+}
+
+/// The summary, the per-repository table and the collector's forecast: what the TUI shows
+/// above its rows of untagged manifests and uploads.
+pub fn storage_summary_lines(report: &StorageReport) -> Vec<String> {
     let t = &report.registry;
     let gc = &report.garbage_collect;
     let mut lines = vec![
@@ -118,22 +143,93 @@ pub fn storage_lines(report: &StorageReport, now: Timestamp) -> Vec<String> {
         })
         .collect();
     lines.extend(table(STORAGE_REPO_COLUMNS, &rows));
-    if !report.untagged.is_empty() {
-        lines.push(String::new());
-        let rows: Vec<Vec<String>> = report
-            .untagged
-            .iter()
-            .map(|u| {
-                vec![
-                    u.repository.to_string(),
-                    short_digest(u.digest.as_str()),
-                    age_or_unknown(u.pushed, now),
-                    u.last_tag.as_ref().map_or(String::new(), |t| t.to_string()),
-                    size(u.bytes),
-                ]
-            })
-            .collect();
-        lines.extend(table(UNTAGGED_COLUMNS, &rows));
-    }
     lines
+}
+
+/// The TUI's rows below the API: untagged manifests (they can be marked and deleted), the
+/// platform manifests of tagged indexes (shown, never deleted) and uploads.
+pub const STORAGE_ROW_COLUMNS: &[ColumnSpec] = &[
+    col("", Fixed(1), Left),
+    col("KIND", Fixed(14), Left),
+    col("REPOSITORY", Fill(2), Left),
+    col("DIGEST / UPLOAD", Fixed(19), Left),
+    col("AGE", Fixed(8), Right),
+    col("LAST TAG / NOTE", Fill(2), Left),
+    col("ONLY IT HOLDS", Fixed(13), Right),
+];
+
+/// An untagged manifest's row: pushed when, which tag it last was, the bytes only it holds.
+pub fn untagged_row(u: &UntaggedManifest, marked: bool, now: Timestamp) -> Vec<String> {
+    vec![
+        if marked { "*" } else { "" }.to_string(),
+        if u.is_index {
+            "untagged index"
+        } else {
+            "untagged"
+        }
+        .to_string(),
+        u.repository.to_string(),
+        short_digest(u.digest.as_str()),
+        age_or_unknown(u.pushed, now),
+        u.last_tag
+            .as_ref()
+            .map_or_else(|| "(never tagged)".to_string(), |t| format!("was {t}")),
+        size(u.bytes),
+    ]
+}
+
+/// A platform manifest of a tagged index: untagged to Distribution, needed by the image.
+pub fn protected_row(p: &ProtectedManifest) -> Vec<String> {
+    vec![
+        String::new(),
+        "protected".to_string(),
+        p.repository.to_string(),
+        short_digest(p.digest.as_str()),
+        String::new(),
+        format!("platform of {}", index_name(p)),
+        String::new(),
+    ]
+}
+
+/// An upload's row: started when, abandoned or not, the bytes received.
+pub fn upload_row(u: &UploadRow, now: Timestamp) -> Vec<String> {
+    vec![
+        String::new(),
+        "upload".to_string(),
+        u.repository.to_string(),
+        u.id.chars().take(19).collect(),
+        age_or_unknown(u.started, now),
+        if u.abandoned {
+            "abandoned"
+        } else {
+            "in progress"
+        }
+        .to_string(),
+        size(u.bytes),
+    ]
+}
+
+/// Why a protected manifest cannot be marked, in one line.
+pub fn protected_why(p: &ProtectedManifest) -> String {
+    format!(
+        "{}@{} cannot be marked: it is a platform manifest of {}, and deleting it would break that image",
+        p.repository,
+        short_digest(p.digest.as_str()),
+        index_name(p)
+    )
+}
+
+/// Why an upload cannot be marked, in one line (checked against Distribution 2.8: DELETE on
+/// an upload answers BLOB_UPLOAD_INVALID without the `_state` token only its client holds).
+pub const UPLOAD_WHY: &str = "uploads cannot be cancelled from here: Distribution cancels an upload only for the client holding its state token; the registry's uploadpurging (storage.maintenance, by default uploads older than 168h, every 24h) removes abandoned ones";
+
+/// `repo:tag,tag (sha256:abcdef…)`, the tagged index a protected manifest belongs to.
+fn index_name(p: &ProtectedManifest) -> String {
+    let tags: Vec<&str> = p.tags.iter().map(|t| t.as_str()).collect();
+    format!(
+        "{}:{} ({})",
+        p.repository,
+        tags.join(","),
+        short_digest(p.index.as_str())
+    )
 }

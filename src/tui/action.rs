@@ -215,7 +215,7 @@ pub enum Action {
     /// The registry's own storage was read (`Effect::ReadStorage`).
     StorageRead {
         req: ReqId,
-        result: Result<Arc<crate::storage::account::StorageReport>, String>,
+        result: Result<crate::tui::storage_layout::StorageReading, String>,
     },
     /// Vulnerability reports read: each report's counts by severity, or `None` when it
     /// could not be read.

@@ -222,10 +222,20 @@ impl Workers {
                 let work = async move {
                     let result = async {
                         let storage = crate::storage::open(&location).await?;
-                        crate::storage::read_report(storage.as_ref(), abandoned_before).await
+                        let snapshot = crate::storage::snapshot::read_snapshot(
+                            storage.as_ref(),
+                            &crate::storage::snapshot::ReadOptions::default(),
+                        )
+                        .await?;
+                        let report = crate::storage::account::report(&snapshot, abandoned_before);
+                        Ok::<_, crate::storage::backend::StorageError>(
+                            crate::tui::storage_layout::StorageReading {
+                                report: Arc::new(report),
+                                snapshot: Arc::new(snapshot),
+                            },
+                        )
                     }
                     .await
-                    .map(Arc::new)
                     .map_err(|e| format!("cannot read the storage {location}: {e}"));
                     let _ = tx.send(Action::StorageRead { req, result });
                 };

@@ -41,7 +41,7 @@ impl App {
 
     /// [`writable`](Self::writable) for deletes, and refused up front where the probe found
     /// deletes disabled (instead of a dialog whose every step would fail with 405).
-    fn deletable(&self, entry: usize) -> Result<PathBuf, String> {
+    pub(super) fn deletable(&self, entry: usize) -> Result<PathBuf, String> {
         let journal = self.writable(entry, "delete")?;
         let state = &self.entries[entry];
         if let Some(c) = &state.capabilities
@@ -58,7 +58,7 @@ impl App {
     /// Whether the scan is finished and saw every repository `plan` touches completely, so
     /// the dialog names every tag that goes (the rule is [`Plan::check_complete`], as in the
     /// CLI).
-    fn ready_to_delete(&self, entry: usize, plan: &Plan) -> Result<(), String> {
+    pub(super) fn ready_to_delete(&self, entry: usize, plan: &Plan) -> Result<(), String> {
         let storage = &self.storages[entry];
         match &storage.scan {
             ScanState::Finished => {}
@@ -101,6 +101,10 @@ impl App {
                 v.entry,
                 Ok(self.storages[v.entry].marks().iter().cloned().collect()),
             ),
+            View::Storage(v) => {
+                let entry = v.entry;
+                return self.request_untagged_delete(entry);
+            }
             _ => return Vec::new(),
         };
         let opened = match request {
@@ -346,7 +350,13 @@ impl App {
         }
         let entry = dialog.entry;
         let repos = dialog.plan().map(|p| plan_repos(p)).unwrap_or_default();
-        self.changed_repos(entry, repos)
+        let finished = !matches!(dialog.stage, Stage::Applying { .. });
+        let mut effects = self.changed_repos(entry, repos);
+        // The storage's numbers and rows changed too, where they were read.
+        if finished && self.storages[entry].layout.report().is_some() {
+            effects.extend(self.read_storage_layout(entry, true));
+        }
+        effects
     }
 
     /// Enter on a finished dialog: runs the offered garbage collection, else closes.
@@ -386,7 +396,15 @@ impl App {
             _ => return Vec::new(),
         };
         let summary = match &result {
-            Ok(run) => summarize(&run.output, &self.storages[dialog.entry].model.blob_sizes()),
+            Ok(run) => {
+                let storage = &self.storages[dialog.entry];
+                let mut sizes = storage.model.blob_sizes();
+                // Blobs only untagged manifests held are known from the storage's reading.
+                if let Some(snapshot) = &storage.layout.snapshot {
+                    sizes.extend(snapshot.blobs.iter().map(|(d, s)| (d.clone(), *s)));
+                }
+                summarize(&run.output, &sizes)
+            }
             Err(_) => GcSummary::default(),
         };
         if let Some(dialog) = &mut self.dialog {

@@ -52,6 +52,7 @@ impl App {
             Action::ToggleAttached => self.toggle_attached(),
             Action::OpenReferrers => return self.open_referrers(),
             Action::ToggleFold => self.toggle_fold(),
+            Action::SwitchMode => self.switch_storage_focus(),
             Action::Click {
                 column,
                 row,
@@ -90,7 +91,7 @@ impl App {
         let last = self.stack.len() - 1;
         match &mut self.stack[last] {
             View::Config(v) => v.scroll_by(delta, page),
-            View::Storage(v) => v.table.move_by(delta, page),
+            View::Storage(v) => v.move_by(delta, page),
             View::Audit(v) => v.table.move_by(delta, page),
             view => {
                 if let Some((listing, _)) = view.list_parts(entries) {

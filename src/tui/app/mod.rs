@@ -10,6 +10,7 @@ mod results;
 mod storage;
 #[cfg(test)]
 mod tests;
+mod untagged;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;

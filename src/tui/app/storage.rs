@@ -315,6 +315,9 @@ impl App {
     }
 
     pub(super) fn toggle_mark(&mut self) {
+        if matches!(self.top(), View::Storage(_)) {
+            return self.toggle_storage_mark();
+        }
         let page = self.page();
         let View::Tags(v) = self.top() else {
             return;
@@ -333,6 +336,7 @@ impl App {
     pub(super) fn clear_marks(&mut self) {
         if let Some(entry) = self.top().entry() {
             self.storages[entry].clear_marks();
+            self.storages[entry].layout.clear_marks();
             self.info("marks cleared");
         }
     }
@@ -407,17 +411,26 @@ impl App {
             tracing::debug!("dropped a stale storage read for {req:?}");
             return Vec::new();
         };
-        let state = match action {
+        let layout = &mut self.storages[entry].layout;
+        let delete = layout.delete_after_read.take();
+        match action {
             Action::StorageRead {
-                result: Ok(report), ..
-            } => LayoutState::Read(report),
+                result: Ok(reading),
+                ..
+            } => layout.set_read(reading),
             Action::StorageRead { result: Err(e), .. } | Action::TaskFailed { error: e, .. } => {
-                self.error(e.clone());
-                LayoutState::Failed(e)
+                layout.set(LayoutState::Failed(e.clone()));
+                self.error(e);
+                return Vec::new();
             }
             _ => return Vec::new(),
-        };
-        self.storages[entry].layout.set(state);
+        }
+        // Only where it was asked for: a user who left the view meanwhile gets no dialog.
+        if let Some(picked) = delete
+            && matches!(self.top(), View::Storage(v) if v.entry == entry)
+        {
+            self.open_untagged_dialog(entry, &picked);
+        }
         Vec::new()
     }
 }

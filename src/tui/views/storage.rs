@@ -14,13 +14,15 @@ use super::Ctx;
 use crate::analysis::ages::{AGE_BUCKETS, age_histogram};
 use crate::analysis::sharing::{DigestSharing, digest_sharing};
 use crate::analysis::storage::{RegistryStats, RepoStats};
-use crate::present::storage_layout::{UNSEEN_TUI, storage_lines};
+use crate::present::storage_layout::{
+    STORAGE_ROW_COLUMNS, UNSEEN_TUI, protected_row, storage_summary_lines, untagged_row, upload_row,
+};
 use crate::registry::RepoName;
 use crate::sanitize::sanitize;
 use crate::tui::format;
 use crate::tui::storage::Storage;
-use crate::tui::storage_layout::{LayoutState, StorageLayout};
-use crate::tui::widgets::table::TableState;
+use crate::tui::storage_layout::{LayoutState, StorageLayout, StorageRow};
+use crate::tui::widgets::table::{TableRow, TableState, render_table};
 
 /// Repository names longer than this are cut in the chart, so the bars keep their room.
 const LABEL_WIDTH: usize = 24;
@@ -54,6 +56,10 @@ pub struct StorageView {
     pub below: Vec<String>,
     /// The layout revision and clock `below` was built from.
     below_of: Option<(u64, Timestamp)>,
+    /// Cursor over the storage's rows (untagged manifests, protected ones, uploads).
+    pub rows_table: TableState,
+    /// Whether the cursor is on those rows rather than on the ranking (Tab switches).
+    pub rows_focused: bool,
 }
 
 impl StorageView {
@@ -69,7 +75,33 @@ impl StorageView {
             detail_now: None,
             below: Vec::new(),
             below_of: None,
+            rows_table: TableState::default(),
+            rows_focused: false,
         }
+    }
+
+    /// The storage row under the cursor, when the rows have the focus.
+    pub fn selected_row<'a>(&self, layout: &'a StorageLayout) -> Option<&'a StorageRow> {
+        if !self.rows_focused {
+            return None;
+        }
+        layout.rows.get(self.rows_table.selected()?)
+    }
+
+    /// Moves the cursor of the focused part.
+    pub fn move_by(&mut self, delta: i64, page: usize) {
+        if self.rows_focused {
+            self.rows_table.move_by(delta, page);
+        } else {
+            self.table.move_by(delta, page);
+        }
+    }
+
+    /// Tab: the cursor goes to the storage rows or back to the ranking; returns whether the
+    /// rows have it now (never when there are none).
+    pub fn switch_focus(&mut self) -> bool {
+        self.rows_focused = !self.rows_focused && !self.rows_table.is_empty();
+        self.rows_focused
     }
 
     pub fn selected_repo(&self) -> Option<&str> {
@@ -82,8 +114,10 @@ impl StorageView {
     pub fn refresh(&mut self, storage: &Storage, now: Timestamp, page: usize) {
         let layout = &storage.layout;
         if self.below_of != Some((layout.revision, now)) {
-            self.below = below_lines(layout, now);
+            self.below = below_lines(layout);
             self.below_of = Some((layout.revision, now));
+            self.rows_table.set_len(layout.rows.len(), page);
+            self.rows_focused &= !layout.rows.is_empty();
         }
         if self.generation != Some(storage.generation()) {
             let keep = self
@@ -147,12 +181,24 @@ impl StorageView {
         } else {
             (wrapped as u16 + 2).min(area.height / 2)
         };
-        let [summary, below, charts] = Layout::vertical([
+        let rows = ctx.storage(self.entry).map_or(0, |s| s.layout.rows.len());
+        let rows_height = if rows == 0 {
+            0
+        } else {
+            (rows as u16 + 3).min((area.height / 3).max(5))
+        };
+        let [summary, below, storage_rows, charts] = Layout::vertical([
             Constraint::Length(2),
             Constraint::Length(below_height),
+            Constraint::Length(rows_height),
             Constraint::Min(0),
         ])
         .areas(area);
+        if rows_height > 0
+            && let Some(storage) = ctx.storage(self.entry)
+        {
+            self.render_rows(f, storage_rows, &storage.layout, ctx);
+        }
         if below_height > 0 {
             let block = Block::new()
                 .borders(Borders::ALL)
@@ -183,6 +229,56 @@ impl StorageView {
                 .areas(charts);
         self.render_ranking(f, left, ctx);
         self.render_detail(f, right, ctx);
+    }
+
+    /// Untagged manifests (marked with `*`), protected platform manifests and uploads.
+    fn render_rows(&self, f: &mut Frame, area: Rect, layout: &StorageLayout, ctx: &Ctx<'_>) {
+        let mut title = " below the API: untagged manifests and uploads ".to_string();
+        if let Some(text) = layout.marks_text() {
+            title = format!(" below the API: {text} ");
+        }
+        let block = Block::new().borders(Borders::ALL).title(Line::styled(
+            title,
+            if self.rows_focused {
+                ctx.theme.key()
+            } else {
+                Style::new()
+            },
+        ));
+        let inner = block.inner(area);
+        f.render_widget(block, area);
+        render_table(
+            f,
+            inner,
+            STORAGE_ROW_COLUMNS,
+            &self.rows_table,
+            &ctx.theme,
+            "",
+            |p| {
+                let Some(row) = layout.rows.get(p) else {
+                    return TableRow::default();
+                };
+                match row {
+                    StorageRow::Untagged(u) => {
+                        let marked = layout
+                            .marked
+                            .contains(&(u.repository.clone(), u.digest.clone()));
+                        TableRow {
+                            cells: untagged_row(u, marked, ctx.now),
+                            accent: marked.then_some((0, ctx.theme.warning())),
+                        }
+                    }
+                    StorageRow::Protected(m) => TableRow {
+                        cells: protected_row(m),
+                        accent: Some((1, ctx.theme.dim())),
+                    },
+                    StorageRow::Upload(u) => TableRow {
+                        cells: upload_row(u, ctx.now),
+                        accent: Some((1, ctx.theme.dim())),
+                    },
+                }
+            },
+        );
     }
 
     fn render_ranking(&self, f: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
@@ -289,8 +385,9 @@ impl StorageView {
     }
 }
 
-/// The storage-level lines: `du --storage`'s, or why there are none (yet).
-fn below_lines(layout: &StorageLayout, now: Timestamp) -> Vec<String> {
+/// The storage-level lines: `du --storage`'s summary (its untagged manifests are rows below
+/// them), or why there are none (yet).
+fn below_lines(layout: &StorageLayout) -> Vec<String> {
     let Some(location) = &layout.location else {
         return if layout.registry {
             vec![UNSEEN_TUI.to_string()]
@@ -299,7 +396,7 @@ fn below_lines(layout: &StorageLayout, now: Timestamp) -> Vec<String> {
         };
     };
     match &layout.state {
-        LayoutState::Read(report) => storage_lines(report, now),
+        LayoutState::Read(report) => storage_summary_lines(report),
         LayoutState::Failed(why) => vec![why.clone()],
         LayoutState::Unread | LayoutState::Reading(_) => {
             vec![format!("reading the storage {location}…")]

@@ -22,6 +22,7 @@ mod loading;
 mod probe;
 mod referrers;
 mod storage;
+mod untagged;
 
 fn now() -> Timestamp {
     "2025-06-01T12:00:00Z".parse().unwrap()

@@ -402,7 +402,7 @@ async fn the_storage_view_splits_images_and_attached_artifacts() {
 
 /// The sample registry (with a client, as a registry has), scanned, with `storage` in its
 /// config entry when given.
-async fn scanned_with_storage(location: Option<&str>) -> App {
+pub(super) async fn scanned_with_storage(location: Option<&str>) -> App {
     let client = crate::registry::Client::new(
         crate::registry::RegistryAddr::parse("demo.example").unwrap(),
         crate::registry::ClientOptions::default(),
@@ -425,7 +425,7 @@ async fn scanned_with_storage(location: Option<&str>) -> App {
     app
 }
 
-fn read_storage(effects: &[Effect]) -> Option<(ReqId, &str, Timestamp)> {
+pub(super) fn read_storage(effects: &[Effect]) -> Option<(ReqId, &str, Timestamp)> {
     effects.iter().find_map(|e| match e {
         Effect::ReadStorage {
             req,
@@ -460,7 +460,7 @@ async fn without_a_storage_entry_the_storage_view_says_what_it_cannot_see() {
 
 #[tokio::test]
 async fn the_storage_view_reads_the_configured_storage_once_and_shows_du_storage_lines() {
-    use crate::present::storage_layout::storage_lines;
+    use crate::present::storage_layout::storage_summary_lines;
     use crate::storage::account::report;
     use crate::storage::snapshot::Snapshot;
 
@@ -479,17 +479,22 @@ async fn the_storage_view_reads_the_configured_storage_once_and_shows_du_storage
 
     // A result for another request is dropped.
     let read = Arc::new(report(&Snapshot::default(), cutoff));
+    let reading = crate::tui::storage_layout::StorageReading {
+        report: read.clone(),
+        snapshot: Arc::new(Snapshot::default()),
+    };
     app.update(Action::StorageRead {
         req: ReqId(req.0 + 1000),
-        result: Ok(read.clone()),
+        result: Ok(reading.clone()),
     });
     assert_eq!(below(&app), ["reading the storage /srv/registry…"]);
 
     app.update(Action::StorageRead {
         req,
-        result: Ok(read.clone()),
+        result: Ok(reading),
     });
-    assert_eq!(below(&app), storage_lines(&read, now()));
+    // `du --storage`'s lines; its untagged manifests are rows below them.
+    assert_eq!(below(&app), storage_summary_lines(&read));
     assert!(below(&app)[0].starts_with("storage "), "{:?}", below(&app));
 
     // Refresh reads it again; a failure is one sentence, in the view and the status line.
