@@ -57,6 +57,9 @@ pub enum Reason {
     /// A manifest revision no tag reaches, found in the registry's storage
     /// (`cleanup --untagged`, `cleanup::untagged`).
     Untagged,
+    /// On a mirror's destination, a tag its source no longer has or its `tags` filter no
+    /// longer selects (`regatta sync` with `delete = true`, `cleanup::prune`).
+    Unmirrored,
 }
 
 impl Reason {
@@ -70,7 +73,8 @@ impl Reason {
             | Reason::Policy(_)
             | Reason::Rewrite { .. }
             | Reason::Orphan { .. }
-            | Reason::Untagged => None,
+            | Reason::Untagged
+            | Reason::Unmirrored => None,
         }
     }
 }
@@ -90,6 +94,7 @@ impl fmt::Display for Reason {
                 "referrers index of {subject}, rewritten without the entries that go"
             ),
             Reason::Untagged => f.write_str("untagged"),
+            Reason::Unmirrored => f.write_str("not selected at the source any more"),
         }
     }
 }
