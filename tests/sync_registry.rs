@@ -42,7 +42,10 @@ fn fixture() -> FixtureBuilder {
         b.image(
             "team/app",
             &[tag],
-            image(&format!("sync-app-{tag}"), &format!("2026-01-{day}T00:00:00Z")),
+            image(
+                &format!("sync-app-{tag}"),
+                &format!("2026-01-{day}T00:00:00Z"),
+            ),
         );
     }
     b.image(
@@ -87,7 +90,11 @@ fn walk(root: &Path, dir: &Path, found: &mut BTreeMap<String, Digest>) {
                 .expect("under the root")
                 .to_string_lossy()
                 .to_string();
-            for tag in std::fs::read_dir(path.join("tags")).into_iter().flatten().flatten() {
+            for tag in std::fs::read_dir(path.join("tags"))
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
                 let link = tag.path().join("current/link");
                 if let Ok(text) = std::fs::read_to_string(&link) {
                     found.insert(
@@ -144,7 +151,11 @@ async fn a_filter_mirrors_exactly_the_tags_it_selects_and_a_second_run_moves_not
         dry.stdout
     );
     for name in expected.keys() {
-        assert!(dry.stdout.contains(name.as_str()), "{name}:\n{}", dry.stdout);
+        assert!(
+            dry.stdout.contains(name.as_str()),
+            "{name}:\n{}",
+            dry.stdout
+        );
     }
     assert!(!dry.stdout.contains("v3-rc1") && !dry.stdout.contains("other/tool"));
     assert!(
@@ -162,8 +173,7 @@ async fn a_filter_mirrors_exactly_the_tags_it_selects_and_a_second_run_moves_not
     let before = destination.access_log().len();
     let again = sandbox.run(&["sync", "--apply", "--json"]);
     again.ok();
-    let report: serde_json::Value =
-        serde_json::from_str(&again.stdout).expect("one JSON document");
+    let report: serde_json::Value = serde_json::from_str(&again.stdout).expect("one JSON document");
     assert_eq!(report["plan"]["totals"]["bytes_to_move"], 0);
     assert_eq!(report["plan"]["totals"]["tags_to_set"], 0);
     let log = destination.access_log_since(before);
@@ -214,11 +224,10 @@ async fn with_delete_a_tag_gone_at_the_source_is_previewed_then_deleted_on_apply
         + v1.blobs[&v1.layers[1]];
     let plan_json = sandbox.run(&["sync", "--json"]);
     plan_json.ok();
-    let documents: Vec<serde_json::Value> =
-        serde_json::Deserializer::from_str(&plan_json.stdout)
-            .into_iter()
-            .collect::<Result<_, _>>()
-            .expect("JSON documents");
+    let documents: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&plan_json.stdout)
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .expect("JSON documents");
     assert_eq!(documents.len(), 2, "{}", plan_json.stdout);
     assert_eq!(documents[1]["bytes_freed"], freed);
     assert_eq!(documents[1]["dry_run"], true);
@@ -230,7 +239,9 @@ async fn with_delete_a_tag_gone_at_the_source_is_previewed_then_deleted_on_apply
     // stderr holds the reminder that space is freed by the registry's garbage collection.
     applied.ok_with_stderr();
     assert!(
-        applied.stdout.contains("not selected at the source any more"),
+        applied
+            .stdout
+            .contains("not selected at the source any more"),
         "{}",
         applied.stdout
     );
@@ -273,8 +284,7 @@ async fn a_failed_source_listing_deletes_nothing_in_that_repository() {
     let run = sandbox.run(&["sync", "--apply", "--yes"]);
     assert_eq!(run.code, Some(1), "{}", run.describe());
     assert!(
-        run.stderr
-            .contains("nothing is deleted in mirror/team/app"),
+        run.stderr.contains("nothing is deleted in mirror/team/app"),
         "{}",
         run.describe()
     );
@@ -282,4 +292,24 @@ async fn a_failed_source_listing_deletes_nothing_in_that_repository() {
     left.remove("mirror/team/lib:v1");
     assert_eq!(stored_tags(&destination), left);
     assert!(proxy.count("GET", "/v2/team/app/tags/list") > 0);
+}
+
+#[test]
+fn unknown_names_and_bad_sections_are_one_sentence() {
+    let sandbox = Sandbox::new();
+    let section = "[registries.a]\nurl = \"127.0.0.1:1\"\n\n[sync.mirror]\nsource = \"a\"\ndestination = \"a/copy\"\n";
+    sandbox.write_default_config(section);
+    sandbox
+        .run(&["sync", "nope"])
+        .fails_with_one_line(&["no [sync.nope] in the config", "known: mirror"]);
+    sandbox.write_default_config(&format!("{section}tags = {{ keep_within = \"soon\" }}\n"));
+    sandbox.run(&["sync"]).fails_with_one_line(&[
+        "config.toml:7",
+        "sync.mirror.tags.keep_within",
+        "30d",
+    ]);
+    sandbox.write_default_config("[registries.a]\nurl = \"127.0.0.1:1\"\n");
+    sandbox
+        .run(&["sync"])
+        .fails_with_one_line(&["no [sync.NAME] section"]);
 }

@@ -44,16 +44,15 @@ pub fn plan_prune(model: &StorageModel, stale: &[(RepoName, Tag)], referrers: Re
             }
         }
     }
-    let (untag, delete): (Vec<(RepoName, Tag)>, Vec<(RepoName, Tag)>) =
-        stale.iter().cloned().partition(|(repo, tag)| {
-            let digest = model
-                .repos
-                .get(repo)
-                .and_then(|r| r.tags.get(tag))
-                .cloned()
-                .flatten();
-            digest.is_some_and(|d| kept.get(repo).is_some_and(|k| k.contains(&d)))
-        });
+    let (untag, delete): (Vec<_>, Vec<_>) = stale.iter().cloned().partition(|(repo, tag)| {
+        let digest = model
+            .repos
+            .get(repo)
+            .and_then(|r| r.tags.get(tag))
+            .cloned()
+            .flatten();
+        digest.is_some_and(|d| kept.get(repo).is_some_and(|k| k.contains(&d)))
+    });
     let mut plan = plan_rm_with(model, &delete, Mode::Delete, referrers);
     // Every tag on a deleted digest is stale: none is a surprise.
     for d in &mut plan.deletions {
