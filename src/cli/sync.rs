@@ -182,6 +182,19 @@ async fn run_one(
         );
     }
     let plan = plan_prune(&dst_model, &stale, referrers_of(args));
+    if !args.json {
+        if plan.deletions.is_empty() && plan.unknown.is_empty() {
+            print_lines([format!(
+                "delete on {}: nothing (the destination has no tag the source does not select)",
+                spec.destination
+            )])?;
+            return Ok(all_ok);
+        }
+        print_lines([format!(
+            "delete on {}: the tags the source no longer has or selects",
+            spec.destination
+        )])?;
+    }
     all_ok &= finish(ctx, &destination, plan, args, &dst_model).await?;
     Ok(all_ok)
 }
