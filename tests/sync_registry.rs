@@ -313,3 +313,81 @@ fn unknown_names_and_bad_sections_are_one_sentence() {
         .run(&["sync"])
         .fails_with_one_line(&["no [sync.NAME] section"]);
 }
+
+#[tokio::test]
+async fn a_tag_the_filter_drops_is_only_untagged_when_a_kept_tag_shares_its_digest() {
+    let source = TestRegistry::start();
+    let destination = TestRegistry::start();
+    let base = Layer::random("sync-alias-base", 32 * 1024);
+    let mut b = FixtureBuilder::new();
+    b.image(
+        "team/app",
+        &["v1", "v1-copy"],
+        ImageSpec::new(
+            Format::Oci,
+            vec![base.clone(), Layer::random("sync-alias-v1", 8 * 1024)],
+        ),
+    );
+    b.image(
+        "team/app",
+        &["v2-copy"],
+        ImageSpec::new(
+            Format::Oci,
+            vec![base, Layer::random("sync-alias-v2", 8 * 1024)],
+        ),
+    );
+    let truth = source.push(&b);
+    let sandbox = Sandbox::new();
+    sandbox.write_default_config(&config(
+        &source.addr(),
+        &destination.addr(),
+        "{ match = \"v.*\" }",
+        true,
+    ));
+    sandbox.run(&["sync", "--apply", "--yes"]).ok();
+    assert_eq!(
+        stored_tags(&destination),
+        mirrored(
+            &truth,
+            &["team/app:v1", "team/app:v1-copy", "team/app:v2-copy"]
+        )
+    );
+
+    // The filter now leaves out the -copy tags: v1-copy shares v1's digest, v2-copy is alone.
+    sandbox.write_default_config(&config(
+        &source.addr(),
+        &destination.addr(),
+        "{ match = \"v.*\", exclude = \".*-copy\" }",
+        true,
+    ));
+    let plan = sandbox.run(&["sync", "--json"]);
+    plan.ok();
+    let documents: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&plan.stdout)
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .expect("JSON documents");
+    let steps: Vec<(String, String)> = documents[1]["deletions"]
+        .as_array()
+        .expect("deletions")
+        .iter()
+        .map(|d| {
+            (
+                d["mode"].as_str().expect("a mode").to_string(),
+                d["tags"][0].as_str().expect("a tag").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("delete".to_string(), "v2-copy".to_string()),
+            ("untag".to_string(), "v1-copy".to_string())
+        ]
+    );
+
+    sandbox.run(&["sync", "--apply", "--yes"]).ok_with_stderr();
+    assert_eq!(
+        stored_tags(&destination),
+        mirrored(&truth, &["team/app:v1"])
+    );
+}
