@@ -12,9 +12,9 @@ use crate::analysis::model::StorageModel;
 use crate::registry::{Digest, RepoName, Tag};
 
 /// The tags of `repo` in `model` that are not in `wanted`, referrer bookkeeping aside (a
-/// signature's `sha256-<hex>.sig` tag follows its subject, it is no tag of its own). Tags
-/// the scan could not resolve are left out here; the plan's completeness check refuses to
-/// apply in a repository that has them.
+/// signature's `sha256-<hex>.sig` tag follows its subject, it is no tag of its own). A tag
+/// the scan could not resolve is among them: the plan lists it as unknown, and its
+/// completeness check refuses to apply in that repository.
 pub fn stale_tags(model: &StorageModel, repo: &RepoName, wanted: &BTreeSet<Tag>) -> Vec<Tag> {
     let Some(entry) = model.repos.get(repo) else {
         return Vec::new();

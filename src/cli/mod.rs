@@ -284,7 +284,7 @@ impl Command {
             Command::Cp(args) => args.json,
             Command::Export(args) => args.json,
             Command::Import(args) => args.json,
-            Command::Sync(args) => args.apply.json,
+            Command::Sync(args) => args.json,
         }
     }
 }

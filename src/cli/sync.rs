@@ -30,8 +30,34 @@ pub struct SyncArgs {
     /// The mirrors to run, by their `[sync.NAME]` in the config; every one when none is named.
     #[arg(value_name = "NAME")]
     pub names: Vec<String>,
-    #[command(flatten)]
-    pub apply: ApplyArgs,
+    /// Copy, and with `delete = true` delete (without it, only the plans are printed).
+    #[arg(long)]
+    pub apply: bool,
+    /// Do not ask before deleting (needed with --apply when not on a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Run the destination's gc_command after deleting (asked on a terminal otherwise).
+    #[arg(long)]
+    pub gc: bool,
+    /// Print JSON: per mirror, the copy's report, then with `delete = true` the deletion's.
+    #[arg(long)]
+    pub json: bool,
+    /// Keep the signatures, SBOMs and attestations of what is deleted on the destination.
+    #[arg(long)]
+    pub keep_referrers: bool,
+}
+
+impl SyncArgs {
+    /// The flags as `rm` takes them: the deletion goes through the same code.
+    fn apply_args(&self) -> ApplyArgs {
+        ApplyArgs {
+            apply: self.apply,
+            yes: self.yes,
+            gc: self.gc,
+            json: self.json,
+            keep_referrers: self.keep_referrers,
+        }
+    }
 }
 
 /// Returns whether every step of every mirror succeeded.
@@ -62,7 +88,7 @@ pub async fn run(ctx: &Context, args: &SyncArgs) -> anyhow::Result<bool> {
     let mut all_ok = true;
     for name in names {
         let spec = &ctx.config.sync[name];
-        all_ok &= run_one(ctx, name, spec, &args.apply)
+        all_ok &= run_one(ctx, name, spec, &args.apply_args())
             .await
             .map_err(|e| e.context(format!("sync {name}")))?;
     }
