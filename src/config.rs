@@ -21,6 +21,9 @@ pub struct Config {
     /// Cleanup policies by name (`regatta cleanup TARGET --policy NAME`).
     #[serde(default)]
     pub policies: BTreeMap<String, crate::cleanup::policy::PolicySpec>,
+    /// Mirrors by name (`regatta sync [NAME...]`).
+    #[serde(default)]
+    pub sync: BTreeMap<String, crate::copy::sync::SyncSpec>,
     /// Settings of `regatta audit` and the TUI's audit view.
     #[serde(default)]
     pub audit: crate::audit::AuditConfig,
@@ -339,6 +342,19 @@ impl Config {
                 return Err(fail(&format!("policies.{name}"), e.key(), e.to_string()));
             }
         }
+        for (name, spec) in &self.sync {
+            if let Err(e) = self.mirror(spec) {
+                // `tags.match` is written inside `tags = { ... }`: that line.
+                let table = format!("sync.{name}");
+                let written = e.key.split('.').next().unwrap_or(e.key);
+                return Err(ConfigError {
+                    path: path.to_path_buf(),
+                    line: find_key_line(text, &table, written),
+                    key: Some(format!("{table}.{}", e.key)),
+                    message: e.problem,
+                });
+            }
+        }
         if let Err(e) = crate::audit::AuditSettings::from_config(&self.audit) {
             let key = e.key();
             let (table, key) = match key.split_once('.') {
@@ -348,6 +364,15 @@ impl Config {
             return Err(fail(&table, &key, e.to_string()));
         }
         Ok(())
+    }
+
+    /// A `[sync.NAME]` checked: its globs, its tag filter, its destination prefix.
+    pub fn mirror(
+        &self,
+        spec: &crate::copy::sync::SyncSpec,
+    ) -> Result<crate::copy::sync::Mirror, crate::copy::sync::MirrorError> {
+        let (_, prefix) = crate::copy::mirror::split_target(&spec.destination);
+        crate::copy::sync::Mirror::new(spec, prefix)
     }
 
     /// Client options for a configured registry, defaults applied.
@@ -666,6 +691,29 @@ repositories = ["library/nginx"]
         let e = parse("[registries.a]\nurl = \"h:1\"\ninsecure = \"yes\"\n").unwrap_err();
         assert_eq!(e.line, Some(3));
         assert_eq!(e.key.as_deref(), Some("registries.a.insecure"));
+    }
+
+    #[test]
+    fn a_sync_section_parses_and_its_errors_name_file_line_and_key() {
+        let c = parse(
+            "[sync.mirror]\nsource = \"reg-a\"\ndestination = \"reg-b/mirror\"\nrepositories = [\"team/*\"]\ntags = { match = \"v.*\", exclude = \".*rc.*\", keep_last = 5, keep_within = \"90d\" }\ndelete = true\n",
+        )
+        .unwrap();
+        let spec = &c.sync["mirror"];
+        assert!(spec.delete && !spec.referrers);
+        assert_eq!(spec.tags.keep_last, Some(5));
+        assert_eq!(c.mirror(spec).expect("valid").prefix, "mirror");
+        let e = parse(
+            "[sync.m]\nsource = \"a\"\ndestination = \"b\"\n\ntags = { keep_within = \"soon\" }\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("sync.m.tags.keep_within"));
+        assert_eq!(e.line, Some(5));
+        let e = parse("[sync.m]\nsource = \"a\"\ndestination = \"b\"\ndelet = true\n").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("sync.m.delet"));
+        assert_eq!(e.line, Some(4));
+        let e = parse("[sync.m]\nsource = \"a\"\n").unwrap_err();
+        assert!(e.message.contains("destination"), "{e}");
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod plan_tests;
 pub mod policy;
 #[cfg(test)]
 mod policy_tests;
+pub mod prune;
 pub mod restore;
 mod unseen;
 pub mod untagged;

@@ -58,6 +58,9 @@ pub enum Reason {
     /// A manifest revision no tag reaches, found in the registry's storage
     /// (`cleanup --untagged`, `cleanup::untagged`).
     Untagged,
+    /// On a mirror's destination, a tag its source no longer has or its `tags` filter no
+    /// longer selects (`regatta sync` with `delete = true`, `cleanup::prune`).
+    Unmirrored,
 }
 
 impl Reason {
@@ -71,7 +74,8 @@ impl Reason {
             | Reason::Policy(_)
             | Reason::Rewrite { .. }
             | Reason::Orphan { .. }
-            | Reason::Untagged => None,
+            | Reason::Untagged
+            | Reason::Unmirrored => None,
         }
     }
 }
@@ -91,6 +95,7 @@ impl fmt::Display for Reason {
                 "referrers index of {subject}, rewritten without the entries that go"
             ),
             Reason::Untagged => f.write_str("untagged"),
+            Reason::Unmirrored => f.write_str("not selected at the source any more"),
         }
     }
 }

@@ -445,3 +445,20 @@ pub fn parse_version(tag: &str) -> Option<semver::Version> {
     }
     semver::Version::parse(&padded).ok()
 }
+
+/// The tags a mirror takes (`[sync.NAME] tags = {...}`), by the same evaluation a cleanup
+/// runs, read the other way round: the candidates the name rules leave (`match`, not
+/// `exclude`, not `protect`) that `keep_last` and `keep_within` keep (and, with
+/// `unknown_date = keep`, those outside the order). Without keep_last and keep_within every
+/// candidate is taken. Sorted by name.
+pub fn selected(policy: &Policy, tags: &[TagFacts], now: jiff::Timestamp) -> Vec<Tag> {
+    let ranks = policy.spec.keep_last.is_some() || policy.keep_within.is_some();
+    let mut out: Vec<Tag> = evaluate(policy, tags, &BTreeMap::new(), now)
+        .into_iter()
+        .filter(|d| policy.screen(d.tag.as_str()).is_none())
+        .filter(|d| !ranks || d.verdict == Verdict::Keep)
+        .map(|d| d.tag)
+        .collect();
+    out.sort();
+    out
+}

@@ -250,3 +250,53 @@ fn durations_and_versions_parse() {
     assert!(parse_version("latest").is_none());
     assert!(parse_version("1.2.3.4").is_none());
 }
+
+fn names(tags: Vec<Tag>) -> Vec<String> {
+    tags.into_iter().map(|t| t.to_string()).collect()
+}
+
+#[test]
+fn a_mirror_selects_what_the_rules_keep_among_the_candidates() {
+    let tags = facts(&[
+        ("v1", 1, Some(200)),
+        ("v2", 2, Some(50)),
+        ("v3", 3, Some(10)),
+        ("v3-rc1", 4, Some(11)),
+        ("dev", 5, Some(1)),
+    ]);
+    // match and exclude alone: every candidate.
+    let p = policy(PolicySpec {
+        match_re: Some("v.*".into()),
+        exclude: Some(".*rc.*".into()),
+        ..Default::default()
+    });
+    assert_eq!(names(selected(&p, &tags, now())), ["v1", "v2", "v3"]);
+    // keep_last ranks the candidates only: the newest two of v1, v2, v3.
+    let p = policy(PolicySpec {
+        match_re: Some("v.*".into()),
+        exclude: Some(".*rc.*".into()),
+        keep_last: Some(2),
+        ..Default::default()
+    });
+    assert_eq!(names(selected(&p, &tags, now())), ["v2", "v3"]);
+    // keep_within: those created in the last 90 days.
+    let p = policy(PolicySpec {
+        match_re: Some("v.*".into()),
+        keep_within: Some("90d".into()),
+        ..Default::default()
+    });
+    assert_eq!(names(selected(&p, &tags, now())), ["v2", "v3", "v3-rc1"]);
+    // An undated tag is taken unless unknown_date = delete.
+    let undated = facts(&[("a", 1, None), ("b", 2, Some(1))]);
+    let p = policy(PolicySpec {
+        keep_last: Some(1),
+        ..Default::default()
+    });
+    assert_eq!(names(selected(&p, &undated, now())), ["a", "b"]);
+    let p = policy(PolicySpec {
+        keep_last: Some(1),
+        unknown_date: UnknownDate::Delete,
+        ..Default::default()
+    });
+    assert_eq!(names(selected(&p, &undated, now())), ["b"]);
+}

@@ -63,12 +63,16 @@ pub async fn run(ctx: &Context, args: &CopyArgs) -> anyhow::Result<bool> {
         .map(PlatformFilter::parse)
         .transpose()
         .map_err(anyhow::Error::msg)?;
-    if let Some((source, pattern)) = super::sync::many_source(ctx, &args.source)? {
+    if let Some((source, pattern)) = super::copy_many::many_source(ctx, &args.source)? {
         ctx.warn_for(&source);
         let src_client = registry_client(&source, "SRC")?;
-        let (destination, requests) =
-            super::sync::many_requests(ctx, &src_client, pattern.as_deref(), &args.destination)
-                .await?;
+        let (destination, requests) = super::copy_many::many_requests(
+            ctx,
+            &src_client,
+            pattern.as_deref(),
+            &args.destination,
+        )
+        .await?;
         ctx.warn_for(&destination);
         let dst_client = registry_client(&destination, "DST")?;
         let ends = Ends {

@@ -257,7 +257,10 @@ async fn orphaned_referrers(
     finish(ctx, target, plan, args, &model).await
 }
 
-fn scan_options(target: &Target, repo_filter: Option<globset::GlobMatcher>) -> ScanOptions {
+pub(super) fn scan_options(
+    target: &Target,
+    repo_filter: Option<globset::GlobMatcher>,
+) -> ScanOptions {
     ScanOptions {
         concurrency: match target {
             Target::Registry { options, .. } => options.concurrency,
@@ -268,7 +271,7 @@ fn scan_options(target: &Target, repo_filter: Option<globset::GlobMatcher>) -> S
 }
 
 /// Prints the plan; with --apply, confirms, applies and reports. Ok(false) when a step failed.
-async fn finish(
+pub(super) async fn finish(
     ctx: &Context,
     target: &Target,
     plan: Plan,

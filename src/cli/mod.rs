@@ -5,6 +5,7 @@
 mod audit;
 mod cleanup_untagged;
 mod copy;
+mod copy_many;
 mod delete;
 mod diff;
 mod du;
@@ -209,6 +210,10 @@ pub enum Command {
     Export(export::ExportArgs),
     /// Push the tagged images of an OCI image layout directory to a registry.
     Import(export::ImportArgs),
+    /// Run the config's [sync.NAME] mirrors (dry run unless --apply): the source's selected
+    /// tags are copied as `cp` copies them; with `delete = true`, what the source no longer
+    /// has is deleted on the destination as `rm` deletes.
+    Sync(sync::SyncArgs),
     /// List the files in an image's layers, read from the registry without pulling (each
     /// layer streamed once and cached by digest), as `tar -tv` shows them.
     Files {
@@ -279,6 +284,7 @@ impl Command {
             Command::Cp(args) => args.json,
             Command::Export(args) => args.json,
             Command::Import(args) => args.json,
+            Command::Sync(args) => args.json,
         }
     }
 }
@@ -428,6 +434,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Some(Command::Cp(args)) => succeeded(copy::run(&ctx, &args).await?),
             Some(Command::Export(args)) => succeeded(export::export(&ctx, &args).await?),
             Some(Command::Import(args)) => succeeded(export::import(&ctx, &args).await?),
+            Some(Command::Sync(args)) => succeeded(sync::run(&ctx, &args).await?),
             Some(Command::Files {
                 reference,
                 platform,

@@ -11,6 +11,19 @@
 use crate::registry::RepoName;
 use crate::registry::reference::ReferenceError;
 
+/// `TARGET` and what follows it (`team/*`, `mirror/team/`), split at the first `/` after an
+/// optional scheme.
+pub fn split_target(input: &str) -> (&str, &str) {
+    let scheme = ["http://", "https://"]
+        .iter()
+        .find(|p| input.starts_with(**p))
+        .map_or(0, |p| p.len());
+    match input[scheme..].split_once('/') {
+        Some((host, rest)) => (&input[..scheme + host.len()], rest),
+        None => (input, ""),
+    }
+}
+
 /// Which repositories, and how they are renamed.
 #[derive(Debug, Clone)]
 pub struct RepoMapping {
@@ -117,5 +130,16 @@ mod tests {
         );
         assert!(RepoMapping::new(None, "Bad Name").is_err());
         assert!(RepoMapping::new(Some("team/[*"), "").is_err());
+    }
+
+    #[test]
+    fn the_target_is_the_first_component_after_the_scheme() {
+        assert_eq!(split_target("reg-a/team/*"), ("reg-a", "team/*"));
+        assert_eq!(
+            split_target("http://127.0.0.1:5000/a/b"),
+            ("http://127.0.0.1:5000", "a/b")
+        );
+        assert_eq!(split_target("127.0.0.1:5000"), ("127.0.0.1:5000", ""));
+        assert_eq!(split_target("reg-b/mirror/"), ("reg-b", "mirror/"));
     }
 }

@@ -16,6 +16,7 @@ pub mod layout;
 pub mod mirror;
 pub mod plan;
 pub mod referrers;
+pub mod sync;
 
 pub use ends::{ByteStream, CopyDestination, CopySource};
 pub use execute::{CopyFailure, CopyOutcome, CopyProgress, apply, transfer_blob};
