@@ -6,8 +6,8 @@
 //! present: only what is missing moves.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 
@@ -17,7 +17,8 @@ use super::plan::{BlobAction, CopyPlan, Ends, PlannedBlob, PlannedImage, Planned
 use crate::registry::upload::{StreamFault, Verdict, verified};
 use crate::registry::{Digest, ManifestRef, RegistryError, RepoName};
 
-/// Counters a front end reads while a copy runs (a progress bar, the TUI's pane).
+/// Counters a front end reads while a copy runs (the CLI's bars, the TUI's pane): both read
+/// [`CopyProgress::snapshot`].
 #[derive(Debug, Default)]
 pub struct CopyProgress {
     /// Blob bytes read from the source and sent on so far.
@@ -25,6 +26,98 @@ pub struct CopyProgress {
     pub blobs_done: AtomicUsize,
     pub manifests_done: AtomicUsize,
     pub tags_done: AtomicUsize,
+    /// The blobs being streamed right now, in the order they started.
+    active: Mutex<Vec<ActiveBlob>>,
+}
+
+#[derive(Debug)]
+struct ActiveBlob {
+    id: u64,
+    digest: Digest,
+    repository: RepoName,
+    size: u64,
+    moved: Arc<AtomicU64>,
+}
+
+/// One blob on its way, as last seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobProgress {
+    pub digest: Digest,
+    pub repository: RepoName,
+    pub size: u64,
+    pub moved: u64,
+}
+
+/// The counters of a running copy at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProgressSnapshot {
+    pub bytes_moved: u64,
+    pub blobs_done: usize,
+    pub manifests_done: usize,
+    pub tags_done: usize,
+    /// The blobs being streamed, oldest first.
+    pub active: Vec<BlobProgress>,
+}
+
+impl CopyProgress {
+    pub fn snapshot(&self) -> ProgressSnapshot {
+        let active = match self.active.lock() {
+            Ok(active) => active
+                .iter()
+                .map(|a| BlobProgress {
+                    digest: a.digest.clone(),
+                    repository: a.repository.clone(),
+                    size: a.size,
+                    moved: a.moved.load(Ordering::Relaxed),
+                })
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        ProgressSnapshot {
+            bytes_moved: self.bytes_moved.load(Ordering::Relaxed),
+            blobs_done: self.blobs_done.load(Ordering::Relaxed),
+            manifests_done: self.manifests_done.load(Ordering::Relaxed),
+            tags_done: self.tags_done.load(Ordering::Relaxed),
+            active,
+        }
+    }
+
+    /// Lists `blob` as active until the returned guard is dropped (when its transfer ends,
+    /// or is dropped half-way by a cancel).
+    fn start(&self, blob: &PlannedBlob) -> (ActiveGuard<'_>, Arc<AtomicU64>) {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let id = NEXT.fetch_add(1, Ordering::Relaxed);
+        let moved = Arc::new(AtomicU64::new(0));
+        if let Ok(mut active) = self.active.lock() {
+            active.push(ActiveBlob {
+                id,
+                digest: blob.digest.clone(),
+                repository: blob.repository.clone(),
+                size: blob.size,
+                moved: moved.clone(),
+            });
+        }
+        (
+            ActiveGuard {
+                progress: self,
+                id,
+            },
+            moved,
+        )
+    }
+}
+
+struct ActiveGuard<'a> {
+    progress: &'a CopyProgress,
+    id: u64,
+}
+
+impl Drop for ActiveGuard<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut active) = self.progress.active.lock() {
+            active.retain(|a| a.id != self.id);
+        }
+    }
 }
 
 /// A step that did not happen, and why, in one sentence.
@@ -338,12 +431,20 @@ async fn transfer(
         .await
         .map_err(|e| format!("reading it from the source: {e}"))?;
     let verdict = Arc::new(Verdict::default());
+    let (_active, moved) = progress.start(blob);
+    let total = progress.bytes_moved.clone();
+    // Counted into the blob's own bar and into the total as the bytes pass.
+    let counted = chunks.inspect(move |chunk| {
+        if let Ok(bytes) = chunk {
+            total.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        }
+    });
     let stream = verified(
-        chunks,
+        counted,
         blob.digest.clone(),
         blob.size,
         verdict.clone(),
-        progress.bytes_moved.clone(),
+        moved,
     );
     let result = ends
         .destination
