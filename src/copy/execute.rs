@@ -176,12 +176,17 @@ pub async fn apply(
         .filter(|b| matches!(b.action, BlobAction::Mount { .. }))
         .collect();
     for phase in [transfers, mounts] {
-        let results: Vec<(Key, BlobResult)> = futures::stream::iter(phase)
+        // Futures made first, then streamed: the copy stays a `Send` future a TUI worker
+        // can spawn (rust-lang/rust#102211).
+        let copying: Vec<_> = phase
+            .into_iter()
             .map(|blob| async move {
                 let result = copy_blob(ends, blob, progress).await;
                 progress.blobs_done.fetch_add(1, Ordering::Relaxed);
                 ((blob.repository.clone(), blob.digest.clone()), result)
             })
+            .collect();
+        let results: Vec<(Key, BlobResult)> = futures::stream::iter(copying)
             .buffer_unordered(concurrency)
             .collect()
             .await;
@@ -253,7 +258,8 @@ pub async fn apply(
                 }
             }
         }
-        let results: Vec<(Key, Result<(), RegistryError>)> = futures::stream::iter(pushable)
+        let pushing: Vec<_> = pushable
+            .into_iter()
             .map(|m| async move {
                 let result = ends
                     .destination
@@ -268,6 +274,8 @@ pub async fn apply(
                 progress.manifests_done.fetch_add(1, Ordering::Relaxed);
                 ((m.repository.clone(), m.digest.clone()), result)
             })
+            .collect();
+        let results: Vec<(Key, Result<(), RegistryError>)> = futures::stream::iter(pushing)
             .buffer_unordered(concurrency)
             .collect()
             .await;
@@ -315,7 +323,7 @@ pub async fn apply(
 
     // 4. Tags, last: each on a complete image.
     let tags = plan.images.iter().filter(|i| i.tag.needs_push());
-    let tag_results: Vec<(Key, Option<CopyFailure>)> = futures::stream::iter(tags)
+    let tagging: Vec<_> = tags
         .map(|image| {
             let done = &done;
             async move {
@@ -326,6 +334,8 @@ pub async fn apply(
                 (key, failure)
             }
         })
+        .collect();
+    let tag_results: Vec<(Key, Option<CopyFailure>)> = futures::stream::iter(tagging)
         .buffer_unordered(concurrency)
         .collect()
         .await;

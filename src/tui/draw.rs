@@ -30,6 +30,9 @@ pub fn draw(app: &App, f: &mut Frame) {
     if let Some(dialog) = app.dialog() {
         dialog.render(f, f.area(), &ctx.theme);
     }
+    if let Some(copy) = app.copy_dialog() {
+        copy.render(f, f.area(), &ctx.theme);
+    }
     if app.help_shown() {
         render_help(
             f,

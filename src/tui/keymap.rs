@@ -265,6 +265,8 @@ pub static BINDINGS: &[Binding] = &[
         "delete the marked tags, or the selected one (asks first)"),
     bind(Action::RequestDelete, &[k('d')], Normal, Scope::Only(&[Cleanup]), Some("apply"),
         "apply the previewed cleanup (asks first)"),
+    bind(Action::RequestCopy, &[k('c')], Normal, Scope::Only(&[Tags]), Some("copy to"),
+        "copy the marked tags, or the selected one, to another registry or a directory"),
     bind(Action::OpenStorage, &[k('u')], Normal, IN_REGISTRY, Some("storage"),
         "storage: logical vs physical, top repositories, tag ages"),
     bind(Action::OpenCleanup, &[k('C')], Normal, IN_REGISTRY, Some("cleanup"),
@@ -599,7 +601,10 @@ mod tests {
         let open = action_for(Normal, Tags, &press(KeyCode::Char('l')));
         assert_eq!(open.and_then(|a| a.name()), Some("open"));
         // `c` means nothing on the tag list, and opens the config from the layers.
-        assert!(action_for(Normal, Tags, &press(KeyCode::Char('c'))).is_none());
+        assert!(matches!(
+            action_for(Normal, Tags, &press(KeyCode::Char('c'))),
+            Some(Action::RequestCopy)
+        ));
         assert!(matches!(
             action_for(Normal, Layers, &press(KeyCode::Char('c'))),
             Some(Action::OpenConfig)
