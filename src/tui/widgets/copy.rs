@@ -154,7 +154,7 @@ impl CopyDialog {
             )),
             CopyStage::Planned { plan } => {
                 for l in plan_lines(&plan.0) {
-                    for w in wrap(&short_hashes(&l), width) {
+                    for w in wrap_indented(&short_hashes(&l), width) {
                         lines.push(text(w));
                     }
                 }
@@ -190,7 +190,7 @@ impl CopyDialog {
             }
             CopyStage::Finished { lines: done, .. } => {
                 for l in done {
-                    for w in wrap(&short_hashes(l), width) {
+                    for w in wrap_indented(&short_hashes(l), width) {
                         lines.push(text(w));
                     }
                 }
@@ -261,6 +261,17 @@ fn bar_line(done: u64, total: u64, width: usize, theme: &Theme) -> Line<'static>
         Span::raw(" ".repeat(rest)),
         Span::raw("]"),
     ])
+}
+
+/// `line` wrapped to `width`, its continuation lines and itself keeping its indentation
+/// (the plan's text nests manifests and blobs under their images).
+fn wrap_indented(line: &str, width: usize) -> Vec<String> {
+    let body = line.trim_start();
+    let indent = &line[..line.len() - body.len()];
+    wrap(body, width.saturating_sub(indent.len()).max(10))
+        .into_iter()
+        .map(|w| format!("{indent}{w}"))
+        .collect()
 }
 
 /// Every `sha256:<64 hex>` in `line` shortened to its first 12 hex characters, so a plan line
