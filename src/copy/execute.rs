@@ -481,3 +481,28 @@ fn fault_sentence(digest: &Digest, fault: &StreamFault) -> String {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_blob_is_listed_as_active_until_its_transfer_ends_or_is_dropped() {
+        let progress = CopyProgress::default();
+        let blob = PlannedBlob {
+            repository: RepoName::parse("acme/api").unwrap(),
+            source_repository: RepoName::parse("acme/api").unwrap(),
+            digest: Digest::sha256_of(b"layer"),
+            size: 100,
+            action: BlobAction::Transfer,
+        };
+        let (guard, moved) = progress.start(&blob);
+        moved.fetch_add(40, Ordering::Relaxed);
+        let active = progress.snapshot().active;
+        assert_eq!(active.len(), 1);
+        assert_eq!((active[0].moved, active[0].size), (40, 100));
+        assert_eq!(active[0].digest, blob.digest);
+        drop(guard);
+        assert!(progress.snapshot().active.is_empty());
+    }
+}

@@ -201,3 +201,42 @@ pub fn progress_blob_line(blob: &BlobProgress) -> String {
 
 /// The last line of a copy stopped by the user: what that leaves behind.
 pub const COPY_CANCELLED_NOTE: &str = "Copy stopped: the destination holds complete blobs and manifests only, and no tag points at an incomplete image. Copy again to move what is still missing.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::RepoName;
+
+    #[test]
+    fn rate_and_time_left_come_from_the_bytes_moved_so_far() {
+        let mib = 1024 * 1024;
+        assert_eq!(
+            rate_and_eta(2 * mib, 10 * mib, Duration::from_secs(2)),
+            ("1 MiB/s".to_string(), "ETA 8s".to_string())
+        );
+        // Nothing moved yet: no rate to divide by.
+        assert_eq!(
+            rate_and_eta(0, 10 * mib, Duration::from_secs(2)),
+            ("- /s".to_string(), "ETA -".to_string())
+        );
+        assert_eq!(
+            rate_and_eta(10 * mib, 10 * mib, Duration::from_secs(5)).1,
+            "ETA 0s"
+        );
+    }
+
+    #[test]
+    fn a_blob_on_its_way_reads_with_its_short_digest_and_bytes() {
+        let blob = BlobProgress {
+            digest: Digest::sha256_of(b"x"),
+            repository: RepoName::parse("acme/api").unwrap(),
+            size: 3 * 1024,
+            moved: 1024,
+        };
+        let hex12 = &blob.digest.hex()[..12];
+        assert_eq!(
+            progress_blob_line(&blob),
+            format!("blob sha256:{hex12}… into acme/api  1 KiB of 3 KiB")
+        );
+    }
+}
