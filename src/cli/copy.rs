@@ -295,11 +295,10 @@ impl Bar {
         let total = self.total.clone();
         let progress = progress.clone();
         tokio::spawn(async move {
-            let style = indicatif::ProgressStyle::with_template(
-                "  {msg} [{bar:20}] {bytes}/{total_bytes}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> ");
+            let style =
+                indicatif::ProgressStyle::with_template("  {msg} [{bar:20}] {bytes}/{total_bytes}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                    .progress_chars("=> ");
             let mut blob_bars: Vec<(crate::registry::Digest, indicatif::ProgressBar)> = Vec::new();
             loop {
                 let snapshot = progress.snapshot();

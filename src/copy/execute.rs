@@ -97,13 +97,7 @@ impl CopyProgress {
                 moved: moved.clone(),
             });
         }
-        (
-            ActiveGuard {
-                progress: self,
-                id,
-            },
-            moved,
-        )
+        (ActiveGuard { progress: self, id }, moved)
     }
 }
 

@@ -18,9 +18,7 @@ pub mod plan;
 pub mod referrers;
 
 pub use ends::{ByteStream, CopyDestination, CopySource};
-pub use execute::{
-    BlobProgress, CopyFailure, CopyOutcome, CopyProgress, ProgressSnapshot, apply,
-};
+pub use execute::{BlobProgress, CopyFailure, CopyOutcome, CopyProgress, ProgressSnapshot, apply};
 pub use plan::{
     BlobAction, CopyPlan, CopyTotals, Ends, ImageRequest, PlanError, PlannedBlob, PlannedImage,
     PlannedManifest, PlatformFilter, TagChange, plan_copy,

@@ -102,7 +102,9 @@ pub async fn apply(
                 layout = l;
                 &layout
             }
-            Err(why) => return finish(&tx, req, started, failure(&dir.display().to_string(), &why)),
+            Err(why) => {
+                return finish(&tx, req, started, failure(&dir.display().to_string(), &why));
+            }
         },
     };
     let ends = Ends {

@@ -277,10 +277,7 @@ fn job_of(dialog: &CopyDialog) -> Result<CopyJob, String> {
             let repository = if named.is_empty() {
                 None
             } else {
-                Some(
-                    RepoName::parse(named)
-                        .map_err(|e| format!("repository {named:?}: {e}"))?,
-                )
+                Some(RepoName::parse(named).map_err(|e| format!("repository {named:?}: {e}"))?)
             };
             if repository.is_some() {
                 let tags: BTreeSet<&Tag> = dialog.images.iter().map(|(_, t)| t).collect();

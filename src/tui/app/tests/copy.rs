@@ -112,7 +112,10 @@ async fn c_copies_a_tag_to_another_registry_through_the_plan_it_showed() {
             Destination::Directory
         ]
     );
-    assert_eq!(dialog.repository, "library/nginx", "the same repository by default");
+    assert_eq!(
+        dialog.repository, "library/nginx",
+        "the same repository by default"
+    );
 
     // The repository name is edited: typed keys go into it ('c', 'q', 'y' included).
     for _ in 0.."library/nginx".len() {
@@ -196,7 +199,9 @@ async fn c_copies_a_tag_to_another_registry_through_the_plan_it_showed() {
     );
     let short = &blob.as_str()[..19];
     assert!(
-        text.contains(&format!("blob {short}… into mirror/nginx-copy  512 B of 3 KiB")),
+        text.contains(&format!(
+            "blob {short}… into mirror/nginx-copy  512 B of 3 KiB"
+        )),
         "{text}"
     );
 
@@ -262,10 +267,11 @@ async fn the_marked_tags_export_to_a_typed_directory() {
         .map(|r| r.destination_tag.as_ref().unwrap().as_str())
         .collect();
     assert_eq!(tags, ["1.26", "1.27"]);
-    assert!(job
-        .requests
-        .iter()
-        .all(|r| r.destination_repository == repo("library/nginx")));
+    assert!(
+        job.requests
+            .iter()
+            .all(|r| r.destination_repository == repo("library/nginx"))
+    );
 
     // A plan that cannot be made sends the picker back with the reason.
     app.update(Action::CopyPlanned {
