@@ -9,6 +9,7 @@ use std::process::Command;
 
 use regatta::registry::{Digest, ManifestRef};
 use support::copy::{copy_fixture, every_tag_complete, stored_blobs};
+use support::fault_proxy::{Fault, FaultProxy, Gate, Rule};
 use support::registry::TestRegistry;
 use support::tmux::Pane;
 use support::truth::{repo, tag};
@@ -171,4 +172,165 @@ fn c_exports_a_tag_to_a_directory_skopeo_reads() {
         "skopeo inspect of the arm64 image failed:\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// The config naming `source` and `destination` (a `host:port`, a proxy's say).
+fn two_registries(source: &str, destination: &str) -> String {
+    format!(
+        "[registries.a-source]\nurl = \"http://{source}\"\n[registries.b-backup]\nurl = \"http://{destination}\"\n"
+    )
+}
+
+fn with_config(config: String) -> impl FnOnce(&std::path::Path) {
+    move |root| {
+        let dir = root.join("config/regatta");
+        std::fs::create_dir_all(&dir).expect("mkdir config/regatta");
+        std::fs::write(dir.join("config.toml"), &config).expect("write config.toml");
+    }
+}
+
+/// Opens `team/app:v2` of a-source and `c`, Enter: the plan on screen.
+fn plan_v2(pane: &Pane) -> String {
+    pane.keys(&["c"]);
+    pane.wait_for_text("copy team/app:v2 from a-source");
+    pane.keys(&["Enter"]);
+    pane.wait_for_text("to move")
+}
+
+#[test]
+fn esc_stops_a_copy_with_no_tag_on_the_destination_and_a_second_copy_completes_it() {
+    let source = TestRegistry::start();
+    let truth = source.push(&copy_fixture());
+    let destination = TestRegistry::start();
+    // One blob upload is held at the proxy until the test opens the gate: the copy is
+    // "in the middle" for as long as the test wants, with no clock involved.
+    let proxy = FaultProxy::start(&destination.addr());
+    let gate = Gate::new();
+    proxy.add(Rule::first(
+        1,
+        "PUT",
+        "/v2/team/app/blobs/uploads/",
+        Fault::Hold(gate.clone()),
+    ));
+    let pane = Pane::start_with(
+        "copystop",
+        &[],
+        &[],
+        with_config(two_registries(&source.addr(), &proxy.addr())),
+    );
+    pane.wait_for_text("b-backup");
+    pane.keys(&["Enter"]);
+    pane.wait_for_crumbs("regatta › a-source");
+    pane.wait_for_text("team/multi");
+    filter(&pane, "team/app");
+    pane.keys(&["Enter"]);
+    pane.wait_for_text("latest");
+    filter(&pane, "v2");
+    let image = truth.tagged("team/app", "v2");
+    let blobs = image.blobs.len();
+    plan_v2(&pane);
+    pane.keys(&["Enter"]);
+
+    // The progress pane: the total, and the held blob as one being streamed.
+    let progress = pane.wait_for("the held blob in the progress pane", |s| {
+        s.contains("streaming:") && s.contains("into team/app")
+    });
+    assert!(progress.contains(" · ETA "), "{progress}");
+    assert!(
+        progress.contains(&format!("/{blobs} · manifests 0/1 · tags 0/1")),
+        "{progress}"
+    );
+    let client = destination.client();
+    let no_tag = || {
+        support::block_on(async {
+            match client
+                .head_manifest(&repo("team/app"), &ManifestRef::Tag(tag("v2")))
+                .await
+            {
+                Err(e) => assert!(e.is_not_found(), "{e}"),
+                Ok(head) => panic!("the tag is there mid-copy: {}", head.digest),
+            }
+        })
+    };
+    no_tag();
+
+    pane.keys(&["Escape"]);
+    pane.wait_for_text("Copy stopped");
+    no_tag();
+    // The held upload may now reach the registry: a complete blob, still no tag.
+    gate.open();
+    proxy.wait_idle(std::time::Duration::from_secs(15));
+    no_tag();
+    pane.keys(&["Enter"]);
+    pane.wait_for_no_text("Copy stopped");
+
+    // Copying again moves only what is still missing, and completes.
+    let plan = plan_v2(&pane);
+    let missing: u64 = image
+        .blobs
+        .iter()
+        .filter(|(d, _)| !stored_blobs(&destination).contains_key(*d))
+        .map(|(_, size)| size)
+        .sum();
+    assert!(
+        plan.contains(&format!(
+            "({} bytes) to move",
+            missing + image.manifest_size
+        )),
+        "{plan}"
+    );
+    pane.keys(&["Enter"]);
+    pane.wait_for_text("copied:");
+    pane.keys(&["Enter"]);
+    pane.keys(&["q"]);
+    pane.wait_for_exit();
+    support::block_on(async {
+        let head = client
+            .head_manifest(&repo("team/app"), &ManifestRef::Tag(tag("v2")))
+            .await
+            .expect("the copied tag");
+        assert_eq!(head.digest, image.digest);
+        assert_eq!(every_tag_complete(&client).await, Ok(1));
+    });
+    let stored = stored_blobs(&destination);
+    for (digest, size) in &image.blobs {
+        assert_eq!(stored.get(digest), Some(size), "blob {digest}");
+    }
+}
+
+#[test]
+fn cp_on_a_terminal_draws_the_total_and_a_bar_per_blob_being_streamed() {
+    let source = TestRegistry::start();
+    let truth = source.push(&copy_fixture());
+    let destination = TestRegistry::start();
+    let proxy = FaultProxy::start(&destination.addr());
+    let gate = Gate::new();
+    proxy.add(Rule::first(
+        1,
+        "PUT",
+        "/v2/team/app/blobs/uploads/",
+        Fault::Hold(gate.clone()),
+    ));
+    let src = format!("{}/team/app:v2", source.addr());
+    let dst = format!("{}/team/app", proxy.addr());
+    let pane = Pane::start("cpbars", &["cp", &src, &dst, "--apply"]);
+    let screen = pane.wait_for("the total and a blob's bar", |s| {
+        s.contains("copying [") && s.contains("  blob sha256:")
+    });
+    assert!(screen.contains("ETA"), "{screen}");
+    gate.open();
+    let exit = pane.wait_for_exit();
+    assert_eq!(exit.status, 0);
+    let done = pane.screen();
+    assert!(done.contains("copied: "), "{done}");
+    // The bars are cleared at the end: only the result stays.
+    assert!(!done.contains("copying ["), "{done}");
+    let client = destination.client();
+    support::block_on(async {
+        let head = client
+            .head_manifest(&repo("team/app"), &ManifestRef::Tag(tag("v2")))
+            .await
+            .expect("the copied tag");
+        assert_eq!(head.digest, truth.tagged("team/app", "v2").digest);
+    });
 }
