@@ -117,7 +117,7 @@ async fn c_copies_a_tag_to_another_registry_through_the_plan_it_showed() {
         "the same repository by default"
     );
 
-    // The repository name is edited: typed keys go into it ('c', 'q', 'y' included).
+    // The repository name is edited: typed keys go into it, `c` and `y` included.
     for _ in 0.."library/nginx".len() {
         key(&mut app, KeyCode::Backspace);
     }
@@ -151,7 +151,12 @@ async fn c_copies_a_tag_to_another_registry_through_the_plan_it_showed() {
         result: Ok(shown.clone()),
     });
     assert_eq!(app.mode(), Mode::Confirm);
-    assert!(screen(&app).contains("4 KiB (4096 bytes) to move"));
+    let text = screen(&app);
+    assert!(text.contains("4 KiB (4096 bytes) to move"), "{text}");
+    // The status bar offers what the dialog does; Tab (another dialog's modes) is not there.
+    let status = text.lines().last().unwrap_or_default();
+    assert!(status.contains("enter confirm"), "{status}");
+    assert!(!status.contains("mode"), "{status}");
     assert!(matches!(
         app.key_action(&press(KeyCode::Enter)),
         Some(Action::ConfirmCopy(p)) if p == shown
