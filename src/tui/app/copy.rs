@@ -116,6 +116,8 @@ impl App {
                 dialog.field_mut().pop();
             }
             (CopyStage::Picking, Action::Confirm) => return self.plan_copy(),
+            // Enter while planning waits for the plan (Esc stops it).
+            (CopyStage::Planning { .. }, Action::Confirm) => {}
             (CopyStage::Planning { req }, Action::Cancel) => {
                 let req = *req;
                 self.copy = None;

@@ -142,6 +142,9 @@ async fn c_copies_a_tag_to_another_registry_through_the_plan_it_showed() {
     assert_eq!(job, &expected);
     let plan_req = *req;
     assert_eq!(stage(&app), &CopyStage::Planning { req: plan_req });
+    // Enter again waits for the plan; it neither closes the dialog nor plans twice.
+    assert!(key(&mut app, KeyCode::Enter).is_empty());
+    assert_eq!(stage(&app), &CopyStage::Planning { req: plan_req });
     assert!(app.is_loading());
 
     // The plan arrives; Enter stands for confirming exactly it.
@@ -285,7 +288,9 @@ async fn the_marked_tags_export_to_a_typed_directory() {
     });
     assert_eq!(stage(&app), &CopyStage::Picking);
     assert!(matches!(app.message(), Some(Message::Error(e)) if e.contains("HTTP 500")));
-    key(&mut app, KeyCode::Esc);
+    // Planning again, then Esc: the planning task is aborted and the dialog closes.
+    let again = req_of(&key(&mut app, KeyCode::Enter));
+    assert_eq!(key(&mut app, KeyCode::Esc), [Effect::Abort(vec![again])]);
     assert!(app.copy_dialog().is_none());
 }
 
