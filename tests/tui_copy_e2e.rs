@@ -62,7 +62,7 @@ fn c_copies_a_tag_to_another_configured_registry() {
     // The plan: the CLI's text, every blob missing on an empty destination.
     let image = truth.tagged("team/app", "v2");
     let bytes: u64 = image.blobs.values().sum::<u64>() + image.manifest_size;
-    let plan = pane.wait_for_text("to move");
+    let plan = pane.wait_for_text("bytes) to move");
     let blobs = image.blobs.len();
     assert!(blobs > 1, "a config and layers");
     assert!(
@@ -134,7 +134,7 @@ fn c_exports_a_tag_to_a_directory_skopeo_reads() {
     pane.type_text(&dir.display().to_string());
     pane.wait_for_text(&format!("directory: {}█", dir.display()));
     pane.keys(&["Enter"]);
-    let plan = pane.wait_for_text("to move");
+    let plan = pane.wait_for_text("bytes) to move");
     assert!(plan.contains("oci index"), "{plan}");
     assert!(
         !dir.exists(),
@@ -194,7 +194,7 @@ fn plan_v2(pane: &Pane) -> String {
     pane.keys(&["c"]);
     pane.wait_for_text("copy team/app:v2 from a-source");
     pane.keys(&["Enter"]);
-    pane.wait_for_text("to move")
+    pane.wait_for_text("bytes) to move")
 }
 
 #[test]
