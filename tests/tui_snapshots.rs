@@ -146,7 +146,7 @@ async fn every_view() {
     assert_footer(
         &mut app,
         "j/k move  enter open  esc back  / filter  s sort  y copy  r refresh  space mark  \
-         d delete  u storage  C cleanup  A audit  D deleted  a attached  R referrers  ? help  \
+         d delete  u storage  C cleanup  A audit  D deleted  a attached  R referrers  c copy to  ? help  \
          q quit",
     );
 

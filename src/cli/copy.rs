@@ -2,7 +2,7 @@
 //! repository. Dry run by default (the plan); `--apply` copies.
 
 use std::io::IsTerminal;
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -195,7 +195,7 @@ pub(super) async fn plan_and_apply(
     if !json {
         print_lines(plan_lines(&plan))?;
     }
-    let progress = CopyProgress::default();
+    let progress = Arc::new(CopyProgress::default());
     let bar = Bar::start(!json && std::io::stderr().is_terminal(), &plan);
     let outcome = {
         let ticker = bar.tick(&progress);
@@ -264,8 +264,16 @@ pub(super) fn registry_client(target: &Target, side: &str) -> anyhow::Result<Cli
     }
 }
 
-/// The total's progress bar on stderr, for a person at a terminal.
-struct Bar(indicatif::ProgressBar);
+/// The copy's bars on stderr, for a person at a terminal: the total (bytes, rate, time left)
+/// and one bar per blob being streamed, read from [`CopyProgress::snapshot`] as the TUI's
+/// progress pane reads it.
+struct Bar {
+    bars: indicatif::MultiProgress,
+    total: indicatif::ProgressBar,
+}
+
+/// At most this many per-blob bars (the concurrency may be higher; the rest are counted).
+const BLOB_BARS: usize = 8;
 
 impl Bar {
     fn start(draw: bool, plan: &CopyPlan) -> Self {
@@ -274,23 +282,59 @@ impl Bar {
         } else {
             indicatif::ProgressDrawTarget::hidden()
         };
-        let bar = indicatif::ProgressBar::with_draw_target(Some(plan.totals.bytes_to_move), target);
+        let bars = indicatif::MultiProgress::with_draw_target(target);
+        let total = bars.add(indicatif::ProgressBar::new(plan.totals.bytes_to_move));
         let style = indicatif::ProgressStyle::with_template(
-            "{spinner} copying [{bar:20}] {bytes}/{total_bytes} · {binary_bytes_per_sec} · ETA {eta}",
+            "{spinner} copying [{bar:20}] {bytes}/{total_bytes} · {binary_bytes_per_sec} · ETA {eta} {msg}",
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
         .progress_chars("=> ");
-        bar.set_style(style);
-        Self(bar)
+        total.set_style(style);
+        Self { bars, total }
     }
 
-    /// Moves the bar from the progress counters until the returned task is aborted.
-    fn tick(&self, progress: &CopyProgress) -> tokio::task::AbortHandle {
-        let bar = self.0.clone();
-        let moved = progress.bytes_moved.clone();
+    /// Moves the bars from the progress counters until the returned task is aborted.
+    fn tick(&self, progress: &Arc<CopyProgress>) -> tokio::task::AbortHandle {
+        let bars = self.bars.clone();
+        let total = self.total.clone();
+        let progress = progress.clone();
         tokio::spawn(async move {
+            let style =
+                indicatif::ProgressStyle::with_template("  {msg} [{bar:20}] {bytes}/{total_bytes}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                    .progress_chars("=> ");
+            let mut blob_bars: Vec<(crate::registry::Digest, indicatif::ProgressBar)> = Vec::new();
             loop {
-                bar.set_position(moved.load(Ordering::Relaxed));
+                let snapshot = progress.snapshot();
+                total.set_position(snapshot.bytes_moved);
+                let shown: Vec<_> = snapshot.active.iter().take(BLOB_BARS).collect();
+                blob_bars.retain(|(digest, bar)| {
+                    let keep = shown.iter().any(|b| &b.digest == digest);
+                    if !keep {
+                        bar.finish_and_clear();
+                        bars.remove(bar);
+                    }
+                    keep
+                });
+                for blob in &shown {
+                    let bar = match blob_bars.iter().find(|(d, _)| d == &blob.digest) {
+                        Some((_, bar)) => bar.clone(),
+                        None => {
+                            let bar = bars.add(indicatif::ProgressBar::new(blob.size));
+                            bar.set_style(style.clone());
+                            bar.set_message(crate::present::copy::blob_label(&blob.digest));
+                            blob_bars.push((blob.digest.clone(), bar.clone()));
+                            bar
+                        }
+                    };
+                    bar.set_position(blob.moved);
+                }
+                let more = snapshot.active.len().saturating_sub(BLOB_BARS);
+                total.set_message(if more > 0 {
+                    format!("(+{more} more blobs)")
+                } else {
+                    String::new()
+                });
                 tokio::time::sleep(Duration::from_millis(120)).await;
             }
         })
@@ -298,6 +342,7 @@ impl Bar {
     }
 
     fn finish(self) {
-        self.0.finish_and_clear();
+        let _ = self.bars.clear();
+        self.total.finish_and_clear();
     }
 }

@@ -56,6 +56,9 @@ impl SyncArgs {
             gc: self.gc,
             json: self.json,
             keep_referrers: self.keep_referrers,
+            // The destination's `backup_blobs` in the config decides, as for `rm` without
+            // the flag.
+            backup_blobs: false,
         }
     }
 }

@@ -6,8 +6,8 @@
 //! present: only what is missing moves.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
 
@@ -17,7 +17,8 @@ use super::plan::{BlobAction, CopyPlan, Ends, PlannedBlob, PlannedImage, Planned
 use crate::registry::upload::{StreamFault, Verdict, verified};
 use crate::registry::{Digest, ManifestRef, RegistryError, RepoName};
 
-/// Counters a front end reads while a copy runs (a progress bar, the TUI's pane).
+/// Counters a front end reads while a copy runs (the CLI's bars, the TUI's pane): both read
+/// [`CopyProgress::snapshot`].
 #[derive(Debug, Default)]
 pub struct CopyProgress {
     /// Blob bytes read from the source and sent on so far.
@@ -25,6 +26,92 @@ pub struct CopyProgress {
     pub blobs_done: AtomicUsize,
     pub manifests_done: AtomicUsize,
     pub tags_done: AtomicUsize,
+    /// The blobs being streamed right now, in the order they started.
+    active: Mutex<Vec<ActiveBlob>>,
+}
+
+#[derive(Debug)]
+struct ActiveBlob {
+    id: u64,
+    digest: Digest,
+    repository: RepoName,
+    size: u64,
+    moved: Arc<AtomicU64>,
+}
+
+/// One blob on its way, as last seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobProgress {
+    pub digest: Digest,
+    pub repository: RepoName,
+    pub size: u64,
+    pub moved: u64,
+}
+
+/// The counters of a running copy at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProgressSnapshot {
+    pub bytes_moved: u64,
+    pub blobs_done: usize,
+    pub manifests_done: usize,
+    pub tags_done: usize,
+    /// The blobs being streamed, oldest first.
+    pub active: Vec<BlobProgress>,
+}
+
+impl CopyProgress {
+    pub fn snapshot(&self) -> ProgressSnapshot {
+        let active = match self.active.lock() {
+            Ok(active) => active
+                .iter()
+                .map(|a| BlobProgress {
+                    digest: a.digest.clone(),
+                    repository: a.repository.clone(),
+                    size: a.size,
+                    moved: a.moved.load(Ordering::Relaxed),
+                })
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        ProgressSnapshot {
+            bytes_moved: self.bytes_moved.load(Ordering::Relaxed),
+            blobs_done: self.blobs_done.load(Ordering::Relaxed),
+            manifests_done: self.manifests_done.load(Ordering::Relaxed),
+            tags_done: self.tags_done.load(Ordering::Relaxed),
+            active,
+        }
+    }
+
+    /// Lists `blob` as active until the returned guard is dropped (when its transfer ends,
+    /// or is dropped half-way by a cancel).
+    fn start(&self, blob: &PlannedBlob) -> (ActiveGuard<'_>, Arc<AtomicU64>) {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let id = NEXT.fetch_add(1, Ordering::Relaxed);
+        let moved = Arc::new(AtomicU64::new(0));
+        if let Ok(mut active) = self.active.lock() {
+            active.push(ActiveBlob {
+                id,
+                digest: blob.digest.clone(),
+                repository: blob.repository.clone(),
+                size: blob.size,
+                moved: moved.clone(),
+            });
+        }
+        (ActiveGuard { progress: self, id }, moved)
+    }
+}
+
+struct ActiveGuard<'a> {
+    progress: &'a CopyProgress,
+    id: u64,
+}
+
+impl Drop for ActiveGuard<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut active) = self.progress.active.lock() {
+            active.retain(|a| a.id != self.id);
+        }
+    }
 }
 
 /// A step that did not happen, and why, in one sentence.
@@ -83,12 +170,17 @@ pub async fn apply(
         .filter(|b| matches!(b.action, BlobAction::Mount { .. }))
         .collect();
     for phase in [transfers, mounts] {
-        let results: Vec<(Key, BlobResult)> = futures::stream::iter(phase)
+        // Futures made first, then streamed: the copy stays a `Send` future a TUI worker
+        // can spawn (rust-lang/rust#102211).
+        let copying: Vec<_> = phase
+            .into_iter()
             .map(|blob| async move {
                 let result = copy_blob(ends, blob, progress).await;
                 progress.blobs_done.fetch_add(1, Ordering::Relaxed);
                 ((blob.repository.clone(), blob.digest.clone()), result)
             })
+            .collect();
+        let results: Vec<(Key, BlobResult)> = futures::stream::iter(copying)
             .buffer_unordered(concurrency)
             .collect()
             .await;
@@ -160,7 +252,8 @@ pub async fn apply(
                 }
             }
         }
-        let results: Vec<(Key, Result<(), RegistryError>)> = futures::stream::iter(pushable)
+        let pushing: Vec<_> = pushable
+            .into_iter()
             .map(|m| async move {
                 let result = ends
                     .destination
@@ -175,6 +268,8 @@ pub async fn apply(
                 progress.manifests_done.fetch_add(1, Ordering::Relaxed);
                 ((m.repository.clone(), m.digest.clone()), result)
             })
+            .collect();
+        let results: Vec<(Key, Result<(), RegistryError>)> = futures::stream::iter(pushing)
             .buffer_unordered(concurrency)
             .collect()
             .await;
@@ -222,7 +317,7 @@ pub async fn apply(
 
     // 4. Tags, last: each on a complete image.
     let tags = plan.images.iter().filter(|i| i.tag.needs_push());
-    let tag_results: Vec<(Key, Option<CopyFailure>)> = futures::stream::iter(tags)
+    let tagging: Vec<_> = tags
         .map(|image| {
             let done = &done;
             async move {
@@ -233,6 +328,8 @@ pub async fn apply(
                 (key, failure)
             }
         })
+        .collect();
+    let tag_results: Vec<(Key, Option<CopyFailure>)> = futures::stream::iter(tagging)
         .buffer_unordered(concurrency)
         .collect()
         .await;
@@ -332,12 +429,15 @@ async fn transfer(
     blob: &PlannedBlob,
     progress: &CopyProgress,
 ) -> Result<(), String> {
-    transfer_blob(
+    // Counted into the blob's own bar and into the total as the bytes pass.
+    let (_active, moved) = progress.start(blob);
+    transfer_counted(
         ends,
         (&blob.source_repository, &blob.repository),
         &blob.digest,
         blob.size,
-        progress.bytes_moved.clone(),
+        moved,
+        Some(progress.bytes_moved.clone()),
     )
     .await
 }
@@ -354,13 +454,30 @@ pub async fn transfer_blob(
     size: u64,
     moved: Arc<AtomicU64>,
 ) -> Result<(), String> {
+    transfer_counted(ends, repos, digest, size, moved, None).await
+}
+
+/// [`transfer_blob`], the bytes counted into `total` too as they pass.
+async fn transfer_counted(
+    ends: &Ends<'_>,
+    repos: (&RepoName, &RepoName),
+    digest: &Digest,
+    size: u64,
+    moved: Arc<AtomicU64>,
+    total: Option<Arc<AtomicU64>>,
+) -> Result<(), String> {
     let chunks = ends
         .source
         .open_blob(repos.0, digest, size)
         .await
         .map_err(|e| format!("reading it from the source: {e}"))?;
     let verdict = Arc::new(Verdict::default());
-    let stream = verified(chunks, digest.clone(), size, verdict.clone(), moved);
+    let counted = chunks.inspect(move |chunk| {
+        if let (Ok(bytes), Some(total)) = (chunk, &total) {
+            total.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        }
+    });
+    let stream = verified(counted, digest.clone(), size, verdict.clone(), moved);
     let result = ends
         .destination
         .write_blob(repos.1, digest, size, stream.boxed())
@@ -384,5 +501,30 @@ fn fault_sentence(digest: &Digest, fault: &StreamFault) -> String {
         StreamFault::SourceBroke(detail) => {
             format!("the source's body broke off ({detail}): aborted; run the copy again to resume")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_blob_is_listed_as_active_until_its_transfer_ends_or_is_dropped() {
+        let progress = CopyProgress::default();
+        let blob = PlannedBlob {
+            repository: RepoName::parse("acme/api").unwrap(),
+            source_repository: RepoName::parse("acme/api").unwrap(),
+            digest: Digest::sha256_of(b"layer"),
+            size: 100,
+            action: BlobAction::Transfer,
+        };
+        let (guard, moved) = progress.start(&blob);
+        moved.fetch_add(40, Ordering::Relaxed);
+        let active = progress.snapshot().active;
+        assert_eq!(active.len(), 1);
+        assert_eq!((active[0].moved, active[0].size), (40, 100));
+        assert_eq!(active[0].digest, blob.digest);
+        drop(guard);
+        assert!(progress.snapshot().active.is_empty());
     }
 }

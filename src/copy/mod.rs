@@ -19,7 +19,9 @@ pub mod referrers;
 pub mod sync;
 
 pub use ends::{ByteStream, CopyDestination, CopySource};
-pub use execute::{CopyFailure, CopyOutcome, CopyProgress, apply, transfer_blob};
+pub use execute::{
+    BlobProgress, CopyFailure, CopyOutcome, CopyProgress, ProgressSnapshot, apply, transfer_blob,
+};
 pub use plan::{
     BlobAction, CopyPlan, CopyTotals, Ends, ImageRequest, PlanError, PlannedBlob, PlannedImage,
     PlannedManifest, PlatformFilter, TagChange, plan_copy,

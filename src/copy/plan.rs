@@ -457,8 +457,13 @@ pub async fn plan_copy(
     concurrency: usize,
 ) -> Result<CopyPlan, PlanError> {
     let concurrency = concurrency.max(1);
-    let walked: Vec<Walked> = futures::stream::iter(requests.iter())
+    // The futures are made first and then streamed (not mapped inside the stream), so the
+    // whole plan is a `Send` future a TUI worker can spawn (rust-lang/rust#102211).
+    let planning: Vec<_> = requests
+        .iter()
         .map(|request| plan_image(ends, request, platform))
+        .collect();
+    let walked: Vec<Walked> = futures::stream::iter(planning)
         .buffered(concurrency)
         .try_collect()
         .await?;
@@ -503,7 +508,8 @@ pub async fn plan_copy(
     }
 
     // HEAD first: which the destination has already.
-    let heads: Vec<bool> = futures::stream::iter(wanted.iter())
+    let asking: Vec<_> = wanted
+        .iter()
         .map(|(repo, _, digest, _)| async move {
             ends.destination
                 .has_blob(repo, digest)
@@ -512,6 +518,8 @@ pub async fn plan_copy(
                     "blob {digest} in {repo} on the destination"
                 )))
         })
+        .collect();
+    let heads: Vec<bool> = futures::stream::iter(asking)
         .buffered(concurrency)
         .try_collect()
         .await?;

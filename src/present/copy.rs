@@ -10,9 +10,14 @@
 //! 1.5 MiB (1573100 bytes) to move
 //! ```
 
-use super::text::media_type;
-use super::units::{count, size, size_exact};
-use crate::copy::{BlobAction, CopyOutcome, CopyPlan, PlannedImage, TagChange};
+use std::time::Duration;
+
+use super::text::{media_type, short_digest};
+use super::units::{age_secs, count, percent, size, size_exact};
+use crate::copy::{
+    BlobAction, BlobProgress, CopyOutcome, CopyPlan, PlannedImage, ProgressSnapshot, TagChange,
+};
+use crate::registry::Digest;
 
 fn tag_note(image: &PlannedImage) -> String {
     match &image.tag {
@@ -141,3 +146,97 @@ pub const DRY_RUN_NOTE: &str = "Dry run: nothing was copied. Run again with --ap
 /// The last line of `export --dry-run` and `import --dry-run`.
 pub const DRY_RUN_FLAG_NOTE: &str =
     "Dry run: nothing was copied. Run again without --dry-run to copy.";
+
+/// `blob sha256:0123456789ab…`: a blob's name on its progress bar.
+pub fn blob_label(digest: &Digest) -> String {
+    format!("blob {}", short_digest(digest.as_str()))
+}
+
+/// The rate and the time left of a copy that moved `moved` of `total` bytes in `elapsed`:
+/// `1.2 MiB/s`, `ETA 14s`; `-` until a byte has moved.
+pub fn rate_and_eta(moved: u64, total: u64, elapsed: Duration) -> (String, String) {
+    let secs = elapsed.as_secs_f64();
+    if moved == 0 || secs <= 0.0 {
+        return ("- /s".into(), "ETA -".into());
+    }
+    let per_sec = moved as f64 / secs;
+    let left = total.saturating_sub(moved) as f64 / per_sec;
+    (
+        format!("{}/s", size(per_sec as u64)),
+        format!("ETA {}", age_secs(left.ceil() as i64)),
+    )
+}
+
+/// The total line of a running copy: bytes, rate, time left, then blobs, manifests and
+/// tags done of those the plan has.
+/// `4.2 MiB of 10 MiB (42.0%) · 1.1 MiB/s · ETA 6s · blobs 3/8 · manifests 1/3 · tags 0/1`.
+pub fn progress_total_line(plan: &CopyPlan, now: &ProgressSnapshot, elapsed: Duration) -> String {
+    let t = &plan.totals;
+    let total = t.bytes_to_move;
+    let (rate, eta) = rate_and_eta(now.bytes_moved, total, elapsed);
+    format!(
+        "{} of {} ({}) · {rate} · {eta} · blobs {}/{} · manifests {}/{} · tags {}/{}",
+        size(now.bytes_moved),
+        size(total),
+        percent(now.bytes_moved.min(total), total),
+        now.blobs_done,
+        t.blobs_mounted + t.blobs_transferred,
+        now.manifests_done,
+        t.manifests_to_push,
+        now.tags_done,
+        t.tags_to_set,
+    )
+}
+
+/// One blob on its way: `blob sha256:0123456789ab… into acme/api  1.2 MiB of 3.3 MiB`.
+pub fn progress_blob_line(blob: &BlobProgress) -> String {
+    format!(
+        "{} into {}  {} of {}",
+        blob_label(&blob.digest),
+        blob.repository,
+        size(blob.moved),
+        size(blob.size)
+    )
+}
+
+/// The last line of a copy stopped by the user: what that leaves behind.
+pub const COPY_CANCELLED_NOTE: &str = "Copy stopped: the destination holds complete blobs and manifests only, and no tag points at an incomplete image. Copy again to move what is still missing.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::RepoName;
+
+    #[test]
+    fn rate_and_time_left_come_from_the_bytes_moved_so_far() {
+        let mib = 1024 * 1024;
+        assert_eq!(
+            rate_and_eta(2 * mib, 10 * mib, Duration::from_secs(2)),
+            ("1 MiB/s".to_string(), "ETA 8s".to_string())
+        );
+        // Nothing moved yet: no rate to divide by.
+        assert_eq!(
+            rate_and_eta(0, 10 * mib, Duration::from_secs(2)),
+            ("- /s".to_string(), "ETA -".to_string())
+        );
+        assert_eq!(
+            rate_and_eta(10 * mib, 10 * mib, Duration::from_secs(5)).1,
+            "ETA 0s"
+        );
+    }
+
+    #[test]
+    fn a_blob_on_its_way_reads_with_its_short_digest_and_bytes() {
+        let blob = BlobProgress {
+            digest: Digest::sha256_of(b"x"),
+            repository: RepoName::parse("acme/api").unwrap(),
+            size: 3 * 1024,
+            moved: 1024,
+        };
+        let hex12 = &blob.digest.hex()[..12];
+        assert_eq!(
+            progress_blob_line(&blob),
+            format!("blob sha256:{hex12}… into acme/api  1 KiB of 3 KiB")
+        );
+    }
+}

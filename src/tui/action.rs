@@ -55,6 +55,34 @@ impl Deref for PlanRef {
     }
 }
 
+/// A copy plan shared by the dialog that shows it and the task that applies it; compared by
+/// identity like [`PlanRef`]: the copy confirmed is the plan read.
+#[derive(Debug, Clone)]
+pub struct CopyPlanRef(pub Arc<crate::copy::CopyPlan>);
+
+impl PartialEq for CopyPlanRef {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for CopyPlanRef {}
+
+/// Where a copy from the TUI goes: another registry of the app, or an OCI layout directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CopyTo {
+    Registry(usize),
+    Directory(PathBuf),
+}
+
+/// A copy the TUI asks for: the images (source and destination names) from one registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyJob {
+    pub source: usize,
+    pub destination: CopyTo,
+    pub requests: Vec<crate::copy::ImageRequest>,
+}
+
 /// What an audit is built from: a copy of the scanned model (the scan may go on changing the
 /// app's), the settings, the clock, and the repository it is limited to. Shared with the
 /// task that builds it; compared by identity, like [`PlanRef`].
@@ -126,6 +154,8 @@ pub enum Action {
     OpenReferrers,
     /// Fold or unfold the referrers of the selected referrer.
     ToggleFold,
+    /// Copy the marked tags (or the selected one) to another registry or a directory.
+    RequestCopy,
 
     // Intents with a payload: typed filter text, the mouse, the terminal, the clock.
     FilterChar(char),
@@ -133,6 +163,8 @@ pub enum Action {
     EditChar(char),
     /// The user confirmed this plan, the one the dialog showed (see [`PlanRef`]).
     ConfirmDelete(PlanRef),
+    /// The user confirmed this copy plan, the one the dialog showed.
+    ConfirmCopy(CopyPlanRef),
     ScrollBy(i32),
     Click {
         column: u16,
@@ -226,6 +258,22 @@ pub enum Action {
             Option<crate::analysis::content::SeverityCounts>,
         )>,
     },
+    /// A copy's plan was built (`Effect::PlanCopy`).
+    CopyPlanned {
+        req: ReqId,
+        result: Result<CopyPlanRef, String>,
+    },
+    /// A running copy's counters, `elapsed` after it started.
+    CopyProgressed {
+        req: ReqId,
+        snapshot: crate::copy::ProgressSnapshot,
+        elapsed: std::time::Duration,
+    },
+    CopyFinished {
+        req: ReqId,
+        outcome: crate::copy::CopyOutcome,
+        elapsed: std::time::Duration,
+    },
     /// The work of a request stopped unexpectedly (it panicked).
     TaskFailed {
         req: ReqId,
@@ -276,6 +324,7 @@ impl Action {
             Action::ToggleAttached => "toggle_attached",
             Action::OpenReferrers => "open_referrers",
             Action::ToggleFold => "toggle_fold",
+            Action::RequestCopy => "request_copy",
             _ => return None,
         })
     }
@@ -300,6 +349,9 @@ impl Action {
                 | Action::ReferrersFound { .. }
                 | Action::StorageRead { .. }
                 | Action::VulnerabilityReportsRead { .. }
+                | Action::CopyPlanned { .. }
+                | Action::CopyProgressed { .. }
+                | Action::CopyFinished { .. }
                 | Action::TaskFailed { .. }
         )
     }
@@ -323,6 +375,9 @@ impl Action {
             | Action::ReferrersFound { req, .. }
             | Action::StorageRead { req, .. }
             | Action::VulnerabilityReportsRead { req, .. }
+            | Action::CopyPlanned { req, .. }
+            | Action::CopyProgressed { req, .. }
+            | Action::CopyFinished { req, .. }
             | Action::TaskFailed { req, .. } => Some(*req),
             _ => None,
         }
@@ -411,6 +466,15 @@ pub enum Effect {
     Abort(Vec<ReqId>),
     /// Put this text on the clipboard (OSC 52).
     Copy(String),
+    /// Plan a copy (a dry run: reads the source, asks the destination what it has).
+    PlanCopy { req: ReqId, job: CopyJob },
+    /// Carry out a confirmed copy plan, reporting progress; aborting it stops the copy with
+    /// no tag on an incomplete image (as a killed `regatta cp`).
+    ApplyCopy {
+        req: ReqId,
+        job: CopyJob,
+        plan: CopyPlanRef,
+    },
     /// Read the registry's own storage at `location` (read-only), as `du --storage` does;
     /// uploads started before `abandoned_before` are abandoned.
     ReadStorage {
@@ -467,6 +531,14 @@ impl Effect {
             Effect::Abort(reqs) => format!("abort {reqs:?}"),
             Effect::Copy(text) => format!("copy {} bytes", text.len()),
             Effect::ReadStorage { req, .. } => format!("read storage {req}"),
+            Effect::PlanCopy { req, job } => {
+                format!("plan copy {req}: {} images", job.requests.len())
+            }
+            Effect::ApplyCopy { req, plan, .. } => format!(
+                "copy {req}: {} blobs, {} manifests",
+                plan.0.totals.blobs_transferred + plan.0.totals.blobs_mounted,
+                plan.0.totals.manifests_to_push
+            ),
         }
     }
 
@@ -486,6 +558,8 @@ impl Effect {
             | Effect::FindReferrers { req, .. }
             | Effect::ReadStorage { req, .. }
             | Effect::ReadVulnerabilityReports { req, .. } => Some(*req),
+            | Effect::PlanCopy { req, .. }
+            | Effect::ApplyCopy { req, .. } => Some(*req),
             Effect::Abort(_)
             | Effect::Copy(_)
             | Effect::CancelApply(_)

@@ -30,6 +30,9 @@ pub fn draw(app: &App, f: &mut Frame) {
     if let Some(dialog) = app.dialog() {
         dialog.render(f, f.area(), &ctx.theme);
     }
+    if let Some(copy) = app.copy_dialog() {
+        copy.render(f, f.area(), &ctx.theme);
+    }
     if app.help_shown() {
         render_help(
             f,
@@ -139,7 +142,11 @@ fn draw_status(app: &App, f: &mut Frame, area: Rect) {
     let right_width = right.chars().count() as u16;
     let [left_area, right_area] =
         Layout::horizontal([Constraint::Min(0), Constraint::Length(right_width)]).areas(area);
-    let hints = keymap::hints(mode, app.top().kind());
+    let mut hints = keymap::hints(mode, app.top().kind());
+    if app.copy_dialog().is_some() {
+        // The copy dialog has one mode: Tab does nothing there.
+        hints.retain(|(_, word)| *word != "mode");
+    }
     let width = |(key, word): &(String, &str)| key.chars().count() + word.chars().count() + 3;
     let fits = hints.iter().map(width).sum::<usize>() < usize::from(left_area.width);
     // When not everything fits, the help key is kept (at the end) and the last others go.

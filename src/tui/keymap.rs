@@ -291,6 +291,8 @@ pub static BINDINGS: &[Binding] = &[
         Some("referrers"), "the referrers tree: signatures, SBOMs, attestations"),
     bind(Action::ToggleFold, &[k(' ')], Normal, Scope::Only(&[Referrers]), Some("fold"),
         "fold or unfold a referrer's own referrers"),
+    bind(Action::RequestCopy, &[k('c')], Normal, Scope::Only(&[Tags]), Some("copy to"),
+        "copy tags to another registry or a directory (plan first)"),
     bind(Action::EditField, &[code(KeyCode::Enter), k('e')], Normal, Scope::Only(&[Cleanup]),
         Some("edit"), "edit the selected field"),
     bind(Action::NextPolicy, &[k('p')], Normal, Scope::Only(&[Cleanup]), Some("policy"),
@@ -605,7 +607,10 @@ mod tests {
         let open = action_for(Normal, Tags, &press(KeyCode::Char('l')));
         assert_eq!(open.and_then(|a| a.name()), Some("open"));
         // `c` means nothing on the tag list, and opens the config from the layers.
-        assert!(action_for(Normal, Tags, &press(KeyCode::Char('c'))).is_none());
+        assert!(matches!(
+            action_for(Normal, Tags, &press(KeyCode::Char('c'))),
+            Some(Action::RequestCopy)
+        ));
         assert!(matches!(
             action_for(Normal, Layers, &press(KeyCode::Char('c'))),
             Some(Action::OpenConfig)

@@ -241,6 +241,28 @@ impl Workers {
                 };
                 (req, Box::pin(work))
             }
+            Effect::PlanCopy { req, job } => {
+                let Some(source) = resources.client(job.source) else {
+                    return;
+                };
+                let destination = match &job.destination {
+                    super::action::CopyTo::Registry(entry) => resources.client(*entry),
+                    super::action::CopyTo::Directory(_) => None,
+                };
+                let work = super::copying::plan(source, destination, job, req, tx.clone());
+                (req, Box::pin(work))
+            }
+            Effect::ApplyCopy { req, job, plan } => {
+                let Some(source) = resources.client(job.source) else {
+                    return;
+                };
+                let destination = match &job.destination {
+                    super::action::CopyTo::Registry(entry) => resources.client(*entry),
+                    super::action::CopyTo::Directory(_) => None,
+                };
+                let work = super::copying::apply(source, destination, job, plan, req, tx.clone());
+                (req, Box::pin(work))
+            }
             Effect::FetchImage {
                 req,
                 entry,

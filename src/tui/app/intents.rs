@@ -20,6 +20,9 @@ use crate::tui::views::{self, View};
 
 impl App {
     pub(super) fn on_intent(&mut self, action: Action) -> Vec<Effect> {
+        if self.copy.is_some() {
+            return self.copy_intent(action);
+        }
         if self.dialog.is_some() {
             return self.dialog_intent(action);
         }
@@ -44,6 +47,7 @@ impl App {
             Action::ClearMarks => self.clear_marks(),
             Action::OpenStorage => return self.open_storage(),
             Action::RequestDelete => return self.request_delete(),
+            Action::RequestCopy => return self.request_copy(),
             Action::OpenDeleted => return self.open_deleted(),
             Action::Restore => return self.restore_selected(),
             Action::OpenCleanup => self.open_cleanup(),

@@ -2,6 +2,7 @@
 //! Nothing here awaits, so every screen transition is testable without a network.
 
 mod audit;
+mod copy;
 mod delete;
 mod grants;
 mod intents;
@@ -60,6 +61,8 @@ pub struct App {
     storages: Vec<Storage>,
     /// The confirmation dialog of a delete or cleanup, over whatever view is in front.
     dialog: Option<ConfirmDialog>,
+    /// The copy dialog (destination, plan, progress), over whatever view is in front.
+    copy: Option<super::widgets::copy::CopyDialog>,
     /// Restores running, with the entry each writes to (they outlive the view that asked:
     /// a restore cut in the middle would leave a half-restored image).
     restores: HashMap<ReqId, usize>,
@@ -129,6 +132,7 @@ impl App {
             stack: vec![View::Registries(RegistriesView::new())],
             storages,
             dialog: None,
+            copy: None,
             restores: HashMap::new(),
             journal: None,
             policies: Vec::new(),
@@ -259,6 +263,11 @@ impl App {
             Action::MoveDown if self.help => self.help_scroll += 1,
             Action::MoveUp if self.help => self.help_scroll = self.help_scroll.saturating_sub(1),
             Action::Quit => {
+                // A copy stops at once (aborted as a killed `regatta cp`: no tag on an
+                // incomplete image); quit again to leave.
+                if let Some(effects) = self.stop_copy_for_quit() {
+                    return effects;
+                }
                 // Quitting in the middle of a step could leave it half done (a tag moved to a
                 // placeholder, not yet deleted): the first quit stops after the step.
                 if let Some(req) = self.dialog.as_mut().and_then(|d| d.stop_for_quit()) {
@@ -306,6 +315,12 @@ impl App {
     /// What a key means here and now. In the dialog, Enter confirms the very plan shown.
     pub fn key_action(&self, key: &KeyEvent) -> Option<Action> {
         let mode = self.mode();
+        if !self.help && self.copy.is_some() {
+            return match keymap::action_for(mode, self.top().kind(), key)? {
+                Action::Confirm => self.copy_confirmation(),
+                other => Some(other),
+            };
+        }
         match mode {
             Mode::Help => keymap::action_for(mode, self.top().kind(), key),
             Mode::Confirm | Mode::TypeConfirm => {
@@ -324,6 +339,9 @@ impl App {
     pub fn mode(&self) -> Mode {
         if self.help {
             return Mode::Help;
+        }
+        if let Some(mode) = self.copy_mode() {
+            return mode;
         }
         if let Some(d) = &self.dialog {
             return if d.wants_typing() {
@@ -416,6 +434,7 @@ impl App {
                 .as_ref()
                 .is_some_and(|d| d.apply_req().is_some())
             || !self.restores.is_empty()
+            || self.copy.as_ref().is_some_and(|c| c.req().is_some())
     }
 
     /// Breadcrumbs from the bottom of the stack to the top.

@@ -20,6 +20,10 @@ impl App {
         let apply = self.dialog.as_ref().and_then(|d| d.apply_req()) == Some(req);
         let gc = self.dialog.as_ref().and_then(|d| d.gc_req()) == Some(req);
         match &action {
+            Action::CopyPlanned { .. }
+            | Action::CopyProgressed { .. }
+            | Action::CopyFinished { .. } => return self.on_copy(action),
+            Action::TaskFailed { .. } if self.copies(req) => return self.on_copy(action),
             Action::Scanned { .. } | Action::ScanFinished { .. } => return self.on_scan(action),
             Action::TaskFailed { .. } if scan => return self.on_scan(action),
             Action::ApplyProgress { .. } | Action::ApplyFinished { .. } => {

@@ -1,6 +1,7 @@
 //! Widgets reused across screens.
 
 pub mod confirm;
+pub mod copy;
 pub mod help;
 pub mod plan_text;
 pub mod spinner;

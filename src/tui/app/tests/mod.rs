@@ -16,6 +16,7 @@ use crate::tui::keymap::ViewKind;
 use crate::tui::memory::shared;
 
 mod audit;
+mod copy;
 mod delete;
 mod grants;
 mod loading;
