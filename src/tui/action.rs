@@ -558,8 +558,7 @@ impl Effect {
             | Effect::FindReferrers { req, .. }
             | Effect::ReadStorage { req, .. }
             | Effect::ReadVulnerabilityReports { req, .. } => Some(*req),
-            | Effect::PlanCopy { req, .. }
-            | Effect::ApplyCopy { req, .. } => Some(*req),
+            Effect::PlanCopy { req, .. } | Effect::ApplyCopy { req, .. } => Some(*req),
             Effect::Abort(_)
             | Effect::Copy(_)
             | Effect::CancelApply(_)
