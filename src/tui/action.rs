@@ -124,8 +124,12 @@ pub enum Action {
     ToggleAttached,
     /// Open the referrers of the selected tag or platform (signatures, SBOMs, ...).
     OpenReferrers,
-    /// Fold or unfold the referrers of the selected referrer.
+    /// Fold or unfold the referrers of the selected referrer (or a directory of a tree).
     ToggleFold,
+    /// Open the merged filesystem of the image (from its layers).
+    OpenMerged,
+    /// In a file tree: show all entries, only changed ones, or only large files.
+    CycleShown,
 
     // Intents with a payload: typed filter text, the mouse, the terminal, the clock.
     FilterChar(char),
@@ -217,6 +221,18 @@ pub enum Action {
         req: ReqId,
         result: Result<Arc<crate::storage::account::StorageReport>, String>,
     },
+    /// Layers listed so far for a file tree: raw bytes read (or found in the cache) of
+    /// the bytes of the layers to read, and the rate of the reading.
+    FilesProgress {
+        req: ReqId,
+        read: u64,
+        rate: u64,
+    },
+    /// The file tree of `Effect::ListFiles`, or one sentence naming the layer that failed.
+    FilesListed {
+        req: ReqId,
+        result: Result<Arc<crate::layers::tree::FileTree>, String>,
+    },
     /// The work of a request stopped unexpectedly (it panicked).
     TaskFailed {
         req: ReqId,
@@ -267,6 +283,8 @@ impl Action {
             Action::ToggleAttached => "toggle_attached",
             Action::OpenReferrers => "open_referrers",
             Action::ToggleFold => "toggle_fold",
+            Action::OpenMerged => "open_merged",
+            Action::CycleShown => "cycle_shown",
             _ => return None,
         })
     }
@@ -290,6 +308,8 @@ impl Action {
                 | Action::AuditBuilt { .. }
                 | Action::ReferrersFound { .. }
                 | Action::StorageRead { .. }
+                | Action::FilesProgress { .. }
+                | Action::FilesListed { .. }
                 | Action::TaskFailed { .. }
         )
     }
@@ -312,6 +332,8 @@ impl Action {
             | Action::AuditBuilt { req, .. }
             | Action::ReferrersFound { req, .. }
             | Action::StorageRead { req, .. }
+            | Action::FilesProgress { req, .. }
+            | Action::FilesListed { req, .. }
             | Action::TaskFailed { req, .. } => Some(*req),
             _ => None,
         }
@@ -388,6 +410,15 @@ pub enum Effect {
         subject: crate::registry::Digest,
         tags: Option<Arc<Vec<(crate::registry::Tag, crate::registry::Digest)>>>,
     },
+    /// List `layers` (bottom first, up to the one wanted) and build the file tree of
+    /// `of` from them, reporting progress; aborting it stops the download.
+    ListFiles {
+        req: ReqId,
+        entry: usize,
+        repo: RepoName,
+        layers: Vec<crate::registry::Descriptor>,
+        of: crate::layers::tree::TreeOf,
+    },
     /// Stop the work of these requests (their view was left or refreshed).
     Abort(Vec<ReqId>),
     /// Put this text on the clipboard (OSC 52).
@@ -439,6 +470,9 @@ impl Effect {
             Effect::FindReferrers {
                 req, repo, subject, ..
             } => format!("find referrers {req} {repo}@{subject}"),
+            Effect::ListFiles {
+                req, repo, layers, ..
+            } => format!("list files {req} {repo}: {} layers", layers.len()),
             Effect::Abort(reqs) => format!("abort {reqs:?}"),
             Effect::Copy(text) => format!("copy {} bytes", text.len()),
             Effect::ReadStorage { req, .. } => format!("read storage {req}"),
@@ -459,6 +493,7 @@ impl Effect {
             | Effect::Restore { req, .. }
             | Effect::Audit { req, .. }
             | Effect::FindReferrers { req, .. }
+            | Effect::ListFiles { req, .. }
             | Effect::ReadStorage { req, .. } => Some(*req),
             Effect::Abort(_)
             | Effect::Copy(_)

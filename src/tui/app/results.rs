@@ -53,6 +53,8 @@ impl App {
             Action::TaskFailed { error, .. } => self.on_task_failed(owner, req, error),
             Action::AuditBuilt { report, .. } => self.on_audit_built(owner, req, report),
             Action::ReferrersFound { result, .. } => self.on_referrers_found(owner, req, result),
+            Action::FilesProgress { read, rate, .. } => self.on_files_progress(owner, read, rate),
+            Action::FilesListed { result, .. } => self.on_files_listed(owner, req, result),
             Action::BackupsListed { backups, .. } => {
                 if let crate::tui::views::View::Deleted(v) = &mut self.stack[owner] {
                     v.loads.retain(|r| *r != req);
@@ -149,6 +151,7 @@ impl App {
             View::Deleted(v) => v.failed = Some(error.clone()),
             View::Audit(v) => v.failed = Some(error.clone()),
             View::Referrers(v) => v.failed = Some(error.clone()),
+            View::Files(v) => v.failed = Some(error.clone()),
             View::Manifest(_)
             | View::Layers(_)
             | View::Config(_)
