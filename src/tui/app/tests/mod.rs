@@ -17,6 +17,7 @@ use crate::tui::memory::shared;
 
 mod audit;
 mod delete;
+mod files;
 mod grants;
 mod loading;
 mod probe;
