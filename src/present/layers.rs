@@ -244,7 +244,8 @@ pub fn tree_cells(tree: &FileTree, node: &Node, open: bool) -> Vec<String> {
 /// The line above a tree: what it is and what it holds.
 /// `Layer 2/3 · 4.9 KiB in 3 files · 2 added, 1 changed, 2 removed`, or
 /// `Merged filesystem of 3 layers · 4.9 KiB in 3 files · 1 file written by more than one layer`.
-pub fn tree_summary(tree: &FileTree) -> String {
+/// `layers` is how many layers the image has (a layer's tree is read from those up to it).
+pub fn tree_summary(tree: &FileTree, layers: usize) -> String {
     let root = tree.root();
     let files = if root.files == 1 { "file" } else { "files" };
     let held = format!("{} in {} {files}", size(root.total), root.files);
@@ -254,15 +255,14 @@ pub fn tree_summary(tree: &FileTree) -> String {
             format!(
                 "Layer {}/{} · {held} · {added} added, {changed} changed, {removed} removed",
                 i + 1,
-                tree.layers
+                layers
             )
         }
         TreeOf::Merged => {
             let over = tree.nodes.iter().filter(|n| tree.is_changed(n)).count();
             let what = if over == 1 { "file" } else { "files" };
             format!(
-                "Merged filesystem of {} layers · {held} · {over} {what} written by more than one layer",
-                tree.layers
+                "Merged filesystem of {layers} layers · {held} · {over} {what} written by more than one layer"
             )
         }
     }

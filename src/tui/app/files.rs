@@ -23,13 +23,14 @@ impl App {
             return Vec::new();
         };
         let all = &image.manifest.layers;
+        let count = all.len();
         let (of, layers) = if merged {
             (TreeOf::Merged, all.clone())
         } else {
             let Some(row) = v.listing.selected_row() else {
                 return Vec::new();
             };
-            (TreeOf::Layer(row), all[..=row.min(all.len() - 1)].to_vec())
+            (TreeOf::Layer(row), all.iter().take(row + 1).cloned().collect())
         };
         if layers.is_empty() {
             self.info("this image has no layers");
@@ -43,6 +44,7 @@ impl App {
         let (entry, repo) = (v.entry, v.repo.clone());
         let req = self.req();
         let mut view = FilesView::new(entry, repo.clone(), vec![crumb], of, total);
+        view.layers = count;
         view.loads.push(req);
         self.stack.push(View::Files(view));
         vec![Effect::ListFiles {

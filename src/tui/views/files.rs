@@ -30,6 +30,8 @@ pub struct FilesView {
     pub repo: RepoName,
     pub crumbs: Vec<String>,
     pub of: TreeOf,
+    /// How many layers the image has.
+    pub layers: usize,
     pub loads: Vec<ReqId>,
     /// Bytes of the layers to read, bytes read (or found in the cache), bytes per second.
     pub total: u64,
@@ -63,6 +65,7 @@ impl FilesView {
             repo,
             crumbs,
             of,
+            layers: 0,
             loads: Vec::new(),
             total,
             read: 0,
@@ -209,7 +212,7 @@ impl FilesView {
                 Span::styled(format!("  {} shown", self.rows.len()), ctx.theme.dim()),
             ])
         } else {
-            let mut text = tree_summary(tree);
+            let mut text = tree_summary(tree, self.layers.max(tree.layers));
             if let Some(label) = shown_label(tree.of, self.state.shown) {
                 text.push_str(&format!(" · {label}"));
             }
