@@ -113,7 +113,13 @@ fn main() {
             .expect("the listing is cached");
         let read = started.elapsed();
         let tree = FileTree::of_layer(std::slice::from_ref(&listing), 0);
-        let mut view = FilesView::new(0, RepoName::parse("bench").expect("repo"), Vec::new(), TreeOf::Layer(0), 0);
+        let mut view = FilesView::new(
+            0,
+            RepoName::parse("bench").expect("repo"),
+            Vec::new(),
+            TreeOf::Layer(0),
+            0,
+        );
         view.set_tree(Arc::new(tree), page(area));
         let built = started.elapsed();
         terminal
@@ -131,7 +137,9 @@ fn main() {
         (v[0], v[v.len() / 2])
     };
     let (best, mid) = median(totals);
-    println!("open cached listing + build tree + draw 200x50 frame: best {best:?}, median {mid:?} ({ROUNDS} rounds; target under 50 ms)");
+    println!(
+        "open cached listing + build tree + draw 200x50 frame: best {best:?}, median {mid:?} ({ROUNDS} rounds; target under 50 ms)"
+    );
     for (label, times) in [
         ("  read + decode the cache file", reads),
         ("  build the tree and its rows", builds),

@@ -103,8 +103,14 @@ fn a_layers_tree_and_the_merged_filesystem_on_a_real_registry() {
     pane.keys(&["m"]);
     let screen = pane.wait_for_text("Merged filesystem of 2 layers");
     assert!(line_of(&screen, "motd").is_none(), "{screen}");
-    assert!(line(&screen, "tool").trim_start().starts_with("L1"), "{screen}");
-    assert!(line(&screen, "extra.so").trim_start().starts_with("L2"), "{screen}");
+    assert!(
+        line(&screen, "tool").trim_start().starts_with("L1"),
+        "{screen}"
+    );
+    assert!(
+        line(&screen, "extra.so").trim_start().starts_with("L2"),
+        "{screen}"
+    );
 
     // Both layers were listed before: the cache answered, no blob was read again.
     let digests = [lower.digest().to_string(), upper.digest().to_string()];

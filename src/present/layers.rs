@@ -231,7 +231,11 @@ pub fn tree_cells(tree: &FileTree, node: &Node, open: bool) -> Vec<String> {
     match tree.of {
         TreeOf::Layer(_) => cells.push(change_mark(node.change).to_string()),
         TreeOf::Merged => {
-            cells.push(node.layer.map(|l| format!("L{}", l + 1)).unwrap_or_default());
+            cells.push(
+                node.layer
+                    .map(|l| format!("L{}", l + 1))
+                    .unwrap_or_default(),
+            );
             cells.push(if tree.is_changed(node) { "~" } else { " " }.to_string());
         }
     }

@@ -208,8 +208,9 @@ const BELOW_ROOT: Scope = Scope::Only(&[
     Repos, Tags, Pending, Manifest, Layers, Config, Storage, Deleted, Cleanup, Audit, Referrers,
     Files,
 ]);
-const OPENABLE: Scope =
-    Scope::Only(&[Registries, Repos, Tags, Manifest, Layers, Storage, Audit, Referrers]);
+const OPENABLE: Scope = Scope::Only(&[
+    Registries, Repos, Tags, Manifest, Layers, Storage, Audit, Referrers,
+]);
 const IMAGES: Scope = Scope::Only(&[Manifest, Layers]);
 const COPYABLE: Scope = Scope::Only(&[
     Repos, Tags, Pending, Manifest, Layers, Config, Storage, Deleted, Referrers,

@@ -20,11 +20,11 @@ use tokio::task::AbortHandle;
 
 use super::action::{Action, AuditJob, Effect, ReqId};
 use crate::cleanup::execute::Applier;
+use crate::cleanup::journal::Journal;
+use crate::cleanup::restore::restore;
 use crate::layers::tree::{FileTree, TreeOf};
 use crate::layers::{LayerSource, ListOptions, ListingCache, Origin};
 use crate::registry::Descriptor;
-use crate::cleanup::journal::Journal;
-use crate::cleanup::restore::restore;
 use crate::registry::image::fetch_image;
 use crate::registry::{Client, ManifestRef, RepoName, Source};
 use crate::scan::{ScanOptions, Steering, scan_steered};

@@ -30,7 +30,10 @@ impl App {
             let Some(row) = v.listing.selected_row() else {
                 return Vec::new();
             };
-            (TreeOf::Layer(row), all.iter().take(row + 1).cloned().collect())
+            (
+                TreeOf::Layer(row),
+                all.iter().take(row + 1).cloned().collect(),
+            )
         };
         if layers.is_empty() {
             self.info("this image has no layers");

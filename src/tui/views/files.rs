@@ -194,7 +194,10 @@ impl FilesView {
                 TreeOf::Merged => "the merged filesystem".to_string(),
             };
             let text = match &self.failed {
-                Some(why) => Line::styled(format!("cannot list {what}: {}", sanitize(why)), ctx.theme.error()),
+                Some(why) => Line::styled(
+                    format!("cannot list {what}: {}", sanitize(why)),
+                    ctx.theme.error(),
+                ),
                 None => Line::from(format!(
                     "{} listing {what}: {}",
                     ctx.spinner,
@@ -232,15 +235,21 @@ impl FilesView {
         } else {
             "this layer has no entries"
         };
-        render_table(f, body, columns, &self.table, &ctx.theme, empty, |p| {
-            match self.rows.get(p).and_then(|&id| tree.nodes.get(id as usize)) {
+        render_table(
+            f,
+            body,
+            columns,
+            &self.table,
+            &ctx.theme,
+            empty,
+            |p| match self.rows.get(p).and_then(|&id| tree.nodes.get(id as usize)) {
                 Some(node) => {
                     let id = self.rows[p];
                     let open = restricted || !self.state.folded.contains(&id);
                     tree_cells(tree, node, open)
                 }
                 None => Vec::new(),
-            }
-        });
+            },
+        );
     }
 }

@@ -194,7 +194,13 @@ async fn enter_on_a_layer_lists_it_with_progress_and_back_aborts() {
     let View::Layers(layers) = app.top() else {
         panic!()
     };
-    let all = layers.rows.platform_image().unwrap().manifest.layers.clone();
+    let all = layers
+        .rows
+        .platform_image()
+        .unwrap()
+        .manifest
+        .layers
+        .clone();
     assert!(all.len() >= 2, "the sample image has layers");
     app.update(Action::Last);
     let effects = app.update(Action::Open);
