@@ -188,7 +188,8 @@ async fn every_view() {
     assert!(lines(&layers)[0].contains("library/nginx › latest › linux/amd64"));
     assert_footer(
         &mut app,
-        "j/k move  esc back  / filter  s sort  c config  y copy  ? help  q quit",
+        "j/k move  enter open  esc back  / filter  s sort  c config  y copy  m merged  ? help  \
+         q quit",
     );
 
     step(&mut app, Action::OpenConfig).await;

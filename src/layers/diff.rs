@@ -192,7 +192,7 @@ pub struct FileDiff {
 }
 
 /// Whether two entries of the same path differ in anything a container would notice.
-fn differs(a: &Entry, b: &Entry) -> bool {
+pub fn differs(a: &Entry, b: &Entry) -> bool {
     a.kind != b.kind
         || a.size != b.size
         || a.sha256 != b.sha256

@@ -18,6 +18,7 @@ pub mod hints;
 pub mod merge;
 pub mod select;
 pub mod stream;
+pub mod tree;
 
 pub use archive::Limits;
 pub use cache::ListingCache;

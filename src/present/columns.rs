@@ -127,6 +127,25 @@ pub const LAYER_COLUMNS: &[ColumnSpec] = &[
     col("CREATED BY", Fill(1), Left),
 ];
 
+/// The TUI's file tree of one layer: the mark (`+` added, `~` changed, `-` removed), the
+/// bytes at or under the path, the tree.
+pub const FILE_TREE_COLUMNS: &[ColumnSpec] = &[
+    col("", Fixed(1), Left),
+    col("SIZE", Fixed(10), Right),
+    col("FILES", Fixed(7), Right),
+    col("PATH", Fill(1), Left),
+];
+
+/// The TUI's merged filesystem: the layer that last wrote the path (`L1` is the bottom),
+/// `~` when more than one layer wrote it, the bytes, the tree.
+pub const MERGED_TREE_COLUMNS: &[ColumnSpec] = &[
+    col("LAYER", Fixed(5), Left),
+    col("", Fixed(1), Left),
+    col("SIZE", Fixed(10), Right),
+    col("FILES", Fixed(7), Right),
+    col("PATH", Fill(1), Left),
+];
+
 /// `inspect --sharing`: who else uses each layer (the layer view's USED BY, and the tags its
 /// detail line names).
 pub const LAYER_USERS_COLUMNS: &[ColumnSpec] = &[

@@ -1,8 +1,10 @@
 //! Layer listings as people read them, in the columns of `tar -tv` (mode, owner, size,
 //! date, path, link), for the CLI's `files` and the TUI's file tree alike.
 
+use crate::layers::tree::{Change, FileTree, Node, Shown, TreeOf};
 use crate::layers::{Entry, EntryKind, Listing, Whiteout};
 use crate::present::size;
+use crate::sanitize::sanitize;
 
 /// `drwxr-xr-x`, with setuid, setgid and sticky bits as `ls -l` shows them (`s`/`S`, `t`/`T`).
 pub fn mode_string(kind: EntryKind, mode: u32) -> String {
@@ -183,6 +185,116 @@ pub fn hints_lines(h: &crate::layers::hints::Hints) -> Vec<String> {
 /// A merged-filesystem line: the layer (from 1) that last wrote the path, then the entry.
 pub fn merged_line(layer: usize, e: &Entry) -> String {
     format!("L{layer:<3} {}", entry_line(e))
+}
+
+/// How `regatta diff` marks a file, for a layer tree's entry: `+` added, `~` changed, `-`
+/// removed, blank when the layers below had the same.
+pub fn change_mark(change: Option<Change>) -> &'static str {
+    match change {
+        Some(Change::Added) => "+",
+        Some(Change::Changed) => "~",
+        Some(Change::Removed) => "-",
+        None => " ",
+    }
+}
+
+/// The path cell of a tree row: indented by depth, `▾`/`▸` before an open or folded
+/// directory that has entries, `/` after a directory, `-> target` after a link. Sanitized.
+pub fn tree_name(node: &Node, open: bool) -> String {
+    let indent = "  ".repeat(usize::from(node.depth.saturating_sub(1)));
+    let dir = node.kind == EntryKind::Dir;
+    let glyph = match (dir && !node.by_name.is_empty(), open) {
+        (true, true) => "▾ ",
+        (true, false) => "▸ ",
+        (false, _) => "  ",
+    };
+    let mut text = format!("{indent}{glyph}{}", sanitize(&node.name));
+    if dir {
+        text.push('/');
+    }
+    match (node.kind, &node.link) {
+        (EntryKind::Symlink, Some(l)) => text.push_str(&format!(" -> {}", sanitize(l))),
+        (EntryKind::Hardlink, Some(l)) => text.push_str(&format!(" link to {}", sanitize(l))),
+        _ => {}
+    }
+    text
+}
+
+/// The cells of one row of a tree (see `FILE_TREE_COLUMNS` and `MERGED_TREE_COLUMNS`).
+pub fn tree_cells(tree: &FileTree, node: &Node, open: bool) -> Vec<String> {
+    let files = if node.kind == EntryKind::Dir {
+        node.files.to_string()
+    } else {
+        String::new()
+    };
+    let mut cells = Vec::with_capacity(5);
+    match tree.of {
+        TreeOf::Layer(_) => cells.push(change_mark(node.change).to_string()),
+        TreeOf::Merged => {
+            cells.push(
+                node.layer
+                    .map(|l| format!("L{}", l + 1))
+                    .unwrap_or_default(),
+            );
+            cells.push(if tree.is_changed(node) { "~" } else { " " }.to_string());
+        }
+    }
+    cells.push(size(node.total));
+    cells.push(files);
+    cells.push(tree_name(node, open));
+    cells
+}
+
+/// The line above a tree: what it is and what it holds.
+/// `Layer 2/3 · 4.9 KiB in 3 files · 2 added, 1 changed, 2 removed`, or
+/// `Merged filesystem of 3 layers · 4.9 KiB in 3 files · 1 file written by more than one layer`.
+/// `layers` is how many layers the image has (a layer's tree is read from those up to it).
+pub fn tree_summary(tree: &FileTree, layers: usize) -> String {
+    let root = tree.root();
+    let files = if root.files == 1 { "file" } else { "files" };
+    let held = format!("{} in {} {files}", size(root.total), root.files);
+    match tree.of {
+        TreeOf::Layer(i) => {
+            let (added, changed, removed) = tree.change_counts();
+            format!(
+                "Layer {}/{} · {held} · {added} added, {changed} changed, {removed} removed",
+                i + 1,
+                layers
+            )
+        }
+        TreeOf::Merged => {
+            let over = tree.nodes.iter().filter(|n| tree.is_changed(n)).count();
+            let what = if over == 1 { "file" } else { "files" };
+            format!(
+                "Merged filesystem of {layers} layers · {held} · {over} {what} written by more than one layer"
+            )
+        }
+    }
+}
+
+/// What a tree restricted to some entries shows, for its summary line.
+pub fn shown_label(of: TreeOf, shown: Shown) -> Option<&'static str> {
+    match (shown, of) {
+        (Shown::All, _) => None,
+        (Shown::Changed, TreeOf::Layer(_)) => Some("only added, changed or removed"),
+        (Shown::Changed, TreeOf::Merged) => Some("only files written by more than one layer"),
+        (Shown::Large, _) => Some("only large files (1% of the bytes, at least 1 MiB)"),
+    }
+}
+
+/// Progress of reading layers: `read 12.3 MiB of 63.7 MiB (19%) · 45.1 MiB/s`.
+pub fn reading_line(read: u64, total: u64, rate: u64) -> String {
+    let percent = if total == 0 {
+        100
+    } else {
+        (u128::from(read.min(total)) * 100 / u128::from(total)) as u64
+    };
+    format!(
+        "read {} of {} ({percent}%) · {}/s",
+        size(read),
+        size(total),
+        size(rate)
+    )
 }
 
 #[cfg(test)]

@@ -152,10 +152,14 @@ pub enum Action {
     ToggleAttached,
     /// Open the referrers of the selected tag or platform (signatures, SBOMs, ...).
     OpenReferrers,
-    /// Fold or unfold the referrers of the selected referrer.
+    /// Fold or unfold the referrers of the selected referrer (or a directory of a tree).
     ToggleFold,
     /// Copy the marked tags (or the selected one) to another registry or a directory.
     RequestCopy,
+    /// Open the merged filesystem of the image (from its layers).
+    OpenMerged,
+    /// In a file tree: show all entries, only changed ones, or only large files.
+    CycleShown,
 
     // Intents with a payload: typed filter text, the mouse, the terminal, the clock.
     FilterChar(char),
@@ -274,6 +278,18 @@ pub enum Action {
         outcome: crate::copy::CopyOutcome,
         elapsed: std::time::Duration,
     },
+    /// Layers listed so far for a file tree: raw bytes read (or found in the cache) of
+    /// the bytes of the layers to read, and the rate of the reading.
+    FilesProgress {
+        req: ReqId,
+        read: u64,
+        rate: u64,
+    },
+    /// The file tree of `Effect::ListFiles`, or one sentence naming the layer that failed.
+    FilesListed {
+        req: ReqId,
+        result: Result<Arc<crate::layers::tree::FileTree>, String>,
+    },
     /// The work of a request stopped unexpectedly (it panicked).
     TaskFailed {
         req: ReqId,
@@ -325,6 +341,8 @@ impl Action {
             Action::OpenReferrers => "open_referrers",
             Action::ToggleFold => "toggle_fold",
             Action::RequestCopy => "request_copy",
+            Action::OpenMerged => "open_merged",
+            Action::CycleShown => "cycle_shown",
             _ => return None,
         })
     }
@@ -352,6 +370,8 @@ impl Action {
                 | Action::CopyPlanned { .. }
                 | Action::CopyProgressed { .. }
                 | Action::CopyFinished { .. }
+                | Action::FilesProgress { .. }
+                | Action::FilesListed { .. }
                 | Action::TaskFailed { .. }
         )
     }
@@ -378,6 +398,8 @@ impl Action {
             | Action::CopyPlanned { req, .. }
             | Action::CopyProgressed { req, .. }
             | Action::CopyFinished { req, .. }
+            | Action::FilesProgress { req, .. }
+            | Action::FilesListed { req, .. }
             | Action::TaskFailed { req, .. } => Some(*req),
             _ => None,
         }
@@ -462,6 +484,15 @@ pub enum Effect {
         repo: RepoName,
         reports: Vec<crate::registry::Digest>,
     },
+    /// List `layers` (bottom first, up to the one wanted) and build the file tree of
+    /// `of` from them, reporting progress; aborting it stops the download.
+    ListFiles {
+        req: ReqId,
+        entry: usize,
+        repo: RepoName,
+        layers: Vec<crate::registry::Descriptor>,
+        of: crate::layers::tree::TreeOf,
+    },
     /// Stop the work of these requests (their view was left or refreshed).
     Abort(Vec<ReqId>),
     /// Put this text on the clipboard (OSC 52).
@@ -528,6 +559,9 @@ impl Effect {
                 "read vulnerability reports {req} {repo}: {} reports",
                 reports.len()
             ),
+            Effect::ListFiles {
+                req, repo, layers, ..
+            } => format!("list files {req} {repo}: {} layers", layers.len()),
             Effect::Abort(reqs) => format!("abort {reqs:?}"),
             Effect::Copy(text) => format!("copy {} bytes", text.len()),
             Effect::ReadStorage { req, .. } => format!("read storage {req}"),
@@ -557,8 +591,10 @@ impl Effect {
             | Effect::Audit { req, .. }
             | Effect::FindReferrers { req, .. }
             | Effect::ReadStorage { req, .. }
-            | Effect::ReadVulnerabilityReports { req, .. } => Some(*req),
-            Effect::PlanCopy { req, .. } | Effect::ApplyCopy { req, .. } => Some(*req),
+            | Effect::ReadVulnerabilityReports { req, .. }
+            | Effect::PlanCopy { req, .. }
+            | Effect::ApplyCopy { req, .. }
+            | Effect::ListFiles { req, .. } => Some(*req),
             Effect::Abort(_)
             | Effect::Copy(_)
             | Effect::CancelApply(_)

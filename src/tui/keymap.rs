@@ -32,6 +32,7 @@ pub enum ViewKind {
     Cleanup,
     Audit,
     Referrers,
+    Files,
 }
 
 /// What keys mean right now: browsing, typing a filter, reading the help, answering a
@@ -197,16 +198,19 @@ pub struct Binding {
 use Mode::{Confirm, Edit, Filter, Help, Normal, TypeConfirm};
 use ViewKind::*;
 
-const LISTS: Scope = Scope::Only(&[Registries, Repos, Tags, Manifest, Layers, Deleted]);
+const LISTS: Scope = Scope::Only(&[Registries, Repos, Tags, Manifest, Layers, Deleted, Files]);
 const MOVABLE: Scope = Scope::Only(&[
     Registries, Repos, Tags, Manifest, Layers, Config, Storage, Deleted, Cleanup, Audit, Referrers,
+    Files,
 ]);
 const SORTABLE: Scope = Scope::Only(&[Repos, Tags, Manifest, Layers]);
 const BELOW_ROOT: Scope = Scope::Only(&[
     Repos, Tags, Pending, Manifest, Layers, Config, Storage, Deleted, Cleanup, Audit, Referrers,
+    Files,
 ]);
-const OPENABLE: Scope =
-    Scope::Only(&[Registries, Repos, Tags, Manifest, Storage, Audit, Referrers]);
+const OPENABLE: Scope = Scope::Only(&[
+    Registries, Repos, Tags, Manifest, Layers, Storage, Audit, Referrers,
+]);
 const IMAGES: Scope = Scope::Only(&[Manifest, Layers]);
 const COPYABLE: Scope = Scope::Only(&[
     Repos, Tags, Pending, Manifest, Layers, Config, Storage, Deleted, Referrers,
@@ -293,6 +297,14 @@ pub static BINDINGS: &[Binding] = &[
         "fold or unfold a referrer's own referrers"),
     bind(Action::RequestCopy, &[k('c')], Normal, Scope::Only(&[Tags]), Some("copy to"),
         "copy tags to another registry or a directory (plan first)"),
+    bind(Action::OpenMerged, &[k('m')], Normal, Scope::Only(&[Layers]), Some("merged"),
+        "the merged filesystem: what a container sees, by layer"),
+    bind(Action::ToggleFold, &[code(KeyCode::Enter), k(' ')],
+        Normal, Scope::Only(&[Files]), Some("fold"), "fold or open the selected directory"),
+    bind(Action::SortNext, &[k('s')], Normal, Scope::Only(&[Files]), Some("sort"),
+        "sort the tree by name or by size"),
+    bind(Action::CycleShown, &[k('f')], Normal, Scope::Only(&[Files]), Some("show"),
+        "show all entries, only changed ones, or only large files"),
     bind(Action::EditField, &[code(KeyCode::Enter), k('e')], Normal, Scope::Only(&[Cleanup]),
         Some("edit"), "edit the selected field"),
     bind(Action::NextPolicy, &[k('p')], Normal, Scope::Only(&[Cleanup]), Some("policy"),

@@ -22,6 +22,9 @@ use super::action::{Action, AuditJob, Effect, ReqId};
 use crate::cleanup::execute::Applier;
 use crate::cleanup::journal::Journal;
 use crate::cleanup::restore::restore;
+use crate::layers::tree::{FileTree, TreeOf};
+use crate::layers::{LayerSource, ListOptions, ListingCache, Origin};
+use crate::registry::Descriptor;
 use crate::registry::image::fetch_image;
 use crate::registry::{Client, ManifestRef, RepoName, Source};
 use crate::scan::{ScanOptions, Steering, scan_steered};
@@ -31,6 +34,11 @@ pub trait Resources {
     fn source(&self, entry: usize) -> Option<Arc<dyn Source>>;
     /// The client for writes (none for layouts and the demo).
     fn client(&self, entry: usize) -> Option<Client>;
+    /// Where the layer blobs of `repo` are read from: the registry's client, or the
+    /// layout's directory (none for the demo).
+    fn layer_source(&self, _entry: usize, _repo: &RepoName) -> Option<LayerSource> {
+        None
+    }
 }
 
 pub struct Workers {
@@ -154,6 +162,19 @@ impl Workers {
                 return;
             }
             Effect::Copy(_) => return,
+            Effect::ListFiles {
+                req,
+                entry,
+                repo,
+                layers,
+                of,
+            } => {
+                let source = resources.layer_source(entry, &repo);
+                (
+                    req,
+                    Box::pin(run_list_files(source, req, layers, of, tx.clone())),
+                )
+            }
             Effect::Audit { req, entry, job } => {
                 let Some(source) = source(entry) else { return };
                 (req, Box::pin(run_audit(source, req, job, tx.clone())))
@@ -432,6 +453,70 @@ async fn run_scan(
     };
     let result = scan_steered(&*source, &ScanOptions::default(), steering, &sink).await;
     let _ = tx.send(Action::ScanFinished { req, result });
+}
+
+/// Lists `layers` in order (from the cache when it has them) and builds the tree of `of`,
+/// reporting the bytes read every 100 ms. Aborting the task drops the listing, which stops
+/// the download (see [`crate::layers::fetch`]).
+async fn run_list_files(
+    source: Option<LayerSource>,
+    req: ReqId,
+    layers: Vec<Descriptor>,
+    of: TreeOf,
+    tx: UnboundedSender<Action>,
+) {
+    let Some(source) = source else {
+        let _ = tx.send(Action::FilesListed {
+            req,
+            result: Err("the files of a layer are read from a registry or an OCI layout; this source is neither".into()),
+        });
+        return;
+    };
+    let options = ListOptions {
+        cache: ListingCache::default_location(),
+        ..ListOptions::default()
+    };
+    let cached = std::sync::atomic::AtomicU64::new(0);
+    let started = std::time::Instant::now();
+    let list = async {
+        let mut listings = Vec::with_capacity(layers.len());
+        for layer in &layers {
+            let (listing, origin) = source
+                .list(layer, &options)
+                .await
+                .map_err(|e| e.to_string())?;
+            if origin == Origin::Cache {
+                cached.fetch_add(layer.size, Ordering::Relaxed);
+            }
+            listings.push(listing);
+        }
+        Ok::<_, String>(listings)
+    };
+    tokio::pin!(list);
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
+    let listed = loop {
+        tokio::select! {
+            done = &mut list => break done,
+            _ = tick.tick() => {
+                let raw = options.progress.load(Ordering::Relaxed);
+                let seconds = started.elapsed().as_secs_f64();
+                let rate = if seconds > 0.0 { (raw as f64 / seconds) as u64 } else { 0 };
+                let read = raw.saturating_add(cached.load(Ordering::Relaxed));
+                let _ = tx.send(Action::FilesProgress { req, read, rate });
+            }
+        }
+    };
+    let result = match listed {
+        Ok(listings) => tokio::task::spawn_blocking(move || match of {
+            TreeOf::Layer(i) => FileTree::of_layer(&listings, i),
+            TreeOf::Merged => FileTree::merged(&listings),
+        })
+        .await
+        .map(Arc::new)
+        .map_err(|e| format!("internal error while building the file tree: {e}")),
+        Err(e) => Err(e),
+    };
+    let _ = tx.send(Action::FilesListed { req, result });
 }
 
 fn panic_text(panic: Box<dyn std::any::Any + Send>) -> String {

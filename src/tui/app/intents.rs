@@ -29,6 +29,9 @@ impl App {
         if let Some(effects) = self.cleanup_intent(&action) {
             return effects;
         }
+        if let Some(effects) = self.files_intent(&action) {
+            return effects;
+        }
         let page = self.page();
         match action {
             Action::MoveDown => self.move_by(1),
@@ -57,6 +60,7 @@ impl App {
             Action::OpenReferrers => return self.open_referrers(),
             Action::ToggleFold => self.toggle_fold(),
             Action::SwitchMode => self.switch_storage_focus(),
+            Action::OpenMerged => return self.open_files(true),
             Action::Click {
                 column,
                 row,
@@ -224,8 +228,9 @@ impl App {
             },
             View::Audit(_) => self.open_finding(),
             View::Referrers(_) => self.open_referrer(),
+            View::Layers(_) => self.open_files(false),
             View::Pending(_)
-            | View::Layers(_)
+            | View::Files(_)
             | View::Config(_)
             | View::Deleted(_)
             | View::Cleanup(_) => Vec::new(),
@@ -324,7 +329,11 @@ impl App {
                 effects.extend(self.ping_all());
                 return effects;
             }
-            View::Manifest(_) | View::Layers(_) | View::Config(_) | View::Cleanup(_) => {
+            View::Manifest(_)
+            | View::Layers(_)
+            | View::Config(_)
+            | View::Cleanup(_)
+            | View::Files(_) => {
                 self.info("nothing to refresh: content addressed by digest does not change");
                 return effects;
             }
@@ -426,7 +435,7 @@ impl App {
                 let repo = RepoName::parse(&b.repository).ok()?;
                 Some((v.entry, repo, format!("@{}", b.digest)))
             }),
-            View::Registries(_) | View::Cleanup(_) | View::Audit(_) => None,
+            View::Registries(_) | View::Cleanup(_) | View::Audit(_) | View::Files(_) => None,
         };
         let Some((entry, repo, suffix)) = target else {
             return Vec::new();

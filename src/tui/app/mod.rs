@@ -4,6 +4,7 @@
 mod audit;
 mod copy;
 mod delete;
+mod files;
 mod grants;
 mod intents;
 mod referrers;
@@ -50,6 +51,24 @@ impl super::workers::Resources for App {
     }
     fn client(&self, entry: usize) -> Option<Client> {
         App::client(self, entry)
+    }
+    fn layer_source(
+        &self,
+        entry: usize,
+        repo: &crate::registry::RepoName,
+    ) -> Option<crate::layers::LayerSource> {
+        if let Some(client) = App::client(self, entry) {
+            return Some(crate::layers::LayerSource::Registry {
+                client,
+                repo: repo.clone(),
+            });
+        }
+        // An OCI layout has no client; its blobs are files under its directory.
+        let location = &self.entries.get(entry)?.location;
+        let layout = crate::layout::LayoutSource::open(location).ok()?;
+        Some(crate::layers::LayerSource::Layout {
+            dir: layout.layout_dir(repo).ok()?,
+        })
     }
 }
 

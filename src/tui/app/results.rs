@@ -60,6 +60,8 @@ impl App {
             Action::VulnerabilityReportsRead { reports, .. } => {
                 self.on_vulnerability_reports(owner, req, reports);
             }
+            Action::FilesProgress { read, rate, .. } => self.on_files_progress(owner, read, rate),
+            Action::FilesListed { result, .. } => self.on_files_listed(owner, req, result),
             Action::BackupsListed { backups, .. } => {
                 if let crate::tui::views::View::Deleted(v) = &mut self.stack[owner] {
                     v.loads.retain(|r| *r != req);
@@ -156,6 +158,7 @@ impl App {
             View::Deleted(v) => v.failed = Some(error.clone()),
             View::Audit(v) => v.failed = Some(error.clone()),
             View::Referrers(v) => v.failed = Some(error.clone()),
+            View::Files(v) => v.failed = Some(error.clone()),
             View::Manifest(_)
             | View::Layers(_)
             | View::Config(_)

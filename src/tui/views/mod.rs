@@ -5,6 +5,7 @@ pub mod audit;
 pub mod cleanup;
 pub mod config;
 pub mod deleted;
+pub mod files;
 pub mod layers;
 pub mod manifest;
 pub mod pending;
@@ -38,6 +39,7 @@ pub fn page_size(kind: ViewKind, body: Rect) -> usize {
         // The plan inside its border.
         ViewKind::Cleanup => usize::from(body.height.saturating_sub(2)),
         ViewKind::Audit => audit::areas(body).page(),
+        ViewKind::Files => files::page(body),
         _ => body_height(body.height),
     }
 }
@@ -47,6 +49,7 @@ pub fn page_size(kind: ViewKind, body: Rect) -> usize {
 pub fn table_area(kind: ViewKind, body: Rect) -> Rect {
     match kind {
         ViewKind::Audit => audit::areas(body).table(),
+        ViewKind::Files => files::areas(body).1,
         _ => body,
     }
 }
@@ -81,6 +84,7 @@ pub enum View {
     Cleanup(cleanup::CleanupView),
     Audit(audit::AuditView),
     Referrers(referrers::ReferrersView),
+    Files(files::FilesView),
 }
 
 impl View {
@@ -99,6 +103,7 @@ impl View {
             View::Cleanup(v) => v,
             View::Audit(v) => v,
             View::Referrers(v) => v,
+            View::Files(v) => v,
         }
     }
 
@@ -116,6 +121,7 @@ impl View {
             View::Cleanup(v) => v,
             View::Audit(v) => v,
             View::Referrers(v) => v,
+            View::Files(v) => v,
         }
     }
 

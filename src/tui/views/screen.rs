@@ -11,6 +11,7 @@ use super::audit::AuditView;
 use super::cleanup::CleanupView;
 use super::config::ConfigView;
 use super::deleted::DeletedView;
+use super::files::FilesView;
 use super::layers::LayersView;
 use super::manifest::ManifestView;
 use super::pending::PendingView;
@@ -339,4 +340,34 @@ impl Screen for AuditView {
         AuditView::detail(self)
     }
     draws!(AuditView);
+}
+
+impl Screen for FilesView {
+    fn kind(&self) -> ViewKind {
+        ViewKind::Files
+    }
+    fn entry(&self) -> Option<usize> {
+        Some(self.entry)
+    }
+    fn crumbs(&self, _: &[EntryState]) -> Vec<String> {
+        self.crumbs.clone()
+    }
+    loads!();
+    fn is_loading(&self) -> bool {
+        FilesView::is_loading(self)
+    }
+    fn mode(&self) -> Mode {
+        if self.editing {
+            Mode::Filter
+        } else {
+            Mode::Normal
+        }
+    }
+    fn progress(&self) -> Option<String> {
+        FilesView::progress(self)
+    }
+    fn detail(&self, _: &[EntryState]) -> Option<String> {
+        FilesView::detail(self)
+    }
+    draws!(FilesView);
 }

@@ -18,6 +18,7 @@ use crate::tui::memory::shared;
 mod audit;
 mod copy;
 mod delete;
+mod files;
 mod grants;
 mod loading;
 mod probe;

@@ -1,0 +1,131 @@
+//! The TUI's file trees in a real terminal against a real registry: an image of two layers,
+//! the first made by GNU tar over files written here, the second with a whiteout and new
+//! files. Enter on a layer shows its tree with every member `tar -tv` lists, marked added;
+//! the second layer marks the whiteout's target removed; `m` shows the merged filesystem
+//! with the layer that last wrote each path. The second open of a layer reads no blob (the
+//! listing cache), as the registry's access log shows.
+
+mod support;
+
+use support::layers::{Blob, OCI_GZIP, bytes, gnu_tar, gzip, layer, push_image, tar_tv};
+use support::registry::{Logged, RegistryOptions, TestRegistry};
+use support::tmux::Pane;
+
+/// The screen line showing the entry named `name` (the tree column ends with it).
+fn line_of<'a>(screen: &'a str, name: &str) -> Option<&'a str> {
+    screen.lines().find(|l| {
+        let l = l.trim_end();
+        l.ends_with(&format!(" {name}")) || l.ends_with(&format!(" {name}/"))
+    })
+}
+
+#[track_caller]
+fn line<'a>(screen: &'a str, name: &str) -> &'a str {
+    line_of(screen, name).unwrap_or_else(|| panic!("no line for {name}:\n{screen}"))
+}
+
+#[test]
+fn a_layers_tree_and_the_merged_filesystem_on_a_real_registry() {
+    let registry = TestRegistry::start_with(RegistryOptions {
+        access_log: true,
+        ..RegistryOptions::default()
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    for (path, len) in [
+        ("app/bin/tool", 20_000),
+        ("app/etc/motd", 8),
+        ("app/share/README", 1_500),
+    ] {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).expect("mkdir");
+        std::fs::write(&path, bytes(1, len)).expect("write");
+    }
+    let lower = Blob {
+        media_type: OCI_GZIP,
+        bytes: gnu_tar(root, &["-cz", "app"]),
+    };
+    let upper = Blob {
+        media_type: OCI_GZIP,
+        bytes: gzip(&layer(&[
+            ("app/etc/.wh.motd", Some(Vec::new())),
+            ("app/plugins/", None),
+            ("app/plugins/extra.so", Some(bytes(7, 3_000))),
+        ])),
+    };
+    let layers = vec![lower.clone(), upper.clone()];
+    support::block_on(push_image(&registry.client(), "files/demo", "v1", &layers));
+
+    let addr = registry.addr();
+    let pane = Pane::start("files", &[&addr]);
+    pane.wait_for_text("files/demo");
+    pane.keys(&["Enter"]);
+    pane.wait_for_text("v1");
+    pane.keys(&["Enter"]);
+    pane.wait_for_text("CREATED BY");
+
+    // Layer 1: every member tar -tv lists, each marked added (nothing is below it).
+    pane.keys(&["Enter"]);
+    let screen = pane.wait_for_text("Layer 1/2");
+    let truth = tar_tv(&lower.bytes);
+    assert!(truth.len() >= 7, "{truth:?}");
+    for member in &truth {
+        let name = member.path.rsplit('/').next().unwrap();
+        let row = line(&screen, name);
+        assert!(row.starts_with('+'), "{name} is added: {row:?}");
+        if member.kind == '-' {
+            let size = regatta::present::size(member.size.parse().unwrap());
+            assert!(row.contains(&size), "{name} is {size}: {row:?}");
+        }
+    }
+    assert!(
+        screen.contains(&format!("{} added, 0 changed, 0 removed", truth.len())),
+        "{screen}"
+    );
+    // The directory carries the bytes under it.
+    let app_total = regatta::present::size(20_000 + 8 + 1_500);
+    assert!(line(&screen, "app").contains(&app_total), "{screen}");
+
+    // Layer 2: the whiteout removes motd; the plugin is added.
+    pane.keys(&["Escape"]);
+    pane.wait_for_text("CREATED BY");
+    pane.keys(&["j", "Enter"]);
+    let screen = pane.wait_for_text("Layer 2/2");
+    assert!(line(&screen, "motd").starts_with('-'), "{screen}");
+    assert!(line(&screen, "extra.so").starts_with('+'), "{screen}");
+    assert!(line_of(&screen, "tool").is_none(), "{screen}");
+    assert!(screen.contains("2 added, 0 changed, 1 removed"), "{screen}");
+
+    // The merged filesystem: motd is gone, each path says which layer wrote it.
+    pane.keys(&["Escape"]);
+    pane.wait_for_text("CREATED BY");
+    let before = registry.access_log().len();
+    pane.keys(&["m"]);
+    let screen = pane.wait_for_text("Merged filesystem of 2 layers");
+    assert!(line_of(&screen, "motd").is_none(), "{screen}");
+    assert!(
+        line(&screen, "tool").trim_start().starts_with("L1"),
+        "{screen}"
+    );
+    assert!(
+        line(&screen, "extra.so").trim_start().starts_with("L2"),
+        "{screen}"
+    );
+
+    // Both layers were listed before: the cache answered, no blob was read again.
+    let digests = [lower.digest().to_string(), upper.digest().to_string()];
+    let gets = registry
+        .access_log_since(before)
+        .iter()
+        .filter(|e| e.kind() == Logged::BlobGet && digests.iter().any(|d| e.target.contains(d)))
+        .count();
+    assert_eq!(gets, 0, "layer GETs on the second open");
+
+    // The filter narrows the tree to matches and the directories above them.
+    pane.keys(&["/"]);
+    pane.type_text("extra");
+    pane.keys(&["Enter"]);
+    let screen = pane.wait_for_text("filter: extra");
+    assert!(line_of(&screen, "extra.so").is_some(), "{screen}");
+    assert!(line_of(&screen, "tool").is_none(), "{screen}");
+}
