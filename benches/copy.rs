@@ -150,7 +150,13 @@ fn regatta_copy(
         let plan = plan_copy(&ends, &requests, None, concurrency)
             .await
             .expect("plan the copy");
+        let planned = started.elapsed();
         let outcome = apply(&plan, &ends, concurrency, &CopyProgress::default()).await;
+        println!(
+            "  (plan {:.2} s, apply {:.2} s)",
+            planned.as_secs_f64(),
+            (started.elapsed() - planned).as_secs_f64()
+        );
         assert!(outcome.is_complete(), "{:?}", outcome.failures);
     });
     started.elapsed()
