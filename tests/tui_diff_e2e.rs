@@ -19,7 +19,7 @@ fn tarred(files: &[(&str, u8, usize)]) -> Blob {
     let dir = tempfile::tempdir().expect("temp dir");
     for (path, seed, len) in files {
         let path = dir.path().join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).expect("mkdir");
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
         std::fs::write(&path, bytes(*seed, *len)).expect("write");
     }
     Blob {
@@ -44,7 +44,10 @@ fn the_diff_of_two_tags_on_a_real_registry() {
         ("app/share/README", 3, 1_500),
     ]);
     let only_v1 = tarred(&[("app/var/old.log", 4, 700)]);
-    let changes = tarred(&[("app/bin/tool", 5, 26_000), ("app/plugins/extra.so", 6, 3_000)]);
+    let changes = tarred(&[
+        ("app/bin/tool", 5, 26_000),
+        ("app/plugins/extra.so", 6, 3_000),
+    ]);
     let whiteout = Blob {
         media_type: OCI_GZIP,
         bytes: gzip(&layer(&[("app/etc/.wh.motd", Some(Vec::new()))])),
@@ -109,9 +112,13 @@ fn the_diff_of_two_tags_on_a_real_registry() {
         changed.len()
     );
     // The whole page, not a screen caught half drawn: the last file line is there too.
-    let last = d["files"].as_array().unwrap().last().unwrap()["path"]
+    let last = d["files"]
+        .as_array()
+        .expect("present")
+        .last()
+        .expect("present")["path"]
         .as_str()
-        .unwrap()
+        .expect("present")
         .to_string();
     let screen = pane.wait_for("the diff's file lines", |s| {
         s.contains(&files_line) && line_of(s, &last).is_some()
@@ -129,24 +136,24 @@ fn the_diff_of_two_tags_on_a_real_registry() {
     assert_eq!(layers["shared"][0]["digest"], base.digest().to_string());
     let layers_line = format!(
         "Layers: 1 shared ({}), 1 only before ({}), 2 only after ({})",
-        regatta::present::size(layers["shared_bytes"].as_u64().unwrap()),
-        regatta::present::size(layers["only_before_bytes"].as_u64().unwrap()),
-        regatta::present::size(layers["only_after_bytes"].as_u64().unwrap()),
+        regatta::present::size(layers["shared_bytes"].as_u64().expect("present")),
+        regatta::present::size(layers["only_before_bytes"].as_u64().expect("present")),
+        regatta::present::size(layers["only_after_bytes"].as_u64().expect("present")),
     );
     assert!(screen.contains(&layers_line), "{layers_line}\n{screen}");
     assert_eq!(
-        layers["only_after_bytes"].as_u64().unwrap(),
+        layers["only_after_bytes"].as_u64().expect("present"),
         (changes.bytes.len() + whiteout.bytes.len()) as u64
     );
     // The size delta of the rewritten binary, as the CLI computes it.
     let tool = d["files"]
         .as_array()
-        .unwrap()
+        .expect("present")
         .iter()
         .find(|f| f["path"] == "app/bin/tool")
-        .unwrap();
+        .expect("present");
     assert_eq!(tool["size_delta"], 6_000);
-    let row = line_of(&screen, "app/bin/tool").unwrap();
+    let row = line_of(&screen, "app/bin/tool").expect("present");
     assert!(
         row.contains(&format!("+{}", regatta::present::size(6_000))),
         "{row}"

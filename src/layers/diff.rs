@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::entry::{Entry, EntryKind};
 use super::Listing;
+use super::entry::{Entry, EntryKind};
 use super::merge::{Merged, merge};
 use crate::registry::image::PlatformImage;
 use crate::registry::{Descriptor, ImageConfig};

@@ -78,10 +78,7 @@ async fn diff(
     let (image_a, image_b) = (image_a.clone(), image_b.clone());
     // Merging two filesystems of many files is CPU work: off the async threads.
     tokio::task::spawn_blocking(move || {
-        image_diff(
-            (name_a, &image_a, &listed_a),
-            (name_b, &image_b, &listed_b),
-        )
+        image_diff((name_a, &image_a, &listed_a), (name_b, &image_b, &listed_b))
     })
     .await
     .map_err(|e| format!("internal error while comparing the images: {e}"))

@@ -182,9 +182,8 @@ impl Workers {
                 after,
             } => {
                 let sides = source(entry).map(|s| {
-                    let layers = |side: &super::action::DiffSide| {
-                        resources.layer_source(entry, &side.repo)
-                    };
+                    let layers =
+                        |side: &super::action::DiffSide| resources.layer_source(entry, &side.repo);
                     (s, layers(&before), layers(&after))
                 });
                 let work = super::diffing::run(sides, req, before, after, tx.clone());

@@ -61,7 +61,10 @@ fn screen(app: &App) -> String {
 /// A diff of two real tarballs (the file tree tests' layers): the lower layer alone, then
 /// the lower and upper layers.
 fn sample_diff() -> ImageDiff {
-    let (a, b) = (vec![listed(&lower())], vec![listed(&lower()), listed(&upper())]);
+    let (a, b) = (
+        vec![listed(&lower())],
+        vec![listed(&lower()), listed(&upper())],
+    );
     ImageDiff {
         before: ImageRef {
             reference: "attached/acme/app:v1".into(),
@@ -176,8 +179,14 @@ async fn mark_base_then_open_diff_asks_a_worker_shows_progress_then_the_cli_text
     assert_eq!(of(FileChange::Changed), ["etc/passwd", "usr/bin/app"]);
     let shown = screen(&app);
     assert!(shown.contains("Files: "), "{shown}");
-    assert!(shown.contains("+ ") && shown.contains("opt/app/LICENSE"), "{shown}");
-    assert!(shown.contains("~ ") && shown.contains("usr/bin/app"), "{shown}");
+    assert!(
+        shown.contains("+ ") && shown.contains("opt/app/LICENSE"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("~ ") && shown.contains("usr/bin/app"),
+        "{shown}"
+    );
 
     // Scrolling stops at the last page.
     app.update(Action::Last);
