@@ -429,13 +429,28 @@ impl Action {
     }
 }
 
-/// One image of a diff: a tag of a repository, at the digest the tag list showed (so the
-/// diff is of what was on screen even if the tag moves meanwhile).
+/// One image of a diff: a tag (or a platform of one) of a repository, at the digest the view
+/// showed (so the diff is of what was on screen even if the tag moves meanwhile).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiffSide {
     pub repo: RepoName,
-    pub tag: crate::registry::Tag,
+    /// What people called it: the tag, or a digest.
+    pub name: ManifestRef,
+    /// The manifest to compare: the tag's, or the platform's.
     pub digest: crate::registry::Digest,
+    /// The platform chosen in the platforms view (`linux/arm64`); `None`: as `regatta diff`
+    /// chooses without `--platform`.
+    pub platform: Option<String>,
+}
+
+impl DiffSide {
+    /// `v1`, or `v1 [linux/arm64]`.
+    pub fn label(&self) -> String {
+        match &self.platform {
+            Some(p) => format!("{} [{p}]", self.name),
+            None => self.name.to_string(),
+        }
+    }
 }
 
 /// I/O the app asks for. `entry` indexes the registries the app was started with.
@@ -607,7 +622,10 @@ impl Effect {
                 req, before, after, ..
             } => format!(
                 "diff {req} {}:{} {}:{}",
-                before.repo, before.tag, after.repo, after.tag
+                before.repo,
+                before.label(),
+                after.repo,
+                after.label()
             ),
             Effect::Abort(reqs) => format!("abort {reqs:?}"),
             Effect::Copy(text) => format!("copy {} bytes", text.len()),

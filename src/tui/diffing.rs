@@ -48,8 +48,11 @@ async fn diff(
             let reference = ManifestRef::Digest(side.digest.clone());
             let tree = fetch_image(&*source, &side.repo, &reference)
                 .await
-                .map_err(|e| format!("{}:{}: {e}", side.repo, side.tag))?;
-            let name = source.full_reference(&side.repo, &ManifestRef::Tag(side.tag.clone()));
+                .map_err(|e| format!("{}:{}: {e}", side.repo, side.label()))?;
+            let mut name = source.full_reference(&side.repo, &side.name);
+            if let Some(p) = &side.platform {
+                name.push_str(&format!(" [{p}]"));
+            }
             Ok::<_, String>((name, tree))
         }
     };

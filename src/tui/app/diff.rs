@@ -1,32 +1,52 @@
-//! The diff's intents and results: `b` on a tag marks it as the base, `=` on another opens
-//! the diff of the two, which a worker computes as `regatta diff` does while the view shows
-//! its progress.
+//! The diff's intents and results: `b` on a tag (or a platform) marks it as the base, `=`
+//! on another opens the diff of the two, which a worker computes as `regatta diff` does
+//! while the view shows its progress.
 
 use std::sync::Arc;
 
 use super::App;
 use crate::layers::diff::ImageDiff;
+use crate::present::text::platform;
+use crate::registry::{ManifestRef, Tag};
 use crate::tui::action::{DiffSide, Effect, ReqId};
 use crate::tui::views::View;
 use crate::tui::views::diff::DiffView;
 
 impl App {
-    /// The selected tag of the tag list in front, at the digest the list shows.
+    /// The selected tag of the tag list in front at the digest the list shows, or the
+    /// selected platform of the platforms view.
     fn selected_side(&mut self) -> Option<(usize, DiffSide)> {
-        let View::Tags(v) = self.top() else {
-            return None;
-        };
-        let row = v.selected()?;
-        let side = row.digest().map(|digest| DiffSide {
-            repo: v.repo.clone(),
-            tag: row.tag.clone(),
-            digest: digest.clone(),
-        });
-        let (entry, tag) = (v.entry, row.tag.clone());
-        if side.is_none() {
-            self.info(format!("{tag} is not resolved yet; try again in a moment"));
+        match self.top() {
+            View::Tags(v) => {
+                let row = v.selected()?;
+                let side = row.digest().map(|digest| DiffSide {
+                    repo: v.repo.clone(),
+                    name: ManifestRef::Tag(row.tag.clone()),
+                    digest: digest.clone(),
+                    platform: None,
+                });
+                let (entry, tag) = (v.entry, row.tag.clone());
+                if side.is_none() {
+                    self.info(format!("{tag} is not resolved yet; try again in a moment"));
+                }
+                Some((entry, side?))
+            }
+            View::Manifest(v) => {
+                let image = v.rows.image(v.selected()?)?;
+                let name = match Tag::parse(&v.label) {
+                    Ok(tag) => ManifestRef::Tag(tag),
+                    Err(_) => ManifestRef::Digest(v.rows.tree.root.digest.clone()),
+                };
+                let side = DiffSide {
+                    repo: v.repo.clone(),
+                    name,
+                    digest: image.digest.clone(),
+                    platform: Some(platform(image.platform.as_ref())),
+                };
+                Some((v.entry, side))
+            }
+            _ => None,
         }
-        Some((entry, side?))
     }
 
     pub(super) fn mark_base(&mut self) {
@@ -34,8 +54,9 @@ impl App {
             return;
         };
         self.info(format!(
-            "diff base: {}:{}; select another tag and press = to compare",
-            side.repo, side.tag
+            "diff base: {}:{}; select another tag or platform and press = to compare",
+            side.repo,
+            side.label()
         ));
         self.diff_base = Some((entry, side));
     }
@@ -52,17 +73,22 @@ impl App {
                 return Vec::new();
             }
             None => {
-                self.info("mark a base first: b on a tag, then = on the tag to compare");
+                self.info(
+                    "mark a base first: b on a tag or platform, then = on the one to compare",
+                );
                 return Vec::new();
             }
         };
         self.message = None;
         let crumb = if before.repo == after.repo {
-            format!("{}..{}", before.tag, after.tag)
+            format!("{}..{}", before.label(), after.label())
         } else {
             format!(
                 "{}:{}..{}:{}",
-                before.repo, before.tag, after.repo, after.tag
+                before.repo,
+                before.label(),
+                after.repo,
+                after.label()
             )
         };
         let req = self.req();

@@ -126,16 +126,18 @@ async fn mark_base_then_open_diff_asks_a_worker_shows_progress_then_the_cli_text
         *before,
         DiffSide {
             repo: repo("acme/app"),
-            tag: tag("v1"),
+            name: ManifestRef::Tag(tag("v1")),
             digest: digest_of(&app, "v1"),
+            platform: None,
         }
     );
     assert_eq!(
         *after,
         DiffSide {
             repo: repo("acme/app"),
-            tag: tag("v2"),
+            name: ManifestRef::Tag(tag("v2")),
             digest: digest_of(&app, "v2"),
+            platform: None,
         }
     );
     assert_eq!(app.top().kind(), ViewKind::Diff);
@@ -225,4 +227,38 @@ async fn a_failed_diff_says_why() {
     });
     assert!(screen(&app).contains("cannot diff the images: layer sha256:ab is truncated"));
     assert!(matches!(app.message(), Some(Message::Error(_))));
+}
+
+#[tokio::test]
+async fn on_the_platforms_view_b_and_equals_diff_two_platforms_of_a_tag() {
+    let (mut app, _) = demo_app(false);
+    let tree = tree("library/nginx", "latest").await;
+    let view = crate::tui::views::manifest::ManifestView::new(
+        0,
+        repo("library/nginx"),
+        "latest".into(),
+        tree.clone(),
+    );
+    app.stack.push(View::Manifest(view));
+    app.update(Action::First);
+    app.update(Action::MarkBase);
+    assert!(
+        matches!(app.message(), Some(Message::Info(m)) if m.contains("library/nginx:latest [linux/amd64]")),
+        "{:?}",
+        app.message()
+    );
+    app.update(Action::MoveDown);
+    let effects = app.update(Action::OpenDiff);
+    let [Effect::DiffImages { before, after, .. }] = effects.as_slice() else {
+        panic!("expected DiffImages, got {effects:?}")
+    };
+    assert_eq!(before.digest, tree.images[0].digest);
+    assert_eq!(after.digest, tree.images[1].digest);
+    assert_eq!(before.name, ManifestRef::Tag(tag("latest")));
+    assert_eq!(before.platform.as_deref(), Some("linux/amd64"));
+    assert_eq!(after.platform.as_deref(), Some("linux/arm64/v8"));
+    assert_eq!(
+        app.crumbs().last().unwrap(),
+        "diff latest [linux/amd64]..latest [linux/arm64/v8]"
+    );
 }
