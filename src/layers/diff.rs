@@ -6,8 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use super::Listing;
 use super::entry::{Entry, EntryKind};
-use super::merge::Merged;
+use super::merge::{Merged, merge};
+use crate::registry::image::PlatformImage;
 use crate::registry::{Descriptor, ImageConfig};
 
 /// A value that differs: what it was in the first image and in the second.
@@ -253,10 +255,53 @@ pub fn files_diff(a: &Merged, b: &Merged) -> Vec<FileDiff> {
     out
 }
 
+/// One side of a diff: the reference people gave and the platform image's digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImageRef {
+    pub reference: String,
+    pub digest: String,
+}
+
+/// Everything `regatta diff` and the TUI's diff view report about two images.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImageDiff {
+    pub before: ImageRef,
+    pub after: ImageRef,
+    /// Absent when either image has no readable config.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config: Option<ConfigDiff>,
+    pub layers: LayersDiff,
+    pub files: Vec<FileDiff>,
+}
+
+/// The diff of two platform images named `before.0` and `after.0`, from the listings of
+/// all their layers (bottom first). The CLI and the TUI both call this.
+pub fn image_diff(
+    before: (String, &PlatformImage, &[Listing]),
+    after: (String, &PlatformImage, &[Listing]),
+) -> ImageDiff {
+    let (ia, ib) = (before.1, after.1);
+    ImageDiff {
+        before: ImageRef {
+            reference: before.0,
+            digest: ia.digest.to_string(),
+        },
+        after: ImageRef {
+            reference: after.0,
+            digest: ib.digest.to_string(),
+        },
+        config: match (&ia.config, &ib.config) {
+            (Some(ca), Some(cb)) => Some(config_diff(ca, cb)),
+            _ => None,
+        },
+        layers: layers_diff(&ia.manifest.layers, &ib.manifest.layers),
+        files: files_diff(&merge(before.2), &merge(after.2)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::merge::merge;
     use crate::layers::merge::tests::{file, layer};
 
     #[test]

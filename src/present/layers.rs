@@ -1,6 +1,7 @@
 //! Layer listings as people read them, in the columns of `tar -tv` (mode, owner, size,
 //! date, path, link), for the CLI's `files` and the TUI's file tree alike.
 
+use crate::layers::diff::{Change as ValueChange, FileChange, ImageDiff};
 use crate::layers::tree::{Change, FileTree, Node, Shown, TreeOf};
 use crate::layers::{Entry, EntryKind, Listing, Whiteout};
 use crate::present::size;
@@ -295,6 +296,121 @@ pub fn reading_line(read: u64, total: u64, rate: u64) -> String {
         size(total),
         size(rate)
     )
+}
+
+fn opt<T: std::fmt::Debug>(v: &Option<T>) -> String {
+    match v {
+        Some(v) => format!("{v:?}"),
+        None => "(unset)".into(),
+    }
+}
+
+fn change_line<T: std::fmt::Debug>(name: &str, c: &ValueChange<Option<T>>) -> String {
+    format!("  {name}: {} -> {}", opt(&c.before), opt(&c.after))
+}
+
+/// `regatta diff` as people read it (the TUI's diff view shows the same lines): the two
+/// images, the config changes, the layers, then the files, largest first.
+pub fn diff_lines(r: &ImageDiff) -> Vec<String> {
+    let mut lines = vec![
+        format!("Before: {} ({})", r.before.reference, r.before.digest),
+        format!("After:  {} ({})", r.after.reference, r.after.digest),
+        String::new(),
+    ];
+    match &r.config {
+        None => lines.push("Config: not compared (an image has no readable config)".into()),
+        Some(c) if c.is_empty() => lines.push(format!(
+            "Config: the same ({} build steps in common)",
+            c.history_common
+        )),
+        Some(c) => {
+            lines.push("Config:".into());
+            for (k, v) in &c.env {
+                lines.push(change_line(&format!("env {k}"), v));
+            }
+            for (k, v) in &c.labels {
+                lines.push(change_line(&format!("label {k}"), v));
+            }
+            if let Some(v) = &c.entrypoint {
+                lines.push(change_line("entrypoint", v));
+            }
+            if let Some(v) = &c.cmd {
+                lines.push(change_line("cmd", v));
+            }
+            if let Some(v) = &c.user {
+                lines.push(change_line("user", v));
+            }
+            if let Some(v) = &c.working_dir {
+                lines.push(change_line("working dir", v));
+            }
+            for p in &c.ports_added {
+                lines.push(format!("  port + {p}"));
+            }
+            for p in &c.ports_removed {
+                lines.push(format!("  port - {p}"));
+            }
+            lines.push(format!("  history: {} steps in common", c.history_common));
+            for s in &c.history_only_before {
+                lines.push(format!("  history - {s}"));
+            }
+            for s in &c.history_only_after {
+                lines.push(format!("  history + {s}"));
+            }
+        }
+    }
+    let l = &r.layers;
+    lines.push(String::new());
+    lines.push(format!(
+        "Layers: {} shared ({}), {} only before ({}), {} only after ({})",
+        l.shared.len(),
+        size(l.shared_bytes),
+        l.only_before.len(),
+        size(l.only_before_bytes),
+        l.only_after.len(),
+        size(l.only_after_bytes)
+    ));
+    for (mark, list) in [
+        ("=", &l.shared),
+        ("-", &l.only_before),
+        ("+", &l.only_after),
+    ] {
+        for layer in list {
+            lines.push(format!(
+                "  {mark} {} {:>10}",
+                layer.digest,
+                size(layer.size)
+            ));
+        }
+    }
+    let count = |c: FileChange| r.files.iter().filter(|f| f.change == c).count();
+    let net: i64 = r
+        .files
+        .iter()
+        .fold(0i64, |a, f| a.saturating_add(f.size_delta));
+    lines.push(String::new());
+    lines.push(format!(
+        "Files: {} added, {} removed, {} changed, net {}{}",
+        count(FileChange::Added),
+        count(FileChange::Removed),
+        count(FileChange::Changed),
+        if net < 0 { "-" } else { "+" },
+        size(net.unsigned_abs())
+    ));
+    for f in &r.files {
+        let mark = match f.change {
+            FileChange::Added => '+',
+            FileChange::Removed => '-',
+            FileChange::Changed => '~',
+        };
+        let sign = if f.size_delta < 0 { "-" } else { "+" };
+        lines.push(format!(
+            "  {mark} {:>10} {sign}{:<10} {}",
+            size(f.size_before.max(f.size_after)),
+            size(f.size_delta.unsigned_abs()),
+            f.path
+        ));
+    }
+    lines
 }
 
 #[cfg(test)]

@@ -160,6 +160,10 @@ pub enum Action {
     OpenMerged,
     /// In a file tree: show all entries, only changed ones, or only large files.
     CycleShown,
+    /// Mark the selected tag as the base of a diff.
+    MarkBase,
+    /// Open the diff of the base (see `MarkBase`) and the selected tag.
+    OpenDiff,
 
     // Intents with a payload: typed filter text, the mouse, the terminal, the clock.
     FilterChar(char),
@@ -290,6 +294,19 @@ pub enum Action {
         req: ReqId,
         result: Result<Arc<crate::layers::tree::FileTree>, String>,
     },
+    /// Layers listed so far for a diff (as `FilesProgress`), of `total` bytes to read
+    /// (0 until both images are fetched).
+    DiffProgress {
+        req: ReqId,
+        read: u64,
+        total: u64,
+        rate: u64,
+    },
+    /// The diff of `Effect::DiffImages`, or one sentence saying what failed.
+    DiffBuilt {
+        req: ReqId,
+        result: Result<Arc<crate::layers::diff::ImageDiff>, String>,
+    },
     /// The work of a request stopped unexpectedly (it panicked).
     TaskFailed {
         req: ReqId,
@@ -343,6 +360,8 @@ impl Action {
             Action::RequestCopy => "request_copy",
             Action::OpenMerged => "open_merged",
             Action::CycleShown => "cycle_shown",
+            Action::MarkBase => "mark_base",
+            Action::OpenDiff => "open_diff",
             _ => return None,
         })
     }
@@ -372,6 +391,8 @@ impl Action {
                 | Action::CopyFinished { .. }
                 | Action::FilesProgress { .. }
                 | Action::FilesListed { .. }
+                | Action::DiffProgress { .. }
+                | Action::DiffBuilt { .. }
                 | Action::TaskFailed { .. }
         )
     }
@@ -400,8 +421,34 @@ impl Action {
             | Action::CopyFinished { req, .. }
             | Action::FilesProgress { req, .. }
             | Action::FilesListed { req, .. }
+            | Action::DiffProgress { req, .. }
+            | Action::DiffBuilt { req, .. }
             | Action::TaskFailed { req, .. } => Some(*req),
             _ => None,
+        }
+    }
+}
+
+/// One image of a diff: a tag (or a platform of one) of a repository, at the digest the view
+/// showed (so the diff is of what was on screen even if the tag moves meanwhile).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiffSide {
+    pub repo: RepoName,
+    /// What people called it: the tag, or a digest.
+    pub name: ManifestRef,
+    /// The manifest to compare: the tag's, or the platform's.
+    pub digest: crate::registry::Digest,
+    /// The platform chosen in the platforms view (`linux/arm64`); `None`: as `regatta diff`
+    /// chooses without `--platform`.
+    pub platform: Option<String>,
+}
+
+impl DiffSide {
+    /// `v1`, or `v1 [linux/arm64]`.
+    pub fn label(&self) -> String {
+        match &self.platform {
+            Some(p) => format!("{} [{p}]", self.name),
+            None => self.name.to_string(),
         }
     }
 }
@@ -493,6 +540,15 @@ pub enum Effect {
         layers: Vec<crate::registry::Descriptor>,
         of: crate::layers::tree::TreeOf,
     },
+    /// Diff two images of registry `entry` as `regatta diff` does: fetch both, list all
+    /// their layers (through the listing cache, reporting progress), compare. Aborting it
+    /// stops the downloads.
+    DiffImages {
+        req: ReqId,
+        entry: usize,
+        before: DiffSide,
+        after: DiffSide,
+    },
     /// Stop the work of these requests (their view was left or refreshed).
     Abort(Vec<ReqId>),
     /// Put this text on the clipboard (OSC 52).
@@ -562,6 +618,15 @@ impl Effect {
             Effect::ListFiles {
                 req, repo, layers, ..
             } => format!("list files {req} {repo}: {} layers", layers.len()),
+            Effect::DiffImages {
+                req, before, after, ..
+            } => format!(
+                "diff {req} {}:{} {}:{}",
+                before.repo,
+                before.label(),
+                after.repo,
+                after.label()
+            ),
             Effect::Abort(reqs) => format!("abort {reqs:?}"),
             Effect::Copy(text) => format!("copy {} bytes", text.len()),
             Effect::ReadStorage { req, .. } => format!("read storage {req}"),
@@ -594,7 +659,8 @@ impl Effect {
             | Effect::ReadVulnerabilityReports { req, .. }
             | Effect::PlanCopy { req, .. }
             | Effect::ApplyCopy { req, .. }
-            | Effect::ListFiles { req, .. } => Some(*req),
+            | Effect::ListFiles { req, .. }
+            | Effect::DiffImages { req, .. } => Some(*req),
             Effect::Abort(_)
             | Effect::Copy(_)
             | Effect::CancelApply(_)

@@ -33,6 +33,7 @@ pub enum ViewKind {
     Audit,
     Referrers,
     Files,
+    Diff,
 }
 
 /// What keys mean right now: browsing, typing a filter, reading the help, answering a
@@ -201,12 +202,12 @@ use ViewKind::*;
 const LISTS: Scope = Scope::Only(&[Registries, Repos, Tags, Manifest, Layers, Deleted, Files]);
 const MOVABLE: Scope = Scope::Only(&[
     Registries, Repos, Tags, Manifest, Layers, Config, Storage, Deleted, Cleanup, Audit, Referrers,
-    Files,
+    Files, Diff,
 ]);
 const SORTABLE: Scope = Scope::Only(&[Repos, Tags, Manifest, Layers]);
 const BELOW_ROOT: Scope = Scope::Only(&[
     Repos, Tags, Pending, Manifest, Layers, Config, Storage, Deleted, Cleanup, Audit, Referrers,
-    Files,
+    Files, Diff,
 ]);
 const OPENABLE: Scope = Scope::Only(&[
     Registries, Repos, Tags, Manifest, Layers, Storage, Audit, Referrers,
@@ -299,6 +300,10 @@ pub static BINDINGS: &[Binding] = &[
         "copy tags to another registry or a directory (plan first)"),
     bind(Action::OpenMerged, &[k('m')], Normal, Scope::Only(&[Layers]), Some("merged"),
         "the merged filesystem: what a container sees, by layer"),
+    bind(Action::MarkBase, &[k('b')], Normal, Scope::Only(&[Tags, Manifest]), Some("base"),
+        "mark the selected tag or platform as the base of a diff"),
+    bind(Action::OpenDiff, &[k('=')], Normal, Scope::Only(&[Tags, Manifest]), Some("diff"),
+        "diff the base with the selected tag or platform: config, layers, files"),
     bind(Action::ToggleFold, &[code(KeyCode::Enter), k(' ')],
         Normal, Scope::Only(&[Files]), Some("fold"), "fold or open the selected directory"),
     bind(Action::SortNext, &[k('s')], Normal, Scope::Only(&[Files]), Some("sort"),

@@ -9,6 +9,7 @@ pub mod action;
 pub mod app;
 pub mod columns;
 pub mod copying;
+pub mod diffing;
 pub mod documents;
 pub mod draw;
 #[cfg(any(test, feature = "test-support"))]

@@ -175,6 +175,20 @@ impl Workers {
                     Box::pin(run_list_files(source, req, layers, of, tx.clone())),
                 )
             }
+            Effect::DiffImages {
+                req,
+                entry,
+                before,
+                after,
+            } => {
+                let sides = source(entry).map(|s| {
+                    let layers =
+                        |side: &super::action::DiffSide| resources.layer_source(entry, &side.repo);
+                    (s, layers(&before), layers(&after))
+                });
+                let work = super::diffing::run(sides, req, before, after, tx.clone());
+                (req, Box::pin(work))
+            }
             Effect::Audit { req, entry, job } => {
                 let Some(source) = source(entry) else { return };
                 (req, Box::pin(run_audit(source, req, job, tx.clone())))
@@ -472,6 +486,32 @@ async fn run_list_files(
         });
         return;
     };
+    let listed = list_reporting(&source, &layers, |read, rate| {
+        let _ = tx.send(Action::FilesProgress { req, read, rate });
+    })
+    .await;
+    let result = match listed {
+        Ok(listings) => tokio::task::spawn_blocking(move || match of {
+            TreeOf::Layer(i) => FileTree::of_layer(&listings, i),
+            TreeOf::Merged => FileTree::merged(&listings),
+        })
+        .await
+        .map(Arc::new)
+        .map_err(|e| format!("internal error while building the file tree: {e}")),
+        Err(e) => Err(e),
+    };
+    let _ = tx.send(Action::FilesListed { req, result });
+}
+
+/// Lists `layers` in order (from the cache when it has them), calling `report(read, rate)`
+/// every 100 ms with the bytes read or found in the cache. Aborting the future drops the
+/// listing, which stops the download (see [`crate::layers::fetch`]). The file tree and the
+/// diff read layers through this one path.
+pub(super) async fn list_reporting(
+    source: &LayerSource,
+    layers: &[Descriptor],
+    report: impl Fn(u64, u64),
+) -> Result<Vec<crate::layers::Listing>, String> {
     let options = ListOptions {
         cache: ListingCache::default_location(),
         ..ListOptions::default()
@@ -480,7 +520,7 @@ async fn run_list_files(
     let started = std::time::Instant::now();
     let list = async {
         let mut listings = Vec::with_capacity(layers.len());
-        for layer in &layers {
+        for layer in layers {
             let (listing, origin) = source
                 .list(layer, &options)
                 .await
@@ -494,29 +534,17 @@ async fn run_list_files(
     };
     tokio::pin!(list);
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
-    let listed = loop {
+    loop {
         tokio::select! {
-            done = &mut list => break done,
+            done = &mut list => return done,
             _ = tick.tick() => {
                 let raw = options.progress.load(Ordering::Relaxed);
                 let seconds = started.elapsed().as_secs_f64();
                 let rate = if seconds > 0.0 { (raw as f64 / seconds) as u64 } else { 0 };
-                let read = raw.saturating_add(cached.load(Ordering::Relaxed));
-                let _ = tx.send(Action::FilesProgress { req, read, rate });
+                report(raw.saturating_add(cached.load(Ordering::Relaxed)), rate);
             }
         }
-    };
-    let result = match listed {
-        Ok(listings) => tokio::task::spawn_blocking(move || match of {
-            TreeOf::Layer(i) => FileTree::of_layer(&listings, i),
-            TreeOf::Merged => FileTree::merged(&listings),
-        })
-        .await
-        .map(Arc::new)
-        .map_err(|e| format!("internal error while building the file tree: {e}")),
-        Err(e) => Err(e),
-    };
-    let _ = tx.send(Action::FilesListed { req, result });
+    }
 }
 
 fn panic_text(panic: Box<dyn std::any::Any + Send>) -> String {

@@ -61,6 +61,8 @@ impl App {
             Action::ToggleFold => self.toggle_fold(),
             Action::SwitchMode => self.switch_storage_focus(),
             Action::OpenMerged => return self.open_files(true),
+            Action::MarkBase => self.mark_base(),
+            Action::OpenDiff => return self.open_diff(),
             Action::Click {
                 column,
                 row,
@@ -99,6 +101,7 @@ impl App {
         let last = self.stack.len() - 1;
         match &mut self.stack[last] {
             View::Config(v) => v.scroll_by(delta, page),
+            View::Diff(v) => v.scroll_by(delta, page),
             View::Storage(v) => v.move_by(delta, page),
             View::Audit(v) => v.table.move_by(delta, page),
             view => {
@@ -231,6 +234,7 @@ impl App {
             View::Layers(_) => self.open_files(false),
             View::Pending(_)
             | View::Files(_)
+            | View::Diff(_)
             | View::Config(_)
             | View::Deleted(_)
             | View::Cleanup(_) => Vec::new(),
@@ -333,7 +337,8 @@ impl App {
             | View::Layers(_)
             | View::Config(_)
             | View::Cleanup(_)
-            | View::Files(_) => {
+            | View::Files(_)
+            | View::Diff(_) => {
                 self.info("nothing to refresh: content addressed by digest does not change");
                 return effects;
             }
@@ -435,7 +440,11 @@ impl App {
                 let repo = RepoName::parse(&b.repository).ok()?;
                 Some((v.entry, repo, format!("@{}", b.digest)))
             }),
-            View::Registries(_) | View::Cleanup(_) | View::Audit(_) | View::Files(_) => None,
+            View::Registries(_)
+            | View::Cleanup(_)
+            | View::Audit(_)
+            | View::Files(_)
+            | View::Diff(_) => None,
         };
         let Some((entry, repo, suffix)) = target else {
             return Vec::new();

@@ -4,6 +4,7 @@
 mod audit;
 mod copy;
 mod delete;
+mod diff;
 mod files;
 mod grants;
 mod intents;
@@ -114,6 +115,8 @@ pub struct App {
     probes: bool,
     /// Grant requests in flight: which registry and repository each asks about.
     grant_reqs: HashMap<ReqId, (usize, crate::registry::RepoName)>,
+    /// The base of the next diff (`b` on a tag): its registry and the tag as listed.
+    diff_base: Option<(usize, super::action::DiffSide)>,
 }
 
 impl App {
@@ -172,6 +175,7 @@ impl App {
             open_first,
             probes: false,
             grant_reqs: HashMap::new(),
+            diff_base: None,
         };
         app.settle();
         app

@@ -62,6 +62,10 @@ impl App {
             }
             Action::FilesProgress { read, rate, .. } => self.on_files_progress(owner, read, rate),
             Action::FilesListed { result, .. } => self.on_files_listed(owner, req, result),
+            Action::DiffProgress {
+                read, total, rate, ..
+            } => self.on_diff_progress(owner, read, total, rate),
+            Action::DiffBuilt { result, .. } => self.on_diff_built(owner, req, result),
             Action::BackupsListed { backups, .. } => {
                 if let crate::tui::views::View::Deleted(v) = &mut self.stack[owner] {
                     v.loads.retain(|r| *r != req);
@@ -159,6 +163,7 @@ impl App {
             View::Audit(v) => v.failed = Some(error.clone()),
             View::Referrers(v) => v.failed = Some(error.clone()),
             View::Files(v) => v.failed = Some(error.clone()),
+            View::Diff(v) => v.failed = Some(error.clone()),
             View::Manifest(_)
             | View::Layers(_)
             | View::Config(_)

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod cleanup;
 pub mod config;
 pub mod deleted;
+pub mod diff;
 pub mod files;
 pub mod layers;
 pub mod manifest;
@@ -33,7 +34,7 @@ pub use screen::Screen;
 /// Rows of data a view of `kind` shows in `body` (lists lose one to the header).
 pub fn page_size(kind: ViewKind, body: Rect) -> usize {
     match kind {
-        ViewKind::Config => usize::from(body.height),
+        ViewKind::Config | ViewKind::Diff => usize::from(body.height),
         // Two lines of totals, then the chart inside its border.
         ViewKind::Storage => usize::from(body.height.saturating_sub(4)),
         // The plan inside its border.
@@ -85,6 +86,7 @@ pub enum View {
     Audit(audit::AuditView),
     Referrers(referrers::ReferrersView),
     Files(files::FilesView),
+    Diff(diff::DiffView),
 }
 
 impl View {
@@ -104,6 +106,7 @@ impl View {
             View::Audit(v) => v,
             View::Referrers(v) => v,
             View::Files(v) => v,
+            View::Diff(v) => v,
         }
     }
 
@@ -122,6 +125,7 @@ impl View {
             View::Audit(v) => v,
             View::Referrers(v) => v,
             View::Files(v) => v,
+            View::Diff(v) => v,
         }
     }
 

@@ -11,6 +11,7 @@ use super::audit::AuditView;
 use super::cleanup::CleanupView;
 use super::config::ConfigView;
 use super::deleted::DeletedView;
+use super::diff::DiffView;
 use super::files::FilesView;
 use super::layers::LayersView;
 use super::manifest::ManifestView;
@@ -370,4 +371,24 @@ impl Screen for FilesView {
         FilesView::detail(self)
     }
     draws!(FilesView);
+}
+
+impl Screen for DiffView {
+    fn kind(&self) -> ViewKind {
+        ViewKind::Diff
+    }
+    fn entry(&self) -> Option<usize> {
+        Some(self.entry)
+    }
+    fn crumbs(&self, _: &[EntryState]) -> Vec<String> {
+        vec![format!("diff {}", self.crumb)]
+    }
+    loads!();
+    fn is_loading(&self) -> bool {
+        DiffView::is_loading(self)
+    }
+    fn progress(&self) -> Option<String> {
+        DiffView::progress(self)
+    }
+    draws!(DiffView);
 }

@@ -12,9 +12,9 @@ use crate::tui::views::files::FilesView;
 use crate::tui::views::layers::LayersView;
 
 /// A layer as (path, content); `None` is a directory.
-type Spec = Vec<(&'static str, Option<Vec<u8>>)>;
+pub(super) type Spec = Vec<(&'static str, Option<Vec<u8>>)>;
 
-fn lower() -> Spec {
+pub(super) fn lower() -> Spec {
     vec![
         ("etc/", None),
         ("etc/motd", Some(b"welcome\n".to_vec())),
@@ -27,7 +27,7 @@ fn lower() -> Spec {
     ]
 }
 
-fn upper() -> Spec {
+pub(super) fn upper() -> Spec {
     vec![
         ("etc/.wh.motd", Some(Vec::new())),
         ("etc/passwd", Some(vec![b'q'; 120])),
@@ -40,7 +40,7 @@ fn upper() -> Spec {
 }
 
 /// The spec as a GNU tar, gzip'd, listed by regatta's own reader.
-fn listed(spec: &Spec) -> Listing {
+pub(super) fn listed(spec: &Spec) -> Listing {
     let mut b = tar::Builder::new(Vec::new());
     for (path, content) in spec {
         let mut h = tar::Header::new_gnu();

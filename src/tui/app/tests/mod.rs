@@ -18,6 +18,7 @@ use crate::tui::memory::shared;
 mod audit;
 mod copy;
 mod delete;
+mod diff;
 mod files;
 mod grants;
 mod loading;

@@ -1,0 +1,127 @@
+//! The diff of two images: the base a key marked on the tag list, and the tag selected when
+//! the diff was opened. The page is the text of `regatta diff` (written once, in
+//! [`crate::present::layers::diff_lines`]): config changes, layers shared or only in one
+//! with their bytes, then the files added, removed or changed, largest first. Scrollable;
+//! only the lines on screen are drawn.
+//!
+//! A worker fetches both images and lists their layers (through the listing cache); until
+//! it is done the view shows the bytes read of how many. Leaving the view aborts it.
+
+use std::sync::Arc;
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::Ctx;
+use crate::layers::diff::ImageDiff;
+use crate::present::layers::{diff_lines, reading_line};
+use crate::sanitize::sanitize;
+use crate::tui::action::ReqId;
+
+#[derive(Debug)]
+pub struct DiffView {
+    pub entry: usize,
+    /// `base..tag`, for the breadcrumbs.
+    pub crumb: String,
+    pub loads: Vec<ReqId>,
+    /// Bytes of the layers of both images (0 until they are fetched), bytes read (or found
+    /// in the cache), bytes per second.
+    pub total: u64,
+    pub read: u64,
+    pub rate: u64,
+    pub failed: Option<String>,
+    pub diff: Option<Arc<ImageDiff>>,
+    /// The page, once the diff is in.
+    pub lines: Vec<String>,
+    pub scroll: usize,
+}
+
+impl DiffView {
+    pub fn new(entry: usize, crumb: String) -> Self {
+        Self {
+            entry,
+            crumb,
+            loads: Vec::new(),
+            total: 0,
+            read: 0,
+            rate: 0,
+            failed: None,
+            diff: None,
+            lines: Vec::new(),
+            scroll: 0,
+        }
+    }
+
+    pub fn is_loading(&self) -> bool {
+        !self.loads.is_empty()
+    }
+
+    pub fn set_diff(&mut self, diff: Arc<ImageDiff>) {
+        self.lines = diff_lines(&diff);
+        self.diff = Some(diff);
+        self.scroll = 0;
+    }
+
+    pub fn scroll_by(&mut self, delta: i64, height: usize) {
+        let max = self.lines.len().saturating_sub(height.max(1));
+        let target = (self.scroll as i64).saturating_add(delta).max(0) as usize;
+        self.scroll = target.min(max);
+    }
+
+    /// The top bar: the position in the page.
+    pub fn progress(&self) -> Option<String> {
+        self.diff.as_ref()?;
+        Some(format!(
+            "line {}/{}",
+            (self.scroll + 1).min(self.lines.len()),
+            self.lines.len()
+        ))
+    }
+
+    pub fn render(&self, f: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
+        let theme = ctx.theme;
+        if self.diff.is_none() {
+            let text = match &self.failed {
+                Some(why) => Line::styled(
+                    format!("cannot diff the images: {}", sanitize(why)),
+                    theme.error(),
+                ),
+                None if self.total == 0 => {
+                    Line::from(format!("{} fetching both images", ctx.spinner))
+                }
+                None => Line::from(format!(
+                    "{} listing the layers of both images: {}",
+                    ctx.spinner,
+                    reading_line(self.read, self.total, self.rate)
+                )),
+            };
+            f.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), area);
+            return;
+        }
+        let height = usize::from(area.height);
+        let scroll = self
+            .scroll
+            .min(self.lines.len().saturating_sub(height.max(1)));
+        // Paths and config values come from the images: sanitized before they are drawn.
+        let lines: Vec<Line> = self
+            .lines
+            .iter()
+            .skip(scroll)
+            .take(height)
+            .map(|l| {
+                let text = sanitize(l).into_owned();
+                let style = match l.trim_start().chars().next() {
+                    _ if !l.starts_with(' ') && !l.is_empty() => theme.header(),
+                    Some('+') => theme.ok(),
+                    Some('-') => theme.error(),
+                    Some('~') => theme.warning(),
+                    _ => ratatui::style::Style::default(),
+                };
+                Line::styled(format!(" {text}"), style)
+            })
+            .collect();
+        f.render_widget(Paragraph::new(lines), area);
+    }
+}

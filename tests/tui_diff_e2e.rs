@@ -1,0 +1,165 @@
+//! The TUI's diff in a real terminal against a real registry: two images that share a base
+//! layer made by GNU tar over files written here; v1 adds a log file, v2 rewrites a binary
+//! and adds a plugin (GNU tar again) and whites out a file (the project's fixture writer).
+//! `b` on v1 and `=` on v2 show the diff: the files added, removed and changed are the ones
+//! the test works out from its own tarballs, and the counts are those `regatta diff --json`
+//! prints for the same two images.
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use support::cli::Sandbox;
+use support::layers::{Blob, OCI_GZIP, bytes, gnu_tar, gzip, layer, merged_naively, push_image};
+use support::registry::TestRegistry;
+use support::tmux::Pane;
+
+/// Writes `files` (path, seed, length) under a new directory and tars `app` with GNU tar.
+fn tarred(files: &[(&str, u8, usize)]) -> Blob {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (path, seed, len) in files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+        std::fs::write(&path, bytes(*seed, *len)).expect("write");
+    }
+    Blob {
+        media_type: OCI_GZIP,
+        bytes: gnu_tar(dir.path(), &["-cz", "app"]),
+    }
+}
+
+/// The screen line of the diff naming `path` (file lines end with it).
+fn line_of<'a>(screen: &'a str, path: &str) -> Option<&'a str> {
+    screen
+        .lines()
+        .find(|l| l.trim_end().ends_with(&format!(" {path}")))
+}
+
+#[test]
+fn the_diff_of_two_tags_on_a_real_registry() {
+    let registry = TestRegistry::start();
+    let base = tarred(&[
+        ("app/bin/tool", 1, 20_000),
+        ("app/etc/motd", 2, 8),
+        ("app/share/README", 3, 1_500),
+    ]);
+    let only_v1 = tarred(&[("app/var/old.log", 4, 700)]);
+    let changes = tarred(&[
+        ("app/bin/tool", 5, 26_000),
+        ("app/plugins/extra.so", 6, 3_000),
+    ]);
+    let whiteout = Blob {
+        media_type: OCI_GZIP,
+        bytes: gzip(&layer(&[("app/etc/.wh.motd", Some(Vec::new()))])),
+    };
+    let v1 = vec![base.clone(), only_v1.clone()];
+    let v2 = vec![base.clone(), changes.clone(), whiteout.clone()];
+    let client = registry.client();
+    support::block_on(push_image(&client, "diff/demo", "v1", &v1));
+    support::block_on(push_image(&client, "diff/demo", "v2", &v2));
+
+    // The truth, from the tarballs: the merged filesystems worked out naively, compared
+    // by path and size (every changed file here changes its size).
+    let before = merged_naively(&v1.iter().map(Blob::tar).collect::<Vec<_>>());
+    let after = merged_naively(&v2.iter().map(Blob::tar).collect::<Vec<_>>());
+    let paths = |m: &std::collections::BTreeMap<String, (usize, u64, bool)>| {
+        m.keys().cloned().collect::<BTreeSet<_>>()
+    };
+    let added: BTreeSet<String> = paths(&after).difference(&paths(&before)).cloned().collect();
+    let removed: BTreeSet<String> = paths(&before).difference(&paths(&after)).cloned().collect();
+    let changed: BTreeSet<String> = paths(&before)
+        .intersection(&paths(&after))
+        .filter(|p| before[*p].1 != after[*p].1)
+        .cloned()
+        .collect();
+    assert!(added.contains("app/plugins/extra.so"), "{added:?}");
+    assert!(removed.contains("app/etc/motd") && removed.contains("app/var/old.log"));
+    assert_eq!(changed, BTreeSet::from(["app/bin/tool".to_string()]));
+
+    // What `regatta diff --json` says of the same two images.
+    let sandbox = Sandbox::new();
+    let r1 = format!("{}/diff/demo:v1", registry.addr());
+    let r2 = format!("{}/diff/demo:v2", registry.addr());
+    let run = sandbox.run(&["diff", &r1, &r2, "--json"]);
+    run.ok();
+    let d = run.json();
+    let of = |kind: &str| -> BTreeSet<String> {
+        d["files"]
+            .as_array()
+            .expect("files")
+            .iter()
+            .filter(|f| f["change"] == kind)
+            .map(|f| f["path"].as_str().expect("path").to_string())
+            .collect()
+    };
+    assert_eq!(of("added"), added);
+    assert_eq!(of("removed"), removed);
+    assert_eq!(of("changed"), changed);
+
+    // The TUI: b on v1 (the list is sorted by name), = on v2.
+    let addr = registry.addr();
+    let pane = Pane::start_sized("diff", &[&addr], 120, 50);
+    pane.wait_for_text("diff/demo");
+    pane.keys(&["Enter"]);
+    pane.wait_for_text("v2");
+    pane.keys(&["b"]);
+    pane.wait_for_text("diff base: diff/demo:v1");
+    pane.keys(&["j", "="]);
+    let files_line = format!(
+        "Files: {} added, {} removed, {} changed",
+        added.len(),
+        removed.len(),
+        changed.len()
+    );
+    // The whole page, not a screen caught half drawn: the last file line is there too.
+    let last = d["files"]
+        .as_array()
+        .expect("present")
+        .last()
+        .expect("present")["path"]
+        .as_str()
+        .expect("present")
+        .to_string();
+    let screen = pane.wait_for("the diff's file lines", |s| {
+        s.contains(&files_line) && line_of(s, &last).is_some()
+    });
+    assert!(screen.contains("diff v1..v2"), "{screen}");
+    for (set, mark) in [(&added, '+'), (&removed, '-'), (&changed, '~')] {
+        for path in set {
+            let row = line_of(&screen, path).unwrap_or_else(|| panic!("no {path}:\n{screen}"));
+            assert!(row.trim_start().starts_with(mark), "{path} {mark}: {row:?}");
+        }
+    }
+    // The layers: one shared, one only in v1, two only in v2, with their bytes as the
+    // CLI counts them.
+    let layers = &d["layers"];
+    assert_eq!(layers["shared"][0]["digest"], base.digest().to_string());
+    let layers_line = format!(
+        "Layers: 1 shared ({}), 1 only before ({}), 2 only after ({})",
+        regatta::present::size(layers["shared_bytes"].as_u64().expect("present")),
+        regatta::present::size(layers["only_before_bytes"].as_u64().expect("present")),
+        regatta::present::size(layers["only_after_bytes"].as_u64().expect("present")),
+    );
+    assert!(screen.contains(&layers_line), "{layers_line}\n{screen}");
+    assert_eq!(
+        layers["only_after_bytes"].as_u64().expect("present"),
+        (changes.bytes.len() + whiteout.bytes.len()) as u64
+    );
+    // The size delta of the rewritten binary, as the CLI computes it.
+    let tool = d["files"]
+        .as_array()
+        .expect("present")
+        .iter()
+        .find(|f| f["path"] == "app/bin/tool")
+        .expect("present");
+    assert_eq!(tool["size_delta"], 6_000);
+    let row = line_of(&screen, "app/bin/tool").expect("present");
+    assert!(
+        row.contains(&format!("+{}", regatta::present::size(6_000))),
+        "{row}"
+    );
+
+    // Leaving the diff goes back to the tags.
+    pane.keys(&["Escape"]);
+    pane.wait_for_no_text("Files: ");
+}
