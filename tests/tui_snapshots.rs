@@ -146,7 +146,7 @@ async fn every_view() {
     assert_footer(
         &mut app,
         "j/k move  enter open  esc back  / filter  s sort  y copy  r refresh  space mark  \
-         d delete  u storage  C cleanup  A audit  D deleted  a attached  R referrers  c copy to  ? help  \
+         d delete  u storage  C cleanup  A audit  D deleted  a attached  R referrers  c copy to  b base  = diff  ? help  \
          q quit",
     );
 
@@ -178,7 +178,7 @@ async fn every_view() {
     assert!(lines(&manifest)[0].ends_with("library/nginx › latest"));
     assert_footer(
         &mut app,
-        "j/k move  enter open  esc back  / filter  s sort  c config  y copy  R referrers  ? help  \
+        "j/k move  enter open  esc back  / filter  s sort  c config  y copy  R referrers  b base  = diff  ? help  \
          q quit",
     );
 
