@@ -129,6 +129,10 @@ pub struct RegistryConfig {
     /// instead of one request per blob, for registries behind proxies that cap a request's
     /// body (`regatta cp`, `import`).
     pub upload_chunk_size: Option<ByteSize>,
+    /// A repository of this registry that holds signatures and other referrers of images in
+    /// other repositories (where cosign's `COSIGN_REPOSITORY` puts them): `regatta referrers`
+    /// looks there too, as with `--also-in`.
+    pub referrers_repository: Option<String>,
 }
 
 /// A number of bytes in the config: an integer, or a string with a unit (`"50MB"`,
@@ -197,6 +201,7 @@ impl fmt::Debug for RegistryConfig {
             .field("storage", &self.storage)
             .field("upload_chunk_size", &self.upload_chunk_size)
             .field("backup_blobs", &self.backup_blobs)
+            .field("referrers_repository", &self.referrers_repository)
             .finish()
     }
 }
@@ -328,6 +333,11 @@ impl Config {
                         .into(),
                 ));
             }
+            if let Some(repo) = &registry.referrers_repository
+                && let Err(e) = crate::registry::RepoName::parse(repo)
+            {
+                return Err(fail(&table, "referrers_repository", e.to_string()));
+            }
             if let Err((key, message)) = namespace_of(registry) {
                 return Err(fail(&table, key, message));
             }
@@ -437,6 +447,12 @@ impl Config {
 
     /// Whether deletions on `target` keep the blobs they free in their backups: the
     /// registry's `backup_blobs`, else `[defaults] backup_blobs`, else no.
+    /// The configured registry's `referrers_repository`, if any.
+    pub fn referrers_repository(&self, target: &str) -> Option<&str> {
+        self.find_registry(target)
+            .and_then(|(_, r)| r.referrers_repository.as_deref())
+    }
+
     pub fn backup_blobs(&self, target: &str) -> bool {
         self.find_registry(target)
             .and_then(|(_, r)| r.backup_blobs)
@@ -644,6 +660,18 @@ repositories = ["library/nginx"]
         assert_eq!(opts.concurrency, 4);
         assert!(matches!(opts.credentials, CredentialSource::Command { .. }));
         assert_eq!(c.find_registry("127.0.0.1:5000").unwrap().0, "local");
+    }
+
+    #[test]
+    fn referrers_repository_is_a_repository_name() {
+        let c = parse("[registries.a]\nurl = \"a:5000\"\nreferrers_repository = \"team/sigs\"\n")
+            .unwrap();
+        assert_eq!(c.referrers_repository("a"), Some("team/sigs"));
+        assert_eq!(c.referrers_repository("a:5000"), Some("team/sigs"));
+        assert_eq!(c.referrers_repository("b:5000"), None);
+        let e = parse("[registries.a]\nurl = \"a:5000\"\nreferrers_repository = \"Not A Repo\"\n")
+            .unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("registries.a.referrers_repository"));
     }
 
     #[test]

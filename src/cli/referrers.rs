@@ -35,10 +35,17 @@ pub async fn run(
     json: bool,
 ) -> anyhow::Result<()> {
     let (target, repo, reference) = target::resolve_reference(input, &ctx.config, &ctx.overrides)?;
-    let others = other_repositories
+    let mut others = other_repositories
         .iter()
         .map(|r| RepoName::parse(r))
         .collect::<Result<Vec<_>, _>>()?;
+    // The registry's configured home of referrers (cosign's COSIGN_REPOSITORY), as --also-in.
+    if let Some(configured) = ctx.config.referrers_repository(&target.name()) {
+        let configured = RepoName::parse(configured)?;
+        if configured != repo && !others.contains(&configured) {
+            others.push(configured);
+        }
+    }
     ctx.warn_for(&target);
     let source = target.open()?;
     // By digest too: a digest the repository does not hold is an error, not "no referrers".

@@ -475,6 +475,15 @@ fn another_repository_orphans_and_the_library_api() {
     let want = format!("cosign signature  sigs@{}", w.cross_repo_sig.digest);
     assert!(run.ok().stdout.contains(&want), "{}", run.describe());
     assert!(run.stdout.contains("7 referrers"), "{}", run.describe());
+    // So does the registry's `referrers_repository` in the config, without the flag.
+    let sandbox = support::cli::Sandbox::new();
+    sandbox.write_default_config(&format!(
+        "[registries.here]\nurl = \"{}\"\nreferrers_repository = \"sigs\"\n",
+        w.registry.addr()
+    ));
+    let run = sandbox.run(&["referrers", "here/app:v1"]);
+    assert!(run.ok().stdout.contains(&want), "{}", run.describe());
+    assert!(run.stdout.contains("7 referrers"), "{}", run.describe());
     // Independent check that the orphan's subject really is gone from storage.
     let revision = w
         .registry
