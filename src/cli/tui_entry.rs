@@ -62,7 +62,16 @@ pub async fn run(ctx: &Context, input: Option<&str>) -> anyhow::Result<()> {
         .filter(|e| ctx.config.backup_blobs(&e.name))
         .map(|e| e.name.clone())
         .collect();
+    // Checked when the config was read: a valid repository name.
+    let referrers_repositories = entries
+        .iter()
+        .filter_map(|e| {
+            let repo = ctx.config.referrers_repository(&e.name)?;
+            Some((e.name.clone(), crate::registry::RepoName::parse(repo).ok()?))
+        })
+        .collect();
     let options = tui::RunOptions {
+        referrers_repositories,
         policies: ctx.config.policies.clone(),
         gc_commands,
         storages,

@@ -522,6 +522,9 @@ pub enum Effect {
         repo: RepoName,
         subject: crate::registry::Digest,
         tags: Option<Arc<Vec<(crate::registry::Tag, crate::registry::Digest)>>>,
+        /// Other repositories that hold referrers of images here (the registry's
+        /// `referrers_repository`).
+        also_in: Vec<RepoName>,
     },
     /// Read the vulnerability reports `reports` (attestation manifests of `repo`): their
     /// statements' blobs, through the documents the scan read, within the size cap.

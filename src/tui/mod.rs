@@ -82,6 +82,8 @@ pub struct RunOptions {
     /// The registries (by entry name) whose deletions keep the blobs they free
     /// (`backup_blobs`).
     pub backup_blobs: BTreeSet<String>,
+    /// Each registry's `referrers_repository` (by entry name), searched by the referrers view.
+    pub referrers_repositories: BTreeMap<String, crate::registry::RepoName>,
 }
 
 impl Default for RunOptions {
@@ -94,6 +96,7 @@ impl Default for RunOptions {
             gc_commands: BTreeMap::new(),
             storages: BTreeMap::new(),
             backup_blobs: BTreeSet::new(),
+            referrers_repositories: BTreeMap::new(),
         }
     }
 }
@@ -131,6 +134,7 @@ pub async fn run_with(
     .with_audit(options.audit)
     .with_gc_commands(options.gc_commands)
     .with_backup_blobs(options.backup_blobs)
+    .with_referrers_repositories(options.referrers_repositories)
     .with_storage_locations(options.storages);
     let (tx, mut results) = mpsc::unbounded_channel();
     let mut workers = Workers::new(tx);

@@ -146,8 +146,12 @@ pub async fn find_referrers(
     repo: &RepoName,
     subject: &Digest,
     tags: Option<&[(Tag, Digest)]>,
+    also_in: &[RepoName],
 ) -> Result<ReferrersFound, RegistryError> {
-    let options = DiscoveryOptions::default();
+    let options = DiscoveryOptions {
+        other_repositories: also_in.to_vec(),
+        ..DiscoveryOptions::default()
+    };
     let found = match tags {
         Some(tags) => {
             let names: Vec<Tag> = tags.iter().map(|(t, _)| t.clone()).collect();
@@ -180,7 +184,7 @@ mod tests {
             .unwrap()
             .digest;
         // The CLI's way: no scan, discovery lists and reads everything itself.
-        let cli = find_referrers(documents.clone(), &repo, &v1, None)
+        let cli = find_referrers(documents.clone(), &repo, &v1, None, &[])
             .await
             .unwrap();
         assert_eq!(cli.tree.count, 3, "{:#?}", cli.tree);
@@ -210,7 +214,7 @@ mod tests {
             tags.push((tag, head.digest));
         }
         let before = source.fetches();
-        let tui = find_referrers(documents, &repo, &v1, Some(&tags))
+        let tui = find_referrers(documents, &repo, &v1, Some(&tags), &[])
             .await
             .unwrap();
         assert_eq!(tui.tree, cli.tree);

@@ -235,15 +235,17 @@ impl Workers {
                 repo,
                 subject,
                 tags,
+                also_in,
             } => {
                 let Some(source) = source(entry) else { return };
                 let tx = tx.clone();
                 let work = async move {
                     let tags = tags.as_deref().map(Vec::as_slice);
-                    let result =
-                        crate::tui::referrers::find_referrers(source, &repo, &subject, tags)
-                            .await
-                            .map(Arc::new);
+                    let result = crate::tui::referrers::find_referrers(
+                        source, &repo, &subject, tags, &also_in,
+                    )
+                    .await
+                    .map(Arc::new);
                     let _ = tx.send(Action::ReferrersFound { req, result });
                 };
                 (req, Box::pin(work))

@@ -36,6 +36,7 @@ use super::widgets::confirm::ConfirmDialog;
 use super::widgets::spinner::Spinner;
 use crate::audit::AuditSettings;
 use crate::cleanup::policy::PolicySpec;
+use crate::registry::RepoName;
 use crate::registry::{Client, Source};
 
 /// A line for the user under the list: what just happened, or what went wrong. It never
@@ -96,6 +97,8 @@ pub struct App {
     gc_commands: BTreeMap<String, String>,
     /// The entries whose deletions keep the blobs they free (`backup_blobs`).
     backup_blobs: BTreeSet<String>,
+    /// Each entry's `referrers_repository` (by entry name), searched by the referrers view.
+    referrers_repositories: BTreeMap<String, RepoName>,
     /// A tick arrived in the batch being applied: numbers held back during a scan may be
     /// recomputed.
     ticked: bool,
@@ -161,6 +164,7 @@ impl App {
             audit: Arc::new(AuditSettings::default()),
             gc_commands: BTreeMap::new(),
             backup_blobs: BTreeSet::new(),
+            referrers_repositories: BTreeMap::new(),
             ticked: false,
             help_scroll: 0,
             now,
@@ -210,6 +214,13 @@ impl App {
     /// delete dialogs say what that costs, and the plans they confirm download them first.
     pub fn with_backup_blobs(mut self, entries: BTreeSet<String>) -> Self {
         self.backup_blobs = entries;
+        self
+    }
+
+    /// The repository (by entry name) where each registry keeps referrers of images in
+    /// other repositories (`referrers_repository`): the referrers view looks there too.
+    pub fn with_referrers_repositories(mut self, repos: BTreeMap<String, RepoName>) -> Self {
+        self.referrers_repositories = repos;
         self
     }
 

@@ -69,12 +69,21 @@ impl App {
                     .collect();
                 Arc::new(resolved)
             });
+        let also_in = self
+            .entries
+            .get(entry)
+            .and_then(|e| self.referrers_repositories.get(&e.name))
+            .filter(|r| **r != repo)
+            .into_iter()
+            .cloned()
+            .collect();
         Effect::FindReferrers {
             req,
             entry,
             repo,
             subject,
             tags,
+            also_in,
         }
     }
 

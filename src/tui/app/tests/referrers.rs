@@ -169,12 +169,14 @@ async fn r_on_a_tag_finds_its_referrers_in_a_worker_from_what_the_scan_read() {
                 subject,
                 tags,
                 repo: r,
+                also_in,
                 ..
             },
         ] => {
             assert_eq!(*subject, v1);
             assert_eq!(*r, repo("acme/app"));
             assert_eq!(tags.as_ref().map(|t| t.len()), Some(6), "the scan's tags");
+            assert!(also_in.is_empty(), "no referrers_repository configured");
         }
         other => panic!("expected FindReferrers, got {other:?}"),
     }
@@ -528,4 +530,26 @@ async fn a_vulnerability_report_shows_its_counts_by_severity_and_is_read_once() 
     run_until_idle(&mut app, effects).await;
     assert_eq!(tags_view(&app).attached[&v1].cell(), "vuln 1C 3H 2M");
     assert_eq!(blob_fetches(&source), read, "no blob read again");
+}
+
+#[tokio::test]
+async fn the_configured_referrers_repository_is_searched_too() {
+    let source = Arc::new(fixtures::attached());
+    let entries = vec![entry("attached", Ok(source as Arc<dyn Source>))];
+    let repos = [("attached".to_string(), repo("team/sigs"))]
+        .into_iter()
+        .collect();
+    let mut app = App::new(entries, true, now(), Theme::PLAIN).with_referrers_repositories(repos);
+    app.update(Action::Resize {
+        width: 140,
+        height: 20,
+    });
+    let effects = app.start();
+    run_until_idle(&mut app, effects).await;
+    let effects = app.update(Action::Open);
+    run_until_idle(&mut app, effects).await;
+    match app.update(Action::OpenReferrers).as_slice() {
+        [Effect::FindReferrers { also_in, .. }] => assert_eq!(*also_in, [repo("team/sigs")]),
+        other => panic!("expected FindReferrers, got {other:?}"),
+    }
 }
