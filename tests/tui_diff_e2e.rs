@@ -3,12 +3,15 @@
 //! and adds a plugin (GNU tar again) and whites out a file (the project's fixture writer).
 //! `b` on v1 and `=` on v2 show the diff: the files added, removed and changed are the ones
 //! the test works out from its own tarballs, and the counts are those `regatta diff --json`
-//! prints for the same two images.
+//! prints for the same two images. The same from the platforms view of a multi-platform
+//! index: `b` on one platform, `=` on the other.
 
 mod support;
 
 use std::collections::BTreeSet;
 
+use regatta::registry::manifest::{OCI_INDEX, OCI_MANIFEST};
+use regatta::registry::{Digest, ManifestRef, RepoName, Tag};
 use support::cli::Sandbox;
 use support::layers::{Blob, OCI_GZIP, bytes, gnu_tar, gzip, layer, merged_naively, push_image};
 use support::registry::TestRegistry;
@@ -162,4 +165,130 @@ fn the_diff_of_two_tags_on_a_real_registry() {
     // Leaving the diff goes back to the tags.
     pane.keys(&["Escape"]);
     pane.wait_for_no_text("Files: ");
+}
+
+/// The diff of two platforms of one index: `b` on linux/amd64, `=` on linux/arm64, from the
+/// platforms view. The files are those the test works out from its tarballs, the counts
+/// those `regatta diff --json` prints for the two platform manifests.
+#[test]
+fn the_diff_of_two_platforms_of_an_index() {
+    let registry = TestRegistry::start();
+    let base = tarred(&[
+        ("app/etc/os-release", 1, 300),
+        ("app/lib/libc.so", 2, 9_000),
+    ]);
+    let amd64 = tarred(&[("app/bin/tool", 3, 12_000), ("app/lib/x86.so", 4, 500)]);
+    let arm64 = tarred(&[("app/bin/tool", 5, 14_000), ("app/lib/aarch64.so", 6, 700)]);
+    let client = registry.client();
+    let d_amd64 = support::block_on(push_image(
+        &client,
+        "plat/demo",
+        "amd64",
+        &[base.clone(), amd64.clone()],
+    ));
+    let d_arm64 = support::block_on(push_image(
+        &client,
+        "plat/demo",
+        "arm64",
+        &[base.clone(), arm64.clone()],
+    ));
+    let manifest_size = |digest: &Digest| {
+        let repo = RepoName::parse("plat/demo").expect("repo");
+        support::block_on(client.get_manifest(&repo, &ManifestRef::Digest(digest.clone())))
+            .expect("the platform manifest")
+            .bytes
+            .len()
+    };
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": [
+            {"mediaType": OCI_MANIFEST, "digest": d_amd64.to_string(),
+             "size": manifest_size(&d_amd64), "platform": {"architecture": "amd64", "os": "linux"}},
+            {"mediaType": OCI_MANIFEST, "digest": d_arm64.to_string(),
+             "size": manifest_size(&d_arm64), "platform": {"architecture": "arm64", "os": "linux"}},
+        ],
+    });
+    support::block_on(client.put_manifest(
+        &RepoName::parse("plat/demo").expect("repo"),
+        &ManifestRef::Tag(Tag::parse("multi").expect("tag")),
+        OCI_INDEX,
+        serde_json::to_vec(&index).expect("json"),
+    ))
+    .expect("put the index");
+
+    let before = merged_naively(&[base.tar(), amd64.tar()]);
+    let after = merged_naively(&[base.tar(), arm64.tar()]);
+    let added: BTreeSet<&String> = after.keys().filter(|p| !before.contains_key(*p)).collect();
+    let removed: BTreeSet<&String> = before.keys().filter(|p| !after.contains_key(*p)).collect();
+    let changed: BTreeSet<&String> = before
+        .keys()
+        .filter(|p| after.get(*p).is_some_and(|a| a.1 != before[*p].1))
+        .collect();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(&[
+        "diff",
+        &format!("{}/plat/demo@{d_amd64}", registry.addr()),
+        &format!("{}/plat/demo@{d_arm64}", registry.addr()),
+        "--json",
+    ]);
+    run.ok();
+    let d = run.json();
+    let count = |kind: &str| {
+        d["files"]
+            .as_array()
+            .expect("files")
+            .iter()
+            .filter(|f| f["change"] == kind)
+            .count()
+    };
+    assert_eq!(
+        (count("added"), count("removed"), count("changed")),
+        (added.len(), removed.len(), changed.len())
+    );
+
+    // The TUI: the index's platforms, b on amd64, = on arm64.
+    let addr = registry.addr();
+    let pane = Pane::start_sized("pdiff", &[&addr], 120, 50);
+    pane.wait_for_text("plat/demo");
+    pane.keys(&["Enter"]);
+    pane.wait_for_text("multi");
+    pane.keys(&["j", "j", "Enter"]);
+    pane.wait_for_text("linux/arm64");
+    pane.keys(&["b"]);
+    pane.wait_for_text("diff base: plat/demo:multi [linux/amd64]");
+    pane.keys(&["j", "="]);
+    let files_line = format!(
+        "Files: {} added, {} removed, {} changed",
+        added.len(),
+        removed.len(),
+        changed.len()
+    );
+    let screen = pane.wait_for("the platforms' diff", |s| {
+        s.contains(&files_line) && added.iter().all(|p| line_of(s, p).is_some())
+    });
+    assert!(
+        screen.contains("multi [linux/amd64]..multi [linux/arm64]"),
+        "{screen}"
+    );
+    for (set, mark) in [(&added, '+'), (&removed, '-'), (&changed, '~')] {
+        for path in set {
+            let row = line_of(&screen, path).unwrap_or_else(|| panic!("no {path}:\n{screen}"));
+            assert!(row.trim_start().starts_with(mark), "{path} {mark}: {row:?}");
+        }
+    }
+    // One layer shared (the base), one only in each platform.
+    let layers = &d["layers"];
+    assert_eq!(layers["shared"][0]["digest"], base.digest().to_string());
+    let layers_line = format!(
+        "Layers: 1 shared ({}), 1 only before ({}), 1 only after ({})",
+        regatta::present::size(base.bytes.len() as u64),
+        regatta::present::size(amd64.bytes.len() as u64),
+        regatta::present::size(arm64.bytes.len() as u64),
+    );
+    assert!(screen.contains(&layers_line), "{layers_line}\n{screen}");
+    pane.keys(&["Escape"]);
+    pane.wait_for_text("linux/amd64");
 }

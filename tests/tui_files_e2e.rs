@@ -3,10 +3,12 @@
 //! files. Enter on a layer shows its tree with every member `tar -tv` lists, marked added;
 //! the second layer marks the whiteout's target removed; `m` shows the merged filesystem
 //! with the layer that last wrote each path. The second open of a layer reads no blob (the
-//! listing cache), as the registry's access log shows.
+//! listing cache), as the registry's access log shows. Leaving a layer's tree while its
+//! download is on its way cancels the download: the connection is closed at once.
 
 mod support;
 
+use support::fault_proxy::{Fault, FaultProxy, Rule};
 use support::layers::{Blob, OCI_GZIP, bytes, gnu_tar, gzip, layer, push_image, tar_tv};
 use support::registry::{Logged, RegistryOptions, TestRegistry};
 use support::tmux::Pane;
@@ -128,4 +130,64 @@ fn a_layers_tree_and_the_merged_filesystem_on_a_real_registry() {
     let screen = pane.wait_for_text("filter: extra");
     assert!(line_of(&screen, "extra.so").is_some(), "{screen}");
     assert!(line_of(&screen, "tool").is_none(), "{screen}");
+}
+
+/// A download on its way is cancelled by leaving the view: the proxy in front of the registry
+/// never answers the layer's GET (it stalls), and sees the client close that connection when
+/// Escape is pressed, long before the client's own 60-second timeout would. Opened again, the
+/// layer lists as usual: the cancelled listing left nothing behind.
+#[test]
+fn leaving_a_layer_cancels_its_download() {
+    let registry = TestRegistry::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("app/data.bin");
+    std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+    std::fs::write(&path, bytes(3, 50_000)).expect("write");
+    let only = Blob {
+        media_type: OCI_GZIP,
+        bytes: gnu_tar(dir.path(), &["-cz", "app"]),
+    };
+    support::block_on(push_image(
+        &registry.client(),
+        "files/slow",
+        "v1",
+        std::slice::from_ref(&only),
+    ));
+    let proxy = FaultProxy::start(&registry.addr());
+    let blob = format!("/v2/files/slow/blobs/{}", only.digest());
+    proxy.add(Rule::first(1, "GET", &blob, Fault::Stall));
+    let stalled = |proxy: &FaultProxy| {
+        proxy
+            .requests()
+            .into_iter()
+            .find(|r| r.method == "GET" && r.target.starts_with(&blob))
+    };
+
+    let addr = proxy.addr();
+    let pane = Pane::start("files-cancel", &[&addr]);
+    pane.wait_for_text("files/slow");
+    pane.keys(&["Enter"]);
+    pane.wait_for_text("v1");
+    pane.keys(&["Enter"]);
+    pane.wait_for_text("CREATED BY");
+    pane.keys(&["Enter"]);
+    pane.wait_for("the layer's GET at the proxy", |s| {
+        s.contains("listing the files of layer 1") && stalled(&proxy).is_some()
+    });
+    let seen = stalled(&proxy).expect("present");
+    assert!(!seen.abandoned && seen.status.is_none(), "{seen:?}");
+
+    pane.keys(&["Escape"]);
+    pane.wait_for("the download to be cancelled", |s| {
+        s.contains("CREATED BY") && stalled(&proxy).is_some_and(|r| r.abandoned)
+    });
+    // The cancelled GET was the only one: nothing retried it behind the view's back.
+    let gets = proxy.count("GET", &blob);
+    assert_eq!(gets, 1);
+
+    // Again: the second GET passes and the tree shows the file.
+    pane.keys(&["Enter"]);
+    let screen = pane.wait_for_text("Layer 1/1");
+    assert!(line(&screen, "data.bin").starts_with('+'), "{screen}");
+    assert_eq!(proxy.count("GET", &blob), 2);
 }

@@ -182,6 +182,8 @@ pub struct Seen {
     /// The status the client was (or was to be) answered with: the registry's, or the one
     /// the proxy made up. `None` while in flight, or when the request got no answer.
     pub status: Option<u16>,
+    /// A stalled request whose client closed the connection (gave up, or was cancelled).
+    pub abandoned: bool,
 }
 
 struct State {
@@ -226,8 +228,15 @@ impl State {
             target: target.to_string(),
             fault: fault.as_ref().map(Fault::name),
             status: None,
+            abandoned: false,
         });
         (seen.len() - 1, fault)
+    }
+
+    fn abandoned(&self, index: usize) {
+        if let Some(s) = self.lock_seen().get_mut(index) {
+            s.abandoned = true;
+        }
     }
 
     fn answered(&self, index: usize, status: u16) {
@@ -721,6 +730,7 @@ async fn serve(state: Arc<State>, stream: TcpStream) -> Io<()> {
                 // Never answer; wait for the client to give up and close.
                 let mut sink = [0u8; 1024];
                 while reader.read(&mut sink).await? > 0 {}
+                state.abandoned(index);
                 return Ok(());
             }
             Some(Fault::Latency(delay)) => tokio::time::sleep(*delay).await,
