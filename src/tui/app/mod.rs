@@ -294,8 +294,12 @@ impl App {
                 self.help = !self.help;
                 self.help_scroll = 0;
             }
-            Action::MoveDown if self.help => self.help_scroll += 1,
-            Action::MoveUp if self.help => self.help_scroll = self.help_scroll.saturating_sub(1),
+            Action::MoveDown if self.help => self.scroll_help(1),
+            Action::MoveUp if self.help => self.scroll_help(-1),
+            Action::PageDown if self.help => self.scroll_help(self.help_page()),
+            Action::PageUp if self.help => self.scroll_help(-self.help_page()),
+            Action::First if self.help => self.help_scroll = 0,
+            Action::Last if self.help => self.scroll_help(isize::MAX),
             Action::Quit => {
                 // A copy stops at once (aborted as a killed `regatta cp`: no tag on an
                 // incomplete image); quit again to leave.
@@ -333,6 +337,20 @@ impl App {
     }
 
     /// Rows of data the body shows at the current terminal size (lists lose one to the header).
+    /// Moves the help `by` lines, within its length at the current terminal height.
+    fn scroll_help(&mut self, by: isize) {
+        let entries = keymap::help_entries(self.top().kind()).len();
+        let max = super::widgets::help::max_scroll(entries, self.height);
+        self.help_scroll = self.help_scroll.saturating_add_signed(by).min(max);
+    }
+
+    /// A page of the help: the lines it shows at once, less one kept for context.
+    fn help_page(&self) -> isize {
+        let entries = keymap::help_entries(self.top().kind()).len();
+        let shown = super::widgets::help::rows_shown(entries, self.height);
+        shown.saturating_sub(1).max(1) as isize
+    }
+
     pub fn page(&self) -> usize {
         self.page_of(self.top().kind())
     }

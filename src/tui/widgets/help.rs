@@ -9,6 +9,22 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use crate::tui::keymap::HelpEntry;
 use crate::tui::theme::Theme;
 
+/// How many of `entries` help lines a terminal `height` rows high shows at once (the popup's
+/// border takes two rows).
+pub fn rows_shown(entries: usize, height: u16) -> usize {
+    usize::from(
+        (entries as u16)
+            .saturating_add(2)
+            .min(height)
+            .saturating_sub(2),
+    )
+}
+
+/// The furthest the help scrolls: its last line at the bottom of the popup.
+pub fn max_scroll(entries: usize, height: u16) -> usize {
+    entries.saturating_sub(rows_shown(entries, height))
+}
+
 /// Draws the help over `area`, starting `scroll` lines down when it does not fit.
 pub fn render_help(f: &mut Frame, area: Rect, entries: &[HelpEntry], scroll: usize, theme: &Theme) {
     let keys_width = entries
@@ -39,13 +55,15 @@ pub fn render_help(f: &mut Frame, area: Rect, entries: &[HelpEntry], scroll: usi
         })
         .collect();
     let width = lines.iter().map(Line::width).max().unwrap_or(0) as u16 + 3;
-    let height = (lines.len() as u16 + 2).min(area.height);
-    let popup = area.centered(Constraint::Length(width), Constraint::Length(height));
-    let shown = usize::from(height.saturating_sub(2));
-    let scroll = scroll.min(lines.len().saturating_sub(shown));
+    let shown = rows_shown(lines.len(), area.height);
+    let popup = area.centered(
+        Constraint::Length(width),
+        Constraint::Length(shown as u16 + 2),
+    );
+    let scroll = scroll.min(max_scroll(lines.len(), area.height));
     let title = if shown < lines.len() {
         format!(
-            " keys (dimmed: not on this view) — j/k scroll, {}-{} of {}, esc closes ",
+            " keys (dimmed: not on this view) — j/k, pgup/pgdn, g/G scroll, {}-{} of {}, esc closes ",
             scroll + 1,
             scroll + shown,
             lines.len()

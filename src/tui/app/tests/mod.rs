@@ -259,6 +259,48 @@ fn mouse_click_selects_and_double_click_opens() {
 }
 
 #[test]
+fn help_scrolls_by_line_page_and_ends_within_its_length() {
+    let (mut app, _) = demo_app(false);
+    app.update(Action::Resize {
+        width: 100,
+        height: 20,
+    });
+    app.update(Action::ToggleHelp);
+    let entries = keymap::help_entries(app.top().kind()).len();
+    // 20 rows: the popup shows 18 lines between its borders.
+    let max = entries - 18;
+    assert!(max > 18, "the help is longer than two pages: {entries}");
+    let key = |c| KeyEvent::new(c, KeyModifiers::NONE);
+    for (code, action) in [
+        (KeyCode::PageDown, Action::PageDown),
+        (KeyCode::PageUp, Action::PageUp),
+        (KeyCode::Char('G'), Action::Last),
+        (KeyCode::Char('g'), Action::First),
+        (KeyCode::End, Action::Last),
+        (KeyCode::Home, Action::First),
+    ] {
+        let got = app.key_action(&key(code));
+        assert_eq!(got.and_then(|a| a.name()), action.name(), "{code:?}");
+    }
+    app.update(Action::PageDown);
+    assert_eq!(app.help_scroll(), 17, "a page keeps one line of context");
+    app.update(Action::Last);
+    assert_eq!(app.help_scroll(), max);
+    // Past the end nothing moves, and one k is one line back up.
+    app.update(Action::MoveDown);
+    app.update(Action::PageDown);
+    assert_eq!(app.help_scroll(), max);
+    app.update(Action::MoveUp);
+    assert_eq!(app.help_scroll(), max - 1);
+    app.update(Action::PageUp);
+    assert_eq!(app.help_scroll(), max - 18);
+    app.update(Action::First);
+    assert_eq!(app.help_scroll(), 0);
+    app.update(Action::PageUp);
+    assert_eq!(app.help_scroll(), 0);
+}
+
+#[test]
 fn help_captures_keys_until_closed() {
     let (mut app, _) = demo_app(false);
     app.update(Action::ToggleHelp);
