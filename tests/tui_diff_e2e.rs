@@ -38,6 +38,39 @@ fn line_of<'a>(screen: &'a str, path: &str) -> Option<&'a str> {
         .find(|l| l.trim_end().ends_with(&format!(" {path}")))
 }
 
+/// What the diff must show of the file sets the test worked out: the counts line, and each
+/// path on a line marked `+`, `-` or `~`.
+struct Expected {
+    added: BTreeSet<String>,
+    removed: BTreeSet<String>,
+    changed: BTreeSet<String>,
+}
+
+impl Expected {
+    fn files_line(&self) -> String {
+        format!(
+            "Files: {} added, {} removed, {} changed",
+            self.added.len(),
+            self.removed.len(),
+            self.changed.len()
+        )
+    }
+
+    #[track_caller]
+    fn check_marks(&self, screen: &str) {
+        for (set, mark) in [
+            (&self.added, '+'),
+            (&self.removed, '-'),
+            (&self.changed, '~'),
+        ] {
+            for path in set {
+                let row = line_of(screen, path).unwrap_or_else(|| panic!("no {path}:\n{screen}"));
+                assert!(row.trim_start().starts_with(mark), "{path} {mark}: {row:?}");
+            }
+        }
+    }
+}
+
 #[test]
 fn the_diff_of_two_tags_on_a_real_registry() {
     let registry = TestRegistry::start();
@@ -108,12 +141,12 @@ fn the_diff_of_two_tags_on_a_real_registry() {
     pane.keys(&["b"]);
     pane.wait_for_text("diff base: diff/demo:v1");
     pane.keys(&["j", "="]);
-    let files_line = format!(
-        "Files: {} added, {} removed, {} changed",
-        added.len(),
-        removed.len(),
-        changed.len()
-    );
+    let expected = Expected {
+        added,
+        removed,
+        changed,
+    };
+    let files_line = expected.files_line();
     // The whole page, not a screen caught half drawn: the last file line is there too.
     let last = d["files"]
         .as_array()
@@ -127,12 +160,7 @@ fn the_diff_of_two_tags_on_a_real_registry() {
         s.contains(&files_line) && line_of(s, &last).is_some()
     });
     assert!(screen.contains("diff v1..v2"), "{screen}");
-    for (set, mark) in [(&added, '+'), (&removed, '-'), (&changed, '~')] {
-        for path in set {
-            let row = line_of(&screen, path).unwrap_or_else(|| panic!("no {path}:\n{screen}"));
-            assert!(row.trim_start().starts_with(mark), "{path} {mark}: {row:?}");
-        }
-    }
+    expected.check_marks(&screen);
     // The layers: one shared, one only in v1, two only in v2, with their bytes as the
     // CLI counts them.
     let layers = &d["layers"];
@@ -219,13 +247,24 @@ fn the_diff_of_two_platforms_of_an_index() {
 
     let before = merged_naively(&[base.tar(), amd64.tar()]);
     let after = merged_naively(&[base.tar(), arm64.tar()]);
-    let added: BTreeSet<&String> = after.keys().filter(|p| !before.contains_key(*p)).collect();
-    let removed: BTreeSet<&String> = before.keys().filter(|p| !after.contains_key(*p)).collect();
-    let changed: BTreeSet<&String> = before
-        .keys()
-        .filter(|p| after.get(*p).is_some_and(|a| a.1 != before[*p].1))
-        .collect();
-    assert_eq!(changed.len(), 1, "{changed:?}");
+    let expected = Expected {
+        added: after
+            .keys()
+            .filter(|p| !before.contains_key(*p))
+            .cloned()
+            .collect(),
+        removed: before
+            .keys()
+            .filter(|p| !after.contains_key(*p))
+            .cloned()
+            .collect(),
+        changed: before
+            .keys()
+            .filter(|p| after.get(*p).is_some_and(|a| a.1 != before[*p].1))
+            .cloned()
+            .collect(),
+    };
+    assert_eq!(expected.changed.len(), 1, "{:?}", expected.changed);
 
     let sandbox = Sandbox::new();
     let run = sandbox.run(&[
@@ -246,7 +285,11 @@ fn the_diff_of_two_platforms_of_an_index() {
     };
     assert_eq!(
         (count("added"), count("removed"), count("changed")),
-        (added.len(), removed.len(), changed.len())
+        (
+            expected.added.len(),
+            expected.removed.len(),
+            expected.changed.len()
+        )
     );
 
     // The TUI: the index's platforms, b on amd64, = on arm64.
@@ -260,25 +303,15 @@ fn the_diff_of_two_platforms_of_an_index() {
     pane.keys(&["b"]);
     pane.wait_for_text("diff base: plat/demo:multi [linux/amd64]");
     pane.keys(&["j", "="]);
-    let files_line = format!(
-        "Files: {} added, {} removed, {} changed",
-        added.len(),
-        removed.len(),
-        changed.len()
-    );
+    let files_line = expected.files_line();
     let screen = pane.wait_for("the platforms' diff", |s| {
-        s.contains(&files_line) && added.iter().all(|p| line_of(s, p).is_some())
+        s.contains(&files_line) && expected.added.iter().all(|p| line_of(s, p).is_some())
     });
     assert!(
         screen.contains("multi [linux/amd64]..multi [linux/arm64]"),
         "{screen}"
     );
-    for (set, mark) in [(&added, '+'), (&removed, '-'), (&changed, '~')] {
-        for path in set {
-            let row = line_of(&screen, path).unwrap_or_else(|| panic!("no {path}:\n{screen}"));
-            assert!(row.trim_start().starts_with(mark), "{path} {mark}: {row:?}");
-        }
-    }
+    expected.check_marks(&screen);
     // One layer shared (the base), one only in each platform.
     let layers = &d["layers"];
     assert_eq!(layers["shared"][0]["digest"], base.digest().to_string());
