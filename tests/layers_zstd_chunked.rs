@@ -53,7 +53,8 @@ fn skopeo(args: &[&str]) {
 }
 
 /// A GNU tar of `extra/` (a file, a hardlink to it, a symlink, a whiteout and an opaque
-/// directory marker, made on disk) followed by the real system directories `dirs`.
+/// directory marker, made on disk) followed by the real system directories `dirs`, every
+/// member owned by 1234:5678.
 fn fixture_tar(dirs: &[&str]) -> Vec<u8> {
     let dir = tempfile::tempdir().expect("temp dir");
     let extra = dir.path().join("extra");
@@ -63,7 +64,8 @@ fn fixture_tar(dirs: &[&str]) -> Vec<u8> {
     std::os::unix::fs::symlink("a.txt", extra.join("link")).expect("a symlink");
     std::fs::write(extra.join(".wh.gone"), b"").expect("a whiteout");
     std::fs::write(extra.join("cache/.wh..wh..opq"), b"").expect("an opaque marker");
-    let mut args = vec!["-c", "extra", "-C", "/"];
+    // Owners other than root, which the TOC writes down (it leaves out a 0).
+    let mut args = vec!["-c", "--owner=u:1234", "--group=g:5678", "extra", "-C", "/"];
     args.extend_from_slice(dirs);
     gnu_tar(dir.path(), &args)
 }
@@ -276,6 +278,8 @@ fn zstd_chunked_layers_are_listed_from_their_toc_with_one_range_request() {
     let (streamed, sent) = list(&registry, "chunky", "plain", &blob);
     assert_eq!(sent, [(200, blob.bytes.len() as u64)], "streamed whole");
     assert_eq!(streamed["entries"], from_toc["entries"]);
+    assert_eq!(from_toc["entries"][0]["uid"], 1234);
+    assert_eq!(from_toc["entries"][0]["gid"], 5678);
     assert!(streamed["tar_bytes"].as_u64().expect("tar bytes") > 0);
 
     // A checksum that is not the TOC's: the TOC is read, not believed, and the layer is
