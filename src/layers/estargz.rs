@@ -7,16 +7,13 @@
 
 use std::io::Read;
 
-use serde::Deserialize;
-
-use super::entry::{Compression, Entry, EntryKind, Listing, normalize_path};
+use super::entry::{Compression, Listing};
+use super::toc::{MAX_TOC_BYTES, entries_of_toc};
 use crate::registry::{Client, Descriptor, Digest, RepoName};
 
 pub const TOC_DIGEST_ANNOTATION: &str = "containerd.io/snapshot/stargz/toc.digest";
 const FOOTER_SIZE: u64 = 51;
 const TOC_NAME: &str = "stargz.index.json";
-/// A TOC larger than this (uncompressed) is not read through Range; the layer is streamed.
-const MAX_TOC_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The TOC digest a descriptor announces, when it is an eStargz layer.
 pub fn toc_digest(layer: &Descriptor) -> Option<Digest> {
@@ -43,84 +40,6 @@ pub fn footer_offset(footer: &[u8]) -> Option<u64> {
         return None;
     }
     u64::from_str_radix(std::str::from_utf8(&data[..16]).ok()?, 16).ok()
-}
-
-#[derive(Debug, Deserialize)]
-struct Toc {
-    #[serde(default)]
-    entries: Vec<TocEntry>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct TocEntry {
-    name: String,
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default)]
-    size: u64,
-    #[serde(default)]
-    mod_time: Option<String>,
-    #[serde(default)]
-    link_name: Option<String>,
-    #[serde(default)]
-    mode: u64,
-    #[serde(default)]
-    uid: u64,
-    #[serde(default)]
-    gid: u64,
-    #[serde(default)]
-    dev_major: u32,
-    #[serde(default)]
-    dev_minor: u32,
-    #[serde(default)]
-    digest: Option<String>,
-}
-
-/// Entries from a TOC's JSON (`chunk` entries continue a file and are skipped).
-pub fn entries_of_toc(json: &[u8]) -> Result<Vec<Entry>, String> {
-    let toc: Toc = serde_json::from_slice(json).map_err(|e| format!("bad TOC: {e}"))?;
-    let mut out = Vec::with_capacity(toc.entries.len());
-    for t in toc.entries {
-        let kind = match t.kind.as_str() {
-            "reg" => EntryKind::File,
-            "dir" => EntryKind::Dir,
-            "symlink" => EntryKind::Symlink,
-            "hardlink" => EntryKind::Hardlink,
-            "char" => EntryKind::CharDevice,
-            "block" => EntryKind::BlockDevice,
-            "fifo" => EntryKind::Fifo,
-            "chunk" => continue,
-            _ => EntryKind::Other,
-        };
-        let mtime = t
-            .mod_time
-            .as_deref()
-            .and_then(|m| m.parse::<jiff::Timestamp>().ok())
-            .map_or(0, |t| t.as_second());
-        out.push(Entry {
-            path: normalize_path(&t.name),
-            kind,
-            size: if kind == EntryKind::File { t.size } else { 0 },
-            mode: (t.mode & 0o7777) as u32,
-            uid: t.uid,
-            gid: t.gid,
-            mtime,
-            link: match kind {
-                EntryKind::Symlink => t.link_name,
-                EntryKind::Hardlink => t.link_name.map(|l| normalize_path(&l)),
-                _ => None,
-            },
-            device: matches!(kind, EntryKind::CharDevice | EntryKind::BlockDevice)
-                .then_some((t.dev_major, t.dev_minor)),
-            sha256: t
-                .digest
-                .filter(|_| kind == EntryKind::File)
-                .and_then(|d| d.strip_prefix("sha256:").map(str::to_string)),
-            sparse: false,
-        });
-    }
-    Ok(out)
 }
 
 /// The TOC JSON out of the gzip'd tar that holds it.

@@ -112,9 +112,10 @@ async fn list_layout_layer(
     Ok((listing, Origin::Registry))
 }
 
-/// Lists `layer` of `repo`: from the cache when it holds it; an eStargz layer from its
-/// table of contents through Range requests (see [`super::estargz`]); else streamed from
-/// the registry once, digest checked. Then cached.
+/// Lists `layer` of `repo`: from the cache when it holds it; an eStargz or zstd:chunked
+/// layer from its table of contents through Range requests (see [`super::estargz`] and
+/// [`super::zstd_chunked`]); else streamed from the registry once, digest checked. Then
+/// cached.
 pub async fn list_layer(
     client: &Client,
     repo: &RepoName,
@@ -128,6 +129,14 @@ pub async fn list_layer(
     }
     if let Some(toc) = super::estargz::toc_digest(layer)
         && let Some(listing) = super::estargz::list_from_toc(client, repo, layer, &toc).await
+    {
+        if let Some(cache) = &options.cache {
+            cache.put(&listing).await;
+        }
+        return Ok((listing, Origin::Registry));
+    }
+    if let Some(toc) = super::zstd_chunked::toc_location(layer)
+        && let Some(listing) = super::zstd_chunked::list_from_toc(client, repo, layer, &toc).await
     {
         if let Some(cache) = &options.cache {
             cache.put(&listing).await;

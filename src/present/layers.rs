@@ -97,7 +97,8 @@ pub fn layer_heading(position: usize, count: usize, listing: &Listing) -> String
         crate::layers::Compression::Zstd => "zstd",
         crate::layers::Compression::None => "uncompressed",
     };
-    // A listing read from an eStargz table of contents does not know the tar's size.
+    // A listing read from a table of contents (eStargz, zstd:chunked) does not know the
+    // tar's size.
     let tar = if listing.tar_bytes == 0 {
         "from its table of contents".to_string()
     } else {
