@@ -10,6 +10,7 @@
 pub mod archive;
 pub mod cache;
 pub mod diff;
+pub mod drift;
 pub mod entry;
 pub mod error;
 pub mod estargz;
@@ -19,6 +20,7 @@ pub mod merge;
 pub mod select;
 pub mod stream;
 pub mod tree;
+pub mod waste;
 
 pub use archive::Limits;
 pub use cache::ListingCache;
