@@ -12,7 +12,7 @@ use support::cli::Sandbox;
 use support::fixtures::FixtureBuilder;
 use support::image::{Format, ImageSpec, Layer};
 use support::layers::gnu_tar;
-use support::registry::TestRegistry;
+use support::registry::{RegistryOptions, TestRegistry};
 
 /// Three directories of /usr/share/doc, each one a layer made by GNU tar.
 fn base_layers() -> (Layer, Layer, Layer) {
@@ -36,6 +36,8 @@ struct Built {
     /// Compressed bytes of each base's layers.
     old_bytes: u64,
     new_bytes: u64,
+    /// The digests of the base images' layers.
+    base_layers: Vec<String>,
 }
 
 /// `drift/base:old` = [distro, old update], `drift/base:new` = [distro, new update];
@@ -79,7 +81,10 @@ fn build() -> Built {
         &["tool"],
         spec(vec![Layer::text("tool")], "2024-05-01T00:00:00Z"),
     );
-    let registry = TestRegistry::start();
+    let registry = TestRegistry::start_with(RegistryOptions {
+        access_log: true,
+        ..RegistryOptions::default()
+    });
     fixture.push_blocking(&registry.client());
     let names = |b: &Vec<Layer>| {
         tags.iter()
@@ -92,6 +97,10 @@ fn build() -> Built {
         on_new: names(&new),
         old_bytes: distro.size() + old_update.size(),
         new_bytes: distro.size() + new_update.size(),
+        base_layers: [&distro, &old_update, &new_update]
+            .iter()
+            .map(|l| l.digest().to_string())
+            .collect(),
         registry,
     }
 }
@@ -114,9 +123,28 @@ fn drift_names_the_tags_left_on_the_old_base() {
     let sandbox = Sandbox::new();
 
     // Named bases: the base repository means both its tags.
+    let from = built.registry.access_log().len();
     let run = sandbox.run(&["hints", &repo, "--repo", "--base", &base, "--json"]);
     run.ok();
     let r = run.json();
+    // The bases were read from their manifests and configs, never their layers.
+    let from_base: Vec<String> = built
+        .registry
+        .access_log_since(from)
+        .into_iter()
+        .filter(|e| e.method == "GET" && e.target.starts_with("/v2/drift/base/"))
+        .map(|e| e.target)
+        .collect();
+    assert!(
+        from_base.iter().any(|t| t.contains("/manifests/")),
+        "{from_base:?}"
+    );
+    for layer in &built.base_layers {
+        assert!(
+            !from_base.iter().any(|t| t.contains(layer.as_str())),
+            "{layer} read from drift/base: {from_base:?}"
+        );
+    }
     assert_eq!(r["drift"]["rule"], "candidates");
     assert_eq!(with_status(&r, "old_base"), built.on_old);
     assert_eq!(with_status(&r, "current"), built.on_new);
