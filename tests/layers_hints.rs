@@ -181,3 +181,128 @@ fn repository_hints_sum_distinct_images() {
     assert_eq!(r["wasted_bytes"], 6000);
     assert_eq!(r["duplicate_bytes"], 4096 + 1500);
 }
+
+/// Copies `source` to `root/path` (parents made) and returns its size on disk there.
+fn place(root: &std::path::Path, path: &str, source: &std::path::Path) -> u64 {
+    let to = root.join(path);
+    std::fs::create_dir_all(to.parent().expect("a parent")).expect("mkdir");
+    std::fs::copy(source, &to).expect("copy a real file");
+    std::fs::metadata(&to).expect("stat").len()
+}
+
+#[test]
+fn build_toolchains_left_in_an_image_are_known_waste() {
+    // Real files of this machine, placed where toolchains live, archived by GNU tar.
+    let mut sources: Vec<std::path::PathBuf> = std::fs::read_dir("/usr/bin")
+        .expect("/usr/bin")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_file() && m.len() > 0)
+        })
+        .collect();
+    sources.sort();
+    let mut sources = sources.into_iter();
+    let mut next = || sources.next().expect("enough files in /usr/bin");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    let kinds: [(&str, &[&str]); 5] = [
+        (
+            "gcc_toolchain",
+            &[
+                "usr/lib/gcc/x86_64-linux-gnu/12/cc1",
+                "usr/lib/gcc/x86_64-linux-gnu/12/crtbegin.o",
+                "usr/libexec/gcc/x86_64-alpine-linux-musl/13/cc1plus",
+                "usr/bin/x86_64-linux-gnu-gcc-12",
+                "usr/bin/g++-12",
+            ],
+        ),
+        (
+            "go_sdk",
+            &[
+                "usr/local/go/bin/go",
+                "usr/lib/go-1.19/pkg/tool/linux_amd64/compile",
+            ],
+        ),
+        (
+            "rust_toolchain",
+            &[
+                "root/.rustup/toolchains/stable/bin/rustc",
+                "root/.cargo/registry/cache/index/serde.crate",
+                "usr/local/cargo/bin/cargo",
+            ],
+        ),
+        (
+            "jdk",
+            &[
+                "usr/lib/jvm/java-17-openjdk-amd64/bin/javac",
+                "usr/lib/jvm/java-17-openjdk-amd64/jmods/java.base.jmod",
+                "opt/java/openjdk/lib/src.zip",
+            ],
+        ),
+        (
+            "c_headers",
+            &["usr/include/stdio.h", "usr/local/include/zlib.h"],
+        ),
+    ];
+    let mut expected: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for (kind, paths) in kinds {
+        for path in paths {
+            let size = place(root, path, &next());
+            let e = expected.entry(kind.to_string()).or_default();
+            *e = (e.0 + 1, e.1 + size);
+        }
+    }
+    // What a runtime image needs, next to them: never counted.
+    for path in [
+        "usr/lib/x86_64-linux-gnu/libgcc_s.so.1",
+        "usr/lib/x86_64-linux-gnu/libstdc++.so.6",
+        "usr/lib/jvm/java-17-openjdk-amd64/bin/java",
+        "usr/lib/jvm/java-17-openjdk-amd64/lib/modules",
+        "app/.cargo/config.toml",
+        "usr/bin/app",
+    ] {
+        place(root, path, &next());
+    }
+    // A symlink, as Debian's gcc-12 is: only regular files count.
+    std::os::unix::fs::symlink("x86_64-linux-gnu-gcc-12", root.join("usr/bin/gcc-12"))
+        .expect("symlink");
+
+    let registry = TestRegistry::start();
+    let blob = Blob {
+        media_type: OCI_GZIP,
+        bytes: support::layers::gnu_tar(
+            root,
+            &["-cz", "--owner=0", "--group=0", "usr", "root", "opt", "app"],
+        ),
+    };
+    support::block_on(push_image(&registry.client(), "waste/build", "v1", &[blob]));
+    let reference = format!("{}/waste/build:v1", registry.addr());
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(&["hints", &reference, "--json"]);
+    run.ok();
+    let ours: BTreeMap<String, (u64, u64)> = run.json()["known_waste"]
+        .as_array()
+        .expect("known waste")
+        .iter()
+        .map(|w| {
+            (
+                w["kind"].as_str().expect("kind").to_string(),
+                (
+                    w["files"].as_u64().expect("n"),
+                    w["bytes"].as_u64().expect("b"),
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(ours, expected);
+
+    let text = sandbox.run(&["hints", &reference]);
+    text.ok();
+    let multi_stage = text
+        .stdout
+        .lines()
+        .filter(|l| l.contains("multi-stage build"))
+        .count();
+    assert_eq!(multi_stage, 5, "{}", text.stdout);
+}

@@ -1,6 +1,7 @@
 //! `regatta hints REF`: why an image is big (wasted bytes as dive measures them, efficiency,
 //! duplicates, largest files and directories, known waste), from its layer listings; with
-//! `--repo`, for every tag of a repository and summed.
+//! `--repo`, for every tag of a repository and summed, with the base-image drift across its
+//! tags (from the manifests and configs alone: drift reads no layer).
 
 use std::collections::BTreeMap;
 
@@ -9,11 +10,14 @@ use serde::Serialize;
 use super::Context;
 use super::files::{list_layers, open_image};
 use super::output::{print_json, print_lines};
+use crate::layers::drift::{Candidate, Drift, TagChain, drift};
 use crate::layers::hints::{Hints, hints};
 use crate::layers::select::{select_image, select_layers};
+use crate::present::drift::drift_lines;
 use crate::present::layers::{hints_lines, percent};
 use crate::present::{size, size_exact};
 use crate::registry::image::fetch_image;
+use crate::registry::reference::split_tag_and_digest;
 use crate::registry::{ManifestRef, RepoName};
 use crate::target;
 
@@ -35,6 +39,8 @@ struct RepoHints {
     duplicate_bytes: u64,
     /// Tags that could not be read, with the reason.
     failures: Vec<(String, String)>,
+    /// Which base each tag sits on, and which tags are on an old one.
+    drift: Drift,
 }
 
 #[derive(Debug, Serialize)]
@@ -52,10 +58,11 @@ pub async fn run(
     input: &str,
     wanted_platform: Option<&str>,
     repo_wide: bool,
+    bases: &[String],
     json: bool,
 ) -> anyhow::Result<()> {
     if repo_wide {
-        return run_repo(ctx, input, wanted_platform, json).await;
+        return run_repo(ctx, input, wanted_platform, bases, json).await;
     }
     let open = open_image(ctx, input, wanted_platform).await?;
     let image = open.image();
@@ -81,8 +88,10 @@ async fn run_repo(
     ctx: &Context,
     input: &str,
     wanted_platform: Option<&str>,
+    bases: &[String],
     json: bool,
 ) -> anyhow::Result<()> {
+    let candidates = candidates(ctx, bases, wanted_platform).await?;
     let (target, repo) = target::resolve_repo(input, &ctx.config, &ctx.overrides)?;
     ctx.warn_for(&target);
     let source = target.open()?;
@@ -92,10 +101,14 @@ async fn run_repo(
     let mut rows = Vec::new();
     let mut failures = Vec::new();
     let mut distinct: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    let mut chains = Vec::new();
     for tag in tags {
         let result = async {
             let tree = fetch_image(source.as_ref(), &repo, &ManifestRef::Tag(tag.clone())).await?;
             let image = select_image(&tree, wanted_platform).map_err(anyhow::Error::msg)?;
+            // Drift needs only the manifest and config, so a tag whose layers cannot be
+            // listed still shows its base.
+            chains.push(TagChain::of(tag.as_str(), image));
             let layers = select_layers(image, None).map_err(anyhow::Error::msg)?;
             let listings = list_layers(&layer_source, &layers, json).await?;
             anyhow::Ok((image.digest.to_string(), hints(&listings)))
@@ -126,6 +139,7 @@ async fn run_repo(
             .fold(0u64, |a, (_, d)| a.saturating_add(*d)),
         tags: rows,
         failures,
+        drift: drift(&chains, &candidates),
     };
     for (tag, e) in &report.failures {
         eprintln!(
@@ -161,7 +175,66 @@ async fn run_repo(
         report.repository,
         size_exact(report.duplicate_bytes)
     ));
+    lines.push(String::new());
+    lines.extend(drift_lines(&report.drift));
     print_lines(lines)
+}
+
+/// The images named by `--base`: a reference is that image; a repository (no tag or
+/// digest) is every tag of it, a tag that cannot be read skipped with a warning.
+async fn candidates(
+    ctx: &Context,
+    bases: &[String],
+    wanted_platform: Option<&str>,
+) -> anyhow::Result<Vec<Candidate>> {
+    let mut out = Vec::new();
+    for input in bases {
+        let (_, tag, digest) = split_tag_and_digest(input)?;
+        let (target, repo, reference) =
+            target::resolve_reference(input, &ctx.config, &ctx.overrides)?;
+        ctx.warn_for(&target);
+        let source = target.open()?;
+        let whole_repo = tag.is_none() && digest.is_none();
+        let references = if whole_repo {
+            let mut tags = source.tags(&repo).await?;
+            tags.sort();
+            tags.into_iter().map(ManifestRef::Tag).collect()
+        } else {
+            vec![reference]
+        };
+        for reference in references {
+            let result = async {
+                let tree = fetch_image(source.as_ref(), &repo, &reference).await?;
+                let image = select_image(&tree, wanted_platform).map_err(anyhow::Error::msg)?;
+                anyhow::Ok(
+                    image
+                        .manifest
+                        .layers
+                        .iter()
+                        .map(|l| l.digest.clone())
+                        .collect(),
+                )
+            }
+            .await;
+            let separator = match reference {
+                ManifestRef::Tag(_) => ':',
+                ManifestRef::Digest(_) => '@',
+            };
+            let name = format!("{repo}{separator}{reference}");
+            match result {
+                Ok(layers) => out.push(Candidate {
+                    reference: name,
+                    layers,
+                }),
+                Err(e) if whole_repo => eprintln!(
+                    "regatta: warning: --base {}",
+                    crate::sanitize::sanitize(&format!("{name}: {e:#}"))
+                ),
+                Err(e) => return Err(e.context(format!("--base {input}"))),
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn repo_name(repo: &RepoName) -> String {

@@ -235,16 +235,23 @@ pub enum Command {
         json: bool,
     },
     /// Why an image is big: wasted bytes and efficiency as dive measures them, duplicate
-    /// files, the largest files and directories, known waste (package caches, .git).
+    /// files, the largest files and directories, known waste (package caches, .git, build
+    /// toolchains); with --repo, base-image drift across the tags.
     Hints {
         /// TARGET/REPOSITORY[:TAG|@DIGEST]; with --repo, TARGET/REPOSITORY.
         reference: String,
         /// The platform of a multi-platform image (os/arch[/variant]; default linux/amd64).
         #[arg(long, value_name = "P")]
         platform: Option<String>,
-        /// Every tag of the repository, and the sums over its distinct images.
+        /// Every tag of the repository, the sums over its distinct images, and the base
+        /// image each tag sits on (which tags are on an old base).
         #[arg(long)]
         repo: bool,
+        /// With --repo: a candidate base image, TARGET/REPOSITORY[:TAG|@DIGEST] (a
+        /// repository means all its tags); repeatable. Without it bases are inferred from
+        /// the layers the tags share.
+        #[arg(long, value_name = "REF", requires = "repo")]
+        base: Vec<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -456,8 +463,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 reference,
                 platform,
                 repo,
+                base,
                 json,
-            }) => hints::run(&ctx, &reference, platform.as_deref(), repo, json).await,
+            }) => hints::run(&ctx, &reference, platform.as_deref(), repo, &base, json).await,
             Some(Command::Diff {
                 before,
                 after,

@@ -1,6 +1,7 @@
 //! Why an image is big, from its layer listings: wasted bytes and an efficiency score as
 //! dive measures them, duplicate files by content hash, the largest files and directories
-//! of the merged filesystem, and known waste (package manager caches and lists, `.git`).
+//! of the merged filesystem, and known waste ([`super::waste`]: package manager caches and
+//! lists, `.git`, build toolchains left in a runtime image).
 //!
 //! Dive's measure (`filetree.Efficiency`), kept exactly so the numbers can be compared:
 //! every leaf path of every layer (a path no other entry of the same layer lies under)
@@ -16,6 +17,8 @@ use serde::Serialize;
 
 use super::entry::{EntryKind, Listing, OPAQUE_MARKER, Whiteout};
 use super::merge::{Merged, merge};
+use super::waste::known_waste;
+pub use super::waste::{KnownWaste, WasteKind};
 
 /// How many items the lists of a report keep.
 pub const TOP: usize = 20;
@@ -67,71 +70,6 @@ pub struct SizedPath {
     /// For a file: the layer (from 1) that last wrote it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub layer: Option<usize>,
-}
-
-/// Known kinds of waste: what they are and where they live.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum WasteKind {
-    AptLists,
-    AptCache,
-    ApkCache,
-    PipCache,
-    NpmCache,
-    GitDir,
-}
-
-impl WasteKind {
-    pub const ALL: [WasteKind; 6] = [
-        WasteKind::AptLists,
-        WasteKind::AptCache,
-        WasteKind::ApkCache,
-        WasteKind::PipCache,
-        WasteKind::NpmCache,
-        WasteKind::GitDir,
-    ];
-
-    /// What to tell people about it.
-    pub fn advice(self) -> &'static str {
-        match self {
-            WasteKind::AptLists => {
-                "apt package lists (rm -rf /var/lib/apt/lists/* in the same RUN)"
-            }
-            WasteKind::AptCache => "apt's downloaded packages (apt-get clean in the same RUN)",
-            WasteKind::ApkCache => "apk's cache (apk add --no-cache)",
-            WasteKind::PipCache => "pip's cache (pip install --no-cache-dir)",
-            WasteKind::NpmCache => "npm's cache (npm cache clean --force, or a cache mount)",
-            WasteKind::GitDir => ".git directories (add .git to .dockerignore)",
-        }
-    }
-
-    /// Whether a (relative) file path belongs to this kind.
-    pub fn matches(self, path: &str) -> bool {
-        let has_dir = |name: &str| {
-            path.split('/')
-                .rev()
-                .skip(1)
-                .any(|component| component == name)
-        };
-        match self {
-            WasteKind::AptLists => path.starts_with("var/lib/apt/lists/"),
-            WasteKind::AptCache => path.starts_with("var/cache/apt/"),
-            WasteKind::ApkCache => {
-                path.starts_with("var/cache/apk/") || path.starts_with("etc/apk/cache/")
-            }
-            WasteKind::PipCache => path.contains(".cache/pip/"),
-            WasteKind::NpmCache => has_dir(".npm") || path.contains(".cache/npm/"),
-            WasteKind::GitDir => has_dir(".git"),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct KnownWaste {
-    pub kind: WasteKind,
-    pub advice: &'static str,
-    pub files: usize,
-    pub bytes: u64,
 }
 
 /// The hints of an image whose layers are `listings`, bottom first.
@@ -312,30 +250,6 @@ fn largest_dirs(merged: &Merged) -> Vec<SizedPath> {
     dirs
 }
 
-fn known_waste(merged: &Merged) -> Vec<KnownWaste> {
-    let mut out: Vec<KnownWaste> = WasteKind::ALL
-        .iter()
-        .map(|&kind| {
-            let (files, bytes) = merged
-                .entries
-                .iter()
-                .filter(|(p, m)| m.entry.kind == EntryKind::File && kind.matches(p))
-                .fold((0usize, 0u64), |(n, b), (_, m)| {
-                    (n + 1, b.saturating_add(m.entry.size))
-                });
-            KnownWaste {
-                kind,
-                advice: kind.advice(),
-                files,
-                bytes,
-            }
-        })
-        .filter(|w| w.files > 0)
-        .collect();
-    out.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.kind.cmp(&b.kind)));
-    out
-}
-
 // Referenced so the marker's name stays in one place (entry.rs).
 const _: &str = OPAQUE_MARKER;
 
@@ -377,15 +291,5 @@ mod tests {
         let min = 100 + 30 + 20 + 50;
         let all = 220 + 50 + 30 + 20 + 50;
         assert!((score - f64::from(min) / f64::from(all)).abs() < 1e-12);
-    }
-
-    #[test]
-    fn known_waste_paths() {
-        assert!(WasteKind::AptLists.matches("var/lib/apt/lists/deb.debian.org_dists"));
-        assert!(WasteKind::GitDir.matches("src/app/.git/objects/ab/cd"));
-        assert!(!WasteKind::GitDir.matches("src/app/.gitignore"));
-        assert!(WasteKind::PipCache.matches("root/.cache/pip/http/x"));
-        assert!(WasteKind::NpmCache.matches("root/.npm/_cacache/index"));
-        assert!(!WasteKind::ApkCache.matches("var/cache/apt/archives/x.deb"));
     }
 }

@@ -12,6 +12,7 @@
 pub mod archive;
 pub mod cache;
 pub mod diff;
+pub mod drift;
 pub mod entry;
 pub mod error;
 pub mod estargz;
@@ -22,6 +23,7 @@ pub mod select;
 pub mod stream;
 pub mod toc;
 pub mod tree;
+pub mod waste;
 pub mod zstd_chunked;
 
 pub use archive::Limits;

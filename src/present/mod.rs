@@ -11,6 +11,7 @@ pub mod columns;
 #[cfg(test)]
 mod columns_tests;
 pub mod copy;
+pub mod drift;
 pub mod failures;
 pub mod layers;
 pub mod plan;

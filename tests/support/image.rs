@@ -85,7 +85,11 @@ impl Layer {
                 .append(&header, *data)
                 .expect("append to an in-memory tar");
         }
-        let tar = builder.into_inner().expect("finish an in-memory tar");
+        Self::from_tar(builder.into_inner().expect("finish an in-memory tar"))
+    }
+
+    /// A layer of a tar made elsewhere (by GNU tar, say), gzip'd here.
+    pub fn from_tar(tar: Vec<u8>) -> Self {
         // GzEncoder writes mtime 0 and no file name: the gzip bytes depend on the tar alone.
         let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
         encoder.write_all(&tar).expect("gzip in memory");
