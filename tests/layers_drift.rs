@@ -12,6 +12,7 @@ use support::cli::Sandbox;
 use support::fixtures::FixtureBuilder;
 use support::image::{Format, ImageSpec, Layer};
 use support::layers::gnu_tar;
+use support::referrers::{Artifact, cosign_tag, push_artifact};
 use support::registry::{RegistryOptions, TestRegistry};
 
 /// Three directories of /usr/share/doc, each one a layer made by GNU tar.
@@ -38,6 +39,9 @@ struct Built {
     new_bytes: u64,
     /// The digests of the base images' layers.
     base_layers: Vec<String>,
+    signature_tag: String,
+    /// The digest of the signature's payload (its one layer).
+    signature_layer: String,
 }
 
 /// `drift/base:old` = [distro, old update], `drift/base:new` = [distro, new update];
@@ -85,7 +89,29 @@ fn build() -> Built {
         access_log: true,
         ..RegistryOptions::default()
     });
-    fixture.push_blocking(&registry.client());
+    let truth = fixture.push_blocking(&registry.client());
+    // A cosign signature of 2.1 beside the images: an artifact, left out of hints and drift.
+    let signed = truth.tagged("drift/app", "2.1").digest.clone();
+    let signature_tag = cosign_tag(&signed, "sig");
+    let payload = format!(r#"{{"critical":{{"image":{{"docker-manifest-digest":"{signed}"}}}}}}"#);
+    let signature_layer = regatta::registry::Digest::sha256_of(payload.as_bytes()).to_string();
+    support::block_on(push_artifact(
+        &registry.client(),
+        "drift/app",
+        Some(&signature_tag),
+        Artifact {
+            artifact_type: None,
+            config_type: regatta::registry::manifest::OCI_CONFIG,
+            config: br#"{"architecture":"","os":"","config":{},"rootfs":{"type":"layers","diff_ids":[]}}"#,
+            layers: vec![(
+                "application/vnd.dev.cosign.simplesigning.v1+json",
+                payload.into_bytes(),
+                serde_json::json!({"dev.cosignproject.cosign/signature": "MEUCIQ=="}),
+            )],
+            subject: None,
+            annotations: serde_json::json!({}),
+        },
+    ));
     let names = |b: &Vec<Layer>| {
         tags.iter()
             .filter(|(_, base, _)| std::ptr::eq(*base, b))
@@ -93,6 +119,8 @@ fn build() -> Built {
             .collect()
     };
     Built {
+        signature_tag,
+        signature_layer,
         on_old: names(&old),
         on_new: names(&new),
         old_bytes: distro.size() + old_update.size(),
@@ -183,6 +211,34 @@ fn drift_names_the_tags_left_on_the_old_base() {
         serde_json::json!(["drift/base:new"])
     );
 
+    // The signature is named as what it is, not listed as an image (nor as a tag with no
+    // shared base), and its payload was never read as a layer.
+    assert_eq!(
+        r["not_images"],
+        serde_json::json!([[built.signature_tag, "cosign signature"]])
+    );
+    assert!(
+        !r["tags"]
+            .as_array()
+            .expect("tags")
+            .iter()
+            .any(|t| t["tag"] == built.signature_tag.as_str()),
+        "{}",
+        r["tags"]
+    );
+    let read_payload = built.registry.access_log_since(from).into_iter().any(|e| {
+        e.method == "GET"
+            && e.target
+                .contains(&format!("/blobs/{}", built.signature_layer))
+    });
+    assert!(!read_payload, "the signature's payload was read as a layer");
+
+    // Asked for by name, its files are refused in one sentence saying what it is.
+    let sig = format!("{repo}:{}", built.signature_tag);
+    sandbox
+        .run(&["files", &sig])
+        .fails_with_one_line(&["is not a container image (cosign signature)"]);
+
     // Inferred: the same tags, their bases named by their top layers.
     let run = sandbox.run(&["hints", &repo, "--repo", "--json"]);
     run.ok();
@@ -197,6 +253,12 @@ fn drift_names_the_tags_left_on_the_old_base() {
     let old: Vec<&str> = built.on_old.iter().map(String::as_str).collect();
     let line = format!("On an old base: {} tags ({})", old.len(), old.join(", "));
     assert!(text.stdout.contains(&line), "{}", text.stdout);
+    assert!(
+        text.stdout
+            .contains("Tags left out, not container images: 1 (cosign signature: 1)"),
+        "{}",
+        text.stdout
+    );
     assert!(
         text.stdout
             .contains("Current base (of the newest tag that has one): drift/base:new (2 layers,"),

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::Context;
 use super::output::{print_json, print_lines};
+use crate::analysis::artifact::{ArtifactKind, classify_parts};
 use crate::layers::select::{select_image, select_layers};
 use crate::layers::{Entry, LayerSource, ListOptions, Listing, ListingCache};
 use crate::present::layers::{entry_line, layer_heading};
@@ -65,6 +66,12 @@ pub(crate) async fn open_image(
     let source = target.open()?;
     let tree = fetch_image(source.as_ref(), &repo, &reference).await?;
     let chosen = select_image(&tree, wanted_platform).map_err(anyhow::Error::msg)?;
+    if let Some(kind) = not_a_container_image(chosen) {
+        anyhow::bail!(
+            "{} is not a container image ({kind}): its layers hold no file system",
+            source.full_reference(&repo, &reference)
+        );
+    }
     let image_index = tree
         .images
         .iter()
@@ -75,6 +82,29 @@ pub(crate) async fn open_image(
         tree,
         image_index,
         source: layer_source(&target, &repo)?,
+    })
+}
+
+/// What `image` is, when it is not a container image: an artifact (a signature, an
+/// attestation, an SBOM, ...) with a layer that is no tar archive. `None` for an image.
+pub(crate) fn not_a_container_image(image: &PlatformImage) -> Option<String> {
+    let all_tars = image
+        .manifest
+        .layers
+        .iter()
+        .all(|l| l.media_type.contains(".tar"));
+    if all_tars {
+        return None;
+    }
+    let kind = classify_parts(
+        image.manifest.artifact_type.as_deref(),
+        Some(image.manifest.config.media_type.as_str()),
+        &image.manifest.layers,
+        &image.media_type,
+    );
+    Some(match kind {
+        ArtifactKind::Image | ArtifactKind::Index => "artifact".to_string(),
+        other => other.label(),
     })
 }
 

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::Context;
-use super::files::{list_layers, open_image};
+use super::files::{list_layers, not_a_container_image, open_image};
 use super::output::{print_json, print_lines};
 use crate::layers::drift::{Candidate, Drift, TagChain, drift};
 use crate::layers::hints::{Hints, hints};
@@ -39,6 +39,9 @@ struct RepoHints {
     duplicate_bytes: u64,
     /// Tags that could not be read, with the reason.
     failures: Vec<(String, String)>,
+    /// Tags of artifacts (signatures, attestations, SBOMs, referrer indexes), with what they
+    /// are: left out of the hints and of drift.
+    not_images: Vec<(String, String)>,
     /// Which base each tag sits on, and which tags are on an old one.
     drift: Drift,
 }
@@ -102,20 +105,25 @@ async fn run_repo(
     let mut failures = Vec::new();
     let mut distinct: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     let mut chains = Vec::new();
+    let mut not_images = Vec::new();
     for tag in tags {
         let result = async {
             let tree = fetch_image(source.as_ref(), &repo, &ManifestRef::Tag(tag.clone())).await?;
             let image = select_image(&tree, wanted_platform).map_err(anyhow::Error::msg)?;
+            if let Some(kind) = not_a_container_image(image) {
+                return anyhow::Ok(Err(kind));
+            }
             // Drift needs only the manifest and config, so a tag whose layers cannot be
             // listed still shows its base.
             chains.push(TagChain::of(tag.as_str(), image));
             let layers = select_layers(image, None).map_err(anyhow::Error::msg)?;
             let listings = list_layers(&layer_source, &layers, json).await?;
-            anyhow::Ok((image.digest.to_string(), hints(&listings)))
+            anyhow::Ok(Ok((image.digest.to_string(), hints(&listings))))
         }
         .await;
         match result {
-            Ok((digest, h)) => {
+            Ok(Err(kind)) => not_images.push((tag.to_string(), kind)),
+            Ok(Ok((digest, h))) => {
                 distinct.insert(digest.clone(), (h.wasted_bytes, h.duplicate_bytes));
                 rows.push(TagHints {
                     tag: tag.to_string(),
@@ -139,6 +147,7 @@ async fn run_repo(
             .fold(0u64, |a, (_, d)| a.saturating_add(*d)),
         tags: rows,
         failures,
+        not_images,
         drift: drift(&chains, &candidates),
     };
     for (tag, e) in &report.failures {
@@ -175,6 +184,13 @@ async fn run_repo(
         report.repository,
         size_exact(report.duplicate_bytes)
     ));
+    if !report.not_images.is_empty() {
+        lines.push(format!(
+            "Tags left out, not container images: {} ({})",
+            report.not_images.len(),
+            not_images_summary(&report.not_images)
+        ));
+    }
     lines.push(String::new());
     lines.extend(drift_lines(&report.drift));
     print_lines(lines)
@@ -239,4 +255,17 @@ async fn candidates(
 
 fn repo_name(repo: &RepoName) -> String {
     repo.to_string()
+}
+
+/// `cosign signature: 3, SBOM (SPDX): 1`: how many tags of each kind.
+fn not_images_summary(not_images: &[(String, String)]) -> String {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for (_, kind) in not_images {
+        *counts.entry(kind.as_str()).or_default() += 1;
+    }
+    counts
+        .iter()
+        .map(|(kind, n)| format!("{kind}: {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
