@@ -39,6 +39,19 @@ impl App {
             self.info("this image has no layers");
             return Vec::new();
         }
+        // A signature's, an attestation's or an SBOM's layers are documents, not archives.
+        if let Some((i, layer)) = layers
+            .iter()
+            .enumerate()
+            .find(|(_, l)| !l.media_type.contains(".tar"))
+        {
+            self.info(format!(
+                "layer {} is {}, not a tar archive: it holds no files",
+                i + 1,
+                crate::sanitize::sanitize(&layer.media_type)
+            ));
+            return Vec::new();
+        }
         let crumb = match of {
             TreeOf::Layer(i) => format!("layer {}", i + 1),
             TreeOf::Merged => "merged".to_string(),

@@ -326,3 +326,33 @@ async fn the_tree_folds_sorts_filters_and_shows_only_changes() {
     app.update(Action::FilterClear);
     assert_eq!(shown(&app).len(), 13);
 }
+
+#[tokio::test]
+async fn a_signatures_layer_is_not_listed_as_an_archive() {
+    let (mut app, _) = demo_app(false);
+    let source = fixtures::attached();
+    let sig = source
+        .tags(&repo("acme/app"))
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.as_str().ends_with(".sig"))
+        .expect("the signature's tag");
+    let tree = Arc::new(
+        fetch_image(&source, &repo("acme/app"), &ManifestRef::Tag(sig))
+            .await
+            .unwrap(),
+    );
+    let view = LayersView::new(0, repo("acme/app"), vec!["sig".into()], tree, 0);
+    app.stack.push(View::Layers(view));
+    app.settle();
+    assert!(app.update(Action::Open).is_empty(), "no listing asked for");
+    assert!(matches!(app.top(), View::Layers(_)));
+    assert!(
+        matches!(app.message(), Some(Message::Info(m))
+            if m == "layer 1 is application/vnd.dev.cosign.simplesigning.v1+json, not a tar archive: it holds no files"),
+        "{:?}",
+        app.message()
+    );
+    assert!(app.update(Action::OpenMerged).is_empty());
+}
