@@ -104,6 +104,31 @@ fn uploaded_digest(entry: &AccessLogEntry) -> Option<Digest> {
     Digest::parse(&value.replace("%3A", ":").replace("%3a", ":")).ok()
 }
 
+/// The requests of `log` by method and endpoint (`HEAD blob 700, PUT upload 553, ...`).
+fn tally(log: &[AccessLogEntry]) -> String {
+    let mut counts: BTreeMap<(String, &str, u16), usize> = BTreeMap::new();
+    for e in log {
+        let path = e.target.split('?').next().unwrap_or_default();
+        let kind = if path.contains("/blobs/uploads") {
+            "upload"
+        } else if path.contains("/blobs/") {
+            "blob"
+        } else if path.contains("/manifests/") {
+            "manifest"
+        } else if path.ends_with("/tags/list") {
+            "tags/list"
+        } else {
+            "other"
+        };
+        *counts.entry((e.method.clone(), kind, e.status)).or_default() += 1;
+    }
+    let parts: Vec<String> = counts
+        .into_iter()
+        .map(|((method, kind, status), n)| format!("{method} {kind} {status}: {n}"))
+        .collect();
+    format!("{} requests ({})", log.len(), parts.join(", "))
+}
+
 fn uploads(log: &[AccessLogEntry]) -> Vec<Digest> {
     log.iter().filter_map(uploaded_digest).collect()
 }
@@ -238,7 +263,10 @@ fn main() {
         .map(|d| lacked.get(d).copied().unwrap_or(0))
         .sum();
     let second_time = regatta_copy(&source, &ours, &names, args.concurrency);
-    let second_uploads = uploads(&ours.access_log_since(first.len() + 1)).len();
+    let second = ours.access_log_since(first.len() + 1);
+    let second_uploads = uploads(&second).len();
+    println!("destination, first run: {}", tally(&first));
+    println!("destination, second run: {}", tally(&second));
 
     let theirs = logged();
     let skopeo_time = skopeo_copy(&source, &theirs, &names);

@@ -48,6 +48,19 @@ pub trait CopySource: Send + Sync {
     }
 }
 
+/// What a destination says of a repository's tags, asked once for every image copied into it
+/// (one request instead of a HEAD per tag).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TagListing {
+    /// Not listed (the destination has no cheap listing, or listing failed): each tag and
+    /// manifest is asked for.
+    Unlisted,
+    /// The repository is unknown to the destination (`NAME_UNKNOWN`): no tag was ever set
+    /// there. Blobs may still be (a copy killed before its first tag): they are asked for.
+    NoRepository,
+    Tags(Vec<Tag>),
+}
+
 /// Where images are written.
 #[async_trait]
 pub trait CopyDestination: Send + Sync {
@@ -60,6 +73,12 @@ pub trait CopyDestination: Send + Sync {
     /// The digest `tag` points at, `None` when there is no such tag.
     async fn tag_digest(&self, repo: &RepoName, tag: &Tag)
     -> Result<Option<Digest>, RegistryError>;
+    /// The tags of `repo`, when the destination lists them cheaply; never an error (an
+    /// answer it cannot give is [`TagListing::Unlisted`]).
+    async fn tag_listing(&self, repo: &RepoName) -> TagListing {
+        let _ = repo;
+        TagListing::Unlisted
+    }
     async fn has_blob(&self, repo: &RepoName, digest: &Digest) -> Result<bool, RegistryError>;
     /// A cross-repository mount; `Ok(false)` when declined (then the bytes are sent).
     async fn mount(
@@ -176,6 +195,17 @@ impl CopyDestination for Client {
             Ok(head) => Ok(Some(head.digest)),
             Err(RegistryError::NotFound { .. }) => Ok(None),
             Err(e) => Err(e),
+        }
+    }
+
+    async fn tag_listing(&self, repo: &RepoName) -> TagListing {
+        match self.tags(repo).await {
+            Ok(tags) => TagListing::Tags(tags),
+            Err(RegistryError::NotFound { .. }) => TagListing::NoRepository,
+            Err(e) => {
+                tracing::debug!(error = %e, %repo, "listing tags failed; asking for each");
+                TagListing::Unlisted
+            }
         }
     }
 
