@@ -120,7 +120,9 @@ fn tally(log: &[AccessLogEntry]) -> String {
         } else {
             "other"
         };
-        *counts.entry((e.method.clone(), kind, e.status)).or_default() += 1;
+        *counts
+            .entry((e.method.clone(), kind, e.status))
+            .or_default() += 1;
     }
     let parts: Vec<String> = counts
         .into_iter()

@@ -107,7 +107,9 @@ async fn the_tags_of_a_repository_are_listed_once_and_its_blobs_still_asked_for_
     assert_eq!(heads.len(), 2, "{second:?}");
     assert!(heads.iter().all(|t| !t.contains("sha256")), "{heads:?}");
     assert!(
-        second.iter().all(|e| e.method == "GET" || e.method == "HEAD"),
+        second
+            .iter()
+            .all(|e| e.method == "GET" || e.method == "HEAD"),
         "the second run wrote: {second:?}"
     );
 }

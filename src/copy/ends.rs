@@ -9,7 +9,8 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 
 use crate::registry::{
-    Client, Digest, FetchedManifest, ManifestRef, RegistryAddr, RegistryError, RepoName, Tag,
+    Client, Digest, FetchedManifest, ManifestRef, MountAnswer, RegistryAddr, RegistryError,
+    RepoName, Tag, UploadSession,
 };
 
 /// A blob's bytes as they arrive.
@@ -80,22 +81,24 @@ pub trait CopyDestination: Send + Sync {
         TagListing::Unlisted
     }
     async fn has_blob(&self, repo: &RepoName, digest: &Digest) -> Result<bool, RegistryError>;
-    /// A cross-repository mount; `Ok(false)` when declined (then the bytes are sent).
+    /// A cross-repository mount; when declined the bytes are sent, into the upload session
+    /// the destination opened instead if it did.
     async fn mount(
         &self,
         repo: &RepoName,
         digest: &Digest,
         from: &RepoName,
-    ) -> Result<bool, RegistryError>;
+    ) -> Result<MountAnswer, RegistryError>;
     /// Writes a blob from `body`, which ends in an error instead of its last chunk when the
     /// bytes are wrong: nothing may be completed under `digest` then. `size` is the
-    /// descriptor's.
+    /// descriptor's; `session` one a declined mount opened.
     async fn write_blob(
         &self,
         repo: &RepoName,
         digest: &Digest,
         size: u64,
         body: ByteStream,
+        session: Option<UploadSession>,
     ) -> Result<(), RegistryError>;
     /// Stores a manifest under its digest, or points `tag` at it.
     async fn put_manifest(
@@ -218,7 +221,7 @@ impl CopyDestination for Client {
         repo: &RepoName,
         digest: &Digest,
         from: &RepoName,
-    ) -> Result<bool, RegistryError> {
+    ) -> Result<MountAnswer, RegistryError> {
         self.mount_blob(repo, digest, from).await
     }
 
@@ -228,8 +231,10 @@ impl CopyDestination for Client {
         digest: &Digest,
         size: u64,
         body: ByteStream,
+        session: Option<UploadSession>,
     ) -> Result<(), RegistryError> {
-        self.upload_blob_stream(repo, digest, size, body).await
+        self.upload_blob_stream(repo, digest, size, body, session)
+            .await
     }
 
     async fn put_manifest(
