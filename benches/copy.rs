@@ -9,7 +9,8 @@
 //! - the bytes uploaded to regatta's destination (from its access log: each completed blob
 //!   upload, at its blob's size) against the bytes the destination lacked (every distinct blob
 //!   once; target: equal, shared base layers move once);
-//! - the blob uploads of a second regatta run (target: none) and its wall time.
+//! - the blob uploads of a second regatta run (target: none) and its wall time;
+//! - the requests regatta's destination answered in each run, by method, endpoint and status.
 //!
 //! Options: `--repos N`, `--tags N`, `--concurrency N` (regatta's, default 8), `--check` (exit 1 when a target is missed). A debug build
 //! makes 6 repositories: a smoke run whose timings mean nothing.

@@ -498,8 +498,10 @@ async fn tag_listings(
 }
 
 /// Plans copying `requests` from `ends.source` to `ends.destination`: reads the source's
-/// manifests, asks the destination (HEAD) for every manifest, tag and blob, and decides how
-/// each missing blob gets there. Writes nothing.
+/// manifests, asks the destination for its tags (a listing per repository receiving several
+/// images, else a HEAD per tag), manifests (HEAD, unless a tag or a missing repository
+/// answered already) and every blob (HEAD), and decides how each missing blob gets there.
+/// Writes nothing.
 pub async fn plan_copy(
     ends: &Ends<'_>,
     requests: &[ImageRequest],
