@@ -9,7 +9,8 @@
 //! - the bytes uploaded to regatta's destination (from its access log: each completed blob
 //!   upload, at its blob's size) against the bytes the destination lacked (every distinct blob
 //!   once; target: equal, shared base layers move once);
-//! - the blob uploads of a second regatta run (target: none) and its wall time.
+//! - the blob uploads of a second regatta run (target: none) and its wall time;
+//! - the requests regatta's destination answered in each run, by method, endpoint and status.
 //!
 //! Options: `--repos N`, `--tags N`, `--concurrency N` (regatta's, default 8), `--check` (exit 1 when a target is missed). A debug build
 //! makes 6 repositories: a smoke run whose timings mean nothing.
@@ -102,6 +103,33 @@ fn uploaded_digest(entry: &AccessLogEntry) -> Option<Digest> {
         .split('&')
         .find_map(|pair| pair.strip_prefix("digest="))?;
     Digest::parse(&value.replace("%3A", ":").replace("%3a", ":")).ok()
+}
+
+/// The requests of `log` by method and endpoint (`HEAD blob 700, PUT upload 553, ...`).
+fn tally(log: &[AccessLogEntry]) -> String {
+    let mut counts: BTreeMap<(String, &str, u16), usize> = BTreeMap::new();
+    for e in log {
+        let path = e.target.split('?').next().unwrap_or_default();
+        let kind = if path.contains("/blobs/uploads") {
+            "upload"
+        } else if path.contains("/blobs/") {
+            "blob"
+        } else if path.contains("/manifests/") {
+            "manifest"
+        } else if path.ends_with("/tags/list") {
+            "tags/list"
+        } else {
+            "other"
+        };
+        *counts
+            .entry((e.method.clone(), kind, e.status))
+            .or_default() += 1;
+    }
+    let parts: Vec<String> = counts
+        .into_iter()
+        .map(|((method, kind, status), n)| format!("{method} {kind} {status}: {n}"))
+        .collect();
+    format!("{} requests ({})", log.len(), parts.join(", "))
 }
 
 fn uploads(log: &[AccessLogEntry]) -> Vec<Digest> {
@@ -238,7 +266,10 @@ fn main() {
         .map(|d| lacked.get(d).copied().unwrap_or(0))
         .sum();
     let second_time = regatta_copy(&source, &ours, &names, args.concurrency);
-    let second_uploads = uploads(&ours.access_log_since(first.len() + 1)).len();
+    let second = ours.access_log_since(first.len() + 1);
+    let second_uploads = uploads(&second).len();
+    println!("destination, first run: {}", tally(&first));
+    println!("destination, second run: {}", tally(&second));
 
     let theirs = logged();
     let skopeo_time = skopeo_copy(&source, &theirs, &names);

@@ -4,7 +4,7 @@
 
 mod support;
 
-use regatta::registry::{Digest, ManifestRef, RegistryError, RequestKind};
+use regatta::registry::{Digest, ManifestRef, MountAnswer, RegistryError, RequestKind};
 use support::fixtures::FixtureBuilder;
 use support::image::{Format, ImageSpec, Layer};
 use support::registry::{RegistryOptions, TestRegistry};
@@ -257,12 +257,13 @@ async fn mount_links_a_blob_from_another_repository() {
         .await
         .expect_err("not linked yet");
     assert!(err.is_not_found(), "{err:?}");
-    assert!(
+    assert!(matches!(
         client
             .mount_blob(&repo("fresh"), &layer, &repo("other"))
             .await
-            .expect("mount")
-    );
+            .expect("mount"),
+        MountAnswer::Mounted
+    ));
     assert_eq!(
         client
             .head_blob(&repo("fresh"), &layer)
@@ -270,13 +271,27 @@ async fn mount_links_a_blob_from_another_repository() {
             .expect("mounted"),
         size
     );
-    // A blob the source does not have cannot be mounted; the registry offers an upload.
+    // A blob the source does not have cannot be mounted; the registry opens an upload
+    // session instead, and the bytes go there with no second POST.
     let absent = Digest::sha256_of(b"nowhere");
-    assert!(
-        !client
-            .mount_blob(&repo("fresh"), &absent, &repo("other"))
+    let answer = client
+        .mount_blob(&repo("fresh"), &absent, &repo("other"))
+        .await
+        .expect("a declined mount is not an error");
+    let MountAnswer::Declined(Some(session)) = answer else {
+        panic!("expected an upload session: {answer:?}");
+    };
+    let body = futures::stream::iter([Ok(bytes::Bytes::from_static(b"nowhere"))]);
+    client
+        .upload_blob_stream(&repo("fresh"), &absent, 7, body, Some(session))
+        .await
+        .expect("the bytes go into the session the mount opened");
+    assert_eq!(
+        client
+            .head_blob(&repo("fresh"), &absent)
             .await
-            .expect("a declined mount is not an error")
+            .expect("uploaded"),
+        7
     );
 }
 

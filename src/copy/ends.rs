@@ -9,7 +9,8 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 
 use crate::registry::{
-    Client, Digest, FetchedManifest, ManifestRef, RegistryAddr, RegistryError, RepoName, Tag,
+    Client, Digest, FetchedManifest, ManifestRef, MountAnswer, RegistryAddr, RegistryError,
+    RepoName, Tag, UploadSession,
 };
 
 /// A blob's bytes as they arrive.
@@ -48,6 +49,19 @@ pub trait CopySource: Send + Sync {
     }
 }
 
+/// What a destination says of a repository's tags, asked once for every image copied into it
+/// (one request instead of a HEAD per tag).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TagListing {
+    /// Not listed (the destination has no cheap listing, or listing failed): each tag and
+    /// manifest is asked for.
+    Unlisted,
+    /// The repository is unknown to the destination (`NAME_UNKNOWN`): no tag was ever set
+    /// there. Blobs may still be (a copy killed before its first tag): they are asked for.
+    NoRepository,
+    Tags(Vec<Tag>),
+}
+
 /// Where images are written.
 #[async_trait]
 pub trait CopyDestination: Send + Sync {
@@ -60,23 +74,31 @@ pub trait CopyDestination: Send + Sync {
     /// The digest `tag` points at, `None` when there is no such tag.
     async fn tag_digest(&self, repo: &RepoName, tag: &Tag)
     -> Result<Option<Digest>, RegistryError>;
+    /// The tags of `repo`, when the destination lists them cheaply; never an error (an
+    /// answer it cannot give is [`TagListing::Unlisted`]).
+    async fn tag_listing(&self, repo: &RepoName) -> TagListing {
+        let _ = repo;
+        TagListing::Unlisted
+    }
     async fn has_blob(&self, repo: &RepoName, digest: &Digest) -> Result<bool, RegistryError>;
-    /// A cross-repository mount; `Ok(false)` when declined (then the bytes are sent).
+    /// A cross-repository mount; when declined the bytes are sent, into the upload session
+    /// the destination opened instead if it did.
     async fn mount(
         &self,
         repo: &RepoName,
         digest: &Digest,
         from: &RepoName,
-    ) -> Result<bool, RegistryError>;
+    ) -> Result<MountAnswer, RegistryError>;
     /// Writes a blob from `body`, which ends in an error instead of its last chunk when the
     /// bytes are wrong: nothing may be completed under `digest` then. `size` is the
-    /// descriptor's.
+    /// descriptor's; `session` one a declined mount opened.
     async fn write_blob(
         &self,
         repo: &RepoName,
         digest: &Digest,
         size: u64,
         body: ByteStream,
+        session: Option<UploadSession>,
     ) -> Result<(), RegistryError>;
     /// Stores a manifest under its digest, or points `tag` at it.
     async fn put_manifest(
@@ -179,6 +201,17 @@ impl CopyDestination for Client {
         }
     }
 
+    async fn tag_listing(&self, repo: &RepoName) -> TagListing {
+        match self.tags(repo).await {
+            Ok(tags) => TagListing::Tags(tags),
+            Err(RegistryError::NotFound { .. }) => TagListing::NoRepository,
+            Err(e) => {
+                tracing::debug!(error = %e, %repo, "listing tags failed; asking for each");
+                TagListing::Unlisted
+            }
+        }
+    }
+
     async fn has_blob(&self, repo: &RepoName, digest: &Digest) -> Result<bool, RegistryError> {
         found(self.head_blob(repo, digest).await.map(|_| true))
     }
@@ -188,7 +221,7 @@ impl CopyDestination for Client {
         repo: &RepoName,
         digest: &Digest,
         from: &RepoName,
-    ) -> Result<bool, RegistryError> {
+    ) -> Result<MountAnswer, RegistryError> {
         self.mount_blob(repo, digest, from).await
     }
 
@@ -198,8 +231,10 @@ impl CopyDestination for Client {
         digest: &Digest,
         size: u64,
         body: ByteStream,
+        session: Option<UploadSession>,
     ) -> Result<(), RegistryError> {
-        self.upload_blob_stream(repo, digest, size, body).await
+        self.upload_blob_stream(repo, digest, size, body, session)
+            .await
     }
 
     async fn put_manifest(

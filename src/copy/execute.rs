@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::plan::{BlobAction, CopyPlan, Ends, PlannedBlob, PlannedImage, PlannedManifest};
 use crate::registry::upload::{StreamFault, Verdict, verified};
-use crate::registry::{Digest, ManifestRef, RegistryError, RepoName};
+use crate::registry::{Digest, ManifestRef, MountAnswer, RegistryError, RepoName, UploadSession};
 
 /// Counters a front end reads while a copy runs (the CLI's bars, the TUI's pane): both read
 /// [`CopyProgress::snapshot`].
@@ -404,19 +404,20 @@ async fn copy_blob(ends: &Ends<'_>, blob: &PlannedBlob, progress: &CopyProgress)
             reason,
         })
     };
+    let mut session = None;
     if let BlobAction::Mount { from } = &blob.action {
         match ends
             .destination
             .mount(&blob.repository, &blob.digest, from)
             .await
         {
-            Ok(true) => return BlobResult::Mounted,
-            // Declined (the registry started an upload instead): send the bytes.
-            Ok(false) => {}
+            Ok(MountAnswer::Mounted) => return BlobResult::Mounted,
+            // Declined (the registry started an upload instead): send the bytes there.
+            Ok(MountAnswer::Declined(opened)) => session = opened,
             Err(e) => return fail(e.to_string()),
         }
     }
-    match transfer(ends, blob, progress).await {
+    match transfer(ends, blob, progress, session).await {
         Ok(()) => BlobResult::Transferred(blob.size),
         Err(reason) => fail(reason),
     }
@@ -428,18 +429,30 @@ async fn transfer(
     ends: &Ends<'_>,
     blob: &PlannedBlob,
     progress: &CopyProgress,
+    session: Option<UploadSession>,
 ) -> Result<(), String> {
     // Counted into the blob's own bar and into the total as the bytes pass.
     let (_active, moved) = progress.start(blob);
+    let counted = Counted {
+        moved,
+        total: Some(progress.bytes_moved.clone()),
+        session,
+    };
     transfer_counted(
         ends,
         (&blob.source_repository, &blob.repository),
         &blob.digest,
         blob.size,
-        moved,
-        Some(progress.bytes_moved.clone()),
+        counted,
     )
     .await
+}
+
+/// Where a transfer's bytes are counted, and the upload session to send them into.
+struct Counted {
+    moved: Arc<AtomicU64>,
+    total: Option<Arc<AtomicU64>>,
+    session: Option<UploadSession>,
 }
 
 /// Streams blob `digest` of `size` bytes from the source's repository `repos.0` to the
@@ -454,17 +467,26 @@ pub async fn transfer_blob(
     size: u64,
     moved: Arc<AtomicU64>,
 ) -> Result<(), String> {
-    transfer_counted(ends, repos, digest, size, moved, None).await
+    let counted = Counted {
+        moved,
+        total: None,
+        session: None,
+    };
+    transfer_counted(ends, repos, digest, size, counted).await
 }
 
-/// [`transfer_blob`], the bytes counted into `total` too as they pass.
+/// [`transfer_blob`], the bytes counted into `total` too as they pass, and sent into an
+/// upload session already open when there is one.
 async fn transfer_counted(
     ends: &Ends<'_>,
     repos: (&RepoName, &RepoName),
     digest: &Digest,
     size: u64,
-    moved: Arc<AtomicU64>,
-    total: Option<Arc<AtomicU64>>,
+    Counted {
+        moved,
+        total,
+        session,
+    }: Counted,
 ) -> Result<(), String> {
     let chunks = ends
         .source
@@ -480,7 +502,7 @@ async fn transfer_counted(
     let stream = verified(counted, digest.clone(), size, verdict.clone(), moved);
     let result = ends
         .destination
-        .write_blob(repos.1, digest, size, stream.boxed())
+        .write_blob(repos.1, digest, size, stream.boxed(), session)
         .await;
     // What the stream found wins over how the upload ended: it is why the upload ended.
     match (verdict.fault(), result) {

@@ -18,7 +18,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use super::ends::{ByteStream, CopyDestination, CopySource};
 use crate::layout::{LayoutSource, REF_NAME};
 use crate::registry::{
-    Digest, FetchedManifest, ManifestRef, RegistryAddr, RegistryError, RepoName, Source, Tag,
+    Digest, FetchedManifest, ManifestRef, MountAnswer, RegistryAddr, RegistryError, RepoName,
+    Source, Tag, UploadSession,
 };
 
 const OCI_LAYOUT: &str = r#"{"imageLayoutVersion":"1.0.0"}"#;
@@ -166,8 +167,8 @@ impl CopyDestination for LayoutDestination {
         _repo: &RepoName,
         _digest: &Digest,
         _from: &RepoName,
-    ) -> Result<bool, RegistryError> {
-        Ok(false)
+    ) -> Result<MountAnswer, RegistryError> {
+        Ok(MountAnswer::Declined(None))
     }
 
     async fn write_blob(
@@ -176,6 +177,7 @@ impl CopyDestination for LayoutDestination {
         digest: &Digest,
         _size: u64,
         mut body: ByteStream,
+        _session: Option<UploadSession>,
     ) -> Result<(), RegistryError> {
         let path = blob_path(&self.dir, digest);
         if let Some(parent) = path.parent() {

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 
-use super::ends::{CopyDestination, CopySource};
+use super::ends::{CopyDestination, CopySource, TagListing};
 use crate::registry::manifest::{MAX_INDEX_DEPTH, check_manifest};
 use crate::registry::{
     Digest, FetchedManifest, Manifest, ManifestRef, Platform, RegistryError, RepoName, Tag,
@@ -276,10 +276,22 @@ struct Walked {
     manifests: Vec<PlannedManifest>,
 }
 
+/// The repositories of one image's walk.
+#[derive(Clone, Copy)]
+struct Repos<'a> {
+    source: &'a RepoName,
+    destination: &'a RepoName,
+    /// The destination repository does not exist (its tag list said `NAME_UNKNOWN`): none of
+    /// its manifests is asked for. Should one be there untagged after all (an index copy
+    /// killed before its tag), it is pushed again, which changes nothing.
+    no_repository: bool,
+}
+
 async fn plan_image(
     ends: &Ends<'_>,
     request: &ImageRequest,
     platform: Option<&PlatformFilter>,
+    listing: &TagListing,
 ) -> Result<Walked, PlanError> {
     let src_repo = &request.source_repository;
     let what = describe(src_repo, &request.source_reference);
@@ -294,20 +306,11 @@ async fn plan_image(
         Some(filter) => pick_platform(ends.source, src_repo, &what, fetched, filter).await?,
     };
     let dst_repo = &request.destination_repository;
-    let mut manifests = Vec::new();
-    walk(
-        ends,
-        src_repo,
-        dst_repo,
-        top.clone(),
-        picked.clone(),
-        0,
-        &mut manifests,
-    )
-    .await?;
-    let tag = match &request.destination_tag {
-        None => TagChange::Untagged,
-        Some(tag) => {
+    let tag = match (&request.destination_tag, listing) {
+        (None, _) => TagChange::Untagged,
+        (Some(_), TagListing::NoRepository) => TagChange::New,
+        (Some(tag), TagListing::Tags(tags)) if !tags.contains(tag) => TagChange::New,
+        (Some(tag), _) => {
             match ends
                 .destination
                 .tag_digest(dst_repo, tag)
@@ -321,6 +324,24 @@ async fn plan_image(
             }
         }
     };
+    let repos = Repos {
+        source: src_repo,
+        destination: dst_repo,
+        no_repository: *listing == TagListing::NoRepository,
+    };
+    // A tag already on the digest means the manifest is there: no need to ask again.
+    let known = (tag == TagChange::Unchanged).then_some(true);
+    let mut manifests = Vec::new();
+    walk(
+        ends,
+        repos,
+        top.clone(),
+        picked.clone(),
+        known,
+        0,
+        &mut manifests,
+    )
+    .await?;
     Ok(Walked {
         image: PlannedImage {
             source: what,
@@ -379,23 +400,29 @@ async fn pick_platform(
 }
 
 /// Adds `fetched` and, unless the destination has it already, everything below it to `out`,
-/// children first.
+/// children first. `known`: whether the destination repository has `fetched`, when that is
+/// known already (asked otherwise).
 fn walk<'a>(
     ends: &'a Ends<'a>,
-    src_repo: &'a RepoName,
-    dst_repo: &'a RepoName,
+    repos: Repos<'a>,
     fetched: FetchedManifest,
     platform: Option<String>,
+    known: Option<bool>,
     depth: usize,
     out: &'a mut Vec<PlannedManifest>,
 ) -> futures::future::BoxFuture<'a, Result<(), PlanError>> {
     Box::pin(async move {
+        let (src_repo, dst_repo) = (repos.source, repos.destination);
         let what = format!("{src_repo}@{}", fetched.digest);
         check_manifest(&fetched.manifest).map_err(|e| PlanError::Unusable {
             what: what.clone(),
             detail: e.to_string(),
         })?;
-        let present = has_manifest(ends.destination, dst_repo, &fetched.digest).await?;
+        let present = match known {
+            Some(present) => present,
+            None if repos.no_repository => false,
+            None => has_manifest(ends.destination, dst_repo, &fetched.digest).await?,
+        };
         let (blobs, children) = match &fetched.manifest {
             Manifest::Image(m) => {
                 let mut blobs = vec![m.config.digest.clone()];
@@ -424,7 +451,7 @@ fn walk<'a>(
                             .await
                             .map_err(registry_error(describe(src_repo, &reference)))?;
                         let label = child.platform.as_ref().map(ToString::to_string);
-                        walk(ends, src_repo, dst_repo, fetched, label, depth + 1, out).await?;
+                        walk(ends, repos, fetched, label, None, depth + 1, out).await?;
                     }
                 }
                 (Vec::new(), children)
@@ -447,9 +474,34 @@ fn walk<'a>(
     })
 }
 
+/// The tag listing of every destination repository that more than one tagged image goes
+/// to: one request there instead of a HEAD per tag (and, where the repository does not
+/// exist yet, per manifest). A repository receiving one image is asked per tag as before.
+async fn tag_listings(
+    destination: &dyn CopyDestination,
+    requests: &[ImageRequest],
+    concurrency: usize,
+) -> HashMap<RepoName, TagListing> {
+    let mut tagged: HashMap<&RepoName, usize> = HashMap::new();
+    for r in requests.iter().filter(|r| r.destination_tag.is_some()) {
+        *tagged.entry(&r.destination_repository).or_default() += 1;
+    }
+    let listing: Vec<_> = tagged
+        .into_iter()
+        .filter(|(_, images)| *images > 1)
+        .map(|(repo, _)| async move { (repo.clone(), destination.tag_listing(repo).await) })
+        .collect();
+    futures::stream::iter(listing)
+        .buffer_unordered(concurrency)
+        .collect()
+        .await
+}
+
 /// Plans copying `requests` from `ends.source` to `ends.destination`: reads the source's
-/// manifests, asks the destination (HEAD) for every manifest, tag and blob, and decides how
-/// each missing blob gets there. Writes nothing.
+/// manifests, asks the destination for its tags (a listing per repository receiving several
+/// images, else a HEAD per tag), manifests (HEAD, unless a tag or a missing repository
+/// answered already) and every blob (HEAD), and decides how each missing blob gets there.
+/// Writes nothing.
 pub async fn plan_copy(
     ends: &Ends<'_>,
     requests: &[ImageRequest],
@@ -457,11 +509,17 @@ pub async fn plan_copy(
     concurrency: usize,
 ) -> Result<CopyPlan, PlanError> {
     let concurrency = concurrency.max(1);
+    let listings = tag_listings(ends.destination, requests, concurrency).await;
     // The futures are made first and then streamed (not mapped inside the stream), so the
     // whole plan is a `Send` future a TUI worker can spawn (rust-lang/rust#102211).
     let planning: Vec<_> = requests
         .iter()
-        .map(|request| plan_image(ends, request, platform))
+        .map(|request| {
+            let listing = listings
+                .get(&request.destination_repository)
+                .unwrap_or(&TagListing::Unlisted);
+            plan_image(ends, request, platform, listing)
+        })
         .collect();
     let walked: Vec<Walked> = futures::stream::iter(planning)
         .buffered(concurrency)

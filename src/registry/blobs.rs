@@ -148,13 +148,14 @@ impl Client {
     }
 
     /// Mounts a blob from another repository of the same registry without uploading it.
-    /// Returns false when the registry declined (then upload the bytes instead).
+    /// Declined, the registry opens an upload session instead (202 with a Location), which
+    /// takes the bytes: no second POST is needed to start one.
     pub async fn mount_blob(
         &self,
         repo: &RepoName,
         digest: &Digest,
         from: &RepoName,
-    ) -> Result<bool, RegistryError> {
+    ) -> Result<MountAnswer, RegistryError> {
         let mut url = self.url(&format!("{repo}/blobs/uploads/"))?;
         url.query_pairs_mut()
             .append_pair("mount", digest.as_str())
@@ -166,8 +167,15 @@ impl Client {
             format!("repository:{repo}:pull,push repository:{from}:pull"),
             format!("mount into {repo}"),
         );
+        let url = call.url.clone();
         let response = self.execute(call).await?;
-        Ok(response.status() == StatusCode::CREATED)
+        if response.status() == StatusCode::CREATED {
+            return Ok(MountAnswer::Mounted);
+        }
+        // A session the answer does not name properly is not used: a new one is started.
+        Ok(MountAnswer::Declined(
+            upload_session(response, &url).await.ok(),
+        ))
     }
 
     pub(super) async fn start_upload(
@@ -195,28 +203,59 @@ impl Client {
             format!("upload to {repo}"),
         );
         let response = self.execute(call).await?;
-        let location = response
-            .headers()
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-            .ok_or_else(|| RegistryError::Malformed {
-                url: url.to_string(),
-                detail: "the upload answer has no Location header".into(),
-            })?;
-        let chunk_min = response
-            .headers()
-            .get("oci-chunk-min-length")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .filter(|&n| n > 0);
-        let _ = read_capped(response, MAX_DOCUMENT_BYTES, url.as_str()).await;
-        let location = url.join(&location).map_err(|e| RegistryError::Malformed {
-            url: url.to_string(),
-            detail: format!("bad upload Location {location:?}: {e}"),
-        })?;
-        Ok((location, chunk_min))
+        let session = upload_session(response, &url).await?;
+        Ok((session.location, session.chunk_min))
     }
+}
+
+/// What a cross-repository mount request got.
+#[derive(Debug)]
+pub enum MountAnswer {
+    /// The blob is in the repository now (201).
+    Mounted,
+    /// Declined: the bytes must be sent, into the upload session the registry opened
+    /// instead when it named one.
+    Declined(Option<UploadSession>),
+}
+
+/// An upload session a registry opened: where the bytes go.
+#[derive(Debug, Clone)]
+pub struct UploadSession {
+    pub(crate) location: Url,
+    /// The smallest chunk the registry takes when it asks for chunked uploads (OCI's
+    /// `OCI-Chunk-Min-Length`).
+    pub(crate) chunk_min: Option<u64>,
+}
+
+/// The session an answer to `POST .../blobs/uploads/` (`url`) opened.
+async fn upload_session(
+    response: reqwest::Response,
+    url: &Url,
+) -> Result<UploadSession, RegistryError> {
+    let location = response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .ok_or_else(|| RegistryError::Malformed {
+            url: url.to_string(),
+            detail: "the upload answer has no Location header".into(),
+        })?;
+    let chunk_min = response
+        .headers()
+        .get("oci-chunk-min-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|&n| n > 0);
+    let _ = read_capped(response, MAX_DOCUMENT_BYTES, url.as_str()).await;
+    let location = url.join(&location).map_err(|e| RegistryError::Malformed {
+        url: url.to_string(),
+        detail: format!("bad upload Location {location:?}: {e}"),
+    })?;
+    Ok(UploadSession {
+        location,
+        chunk_min,
+    })
 }
 
 /// The body of a blob GET, read as it arrives (see [`Client::get_blob_stream`]).
@@ -249,5 +288,59 @@ impl BlobStream {
                 ),
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use wiremock::matchers::{method, path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+    use crate::registry::{ClientOptions, CredentialSource, RegistryAddr};
+
+    /// A registry that declines every mount and opens an upload session at `/session-1`
+    /// instead, and completes an upload there: answers as Distribution's, with counts.
+    #[tokio::test]
+    async fn a_declined_mount_opens_the_session_the_bytes_then_go_into() {
+        let server = MockServer::start().await;
+        let digest = Digest::sha256_of(b"layer");
+        Mock::given(method("POST"))
+            .and(path("/v2/acme/api/blobs/uploads/"))
+            .and(query_param("mount", digest.as_str()))
+            .respond_with(
+                ResponseTemplate::new(202)
+                    .insert_header("Location", "/v2/acme/api/blobs/uploads/session-1"),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("PUT"))
+            .and(path("/v2/acme/api/blobs/uploads/session-1"))
+            .and(query_param("digest", digest.as_str()))
+            .respond_with(ResponseTemplate::new(201))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let addr = RegistryAddr::parse(&server.address().to_string()).expect("an address");
+        let options = ClientOptions {
+            credentials: CredentialSource::Anonymous,
+            ..ClientOptions::default()
+        };
+        let client = Client::new(addr, options).expect("a client");
+        let repo = RepoName::parse("acme/api").expect("a name");
+        let from = RepoName::parse("acme/base").expect("a name");
+
+        let answer = client.mount_blob(&repo, &digest, &from).await;
+        let Ok(MountAnswer::Declined(Some(session))) = answer else {
+            panic!("expected a declined mount with a session: {answer:?}");
+        };
+        assert!(session.location.path().ends_with("/session-1"));
+        let body = futures::stream::iter([Ok(bytes::Bytes::from_static(b"layer"))]);
+        client
+            .upload_blob_stream(&repo, &digest, 5, body, Some(session))
+            .await
+            .expect("the upload completes");
+        // No second POST: `expect(1)` on each is checked when the server drops.
     }
 }

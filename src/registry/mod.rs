@@ -27,7 +27,7 @@ pub mod vendor;
 
 use async_trait::async_trait;
 
-pub use blobs::BlobStream;
+pub use blobs::{BlobStream, MountAnswer, UploadSession};
 pub use client::{
     Client, ClientOptions, MAX_DOCUMENT_BYTES, MAX_PAGE_SIZE, RequestCounters, RequestKind,
     install_crypto_provider,

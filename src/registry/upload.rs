@@ -17,6 +17,7 @@ use reqwest::{Method, StatusCode};
 use sha2::Digest as _;
 use url::Url;
 
+use super::blobs::UploadSession;
 use super::client::{Call, Client, RequestKind};
 use super::error::RegistryError;
 use super::reference::{Digest, RepoName};
@@ -201,19 +202,26 @@ impl Client {
     /// an empty PUT with `?digest=`) when the config sets `upload_chunk_size` or the registry
     /// asks for chunks with `OCI-Chunk-Min-Length`. Nothing is retried, since the body is
     /// read once; a body that ends in an error (see [`verified`]) is never completed, and a
-    /// chunked session is cancelled. The registry checks the digest too.
+    /// chunked session is cancelled. The registry checks the digest too. `session`: one the
+    /// registry opened already (a declined mount), used instead of starting one.
     pub async fn upload_blob_stream<S>(
         &self,
         repo: &RepoName,
         digest: &Digest,
         size: u64,
         body: S,
+        session: Option<UploadSession>,
     ) -> Result<(), RegistryError>
     where
         S: Stream<Item = Result<Bytes, io::Error>> + Send + Unpin + 'static,
     {
-        let start = self.url(&format!("{repo}/blobs/uploads/"))?;
-        let (location, chunk_min) = self.begin_upload(repo, start).await?;
+        let (location, chunk_min) = match session {
+            Some(session) => (session.location, session.chunk_min),
+            None => {
+                let start = self.url(&format!("{repo}/blobs/uploads/"))?;
+                self.begin_upload(repo, start).await?
+            }
+        };
         match chunk_size(self.options().upload_chunk_size, chunk_min) {
             None => self.put_whole(repo, digest, size, location, body).await,
             Some(chunk) => {

@@ -384,7 +384,8 @@ async fn push_repo(
                 if from == name {
                     continue;
                 }
-                if !client.mount_blob(&repo_name, digest, &repo(from)).await? {
+                let answer = client.mount_blob(&repo_name, digest, &repo(from)).await?;
+                if !matches!(answer, regatta::registry::MountAnswer::Mounted) {
                     client.upload_blob(&repo_name, bytes.clone()).await?;
                 }
             }
