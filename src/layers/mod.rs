@@ -9,6 +9,7 @@
 
 pub mod archive;
 pub mod cache;
+mod content_hash;
 pub mod diff;
 pub mod entry;
 pub mod error;
