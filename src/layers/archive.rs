@@ -8,11 +8,7 @@
 use std::collections::HashMap;
 use std::io::{self, Read};
 
-use std::sync::mpsc::{SyncSender, sync_channel};
-use std::thread::JoinHandle;
-
-use sha2::{Digest as _, Sha256};
-
+use super::content_hash::ContentHashes;
 use super::entry::{Entry, EntryKind, normalize_path};
 
 const BLOCK: usize = 512;
@@ -108,6 +104,21 @@ impl<R: Read> Counted<R> {
         Ok(())
     }
 
+    /// Reads `len` bytes of a regular file straight into the content hashes.
+    fn stream_hashed(&mut self, mut len: u64, hashes: &mut ContentHashes) -> Result<(), TarError> {
+        while len > 0 {
+            let n = hashes.read_from(&mut self.inner, len)?;
+            if n == 0 {
+                return Err(TarError::Corrupt(
+                    "the archive ends in the middle of a member".into(),
+                ));
+            }
+            self.add(n as u64)?;
+            len -= n as u64;
+        }
+        Ok(())
+    }
+
     /// Reads to the end (the end-of-archive padding, anything after it), counted.
     fn drain(&mut self, buf: &mut [u8]) -> Result<(), TarError> {
         loop {
@@ -117,56 +128,6 @@ impl<R: Read> Counted<R> {
             }
             self.add(n as u64)?;
         }
-    }
-}
-
-/// What the hashing thread is told: bytes of the current file, or that the file ended.
-enum Job {
-    Bytes(Vec<u8>),
-    End,
-}
-
-/// File contents are hashed on a thread of their own, so that hashing runs beside the
-/// inflating and parsing (a listing would otherwise take about half again the time of
-/// inflating alone). The digests come back in file order.
-struct HashPipe {
-    tx: SyncSender<Job>,
-    thread: JoinHandle<Vec<String>>,
-}
-
-impl HashPipe {
-    fn start() -> Self {
-        let (tx, rx) = sync_channel::<Job>(64);
-        let thread = std::thread::spawn(move || {
-            let mut out = Vec::new();
-            let mut hasher = Sha256::new();
-            for job in rx {
-                match job {
-                    Job::Bytes(b) => hasher.update(&b),
-                    Job::End => {
-                        out.push(hex::encode(std::mem::take(&mut hasher).finalize()));
-                    }
-                }
-            }
-            out
-        });
-        Self { tx, thread }
-    }
-
-    fn bytes(&self, chunk: &[u8]) {
-        // A send fails only when the thread is gone; then `finish` reports it.
-        let _ = self.tx.send(Job::Bytes(chunk.to_vec()));
-    }
-
-    fn end_file(&self) {
-        let _ = self.tx.send(Job::End);
-    }
-
-    fn finish(self) -> Result<Vec<String>, TarError> {
-        drop(self.tx);
-        self.thread
-            .join()
-            .map_err(|_| TarError::Io(io::Error::other("the hashing thread failed")))
     }
 }
 
@@ -189,8 +150,8 @@ pub fn read_entries<R: Read>(
     let mut pax: HashMap<String, String> = HashMap::new();
     let mut long_name: Option<Vec<u8>> = None;
     let mut long_link: Option<Vec<u8>> = None;
-    let pipe = HashPipe::start();
-    // Entries wait here for their file hashes (`true`: one comes from the pipe).
+    let mut hashes = ContentHashes::start();
+    // Entries wait here for their file hashes (`true`: one comes from the content hashes).
     let mut listed: Vec<(Entry, bool)> = Vec::new();
     loop {
         // A clean end of input at a member boundary ends the archive too (GNU tar accepts
@@ -345,11 +306,11 @@ pub fn read_entries<R: Read>(
             _ => 0,
         };
         let hashed = if flag == b'S' {
-            read_old_gnu_sparse(&mut r, &header, data, &mut entry, &mut buf, at, &pipe)?;
+            read_old_gnu_sparse(&mut r, &header, data, &mut entry, &mut buf, at, &mut hashes)?;
             true
         } else if kind == EntryKind::File && !entry.sparse {
-            r.stream(data, &mut buf, |chunk| pipe.bytes(chunk))?;
-            pipe.end_file();
+            r.stream_hashed(data, &mut hashes)?;
+            hashes.end_file();
             true
         } else {
             r.stream(data, &mut buf, |_| {})?;
@@ -358,7 +319,7 @@ pub fn read_entries<R: Read>(
         skip_padding(&mut r, data, &mut buf)?;
         listed.push((entry, hashed));
     }
-    let mut hashes = pipe.finish()?.into_iter();
+    let mut hashes = hashes.finish()?.into_iter();
     for (mut entry, hashed) in listed {
         if hashed {
             entry.sha256 = hashes.next();
@@ -504,7 +465,7 @@ fn read_old_gnu_sparse<R: Read>(
     entry: &mut Entry,
     buf: &mut [u8],
     at: u64,
-    pipe: &HashPipe,
+    hashes: &mut ContentHashes,
 ) -> Result<(), TarError> {
     let mut runs = Vec::new();
     push_runs(&mut runs, &header[386..482], 4, at)?;
@@ -529,11 +490,11 @@ fn read_old_gnu_sparse<R: Read>(
     }
     let mut position = 0u64;
     let zeros = vec![0u8; 64 * 1024];
-    let zero_fill = |r: &mut Counted<R>, mut n: u64| {
+    let zero_fill = |r: &mut Counted<R>, hashes: &mut ContentHashes, mut n: u64| {
         r.add(n)?;
         while n > 0 {
             let step = n.min(zeros.len() as u64) as usize;
-            pipe.bytes(&zeros[..step]);
+            hashes.bytes(&zeros[..step]);
             n -= step as u64;
         }
         Ok::<(), TarError>(())
@@ -544,12 +505,12 @@ fn read_old_gnu_sparse<R: Read>(
                 "the sparse map at offset {at} has overlapping or out-of-range runs"
             )));
         }
-        zero_fill(r, offset - position)?;
-        r.stream(len, buf, |chunk| pipe.bytes(chunk))?;
+        zero_fill(r, hashes, offset - position)?;
+        r.stream(len, buf, |chunk| hashes.bytes(chunk))?;
         position = offset + len;
     }
-    zero_fill(r, real - position)?;
-    pipe.end_file();
+    zero_fill(r, hashes, real - position)?;
+    hashes.end_file();
     entry.size = real;
     entry.sparse = true;
     Ok(())

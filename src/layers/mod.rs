@@ -11,6 +11,7 @@
 
 pub mod archive;
 pub mod cache;
+mod content_hash;
 pub mod diff;
 pub mod drift;
 pub mod entry;
