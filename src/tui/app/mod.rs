@@ -7,6 +7,7 @@ mod delete;
 mod diff;
 mod files;
 mod grants;
+mod hints;
 mod intents;
 mod referrers;
 mod results;

@@ -13,6 +13,7 @@ use super::config::ConfigView;
 use super::deleted::DeletedView;
 use super::diff::DiffView;
 use super::files::FilesView;
+use super::hints::HintsView;
 use super::layers::LayersView;
 use super::manifest::ManifestView;
 use super::pending::PendingView;
@@ -391,4 +392,24 @@ impl Screen for DiffView {
         DiffView::progress(self)
     }
     draws!(DiffView);
+}
+
+impl Screen for HintsView {
+    fn kind(&self) -> ViewKind {
+        ViewKind::Hints
+    }
+    fn entry(&self) -> Option<usize> {
+        Some(self.entry)
+    }
+    fn crumbs(&self, _: &[EntryState]) -> Vec<String> {
+        vec![self.crumb.clone()]
+    }
+    loads!();
+    fn is_loading(&self) -> bool {
+        HintsView::is_loading(self)
+    }
+    fn progress(&self) -> Option<String> {
+        HintsView::progress(self)
+    }
+    draws!(HintsView);
 }

@@ -21,6 +21,7 @@ mod delete;
 mod diff;
 mod files;
 mod grants;
+mod hints;
 mod loading;
 mod probe;
 mod referrers;
