@@ -146,8 +146,8 @@ async fn every_view() {
     assert_footer(
         &mut app,
         "j/k move  enter open  esc back  / filter  s sort  y copy  r refresh  space mark  \
-         d delete  u storage  C cleanup  A audit  D deleted  a attached  R referrers  c copy to  b base  = diff  ? help  \
-         q quit",
+         d delete  u storage  C cleanup  A audit  D deleted  a attached  R referrers  c copy to  b base  = diff  B drift  \
+         ? help  q quit",
     );
 
     // By size, largest first, 1.26 (142.5 MiB) leads: the order by name too, which would

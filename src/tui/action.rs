@@ -167,6 +167,8 @@ pub enum Action {
     /// Open the size hints of the image (or the selected platform): wasted bytes,
     /// efficiency, duplicates, largest files, known waste.
     OpenHints,
+    /// Open the base-image drift of the repository's tags (from what the scan read).
+    OpenDrift,
 
     // Intents with a payload: typed filter text, the mouse, the terminal, the clock.
     FilterChar(char),
@@ -377,6 +379,7 @@ impl Action {
             Action::MarkBase => "mark_base",
             Action::OpenDiff => "open_diff",
             Action::OpenHints => "open_hints",
+            Action::OpenDrift => "open_drift",
             _ => return None,
         })
     }

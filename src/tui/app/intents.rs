@@ -64,6 +64,7 @@ impl App {
             Action::MarkBase => self.mark_base(),
             Action::OpenDiff => return self.open_diff(),
             Action::OpenHints => return self.open_hints(),
+            Action::OpenDrift => self.open_drift(),
             Action::Click {
                 column,
                 row,
@@ -104,6 +105,7 @@ impl App {
             View::Config(v) => v.scroll_by(delta, page),
             View::Diff(v) => v.scroll_by(delta, page),
             View::Hints(v) => v.scroll_by(delta, page),
+            View::Drift(v) => v.scroll_by(delta, page),
             View::Storage(v) => v.move_by(delta, page),
             View::Audit(v) => v.table.move_by(delta, page),
             view => {
@@ -238,6 +240,7 @@ impl App {
             | View::Files(_)
             | View::Diff(_)
             | View::Hints(_)
+            | View::Drift(_)
             | View::Config(_)
             | View::Deleted(_)
             | View::Cleanup(_) => Vec::new(),
@@ -346,6 +349,10 @@ impl App {
                 self.info("nothing to refresh: content addressed by digest does not change");
                 return effects;
             }
+            View::Drift(_) => {
+                self.refresh_drift();
+                return effects;
+            }
             View::Storage(v) => {
                 let entry = v.entry;
                 effects.extend(self.start_scan(entry, true));
@@ -449,7 +456,8 @@ impl App {
             | View::Audit(_)
             | View::Files(_)
             | View::Diff(_)
-            | View::Hints(_) => None,
+            | View::Hints(_)
+            | View::Drift(_) => None,
         };
         let Some((entry, repo, suffix)) = target else {
             return Vec::new();

@@ -5,6 +5,7 @@ mod audit;
 mod copy;
 mod delete;
 mod diff;
+mod drift;
 mod files;
 mod grants;
 mod hints;

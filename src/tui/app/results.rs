@@ -171,7 +171,8 @@ impl App {
             | View::Layers(_)
             | View::Config(_)
             | View::Storage(_)
-            | View::Cleanup(_) => {}
+            | View::Cleanup(_)
+            | View::Drift(_) => {}
         }
         if let Some(loads) = self.stack[owner].loads_mut() {
             loads.retain(|r| *r != req);

@@ -12,6 +12,7 @@ use super::cleanup::CleanupView;
 use super::config::ConfigView;
 use super::deleted::DeletedView;
 use super::diff::DiffView;
+use super::drift::DriftView;
 use super::files::FilesView;
 use super::hints::HintsView;
 use super::layers::LayersView;
@@ -412,4 +413,20 @@ impl Screen for HintsView {
         HintsView::progress(self)
     }
     draws!(HintsView);
+}
+
+impl Screen for DriftView {
+    fn kind(&self) -> ViewKind {
+        ViewKind::Drift
+    }
+    fn entry(&self) -> Option<usize> {
+        Some(self.entry)
+    }
+    fn crumbs(&self, _: &[EntryState]) -> Vec<String> {
+        vec!["drift".to_string()]
+    }
+    fn progress(&self) -> Option<String> {
+        DriftView::progress(self)
+    }
+    draws!(DriftView);
 }

@@ -19,6 +19,7 @@ mod audit;
 mod copy;
 mod delete;
 mod diff;
+mod drift;
 mod files;
 mod grants;
 mod hints;
