@@ -109,7 +109,10 @@ fn hints_on_screen_equal_the_cli_and_the_tarballs() {
     pane.keys(&["Enter"]);
     pane.wait_for_text("CREATED BY");
     pane.keys(&["w"]);
-    let screen = pane.wait_for_text("Efficiency:");
+    // The frame drawn down to the last line checked (a capture can catch a frame half drawn).
+    let screen = pane.wait_for("the hints", |s| {
+        s.contains("Efficiency:") && s.contains("2 layers  app/share/README")
+    });
     let shown = |label: &str| -> String {
         screen
             .lines()
@@ -142,7 +145,9 @@ fn hints_on_screen_equal_the_cli_and_the_tarballs() {
     pane.wait_for_text("CREATED BY");
     let before = registry.access_log().len();
     pane.keys(&["w"]);
-    let again = pane.wait_for_text("Efficiency:");
+    let again = pane.wait_for("the hints again", |s| {
+        s.contains("Efficiency:") && s.contains("2 layers  app/share/README")
+    });
     assert!(again.contains(&format!("({wasted} bytes)")), "{again}");
     let digests = [lower.digest().to_string(), upper.digest().to_string()];
     let gets = registry
@@ -198,7 +203,9 @@ fn leaving_the_hints_cancels_the_download() {
 
     // Again: the second GET passes and the hints are shown.
     pane.keys(&["w"]);
-    let screen = pane.wait_for_text("Efficiency:");
+    let screen = pane.wait_for("the hints", |s| {
+        s.contains("Efficiency:") && s.contains("Largest directories:")
+    });
     assert!(screen.contains("Wasted:       0 B"), "{screen}");
     assert_eq!(proxy.count("GET", &blob), 2);
 }

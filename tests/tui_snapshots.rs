@@ -150,6 +150,22 @@ async fn every_view() {
          ? help  q quit",
     );
 
+    // The drift of library/nginx, from the scan: every tag on the one base (the Debian layer
+    // both indexes' linux/amd64 images start with), so every tag is current.
+    step(&mut app, Action::OpenDrift).await;
+    let drift = render(&app);
+    insta::assert_snapshot!("drift", drift.backend());
+    assert!(lines(&drift)[0].contains("library/nginx › drift "));
+    let statuses: Vec<String> = lines(&drift)
+        .iter()
+        .skip(3)
+        .take(4)
+        .map(|l| l.split_whitespace().last().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(statuses, ["current"; 4], "{:?}", lines(&drift));
+    assert_footer(&mut app, "j/k move  esc back  ? help  q quit");
+    step(&mut app, Action::Back).await;
+
     // By size, largest first, 1.26 (142.5 MiB) leads: the order by name too, which would
     // prove nothing. Smallest first, no name order gives: the three aliases of the 135.5 MiB
     // index, then 1.26.
