@@ -150,8 +150,8 @@ async fn every_view() {
          ? help  q quit",
     );
 
-    // The drift of library/nginx, from the scan: every tag on the one base (the Debian layer
-    // both indexes' linux/amd64 images start with), so every tag is current.
+    // The drift of library/nginx, from the scan: both indexes' linux/amd64 images start with
+    // the same base layer and nothing else is shared, so every tag is current.
     step(&mut app, Action::OpenDrift).await;
     let drift = render(&app);
     insta::assert_snapshot!("drift", drift.backend());
