@@ -73,3 +73,119 @@ fn chain(model: &StorageModel, tag: &Tag, digest: &Digest) -> Result<TagChain, &
         created: model.configs.get(&config.0).and_then(|c| c.created),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::artifact::ArtifactKind;
+    use crate::analysis::model::{ConfigInfo, ManifestInfo, ScanEvent};
+
+    fn d(n: u8) -> Digest {
+        Digest::parse(&format!("sha256:{}", format!("{n:02x}").repeat(32))).unwrap()
+    }
+
+    fn platform(os: &str, arch: &str, variant: Option<&str>) -> Option<Platform> {
+        Some(Platform {
+            os: os.into(),
+            architecture: arch.into(),
+            variant: variant.map(String::from),
+            ..Platform::default()
+        })
+    }
+
+    fn manifest(m: &mut StorageModel, n: u8, body: ManifestBody) {
+        m.apply(ScanEvent::Manifest {
+            digest: d(n),
+            info: ManifestInfo {
+                media_type: String::new(),
+                doc_size: 1,
+                subject: None,
+                kind: ArtifactKind::Image,
+                body,
+            },
+        });
+    }
+
+    /// Image `n`: config `n + 100` created at second `n`, one layer `n + 200`.
+    fn image(m: &mut StorageModel, n: u8, platform: Option<Platform>) {
+        let body = ManifestBody::Image {
+            config: (d(n + 100), 1),
+            layers: vec![(d(n + 200), 10)],
+            platform,
+        };
+        manifest(m, n, body);
+        m.apply(ScanEvent::Config {
+            digest: d(n + 100),
+            info: ConfigInfo {
+                created: jiff::Timestamp::from_second(i64::from(n)).ok(),
+                platform: None,
+            },
+        });
+    }
+
+    #[test]
+    fn an_index_gives_its_only_platform_else_linux_amd64_else_nothing() {
+        let mut m = StorageModel::default();
+        let repo = RepoName::parse("a/b").unwrap();
+        image(&mut m, 1, None);
+        image(&mut m, 2, platform("linux", "arm64", Some("v8")));
+        image(&mut m, 3, platform("unknown", "unknown", None));
+        image(&mut m, 4, platform("linux", "amd64", Some("v2")));
+        image(&mut m, 5, platform("linux", "amd64", None));
+        // One platform beside an attestation entry; several with linux/amd64; several
+        // without (linux/amd64/v2 is not linux/amd64).
+        manifest(
+            &mut m,
+            10,
+            ManifestBody::Index {
+                children: vec![d(2), d(3)],
+            },
+        );
+        manifest(
+            &mut m,
+            11,
+            ManifestBody::Index {
+                children: vec![d(2), d(4), d(5)],
+            },
+        );
+        manifest(
+            &mut m,
+            12,
+            ManifestBody::Index {
+                children: vec![d(2), d(4)],
+            },
+        );
+        let tags = ["plain", "one", "many", "none", "unresolved"];
+        m.apply(ScanEvent::Tags {
+            repo: repo.clone(),
+            tags: tags.iter().map(|t| Tag::parse(t).unwrap()).collect(),
+        });
+        for (t, n) in [("plain", 1), ("one", 10), ("many", 11), ("none", 12)] {
+            m.apply(ScanEvent::Resolved {
+                repo: repo.clone(),
+                tag: Tag::parse(t).unwrap(),
+                digest: d(n),
+            });
+        }
+        let (chains, left_out) = tag_chains(&m, &repo);
+        let got: Vec<(&str, &Digest)> =
+            chains.iter().map(|c| (c.tag.as_str(), &c.digest)).collect();
+        assert_eq!(got, [("many", &d(5)), ("one", &d(2)), ("plain", &d(1))]);
+        assert_eq!(chains[1].layers, [(d(202), 10)]);
+        assert_eq!(chains[1].created, jiff::Timestamp::from_second(2).ok());
+        let left: Vec<(String, String)> = left_out
+            .into_iter()
+            .map(|(t, why)| (t.to_string(), why))
+            .collect();
+        assert_eq!(
+            left,
+            [
+                (
+                    "none".to_string(),
+                    "several platforms, none linux/amd64".to_string()
+                ),
+                ("unresolved".to_string(), "not resolved".to_string()),
+            ]
+        );
+    }
+}

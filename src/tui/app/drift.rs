@@ -27,23 +27,6 @@ impl App {
         }
     }
 
-    /// Works the drift out again from the scan as it is now (a tag may have moved).
-    pub(super) fn refresh_drift(&mut self) {
-        let View::Drift(v) = self.top() else {
-            return;
-        };
-        let (entry, repo) = (v.entry, v.repo.clone());
-        match self.drift_text(entry, &repo) {
-            Ok(lines) => {
-                if let View::Drift(v) = self.top_mut() {
-                    v.lines = lines;
-                    v.scroll = 0;
-                }
-            }
-            Err(why) => self.info(why),
-        }
-    }
-
     /// The drift's lines, or why there are none yet: the scan has not read every tag.
     fn drift_text(&self, entry: usize, repo: &RepoName) -> Result<Vec<String>, String> {
         let Some(storage) = self.storage(entry) else {

@@ -349,8 +349,9 @@ impl App {
                 self.info("nothing to refresh: content addressed by digest does not change");
                 return effects;
             }
+            // Worked out from the scan when opened: Esc and B again show the scan as it is.
             View::Drift(_) => {
-                self.refresh_drift();
+                self.info("press Esc, then B, to work the drift out from the scan as it is now");
                 return effects;
             }
             View::Storage(v) => {
