@@ -146,9 +146,25 @@ async fn every_view() {
     assert_footer(
         &mut app,
         "j/k move  enter open  esc back  / filter  s sort  y copy  r refresh  space mark  \
-         d delete  u storage  C cleanup  A audit  D deleted  a attached  R referrers  c copy to  b base  = diff  ? help  \
-         q quit",
+         d delete  u storage  C cleanup  A audit  D deleted  a attached  R referrers  c copy to  b base  = diff  B drift  \
+         ? help  q quit",
     );
+
+    // The drift of library/nginx, from the scan: both indexes' linux/amd64 images start with
+    // the same base layer and nothing else is shared, so every tag is current.
+    step(&mut app, Action::OpenDrift).await;
+    let drift = render(&app);
+    insta::assert_snapshot!("drift", drift.backend());
+    assert!(lines(&drift)[0].contains("library/nginx › drift "));
+    let statuses: Vec<String> = lines(&drift)
+        .iter()
+        .skip(3)
+        .take(4)
+        .map(|l| l.split_whitespace().last().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(statuses, ["current"; 4], "{:?}", lines(&drift));
+    assert_footer(&mut app, "j/k move  esc back  ? help  q quit");
+    step(&mut app, Action::Back).await;
 
     // By size, largest first, 1.26 (142.5 MiB) leads: the order by name too, which would
     // prove nothing. Smallest first, no name order gives: the three aliases of the 135.5 MiB
@@ -178,8 +194,8 @@ async fn every_view() {
     assert!(lines(&manifest)[0].ends_with("library/nginx › latest"));
     assert_footer(
         &mut app,
-        "j/k move  enter open  esc back  / filter  s sort  c config  y copy  R referrers  b base  = diff  ? help  \
-         q quit",
+        "j/k move  enter open  esc back  / filter  s sort  c config  y copy  R referrers  b base  = diff  w waste  \
+         ? help  q quit",
     );
 
     step(&mut app, Action::Open).await; // linux/amd64
@@ -188,9 +204,38 @@ async fn every_view() {
     assert!(lines(&layers)[0].contains("library/nginx › latest › linux/amd64"));
     assert_footer(
         &mut app,
-        "j/k move  enter open  esc back  / filter  s sort  c config  y copy  m merged  ? help  \
-         q quit",
+        "j/k move  enter open  esc back  / filter  s sort  c config  y copy  m merged  w waste  \
+         ? help  q quit",
     );
+
+    // The size hints: the worker is not run (the fixture has no layer blobs); its answer,
+    // the hints of two real tarballs, is fed in as the worker would send it.
+    let effects = app.update(Action::OpenHints);
+    let req = effects
+        .iter()
+        .find_map(regatta::tui::Effect::req)
+        .expect("a request for the hints");
+    let loading = render(&app);
+    assert!(
+        lines(&loading)[1].contains("listing the layers: read 0 B of"),
+        "{:?}",
+        lines(&loading)
+    );
+    let computed = sample_hints();
+    app.update(Action::HintsBuilt {
+        req,
+        result: Ok(Arc::new(computed.clone())),
+    });
+    let hints = render(&app);
+    insta::assert_snapshot!("hints", hints.backend());
+    assert!(lines(&hints)[0].contains("linux/amd64 › hints "));
+    // The lines `regatta hints` prints, one row each, from the top of the body.
+    let expected = regatta::present::layers::hints_lines(&computed);
+    for (row, line) in lines(&hints).iter().skip(1).zip(&expected).take(12) {
+        assert_eq!(row.trim_end(), format!(" {line}").trim_end());
+    }
+    assert_footer(&mut app, "j/k move  esc back  ? help  q quit");
+    step(&mut app, Action::Back).await;
 
     step(&mut app, Action::OpenConfig).await;
     insta::assert_snapshot!("config", render(&app).backend());
@@ -285,4 +330,47 @@ async fn no_color_uses_modifiers_only() {
         Color::Reset,
         "only the state is coloured"
     );
+}
+
+/// A gzip'd tar of `(path, content)`, files only, listed by regatta's reader.
+fn listed(files: &[(&str, &[u8])]) -> regatta::layers::Listing {
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, content) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_path(path).expect("a path");
+        h.set_mode(0o644);
+        h.set_size(content.len() as u64);
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_cksum();
+        b.append(&h, *content).expect("an entry");
+    }
+    let tar = b.into_inner().expect("a tar");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &tar).expect("gzip");
+    let blob = gz.finish().expect("gzip");
+    regatta::layers::stream::list_blob(
+        &blob[..],
+        &regatta::registry::Digest::sha256_of(&blob),
+        "application/vnd.oci.image.layer.v1.tar+gzip",
+        &regatta::layers::Limits::default(),
+        Default::default(),
+    )
+    .expect("a listing")
+}
+
+/// Two layers: the upper one rewrites the app binary and a config file, copies a file
+/// the lower one has, and leaves apt's lists behind.
+fn sample_hints() -> regatta::layers::hints::Hints {
+    let lower = listed(&[
+        ("usr/bin/app", &[1; 5000]),
+        ("etc/app.conf", &[b'a'; 120]),
+        ("usr/share/doc/README", &[7; 900]),
+    ]);
+    let upper = listed(&[
+        ("usr/bin/app", &[2; 6000]),
+        ("etc/app.conf", &[b'b'; 150]),
+        ("opt/README.copy", &[7; 900]),
+        ("var/lib/apt/lists/deb.debian.org_Packages", &[3; 2500]),
+    ]);
+    regatta::layers::hints::hints(&[lower, upper])
 }

@@ -250,8 +250,8 @@ async fn audit_view_and_its_suggested_cleanup() {
     assert_eq!(
         wide_footer(&mut app, AUDIT_HEIGHT),
         "j/k move  enter open  esc back  / filter  s sort  y copy  r refresh  space mark  \
-         d delete  u storage  C cleanup  A audit  D deleted  a attached  R referrers  c copy to  b base  = diff  ? help  \
-         q quit"
+         d delete  u storage  C cleanup  A audit  D deleted  a attached  R referrers  c copy to  b base  = diff  B drift  \
+         ? help  q quit"
     );
     step(&mut app, Action::Back).await;
     step(&mut app, Action::SuggestCleanup).await;

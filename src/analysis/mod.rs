@@ -4,6 +4,7 @@ pub mod ages;
 pub mod artifact;
 pub mod attached;
 pub mod certificate;
+pub mod chains;
 pub mod content;
 pub mod followers;
 pub mod freed;

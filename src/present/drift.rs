@@ -93,6 +93,16 @@ pub fn drift_lines(d: &Drift) -> Vec<String> {
     lines
 }
 
+/// The tags a drift report left out (not resolved, or no image to choose), with why.
+pub fn left_out_lines(left_out: &[(String, String)]) -> Vec<String> {
+    if left_out.is_empty() {
+        return Vec::new();
+    }
+    let mut lines = vec![String::new(), format!("Left out ({}):", left_out.len())];
+    lines.extend(left_out.iter().map(|(tag, why)| format!("  {tag}: {why}")));
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -164,6 +164,11 @@ pub enum Action {
     MarkBase,
     /// Open the diff of the base (see `MarkBase`) and the selected tag.
     OpenDiff,
+    /// Open the size hints of the image (or the selected platform): wasted bytes,
+    /// efficiency, duplicates, largest files, known waste.
+    OpenHints,
+    /// Open the base-image drift of the repository's tags (from what the scan read).
+    OpenDrift,
 
     // Intents with a payload: typed filter text, the mouse, the terminal, the clock.
     FilterChar(char),
@@ -307,6 +312,17 @@ pub enum Action {
         req: ReqId,
         result: Result<Arc<crate::layers::diff::ImageDiff>, String>,
     },
+    /// Layers listed so far for size hints (as `FilesProgress`).
+    HintsProgress {
+        req: ReqId,
+        read: u64,
+        rate: u64,
+    },
+    /// The hints of `Effect::ImageHints`, or one sentence naming the layer that failed.
+    HintsBuilt {
+        req: ReqId,
+        result: Result<Arc<crate::layers::hints::Hints>, String>,
+    },
     /// The work of a request stopped unexpectedly (it panicked).
     TaskFailed {
         req: ReqId,
@@ -362,6 +378,8 @@ impl Action {
             Action::CycleShown => "cycle_shown",
             Action::MarkBase => "mark_base",
             Action::OpenDiff => "open_diff",
+            Action::OpenHints => "open_hints",
+            Action::OpenDrift => "open_drift",
             _ => return None,
         })
     }
@@ -393,6 +411,8 @@ impl Action {
                 | Action::FilesListed { .. }
                 | Action::DiffProgress { .. }
                 | Action::DiffBuilt { .. }
+                | Action::HintsProgress { .. }
+                | Action::HintsBuilt { .. }
                 | Action::TaskFailed { .. }
         )
     }
@@ -423,6 +443,8 @@ impl Action {
             | Action::FilesListed { req, .. }
             | Action::DiffProgress { req, .. }
             | Action::DiffBuilt { req, .. }
+            | Action::HintsProgress { req, .. }
+            | Action::HintsBuilt { req, .. }
             | Action::TaskFailed { req, .. } => Some(*req),
             _ => None,
         }
@@ -552,6 +574,15 @@ pub enum Effect {
         before: DiffSide,
         after: DiffSide,
     },
+    /// List all `layers` of an image of `repo` (through the listing cache, reporting
+    /// progress) and compute its size hints as `regatta hints` does. Aborting it stops the
+    /// download.
+    ImageHints {
+        req: ReqId,
+        entry: usize,
+        repo: RepoName,
+        layers: Vec<crate::registry::Descriptor>,
+    },
     /// Stop the work of these requests (their view was left or refreshed).
     Abort(Vec<ReqId>),
     /// Put this text on the clipboard (OSC 52).
@@ -630,6 +661,9 @@ impl Effect {
                 after.repo,
                 after.label()
             ),
+            Effect::ImageHints {
+                req, repo, layers, ..
+            } => format!("hints {req} {repo}: {} layers", layers.len()),
             Effect::Abort(reqs) => format!("abort {reqs:?}"),
             Effect::Copy(text) => format!("copy {} bytes", text.len()),
             Effect::ReadStorage { req, .. } => format!("read storage {req}"),
@@ -663,7 +697,8 @@ impl Effect {
             | Effect::PlanCopy { req, .. }
             | Effect::ApplyCopy { req, .. }
             | Effect::ListFiles { req, .. }
-            | Effect::DiffImages { req, .. } => Some(*req),
+            | Effect::DiffImages { req, .. }
+            | Effect::ImageHints { req, .. } => Some(*req),
             Effect::Abort(_)
             | Effect::Copy(_)
             | Effect::CancelApply(_)

@@ -34,6 +34,8 @@ pub enum ViewKind {
     Referrers,
     Files,
     Diff,
+    Hints,
+    Drift,
 }
 
 /// What keys mean right now: browsing, typing a filter, reading the help, answering a
@@ -202,12 +204,12 @@ use ViewKind::*;
 const LISTS: Scope = Scope::Only(&[Registries, Repos, Tags, Manifest, Layers, Deleted, Files]);
 const MOVABLE: Scope = Scope::Only(&[
     Registries, Repos, Tags, Manifest, Layers, Config, Storage, Deleted, Cleanup, Audit, Referrers,
-    Files, Diff,
+    Files, Diff, Hints, Drift,
 ]);
 const SORTABLE: Scope = Scope::Only(&[Repos, Tags, Manifest, Layers]);
 const BELOW_ROOT: Scope = Scope::Only(&[
     Repos, Tags, Pending, Manifest, Layers, Config, Storage, Deleted, Cleanup, Audit, Referrers,
-    Files, Diff,
+    Files, Diff, Hints, Drift,
 ]);
 const OPENABLE: Scope = Scope::Only(&[
     Registries, Repos, Tags, Manifest, Layers, Storage, Audit, Referrers,
@@ -304,6 +306,10 @@ pub static BINDINGS: &[Binding] = &[
         "mark the selected tag or platform as the base of a diff"),
     bind(Action::OpenDiff, &[k('=')], Normal, Scope::Only(&[Tags, Manifest]), Some("diff"),
         "diff the base with the selected tag or platform: config, layers, files"),
+    bind(Action::OpenHints, &[k('w')], Normal, IMAGES, Some("waste"),
+        "size hints: wasted bytes, efficiency, duplicates, largest files, known waste"),
+    bind(Action::OpenDrift, &[k('B')], Normal, Scope::Only(&[Tags]), Some("drift"),
+        "base-image drift: which base each tag sits on, which tags are on an old one"),
     bind(Action::ToggleFold, &[code(KeyCode::Enter), k(' ')],
         Normal, Scope::Only(&[Files]), Some("fold"), "fold or open the selected directory"),
     bind(Action::SortNext, &[k('s')], Normal, Scope::Only(&[Files]), Some("sort"),

@@ -16,6 +16,7 @@ pub mod draw;
 pub mod fixtures;
 pub mod format;
 pub mod geometry;
+pub mod hinting;
 pub mod input;
 pub mod keymap;
 pub mod listing;

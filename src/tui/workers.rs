@@ -189,6 +189,16 @@ impl Workers {
                 let work = super::diffing::run(sides, req, before, after, tx.clone());
                 (req, Box::pin(work))
             }
+            Effect::ImageHints {
+                req,
+                entry,
+                repo,
+                layers,
+            } => {
+                let source = resources.layer_source(entry, &repo);
+                let work = super::hinting::run(source, req, layers, tx.clone());
+                (req, Box::pin(work))
+            }
             Effect::Audit { req, entry, job } => {
                 let Some(source) = source(entry) else { return };
                 (req, Box::pin(run_audit(source, req, job, tx.clone())))
@@ -508,7 +518,7 @@ async fn run_list_files(
 /// Lists `layers` in order (from the cache when it has them), calling `report(read, rate)`
 /// every 100 ms with the bytes read or found in the cache. Aborting the future drops the
 /// listing, which stops the download (see [`crate::layers::fetch`]). The file tree and the
-/// diff read layers through this one path.
+/// diff and the hints read layers through this one path.
 pub(super) async fn list_reporting(
     source: &LayerSource,
     layers: &[Descriptor],

@@ -63,6 +63,8 @@ impl App {
             Action::OpenMerged => return self.open_files(true),
             Action::MarkBase => self.mark_base(),
             Action::OpenDiff => return self.open_diff(),
+            Action::OpenHints => return self.open_hints(),
+            Action::OpenDrift => self.open_drift(),
             Action::Click {
                 column,
                 row,
@@ -102,6 +104,8 @@ impl App {
         match &mut self.stack[last] {
             View::Config(v) => v.scroll_by(delta, page),
             View::Diff(v) => v.scroll_by(delta, page),
+            View::Hints(v) => v.scroll_by(delta, page),
+            View::Drift(v) => v.scroll_by(delta, page),
             View::Storage(v) => v.move_by(delta, page),
             View::Audit(v) => v.table.move_by(delta, page),
             view => {
@@ -235,6 +239,8 @@ impl App {
             View::Pending(_)
             | View::Files(_)
             | View::Diff(_)
+            | View::Hints(_)
+            | View::Drift(_)
             | View::Config(_)
             | View::Deleted(_)
             | View::Cleanup(_) => Vec::new(),
@@ -338,8 +344,14 @@ impl App {
             | View::Config(_)
             | View::Cleanup(_)
             | View::Files(_)
-            | View::Diff(_) => {
+            | View::Diff(_)
+            | View::Hints(_) => {
                 self.info("nothing to refresh: content addressed by digest does not change");
+                return effects;
+            }
+            // Worked out from the scan when opened: Esc and B again show the scan as it is.
+            View::Drift(_) => {
+                self.info("press Esc, then B, to work the drift out from the scan as it is now");
                 return effects;
             }
             View::Storage(v) => {
@@ -444,7 +456,9 @@ impl App {
             | View::Cleanup(_)
             | View::Audit(_)
             | View::Files(_)
-            | View::Diff(_) => None,
+            | View::Diff(_)
+            | View::Hints(_)
+            | View::Drift(_) => None,
         };
         let Some((entry, repo, suffix)) = target else {
             return Vec::new();

@@ -66,6 +66,8 @@ impl App {
                 read, total, rate, ..
             } => self.on_diff_progress(owner, read, total, rate),
             Action::DiffBuilt { result, .. } => self.on_diff_built(owner, req, result),
+            Action::HintsProgress { read, rate, .. } => self.on_hints_progress(owner, read, rate),
+            Action::HintsBuilt { result, .. } => self.on_hints_built(owner, req, result),
             Action::BackupsListed { backups, .. } => {
                 if let crate::tui::views::View::Deleted(v) = &mut self.stack[owner] {
                     v.loads.retain(|r| *r != req);
@@ -164,11 +166,13 @@ impl App {
             View::Referrers(v) => v.failed = Some(error.clone()),
             View::Files(v) => v.failed = Some(error.clone()),
             View::Diff(v) => v.failed = Some(error.clone()),
+            View::Hints(v) => v.failed = Some(error.clone()),
             View::Manifest(_)
             | View::Layers(_)
             | View::Config(_)
             | View::Storage(_)
-            | View::Cleanup(_) => {}
+            | View::Cleanup(_)
+            | View::Drift(_) => {}
         }
         if let Some(loads) = self.stack[owner].loads_mut() {
             loads.retain(|r| *r != req);

@@ -6,7 +6,9 @@ pub mod cleanup;
 pub mod config;
 pub mod deleted;
 pub mod diff;
+pub mod drift;
 pub mod files;
+pub mod hints;
 pub mod layers;
 pub mod manifest;
 pub mod pending;
@@ -34,7 +36,9 @@ pub use screen::Screen;
 /// Rows of data a view of `kind` shows in `body` (lists lose one to the header).
 pub fn page_size(kind: ViewKind, body: Rect) -> usize {
     match kind {
-        ViewKind::Config | ViewKind::Diff => usize::from(body.height),
+        ViewKind::Config | ViewKind::Diff | ViewKind::Hints | ViewKind::Drift => {
+            usize::from(body.height)
+        }
         // Two lines of totals, then the chart inside its border.
         ViewKind::Storage => usize::from(body.height.saturating_sub(4)),
         // The plan inside its border.
@@ -87,6 +91,8 @@ pub enum View {
     Referrers(referrers::ReferrersView),
     Files(files::FilesView),
     Diff(diff::DiffView),
+    Hints(hints::HintsView),
+    Drift(drift::DriftView),
 }
 
 impl View {
@@ -107,6 +113,8 @@ impl View {
             View::Referrers(v) => v,
             View::Files(v) => v,
             View::Diff(v) => v,
+            View::Hints(v) => v,
+            View::Drift(v) => v,
         }
     }
 
@@ -126,6 +134,8 @@ impl View {
             View::Referrers(v) => v,
             View::Files(v) => v,
             View::Diff(v) => v,
+            View::Hints(v) => v,
+            View::Drift(v) => v,
         }
     }
 

@@ -12,7 +12,9 @@ use super::cleanup::CleanupView;
 use super::config::ConfigView;
 use super::deleted::DeletedView;
 use super::diff::DiffView;
+use super::drift::DriftView;
 use super::files::FilesView;
+use super::hints::HintsView;
 use super::layers::LayersView;
 use super::manifest::ManifestView;
 use super::pending::PendingView;
@@ -391,4 +393,40 @@ impl Screen for DiffView {
         DiffView::progress(self)
     }
     draws!(DiffView);
+}
+
+impl Screen for HintsView {
+    fn kind(&self) -> ViewKind {
+        ViewKind::Hints
+    }
+    fn entry(&self) -> Option<usize> {
+        Some(self.entry)
+    }
+    fn crumbs(&self, _: &[EntryState]) -> Vec<String> {
+        vec![self.crumb.clone()]
+    }
+    loads!();
+    fn is_loading(&self) -> bool {
+        HintsView::is_loading(self)
+    }
+    fn progress(&self) -> Option<String> {
+        HintsView::progress(self)
+    }
+    draws!(HintsView);
+}
+
+impl Screen for DriftView {
+    fn kind(&self) -> ViewKind {
+        ViewKind::Drift
+    }
+    fn entry(&self) -> Option<usize> {
+        Some(self.entry)
+    }
+    fn crumbs(&self, _: &[EntryState]) -> Vec<String> {
+        vec!["drift".to_string()]
+    }
+    fn progress(&self) -> Option<String> {
+        DriftView::progress(self)
+    }
+    draws!(DriftView);
 }

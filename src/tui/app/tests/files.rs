@@ -113,7 +113,7 @@ fn truth() -> (BTreeSet<String>, BTreeSet<String>, BTreeSet<String>) {
 }
 
 /// The app on the layers of `library/nginx:latest` (first platform) of the sample.
-async fn in_layers() -> App {
+pub(super) async fn in_layers() -> App {
     let (mut app, _) = demo_app(false);
     app.update(Action::Resize {
         width: 100,

@@ -1,0 +1,124 @@
+//! Why an image is big: the text of `regatta hints` (written once, in
+//! [`crate::present::layers::hints_lines`]): the efficiency score and wasted bytes as dive
+//! measures them, duplicates, the paths written in more than one layer, known waste, the
+//! largest files and directories. Scrollable; only the lines on screen are drawn.
+//!
+//! A worker lists the image's layers (through the listing cache); until it is done the view
+//! shows the bytes read of how many. Leaving the view aborts it.
+
+use std::sync::Arc;
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::Line;
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::Ctx;
+use crate::layers::hints::Hints;
+use crate::present::layers::{hints_lines, reading_line};
+use crate::sanitize::sanitize;
+use crate::tui::action::ReqId;
+
+#[derive(Debug)]
+pub struct HintsView {
+    pub entry: usize,
+    /// `hints`, or `hints linux/arm64` from the platforms view, for the breadcrumbs.
+    pub crumb: String,
+    pub loads: Vec<ReqId>,
+    /// Bytes of the image's layers, bytes read (or found in the cache), bytes per second.
+    pub total: u64,
+    pub read: u64,
+    pub rate: u64,
+    pub failed: Option<String>,
+    pub hints: Option<Arc<Hints>>,
+    /// The page, once the hints are in.
+    pub lines: Vec<String>,
+    pub scroll: usize,
+}
+
+impl HintsView {
+    pub fn new(entry: usize, crumb: String, total: u64) -> Self {
+        Self {
+            entry,
+            crumb,
+            loads: Vec::new(),
+            total,
+            read: 0,
+            rate: 0,
+            failed: None,
+            hints: None,
+            lines: Vec::new(),
+            scroll: 0,
+        }
+    }
+
+    pub fn is_loading(&self) -> bool {
+        !self.loads.is_empty()
+    }
+
+    pub fn set_hints(&mut self, hints: Arc<Hints>) {
+        self.lines = hints_lines(&hints);
+        self.hints = Some(hints);
+        self.scroll = 0;
+    }
+
+    pub fn scroll_by(&mut self, delta: i64, height: usize) {
+        let max = self.lines.len().saturating_sub(height.max(1));
+        let target = (self.scroll as i64).saturating_add(delta).max(0) as usize;
+        self.scroll = target.min(max);
+    }
+
+    /// The top bar: the position in the page.
+    pub fn progress(&self) -> Option<String> {
+        self.hints.as_ref()?;
+        Some(format!(
+            "line {}/{}",
+            (self.scroll + 1).min(self.lines.len()),
+            self.lines.len()
+        ))
+    }
+
+    pub fn render(&self, f: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
+        let theme = ctx.theme;
+        if self.hints.is_none() {
+            let text = match &self.failed {
+                Some(why) => Line::styled(
+                    format!("cannot read the layers: {}", sanitize(why)),
+                    theme.error(),
+                ),
+                None => Line::from(format!(
+                    "{} listing the layers: {}",
+                    ctx.spinner,
+                    reading_line(self.read, self.total, self.rate)
+                )),
+            };
+            f.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), area);
+            return;
+        }
+        let height = usize::from(area.height);
+        let scroll = self
+            .scroll
+            .min(self.lines.len().saturating_sub(height.max(1)));
+        // Paths come from the layers: sanitized before they are drawn. Section headings
+        // (lines that are not indented and end in a colon) stand out; so does the score.
+        let lines: Vec<Line> = self
+            .lines
+            .iter()
+            .skip(scroll)
+            .take(height)
+            .map(|l| {
+                let text = sanitize(l).into_owned();
+                let style = if l.ends_with(':') && !l.starts_with(' ') {
+                    theme.header()
+                } else if l.starts_with("Efficiency:") || l.starts_with("Wasted:") {
+                    theme.warning()
+                } else {
+                    Style::default()
+                };
+                Line::styled(format!(" {text}"), style)
+            })
+            .collect();
+        f.render_widget(Paragraph::new(lines), area);
+    }
+}
