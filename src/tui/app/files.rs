@@ -39,17 +39,8 @@ impl App {
             self.info("this image has no layers");
             return Vec::new();
         }
-        // A signature's, an attestation's or an SBOM's layers are documents, not archives.
-        if let Some((i, layer)) = layers
-            .iter()
-            .enumerate()
-            .find(|(_, l)| !l.media_type.contains(".tar"))
-        {
-            self.info(format!(
-                "layer {} is {}, not a tar archive: it holds no files",
-                i + 1,
-                crate::sanitize::sanitize(&layer.media_type)
-            ));
+        let (entry, repo) = (v.entry, v.repo.clone());
+        if self.refuse_documents(&layers) {
             return Vec::new();
         }
         let crumb = match of {
@@ -57,7 +48,6 @@ impl App {
             TreeOf::Merged => "merged".to_string(),
         };
         let total = layers.iter().fold(0u64, |a, l| a.saturating_add(l.size));
-        let (entry, repo) = (v.entry, v.repo.clone());
         let req = self.req();
         let mut view = FilesView::new(entry, repo.clone(), vec![crumb], of, total);
         view.layers = count;
@@ -70,6 +60,24 @@ impl App {
             layers,
             of,
         }]
+    }
+
+    /// Says so and answers true when one of `layers` is no tar archive: a signature's, an
+    /// attestation's or an SBOM's layers are documents, with no files to list.
+    pub(super) fn refuse_documents(&mut self, layers: &[crate::registry::Descriptor]) -> bool {
+        let Some((i, layer)) = layers
+            .iter()
+            .enumerate()
+            .find(|(_, l)| !l.media_type.contains(".tar"))
+        else {
+            return false;
+        };
+        self.info(format!(
+            "layer {} is {}, not a tar archive: it holds no files",
+            i + 1,
+            crate::sanitize::sanitize(&layer.media_type)
+        ));
+        true
     }
 
     pub(super) fn on_files_progress(&mut self, owner: usize, read: u64, rate: u64) {

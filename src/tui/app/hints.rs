@@ -37,6 +37,9 @@ impl App {
             self.info("this image has no layers");
             return Vec::new();
         }
+        if self.refuse_documents(&layers) {
+            return Vec::new();
+        }
         self.message = None;
         let total = layers.iter().fold(0u64, |a, l| a.saturating_add(l.size));
         let req = self.req();

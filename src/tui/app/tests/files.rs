@@ -355,4 +355,7 @@ async fn a_signatures_layer_is_not_listed_as_an_archive() {
         app.message()
     );
     assert!(app.update(Action::OpenMerged).is_empty());
+    // Nor are its size hints worked out from it.
+    assert!(app.update(Action::OpenHints).is_empty());
+    assert!(matches!(app.top(), View::Layers(_)));
 }
