@@ -68,9 +68,15 @@ fn a_layers_tree_and_the_merged_filesystem_on_a_real_registry() {
 
     // Layer 1: every member tar -tv lists, each marked added (nothing is below it).
     pane.keys(&["Enter"]);
-    let screen = pane.wait_for_text("Layer 1/2");
     let truth = tar_tv(&lower.bytes);
     assert!(truth.len() >= 7, "{truth:?}");
+    // The whole tree, not a frame caught half drawn: every member's line is there.
+    let screen = pane.wait_for("layer 1's tree", |s| {
+        s.contains("Layer 1/2")
+            && truth
+                .iter()
+                .all(|m| line_of(s, m.path.rsplit('/').next().unwrap()).is_some())
+    });
     for member in &truth {
         let name = member.path.rsplit('/').next().unwrap();
         let row = line(&screen, name);
@@ -92,7 +98,12 @@ fn a_layers_tree_and_the_merged_filesystem_on_a_real_registry() {
     pane.keys(&["Escape"]);
     pane.wait_for_text("CREATED BY");
     pane.keys(&["j", "Enter"]);
-    let screen = pane.wait_for_text("Layer 2/2");
+    let screen = pane.wait_for("layer 2's tree", |s| {
+        s.contains("Layer 2/2")
+            && s.contains("2 added, 0 changed, 1 removed")
+            && line_of(s, "motd").is_some()
+            && line_of(s, "extra.so").is_some()
+    });
     assert!(line(&screen, "motd").starts_with('-'), "{screen}");
     assert!(line(&screen, "extra.so").starts_with('+'), "{screen}");
     assert!(line_of(&screen, "tool").is_none(), "{screen}");
@@ -103,7 +114,11 @@ fn a_layers_tree_and_the_merged_filesystem_on_a_real_registry() {
     pane.wait_for_text("CREATED BY");
     let before = registry.access_log().len();
     pane.keys(&["m"]);
-    let screen = pane.wait_for_text("Merged filesystem of 2 layers");
+    let screen = pane.wait_for("the merged tree", |s| {
+        s.contains("Merged filesystem of 2 layers")
+            && line_of(s, "tool").is_some()
+            && line_of(s, "extra.so").is_some()
+    });
     assert!(line_of(&screen, "motd").is_none(), "{screen}");
     assert!(
         line(&screen, "tool").trim_start().starts_with("L1"),
@@ -127,7 +142,11 @@ fn a_layers_tree_and_the_merged_filesystem_on_a_real_registry() {
     pane.keys(&["/"]);
     pane.type_text("extra");
     pane.keys(&["Enter"]);
-    let screen = pane.wait_for_text("filter: extra");
+    let screen = pane.wait_for("the filtered tree", |s| {
+        s.contains("filter: extra")
+            && line_of(s, "extra.so").is_some()
+            && line_of(s, "tool").is_none()
+    });
     assert!(line_of(&screen, "extra.so").is_some(), "{screen}");
     assert!(line_of(&screen, "tool").is_none(), "{screen}");
 }
@@ -187,7 +206,9 @@ fn leaving_a_layer_cancels_its_download() {
 
     // Again: the second GET passes and the tree shows the file.
     pane.keys(&["Enter"]);
-    let screen = pane.wait_for_text("Layer 1/1");
+    let screen = pane.wait_for("the layer's tree", |s| {
+        s.contains("Layer 1/1") && line_of(s, "data.bin").is_some()
+    });
     assert!(line(&screen, "data.bin").starts_with('+'), "{screen}");
     assert_eq!(proxy.count("GET", &blob), 2);
 }
