@@ -146,8 +146,9 @@ pub fn hints_lines(h: &crate::layers::hints::Hints) -> Vec<String> {
         lines.push(String::new());
         lines.push("Known waste:".into());
         for w in &h.known_waste {
+            let files = if w.files == 1 { "file" } else { "files" };
             lines.push(format!(
-                "  {:>10}  {} files  {}",
+                "  {:>10}  {} {files}  {}",
                 size(w.bytes),
                 w.files,
                 w.advice
