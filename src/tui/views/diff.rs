@@ -19,6 +19,7 @@ use crate::layers::diff::ImageDiff;
 use crate::present::layers::{diff_lines, reading_line};
 use crate::sanitize::sanitize;
 use crate::tui::action::ReqId;
+use crate::tui::widgets::page::Page;
 
 #[derive(Debug)]
 pub struct DiffView {
@@ -34,8 +35,7 @@ pub struct DiffView {
     pub failed: Option<String>,
     pub diff: Option<Arc<ImageDiff>>,
     /// The page, once the diff is in.
-    pub lines: Vec<String>,
-    pub scroll: usize,
+    pub page: Page,
 }
 
 impl DiffView {
@@ -49,8 +49,7 @@ impl DiffView {
             rate: 0,
             failed: None,
             diff: None,
-            lines: Vec::new(),
-            scroll: 0,
+            page: Page::default(),
         }
     }
 
@@ -59,25 +58,18 @@ impl DiffView {
     }
 
     pub fn set_diff(&mut self, diff: Arc<ImageDiff>) {
-        self.lines = diff_lines(&diff);
+        self.page = Page::new(diff_lines(&diff));
         self.diff = Some(diff);
-        self.scroll = 0;
     }
 
     pub fn scroll_by(&mut self, delta: i64, height: usize) {
-        let max = self.lines.len().saturating_sub(height.max(1));
-        let target = (self.scroll as i64).saturating_add(delta).max(0) as usize;
-        self.scroll = target.min(max);
+        self.page.scroll_by(delta, height);
     }
 
     /// The top bar: the position in the page.
     pub fn progress(&self) -> Option<String> {
         self.diff.as_ref()?;
-        Some(format!(
-            "line {}/{}",
-            (self.scroll + 1).min(self.lines.len()),
-            self.lines.len()
-        ))
+        Some(self.page.position())
     }
 
     pub fn render(&self, f: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
@@ -100,28 +92,13 @@ impl DiffView {
             f.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), area);
             return;
         }
-        let height = usize::from(area.height);
-        let scroll = self
-            .scroll
-            .min(self.lines.len().saturating_sub(height.max(1)));
-        // Paths and config values come from the images: sanitized before they are drawn.
-        let lines: Vec<Line> = self
-            .lines
-            .iter()
-            .skip(scroll)
-            .take(height)
-            .map(|l| {
-                let text = sanitize(l).into_owned();
-                let style = match l.trim_start().chars().next() {
-                    _ if !l.starts_with(' ') && !l.is_empty() => theme.header(),
-                    Some('+') => theme.ok(),
-                    Some('-') => theme.error(),
-                    Some('~') => theme.warning(),
-                    _ => ratatui::style::Style::default(),
-                };
-                Line::styled(format!(" {text}"), style)
-            })
-            .collect();
-        f.render_widget(Paragraph::new(lines), area);
+        self.page
+            .render(f, area, |l| match l.trim_start().chars().next() {
+                _ if !l.starts_with(' ') && !l.is_empty() => theme.header(),
+                Some('+') => theme.ok(),
+                Some('-') => theme.error(),
+                Some('~') => theme.warning(),
+                _ => ratatui::style::Style::default(),
+            });
     }
 }

@@ -7,19 +7,16 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
-use ratatui::text::Line;
-use ratatui::widgets::Paragraph;
 
 use super::Ctx;
 use crate::registry::RepoName;
-use crate::sanitize::sanitize;
+use crate::tui::widgets::page::Page;
 
 #[derive(Debug)]
 pub struct DriftView {
     pub entry: usize,
     pub repo: RepoName,
-    pub lines: Vec<String>,
-    pub scroll: usize,
+    pub page: Page,
 }
 
 impl DriftView {
@@ -27,49 +24,29 @@ impl DriftView {
         Self {
             entry,
             repo,
-            lines,
-            scroll: 0,
+            page: Page::new(lines),
         }
     }
 
     pub fn scroll_by(&mut self, delta: i64, height: usize) {
-        let max = self.lines.len().saturating_sub(height.max(1));
-        let target = (self.scroll as i64).saturating_add(delta).max(0) as usize;
-        self.scroll = target.min(max);
+        self.page.scroll_by(delta, height);
     }
 
     /// The top bar: the position in the page.
     pub fn progress(&self) -> Option<String> {
-        Some(format!(
-            "line {}/{}",
-            (self.scroll + 1).min(self.lines.len()),
-            self.lines.len()
-        ))
+        Some(self.page.position())
     }
 
     pub fn render(&self, f: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
         let theme = ctx.theme;
-        let height = usize::from(area.height);
-        let scroll = self
-            .scroll
-            .min(self.lines.len().saturating_sub(height.max(1)));
-        // Tag names and base names come from the registry: sanitized before they are drawn.
-        let lines: Vec<Line> = self
-            .lines
-            .iter()
-            .skip(scroll)
-            .take(height)
-            .map(|l| {
-                let style = if l.starts_with("TAG ") {
-                    theme.header()
-                } else if l.contains("old base") && !l.starts_with("No tag") {
-                    theme.warning()
-                } else {
-                    Style::default()
-                };
-                Line::styled(format!(" {}", sanitize(l)), style)
-            })
-            .collect();
-        f.render_widget(Paragraph::new(lines), area);
+        self.page.render(f, area, |l| {
+            if l.starts_with("TAG ") {
+                theme.header()
+            } else if l.contains("old base") && !l.starts_with("No tag") {
+                theme.warning()
+            } else {
+                Style::default()
+            }
+        });
     }
 }

@@ -19,6 +19,7 @@ use crate::layers::hints::Hints;
 use crate::present::layers::{hints_lines, reading_line};
 use crate::sanitize::sanitize;
 use crate::tui::action::ReqId;
+use crate::tui::widgets::page::Page;
 
 #[derive(Debug)]
 pub struct HintsView {
@@ -33,8 +34,7 @@ pub struct HintsView {
     pub failed: Option<String>,
     pub hints: Option<Arc<Hints>>,
     /// The page, once the hints are in.
-    pub lines: Vec<String>,
-    pub scroll: usize,
+    pub page: Page,
 }
 
 impl HintsView {
@@ -48,8 +48,7 @@ impl HintsView {
             rate: 0,
             failed: None,
             hints: None,
-            lines: Vec::new(),
-            scroll: 0,
+            page: Page::default(),
         }
     }
 
@@ -58,25 +57,18 @@ impl HintsView {
     }
 
     pub fn set_hints(&mut self, hints: Arc<Hints>) {
-        self.lines = hints_lines(&hints);
+        self.page = Page::new(hints_lines(&hints));
         self.hints = Some(hints);
-        self.scroll = 0;
     }
 
     pub fn scroll_by(&mut self, delta: i64, height: usize) {
-        let max = self.lines.len().saturating_sub(height.max(1));
-        let target = (self.scroll as i64).saturating_add(delta).max(0) as usize;
-        self.scroll = target.min(max);
+        self.page.scroll_by(delta, height);
     }
 
     /// The top bar: the position in the page.
     pub fn progress(&self) -> Option<String> {
         self.hints.as_ref()?;
-        Some(format!(
-            "line {}/{}",
-            (self.scroll + 1).min(self.lines.len()),
-            self.lines.len()
-        ))
+        Some(self.page.position())
     }
 
     pub fn render(&self, f: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
@@ -96,29 +88,16 @@ impl HintsView {
             f.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), area);
             return;
         }
-        let height = usize::from(area.height);
-        let scroll = self
-            .scroll
-            .min(self.lines.len().saturating_sub(height.max(1)));
-        // Paths come from the layers: sanitized before they are drawn. Section headings
-        // (lines that are not indented and end in a colon) stand out; so does the score.
-        let lines: Vec<Line> = self
-            .lines
-            .iter()
-            .skip(scroll)
-            .take(height)
-            .map(|l| {
-                let text = sanitize(l).into_owned();
-                let style = if l.ends_with(':') && !l.starts_with(' ') {
-                    theme.header()
-                } else if l.starts_with("Efficiency:") || l.starts_with("Wasted:") {
-                    theme.warning()
-                } else {
-                    Style::default()
-                };
-                Line::styled(format!(" {text}"), style)
-            })
-            .collect();
-        f.render_widget(Paragraph::new(lines), area);
+        // Section headings (lines that are not indented and end in a colon) stand out; so
+        // does the score.
+        self.page.render(f, area, |l| {
+            if l.ends_with(':') && !l.starts_with(' ') {
+                theme.header()
+            } else if l.starts_with("Efficiency:") || l.starts_with("Wasted:") {
+                theme.warning()
+            } else {
+                Style::default()
+            }
+        });
     }
 }

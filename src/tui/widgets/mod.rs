@@ -3,6 +3,7 @@
 pub mod confirm;
 pub mod copy;
 pub mod help;
+pub mod page;
 pub mod plan_text;
 pub mod spinner;
 pub mod table;

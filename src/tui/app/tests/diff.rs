@@ -163,7 +163,11 @@ async fn mark_base_then_open_diff_asks_a_worker_shows_progress_then_the_cli_text
     });
     assert!(!app.is_loading());
     let v = diff_view(&app);
-    assert_eq!(v.lines, diff_lines(&diff), "the CLI's lines, unchanged");
+    assert_eq!(
+        v.page.lines,
+        diff_lines(&diff),
+        "the CLI's lines, unchanged"
+    );
     // What the tarballs say: the upper layer whites out etc/motd, rewrites etc/passwd and
     // usr/bin/app, adds opt/app/LICENSE, and its opaque var/cache hides var/cache/a.
     let of = |c: FileChange| -> Vec<&str> {
@@ -194,9 +198,9 @@ async fn mark_base_then_open_diff_asks_a_worker_shows_progress_then_the_cli_text
     app.update(Action::Last);
     let page = app.page();
     let v = diff_view(&app);
-    assert_eq!(v.scroll, v.lines.len().saturating_sub(page));
+    assert_eq!(v.page.scroll, v.page.lines.len().saturating_sub(page));
     app.update(Action::First);
-    assert_eq!(diff_view(&app).scroll, 0);
+    assert_eq!(diff_view(&app).page.scroll, 0);
 }
 
 #[tokio::test]

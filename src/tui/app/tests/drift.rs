@@ -61,7 +61,7 @@ async fn the_drift_of_a_repository_is_the_clis_text_from_the_scan_alone() {
         let (chains, left_out) = tag_chains(&app.storage(0).unwrap().model, &repo(name));
         assert!(left_out.is_empty(), "{left_out:?}");
         assert_eq!(chains, cli_chains(name).await, "{name}");
-        assert_eq!(drift_view(&app).lines, drift_lines(&cli), "{name}");
+        assert_eq!(drift_view(&app).page.lines, drift_lines(&cli), "{name}");
         assert_eq!(app.crumbs().last().unwrap(), "drift");
         app.update(Action::Back);
         assert_eq!(app.top().kind(), ViewKind::Tags);

@@ -123,7 +123,7 @@ async fn w_on_the_layers_asks_a_worker_shows_progress_then_the_cli_text() {
     assert!(!hints_view(&app).is_loading());
     let v = hints_view(&app);
     assert_eq!(
-        v.lines,
+        v.page.lines,
         hints_lines(&computed),
         "the CLI's lines, unchanged"
     );
@@ -145,10 +145,10 @@ async fn w_on_the_layers_asks_a_worker_shows_progress_then_the_cli_text() {
     app.update(Action::Last);
     let page = app.page();
     let v = hints_view(&app);
-    assert_eq!(v.scroll, v.lines.len().saturating_sub(page));
-    assert!(v.scroll > 0, "the page is longer than the screen");
+    assert_eq!(v.page.scroll, v.page.lines.len().saturating_sub(page));
+    assert!(v.page.scroll > 0, "the page is longer than the screen");
     app.update(Action::First);
-    assert_eq!(hints_view(&app).scroll, 0);
+    assert_eq!(hints_view(&app).page.scroll, 0);
 }
 
 #[tokio::test]
