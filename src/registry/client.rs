@@ -531,10 +531,13 @@ impl Client {
         }
         let mut detail = describe_reqwest_error(e);
         // With TLS 1.3 a registry refuses a missing client certificate after the handshake;
-        // over HTTP/2 that reaches us as a closed connection, not as the alert.
+        // over HTTP/2 that reaches us as a closed connection, not as the alert: closed, or
+        // (when the close wins the race with the first request) "connection was not ready".
         if self.inner.addr.scheme == super::reference::Scheme::Https
             && !self.inner.presents_client_cert
-            && error_chain(e).iter().any(|m| m.contains("closed"))
+            && error_chain(e)
+                .iter()
+                .any(|m| m.contains("closed") || m.contains("not ready"))
         {
             detail.push_str(&format!(
                 "; if the registry requires a client certificate, set client_cert and client_key or put client.cert and client.key in certs.d/{}/",
