@@ -175,12 +175,7 @@ fn leaving_a_layer_cancels_its_download() {
     let proxy = FaultProxy::start(&registry.addr());
     let blob = format!("/v2/files/slow/blobs/{}", only.digest());
     proxy.add(Rule::first(1, "GET", &blob, Fault::Stall));
-    let stalled = |proxy: &FaultProxy| {
-        proxy
-            .requests()
-            .into_iter()
-            .find(|r| r.method == "GET" && r.target.starts_with(&blob))
-    };
+    let stalled = |proxy: &FaultProxy| proxy.first_seen("GET", &blob);
 
     let addr = proxy.addr();
     let pane = Pane::start("files-cancel", &[&addr]);

@@ -174,12 +174,7 @@ fn leaving_the_hints_cancels_the_download() {
     let proxy = FaultProxy::start(&registry.addr());
     let blob = format!("/v2/hints/slow/blobs/{}", only.digest());
     proxy.add(Rule::first(1, "GET", &blob, Fault::Stall));
-    let stalled = |proxy: &FaultProxy| {
-        proxy
-            .requests()
-            .into_iter()
-            .find(|r| r.method == "GET" && r.target.starts_with(&blob))
-    };
+    let stalled = |proxy: &FaultProxy| proxy.first_seen("GET", &blob);
 
     let addr = proxy.addr();
     let pane = Pane::start("hints-cancel", &[&addr]);

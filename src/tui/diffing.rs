@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::action::{Action, DiffSide, ReqId};
-use super::workers::list_reporting;
+use super::workers::{NO_LAYER_SOURCE, list_reporting};
 use crate::layers::LayerSource;
 use crate::layers::diff::{ImageDiff, image_diff};
 use crate::layers::select::select_image;
@@ -36,10 +36,8 @@ async fn diff(
     after: &DiffSide,
     tx: &UnboundedSender<Action>,
 ) -> Result<ImageDiff, String> {
-    let not_layers =
-        || "the files of a layer are read from a registry or an OCI layout; this source is neither";
     let Some((source, Some(layers_a), Some(layers_b))) = sources else {
-        return Err(not_layers().into());
+        return Err(NO_LAYER_SOURCE.into());
     };
     let fetch = |side: &DiffSide| {
         let source = source.clone();

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::action::{Action, ReqId};
-use super::workers::list_reporting;
+use super::workers::{NO_LAYER_SOURCE, list_reporting};
 use crate::layers::LayerSource;
 use crate::layers::hints::hints;
 use crate::registry::Descriptor;
@@ -19,10 +19,7 @@ pub async fn run(
     tx: UnboundedSender<Action>,
 ) {
     let Some(source) = source else {
-        let result = Err(
-            "the files of a layer are read from a registry or an OCI layout; this source is neither"
-                .to_string(),
-        );
+        let result = Err(NO_LAYER_SOURCE.to_string());
         let _ = tx.send(Action::HintsBuilt { req, result });
         return;
     };

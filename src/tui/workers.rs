@@ -494,7 +494,7 @@ async fn run_list_files(
     let Some(source) = source else {
         let _ = tx.send(Action::FilesListed {
             req,
-            result: Err("the files of a layer are read from a registry or an OCI layout; this source is neither".into()),
+            result: Err(NO_LAYER_SOURCE.into()),
         });
         return;
     };
@@ -519,6 +519,10 @@ async fn run_list_files(
 /// every 100 ms with the bytes read or found in the cache. Aborting the future drops the
 /// listing, which stops the download (see [`crate::layers::fetch`]). The file tree and the
 /// diff and the hints read layers through this one path.
+/// Why a file tree, a diff or the hints cannot be made from a source.
+pub(super) const NO_LAYER_SOURCE: &str =
+    "the files of a layer are read from a registry or an OCI layout; this source is neither";
+
 pub(super) async fn list_reporting(
     source: &LayerSource,
     layers: &[Descriptor],

@@ -378,6 +378,15 @@ impl FaultProxy {
         self.state.lock_seen().clone()
     }
 
+    /// The first request seen with this method whose path starts with `prefix`.
+    pub fn first_seen(&self, method: &str, prefix: &str) -> Option<Seen> {
+        self.state
+            .lock_seen()
+            .iter()
+            .find(|r| r.method == method && r.target.starts_with(prefix))
+            .cloned()
+    }
+
     /// Requests with `method` whose path and query start with `prefix`.
     pub fn count(&self, method: &str, prefix: &str) -> usize {
         self.requests()
