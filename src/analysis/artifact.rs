@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::registry::FetchedManifest;
+use crate::registry::image::PlatformImage;
 use crate::registry::manifest::{
     DOCKER_CONFIG, DOCKER_MANIFEST_LIST, Descriptor, Manifest, OCI_CONFIG, OCI_INDEX,
 };
@@ -176,6 +177,29 @@ pub fn classify(fetched: &FetchedManifest, listed_artifact_type: Option<&str>) -
             )
         }
     }
+}
+
+/// What `image` is, when it is not a container image: an artifact (a signature, an
+/// attestation, an SBOM, ...) with a layer that is no tar archive. `None` for an image.
+pub fn not_a_container_image(image: &PlatformImage) -> Option<String> {
+    let all_tars = image
+        .manifest
+        .layers
+        .iter()
+        .all(|l| l.media_type.contains(".tar"));
+    if all_tars {
+        return None;
+    }
+    let kind = classify_parts(
+        image.manifest.artifact_type.as_deref(),
+        Some(image.manifest.config.media_type.as_str()),
+        &image.manifest.layers,
+        &image.media_type,
+    );
+    Some(match kind {
+        ArtifactKind::Image | ArtifactKind::Index => "artifact".to_string(),
+        other => other.label(),
+    })
 }
 
 /// The kind from the parts of an image manifest (see the module doc for the precedence).

@@ -11,10 +11,10 @@ use serde::Serialize;
 
 use super::Context;
 use super::output::{print_json, print_lines};
-use crate::analysis::artifact::{ArtifactKind, classify_parts};
+use crate::analysis::artifact::not_a_container_image;
 use crate::layers::select::{select_image, select_layers};
 use crate::layers::{Entry, LayerSource, ListOptions, Listing, ListingCache};
-use crate::present::layers::{entry_line, layer_heading};
+use crate::present::layers::{entry_line, layer_heading, not_a_file_system};
 use crate::present::text::platform;
 use crate::registry::image::{ImageTree, PlatformImage, fetch_image};
 use crate::registry::{Descriptor, RepoName};
@@ -67,10 +67,10 @@ pub(crate) async fn open_image(
     let tree = fetch_image(source.as_ref(), &repo, &reference).await?;
     let chosen = select_image(&tree, wanted_platform).map_err(anyhow::Error::msg)?;
     if let Some(kind) = not_a_container_image(chosen) {
-        anyhow::bail!(
-            "{} is not a container image ({kind}): its layers hold no file system",
-            source.full_reference(&repo, &reference)
-        );
+        anyhow::bail!(not_a_file_system(
+            &source.full_reference(&repo, &reference),
+            &kind
+        ));
     }
     let image_index = tree
         .images
@@ -82,29 +82,6 @@ pub(crate) async fn open_image(
         tree,
         image_index,
         source: layer_source(&target, &repo)?,
-    })
-}
-
-/// What `image` is, when it is not a container image: an artifact (a signature, an
-/// attestation, an SBOM, ...) with a layer that is no tar archive. `None` for an image.
-pub(crate) fn not_a_container_image(image: &PlatformImage) -> Option<String> {
-    let all_tars = image
-        .manifest
-        .layers
-        .iter()
-        .all(|l| l.media_type.contains(".tar"));
-    if all_tars {
-        return None;
-    }
-    let kind = classify_parts(
-        image.manifest.artifact_type.as_deref(),
-        Some(image.manifest.config.media_type.as_str()),
-        &image.manifest.layers,
-        &image.media_type,
-    );
-    Some(match kind {
-        ArtifactKind::Image | ArtifactKind::Index => "artifact".to_string(),
-        other => other.label(),
     })
 }
 

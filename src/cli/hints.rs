@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::Context;
-use super::files::{list_layers, not_a_container_image, open_image};
+use super::files::{list_layers, open_image};
 use super::output::{print_json, print_lines};
+use crate::analysis::artifact::not_a_container_image;
 use crate::layers::drift::{Candidate, Drift, TagChain, drift};
 use crate::layers::hints::{Hints, hints};
 use crate::layers::select::{select_image, select_layers};

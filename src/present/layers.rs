@@ -7,6 +7,16 @@ use crate::layers::{Entry, EntryKind, Listing, Whiteout};
 use crate::present::size;
 use crate::sanitize::sanitize;
 
+/// The one sentence for files, hints or a diff asked of an artifact (a signature, an
+/// attestation, an SBOM, ...): `what` names it, `kind` is what it is.
+pub fn not_a_file_system(what: &str, kind: &str) -> String {
+    format!(
+        "{} is not a container image ({}): its layers hold no file system",
+        sanitize(what),
+        sanitize(kind)
+    )
+}
+
 /// `drwxr-xr-x`, with setuid, setgid and sticky bits as `ls -l` shows them (`s`/`S`, `t`/`T`).
 pub fn mode_string(kind: EntryKind, mode: u32) -> String {
     let mut s = String::with_capacity(10);

@@ -5,7 +5,12 @@
 use std::sync::Arc;
 
 use super::App;
+use crate::analysis::artifact::not_a_container_image;
 use crate::layers::tree::{FileTree, TreeOf};
+use crate::present::layers::not_a_file_system;
+use crate::present::text::short_digest;
+use crate::registry::image::PlatformImage;
+use crate::registry::{RepoName, Tag};
 use crate::tui::action::{Action, Effect, ReqId};
 use crate::tui::views::View;
 use crate::tui::views::files::FilesView;
@@ -40,7 +45,8 @@ impl App {
             return Vec::new();
         }
         let (entry, repo) = (v.entry, v.repo.clone());
-        if self.refuse_documents(&layers) {
+        if let Some(refusal) = artifact_refusal(&v.repo, v.tag.as_ref(), image) {
+            self.info(refusal);
             return Vec::new();
         }
         let crumb = match of {
@@ -60,24 +66,6 @@ impl App {
             layers,
             of,
         }]
-    }
-
-    /// Says so and answers true when one of `layers` is no tar archive: a signature's, an
-    /// attestation's or an SBOM's layers are documents, with no files to list.
-    pub(super) fn refuse_documents(&mut self, layers: &[crate::registry::Descriptor]) -> bool {
-        let Some((i, layer)) = layers
-            .iter()
-            .enumerate()
-            .find(|(_, l)| !l.media_type.contains(".tar"))
-        else {
-            return false;
-        };
-        self.info(format!(
-            "layer {} is {}, not a tar archive: it holds no files",
-            i + 1,
-            crate::sanitize::sanitize(&layer.media_type)
-        ));
-        true
     }
 
     pub(super) fn on_files_progress(&mut self, owner: usize, read: u64, rate: u64) {
@@ -140,4 +128,19 @@ impl App {
         }
         Some(Vec::new())
     }
+}
+
+/// The sentence refusing the files or hints of an artifact (a signature's, an attestation's or
+/// an SBOM's layers are documents, no file system): the CLI's, naming the tag or the digest.
+pub(super) fn artifact_refusal(
+    repo: &RepoName,
+    tag: Option<&Tag>,
+    image: &PlatformImage,
+) -> Option<String> {
+    let kind = not_a_container_image(image)?;
+    let what = match tag {
+        Some(tag) => format!("{repo}:{tag}"),
+        None => format!("{repo}@{}", short_digest(image.digest.as_str())),
+    };
+    Some(not_a_file_system(&what, &kind))
 }

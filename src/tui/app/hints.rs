@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use super::App;
+use super::files::artifact_refusal;
 use crate::layers::hints::Hints;
 use crate::present::text::platform;
 use crate::tui::action::{Effect, ReqId};
@@ -15,13 +16,20 @@ impl App {
     /// Opens the hints of the image in front (the layers view's, or the platform selected
     /// in the platforms view) and asks a worker to list all its layers.
     pub(super) fn open_hints(&mut self) -> Vec<Effect> {
-        let (entry, repo, crumb, layers) = match self.top() {
+        let (entry, repo, crumb, layers, refusal) = match self.top() {
             View::Layers(v) => {
                 let Some(image) = v.rows.platform_image() else {
                     return Vec::new();
                 };
                 let layers = image.manifest.layers.clone();
-                (v.entry, v.repo.clone(), "hints".to_string(), layers)
+                let refusal = artifact_refusal(&v.repo, v.tag.as_ref(), image);
+                (
+                    v.entry,
+                    v.repo.clone(),
+                    "hints".to_string(),
+                    layers,
+                    refusal,
+                )
             }
             View::Manifest(v) => {
                 let Some(image) = v.selected().and_then(|row| v.rows.image(row)) else {
@@ -29,7 +37,8 @@ impl App {
                 };
                 let crumb = format!("hints {}", platform(image.platform.as_ref()));
                 let layers = image.manifest.layers.clone();
-                (v.entry, v.repo.clone(), crumb, layers)
+                let refusal = artifact_refusal(&v.repo, None, image);
+                (v.entry, v.repo.clone(), crumb, layers, refusal)
             }
             _ => return Vec::new(),
         };
@@ -37,7 +46,8 @@ impl App {
             self.info("this image has no layers");
             return Vec::new();
         }
-        if self.refuse_documents(&layers) {
+        if let Some(refusal) = refusal {
+            self.info(refusal);
             return Vec::new();
         }
         self.message = None;

@@ -339,23 +339,28 @@ async fn a_signatures_layer_is_not_listed_as_an_archive() {
         .find(|t| t.as_str().ends_with(".sig"))
         .expect("the signature's tag");
     let tree = Arc::new(
-        fetch_image(&source, &repo("acme/app"), &ManifestRef::Tag(sig))
+        fetch_image(&source, &repo("acme/app"), &ManifestRef::Tag(sig.clone()))
             .await
             .unwrap(),
     );
-    let view = LayersView::new(0, repo("acme/app"), vec!["sig".into()], tree, 0);
+    let mut view = LayersView::new(0, repo("acme/app"), vec!["sig".into()], tree, 0);
+    view.tag = Some(sig.clone());
     app.stack.push(View::Layers(view));
     app.settle();
+    // The CLI's sentence (`regatta files` on the same tag), naming the tag and its kind.
+    let refusal = format!(
+        "acme/app:{sig} is not a container image (cosign signature): its layers hold no file system"
+    );
+    let refused = |app: &App| matches!(app.message(), Some(Message::Info(m)) if *m == refusal);
     assert!(app.update(Action::Open).is_empty(), "no listing asked for");
     assert!(matches!(app.top(), View::Layers(_)));
-    assert!(
-        matches!(app.message(), Some(Message::Info(m))
-            if m == "layer 1 is application/vnd.dev.cosign.simplesigning.v1+json, not a tar archive: it holds no files"),
-        "{:?}",
-        app.message()
-    );
+    assert!(refused(&app), "{:?}", app.message());
+    app.message = None;
     assert!(app.update(Action::OpenMerged).is_empty());
+    assert!(refused(&app), "{:?}", app.message());
     // Nor are its size hints worked out from it.
+    app.message = None;
     assert!(app.update(Action::OpenHints).is_empty());
     assert!(matches!(app.top(), View::Layers(_)));
+    assert!(refused(&app), "{:?}", app.message());
 }
