@@ -93,7 +93,7 @@ impl App {
         };
         let req = self.req();
         let mut view = DiffView::new(entry, crumb);
-        view.loads.push(req);
+        view.reading.loads.push(req);
         self.stack.push(View::Diff(view));
         vec![Effect::DiffImages {
             req,
@@ -105,9 +105,9 @@ impl App {
 
     pub(super) fn on_diff_progress(&mut self, owner: usize, read: u64, total: u64, rate: u64) {
         if let View::Diff(v) = &mut self.stack[owner] {
-            v.read = read;
-            v.total = total;
-            v.rate = rate;
+            v.reading.read = read;
+            v.reading.total = total;
+            v.reading.rate = rate;
         }
     }
 
@@ -120,11 +120,11 @@ impl App {
         let View::Diff(v) = &mut self.stack[owner] else {
             return;
         };
-        v.loads.retain(|r| *r != req);
+        v.reading.loads.retain(|r| *r != req);
         match result {
             Ok(diff) => v.set_diff(diff),
             Err(why) => {
-                v.failed = Some(why.clone());
+                v.reading.failed = Some(why.clone());
                 self.error(why);
             }
         }

@@ -57,7 +57,7 @@ impl App {
         let req = self.req();
         let mut view = FilesView::new(entry, repo.clone(), vec![crumb], of, total);
         view.layers = count;
-        view.loads.push(req);
+        view.reading.loads.push(req);
         self.stack.push(View::Files(view));
         vec![Effect::ListFiles {
             req,
@@ -70,8 +70,8 @@ impl App {
 
     pub(super) fn on_files_progress(&mut self, owner: usize, read: u64, rate: u64) {
         if let View::Files(v) = &mut self.stack[owner] {
-            v.read = read;
-            v.rate = rate;
+            v.reading.read = read;
+            v.reading.rate = rate;
         }
     }
 
@@ -85,11 +85,11 @@ impl App {
         let View::Files(v) = &mut self.stack[owner] else {
             return;
         };
-        v.loads.retain(|r| *r != req);
+        v.reading.loads.retain(|r| *r != req);
         match result {
             Ok(tree) => v.set_tree(tree, page),
             Err(why) => {
-                v.failed = Some(why.clone());
+                v.reading.failed = Some(why.clone());
                 self.error(why);
             }
         }

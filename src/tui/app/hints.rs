@@ -54,7 +54,7 @@ impl App {
         let total = layers.iter().fold(0u64, |a, l| a.saturating_add(l.size));
         let req = self.req();
         let mut view = HintsView::new(entry, crumb, total);
-        view.loads.push(req);
+        view.reading.loads.push(req);
         self.stack.push(View::Hints(view));
         vec![Effect::ImageHints {
             req,
@@ -66,8 +66,8 @@ impl App {
 
     pub(super) fn on_hints_progress(&mut self, owner: usize, read: u64, rate: u64) {
         if let View::Hints(v) = &mut self.stack[owner] {
-            v.read = read;
-            v.rate = rate;
+            v.reading.read = read;
+            v.reading.rate = rate;
         }
     }
 
@@ -80,11 +80,11 @@ impl App {
         let View::Hints(v) = &mut self.stack[owner] else {
             return;
         };
-        v.loads.retain(|r| *r != req);
+        v.reading.loads.retain(|r| *r != req);
         match result {
             Ok(hints) => v.set_hints(hints),
             Err(why) => {
-                v.failed = Some(why.clone());
+                v.reading.failed = Some(why.clone());
                 self.error(why);
             }
         }

@@ -164,9 +164,9 @@ impl App {
             View::Deleted(v) => v.failed = Some(error.clone()),
             View::Audit(v) => v.failed = Some(error.clone()),
             View::Referrers(v) => v.failed = Some(error.clone()),
-            View::Files(v) => v.failed = Some(error.clone()),
-            View::Diff(v) => v.failed = Some(error.clone()),
-            View::Hints(v) => v.failed = Some(error.clone()),
+            View::Files(v) => v.reading.failed = Some(error.clone()),
+            View::Diff(v) => v.reading.failed = Some(error.clone()),
+            View::Hints(v) => v.reading.failed = Some(error.clone()),
             View::Manifest(_)
             | View::Layers(_)
             | View::Config(_)

@@ -12,27 +12,20 @@ use std::sync::Arc;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::Paragraph;
 
 use super::Ctx;
 use crate::layers::diff::ImageDiff;
-use crate::present::layers::{diff_lines, reading_line};
-use crate::sanitize::sanitize;
-use crate::tui::action::ReqId;
+use crate::present::layers::diff_lines;
 use crate::tui::widgets::page::Page;
+use crate::tui::widgets::reading::Reading;
 
 #[derive(Debug)]
 pub struct DiffView {
     pub entry: usize,
     /// `base..tag`, for the breadcrumbs.
     pub crumb: String,
-    pub loads: Vec<ReqId>,
-    /// Bytes of the layers of both images (0 until they are fetched), bytes read (or found
-    /// in the cache), bytes per second.
-    pub total: u64,
-    pub read: u64,
-    pub rate: u64,
-    pub failed: Option<String>,
+    pub reading: Reading,
     pub diff: Option<Arc<ImageDiff>>,
     /// The page, once the diff is in.
     pub page: Page,
@@ -43,18 +36,14 @@ impl DiffView {
         Self {
             entry,
             crumb,
-            loads: Vec::new(),
-            total: 0,
-            read: 0,
-            rate: 0,
-            failed: None,
+            reading: Reading::default(),
             diff: None,
             page: Page::default(),
         }
     }
 
     pub fn is_loading(&self) -> bool {
-        !self.loads.is_empty()
+        self.reading.is_loading()
     }
 
     pub fn set_diff(&mut self, diff: Arc<ImageDiff>) {
@@ -75,21 +64,13 @@ impl DiffView {
     pub fn render(&self, f: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
         let theme = ctx.theme;
         if self.diff.is_none() {
-            let text = match &self.failed {
-                Some(why) => Line::styled(
-                    format!("cannot diff the images: {}", sanitize(why)),
-                    theme.error(),
-                ),
-                None if self.total == 0 => {
-                    Line::from(format!("{} fetching both images", ctx.spinner))
-                }
-                None => Line::from(format!(
-                    "{} listing the layers of both images: {}",
-                    ctx.spinner,
-                    reading_line(self.read, self.total, self.rate)
-                )),
-            };
-            f.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), area);
+            if self.reading.total == 0 && self.reading.failed.is_none() {
+                let text = Line::from(format!("{} fetching both images", ctx.spinner));
+                f.render_widget(Paragraph::new(text), area);
+                return;
+            }
+            let doing = "listing the layers of both images";
+            self.reading.render(f, area, ctx, doing, "diff the images");
             return;
         }
         self.page

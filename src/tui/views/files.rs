@@ -12,16 +12,16 @@ use std::sync::Arc;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::Paragraph;
 
 use super::Ctx;
 use crate::layers::tree::{FileTree, Node, Row, Shown, TreeOf, TreeSort, TreeState, visible};
-use crate::present::layers::{reading_line, shown_label, tree_cells, tree_summary};
+use crate::present::layers::{shown_label, tree_cells, tree_summary};
 use crate::present::size_exact;
 use crate::registry::RepoName;
 use crate::sanitize::sanitize;
-use crate::tui::action::ReqId;
 use crate::tui::columns::{FILE_TREE_COLUMNS, MERGED_TREE_COLUMNS};
+use crate::tui::widgets::reading::Reading;
 use crate::tui::widgets::table::{TableState, body_height, render_table};
 
 #[derive(Debug)]
@@ -32,12 +32,7 @@ pub struct FilesView {
     pub of: TreeOf,
     /// How many layers the image has.
     pub layers: usize,
-    pub loads: Vec<ReqId>,
-    /// Bytes of the layers to read, bytes read (or found in the cache), bytes per second.
-    pub total: u64,
-    pub read: u64,
-    pub rate: u64,
-    pub failed: Option<String>,
+    pub reading: Reading,
     pub tree: Option<Arc<FileTree>>,
     pub state: TreeState,
     /// The nodes shown, top to bottom.
@@ -66,11 +61,7 @@ impl FilesView {
             crumbs,
             of,
             layers: 0,
-            loads: Vec::new(),
-            total,
-            read: 0,
-            rate: 0,
-            failed: None,
+            reading: Reading::of(total),
             tree: None,
             state: TreeState::default(),
             rows: Vec::new(),
@@ -80,12 +71,12 @@ impl FilesView {
     }
 
     pub fn is_loading(&self) -> bool {
-        !self.loads.is_empty()
+        self.reading.is_loading()
     }
 
     pub fn set_tree(&mut self, tree: Arc<FileTree>, page: usize) {
         self.tree = Some(tree);
-        self.read = self.total;
+        self.reading.read = self.reading.total;
         self.refresh(page);
     }
 
@@ -193,18 +184,13 @@ impl FilesView {
                 TreeOf::Layer(i) => format!("the files of layer {}", i + 1),
                 TreeOf::Merged => "the merged filesystem".to_string(),
             };
-            let text = match &self.failed {
-                Some(why) => Line::styled(
-                    format!("cannot list {what}: {}", sanitize(why)),
-                    ctx.theme.error(),
-                ),
-                None => Line::from(format!(
-                    "{} listing {what}: {}",
-                    ctx.spinner,
-                    reading_line(self.read, self.total, self.rate)
-                )),
-            };
-            f.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), area);
+            self.reading.render(
+                f,
+                area,
+                ctx,
+                &format!("listing {what}"),
+                &format!("list {what}"),
+            );
             return;
         };
         let line = if self.editing {

@@ -11,27 +11,19 @@ use std::sync::Arc;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
-use ratatui::text::Line;
-use ratatui::widgets::{Paragraph, Wrap};
 
 use super::Ctx;
 use crate::layers::hints::Hints;
-use crate::present::layers::{hints_lines, reading_line};
-use crate::sanitize::sanitize;
-use crate::tui::action::ReqId;
+use crate::present::layers::hints_lines;
 use crate::tui::widgets::page::Page;
+use crate::tui::widgets::reading::Reading;
 
 #[derive(Debug)]
 pub struct HintsView {
     pub entry: usize,
     /// `hints`, or `hints linux/arm64` from the platforms view, for the breadcrumbs.
     pub crumb: String,
-    pub loads: Vec<ReqId>,
-    /// Bytes of the image's layers, bytes read (or found in the cache), bytes per second.
-    pub total: u64,
-    pub read: u64,
-    pub rate: u64,
-    pub failed: Option<String>,
+    pub reading: Reading,
     pub hints: Option<Arc<Hints>>,
     /// The page, once the hints are in.
     pub page: Page,
@@ -42,18 +34,14 @@ impl HintsView {
         Self {
             entry,
             crumb,
-            loads: Vec::new(),
-            total,
-            read: 0,
-            rate: 0,
-            failed: None,
+            reading: Reading::of(total),
             hints: None,
             page: Page::default(),
         }
     }
 
     pub fn is_loading(&self) -> bool {
-        !self.loads.is_empty()
+        self.reading.is_loading()
     }
 
     pub fn set_hints(&mut self, hints: Arc<Hints>) {
@@ -74,18 +62,8 @@ impl HintsView {
     pub fn render(&self, f: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
         let theme = ctx.theme;
         if self.hints.is_none() {
-            let text = match &self.failed {
-                Some(why) => Line::styled(
-                    format!("cannot read the layers: {}", sanitize(why)),
-                    theme.error(),
-                ),
-                None => Line::from(format!(
-                    "{} listing the layers: {}",
-                    ctx.spinner,
-                    reading_line(self.read, self.total, self.rate)
-                )),
-            };
-            f.render_widget(Paragraph::new(text).wrap(Wrap { trim: false }), area);
+            let (doing, cannot) = ("listing the layers", "read the layers");
+            self.reading.render(f, area, ctx, doing, cannot);
             return;
         }
         // Section headings (lines that are not indented and end in a colon) stand out; so

@@ -94,6 +94,14 @@ macro_rules! loads {
             Some(&mut self.loads)
         }
     };
+    (reading) => {
+        fn loads(&self) -> &[ReqId] {
+            &self.reading.loads
+        }
+        fn loads_mut(&mut self) -> Option<&mut Vec<ReqId>> {
+            Some(&mut self.reading.loads)
+        }
+    };
 }
 
 /// The listing of a list view whose rows are its own `rows`.
@@ -355,7 +363,7 @@ impl Screen for FilesView {
     fn crumbs(&self, _: &[EntryState]) -> Vec<String> {
         self.crumbs.clone()
     }
-    loads!();
+    loads!(reading);
     fn is_loading(&self) -> bool {
         FilesView::is_loading(self)
     }
@@ -385,7 +393,7 @@ impl Screen for DiffView {
     fn crumbs(&self, _: &[EntryState]) -> Vec<String> {
         vec![format!("diff {}", self.crumb)]
     }
-    loads!();
+    loads!(reading);
     fn is_loading(&self) -> bool {
         DiffView::is_loading(self)
     }
@@ -405,7 +413,7 @@ impl Screen for HintsView {
     fn crumbs(&self, _: &[EntryState]) -> Vec<String> {
         vec![self.crumb.clone()]
     }
-    loads!();
+    loads!(reading);
     fn is_loading(&self) -> bool {
         HintsView::is_loading(self)
     }
