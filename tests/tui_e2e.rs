@@ -20,7 +20,7 @@ use support::cleanup::days_ago;
 use support::fixtures::FixtureBuilder;
 use support::image::{Format, ImageSpec, Layer};
 use support::registry::{TestRegistry, free_port};
-use support::tmux::{Pane, ends_crumbs, has_dir_starting_with, shows_all};
+use support::tmux::{Pane, ends_crumbs, find_line, has_dir_starting_with, row_shows, shows_all};
 use support::truth::Fixture;
 
 /// A label value that clears the screen if it reaches the terminal as is.
@@ -83,23 +83,6 @@ fn small_fixture() -> FixtureBuilder {
 /// The one line of `screen` that contains `needle`.
 fn line_with<'a>(screen: &'a str, needle: &str) -> &'a str {
     find_line(screen, needle).unwrap_or_else(|e| panic!("{e}; the pane shows:\n{screen}"))
-}
-
-/// The one line of `screen` that contains `needle`, for a check that is waited on.
-fn find_line<'a>(screen: &'a str, needle: &str) -> Result<&'a str, String> {
-    screen
-        .lines()
-        .find(|l| l.contains(needle))
-        .ok_or_else(|| format!("no line contains {needle:?}"))
-}
-
-/// Checks that the line of `screen` with `needle` contains every one of `expected`.
-fn row_shows<S: AsRef<str>>(screen: &str, needle: &str, expected: &[S]) -> Result<(), String> {
-    let row = find_line(screen, needle)?;
-    match expected.iter().find(|e| !row.contains(e.as_ref())) {
-        Some(e) => Err(format!("no {:?} in the row {row:?}", e.as_ref())),
-        None => Ok(()),
-    }
 }
 
 /// Filters the list in front: `/`, the query, Enter (keep).

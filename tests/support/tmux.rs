@@ -406,6 +406,25 @@ pub fn shows_all<S: AsRef<str>>(screen: &str, texts: &[S]) -> Result<(), String>
     }
 }
 
+/// The first line of `screen` that contains `needle`; if none, says so. For the checks of
+/// [`Pane::wait_until`].
+pub fn find_line<'a>(screen: &'a str, needle: &str) -> Result<&'a str, String> {
+    screen
+        .lines()
+        .find(|l| l.contains(needle))
+        .ok_or_else(|| format!("no line contains {needle:?}"))
+}
+
+/// Whether the first line of `screen` with `needle` contains every one of `expected`; if
+/// not, which one it lacks. For the checks of [`Pane::wait_until`].
+pub fn row_shows<S: AsRef<str>>(screen: &str, needle: &str, expected: &[S]) -> Result<(), String> {
+    let row = find_line(screen, needle)?;
+    match expected.iter().find(|e| !row.contains(e.as_ref())) {
+        Some(e) => Err(format!("no {:?} in the row {row:?}", e.as_ref())),
+        None => Ok(()),
+    }
+}
+
 /// Whether the breadcrumbs (the first line of `screen`) end with `crumbs`, as
 /// [`Pane::wait_for_crumbs`] waits for: for a wait on the crumbs and more at once.
 pub fn ends_crumbs(screen: &str, crumbs: &str) -> bool {
