@@ -668,8 +668,11 @@ fn write_readme_captures() {
     pane.wait_for_crumbs("regatta › demo");
     // The audit of the whole demo registry, once its scan is done.
     pane.keys(&["A"]);
+    // The policy's line to its end: the frame is drawn down to there.
     let audit = pane.wait_for("the audit of the demo", |s| {
-        s.contains("demo › audit") && s.contains("suggested policy:")
+        s.contains("demo › audit")
+            && s.contains("suggested policy:")
+            && s.contains("(p: preview it as a cleanup)")
     });
     std::fs::write(out.join("demo-audit.txt"), &audit).expect("write the audit capture");
     pane.keys(&["Escape"]);
@@ -677,10 +680,15 @@ fn write_readme_captures() {
     filter(&pane, "acme/api");
     pane.keys(&["Enter"]);
     pane.wait_for_crumbs("demo › acme/api");
-    // Every size and age filled in, the referrer tags folded, and the spinner gone.
-    let (header, _) = demo_api_tags();
+    // Every size and age filled in, the referrer tags folded (the position below the rows
+    // counts the rows left), and the spinner gone.
+    let (header, rows) = demo_api_tags();
+    let position = format!("sort: name ↓ · 1/{rows}");
     let tags = pane.wait_for("the tag list, fully loaded", |s| {
-        s.contains("v1.3.0-rc.1") && !s.contains('…') && s.contains(&header)
+        s.contains("v1.3.0-rc.1")
+            && !s.contains('…')
+            && s.contains(&header)
+            && s.contains(&position)
     });
     std::fs::write(out.join("demo-acme-api-tags.txt"), &tags).expect("write the tags capture");
 
