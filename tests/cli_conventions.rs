@@ -432,27 +432,47 @@ fn configured_keys_show_in_the_status_bar_and_the_help() {
         .expect("write config.toml");
     });
     pane.wait_for_crumbs("regatta › demo");
-    let screen = pane.wait_for_text("library/redis");
-    let footer = screen.lines().last().unwrap_or("");
-    assert!(
-        footer.contains("n/k move") && footer.contains("f1 help"),
-        "{footer:?}\n{screen}"
-    );
+    // Waits for every text checked: a capture may catch a frame half drawn.
+    pane.wait_until("the configured keys in the status bar", |screen| {
+        let footer = screen.lines().last().unwrap_or("");
+        if screen.contains("library/redis")
+            && footer.contains("n/k move")
+            && footer.contains("f1 help")
+        {
+            Ok(())
+        } else {
+            Err(format!("the last line is {footer:?}"))
+        }
+    });
     // F1 opens the help (`?` no longer does: the keymap's unit tests hold that).
     pane.keys(&["F1"]);
-    let help = pane.wait_for_text("keys (dimmed");
-    let line = |help: &str, name: &str| {
+    // The help's line for an action: its keys, then its name.
+    let line = |help: &str, name: &str| -> Result<String, String> {
         help.lines()
             .find(|l| l.split_whitespace().any(|w| w == name))
-            .unwrap_or_else(|| panic!("no {name} line in the help:\n{help}"))
-            .to_string()
+            .map(str::to_string)
+            .ok_or_else(|| format!("no {name} line in the help"))
     };
-    assert!(line(&help, "move_down").contains(" n ↓ "), "{help}");
+    let has = |help: &str, name: &str, keys: &str| -> Result<(), String> {
+        let line = line(help, name)?;
+        if line.contains(keys) {
+            Ok(())
+        } else {
+            Err(format!("no {keys:?} in {line:?}"))
+        }
+    };
+    pane.wait_until("the help with n for move_down", |help| {
+        if !help.contains("keys (dimmed") {
+            return Err("no help".to_string());
+        }
+        has(help, "move_down", " n ↓ ")
+    });
     // The help is longer than the pane: scroll it (the help keeps its own keys) to its end.
     pane.keys(&["Down"; 20]);
-    let help = pane.wait_for_text("toggle_help");
-    assert!(line(&help, "toggle_help").contains("f1"), "{help}");
-    assert!(!line(&help, "toggle_help").contains('?'), "{help}");
+    // A line is drawn left to right: with the name there, the keys before it are drawn.
+    let help = pane.wait_until("toggle_help's line", |help| has(help, "toggle_help", "f1"));
+    let toggle = line(&help, "toggle_help").expect("present");
+    assert!(!toggle.contains('?'), "{help}");
     pane.keys(&["Escape"]);
     pane.wait_for_no_text("keys (dimmed");
 }

@@ -233,18 +233,22 @@ fn the_tui_registries_view_shows_what_each_registry_can_do() {
         std::fs::create_dir_all(&dir).expect("mkdir config/regatta");
         std::fs::write(dir.join("config.toml"), &config).expect("write config.toml");
     });
-    let screen = pane.wait_for("both probes", |s| {
-        s.contains("deletes yes · catalog yes") && s.contains("deletes no · catalog yes")
+    // Both rows checked on one screen: a capture may catch a frame half drawn.
+    pane.wait_until("both probes", |screen| {
+        for (name, answers) in [
+            ("open", "deletes yes · catalog yes"),
+            ("closed", "deletes no · catalog yes"),
+        ] {
+            let row = screen
+                .lines()
+                .find(|l| l.trim_start().starts_with(name))
+                .ok_or_else(|| format!("no row for {name}"))?;
+            if !row.contains(answers) {
+                return Err(format!("no {answers:?} in {row:?}"));
+            }
+        }
+        Ok(())
     });
-    let row = |name: &str| {
-        screen
-            .lines()
-            .find(|l| l.trim_start().starts_with(name))
-            .unwrap_or_else(|| panic!("no row for {name}:\n{screen}"))
-            .to_string()
-    };
-    assert!(row("open").contains("deletes yes"), "{screen}");
-    assert!(row("closed").contains("deletes no"), "{screen}");
     // What the registries answered: the one with deletes off said 405.
     let zeros = "0".repeat(64);
     let refused = format!("/v2/{APP}/manifests/sha256:{zeros}");

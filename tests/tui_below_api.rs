@@ -203,10 +203,7 @@ fn an_untagged_manifest_marked_in_the_storage_view_is_deleted_and_collected_as_p
     pane.keys(&["d"]);
     // The plan's bytes_freed, to the byte.
     let bytes = format!("frees {} ({expected} bytes)", format::size(expected));
-    let dialog = pane.wait_for(&bytes, |s| {
-        s.contains("delete 1 untagged manifest") && s.contains(&bytes)
-    });
-    assert!(dialog.contains(OTHER), "{dialog}");
+    pane.wait_for_all(&["delete 1 untagged manifest", OTHER, &bytes]);
     pane.keys(&["y"]);
     pane.wait_for_text("finished: 1 done");
     pane.keys(&["Escape"]);

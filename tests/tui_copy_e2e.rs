@@ -50,9 +50,11 @@ fn c_copies_a_tag_to_another_configured_registry() {
     filter(&pane, "v2");
 
     pane.keys(&["c"]);
-    let picker = pane.wait_for_text("copy team/app:v2 from a-source");
-    assert!(picker.contains("› b-backup"), "{picker}");
-    assert!(picker.contains("repository: team/app█"), "{picker}");
+    pane.wait_for_all(&[
+        "copy team/app:v2 from a-source",
+        "› b-backup",
+        "repository: team/app█",
+    ]);
     // Into another repository name: the field is edited.
     pane.keys(&["BSpace", "BSpace", "BSpace"]);
     pane.type_text("backup");
@@ -62,33 +64,23 @@ fn c_copies_a_tag_to_another_configured_registry() {
     // The plan: the CLI's text, every blob missing on an empty destination.
     let image = truth.tagged("team/app", "v2");
     let bytes: u64 = image.blobs.values().sum::<u64>() + image.manifest_size;
-    let plan = pane.wait_for_text("bytes) to move");
     let blobs = image.blobs.len();
     assert!(blobs > 1, "a config and layers");
-    assert!(
-        plan.contains(&format!(
-            "1 image: 1 manifest to push (0 present), {blobs} blobs missing (0 mounted, {blobs} transferred), 0 present;"
-        )),
-        "{plan}"
-    );
+    let mut plan = vec![format!(
+        "1 image: 1 manifest to push (0 present), {blobs} blobs missing (0 mounted, {blobs} transferred), 0 present;"
+    )];
     for digest in image.blobs.keys() {
         let short = &digest.to_string()[..19];
-        assert!(plan.contains(&format!("    blob {short}…")), "{plan}");
+        plan.push(format!("    blob {short}…"));
     }
-    assert!(plan.contains(&format!("({bytes} bytes) to move")), "{plan}");
+    plan.push(format!("({bytes} bytes) to move"));
+    pane.wait_for_all(&plan);
     pane.keys(&["Enter"]);
-    let done = pane.wait_for_text("copied:");
     let blob_bytes: u64 = image.blobs.values().sum();
-    assert!(
-        done.contains(&format!("copied: {blobs} blobs transferred (")),
-        "{done}"
-    );
-    assert!(
-        done.contains(&format!(
-            "({blob_bytes} bytes)), 0 blobs mounted, 1 manifest pushed, 1 tag set"
-        )),
-        "{done}"
-    );
+    pane.wait_for_all(&[
+        format!("copied: {blobs} blobs transferred ("),
+        format!("({blob_bytes} bytes)), 0 blobs mounted, 1 manifest pushed, 1 tag set"),
+    ]);
     pane.keys(&["Enter"]);
     pane.wait_for_no_text("copied:");
     pane.keys(&["q"]);
@@ -129,13 +121,11 @@ fn c_exports_a_tag_to_a_directory_skopeo_reads() {
 
     pane.keys(&["c"]);
     // The only destination without another registry: a directory.
-    let picker = pane.wait_for_text("› a directory");
-    assert!(picker.contains("directory: █"), "{picker}");
+    pane.wait_for_all(&["› a directory", "directory: █"]);
     pane.type_text(&dir.display().to_string());
     pane.wait_for_text(&format!("directory: {}█", dir.display()));
     pane.keys(&["Enter"]);
-    let plan = pane.wait_for_text("bytes) to move");
-    assert!(plan.contains("oci index"), "{plan}");
+    pane.wait_for_all(&["oci index", "bytes) to move"]);
     assert!(
         !dir.exists(),
         "planning wrote nothing: the directory is made when the copy runs"
@@ -189,12 +179,13 @@ fn with_config(config: String) -> impl FnOnce(&std::path::Path) {
     }
 }
 
-/// Opens `team/app:v2` of a-source and `c`, Enter: the plan on screen.
-fn plan_v2(pane: &Pane) -> String {
+/// Opens `team/app:v2` of a-source and `c`, Enter: waits for the plan's last line,
+/// `to_move` (`(N bytes) to move`).
+fn plan_v2(pane: &Pane, to_move: &str) {
     pane.keys(&["c"]);
     pane.wait_for_text("copy team/app:v2 from a-source");
     pane.keys(&["Enter"]);
-    pane.wait_for_text("bytes) to move")
+    pane.wait_for_text(to_move);
 }
 
 #[test]
@@ -228,18 +219,16 @@ fn esc_stops_a_copy_with_no_tag_on_the_destination_and_a_second_copy_completes_i
     filter(&pane, "v2");
     let image = truth.tagged("team/app", "v2");
     let blobs = image.blobs.len();
-    plan_v2(&pane);
+    plan_v2(&pane, "bytes) to move");
     pane.keys(&["Enter"]);
 
     // The progress pane: the total, and the held blob as one being streamed.
-    let progress = pane.wait_for("the held blob in the progress pane", |s| {
-        s.contains("streaming:") && s.contains("into team/app")
-    });
-    assert!(progress.contains(" · ETA "), "{progress}");
-    assert!(
-        progress.contains(&format!("/{blobs} · manifests 0/1 · tags 0/1")),
-        "{progress}"
-    );
+    pane.wait_for_all(&[
+        "streaming:".to_string(),
+        "into team/app".to_string(),
+        " · ETA ".to_string(),
+        format!("/{blobs} · manifests 0/1 · tags 0/1"),
+    ]);
     let client = destination.client();
     let no_tag = || {
         support::block_on(async {
@@ -265,19 +254,15 @@ fn esc_stops_a_copy_with_no_tag_on_the_destination_and_a_second_copy_completes_i
     pane.wait_for_no_text("Copy stopped");
 
     // Copying again moves only what is still missing, and completes.
-    let plan = plan_v2(&pane);
     let missing: u64 = image
         .blobs
         .iter()
         .filter(|(d, _)| !stored_blobs(&destination).contains_key(*d))
         .map(|(_, size)| size)
         .sum();
-    assert!(
-        plan.contains(&format!(
-            "({} bytes) to move",
-            missing + image.manifest_size
-        )),
-        "{plan}"
+    plan_v2(
+        &pane,
+        &format!("({} bytes) to move", missing + image.manifest_size),
     );
     pane.keys(&["Enter"]);
     pane.wait_for_text("copied:");
@@ -314,10 +299,7 @@ fn cp_on_a_terminal_draws_the_total_and_a_bar_per_blob_being_streamed() {
     let src = format!("{}/team/app:v2", source.addr());
     let dst = format!("{}/team/app", proxy.addr());
     let pane = Pane::start("cpbars", &["cp", &src, &dst, "--apply"]);
-    let screen = pane.wait_for("the total and a blob's bar", |s| {
-        s.contains("copying [") && s.contains("  blob sha256:")
-    });
-    assert!(screen.contains("ETA"), "{screen}");
+    pane.wait_for_all(&["copying [", "ETA", "  blob sha256:"]);
     gate.open();
     let exit = pane.wait_for_exit();
     assert_eq!(exit.status, 0);

@@ -15,7 +15,7 @@ use regatta::registry::{Digest, ManifestRef, RepoName, Tag};
 use support::cli::Sandbox;
 use support::layers::{Blob, OCI_GZIP, bytes, gnu_tar, gzip, layer, merged_naively, push_image};
 use support::registry::TestRegistry;
-use support::tmux::Pane;
+use support::tmux::{Pane, shows_all};
 
 /// Writes `files` (path, seed, length) under a new directory and tars `app` with GNU tar.
 fn tarred(files: &[(&str, u8, usize)]) -> Blob {
@@ -56,18 +56,21 @@ impl Expected {
         )
     }
 
-    #[track_caller]
-    fn check_marks(&self, screen: &str) {
+    /// Whether every path is on a line with its mark; if not, the first one that is not.
+    fn marks(&self, screen: &str) -> Result<(), String> {
         for (set, mark) in [
             (&self.added, '+'),
             (&self.removed, '-'),
             (&self.changed, '~'),
         ] {
             for path in set {
-                let row = line_of(screen, path).unwrap_or_else(|| panic!("no {path}:\n{screen}"));
-                assert!(row.trim_start().starts_with(mark), "{path} {mark}: {row:?}");
+                let row = line_of(screen, path).ok_or_else(|| format!("no line for {path}"))?;
+                if !row.trim_start().starts_with(mark) {
+                    return Err(format!("{path} is not marked {mark}: {row:?}"));
+                }
             }
         }
+        Ok(())
     }
 }
 
@@ -146,21 +149,6 @@ fn the_diff_of_two_tags_on_a_real_registry() {
         removed,
         changed,
     };
-    let files_line = expected.files_line();
-    // The whole page, not a screen caught half drawn: the last file line is there too.
-    let last = d["files"]
-        .as_array()
-        .expect("present")
-        .last()
-        .expect("present")["path"]
-        .as_str()
-        .expect("present")
-        .to_string();
-    let screen = pane.wait_for("the diff's file lines", |s| {
-        s.contains(&files_line) && line_of(s, &last).is_some()
-    });
-    assert!(screen.contains("diff v1..v2"), "{screen}");
-    expected.check_marks(&screen);
     // The layers: one shared, one only in v1, two only in v2, with their bytes as the
     // CLI counts them.
     let layers = &d["layers"];
@@ -171,7 +159,6 @@ fn the_diff_of_two_tags_on_a_real_registry() {
         regatta::present::size(layers["only_before_bytes"].as_u64().expect("present")),
         regatta::present::size(layers["only_after_bytes"].as_u64().expect("present")),
     );
-    assert!(screen.contains(&layers_line), "{layers_line}\n{screen}");
     assert_eq!(
         layers["only_after_bytes"].as_u64().expect("present"),
         (changes.bytes.len() + whiteout.bytes.len()) as u64
@@ -184,11 +171,16 @@ fn the_diff_of_two_tags_on_a_real_registry() {
         .find(|f| f["path"] == "app/bin/tool")
         .expect("present");
     assert_eq!(tool["size_delta"], 6_000);
-    let row = line_of(&screen, "app/bin/tool").expect("present");
-    assert!(
-        row.contains(&format!("+{}", regatta::present::size(6_000))),
-        "{row}"
-    );
+    let delta = format!("+{}", regatta::present::size(6_000));
+    // The whole page, not a screen caught half drawn: every line checked is there at once.
+    pane.wait_until("the diff", |s| {
+        shows_all(s, &["diff v1..v2", &expected.files_line(), &layers_line])?;
+        expected.marks(s)?;
+        match line_of(s, "app/bin/tool") {
+            Some(row) if row.contains(&delta) => Ok(()),
+            row => Err(format!("no {delta} in the tool's row {row:?}")),
+        }
+    });
 
     // Leaving the diff goes back to the tags.
     pane.keys(&["Escape"]);
@@ -303,15 +295,6 @@ fn the_diff_of_two_platforms_of_an_index() {
     pane.keys(&["b"]);
     pane.wait_for_text("diff base: plat/demo:multi [linux/amd64]");
     pane.keys(&["j", "="]);
-    let files_line = expected.files_line();
-    let screen = pane.wait_for("the platforms' diff", |s| {
-        s.contains(&files_line) && expected.added.iter().all(|p| line_of(s, p).is_some())
-    });
-    assert!(
-        screen.contains("multi [linux/amd64]..multi [linux/arm64]"),
-        "{screen}"
-    );
-    expected.check_marks(&screen);
     // One layer shared (the base), one only in each platform.
     let layers = &d["layers"];
     assert_eq!(layers["shared"][0]["digest"], base.digest().to_string());
@@ -321,7 +304,17 @@ fn the_diff_of_two_platforms_of_an_index() {
         regatta::present::size(amd64.bytes.len() as u64),
         regatta::present::size(arm64.bytes.len() as u64),
     );
-    assert!(screen.contains(&layers_line), "{layers_line}\n{screen}");
+    pane.wait_until("the platforms' diff", |s| {
+        shows_all(
+            s,
+            &[
+                "multi [linux/amd64]..multi [linux/arm64]",
+                &expected.files_line(),
+                &layers_line,
+            ],
+        )?;
+        expected.marks(s)
+    });
     pane.keys(&["Escape"]);
     pane.wait_for_text("linux/amd64");
 }

@@ -82,8 +82,7 @@ fn drift_on_screen_equals_the_cli_and_the_bases_the_test_built() {
     pane.wait_for_text("2.1");
     let from = registry.access_log().len();
     // The drift waits for the scan to have read every tag; until then B says so.
-    // The drift's last line drawn and the note gone: the whole frame is on screen.
-    let screen = loop {
+    loop {
         pane.keys(&["B"]);
         let note = "has not read every tag";
         let s = pane.wait_for("the drift or the scan's note", |s| {
@@ -91,16 +90,22 @@ fn drift_on_screen_equals_the_cli_and_the_bases_the_test_built() {
                 || (s.contains(note) && !s.contains("Base images:"))
         });
         if s.contains("On an old base:") {
-            break s;
+            break;
         }
-    };
-    let rows: Vec<&str> = screen.lines().map(str::trim).collect();
-    for line in cli.iter().skip(1).filter(|l| !l.is_empty()) {
-        assert!(
-            rows.contains(&line.trim()),
-            "{line:?} not on screen:\n{screen}"
-        );
     }
+    // Every line the CLI prints, on one screen: a capture may catch the frame half drawn.
+    pane.wait_until("every line the CLI prints", |screen| {
+        let rows: Vec<&str> = screen.lines().map(str::trim).collect();
+        match cli
+            .iter()
+            .skip(1)
+            .filter(|l| !l.is_empty())
+            .find(|l| !rows.contains(&l.trim()))
+        {
+            Some(line) => Err(format!("{line:?} is not on screen")),
+            None => Ok(()),
+        }
+    });
     // (The scan may still be reading configs meanwhile: only layers count.)
     let layer_gets = registry
         .access_log_since(from)

@@ -20,7 +20,7 @@ use support::cleanup::days_ago;
 use support::fixtures::FixtureBuilder;
 use support::image::{Format, ImageSpec, Layer};
 use support::registry::{TestRegistry, free_port};
-use support::tmux::{Pane, has_dir_starting_with};
+use support::tmux::{Pane, ends_crumbs, find_line, has_dir_starting_with, row_shows, shows_all};
 use support::truth::Fixture;
 
 /// A label value that clears the screen if it reaches the terminal as is.
@@ -82,17 +82,7 @@ fn small_fixture() -> FixtureBuilder {
 
 /// The one line of `screen` that contains `needle`.
 fn line_with<'a>(screen: &'a str, needle: &str) -> &'a str {
-    screen
-        .lines()
-        .find(|l| l.contains(needle))
-        .unwrap_or_else(|| panic!("no line contains {needle:?}; the pane shows:\n{screen}"))
-}
-
-fn assert_shows(screen: &str, text: &str) {
-    assert!(
-        screen.contains(text),
-        "the pane does not show {text:?}:\n{screen}"
-    );
+    find_line(screen, needle).unwrap_or_else(|e| panic!("{e}; the pane shows:\n{screen}"))
 }
 
 /// Filters the list in front: `/`, the query, Enter (keep).
@@ -150,26 +140,22 @@ fn last_index(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).rposition(|w| w == needle)
 }
 
-/// Checks every layer row of `repo:tag` shows the layer's size and share of the image, from
-/// the ground truth, formatted as the TUI formats them.
-fn assert_layer_rows(screen: &str, truth: &Fixture, repo: &str, tag: &str) {
+/// Checks every layer row of `repo:tag` shows the layer's position, size and share of the
+/// image, from the ground truth, formatted as the TUI formats them.
+fn layer_rows(screen: &str, truth: &Fixture, repo: &str, tag: &str) -> Result<(), String> {
     let image = truth.tagged(repo, tag);
     assert!(!image.layers.is_empty());
     for (i, digest) in image.layers.iter().enumerate() {
-        let row = line_with(screen, digest.short());
         let size = image.blobs[digest];
-        for expected in [
+        let expected = [
             format!("{} ", i + 1),
             format::size(size),
             format::percent(size, image.size),
-        ] {
-            assert!(
-                row.contains(&expected),
-                "layer {} of {repo}:{tag} should show {expected:?}: {row:?}\n{screen}",
-                i + 1
-            );
-        }
+        ];
+        row_shows(screen, digest.short(), &expected)
+            .map_err(|e| format!("layer {} of {repo}:{tag}: {e}", i + 1))?;
     }
+    Ok(())
 }
 
 /// A test that fails while a pane is alive drops the pane while unwinding; a panic in that
@@ -195,8 +181,8 @@ fn browses_a_real_registry_to_the_config_and_gives_the_terminal_back() {
     pane.wait_for_crumbs(&format!("regatta › {addr}"));
     pane.wait_for_text("tools/cli");
     filter(&pane, "api");
-    let repos = pane.screen();
-    assert_shows(&repos, "team/api");
+    // The filter's line is drawn below the rows: with it there, the rows are final.
+    let repos = pane.wait_for_all(&["team/api", "filter: api"]);
     for other in ["team/web", "tools/cli", "library/redis"] {
         assert!(
             !repos.contains(other),
@@ -212,48 +198,51 @@ fn browses_a_real_registry_to_the_config_and_gives_the_terminal_back() {
     pane.keys(&["Enter"]);
     pane.wait_for_crumbs("team/api › v1 › linux/amd64");
     let image = truth.tagged("team/api", "v1");
-    let layers = pane.wait_for("every layer row", |s| {
-        image.layers.iter().all(|d| s.contains(d.short()))
+    pane.wait_until("every layer row", |s| {
+        layer_rows(s, &truth, "team/api", "v1")
     });
-    assert_layer_rows(&layers, &truth, "team/api", "v1");
 
     // The config, with the hostile label and history step drawn inert.
     let before_config = pane.raw_output().len();
     pane.keys(&["c"]);
     pane.wait_for_crumbs("linux/amd64 › config");
-    let config = pane.wait_for_text("History (");
     let config_digest = image.config.as_ref().expect("an image config");
-    for (label, value) in [
-        ("Config", config_digest.to_string()),
-        ("Entrypoint", r#"["/usr/local/bin/api"]"#.to_string()),
-        ("Cmd", r#"["serve", "--port", "8080"]"#.to_string()),
-        ("Working dir", "/srv".to_string()),
-    ] {
-        let line = line_with(&config, &format!(" {label} "));
-        assert!(line.contains(&value), "{label} should be {value}: {line:?}");
-    }
-    // Env and label items are whole lines; history steps follow a date.
-    let lines: Vec<&str> = config.lines().map(str::trim).collect();
-    for item in [
-        "APP_ENV=production".to_string(),
-        format!("GREETING=hello{PLACEHOLDER}"),
-        "org.opencontainers.image.title=api".to_string(),
-        format!("evil={PLACEHOLDER}gone"),
-    ] {
-        assert!(
-            lines.contains(&item.as_str()),
-            "no line {item:?}:\n{config}"
-        );
-    }
-    for step in [
-        format!("ENV GREETING=hello{PLACEHOLDER}"),
-        format!("LABEL evil={PLACEHOLDER}gone"),
-    ] {
-        assert!(
-            lines.iter().any(|l| l.ends_with(&format!(" {step}"))),
-            "no history step {step:?}:\n{config}"
-        );
-    }
+    let config = pane.wait_until("the whole config", |config| {
+        for (label, value) in [
+            ("Config", config_digest.to_string()),
+            ("Entrypoint", r#"["/usr/local/bin/api"]"#.to_string()),
+            ("Cmd", r#"["serve", "--port", "8080"]"#.to_string()),
+            ("Working dir", "/srv".to_string()),
+        ] {
+            row_shows(config, &format!(" {label} "), &[value])?;
+        }
+        // Env and label items are whole lines; history steps follow a date.
+        let lines: Vec<&str> = config.lines().map(str::trim).collect();
+        for item in [
+            "APP_ENV=production".to_string(),
+            format!("GREETING=hello{PLACEHOLDER}"),
+            "org.opencontainers.image.title=api".to_string(),
+            format!("evil={PLACEHOLDER}gone"),
+        ] {
+            if !lines.contains(&item.as_str()) {
+                return Err(format!("no line {item:?}"));
+            }
+        }
+        for step in [
+            format!("ENV GREETING=hello{PLACEHOLDER}"),
+            format!("LABEL evil={PLACEHOLDER}gone"),
+        ] {
+            if !lines.iter().any(|l| l.ends_with(&format!(" {step}"))) {
+                return Err(format!("no history step {step:?}"));
+            }
+        }
+        // Had the screen been cleared, the unchanged rows would be gone.
+        let first = config.lines().next().unwrap_or_default();
+        if !first.starts_with(" regatta › ") {
+            return Err(format!("the first line is {first:?}"));
+        }
+        shows_all(config, &["Manifest     sha256:"])
+    });
     // Not even the harmless remains of a sequence split up.
     assert!(!config.contains("[2J"), "{config}");
     // What regatta wrote while drawing the config: no clear-screen, no bell.
@@ -270,10 +259,6 @@ fn browses_a_real_registry_to_the_config_and_gives_the_terminal_back() {
         "0",
         "the terminal rang"
     );
-    // Had the screen been cleared, the unchanged rows would be gone.
-    let first = config.lines().next().unwrap_or_default();
-    assert!(first.starts_with(" regatta › "), "{config}");
-    assert_shows(&config, "Manifest     sha256:");
 
     // Back, one view at a time.
     pane.keys(&["Escape"]);
@@ -282,8 +267,9 @@ fn browses_a_real_registry_to_the_config_and_gives_the_terminal_back() {
     pane.keys(&["Escape"]);
     pane.wait_for_crumbs(&format!("{addr} › team/api"));
     pane.keys(&["Escape"]);
-    pane.wait_for_crumbs(&format!("regatta › {addr}"));
-    assert_shows(&pane.screen(), "filter: api");
+    pane.wait_for("the repositories, still filtered", |s| {
+        ends_crumbs(s, &format!("regatta › {addr}")) && s.contains("filter: api")
+    });
 
     // Esc while typing a filter clears it; then the multi-arch repository's platforms.
     pane.keys(&["/"]);
@@ -299,17 +285,13 @@ fn browses_a_real_registry_to_the_config_and_gives_the_terminal_back() {
     pane.keys(&["Enter"]);
     pane.wait_for_crumbs("team/web › latest");
     let index = truth.tagged("team/web", "latest");
-    let platforms = pane.wait_for("both platforms", |s| {
-        s.contains("linux/amd64") && s.contains("linux/arm64/v8")
+    pane.wait_until("both platforms with their sizes", |s| {
+        for (digest, platform) in &index.children {
+            let size = format::size(truth.manifest("team/web", digest).size);
+            row_shows(s, digest.short(), &[platform.as_str(), &size])?;
+        }
+        Ok(())
     });
-    for (digest, platform) in &index.children {
-        let row = line_with(&platforms, digest.short());
-        let size = format::size(truth.manifest("team/web", digest).size);
-        assert!(
-            row.contains(platform.as_str()) && row.contains(&size),
-            "{platform} should show {size}: {row:?}"
-        );
-    }
 
     quit_and_check_terminal(&pane, "q");
 }
@@ -427,14 +409,11 @@ fn walks_the_bundled_demo_without_a_config() {
     let pane = Pane::start("demo", &[]);
     pane.wait_for_crumbs("regatta › demo");
     // The list loads in the background after the first frame.
-    let repos = pane.wait_for_text("library/redis");
+    pane.wait_for_all(&["acme/api", "acme/web", "library/redis"]);
     assert!(
         has_dir_starting_with(&pane.cache_home().join("regatta"), "demo-"),
         "the demo was not unpacked into the isolated XDG_CACHE_HOME"
     );
-    for repo in ["acme/api", "acme/web", "library/redis"] {
-        assert_shows(&repos, repo);
-    }
 
     filter(&pane, "acme/api");
     pane.keys(&["Enter"]);
@@ -443,49 +422,41 @@ fn walks_the_bundled_demo_without_a_config() {
     filter(&pane, "latest");
     pane.keys(&["Enter"]);
     pane.wait_for_crumbs("acme/api › latest");
-    let screen = pane.wait_for("the platforms", |s| {
-        s.contains("linux/amd64") && s.contains("linux/arm64/v8")
-    });
-    for (name, digest, size) in &platforms {
-        let row = line_with(&screen, short(digest));
-        for expected in [name.clone(), format::size(*size), "oci manifest".into()] {
-            assert!(
-                row.contains(&expected),
-                "{name}: no {expected:?} in {row:?}"
-            );
+    pane.wait_until("the platforms with their sizes", |s| {
+        for (name, digest, size) in &platforms {
+            let expected = [name.clone(), format::size(*size), "oci manifest".into()];
+            row_shows(s, short(digest), &expected).map_err(|e| format!("{name}: {e}"))?;
         }
-    }
+        Ok(())
+    });
 
     // The first row is linux/amd64.
     pane.keys(&["Enter"]);
     pane.wait_for_crumbs("acme/api › latest › linux/amd64");
-    let layers = pane.wait_for_text("CREATED BY");
-    for (i, (digest, size)) in amd64_layers.iter().enumerate() {
-        let row = line_with(&layers, short(digest));
-        for expected in [
-            format!("{} ", i + 1),
-            format::size(*size),
-            format::percent(*size, amd64_size),
-        ] {
-            assert!(
-                row.contains(&expected),
-                "layer {}: no {expected:?} in {row:?}",
-                i + 1
-            );
+    pane.wait_until("every layer row", |s| {
+        if !s.contains("CREATED BY") {
+            return Err("no layer table".to_string());
         }
-    }
+        for (i, (digest, size)) in amd64_layers.iter().enumerate() {
+            let expected = [
+                format!("{} ", i + 1),
+                format::size(*size),
+                format::percent(*size, amd64_size),
+            ];
+            row_shows(s, short(digest), &expected).map_err(|e| format!("layer {}: {e}", i + 1))?;
+        }
+        Ok(())
+    });
 
     pane.keys(&["c"]);
     pane.wait_for_crumbs("linux/amd64 › config");
-    let config = pane.wait_for_text("History (");
-    for text in [
+    pane.wait_for_all(&[
+        "History (",
         r#"Entrypoint   ["/usr/local/bin/api"]"#,
         "Platform     linux/amd64",
         "APP_ENV=production",
         "org.opencontainers.image.title=acme-api",
-    ] {
-        assert_shows(&config, text);
-    }
+    ]);
 
     pane.keys(&["Escape"]);
     pane.wait_for_text("CREATED BY");
@@ -525,20 +496,14 @@ fn esc_and_the_next_key_in_one_read_are_two_keys() {
     pane.keys(&["j", "j"]);
     pane.wait_for_text(&format!(" 3/{rows}"));
     pane.keys(&["Escape", "Enter"]);
-    pane.wait_for("acme/api reopened at its first tag", |s| {
+    let reopened = pane.wait_for("acme/api reopened at its first tag", |s| {
         s.lines()
             .next()
             .is_some_and(|l| l.trim_end().ends_with(&header))
             && s.contains(&format!(" 1/{rows}"))
     });
-    assert!(
-        !pane
-            .screen()
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .contains("acme/api › ")
-    );
+    let crumbs = reopened.lines().next().unwrap_or_default();
+    assert!(!crumbs.contains("acme/api › "), "{reopened}");
 
     quit_and_check_terminal(&pane, "C-c");
 }
@@ -566,11 +531,14 @@ fn survives_the_registry_going_away_and_coming_back() {
 
     registry.start_again();
     pane.keys(&["r"]);
-    let back = pane.wait_for("the repositories again", |s| {
-        ["team/api", "team/web", "tools/cli", "library/redis"]
-            .iter()
-            .all(|r| s.contains(r))
-    });
+    // The sort line, drawn below the rows, takes the place of the error once it is gone.
+    let back = pane.wait_for_all(&[
+        "team/api",
+        "team/web",
+        "tools/cli",
+        "library/redis",
+        "sort: name",
+    ]);
     assert!(!back.contains("cannot reach"), "the error stayed:\n{back}");
     quit_and_check_terminal(&pane, "q");
 }
@@ -636,15 +604,18 @@ fn the_audit_finds_old_builds_and_its_suggested_policy_opens_as_a_cleanup_previe
     // The registry's audit: the old commit builds are a finding.
     pane.keys(&["A"]);
     pane.wait_for_crumbs(&format!("{addr} › audit"));
-    let audit = pane.wait_for_text("stale builds");
+    let audit = pane.wait_until("the finding and the policy", |s| {
+        row_shows(
+            s,
+            "stale builds",
+            &[" app ", "2 build tags older than 90 days"],
+        )?;
+        // The bytes it frees are read up to the parenthesis.
+        row_shows(s, "suggested policy:", &["2 tags deleted", "frees ", " ("])?;
+        shows_all(s, &["6 tags in 1 repository"])
+    });
     let finding = line_with(&audit, "stale builds");
-    assert!(
-        finding.contains(" app ") && finding.contains("2 build tags older than 90 days"),
-        "{finding:?}\n{audit}"
-    );
-    assert_shows(&audit, "6 tags in 1 repository");
     let policy = line_with(&audit, "suggested policy:");
-    assert!(policy.contains("2 tags deleted"), "{policy:?}");
     // The finding prices the same two tags the policy deletes.
     let frees = policy
         .split("frees ")
@@ -656,9 +627,7 @@ fn the_audit_finds_old_builds_and_its_suggested_policy_opens_as_a_cleanup_previe
     // Enter shows exactly the finding's tags.
     pane.keys(&["Enter"]);
     pane.wait_for_crumbs("audit › app");
-    let tags = pane.wait_for_text("stale builds: 2 tags");
-    assert_shows(&tags, "sha-abc1234");
-    assert_shows(&tags, "sha-def5678");
+    let tags = pane.wait_for_all(&["sha-abc1234", "sha-def5678", "stale builds: 2 tags"]);
     for other in ["v1.0", "v1.1", "latest", "pr-7"] {
         assert!(
             !tags.contains(other),
@@ -671,12 +640,19 @@ fn the_audit_finds_old_builds_and_its_suggested_policy_opens_as_a_cleanup_previe
     // `p`: the suggested policy in the cleanup preview, nothing deleted yet.
     pane.keys(&["p"]);
     pane.wait_for_crumbs("audit › cleanup preview");
-    let preview = pane.wait_for_text("delete sha-abc1234");
-    assert_shows(&preview, "delete sha-def5678");
-    assert_shows(&preview, "suggested");
-    let kept = line_with(&preview, "pr-7");
-    assert!(kept.contains("keep"), "{kept:?}");
-    assert_shows(&preview, &format!("frees {frees}"));
+    pane.wait_until("the suggested plan", |s| {
+        let frees = format!("frees {frees}");
+        shows_all(
+            s,
+            &[
+                "delete sha-abc1234",
+                "delete sha-def5678",
+                "suggested",
+                &frees,
+            ],
+        )?;
+        row_shows(s, "pr-7", &["keep"])
+    });
     quit_and_check_terminal(&pane, "q");
 }
 
@@ -692,8 +668,11 @@ fn write_readme_captures() {
     pane.wait_for_crumbs("regatta › demo");
     // The audit of the whole demo registry, once its scan is done.
     pane.keys(&["A"]);
+    // The policy's line to its end: the frame is drawn down to there.
     let audit = pane.wait_for("the audit of the demo", |s| {
-        s.contains("demo › audit") && s.contains("suggested policy:")
+        s.contains("demo › audit")
+            && s.contains("suggested policy:")
+            && s.contains("(p: preview it as a cleanup)")
     });
     std::fs::write(out.join("demo-audit.txt"), &audit).expect("write the audit capture");
     pane.keys(&["Escape"]);
@@ -701,10 +680,15 @@ fn write_readme_captures() {
     filter(&pane, "acme/api");
     pane.keys(&["Enter"]);
     pane.wait_for_crumbs("demo › acme/api");
-    // Every size and age filled in, the referrer tags folded, and the spinner gone.
-    let (header, _) = demo_api_tags();
+    // Every size and age filled in, the referrer tags folded (the position below the rows
+    // counts the rows left), and the spinner gone.
+    let (header, rows) = demo_api_tags();
+    let position = format!("sort: name ↓ · 1/{rows}");
     let tags = pane.wait_for("the tag list, fully loaded", |s| {
-        s.contains("v1.3.0-rc.1") && !s.contains('…') && s.contains(&header)
+        s.contains("v1.3.0-rc.1")
+            && !s.contains('…')
+            && s.contains(&header)
+            && s.contains(&position)
     });
     std::fs::write(out.join("demo-acme-api-tags.txt"), &tags).expect("write the tags capture");
 

@@ -11,7 +11,7 @@ mod support;
 use support::fault_proxy::{Fault, FaultProxy, Rule};
 use support::layers::{Blob, OCI_GZIP, bytes, gnu_tar, gzip, layer, push_image, tar_tv};
 use support::registry::{Logged, RegistryOptions, TestRegistry};
-use support::tmux::Pane;
+use support::tmux::{Pane, shows_all};
 
 /// The screen line showing the entry named `name` (the tree column ends with it).
 fn line_of<'a>(screen: &'a str, name: &str) -> Option<&'a str> {
@@ -21,9 +21,18 @@ fn line_of<'a>(screen: &'a str, name: &str) -> Option<&'a str> {
     })
 }
 
-#[track_caller]
-fn line<'a>(screen: &'a str, name: &str) -> &'a str {
-    line_of(screen, name).unwrap_or_else(|| panic!("no line for {name}:\n{screen}"))
+/// The line of `name` whose start, after the indent if `trimmed`, is `start`; if there is
+/// none, what is wrong. For a wait on the screen.
+fn entry<'a>(screen: &'a str, name: &str, start: &str, trimmed: bool) -> Result<&'a str, String> {
+    let row = line_of(screen, name).ok_or_else(|| format!("no line for {name}"))?;
+    let from = if trimmed { row.trim_start() } else { row };
+    if from.starts_with(start) {
+        Ok(row)
+    } else {
+        Err(format!(
+            "{name}'s line does not start with {start:?}: {row:?}"
+        ))
+    }
 }
 
 #[test]
@@ -70,64 +79,50 @@ fn a_layers_tree_and_the_merged_filesystem_on_a_real_registry() {
     pane.keys(&["Enter"]);
     let truth = tar_tv(&lower.bytes);
     assert!(truth.len() >= 7, "{truth:?}");
-    // The whole tree, not a frame caught half drawn: every member's line is there.
-    let screen = pane.wait_for("layer 1's tree", |s| {
-        s.contains("Layer 1/2")
-            && truth
-                .iter()
-                .all(|m| line_of(s, m.path.rsplit('/').next().unwrap()).is_some())
-    });
-    for member in &truth {
-        let name = member.path.rsplit('/').next().unwrap();
-        let row = line(&screen, name);
-        assert!(row.starts_with('+'), "{name} is added: {row:?}");
-        if member.kind == '-' {
-            let size = regatta::present::size(member.size.parse().unwrap());
-            assert!(row.contains(&size), "{name} is {size}: {row:?}");
-        }
-    }
-    assert!(
-        screen.contains(&format!("{} added, 0 changed, 0 removed", truth.len())),
-        "{screen}"
-    );
+    // The whole tree, not a frame caught half drawn: every line checked is there at once.
+    let counts = format!("{} added, 0 changed, 0 removed", truth.len());
     // The directory carries the bytes under it.
     let app_total = regatta::present::size(20_000 + 8 + 1_500);
-    assert!(line(&screen, "app").contains(&app_total), "{screen}");
+    pane.wait_until("layer 1's tree", |s| {
+        shows_all(s, &["Layer 1/2", &counts])?;
+        for member in &truth {
+            let name = member.path.rsplit('/').next().unwrap();
+            let row = entry(s, name, "+", false)?;
+            if member.kind == '-' {
+                let size = regatta::present::size(member.size.parse().unwrap());
+                if !row.contains(&size) {
+                    return Err(format!("{name} is not shown as {size}: {row:?}"));
+                }
+            }
+        }
+        match line_of(s, "app") {
+            Some(row) if row.contains(&app_total) => Ok(()),
+            row => Err(format!("app is not shown as {app_total}: {row:?}")),
+        }
+    });
 
     // Layer 2: the whiteout removes motd; the plugin is added.
     pane.keys(&["Escape"]);
     pane.wait_for_text("CREATED BY");
     pane.keys(&["j", "Enter"]);
-    let screen = pane.wait_for("layer 2's tree", |s| {
-        s.contains("Layer 2/2")
-            && s.contains("2 added, 0 changed, 1 removed")
-            && line_of(s, "motd").is_some()
-            && line_of(s, "extra.so").is_some()
+    let screen = pane.wait_until("layer 2's tree", |s| {
+        shows_all(s, &["Layer 2/2", "2 added, 0 changed, 1 removed"])?;
+        entry(s, "motd", "-", false)?;
+        entry(s, "extra.so", "+", false).map(|_| ())
     });
-    assert!(line(&screen, "motd").starts_with('-'), "{screen}");
-    assert!(line(&screen, "extra.so").starts_with('+'), "{screen}");
     assert!(line_of(&screen, "tool").is_none(), "{screen}");
-    assert!(screen.contains("2 added, 0 changed, 1 removed"), "{screen}");
 
     // The merged filesystem: motd is gone, each path says which layer wrote it.
     pane.keys(&["Escape"]);
     pane.wait_for_text("CREATED BY");
     let before = registry.access_log().len();
     pane.keys(&["m"]);
-    let screen = pane.wait_for("the merged tree", |s| {
-        s.contains("Merged filesystem of 2 layers")
-            && line_of(s, "tool").is_some()
-            && line_of(s, "extra.so").is_some()
+    let screen = pane.wait_until("the merged tree", |s| {
+        shows_all(s, &["Merged filesystem of 2 layers"])?;
+        entry(s, "tool", "L1", true)?;
+        entry(s, "extra.so", "L2", true).map(|_| ())
     });
     assert!(line_of(&screen, "motd").is_none(), "{screen}");
-    assert!(
-        line(&screen, "tool").trim_start().starts_with("L1"),
-        "{screen}"
-    );
-    assert!(
-        line(&screen, "extra.so").trim_start().starts_with("L2"),
-        "{screen}"
-    );
 
     // Both layers were listed before: the cache answered, no blob was read again.
     let digests = [lower.digest().to_string(), upper.digest().to_string()];
@@ -142,12 +137,10 @@ fn a_layers_tree_and_the_merged_filesystem_on_a_real_registry() {
     pane.keys(&["/"]);
     pane.type_text("extra");
     pane.keys(&["Enter"]);
+    // The filter's line is drawn below the tree: with it there, the tree is final.
     let screen = pane.wait_for("the filtered tree", |s| {
-        s.contains("filter: extra")
-            && line_of(s, "extra.so").is_some()
-            && line_of(s, "tool").is_none()
+        s.contains("filter: extra") && line_of(s, "extra.so").is_some()
     });
-    assert!(line_of(&screen, "extra.so").is_some(), "{screen}");
     assert!(line_of(&screen, "tool").is_none(), "{screen}");
 }
 
@@ -201,9 +194,9 @@ fn leaving_a_layer_cancels_its_download() {
 
     // Again: the second GET passes and the tree shows the file.
     pane.keys(&["Enter"]);
-    let screen = pane.wait_for("the layer's tree", |s| {
-        s.contains("Layer 1/1") && line_of(s, "data.bin").is_some()
+    pane.wait_until("the layer's tree", |s| {
+        shows_all(s, &["Layer 1/1"])?;
+        entry(s, "data.bin", "+", false).map(|_| ())
     });
-    assert!(line(&screen, "data.bin").starts_with('+'), "{screen}");
     assert_eq!(proxy.count("GET", &blob), 2);
 }

@@ -17,7 +17,7 @@ use support::cli::Sandbox;
 use support::fault_proxy::{Fault, FaultProxy, Rule};
 use support::layers::{Blob, OCI_GZIP, TarLine, bytes, gnu_tar, push_image, tar_tv};
 use support::registry::{Logged, RegistryOptions, TestRegistry};
-use support::tmux::Pane;
+use support::tmux::{Pane, shows_all};
 
 /// Writes `files` (path, seed, length) under a new directory and tars `app` with GNU tar.
 fn tarred(files: &[(&str, u8, usize)]) -> Blob {
@@ -109,35 +109,35 @@ fn hints_on_screen_equal_the_cli_and_the_tarballs() {
     pane.keys(&["Enter"]);
     pane.wait_for_text("CREATED BY");
     pane.keys(&["w"]);
-    // The frame drawn down to the last line checked (a capture can catch a frame half drawn).
-    let screen = pane.wait_for("the hints", |s| {
-        s.contains("Efficiency:") && s.contains("2 layers  app/share/README")
+    // Every line checked on one screen (a capture can catch a frame half drawn).
+    let efficiency = format!("{} (as dive scores it)", percent(cli_efficiency));
+    let wasted_bytes = format!("({wasted} bytes)");
+    pane.wait_until("the hints", |s| {
+        for (label, value) in [
+            ("Efficiency:", efficiency.as_str()),
+            ("Wasted:", &size_exact(wasted)),
+        ] {
+            let shown = s
+                .lines()
+                .find_map(|l| l.trim_start().strip_prefix(label))
+                .map(str::trim);
+            if shown != Some(value) {
+                return Err(format!("{label} shows {shown:?}, not {value:?}"));
+            }
+        }
+        shows_all(s, &[&wasted_bytes])?;
+        // The paths written in more than one layer, largest first, as the CLI lists them.
+        let at = |end: &str| s.lines().position(|l| l.trim_end().ends_with(end));
+        match (
+            at("2 layers  app/bin/tool"),
+            at("2 layers  app/share/README"),
+        ) {
+            (Some(tool), Some(readme)) if tool < readme => Ok(()),
+            (tool, readme) => Err(format!(
+                "the tool's line is at {tool:?}, README's at {readme:?}"
+            )),
+        }
     });
-    let shown = |label: &str| -> String {
-        screen
-            .lines()
-            .find_map(|l| l.trim_start().strip_prefix(label))
-            .unwrap_or_else(|| panic!("no {label} line:\n{screen}"))
-            .trim()
-            .to_string()
-    };
-    assert_eq!(
-        shown("Efficiency:"),
-        format!("{} (as dive scores it)", percent(cli_efficiency)),
-        "{screen}"
-    );
-    assert_eq!(shown("Wasted:"), size_exact(wasted), "{screen}");
-    assert!(screen.contains(&format!("({wasted} bytes)")), "{screen}");
-    // The paths written in more than one layer, largest first, as the CLI lists them.
-    let tool = screen
-        .lines()
-        .position(|l| l.trim_end().ends_with("2 layers  app/bin/tool"))
-        .unwrap_or_else(|| panic!("no line for the tool:\n{screen}"));
-    let readme = screen
-        .lines()
-        .position(|l| l.trim_end().ends_with("2 layers  app/share/README"))
-        .unwrap_or_else(|| panic!("no line for README:\n{screen}"));
-    assert!(tool < readme, "{screen}");
 
     // Back to the layers, and the hints open again from the listing cache: no layer is
     // read again, as the registry's access log shows.
@@ -145,10 +145,7 @@ fn hints_on_screen_equal_the_cli_and_the_tarballs() {
     pane.wait_for_text("CREATED BY");
     let before = registry.access_log().len();
     pane.keys(&["w"]);
-    let again = pane.wait_for("the hints again", |s| {
-        s.contains("Efficiency:") && s.contains("2 layers  app/share/README")
-    });
-    assert!(again.contains(&format!("({wasted} bytes)")), "{again}");
+    pane.wait_for_all(&["Efficiency:", "2 layers  app/share/README", &wasted_bytes]);
     let digests = [lower.digest().to_string(), upper.digest().to_string()];
     let gets = registry
         .access_log_since(before)
@@ -198,9 +195,6 @@ fn leaving_the_hints_cancels_the_download() {
 
     // Again: the second GET passes and the hints are shown.
     pane.keys(&["w"]);
-    let screen = pane.wait_for("the hints", |s| {
-        s.contains("Efficiency:") && s.contains("Largest directories:")
-    });
-    assert!(screen.contains("Wasted:       0 B"), "{screen}");
+    pane.wait_for_all(&["Efficiency:", "Wasted:       0 B", "Largest directories:"]);
     assert_eq!(proxy.count("GET", &blob), 2);
 }

@@ -20,7 +20,7 @@ use support::fixtures::FixtureBuilder;
 use support::image::{Format, ImageSpec, Layer};
 use support::referrers::{Artifact, EMPTY, Pushed, cosign_tag, push_artifact, push_fallback_index};
 use support::registry::{Logged, RegistryOptions, TestRegistry};
-use support::tmux::Pane;
+use support::tmux::{Pane, row_shows, shows_all};
 
 const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
 
@@ -276,19 +276,23 @@ fn folded_tags_the_toggle_the_referrers_tree_and_enter_on_a_signature_in_a_termi
     pane.keys(&["Enter"]);
     pane.wait_for_crumbs(&format!("{addr} › app"));
 
-    // Folded: two images; v1 says what it carries.
-    let folded = pane.wait_for_text("tags 5/5 · 3 attached folded");
+    // Folded: two images; v1 says what it carries. The selected row's detail, below the
+    // rows, says the fold is drawn.
+    let folded = pane.wait_until("the folded tags", |s| {
+        shows_all(
+            s,
+            &["tags 5/5 · 3 attached folded", "2 attached tags folded"],
+        )?;
+        row_shows(s, " v1 ", &["sig sbom +1", w.v1.short()])
+    });
     assert!(!folded.contains("sha256-"), "{folded}");
-    let v1 = folded
-        .lines()
-        .find(|l| l.contains(" v1 "))
-        .unwrap_or_else(|| panic!("no v1 row:\n{folded}"));
-    assert!(v1.contains("sig sbom +1"), "{v1}");
-    assert!(v1.contains(w.v1.short()), "{v1}");
 
     // `a` lists the bookkeeping tags, named by kind; again folds them.
     pane.keys(&["a"]);
-    let shown = pane.wait_for_text("3 attached shown");
+    let shown = pane.wait_until("the attached tags as rows", |s| {
+        shows_all(s, &["3 attached shown", "3 attached tags shown as tags"])?;
+        row_shows(s, "cosign signature", &[w.signature.digest.short()])
+    });
     assert_eq!(
         shown
             .lines()
@@ -297,29 +301,23 @@ fn folded_tags_the_toggle_the_referrers_tree_and_enter_on_a_signature_in_a_termi
         2,
         "{shown}"
     );
-    let sig_row = shown
-        .lines()
-        .find(|l| l.contains("cosign signature"))
-        .unwrap_or_else(|| panic!("no signature row:\n{shown}"));
-    assert!(sig_row.contains(w.signature.digest.short()), "{sig_row}");
     pane.keys(&["a"]);
     pane.wait_for_text("3 attached folded");
 
     // `R` on v1 (the first row): the tree.
     pane.keys(&["R"]);
     pane.wait_for_crumbs("app › v1 › referrers");
-    let tree = pane.wait_for_text("3 referrers");
-    for (line, digest) in [
-        ("├── SBOM (SPDX)", &w.sbom.digest),
-        ("│   └── Notation signature", &w.sbom_signature.digest),
-        ("└── cosign signature", &w.signature.digest),
-    ] {
-        let row = tree
-            .lines()
-            .find(|l| l.contains(line))
-            .unwrap_or_else(|| panic!("no row {line:?}:\n{tree}"));
-        assert!(row.contains(digest.short()), "{row}");
-    }
+    pane.wait_until("the tree", |s| {
+        shows_all(s, &["3 referrers"])?;
+        for (line, digest) in [
+            ("├── SBOM (SPDX)", &w.sbom.digest),
+            ("│   └── Notation signature", &w.sbom_signature.digest),
+            ("└── cosign signature", &w.signature.digest),
+        ] {
+            row_shows(s, line, &[digest.short()])?;
+        }
+        Ok(())
+    });
 
     // Enter on the cosign signature (the last row): its manifest and layers.
     pane.keys(&["G", "Enter"]);

@@ -10,7 +10,7 @@ use support::cleanup::resolve;
 use support::fixtures::FixtureBuilder;
 use support::image::{Format, ImageSpec, Layer};
 use support::registry::TestRegistry;
-use support::tmux::Pane;
+use support::tmux::{Pane, find_line, row_shows, shows_all};
 use support::truth::{repo, tag};
 
 #[test]
@@ -71,13 +71,29 @@ fn the_delete_dialog_lists_a_signature_and_tab_keeps_it() {
         pane.wait_for("the scan to finish", |s| !s.contains("scanning"));
     }
     // Waiting for each line checked: a capture may catch the dialog half drawn.
-    pane.wait_for("the whole plan with the signature", |s| {
-        s.contains("2 tags go: 1 manifest deleted with 1 referrer")
-            && s.contains("(image of sha256:")
+    let frees = "once garbage collection runs";
+    let plan = pane.wait_until("the whole plan with the signature", |s| {
+        shows_all(
+            s,
+            &[
+                "2 tags go: 1 manifest deleted with 1 referrer",
+                "(image of sha256:",
+            ],
+        )?;
+        row_shows(s, "frees ", &[frees])
     });
+    let frees_all = find_line(&plan, frees).expect("present");
 
     pane.keys(&["Tab"]);
-    let kept = pane.wait_for_text("1 tag goes: 1 manifest deleted");
+    // The bytes freed, on the plan's last line, change too: with the new figure there, the
+    // lines above it are drawn.
+    let kept = pane.wait_until("the plan that keeps the signature", |s| {
+        shows_all(s, &["1 tag goes: 1 manifest deleted"])?;
+        match find_line(s, frees)? {
+            line if line == frees_all => Err(format!("the bytes freed are still {line:?}")),
+            _ => Ok(()),
+        }
+    });
     assert!(!kept.contains("with 1 referrer"), "{kept}");
     pane.keys(&["Enter"]);
     pane.wait_for_text("done");

@@ -230,15 +230,31 @@ impl Pane {
     /// Waits until `done` holds for the screen and returns that screen; on timeout fails
     /// with `what` and the screen.
     pub fn wait_for(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
+        self.wait_until(what, |s| if done(s) { Ok(()) } else { Err(String::new()) })
+    }
+
+    /// Waits until `check` accepts the screen and returns that screen; on timeout fails with
+    /// `what`, the last complaint of `check` and the screen.
+    ///
+    /// A capture may catch a frame half drawn (tmux reads the terminal in pieces): everything
+    /// a test asserts on a screen belongs in the check, so that the screen it gets back is
+    /// one where every expected text was there at once.
+    pub fn wait_until(&self, what: &str, check: impl Fn(&str) -> Result<(), String>) -> String {
         let start = Instant::now();
         loop {
             let screen = self.screen();
-            if done(&screen) {
-                return screen;
-            }
+            let complaint = match check(&screen) {
+                Ok(()) => return screen,
+                Err(complaint) => complaint,
+            };
             if start.elapsed() > WAIT {
+                let why = if complaint.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({complaint})")
+                };
                 panic!(
-                    "timed out after {WAIT:?} waiting for {what}; the pane shows:\n{}\n{}\n{}",
+                    "timed out after {WAIT:?} waiting for {what}{why}; the pane shows:\n{}\n{}\n{}",
                     "-".repeat(40),
                     screen.trim_end(),
                     "-".repeat(40)
@@ -253,6 +269,20 @@ impl Pane {
         self.wait_for(&format!("{text:?}"), |s| s.contains(text))
     }
 
+    /// Waits until the screen contains every one of `texts` at once, and returns that screen;
+    /// on timeout fails naming the missing ones. A test that then asserts what is *not* on
+    /// the screen should list here the texts of the same frame drawn below it (the status
+    /// line, say): a frame reaches the terminal top to bottom, so their presence means the
+    /// rows above are drawn.
+    pub fn wait_for_all<S: AsRef<str>>(&self, texts: &[S]) -> String {
+        let what = texts
+            .iter()
+            .map(|t| format!("{:?}", t.as_ref()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.wait_until(&format!("all of {what}"), |s| shows_all(s, texts))
+    }
+
     /// Waits until the screen no longer contains `text`.
     pub fn wait_for_no_text(&self, text: &str) -> String {
         self.wait_for(&format!("{text:?} to go"), |s| !s.contains(text))
@@ -262,10 +292,7 @@ impl Pane {
     /// `regatta › demo › acme/api` but not `regatta › demo › acme/api › latest`.
     pub fn wait_for_crumbs(&self, crumbs: &str) -> String {
         self.wait_for(&format!("breadcrumbs ending {crumbs:?}"), |s| {
-            let first = s.lines().next().unwrap_or_default();
-            first
-                .match_indices(crumbs)
-                .any(|(at, _)| !first[at + crumbs.len()..].starts_with(" › "))
+            ends_crumbs(s, crumbs)
         })
     }
 
@@ -361,6 +388,50 @@ impl Drop for Pane {
         // panic here while a failing test unwinds would abort the whole test binary.
         let _ = self.tmux(&["kill-server"]);
     }
+}
+
+/// Whether `screen` contains every one of `texts`; if not, which ones it lacks. For the
+/// checks of [`Pane::wait_until`].
+pub fn shows_all<S: AsRef<str>>(screen: &str, texts: &[S]) -> Result<(), String> {
+    let missing: Vec<String> = texts
+        .iter()
+        .map(AsRef::as_ref)
+        .filter(|t| !screen.contains(t))
+        .map(|t| format!("{t:?}"))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("missing {}", missing.join(", ")))
+    }
+}
+
+/// The first line of `screen` that contains `needle`; if none, says so. For the checks of
+/// [`Pane::wait_until`].
+pub fn find_line<'a>(screen: &'a str, needle: &str) -> Result<&'a str, String> {
+    screen
+        .lines()
+        .find(|l| l.contains(needle))
+        .ok_or_else(|| format!("no line contains {needle:?}"))
+}
+
+/// Whether the first line of `screen` with `needle` contains every one of `expected`; if
+/// not, which one it lacks. For the checks of [`Pane::wait_until`].
+pub fn row_shows<S: AsRef<str>>(screen: &str, needle: &str, expected: &[S]) -> Result<(), String> {
+    let row = find_line(screen, needle)?;
+    match expected.iter().find(|e| !row.contains(e.as_ref())) {
+        Some(e) => Err(format!("no {:?} in the row {row:?}", e.as_ref())),
+        None => Ok(()),
+    }
+}
+
+/// Whether the breadcrumbs (the first line of `screen`) end with `crumbs`, as
+/// [`Pane::wait_for_crumbs`] waits for: for a wait on the crumbs and more at once.
+pub fn ends_crumbs(screen: &str, crumbs: &str) -> bool {
+    let first = screen.lines().next().unwrap_or_default();
+    first
+        .match_indices(crumbs)
+        .any(|(at, _)| !first[at + crumbs.len()..].starts_with(" › "))
 }
 
 /// Fails the test with one sentence when tmux cannot be run at all.
