@@ -200,7 +200,10 @@ pub(super) async fn plan_and_apply(
     let outcome = {
         let ticker = bar.tick(&progress);
         let outcome = apply(&plan, ends, concurrency, &progress).await;
+        // Abort stops the task at its next await; a tick already drawing on another thread
+        // finishes first, so wait for it before the bars are cleared and the result printed.
         ticker.abort();
+        let _ = ticker.await;
         outcome
     };
     bar.finish();
@@ -294,7 +297,7 @@ impl Bar {
     }
 
     /// Moves the bars from the progress counters until the returned task is aborted.
-    fn tick(&self, progress: &Arc<CopyProgress>) -> tokio::task::AbortHandle {
+    fn tick(&self, progress: &Arc<CopyProgress>) -> tokio::task::JoinHandle<()> {
         let bars = self.bars.clone();
         let total = self.total.clone();
         let progress = progress.clone();
@@ -338,7 +341,6 @@ impl Bar {
                 tokio::time::sleep(Duration::from_millis(120)).await;
             }
         })
-        .abort_handle()
     }
 
     fn finish(self) {

@@ -113,7 +113,10 @@ pub(crate) async fn list_layers(
         let bar = progress_bar(draw, *position, layer.size);
         let ticker = spawn_ticker(bar.clone(), options.progress.clone());
         let result = source.list(layer, &options).await;
+        // A tick already running finishes before the abort lands: wait for it, so the bar
+        // is not drawn again once cleared.
         ticker.abort();
+        let _ = ticker.await;
         bar.finish_and_clear();
         options.progress.store(0, Ordering::Relaxed);
         listings.push(result?.0);
@@ -137,7 +140,7 @@ fn progress_bar(draw: bool, position: usize, size: u64) -> ProgressBar {
     bar
 }
 
-fn spawn_ticker(bar: ProgressBar, read: Arc<AtomicU64>) -> tokio::task::AbortHandle {
+fn spawn_ticker(bar: ProgressBar, read: Arc<AtomicU64>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_millis(100));
         loop {
@@ -145,7 +148,6 @@ fn spawn_ticker(bar: ProgressBar, read: Arc<AtomicU64>) -> tokio::task::AbortHan
             bar.set_position(read.load(Ordering::Relaxed));
         }
     })
-    .abort_handle()
 }
 
 /// `files --merged`: one path of the merged filesystem.
