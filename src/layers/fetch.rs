@@ -1,13 +1,15 @@
 //! A layer from the registry into [`super::stream::list_blob`]: the body is downloaded by an
-//! async loop and handed chunk by chunk, through a small bounded channel, to the listing on
-//! a blocking thread. Nothing holds more than a few chunks; dropping the future stops the
-//! download, and the listing thread then ends at the next chunk it waits for.
+//! async loop and handed chunk by chunk, as the client received them (no copy), through a
+//! small bounded channel, to the listing on a blocking thread. Nothing holds more than a few
+//! chunks; dropping the future stops the download, and the listing thread then ends at the
+//! next chunk it waits for.
 
-use std::io::{self, Read};
+use std::io::{self, BufRead, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
+use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use super::archive::Limits;
@@ -151,7 +153,7 @@ pub async fn list_layer(
             layer: digest.clone(),
             source,
         })?;
-    let (tx, rx) = mpsc::channel::<io::Result<Vec<u8>>>(CHANNEL_CHUNKS);
+    let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(CHANNEL_CHUNKS);
     let media_type = layer.media_type.clone();
     let limits = options.limits;
     let progress = options.progress.clone();
@@ -159,28 +161,31 @@ pub async fn list_layer(
     let listing = tokio::task::spawn_blocking(move || {
         let reader = ChannelReader {
             rx,
-            chunk: Vec::new(),
+            chunk: Bytes::new(),
             at: 0,
         };
         list_blob_checked_elsewhere(reader, &listed, &media_type, &limits, progress)
     });
     // The digest is computed here, as the bytes arrive, in parallel with the listing
-    // thread's inflating and parsing; `None` when the download did not reach the end.
+    // thread's inflating and parsing; `None` when the download did not reach the end. Each
+    // chunk goes to the listing before it is hashed, so the inflating never waits for the
+    // digest of bytes it already could have.
     let mut hasher = Hasher::for_layer(&digest);
     let download = async move {
         let complete = loop {
-            let next = match body.chunk().await {
+            match body.chunk_bytes().await {
                 Ok(Some(chunk)) => {
+                    // The listing stopped (it failed, or has what it needs): stop downloading.
+                    if tx.send(Ok(chunk.clone())).await.is_err() {
+                        break false;
+                    }
                     hasher.update(&chunk);
-                    Ok(chunk)
                 }
                 Ok(None) => break true,
-                Err(e) => Err(io::Error::other(Broken(e.to_string()))),
-            };
-            let failed = next.is_err();
-            // The listing stopped (it failed, or has what it needs): stop downloading.
-            if tx.send(next).await.is_err() || failed {
-                break false;
+                Err(e) => {
+                    let _ = tx.send(Err(io::Error::other(Broken(e.to_string())))).await;
+                    break false;
+                }
             }
         };
         // The listing sees the end of the input when the sender is gone.
@@ -220,15 +225,16 @@ pub async fn list_layer(
     Ok((listing, Origin::Registry))
 }
 
-/// The receiving end of the channel as a `Read`.
+/// The receiving end of the channel as a `BufRead`: the decompressor reads each chunk where
+/// the client received it, with no copy.
 struct ChannelReader {
-    rx: mpsc::Receiver<io::Result<Vec<u8>>>,
-    chunk: Vec<u8>,
+    rx: mpsc::Receiver<io::Result<Bytes>>,
+    chunk: Bytes,
     at: usize,
 }
 
-impl Read for ChannelReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+impl BufRead for ChannelReader {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
         while self.at == self.chunk.len() {
             match self.rx.blocking_recv() {
                 Some(Ok(chunk)) => {
@@ -236,12 +242,23 @@ impl Read for ChannelReader {
                     self.at = 0;
                 }
                 Some(Err(e)) => return Err(e),
-                None => return Ok(0),
+                None => return Ok(&[]),
             }
         }
-        let n = buf.len().min(self.chunk.len() - self.at);
-        buf[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
-        self.at += n;
+        Ok(&self.chunk[self.at..])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.at = (self.at + n).min(self.chunk.len());
+    }
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = buf.len().min(available.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
         Ok(n)
     }
 }
