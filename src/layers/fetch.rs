@@ -262,3 +262,105 @@ impl Read for ChannelReader {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::{Digest as _, Sha256};
+    use std::io::Write;
+
+    use crate::registry::Digest;
+
+    /// A gzip layer with a small file, a file of 300 KiB (over a batch and a read) and a
+    /// directory; and the big file's content.
+    fn layer() -> (Vec<u8>, Vec<u8>) {
+        let big: Vec<u8> = (0..300 * 1024u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+            .collect();
+        let mut b = tar::Builder::new(Vec::new());
+        let mut add = |path: &str, kind: tar::EntryType, data: &[u8]| {
+            let mut h = tar::Header::new_gnu();
+            h.set_path(path).expect("path");
+            h.set_entry_type(kind);
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append(&h, data).expect("append");
+        };
+        add("etc/", tar::EntryType::Directory, b"");
+        add(
+            "etc/hosts",
+            tar::EntryType::Regular,
+            b"127.0.0.1 localhost\n",
+        );
+        add("big.bin", tar::EntryType::Regular, &big);
+        let tar = b.into_inner().expect("tar");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&tar).expect("gzip");
+        (gz.finish().expect("gzip"), big)
+    }
+
+    /// Lists `blob` as the download hands it over: `chunks` (an empty one first), then
+    /// `last` if any.
+    fn list_chunks(
+        digest: &Digest,
+        chunks: Vec<Bytes>,
+        last: Option<io::Error>,
+    ) -> Result<Listing, LayerError> {
+        let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(4);
+        let feeder = std::thread::spawn(move || {
+            let items = std::iter::once(Ok(Bytes::new()))
+                .chain(chunks.into_iter().map(Ok))
+                .chain(last.map(Err));
+            for item in items {
+                if tx.blocking_send(item).is_err() {
+                    break;
+                }
+            }
+        });
+        let reader = ChannelReader {
+            rx,
+            chunk: Bytes::new(),
+            at: 0,
+        };
+        let listing =
+            list_blob_checked_elsewhere(reader, digest, "", &Limits::default(), Arc::default());
+        feeder.join().expect("feeder");
+        listing
+    }
+
+    #[test]
+    fn chunks_of_any_size_list_as_the_whole_blob() {
+        let (blob, big) = layer();
+        let digest = Digest::sha256_of(&blob);
+        let whole = list_blob(&blob[..], &digest, "", &Limits::default(), Arc::default())
+            .expect("list the whole blob");
+        let paths: Vec<&str> = whole.entries.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(paths, ["etc", "etc/hosts", "big.bin"]);
+        let big_hash = hex::encode(Sha256::digest(&big));
+        assert_eq!(whole.entries[2].sha256.as_deref(), Some(big_hash.as_str()));
+        // Chunk edges inside the gzip magic, the gzip header, a tar header and file data.
+        for size in [1, 2, 3, 5, 511, 4096, 65_537, blob.len()] {
+            let chunks = blob.chunks(size).map(Bytes::copy_from_slice).collect();
+            let listing = list_chunks(&digest, chunks, None).expect("list the chunks");
+            assert_eq!(listing.entries, whole.entries, "chunks of {size} bytes");
+            assert_eq!(listing.compressed_bytes, blob.len() as u64);
+            assert_eq!(listing.tar_bytes, whole.tar_bytes);
+        }
+    }
+
+    #[test]
+    fn a_download_that_breaks_off_is_a_download_error() {
+        let (blob, _) = layer();
+        let digest = Digest::sha256_of(&blob);
+        let half = vec![Bytes::copy_from_slice(&blob[..blob.len() / 2])];
+        let broken = io::Error::other(Broken("connection reset".into()));
+        match list_chunks(&digest, half, Some(broken)) {
+            Err(LayerError::Download { layer, detail }) => {
+                assert_eq!(layer, digest);
+                assert_eq!(detail, "connection reset");
+            }
+            other => panic!("expected a download error, got {other:?}"),
+        }
+    }
+}
