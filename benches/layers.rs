@@ -5,7 +5,8 @@
 //! files; at least 50 MB compressed here, more directories are added when it is smaller),
 //! pushes it, and in child processes (so each peak memory, VmHWM, is the measurement's own):
 //! - floor: download the blob through the client's stream and inflate it (flate2 with the
-//!   zlib-rs backend) into nothing, pipelined on two threads like the listing;
+//!   zlib-rs backend) into nothing, pipelined on two threads like the listing, the chunks
+//!   read in place as the listing reads them;
 //! - listing: `LayerSource::list` with no cache (download, digest check, inflate, tar
 //!   parse, sha256 of every file).
 //!
@@ -16,7 +17,7 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
@@ -71,17 +72,17 @@ fn child(kind: &str, addr: &str, repo: &str, digest: &str, size: u64) {
                     .get_blob_stream(&repo, &digest, size)
                     .await
                     .expect("GET the blob");
-                let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(16);
+                let (tx, rx) = std::sync::mpsc::sync_channel::<bytes::Bytes>(16);
                 let inflate = std::thread::spawn(move || {
                     let reader = ChannelRead {
                         rx,
-                        chunk: Vec::new(),
+                        chunk: bytes::Bytes::new(),
                         at: 0,
                     };
-                    let mut gz = flate2::read::MultiGzDecoder::new(reader);
+                    let mut gz = flate2::bufread::MultiGzDecoder::new(reader);
                     std::io::copy(&mut gz, &mut std::io::sink()).expect("inflate")
                 });
-                while let Some(chunk) = body.chunk().await.expect("chunk") {
+                while let Some(chunk) = body.chunk_bytes().await.expect("chunk") {
                     if tx.send(chunk).is_err() {
                         break;
                     }
@@ -116,26 +117,39 @@ fn child(kind: &str, addr: &str, repo: &str, digest: &str, size: u64) {
     );
 }
 
+/// The chunks as the client received them, read in place by the decompressor (no copy), as
+/// the listing reads them.
 struct ChannelRead {
-    rx: std::sync::mpsc::Receiver<Vec<u8>>,
-    chunk: Vec<u8>,
+    rx: std::sync::mpsc::Receiver<bytes::Bytes>,
+    chunk: bytes::Bytes,
     at: usize,
 }
 
-impl Read for ChannelRead {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+impl BufRead for ChannelRead {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
         while self.at == self.chunk.len() {
             match self.rx.recv() {
                 Ok(c) => {
                     self.chunk = c;
                     self.at = 0;
                 }
-                Err(_) => return Ok(0),
+                Err(_) => return Ok(&[]),
             }
         }
-        let n = buf.len().min(self.chunk.len() - self.at);
-        buf[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
+        Ok(&self.chunk[self.at..])
+    }
+
+    fn consume(&mut self, n: usize) {
         self.at += n;
+    }
+}
+
+impl Read for ChannelRead {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = buf.len().min(available.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
         Ok(n)
     }
 }

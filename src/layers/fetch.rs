@@ -1,13 +1,15 @@
 //! A layer from the registry into [`super::stream::list_blob`]: the body is downloaded by an
-//! async loop and handed chunk by chunk, through a small bounded channel, to the listing on
-//! a blocking thread. Nothing holds more than a few chunks; dropping the future stops the
-//! download, and the listing thread then ends at the next chunk it waits for.
+//! async loop and handed chunk by chunk, as the client received them (no copy), through a
+//! small bounded channel, to the listing on a blocking thread. Nothing holds more than a few
+//! chunks; dropping the future stops the download, and the listing thread then ends at the
+//! next chunk it waits for.
 
-use std::io::{self, Read};
+use std::io::{self, BufRead, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
+use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use super::archive::Limits;
@@ -151,7 +153,7 @@ pub async fn list_layer(
             layer: digest.clone(),
             source,
         })?;
-    let (tx, rx) = mpsc::channel::<io::Result<Vec<u8>>>(CHANNEL_CHUNKS);
+    let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(CHANNEL_CHUNKS);
     let media_type = layer.media_type.clone();
     let limits = options.limits;
     let progress = options.progress.clone();
@@ -159,28 +161,31 @@ pub async fn list_layer(
     let listing = tokio::task::spawn_blocking(move || {
         let reader = ChannelReader {
             rx,
-            chunk: Vec::new(),
+            chunk: Bytes::new(),
             at: 0,
         };
         list_blob_checked_elsewhere(reader, &listed, &media_type, &limits, progress)
     });
     // The digest is computed here, as the bytes arrive, in parallel with the listing
-    // thread's inflating and parsing; `None` when the download did not reach the end.
+    // thread's inflating and parsing; `None` when the download did not reach the end. Each
+    // chunk goes to the listing before it is hashed, so the inflating never waits for the
+    // digest of bytes it already could have.
     let mut hasher = Hasher::for_layer(&digest);
     let download = async move {
         let complete = loop {
-            let next = match body.chunk().await {
+            match body.chunk_bytes().await {
                 Ok(Some(chunk)) => {
+                    // The listing stopped (it failed, or has what it needs): stop downloading.
+                    if tx.send(Ok(chunk.clone())).await.is_err() {
+                        break false;
+                    }
                     hasher.update(&chunk);
-                    Ok(chunk)
                 }
                 Ok(None) => break true,
-                Err(e) => Err(io::Error::other(Broken(e.to_string()))),
-            };
-            let failed = next.is_err();
-            // The listing stopped (it failed, or has what it needs): stop downloading.
-            if tx.send(next).await.is_err() || failed {
-                break false;
+                Err(e) => {
+                    let _ = tx.send(Err(io::Error::other(Broken(e.to_string())))).await;
+                    break false;
+                }
             }
         };
         // The listing sees the end of the input when the sender is gone.
@@ -220,15 +225,16 @@ pub async fn list_layer(
     Ok((listing, Origin::Registry))
 }
 
-/// The receiving end of the channel as a `Read`.
+/// The receiving end of the channel as a `BufRead`: the decompressor reads each chunk where
+/// the client received it, with no copy.
 struct ChannelReader {
-    rx: mpsc::Receiver<io::Result<Vec<u8>>>,
-    chunk: Vec<u8>,
+    rx: mpsc::Receiver<io::Result<Bytes>>,
+    chunk: Bytes,
     at: usize,
 }
 
-impl Read for ChannelReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+impl BufRead for ChannelReader {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
         while self.at == self.chunk.len() {
             match self.rx.blocking_recv() {
                 Some(Ok(chunk)) => {
@@ -236,12 +242,125 @@ impl Read for ChannelReader {
                     self.at = 0;
                 }
                 Some(Err(e)) => return Err(e),
-                None => return Ok(0),
+                None => return Ok(&[]),
             }
         }
-        let n = buf.len().min(self.chunk.len() - self.at);
-        buf[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
-        self.at += n;
+        Ok(&self.chunk[self.at..])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.at = (self.at + n).min(self.chunk.len());
+    }
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = buf.len().min(available.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::{Digest as _, Sha256};
+    use std::io::Write;
+
+    use crate::registry::Digest;
+
+    /// A gzip layer with a small file, a file of 300 KiB (over a batch and a read) and a
+    /// directory; and the big file's content.
+    fn layer() -> (Vec<u8>, Vec<u8>) {
+        let big: Vec<u8> = (0..300 * 1024u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+            .collect();
+        let mut b = tar::Builder::new(Vec::new());
+        let mut add = |path: &str, kind: tar::EntryType, data: &[u8]| {
+            let mut h = tar::Header::new_gnu();
+            h.set_path(path).expect("path");
+            h.set_entry_type(kind);
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append(&h, data).expect("append");
+        };
+        add("etc/", tar::EntryType::Directory, b"");
+        add(
+            "etc/hosts",
+            tar::EntryType::Regular,
+            b"127.0.0.1 localhost\n",
+        );
+        add("big.bin", tar::EntryType::Regular, &big);
+        let tar = b.into_inner().expect("tar");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&tar).expect("gzip");
+        (gz.finish().expect("gzip"), big)
+    }
+
+    /// Lists `blob` as the download hands it over: `chunks` (an empty one first), then
+    /// `last` if any.
+    fn list_chunks(
+        digest: &Digest,
+        chunks: Vec<Bytes>,
+        last: Option<io::Error>,
+    ) -> Result<Listing, LayerError> {
+        let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(4);
+        let feeder = std::thread::spawn(move || {
+            let items = std::iter::once(Ok(Bytes::new()))
+                .chain(chunks.into_iter().map(Ok))
+                .chain(last.map(Err));
+            for item in items {
+                if tx.blocking_send(item).is_err() {
+                    break;
+                }
+            }
+        });
+        let reader = ChannelReader {
+            rx,
+            chunk: Bytes::new(),
+            at: 0,
+        };
+        let listing =
+            list_blob_checked_elsewhere(reader, digest, "", &Limits::default(), Arc::default());
+        feeder.join().expect("feeder");
+        listing
+    }
+
+    #[test]
+    fn chunks_of_any_size_list_as_the_whole_blob() {
+        let (blob, big) = layer();
+        let digest = Digest::sha256_of(&blob);
+        let whole = list_blob(&blob[..], &digest, "", &Limits::default(), Arc::default())
+            .expect("list the whole blob");
+        let paths: Vec<&str> = whole.entries.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(paths, ["etc", "etc/hosts", "big.bin"]);
+        let big_hash = hex::encode(Sha256::digest(&big));
+        assert_eq!(whole.entries[2].sha256.as_deref(), Some(big_hash.as_str()));
+        // Chunk edges inside the gzip magic, the gzip header, a tar header and file data.
+        for size in [1, 2, 3, 5, 511, 4096, 65_537, blob.len()] {
+            let chunks = blob.chunks(size).map(Bytes::copy_from_slice).collect();
+            let listing = list_chunks(&digest, chunks, None).expect("list the chunks");
+            assert_eq!(listing.entries, whole.entries, "chunks of {size} bytes");
+            assert_eq!(listing.compressed_bytes, blob.len() as u64);
+            assert_eq!(listing.tar_bytes, whole.tar_bytes);
+        }
+    }
+
+    #[test]
+    fn a_download_that_breaks_off_is_a_download_error() {
+        let (blob, _) = layer();
+        let digest = Digest::sha256_of(&blob);
+        let half = vec![Bytes::copy_from_slice(&blob[..blob.len() / 2])];
+        let broken = io::Error::other(Broken("connection reset".into()));
+        match list_chunks(&digest, half, Some(broken)) {
+            Err(LayerError::Download { layer, detail }) => {
+                assert_eq!(layer, digest);
+                assert_eq!(detail, "connection reset");
+            }
+            other => panic!("expected a download error, got {other:?}"),
+        }
     }
 }

@@ -1,10 +1,9 @@
 //! One pass over a layer's bytes: the blob's digest checked, the compression found from its
-//! first bytes, the tar read through [`super::archive`]. Synchronous, over any `Read`: the
-//! registry's byte stream arrives through [`super::fetch`], a file through `File`.
+//! first bytes, the tar read through [`super::archive`]. Synchronous, over any `BufRead`,
+//! whose buffer the decompressor reads in place: the registry's byte stream arrives through
+//! [`super::fetch`], a file through a `BufReader`.
 
-use std::cell::RefCell;
-use std::io::{self, Read};
-use std::rc::Rc;
+use std::io::{self, BufRead, Read};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -69,7 +68,8 @@ impl Hasher {
     }
 }
 
-/// What the raw reader has seen: bytes and their hash.
+/// The raw reader: what it has seen, bytes and their hash, counted as the decompressor
+/// consumes them from the reader's own buffer (no copy).
 struct Raw<R> {
     inner: R,
     hasher: Hasher,
@@ -77,17 +77,30 @@ struct Raw<R> {
     progress: Arc<AtomicU64>,
 }
 
-/// A handle on the shared raw reader: the decompressor reads through one, and the check at
-/// the end reads what the decompressor left (a trailer, padding) through another.
-struct RawHandle<R>(Rc<RefCell<Raw<R>>>);
+impl<R: BufRead> BufRead for Raw<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
 
-impl<R: Read> Read for RawHandle<R> {
+    fn consume(&mut self, n: usize) {
+        if n > 0 {
+            // The bytes consumed are the front of what `fill_buf` gave, still buffered.
+            if let Ok(buffered) = self.inner.fill_buf() {
+                self.hasher.update(&buffered[..n]);
+            }
+            self.bytes += n as u64;
+            self.progress.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        self.inner.consume(n);
+    }
+}
+
+impl<R: BufRead> Read for Raw<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut raw = self.0.borrow_mut();
-        let n = raw.inner.read(buf)?;
-        raw.hasher.update(&buf[..n]);
-        raw.bytes += n as u64;
-        raw.progress.fetch_add(n as u64, Ordering::Relaxed);
+        let available = self.fill_buf()?;
+        let n = buf.len().min(available.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
         Ok(n)
     }
 }
@@ -95,7 +108,7 @@ impl<R: Read> Read for RawHandle<R> {
 /// Lists the layer `layer` from its raw (compressed) bytes. `progress` counts the raw
 /// bytes read. The whole blob is read and its digest checked before the listing is
 /// returned: a listing of bytes that are not the layer is never given out, nor cached.
-pub fn list_blob<R: Read>(
+pub fn list_blob<R: BufRead>(
     raw: R,
     layer: &Digest,
     media_type: &str,
@@ -114,7 +127,7 @@ pub fn list_blob<R: Read>(
 
 /// [`list_blob`] for a caller that checks the digest itself (the download hashes the bytes
 /// on its own thread, in parallel with the listing); a failed listing is not checked.
-pub(crate) fn list_blob_checked_elsewhere<R: Read>(
+pub(crate) fn list_blob_checked_elsewhere<R: BufRead>(
     raw: R,
     layer: &Digest,
     media_type: &str,
@@ -124,7 +137,7 @@ pub(crate) fn list_blob_checked_elsewhere<R: Read>(
     list_with(raw, layer, media_type, limits, progress, Hasher::Elsewhere)
 }
 
-fn list_with<R: Read>(
+fn list_with<R: BufRead>(
     raw: R,
     layer: &Digest,
     media_type: &str,
@@ -132,17 +145,16 @@ fn list_with<R: Read>(
     progress: Arc<AtomicU64>,
     hasher: Hasher,
 ) -> Result<Listing, LayerError> {
-    let shared = Rc::new(RefCell::new(Raw {
+    let mut raw = Raw {
         inner: raw,
         hasher,
         bytes: 0,
         progress,
-    }));
-    let mut head = RawHandle(shared.clone());
+    };
     let mut first = [0u8; 4];
     let mut got = 0;
     while got < first.len() {
-        let n = head
+        let n = raw
             .read(&mut first[got..])
             .map_err(|e| io_error(layer, e))?;
         if n == 0 {
@@ -152,25 +164,26 @@ fn list_with<R: Read>(
     }
     let first = &first[..got];
     let compression = detect(first, media_type);
-    let input = io::Cursor::new(first.to_vec()).chain(head);
+    let mut input = io::Cursor::new(first.to_vec()).chain(&mut raw);
     let mut entries = Vec::new();
     let collect = |e| {
         entries.push(e);
         Ok(())
     };
     let parsed = match compression {
-        Compression::Gzip => {
-            read_entries(flate2::read::MultiGzDecoder::new(input), limits, collect)
-        }
-        Compression::Zstd => match zstd::stream::read::Decoder::new(input) {
+        Compression::Gzip => read_entries(
+            flate2::bufread::MultiGzDecoder::new(&mut input),
+            limits,
+            collect,
+        ),
+        Compression::Zstd => match zstd::stream::read::Decoder::with_buffer(&mut input) {
             Ok(decoder) => read_entries(decoder, limits, collect),
             Err(e) => Err(TarError::Io(e)),
         },
-        Compression::None => read_entries(input, limits, collect),
+        Compression::None => read_entries(&mut input, limits, collect),
     };
     // Whatever the decompressor left unread still belongs to the blob and its digest.
-    let mut rest = RawHandle(shared.clone());
-    let drained = io::copy(&mut rest, &mut io::sink());
+    let drained = io::copy(&mut input, &mut io::sink());
     let tar_bytes = match (parsed, drained) {
         (Ok(n), Ok(_)) => n,
         (Err(e), _) => {
@@ -178,7 +191,7 @@ fn list_with<R: Read>(
             // that are not the layer says that first.
             let error = tar_error(layer, e);
             if matches!(error, LayerError::Corrupt { .. })
-                && let Err(mismatch) = check_digest(&shared, layer)
+                && let Err(mismatch) = check_digest(raw, layer)
             {
                 return Err(mismatch);
             }
@@ -186,8 +199,8 @@ fn list_with<R: Read>(
         }
         (Ok(_), Err(e)) => return Err(io_error(layer, e)),
     };
-    check_digest(&shared, layer)?;
-    let compressed_bytes = shared.borrow().bytes;
+    let compressed_bytes = raw.bytes;
+    check_digest(raw, layer)?;
     Ok(Listing {
         layer: layer.clone(),
         compression,
@@ -197,10 +210,8 @@ fn list_with<R: Read>(
     })
 }
 
-fn check_digest<R>(shared: &Rc<RefCell<Raw<R>>>, layer: &Digest) -> Result<(), LayerError> {
-    let mut raw = shared.borrow_mut();
-    let hasher = std::mem::replace(&mut raw.hasher, Hasher::Elsewhere);
-    match hasher.finish() {
+fn check_digest<R>(raw: Raw<R>, layer: &Digest) -> Result<(), LayerError> {
+    match raw.hasher.finish() {
         Some(actual) if actual != layer.as_str() => Err(LayerError::DigestMismatch {
             layer: layer.clone(),
             actual,

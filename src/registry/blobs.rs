@@ -272,8 +272,13 @@ impl BlobStream {
 
     /// The next piece of the body; `None` at its end.
     pub async fn chunk(&mut self) -> Result<Option<Vec<u8>>, RegistryError> {
+        Ok(self.chunk_bytes().await?.map(Into::into))
+    }
+
+    /// [`Self::chunk`] as the client received it, not yet copied.
+    pub async fn chunk_bytes(&mut self) -> Result<Option<bytes::Bytes>, RegistryError> {
         match self.response.chunk().await {
-            Ok(chunk) => Ok(chunk.map(Into::into)),
+            Ok(chunk) => Ok(chunk),
             Err(e) => Err(RegistryError::Unreachable {
                 host: self
                     .response
