@@ -10,10 +10,14 @@
 //!   upload, at its blob's size) against the bytes the destination lacked (every distinct blob
 //!   once; target: equal, shared base layers move once);
 //! - the blob uploads of a second regatta run (target: none) and its wall time;
-//! - the requests regatta's destination answered in each run, by method, endpoint and status.
+//! - the requests regatta's destination answered in each run, by method, endpoint and status;
+//! - the CPU time regatta and each registry used during regatta's first run.
 //!
-//! Options: `--repos N`, `--tags N`, `--concurrency N` (regatta's, default 8), `--check` (exit 1 when a target is missed). A debug build
-//! makes 6 repositories: a smoke run whose timings mean nothing.
+//! Options: `--repos N`, `--tags N`, `--concurrency N` (regatta's, default 8), `--check` (exit
+//! 1 when a target is missed), `--head` (blobs asked for with HEAD while planning, as a dry
+//! run does, instead of with a mount into the repository itself when applying: the request
+//! pattern before that change, to compare). A debug build makes 6 repositories: a smoke run
+//! whose timings mean nothing.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -22,11 +26,13 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use regatta::copy::{CopyProgress, Ends, ImageRequest, apply, plan_copy};
+use regatta::copy::{
+    BlobAsking, CopyProgress, Ends, ImageRequest, apply, ask_blobs, plan_copy_with,
+};
 use regatta::registry::{Digest, ManifestRef, RepoName, Tag};
 use support::fixtures::FixtureBuilder;
 use support::image::{Format, ImageSpec, Layer};
-use support::registry::{AccessLogEntry, RegistryOptions, TestRegistry};
+use support::registry::{AccessLogEntry, RegistryOptions, TestRegistry, cpu_seconds_of};
 
 const SMOKE: bool = cfg!(debug_assertions);
 const SKOPEO_PARALLEL: usize = 4;
@@ -37,6 +43,7 @@ struct Args {
     /// Requests in flight per registry (regatta's `--concurrency`; default 8, as `cp`'s).
     concurrency: usize,
     check: bool,
+    asking: BlobAsking,
 }
 
 fn parse_args() -> Args {
@@ -45,6 +52,7 @@ fn parse_args() -> Args {
         tags: 5,
         concurrency: 8,
         check: false,
+        asking: BlobAsking::OnApply,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -58,6 +66,7 @@ fn parse_args() -> Args {
             "--tags" => args.tags = number("--tags"),
             "--concurrency" => args.concurrency = number("--concurrency"),
             "--check" => args.check = true,
+            "--head" => args.asking = BlobAsking::Head,
             // cargo bench passes --bench; ignore what is not ours.
             _ => {}
         }
@@ -136,13 +145,14 @@ fn uploads(log: &[AccessLogEntry]) -> Vec<Digest> {
     log.iter().filter_map(uploaded_digest).collect()
 }
 
-/// Copies every tag of `names` with regatta's library, as `regatta cp` does. Returns the
-/// wall time.
+/// Copies every tag of `names` with regatta's library, as `regatta cp --apply` does (blobs
+/// asked for as `asking` says). Returns the wall time.
 fn regatta_copy(
     source: &TestRegistry,
     destination: &TestRegistry,
     names: &[(String, String)],
     concurrency: usize,
+    asking: BlobAsking,
 ) -> Duration {
     let requests: Vec<ImageRequest> = names
         .iter()
@@ -175,9 +185,12 @@ fn regatta_copy(
             destination: &dst,
         };
         let concurrency = dst.options().concurrency;
-        let plan = plan_copy(&ends, &requests, None, concurrency)
+        let mut plan = plan_copy_with(&ends, &requests, None, concurrency, asking)
             .await
             .expect("plan the copy");
+        ask_blobs(&mut plan, &ends, concurrency)
+            .await
+            .expect("ask the destination for the blobs");
         let planned = started.elapsed();
         let outcome = apply(&plan, &ends, concurrency, &CopyProgress::default()).await;
         println!(
@@ -258,16 +271,31 @@ fn main() {
     );
 
     let ours = logged();
-    let regatta_time = regatta_copy(&source, &ours, &names, args.concurrency);
+    let cpu = || {
+        (
+            cpu_seconds_of("/proc/self/stat").unwrap_or(0.0),
+            source.cpu_seconds().unwrap_or(0.0),
+            ours.cpu_seconds().unwrap_or(0.0),
+        )
+    };
+    let before = cpu();
+    let regatta_time = regatta_copy(&source, &ours, &names, args.concurrency, args.asking);
+    let after = cpu();
     let first = ours.access_log_since(0);
     let uploaded = uploads(&first);
     let uploaded_bytes: u64 = uploaded
         .iter()
         .map(|d| lacked.get(d).copied().unwrap_or(0))
         .sum();
-    let second_time = regatta_copy(&source, &ours, &names, args.concurrency);
+    let second_time = regatta_copy(&source, &ours, &names, args.concurrency, args.asking);
     let second = ours.access_log_since(first.len() + 1);
     let second_uploads = uploads(&second).len();
+    println!(
+        "CPU during the first run: regatta {:.2} s, source registry {:.2} s, destination registry {:.2} s",
+        after.0 - before.0,
+        after.1 - before.1,
+        after.2 - before.2
+    );
     println!("destination, first run: {}", tally(&first));
     println!("destination, second run: {}", tally(&second));
 
@@ -281,8 +309,12 @@ fn main() {
 
     let ratio = skopeo_time.as_secs_f64() / regatta_time.as_secs_f64().max(1e-9);
     println!(
-        "regatta concurrency: {} requests in flight per registry",
-        args.concurrency
+        "regatta concurrency: {} requests in flight per registry; blobs asked for {}",
+        args.concurrency,
+        match args.asking {
+            BlobAsking::Head => "with HEAD while planning (--head)",
+            BlobAsking::OnApply => "with a mount into the repository itself when applying",
+        }
     );
     println!(
         "regatta cp:        {:>8.2} s, {} blob uploads, {} bytes uploaded (destination lacked {} bytes)",

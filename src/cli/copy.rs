@@ -10,7 +10,8 @@ use serde::Serialize;
 use super::Context;
 use super::output::{print_json, print_lines};
 use crate::copy::{
-    CopyOutcome, CopyPlan, CopyProgress, Ends, ImageRequest, PlatformFilter, apply, plan_copy,
+    BlobAsking, CopyOutcome, CopyPlan, CopyProgress, Ends, ImageRequest, PlatformFilter, apply,
+    ask_blobs, plan_copy_with,
 };
 use crate::present::copy::{DRY_RUN_NOTE, outcome_lines, plan_lines};
 use crate::registry::reference::split_tag_and_digest;
@@ -177,7 +178,18 @@ pub(super) async fn plan_and_apply(
     json: bool,
     dry_run_note: &str,
 ) -> anyhow::Result<bool> {
-    let plan = plan_copy(ends, requests, platform, concurrency).await?;
+    // A dry run asks for each blob with HEAD and writes nothing; a copy being applied asks
+    // for them with requests that open the uploads of the missing ones, before the plan is
+    // printed: it says what will move either way.
+    let asking = if apply_it {
+        BlobAsking::OnApply
+    } else {
+        BlobAsking::Head
+    };
+    let mut plan = plan_copy_with(ends, requests, platform, concurrency, asking).await?;
+    if apply_it {
+        ask_blobs(&mut plan, ends, concurrency).await?;
+    }
     if !apply_it {
         if json {
             print_json(&Report {

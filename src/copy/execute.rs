@@ -13,6 +13,7 @@ use futures::StreamExt;
 
 use serde::Serialize;
 
+use super::ask::{Asked, ask_blob};
 use super::plan::{BlobAction, CopyPlan, Ends, PlannedBlob, PlannedImage, PlannedManifest};
 use crate::registry::upload::{StreamFault, Verdict, verified};
 use crate::registry::{Digest, ManifestRef, MountAnswer, RegistryError, RepoName, UploadSession};
@@ -126,6 +127,9 @@ pub struct CopyOutcome {
     pub blobs_transferred: usize,
     pub bytes_transferred: u64,
     pub blobs_mounted: usize,
+    /// Blobs the plan had not asked for ([`BlobAction::AskOnApply`]) that the destination
+    /// turned out to have: nothing moved for them.
+    pub blobs_found_present: usize,
     pub manifests_pushed: usize,
     pub tags_set: usize,
     pub failures: Vec<CopyFailure>,
@@ -142,6 +146,7 @@ type Key = (RepoName, Digest);
 enum BlobResult {
     Transferred(u64),
     Mounted,
+    FoundPresent,
     Failed(CopyFailure),
 }
 
@@ -157,12 +162,12 @@ pub async fn apply(
     let mut outcome = CopyOutcome::default();
     let mut failed: HashSet<Key> = HashSet::new();
 
-    // 1. Transfers, then 2. mounts (a mount from another destination repository may need the
-    // transfer that brings the blob there).
+    // 1. Transfers (and blobs still to ask for, which may need one), then 2. mounts (a mount
+    // from another destination repository may need the transfer that brings the blob there).
     let transfers: Vec<&PlannedBlob> = plan
         .blobs
         .iter()
-        .filter(|b| b.action == BlobAction::Transfer)
+        .filter(|b| matches!(b.action, BlobAction::Transfer | BlobAction::AskOnApply))
         .collect();
     let mounts: Vec<&PlannedBlob> = plan
         .blobs
@@ -191,6 +196,7 @@ pub async fn apply(
                     outcome.bytes_transferred = outcome.bytes_transferred.saturating_add(bytes);
                 }
                 BlobResult::Mounted => outcome.blobs_mounted += 1,
+                BlobResult::FoundPresent => outcome.blobs_found_present += 1,
                 BlobResult::Failed(f) => {
                     failed.insert(key);
                     outcome.failures.push(f);
@@ -404,18 +410,27 @@ async fn copy_blob(ends: &Ends<'_>, blob: &PlannedBlob, progress: &CopyProgress)
             reason,
         })
     };
-    let mut session = None;
-    if let BlobAction::Mount { from } = &blob.action {
-        match ends
-            .destination
-            .mount(&blob.repository, &blob.digest, from)
-            .await
-        {
-            Ok(MountAnswer::Mounted) => return BlobResult::Mounted,
-            // Declined (the registry started an upload instead): send the bytes there.
-            Ok(MountAnswer::Declined(opened)) => session = opened,
-            Err(e) => return fail(e.to_string()),
+    let mut session = blob.session.clone();
+    match &blob.action {
+        BlobAction::Mount { from } => {
+            match ends
+                .destination
+                .mount(&blob.repository, &blob.digest, from)
+                .await
+            {
+                Ok(MountAnswer::Mounted) => return BlobResult::Mounted,
+                // Declined (the registry started an upload instead): send the bytes there.
+                Ok(MountAnswer::Declined(opened)) => session = opened,
+                Err(e) => return fail(e.to_string()),
+            }
         }
+        // A plan applied without [`super::ask::ask_blobs`]: asked now, as it would have been.
+        BlobAction::AskOnApply => match ask_blob(ends, &blob.repository, &blob.digest).await {
+            Ok(Asked::Present) => return BlobResult::FoundPresent,
+            Ok(Asked::Missing(opened)) => session = opened,
+            Err(e) => return fail(format!("asking the destination for it: {e}")),
+        },
+        BlobAction::Present | BlobAction::Transfer => {}
     }
     match transfer(ends, blob, progress, session).await {
         Ok(()) => BlobResult::Transferred(blob.size),
@@ -539,6 +554,7 @@ mod tests {
             digest: Digest::sha256_of(b"layer"),
             size: 100,
             action: BlobAction::Transfer,
+            session: None,
         };
         let (guard, moved) = progress.start(&blob);
         moved.fetch_add(40, Ordering::Relaxed);

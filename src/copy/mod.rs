@@ -8,8 +8,13 @@
 //! so no tag ever points at an incomplete image and a copy killed half-way resumes where it
 //! stopped when run again.
 //!
+//! A plan made to be applied ([`plan::BlobAsking::OnApply`]) leaves the blobs of a registry
+//! destination unasked; [`ask::ask_blobs`] asks for them with one mount request each, which
+//! opens the upload of a missing blob, before anything moves and before the plan is shown.
+//!
 //! Like `cleanup/`, this sits above `registry/` and below the front ends.
 
+pub mod ask;
 pub mod ends;
 pub mod execute;
 pub mod layout;
@@ -18,11 +23,12 @@ pub mod plan;
 pub mod referrers;
 pub mod sync;
 
+pub use ask::ask_blobs;
 pub use ends::{ByteStream, CopyDestination, CopySource};
 pub use execute::{
     BlobProgress, CopyFailure, CopyOutcome, CopyProgress, ProgressSnapshot, apply, transfer_blob,
 };
 pub use plan::{
-    BlobAction, CopyPlan, CopyTotals, Ends, ImageRequest, PlanError, PlannedBlob, PlannedImage,
-    PlannedManifest, PlatformFilter, TagChange, plan_copy,
+    BlobAction, BlobAsking, CopyPlan, CopyTotals, Ends, ImageRequest, PlanError, PlannedBlob,
+    PlannedImage, PlannedManifest, PlatformFilter, TagChange, plan_copy, plan_copy_with,
 };

@@ -11,6 +11,7 @@ use super::ends::{CopyDestination, CopySource, TagListing};
 use crate::registry::manifest::{MAX_INDEX_DEPTH, check_manifest};
 use crate::registry::{
     Digest, FetchedManifest, Manifest, ManifestRef, Platform, RegistryError, RepoName, Tag,
+    UploadSession,
 };
 
 /// Why a copy could not be planned. One sentence each.
@@ -170,6 +171,24 @@ pub enum BlobAction {
     Mount { from: RepoName },
     /// Streamed from the source to the destination.
     Transfer,
+    /// Not asked for while planning (a plan made to be applied, see [`BlobAsking::OnApply`]):
+    /// asked when applying, by a mount into the repository from itself, which answers 201
+    /// when the repository has the blob and otherwise opens the upload its bytes then go
+    /// into. [`super::ask::ask_blobs`] turns it into `Present` or `Transfer` before anything
+    /// moves.
+    AskOnApply,
+}
+
+/// How a plan learns which blobs the destination repositories hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlobAsking {
+    /// A HEAD per blob while planning: what a dry run shows, and writes nothing.
+    Head,
+    /// A plan made to be applied, to a registry other than the source: its blobs are asked
+    /// for by [`super::ask::ask_blobs`] before anything moves (a mount into the repository
+    /// from itself, which opens the upload when the blob is missing: one request where a
+    /// HEAD and a POST were two). Other destinations are asked with HEAD as for `Head`.
+    OnApply,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -180,6 +199,10 @@ pub struct PlannedBlob {
     pub size: u64,
     #[serde(flatten)]
     pub action: BlobAction,
+    /// The upload session the destination opened when it was asked for the blob
+    /// ([`BlobAction::AskOnApply`]): the transfer sends the bytes there.
+    #[serde(skip)]
+    pub session: Option<UploadSession>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -191,6 +214,8 @@ pub struct CopyTotals {
     pub blobs_present: usize,
     pub blobs_mounted: usize,
     pub blobs_transferred: usize,
+    /// Blobs not asked for yet ([`BlobAction::AskOnApply`]): neither missing nor present.
+    pub blobs_to_ask: usize,
     /// Bytes of the blobs the destination lacks (mounted or transferred).
     pub bytes_missing: u64,
     /// Bytes that move from the source to the destination: the transferred blobs, each
@@ -225,6 +250,12 @@ impl CopyPlan {
             && self.totals.tags_to_set == 0
             && self.totals.blobs_mounted == 0
             && self.totals.blobs_transferred == 0
+            && self.totals.blobs_to_ask == 0
+    }
+
+    /// Counts [`CopyPlan::totals`] again, after its blobs were asked for.
+    pub fn recount(&mut self) {
+        self.totals = totals(&self.images, &self.manifests, &self.blobs);
     }
 }
 
@@ -508,6 +539,20 @@ pub async fn plan_copy(
     platform: Option<&PlatformFilter>,
     concurrency: usize,
 ) -> Result<CopyPlan, PlanError> {
+    plan_copy_with(ends, requests, platform, concurrency, BlobAsking::Head).await
+}
+
+/// [`plan_copy`], the blobs asked for as `asking` says. With [`BlobAsking::OnApply`] a
+/// registry destination other than the source is asked for no blob while planning: each
+/// distinct blob is [`BlobAction::AskOnApply`] in the first repository that needs it and
+/// mounted from there into the others.
+pub async fn plan_copy_with(
+    ends: &Ends<'_>,
+    requests: &[ImageRequest],
+    platform: Option<&PlatformFilter>,
+    concurrency: usize,
+    asking: BlobAsking,
+) -> Result<CopyPlan, PlanError> {
     let concurrency = concurrency.max(1);
     let listings = tag_listings(ends.destination, requests, concurrency).await;
     // The futures are made first and then streamed (not mapped inside the stream), so the
@@ -565,34 +610,41 @@ pub async fn plan_copy(
         }
     }
 
-    // HEAD first: which the destination has already.
-    let asking: Vec<_> = wanted
-        .iter()
-        .map(|(repo, _, digest, _)| async move {
-            ends.destination
-                .has_blob(repo, digest)
-                .await
-                .map_err(registry_error(format!(
-                    "blob {digest} in {repo} on the destination"
-                )))
-        })
-        .collect();
-    let heads: Vec<bool> = futures::stream::iter(asking)
-        .buffered(concurrency)
-        .try_collect()
-        .await?;
-
     let same_registry = ends.same_registry();
+    let defer =
+        asking == BlobAsking::OnApply && !same_registry && ends.destination.registry().is_some();
+    // HEAD first, unless asked when applying: which the destination has already.
+    let heads: Vec<Option<bool>> = if defer {
+        vec![None; wanted.len()]
+    } else {
+        let asking: Vec<_> = wanted
+            .iter()
+            .map(|(repo, _, digest, _)| async move {
+                ends.destination
+                    .has_blob(repo, digest)
+                    .await
+                    .map(Some)
+                    .map_err(registry_error(format!(
+                        "blob {digest} in {repo} on the destination"
+                    )))
+            })
+            .collect();
+        futures::stream::iter(asking)
+            .buffered(concurrency)
+            .try_collect()
+            .await?
+    };
+
     // Where a destination repository already holds a blob, or will after its transfer.
     let mut holder: HashMap<Digest, RepoName> = HashMap::new();
     for ((repo, _, digest, _), present) in wanted.iter().zip(&heads) {
-        if *present {
+        if *present == Some(true) {
             holder.entry(digest.clone()).or_insert_with(|| repo.clone());
         }
     }
     let mut blobs = Vec::new();
     for ((repo, src_repo, digest, size), present) in wanted.into_iter().zip(heads) {
-        let action = if present {
+        let action = if present == Some(true) {
             BlobAction::Present
         } else if same_registry {
             BlobAction::Mount {
@@ -602,7 +654,10 @@ pub async fn plan_copy(
             BlobAction::Mount { from: from.clone() }
         } else {
             holder.insert(digest.clone(), repo.clone());
-            BlobAction::Transfer
+            match present {
+                Some(_) => BlobAction::Transfer,
+                None => BlobAction::AskOnApply,
+            }
         };
         blobs.push(PlannedBlob {
             repository: repo,
@@ -610,6 +665,7 @@ pub async fn plan_copy(
             digest,
             size,
             action,
+            session: None,
         });
     }
     let totals = totals(&images, &manifests, &blobs);
@@ -655,6 +711,7 @@ fn totals(
                 t.bytes_missing = t.bytes_missing.saturating_add(b.size);
                 t.bytes_to_move = t.bytes_to_move.saturating_add(b.size);
             }
+            BlobAction::AskOnApply => t.blobs_to_ask += 1,
         }
     }
     t

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use regex::Regex;
 
 use super::Ends;
-use super::plan::{ImageRequest, PlanError, PlatformFilter, plan_copy};
+use super::plan::{BlobAsking, ImageRequest, PlanError, PlatformFilter, plan_copy_with};
 use crate::registry::{Digest, ManifestRef, RepoName};
 
 /// Signatures of attestations of SBOMs: deeper chains are not followed.
@@ -37,7 +37,9 @@ pub async fn with_referrers(
     let mut asked: HashSet<(RepoName, Digest)> = HashSet::new();
     for _ in 0..MAX_ROUNDS {
         // The manifests the copy holds so far, by source repository.
-        let plan = plan_copy(ends, &all, platform, concurrency).await?;
+        // Only its images and manifests are read: a registry destination is not asked for
+        // its blobs here (the copy's own plan asks).
+        let plan = plan_copy_with(ends, &all, platform, concurrency, BlobAsking::OnApply).await?;
         let mut subjects: Vec<(RepoName, RepoName, Digest)> = Vec::new();
         for image in &plan.images {
             let source_repo = all

@@ -93,6 +93,7 @@ pub fn plan_lines(plan: &CopyPlan) -> Vec<String> {
                     BlobAction::Present => "present".to_string(),
                     BlobAction::Mount { from } => format!("mount from {from}"),
                     BlobAction::Transfer => "transfer".to_string(),
+                    BlobAction::AskOnApply => "asked when applying".to_string(),
                 };
                 lines.push(format!(
                     "      blob {}  {}  {action}",
@@ -110,8 +111,14 @@ pub fn plan_lines(plan: &CopyPlan) -> Vec<String> {
 /// 2 present; 3 tags to set; 1.2 MiB (…) to move`.
 pub fn totals_line(plan: &CopyPlan) -> String {
     let t = &plan.totals;
+    // Only a plan applied without asking first has blobs still to ask for.
+    let to_ask = if t.blobs_to_ask > 0 {
+        format!(", {} to ask for when applying", t.blobs_to_ask)
+    } else {
+        String::new()
+    };
     format!(
-        "{}: {} to push ({} present), {} missing ({} mounted, {} transferred), {} present; {} to set; {} to move",
+        "{}: {} to push ({} present), {} missing ({} mounted, {} transferred), {} present{to_ask}; {} to set; {} to move",
         count(t.images, "image"),
         count(t.manifests_to_push, "manifest"),
         t.manifests_present,
@@ -134,6 +141,12 @@ pub fn outcome_lines(outcome: &CopyOutcome) -> Vec<String> {
         count(outcome.manifests_pushed, "manifest"),
         count(outcome.tags_set, "tag"),
     )];
+    if outcome.blobs_found_present > 0 {
+        lines.push(format!(
+            "found there already: {}",
+            count(outcome.blobs_found_present, "blob")
+        ));
+    }
     for f in &outcome.failures {
         lines.push(format!("failed: {}: {}", f.what, f.reason));
     }

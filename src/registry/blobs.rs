@@ -149,7 +149,10 @@ impl Client {
 
     /// Mounts a blob from another repository of the same registry without uploading it.
     /// Declined, the registry opens an upload session instead (202 with a Location), which
-    /// takes the bytes: no second POST is needed to start one.
+    /// takes the bytes: no second POST is needed to start one. `from` may be `repo` itself:
+    /// 201 then says the repository has the blob, 202 opens its upload (one request for a
+    /// HEAD and a POST). A 201 that names another digest (`Docker-Content-Digest`, or the
+    /// blob its `Location` points at) is an error: the blob is not known to be there.
     pub async fn mount_blob(
         &self,
         repo: &RepoName,
@@ -160,17 +163,28 @@ impl Client {
         url.query_pairs_mut()
             .append_pair("mount", digest.as_str())
             .append_pair("from", from.as_str());
+        let scope = if from == repo {
+            format!("repository:{repo}:pull,push")
+        } else {
+            format!("repository:{repo}:pull,push repository:{from}:pull")
+        };
         let call = Call::new(
             Method::POST,
             url,
             RequestKind::BlobUpload,
-            format!("repository:{repo}:pull,push repository:{from}:pull"),
+            scope,
             format!("mount into {repo}"),
         );
         let url = call.url.clone();
         let response = self.execute(call).await?;
         if response.status() == StatusCode::CREATED {
-            return Ok(MountAnswer::Mounted);
+            return match mounted_other_digest(&response, &url, digest) {
+                Some(named) => Err(RegistryError::Malformed {
+                    url: url.to_string(),
+                    detail: format!("the mount of {digest} answered 201 for {named}"),
+                }),
+                None => Ok(MountAnswer::Mounted),
+            };
         }
         // A session the answer does not name properly is not used: a new one is started.
         Ok(MountAnswer::Declined(
@@ -216,6 +230,33 @@ pub enum MountAnswer {
     /// Declined: the bytes must be sent, into the upload session the registry opened
     /// instead when it named one.
     Declined(Option<UploadSession>),
+}
+
+/// The other digest a 201 to a mount of `digest` names, if it names one: its
+/// `Docker-Content-Digest`, or the last segment of its `Location` when that is a digest.
+fn mounted_other_digest(
+    response: &reqwest::Response,
+    url: &Url,
+    digest: &Digest,
+) -> Option<String> {
+    let header = |name| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    let named = header("docker-content-digest");
+    let located = header(header::LOCATION.as_str())
+        .and_then(|l| url.join(l).ok())
+        .and_then(|l| {
+            let last = l.path_segments()?.next_back()?.replace("%3A", ":");
+            Digest::parse(&last).ok().map(|d| d.as_str().to_string())
+        });
+    [named.map(str::to_string), located]
+        .into_iter()
+        .flatten()
+        .find(|d| d != digest.as_str())
 }
 
 /// An upload session a registry opened: where the bytes go.

@@ -300,6 +300,13 @@ impl TestRegistry {
             .map(|t| (t.username.as_str(), t.password.as_str()))
     }
 
+    /// The CPU time (user and system) the registry process has used so far, from
+    /// `/proc/PID/stat`; `None` when it is not running or that cannot be read.
+    pub fn cpu_seconds(&self) -> Option<f64> {
+        let pid = self.lock().as_ref()?.pid;
+        cpu_seconds_of(&format!("/proc/{pid}/stat"))
+    }
+
     /// The registry's configuration file.
     pub fn config_path(&self) -> PathBuf {
         self.dir.path().join("config.yml")
@@ -695,4 +702,14 @@ fn write_tls_and_htpasswd(dir: &Path, username: String, password: String) -> Tls
         password,
         ca_pem: cert_path,
     }
+}
+
+/// User plus system CPU seconds from a `/proc/PID/stat` file (fields 14 and 15, in clock
+/// ticks of 1/100 s, as Linux reports them to user space).
+pub fn cpu_seconds_of(stat_path: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(stat_path).ok()?;
+    // The command name may hold spaces and parentheses: fields count from its last ')'.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
+    Some((ticks(11)? + ticks(12)?) as f64 / 100.0)
 }
