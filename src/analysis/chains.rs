@@ -33,34 +33,7 @@ pub fn tag_chains(model: &StorageModel, repo: &RepoName) -> (Vec<TagChain>, Vec<
 }
 
 fn chain(model: &StorageModel, tag: &Tag, digest: &Digest) -> Result<TagChain, &'static str> {
-    let image = match &model.manifests.get(digest).ok_or("manifest not read")?.body {
-        ManifestBody::Image { .. } => digest,
-        ManifestBody::Index { children } => {
-            let images: Vec<(&Digest, Option<&Platform>)> = children
-                .iter()
-                .filter_map(|c| match &model.manifests.get(c)?.body {
-                    ManifestBody::Image { platform, .. } => Some((c, platform.as_ref())),
-                    ManifestBody::Index { .. } => None,
-                })
-                .filter(|(_, p)| {
-                    !p.is_some_and(|p| p.os == "unknown" && p.architecture == "unknown")
-                })
-                .collect();
-            let amd64 = |p: Option<&Platform>| {
-                p.is_some_and(|p| {
-                    p.os == "linux" && p.architecture == "amd64" && p.variant.is_none()
-                })
-            };
-            match images.as_slice() {
-                [(only, _)] => *only,
-                _ => images
-                    .iter()
-                    .find(|(_, p)| amd64(*p))
-                    .map(|(d, _)| *d)
-                    .ok_or("several platforms, none linux/amd64")?,
-            }
-        }
-    };
+    let image = chosen_image(model, digest)?;
     let Some(ManifestBody::Image { config, layers, .. }) =
         model.manifests.get(image).map(|m| &m.body)
     else {
@@ -72,6 +45,56 @@ fn chain(model: &StorageModel, tag: &Tag, digest: &Digest) -> Result<TagChain, &
         layers: layers.clone(),
         created: model.configs.get(&config.0).and_then(|c| c.created),
     })
+}
+
+/// The layers, bottom first, of the image `digest` names (an index: the image chosen as for
+/// a tag), from what the scan read: a named base for drift (the TUI's `b` mark), as
+/// `--base` names one to the CLI.
+pub fn image_layers(model: &StorageModel, digest: &Digest) -> Result<Vec<Digest>, &'static str> {
+    let image = chosen_image(model, digest)?;
+    match model.manifests.get(image).map(|m| &m.body) {
+        Some(ManifestBody::Image { layers, .. }) => {
+            Ok(layers.iter().map(|(d, _)| d.clone()).collect())
+        }
+        _ => Err("manifest not read"),
+    }
+}
+
+/// The image manifest of `digest`: itself, or the platform an index's tag stands for.
+fn chosen_image<'a>(
+    model: &'a StorageModel,
+    digest: &'a Digest,
+) -> Result<&'a Digest, &'static str> {
+    Ok(
+        match &model.manifests.get(digest).ok_or("manifest not read")?.body {
+            ManifestBody::Image { .. } => digest,
+            ManifestBody::Index { children } => {
+                let images: Vec<(&Digest, Option<&Platform>)> = children
+                    .iter()
+                    .filter_map(|c| match &model.manifests.get(c)?.body {
+                        ManifestBody::Image { platform, .. } => Some((c, platform.as_ref())),
+                        ManifestBody::Index { .. } => None,
+                    })
+                    .filter(|(_, p)| {
+                        !p.is_some_and(|p| p.os == "unknown" && p.architecture == "unknown")
+                    })
+                    .collect();
+                let amd64 = |p: Option<&Platform>| {
+                    p.is_some_and(|p| {
+                        p.os == "linux" && p.architecture == "amd64" && p.variant.is_none()
+                    })
+                };
+                match images.as_slice() {
+                    [(only, _)] => *only,
+                    _ => images
+                        .iter()
+                        .find(|(_, p)| amd64(*p))
+                        .map(|(d, _)| *d)
+                        .ok_or("several platforms, none linux/amd64")?,
+                }
+            }
+        },
+    )
 }
 
 #[cfg(test)]

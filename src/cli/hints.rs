@@ -1,25 +1,29 @@
 //! `regatta hints REF`: why an image is big (wasted bytes as dive measures them, efficiency,
 //! duplicates, largest files and directories, known waste), from its layer listings; with
 //! `--repo`, for every tag of a repository and summed, with the base-image drift across its
-//! tags (from the manifests and configs alone: drift reads no layer).
+//! tags (from the manifests and configs alone: drift reads no layer), computed by
+//! [`crate::layers::repo_hints`] as the TUI's drift view computes it.
 
-use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use super::Context;
 use super::files::{list_layers, open_image};
 use super::output::{print_json, print_lines};
-use crate::analysis::artifact::not_a_container_image;
-use crate::layers::drift::{Candidate, Drift, TagChain, drift};
+use crate::layers::drift::Candidate;
 use crate::layers::hints::{Hints, hints};
+use crate::layers::repo_hints::{RepoProgress, RepoRequest, concurrency, repo_hints};
 use crate::layers::select::{select_image, select_layers};
-use crate::present::drift::drift_lines;
-use crate::present::layers::{hints_lines, percent};
-use crate::present::{size, size_exact};
+use crate::layers::{ListOptions, ListingCache};
+use crate::present::layers::hints_lines;
+use crate::present::repo_hints::{repo_failure_lines, repo_hints_lines};
+use crate::registry::ManifestRef;
 use crate::registry::image::fetch_image;
 use crate::registry::reference::split_tag_and_digest;
-use crate::registry::{ManifestRef, RepoName};
 use crate::target;
 
 #[derive(Debug, Serialize)]
@@ -28,33 +32,6 @@ struct HintsReport {
     digest: String,
     #[serde(flatten)]
     hints: Hints,
-}
-
-#[derive(Debug, Serialize)]
-struct RepoHints {
-    repository: String,
-    /// Per tag, sorted by tag.
-    tags: Vec<TagHints>,
-    /// Sums over the distinct images (a digest tagged twice counts once).
-    wasted_bytes: u64,
-    duplicate_bytes: u64,
-    /// Tags that could not be read, with the reason.
-    failures: Vec<(String, String)>,
-    /// Tags of artifacts (signatures, attestations, SBOMs, referrer indexes), with what they
-    /// are: left out of the hints and of drift.
-    not_images: Vec<(String, String)>,
-    /// Which base each tag sits on, and which tags are on an old one.
-    drift: Drift,
-}
-
-#[derive(Debug, Serialize)]
-struct TagHints {
-    tag: String,
-    digest: String,
-    file_bytes: u64,
-    wasted_bytes: u64,
-    efficiency: f64,
-    duplicate_bytes: u64,
 }
 
 pub async fn run(
@@ -100,101 +77,72 @@ async fn run_repo(
     ctx.warn_for(&target);
     let source = target.open()?;
     let layer_source = super::files::layer_source(&target, &repo)?;
-    let mut tags = source.tags(&repo).await?;
-    tags.sort();
-    let mut rows = Vec::new();
-    let mut failures = Vec::new();
-    let mut distinct: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-    let mut chains = Vec::new();
-    let mut not_images = Vec::new();
-    for tag in tags {
-        let result = async {
-            let tree = fetch_image(source.as_ref(), &repo, &ManifestRef::Tag(tag.clone())).await?;
-            let image = select_image(&tree, wanted_platform).map_err(anyhow::Error::msg)?;
-            if let Some(kind) = not_a_container_image(image) {
-                return anyhow::Ok(Err(kind));
-            }
-            // Drift needs only the manifest and config, so a tag whose layers cannot be
-            // listed still shows its base.
-            chains.push(TagChain::of(tag.as_str(), image));
-            let layers = select_layers(image, None).map_err(anyhow::Error::msg)?;
-            let listings = list_layers(&layer_source, &layers, json).await?;
-            anyhow::Ok(Ok((image.digest.to_string(), hints(&listings))))
-        }
-        .await;
-        match result {
-            Ok(Err(kind)) => not_images.push((tag.to_string(), kind)),
-            Ok(Ok((digest, h))) => {
-                distinct.insert(digest.clone(), (h.wasted_bytes, h.duplicate_bytes));
-                rows.push(TagHints {
-                    tag: tag.to_string(),
-                    digest,
-                    file_bytes: h.file_bytes,
-                    wasted_bytes: h.wasted_bytes,
-                    efficiency: h.efficiency,
-                    duplicate_bytes: h.duplicate_bytes,
-                });
-            }
-            Err(e) => failures.push((tag.to_string(), format!("{e:#}"))),
-        }
-    }
-    let report = RepoHints {
-        repository: repo_name(&repo),
-        wasted_bytes: distinct
-            .values()
-            .fold(0u64, |a, (w, _)| a.saturating_add(*w)),
-        duplicate_bytes: distinct
-            .values()
-            .fold(0u64, |a, (_, d)| a.saturating_add(*d)),
-        tags: rows,
-        failures,
-        not_images,
-        drift: drift(&chains, &candidates),
+    let tags = source.tags(&repo).await?;
+    let options = ListOptions {
+        cache: ListingCache::default_location(),
+        ..ListOptions::default()
     };
-    for (tag, e) in &report.failures {
-        eprintln!(
-            "regatta: warning: {}",
-            crate::sanitize::sanitize(&format!("{repo}:{tag}: {e}"))
-        );
+    let progress = RepoProgress::default();
+    let request = RepoRequest {
+        source: source.as_ref(),
+        layers: &layer_source,
+        repo: &repo,
+        tags: tags
+            .into_iter()
+            .map(|t| (t.clone(), ManifestRef::Tag(t)))
+            .collect(),
+        platform: wanted_platform,
+        candidates: &candidates,
+        options: &options,
+        concurrency: concurrency(&layer_source),
+    };
+    let draw = super::progress::should_draw(std::io::stderr().is_terminal(), json);
+    let report = with_progress_bar(draw, &options, &progress, repo_hints(request, &progress)).await;
+    for line in repo_failure_lines(&report) {
+        eprintln!("regatta: warning: {line}");
     }
     if json {
         return print_json(&report);
     }
-    let mut lines = vec![format!(
-        "{:<24} {:>10} {:>10} {:>10} {:>10}",
-        "TAG", "FILES", "WASTED", "EFFICIENCY", "DUPLICATES"
-    )];
-    for r in &report.tags {
-        lines.push(format!(
-            "{:<24} {:>10} {:>10} {:>10} {:>10}",
-            r.tag,
-            size(r.file_bytes),
-            size(r.wasted_bytes),
-            percent(r.efficiency),
-            size(r.duplicate_bytes)
-        ));
-    }
-    lines.push(String::new());
-    lines.push(format!(
-        "Wasted in {} (distinct images): {}",
-        report.repository,
-        size_exact(report.wasted_bytes)
-    ));
-    lines.push(format!(
-        "Duplicates in {}: {}",
-        report.repository,
-        size_exact(report.duplicate_bytes)
-    ));
-    if !report.not_images.is_empty() {
-        lines.push(format!(
-            "Tags left out, not container images: {} ({})",
-            report.not_images.len(),
-            not_images_summary(&report.not_images)
-        ));
-    }
-    lines.push(String::new());
-    lines.extend(drift_lines(&report.drift));
-    print_lines(lines)
+    print_lines(repo_hints_lines(&report))
+}
+
+/// Runs `work` with one bar on stderr for a person watching: the bytes of the distinct
+/// layers read (or found in the cache) of all of them, once the tags are resolved.
+async fn with_progress_bar<T>(
+    draw: bool,
+    options: &ListOptions,
+    progress: &RepoProgress,
+    work: impl std::future::Future<Output = T>,
+) -> T {
+    let target = if draw {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    };
+    let bar = ProgressBar::with_draw_target(None, target);
+    let style = ProgressStyle::with_template(
+        "{spinner} layers [{bar:20}] {bytes}/{total_bytes} · {bytes_per_sec} · ETA {eta}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .progress_chars("=> ");
+    bar.set_style(style);
+    tokio::pin!(work);
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    let out = loop {
+        tokio::select! {
+            out = &mut work => break out,
+            _ = tick.tick() => {
+                let total = progress.total.load(Ordering::Relaxed);
+                if total > 0 {
+                    bar.set_length(total);
+                }
+                bar.set_position(progress.done(options));
+            }
+        }
+    };
+    bar.finish_and_clear();
+    out
 }
 
 /// The images named by `--base`: a reference is that image; a repository (no tag or
@@ -252,21 +200,4 @@ async fn candidates(
         }
     }
     Ok(out)
-}
-
-fn repo_name(repo: &RepoName) -> String {
-    repo.to_string()
-}
-
-/// `cosign signature: 3, SBOM (SPDX): 1`: how many tags of each kind.
-fn not_images_summary(not_images: &[(String, String)]) -> String {
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for (_, kind) in not_images {
-        *counts.entry(kind.as_str()).or_default() += 1;
-    }
-    counts
-        .iter()
-        .map(|(kind, n)| format!("{kind}: {n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }

@@ -20,6 +20,7 @@ pub mod estargz;
 pub mod fetch;
 pub mod hints;
 pub mod merge;
+pub mod repo_hints;
 pub mod select;
 pub mod stream;
 pub mod toc;

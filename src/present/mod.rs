@@ -18,6 +18,7 @@ pub mod plan;
 #[cfg(test)]
 mod plan_tests;
 pub mod referrers;
+pub mod repo_hints;
 pub mod storage_layout;
 pub mod text;
 pub mod units;

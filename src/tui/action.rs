@@ -323,6 +323,19 @@ pub enum Action {
         req: ReqId,
         result: Result<Arc<crate::layers::hints::Hints>, String>,
     },
+    /// Layers listed so far for the repository's size hints, of `total` bytes of distinct
+    /// layers (0 until every tag is resolved).
+    RepoHintsProgress {
+        req: ReqId,
+        read: u64,
+        total: u64,
+        rate: u64,
+    },
+    /// The report of `Effect::RepoHints` (a tag that could not be read is a failure in it).
+    RepoHintsBuilt {
+        req: ReqId,
+        result: Result<Arc<crate::layers::repo_hints::RepoHints>, String>,
+    },
     /// The work of a request stopped unexpectedly (it panicked).
     TaskFailed {
         req: ReqId,
@@ -413,6 +426,8 @@ impl Action {
                 | Action::DiffBuilt { .. }
                 | Action::HintsProgress { .. }
                 | Action::HintsBuilt { .. }
+                | Action::RepoHintsProgress { .. }
+                | Action::RepoHintsBuilt { .. }
                 | Action::TaskFailed { .. }
         )
     }
@@ -445,6 +460,8 @@ impl Action {
             | Action::DiffBuilt { req, .. }
             | Action::HintsProgress { req, .. }
             | Action::HintsBuilt { req, .. }
+            | Action::RepoHintsProgress { req, .. }
+            | Action::RepoHintsBuilt { req, .. }
             | Action::TaskFailed { req, .. } => Some(*req),
             _ => None,
         }
@@ -583,6 +600,17 @@ pub enum Effect {
         repo: RepoName,
         layers: Vec<crate::registry::Descriptor>,
     },
+    /// The size hints of every tag of `repo` as `regatta hints --repo` computes them (each
+    /// tag's image by the reference given, its layers listed through the listing cache,
+    /// reporting progress), with the drift against `candidates` (none: inferred). Aborting
+    /// it stops the downloads.
+    RepoHints {
+        req: ReqId,
+        entry: usize,
+        repo: RepoName,
+        tags: Vec<(crate::registry::Tag, ManifestRef)>,
+        candidates: Vec<crate::layers::drift::Candidate>,
+    },
     /// Stop the work of these requests (their view was left or refreshed).
     Abort(Vec<ReqId>),
     /// Put this text on the clipboard (OSC 52).
@@ -664,6 +692,9 @@ impl Effect {
             Effect::ImageHints {
                 req, repo, layers, ..
             } => format!("hints {req} {repo}: {} layers", layers.len()),
+            Effect::RepoHints {
+                req, repo, tags, ..
+            } => format!("repository hints {req} {repo}: {} tags", tags.len()),
             Effect::Abort(reqs) => format!("abort {reqs:?}"),
             Effect::Copy(text) => format!("copy {} bytes", text.len()),
             Effect::ReadStorage { req, .. } => format!("read storage {req}"),
@@ -698,7 +729,8 @@ impl Effect {
             | Effect::ApplyCopy { req, .. }
             | Effect::ListFiles { req, .. }
             | Effect::DiffImages { req, .. }
-            | Effect::ImageHints { req, .. } => Some(*req),
+            | Effect::ImageHints { req, .. }
+            | Effect::RepoHints { req, .. } => Some(*req),
             Effect::Abort(_)
             | Effect::Copy(_)
             | Effect::CancelApply(_)

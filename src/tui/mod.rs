@@ -23,6 +23,7 @@ pub mod listing;
 #[cfg(any(test, feature = "test-support"))]
 pub mod memory;
 pub mod referrers;
+pub mod repo_hinting;
 pub mod storage;
 pub mod storage_layout;
 pub mod terminal;

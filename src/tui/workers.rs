@@ -199,6 +199,22 @@ impl Workers {
                 let work = super::hinting::run(source, req, layers, tx.clone());
                 (req, Box::pin(work))
             }
+            Effect::RepoHints {
+                req,
+                entry,
+                repo,
+                tags,
+                candidates,
+            } => {
+                let sources = source(entry).zip(resources.layer_source(entry, &repo));
+                let job = super::repo_hinting::Job {
+                    repo,
+                    tags,
+                    candidates,
+                };
+                let work = super::repo_hinting::run(sources, req, job, tx.clone());
+                (req, Box::pin(work))
+            }
             Effect::Audit { req, entry, job } => {
                 let Some(source) = source(entry) else { return };
                 (req, Box::pin(run_audit(source, req, job, tx.clone())))

@@ -1,6 +1,7 @@
 //! The hints' intents and results: `w` on an image (its layers, or a platform in the
 //! platforms view) opens the size hints, which a worker computes from the layer listings as
-//! `regatta hints` does while the view shows its progress.
+//! `regatta hints` does while the view shows its progress. On the drift view, `w` asks for
+//! the whole repository's (see `drift.rs`).
 
 use std::sync::Arc;
 
@@ -40,6 +41,7 @@ impl App {
                 let refusal = artifact_refusal(&v.repo, None, image);
                 (v.entry, v.repo.clone(), crumb, layers, refusal)
             }
+            View::Drift(_) => return self.open_repo_hints(),
             _ => return Vec::new(),
         };
         if layers.is_empty() {

@@ -68,6 +68,10 @@ impl App {
             Action::DiffBuilt { result, .. } => self.on_diff_built(owner, req, result),
             Action::HintsProgress { read, rate, .. } => self.on_hints_progress(owner, read, rate),
             Action::HintsBuilt { result, .. } => self.on_hints_built(owner, req, result),
+            Action::RepoHintsProgress {
+                read, total, rate, ..
+            } => self.on_repo_hints_progress(owner, read, total, rate),
+            Action::RepoHintsBuilt { result, .. } => self.on_repo_hints_built(owner, req, result),
             Action::BackupsListed { backups, .. } => {
                 if let crate::tui::views::View::Deleted(v) = &mut self.stack[owner] {
                     v.loads.retain(|r| *r != req);
@@ -167,12 +171,12 @@ impl App {
             View::Files(v) => v.reading.failed = Some(error.clone()),
             View::Diff(v) => v.reading.failed = Some(error.clone()),
             View::Hints(v) => v.reading.failed = Some(error.clone()),
+            View::Drift(v) => v.reading.failed = Some(error.clone()),
             View::Manifest(_)
             | View::Layers(_)
             | View::Config(_)
             | View::Storage(_)
-            | View::Cleanup(_)
-            | View::Drift(_) => {}
+            | View::Cleanup(_) => {}
         }
         if let Some(loads) = self.stack[owner].loads_mut() {
             loads.retain(|r| *r != req);

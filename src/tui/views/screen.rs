@@ -433,6 +433,10 @@ impl Screen for DriftView {
     fn crumbs(&self, _: &[EntryState]) -> Vec<String> {
         vec!["drift".to_string()]
     }
+    loads!(reading);
+    fn is_loading(&self) -> bool {
+        self.reading.is_loading()
+    }
     fn progress(&self) -> Option<String> {
         DriftView::progress(self)
     }

@@ -26,6 +26,7 @@ mod hints;
 mod loading;
 mod probe;
 mod referrers;
+mod repo_hints;
 mod storage;
 mod untagged;
 
