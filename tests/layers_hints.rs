@@ -306,3 +306,49 @@ fn build_toolchains_left_in_an_image_are_known_waste() {
         .count();
     assert_eq!(multi_stage, 5, "{}", text.stdout);
 }
+
+/// A tag whose layers cannot be read is a failure of the report (a warning naming it), but
+/// keeps its drift row: drift reads only manifests and configs. The others are summed.
+#[test]
+fn a_tag_whose_layers_cannot_be_read_keeps_its_drift_row() {
+    let registry = TestRegistry::start();
+    let tars = layers();
+    push(&registry, "v1", &tars[..1]);
+    push(&registry, "v2", &tars);
+    let top = Blob {
+        media_type: OCI_GZIP,
+        bytes: gzip(&tars[2]),
+    }
+    .digest();
+    let proxy = support::fault_proxy::FaultProxy::start(&registry.addr());
+    proxy.add(support::fault_proxy::Rule::always(
+        "GET",
+        &format!("/v2/waste/app/blobs/{top}"),
+        support::fault_proxy::Fault::status(404),
+    ));
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(&[
+        "hints",
+        &format!("{}/waste/app", proxy.addr()),
+        "--repo",
+        "--json",
+    ]);
+    run.ok_with_stderr();
+    assert!(
+        run.stderr.contains("warning: waste/app:v2: ") && run.stderr.contains(&top.to_string()),
+        "{}",
+        run.stderr
+    );
+    let r = run.json();
+    assert_eq!(r["tags"].as_array().expect("tags").len(), 1, "{r}");
+    assert_eq!(r["tags"][0]["tag"], "v1");
+    assert_eq!(r["failures"][0][0], "v2");
+    assert_eq!(r["wasted_bytes"], 0, "v1's alone");
+    let drift: Vec<&str> = r["drift"]["tags"]
+        .as_array()
+        .expect("drift rows")
+        .iter()
+        .map(|t| t["tag"].as_str().expect("a tag"))
+        .collect();
+    assert_eq!(drift, ["v1", "v2"]);
+}
