@@ -84,3 +84,67 @@ fn not_images_summary(not_images: &[(String, String)]) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::drift::drift;
+    use crate::layers::repo_hints::TagHints;
+
+    fn report() -> RepoHints {
+        RepoHints {
+            repository: "team/api".into(),
+            tags: vec![TagHints {
+                tag: "v1".into(),
+                digest: "sha256:00".into(),
+                file_bytes: 2048,
+                wasted_bytes: 1024,
+                efficiency: 0.5,
+                duplicate_bytes: 0,
+            }],
+            wasted_bytes: 1024,
+            duplicate_bytes: 0,
+            failures: vec![("v2".into(), "HTTP 500 \x1b[31mred\x1b[0m".into())],
+            not_images: vec![
+                ("sha256-00.sig".into(), "cosign signature".into()),
+                ("sha256-01.sig".into(), "cosign signature".into()),
+                ("sbom".into(), "SBOM (SPDX)".into()),
+            ],
+            drift: drift(&[], &[]),
+        }
+    }
+
+    #[test]
+    fn the_report_reads_as_the_cli_prints_it() {
+        let lines = repo_hints_lines(&report());
+        assert!(lines[0].starts_with("TAG "), "{lines:?}");
+        assert!(lines[1].starts_with("v1 "), "{lines:?}");
+        let wasted = format!("Wasted in team/api (distinct images): {}", size_exact(1024));
+        assert!(lines.contains(&wasted), "{lines:?}");
+        assert!(lines.contains(
+            &"Tags left out, not container images: 3 (SBOM (SPDX): 1, cosign signature: 2)".into()
+        ));
+        assert!(
+            lines.iter().any(|l| l.starts_with("Base images:")),
+            "drift last"
+        );
+    }
+
+    #[test]
+    fn failures_are_sanitized_and_only_listed_when_there_are_some() {
+        let r = report();
+        let failures = repo_failure_lines(&r);
+        assert_eq!(failures.len(), 1);
+        assert!(
+            failures[0].starts_with("team/api:v2: HTTP 500 "),
+            "{failures:?}"
+        );
+        assert!(!failures[0].contains('\x1b'), "{failures:?}");
+        assert_eq!(not_read_lines(&r)[1], "Not read (1):");
+        let read = RepoHints {
+            failures: Vec::new(),
+            ..report()
+        };
+        assert!(not_read_lines(&read).is_empty());
+    }
+}
