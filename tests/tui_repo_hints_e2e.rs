@@ -7,7 +7,7 @@
 //! (`tar -tv` of each layer for dive's wasted bytes, the files' contents for duplicates),
 //! and every line the CLI prints is on screen. The registry's access log shows each layer
 //! blob fetched once per run, though the tags are worked on at the same time and share
-//! layers.
+//! layers. Leaving the drift view while a layer's download is on its way cancels it.
 
 mod support;
 
@@ -15,9 +15,25 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use regatta::present::size_exact;
 use support::cli::Sandbox;
+use support::fault_proxy::{Fault, FaultProxy, Rule};
 use support::layers::{Blob, OCI_GZIP, TarLine, bytes, gnu_tar, push_image, tar_tv};
 use support::registry::{AccessLogEntry, Logged, RegistryOptions, TestRegistry};
 use support::tmux::Pane;
+
+/// B on the tag list, again until the scan has read every tag; returns when the drift shows.
+fn open_drift(pane: &Pane) {
+    loop {
+        pane.keys(&["B"]);
+        let note = "has not read every tag";
+        let s = pane.wait_for("the drift or the scan's note", |s| {
+            (s.contains("Base images:") && !s.contains(note))
+                || (s.contains(note) && !s.contains("Base images:"))
+        });
+        if s.contains("Base images:") {
+            return;
+        }
+    }
+}
 
 /// A file of a layer: path, seed and length of its bytes.
 type File = (&'static str, u8, usize);
@@ -131,17 +147,7 @@ fn repository_hints_on_screen_equal_the_cli_and_the_tarballs() {
     pane.keys(&["Enter"]);
     pane.wait_for_text("v2-alias");
     // The drift waits for the scan to have read every tag; until then B says so.
-    loop {
-        pane.keys(&["B"]);
-        let note = "has not read every tag";
-        let s = pane.wait_for("the drift or the scan's note", |s| {
-            (s.contains("Base images:") && !s.contains(note))
-                || (s.contains(note) && !s.contains("Base images:"))
-        });
-        if s.contains("Base images:") {
-            break;
-        }
-    }
+    open_drift(&pane);
     let from = registry.access_log().len();
     pane.keys(&["w"]);
     let wasted_line = format!(
@@ -193,4 +199,56 @@ fn repository_hints_on_screen_equal_the_cli_and_the_tarballs() {
             None => Ok(()),
         }
     });
+}
+
+/// A download on its way is cancelled by leaving the drift view: the proxy in front of the
+/// registry never answers the layer's GET (it stalls), and sees the client close that
+/// connection when Escape is pressed. Asked again, the hints are computed.
+#[test]
+fn leaving_the_drift_cancels_the_repository_hints() {
+    let registry = TestRegistry::start();
+    let only: &[File] = &[("app/data.bin", 3, 50_000)];
+    let blob = tarred(only);
+    // Two images on the one layer: both ask for it at once.
+    let other = tarred(&[("app/other.bin", 4, 1_000)]);
+    let images = [
+        ("v1", vec![blob.clone()]),
+        ("v2", vec![blob.clone(), other]),
+    ];
+    for (tag, layers) in &images {
+        support::block_on(push_image(&registry.client(), "waste/slow", tag, layers));
+    }
+    let proxy = FaultProxy::start(&registry.addr());
+    let path = format!("/v2/waste/slow/blobs/{}", blob.digest());
+    proxy.add(Rule::first(1, "GET", &path, Fault::Stall));
+    let stalled = |proxy: &FaultProxy| proxy.first_seen("GET", &path);
+
+    let addr = proxy.addr();
+    let pane = Pane::start_sized("repo-hints-cancel", &[&addr], 160, 40);
+    pane.wait_for_text("waste/slow");
+    pane.keys(&["Enter"]);
+    pane.wait_for_text("v2");
+    open_drift(&pane);
+    pane.keys(&["w"]);
+    pane.wait_for("the layer's GET at the proxy", |s| {
+        s.contains("the repository's size hints:") && stalled(&proxy).is_some()
+    });
+    let seen = stalled(&proxy).expect("present");
+    assert!(!seen.abandoned && seen.status.is_none(), "{seen:?}");
+
+    pane.keys(&["Escape"]);
+    pane.wait_for("the download to be cancelled", |s| {
+        !s.contains("Base images:") && stalled(&proxy).is_some_and(|r| r.abandoned)
+    });
+    // The layer both images share: one GET, though both asked for it.
+    assert_eq!(proxy.count("GET", &path), 1);
+
+    // Again: the second GET passes and the sums are shown.
+    open_drift(&pane);
+    pane.keys(&["w"]);
+    pane.wait_for_all(&[
+        "Wasted in waste/slow (distinct images): 0 B",
+        "Duplicates in waste/slow",
+    ]);
+    assert_eq!(proxy.count("GET", &path), 2);
 }
