@@ -21,6 +21,7 @@ use super::blobs::UploadSession;
 use super::client::{Call, Client, RequestKind};
 use super::error::RegistryError;
 use super::reference::{Digest, RepoName};
+use super::resume::Chunks;
 
 /// Why a streamed blob was refused on the way, recorded by [`verified`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,24 +178,19 @@ impl Client {
         self.options().request_timeout + Duration::from_secs(size / 262_144)
     }
 
-    /// Opens a blob of `size` bytes for reading as a stream of chunks (nothing is read yet).
-    /// The caller checks the bytes (see [`verified`]).
+    /// Opens a blob of `size` bytes for reading as a stream of chunks (nothing is read yet),
+    /// resumed where it breaks off (see [`Client::get_blob_stream`]): the upload the chunks
+    /// feed never sees the break. The caller checks the bytes (see [`verified`]).
     pub async fn open_blob(
         &self,
         repo: &RepoName,
         digest: &Digest,
         size: u64,
-    ) -> Result<reqwest::Response, RegistryError> {
-        let url = self.url(&format!("{repo}/blobs/{digest}"))?;
-        let mut call = Call::new(
-            Method::GET,
-            url,
-            RequestKind::BlobGet,
-            format!("repository:{repo}:pull"),
-            format!("blob {digest} in {repo}"),
-        );
-        call.timeout = Some(self.body_timeout(size));
-        self.execute(call).await
+    ) -> Result<Chunks, RegistryError> {
+        Ok(self
+            .get_blob_stream(repo, digest, size)
+            .await?
+            .into_stream())
     }
 
     /// Uploads the blob `digest` (`size` bytes) from `body`. By default in one streamed PUT
