@@ -8,7 +8,10 @@
 //! - cut every time: one sentence naming the layer, where it stopped and how often it was
 //!   resumed; nothing cached, the next run lists the layer whole;
 //! - `regatta cp` resumes its read of the source the same way, the upload carrying on: the
-//!   destination stores the very bytes of the layer.
+//!   destination stores the very bytes of the layer;
+//! - a registry on S3 storage (moto) redirects blob GETs to the bucket; the proxy sits in
+//!   front of the bucket and cuts the first object GET: the resume goes to the registry
+//!   again, which redirects it afresh, and the bucket answers the Range with 206.
 
 mod support;
 
@@ -16,7 +19,8 @@ use support::cli::Sandbox;
 use support::copy::stored_blobs;
 use support::fault_proxy::{Fault, FaultProxy, Rule, Seen};
 use support::layers::{Blob, OCI_GZIP, TarLine, gnu_tar, lines_of_json, push_image, tar_tv};
-use support::registry::{RegistryOptions, TestRegistry};
+use support::moto::Moto;
+use support::registry::{RegistryOptions, S3Storage, TestRegistry};
 
 fn registry() -> TestRegistry {
     TestRegistry::start_with(RegistryOptions {
@@ -182,4 +186,52 @@ fn a_copy_whose_source_read_is_cut_resumes_and_stores_the_layer_whole() {
         .join(&hex)
         .join("data");
     assert!(std::fs::read(stored).expect("the stored layer") == layer.bytes);
+}
+
+#[test]
+fn a_layer_download_redirected_to_s3_is_resumed_through_the_registry() {
+    let moto = Moto::start();
+    moto.create_bucket("layers");
+    let bucket = FaultProxy::start(moto.endpoint().trim_start_matches("http://"));
+    let registry = TestRegistry::start_with(RegistryOptions {
+        access_log: true,
+        s3: Some(S3Storage {
+            endpoint: format!("http://{}", bucket.addr()),
+            bucket: "layers".into(),
+        }),
+        ..RegistryOptions::default()
+    });
+    let layer = pushed_layer(&registry);
+    let len = layer.bytes.len();
+    let cut = len / 3;
+    let hex = layer.digest().hex().to_string();
+    let object = format!(
+        "/layers/docker/registry/v2/blobs/sha256/{}/{hex}/data",
+        &hex[..2]
+    );
+    bucket.add(Rule::first(1, "GET", &object, Fault::CutAfter(cut)));
+
+    let run = Sandbox::new().run(&["files", &format!("{}/flaky:v1", registry.addr()), "--json"]);
+    run.ok();
+    assert_same_listing(&run.json()["layers"][0], &layer);
+    let blob_path = format!("/v2/flaky/blobs/{}", layer.digest());
+    let redirects: Vec<u16> = registry
+        .access_log_since(0)
+        .into_iter()
+        .filter(|e| e.method == "GET" && e.target == blob_path)
+        .map(|e| e.status)
+        .collect();
+    assert_eq!(
+        redirects,
+        [307, 307],
+        "both GETs asked of the registry, both redirected"
+    );
+    assert_eq!(
+        blob_gets(&bucket, &object),
+        [
+            (None, Some(200)),
+            (Some(format!("bytes={cut}-")), Some(206))
+        ],
+        "the bucket: the first GET whole, cut; the second from where it stopped"
+    );
 }
