@@ -78,6 +78,7 @@ impl Client {
         digest: &Digest,
         size: u64,
     ) -> Result<BlobStream, RegistryError> {
+        let url = self.url(&format!("{repo}/blobs/{digest}"))?.to_string();
         let first = self.get_blob_from(repo, digest, size, 0).await?;
         let client = self.clone();
         let repo = repo.clone();
@@ -95,6 +96,7 @@ impl Client {
         });
         Ok(BlobStream::new(
             first,
+            url,
             size,
             self.options().max_retries,
             reopen,

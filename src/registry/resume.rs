@@ -4,14 +4,15 @@
 //! order, as if one GET had brought them (layer listings, `cp`).
 //!
 //! Answers to a resumed GET:
-//! - 206 whose `Content-Range` starts at `N`: read on.
+//! - 206 whose `Content-Range` starts at `N`: read on. One that ends before the blob does (a
+//!   server may send less than the range asked for) is asked on from where it ended.
 //! - 206 starting anywhere else: refused (a registry that answers another range than the
 //!   one asked for is not trusted with the rest).
 //! - 200 (the registry, or a proxy or storage in front of it, ignores `Range`): the first
-//!   `N` bytes of the new body are dropped unread by the caller, then the rest is read. The
-//!   bytes are downloaded again but handed on (hashed, counted) once; the digest the caller
-//!   checks at the end covers the bytes it was handed, so a body that changed between the
-//!   two GETs is caught there. Refusing would give up on registries that never serve Range.
+//!   `N` bytes of the new body are dropped here, the rest handed on. Those bytes are
+//!   downloaded again but handed on (hashed, counted) once; the digest the caller checks at
+//!   the end covers the bytes it was handed, so a body that changed between the two GETs is
+//!   caught there. Refusing would give up on registries that never serve Range.
 //!
 //! Bounded: a resume that brings no byte past `N` counts as an attempt without progress;
 //! after the client's `max_retries` of those in a row the error says where the body stopped
@@ -46,6 +47,11 @@ pub type Reopen =
 pub struct BlobStream {
     chunks: Chunks,
     reopen: Reopen,
+    /// The blob's URL, for sentences.
+    url: String,
+    /// The current body is a 206: it may end before the blob does (a server may send less
+    /// than the range asked for), and is then asked on from where it ended.
+    partial: bool,
     /// What the descriptor says the blob holds: a body that broke off after this many bytes
     /// is at its end (the caller's digest check decides whether it is the blob).
     size: u64,
@@ -61,12 +67,14 @@ pub struct BlobStream {
 }
 
 impl BlobStream {
-    /// Reads the blob from `first` (the answer to the first GET), resuming through `reopen`
-    /// after a break, at most `max_stalled` times in a row without progress.
-    pub fn new(first: Part, size: u64, max_stalled: u32, reopen: Reopen) -> Self {
+    /// Reads the blob at `url` from `first` (the answer to the first GET), resuming through
+    /// `reopen` after a break, at most `max_stalled` times in a row without progress.
+    pub fn new(first: Part, url: String, size: u64, max_stalled: u32, reopen: Reopen) -> Self {
         Self {
             chunks: first.chunks,
             reopen,
+            url,
+            partial: false,
             size,
             max_stalled,
             at: 0,
@@ -75,11 +83,6 @@ impl BlobStream {
             stalled: 0,
             done: false,
         }
-    }
-
-    /// How many times the body was resumed so far.
-    pub fn resumes(&self) -> u32 {
-        self.resumes
     }
 
     /// The next piece of the body, as the client received it; `None` at its end.
@@ -101,6 +104,13 @@ impl BlobStream {
                     self.at += chunk.len() as u64;
                     self.stalled = 0;
                     return Ok(Some(chunk));
+                }
+                None if self.partial && self.at < self.size => {
+                    let short = RegistryError::Malformed {
+                        url: self.url.clone(),
+                        detail: format!("a partial answer ended at byte {}", self.at),
+                    };
+                    self.resume(short).await?;
                 }
                 None => {
                     self.done = true;
@@ -160,6 +170,7 @@ impl BlobStream {
                 }) if start == self.at => {
                     self.chunks = chunks;
                     self.skip = 0;
+                    self.partial = true;
                     return Ok(());
                 }
                 Ok(Part {
@@ -174,6 +185,7 @@ impl BlobStream {
                 Ok(Part { from: None, chunks }) => {
                     self.chunks = chunks;
                     self.skip = self.at;
+                    self.partial = false;
                     return Ok(());
                 }
                 // Asking again failed (after the client's own retries): an attempt that got
@@ -204,6 +216,8 @@ pub(crate) mod tests {
         From(u64),
         /// 200 with the whole blob.
         Whole,
+        /// 206 from where it was asked, this many bytes at most, ending cleanly.
+        Short(usize),
     }
 
     /// The chunks of `blob[from..]` in pieces of `chunk`, broken off after `cut` bytes of
@@ -260,10 +274,22 @@ pub(crate) mod tests {
                     from: None,
                     chunks: body(&blob, 0, chunk, cut(n)),
                 },
+                Answer::Short(most) => {
+                    let end = (from as usize + most).min(blob.len());
+                    let part = Arc::new(blob[..end].to_vec());
+                    Part {
+                        from: Some(from),
+                        chunks: body(&part, from, chunk, cut(n)),
+                    }
+                }
             };
             Box::pin(async move { Ok(part) })
         });
-        (BlobStream::new(first, size, max_stalled, reopen), asked)
+        let url = "http://fake/v2/r/blobs/sha256:0".to_string();
+        (
+            BlobStream::new(first, url, size, max_stalled, reopen),
+            asked,
+        )
     }
 
     async fn read_all(mut stream: BlobStream) -> Result<Vec<u8>, RegistryError> {
@@ -306,6 +332,29 @@ pub(crate) mod tests {
         let (stream, asked) = fake_stream(blob.clone(), 700, cuts, Answer::Whole, 3);
         assert_eq!(read_all(stream).await.expect("read"), blob);
         assert_eq!(*asked.lock().expect("log"), [2_500, 4_000]);
+    }
+
+    #[tokio::test]
+    async fn partial_answers_shorter_than_the_rest_are_asked_on_from_where_they_ended() {
+        let blob = blob();
+        let (stream, asked) = fake_stream(
+            blob.clone(),
+            700,
+            vec![Some(1_000)],
+            Answer::Short(4_000),
+            3,
+        );
+        assert_eq!(read_all(stream).await.expect("read"), blob);
+        assert_eq!(*asked.lock().expect("log"), [1_000, 5_000, 9_000]);
+        // A 206 that ends cleanly without a byte: no progress, given up after three.
+        let (stream, asked) = fake_stream(blob, 700, vec![Some(1_000)], Answer::Short(0), 3);
+        let e = read_all(stream).await.expect_err("gives up");
+        assert_eq!(*asked.lock().expect("log"), [1_000, 1_000, 1_000]);
+        assert!(
+            e.to_string()
+                .contains("a partial answer ended at byte 1000"),
+            "{e}"
+        );
     }
 
     #[tokio::test]
