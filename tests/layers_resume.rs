@@ -58,7 +58,7 @@ fn assert_same_listing(layer_json: &serde_json::Value, blob: &Blob) {
     }
 }
 
-/// The blob GETs the proxy saw: the `Range` asked for, the registry's status, the fault.
+/// The GETs of `blob_path` the proxy saw: the `Range` asked for, and the status answered.
 fn blob_gets(proxy: &FaultProxy, blob_path: &str) -> Vec<(Option<String>, Option<u16>)> {
     proxy
         .requests()

@@ -1,11 +1,8 @@
 //! `/v2/R/blobs/...`: HEAD, GET, and monolithic upload (used to push fixtures and placeholders).
 
-use std::time::Duration;
-
+use futures::StreamExt;
 use reqwest::{Method, StatusCode, header};
 use url::Url;
-
-use futures::StreamExt;
 
 use super::client::{Call, Client, MAX_DOCUMENT_BYTES, RequestKind, body_broke_off, read_capped};
 use super::error::RegistryError;
@@ -120,8 +117,7 @@ impl Client {
             format!("repository:{repo}:pull"),
             format!("blob {digest} in {repo}"),
         );
-        let left = size.saturating_sub(from);
-        call.timeout = Some(self.options().request_timeout + Duration::from_secs(left / 262_144));
+        call.timeout = Some(self.body_timeout(size.saturating_sub(from)));
         if from > 0 {
             call.range = Some(format!("bytes={from}-"));
         }

@@ -174,7 +174,7 @@ pub const DEFAULT_UPLOAD_CHUNK: u64 = 16 * 1024 * 1024;
 impl Client {
     /// How long moving `size` bytes in one request may take: the client's timeout plus one
     /// second per 256 KiB, as for layer reads.
-    fn body_timeout(&self, size: u64) -> Duration {
+    pub(super) fn body_timeout(&self, size: u64) -> Duration {
         self.options().request_timeout + Duration::from_secs(size / 262_144)
     }
 
