@@ -5,6 +5,9 @@
 //! - cut once: `regatta files` lists exactly what GNU `tar -tv` lists, the proxy saw a second
 //!   GET asking for `bytes=N-`, and the registry's access log shows the whole blob sent (200)
 //!   then the rest from N (206, its size less N);
+//! - cut once, behind a proxy that drops `Range` (the registry answers the resume 200 with
+//!   the whole blob): the listing is still `tar -tv`'s, the first N bytes of the second
+//!   body dropped, not read twice;
 //! - cut every time: one sentence naming the layer, where it stopped and how often it was
 //!   resumed; nothing cached, the next run lists the layer whole;
 //! - `regatta cp` resumes its read of the source the same way, the upload carrying on: the
@@ -101,6 +104,35 @@ fn a_layer_download_cut_once_is_resumed_from_where_it_stopped() {
         registry_sent(&registry, &blob_path)[before..],
         [(200, len as u64), (206, (len - cut) as u64)],
         "the registry's access log"
+    );
+}
+
+#[test]
+fn a_resume_answered_with_the_whole_blob_reads_on_after_the_bytes_already_read() {
+    let registry = registry();
+    let layer = pushed_layer(&registry);
+    let len = layer.bytes.len();
+    let cut = len / 3;
+    let blob_path = format!("/v2/flaky/blobs/{}", layer.digest());
+    let proxy = FaultProxy::start(&registry.addr());
+    proxy.add(Rule::first(1, "GET", &blob_path, Fault::CutAfter(cut)));
+    proxy.add(Rule::always("GET", &blob_path, Fault::DropRange));
+    let before = registry_sent(&registry, &blob_path).len();
+
+    let run = Sandbox::new().run(&["files", &format!("{}/flaky:v1", proxy.addr()), "--json"]);
+    run.ok();
+    assert_same_listing(&run.json()["layers"][0], &layer);
+    assert_eq!(
+        blob_gets(&proxy, &blob_path),
+        [
+            (None, Some(200)),
+            (Some(format!("bytes={cut}-")), Some(200))
+        ]
+    );
+    assert_eq!(
+        registry_sent(&registry, &blob_path)[before..],
+        [(200, len as u64), (200, len as u64)],
+        "the registry sent the whole blob twice"
     );
 }
 

@@ -1,6 +1,6 @@
 //! A loopback HTTP/1.1 proxy in front of a real registry that misbehaves on request: it adds
 //! latency, resets a connection mid-body, sends a short body or one cut at a given byte,
-//! answers 500 or 429 itself,
+//! drops a request's `Range`, answers 500 or 429 itself,
 //! stalls, holds a request at a [`Gate`] until the test opens it, or serves the same catalog
 //! page forever. Everything else passes through untouched,
 //! so the tests see the real registry's answers except where a fault says otherwise.
@@ -46,6 +46,9 @@ pub enum Fault {
     /// bytes of the body, and closes the connection normally (FIN): a download that breaks
     /// off at a known byte.
     CutAfter(usize),
+    /// Forwards the request without its `Range` header: a proxy or cache in front of the
+    /// registry that ignores ranges (the registry answers 200 with the whole body).
+    DropRange,
     /// Answers this status itself (an OCI error envelope body), without forwarding.
     Status {
         status: u16,
@@ -87,6 +90,7 @@ impl Fault {
             Fault::ResetMidBody => "reset mid-body".into(),
             Fault::TruncateBody => "truncated body".into(),
             Fault::CutAfter(n) => format!("cut after {n} bytes"),
+            Fault::DropRange => "Range dropped".into(),
             Fault::Status { status, .. } => format!("answered {status}"),
             Fault::Stall => "stalled".into(),
             Fault::Hold(_) => "held at a gate".into(),
@@ -756,6 +760,13 @@ async fn serve(state: Arc<State>, stream: TcpStream) -> Io<()> {
             _ => {}
         }
 
+        let head = match fault {
+            Some(Fault::DropRange) => Head {
+                first_line: head.first_line.clone(),
+                headers: head.without(&["range"]),
+            },
+            _ => head,
+        };
         let response = match forward(state.upstream, &head, &body, is_head).await {
             Ok(r) => r,
             Err(e) => {
