@@ -151,6 +151,10 @@ impl BlobStream {
         loop {
             if self.stalled >= self.max_stalled {
                 self.done = true;
+                // A client allowed no retries resumes nothing: the break as it was.
+                if self.resumes == 0 {
+                    return Err(broke);
+                }
                 return Err(RegistryError::BrokeOff {
                     at: self.at,
                     size: self.size,
@@ -389,6 +393,14 @@ pub(crate) mod tests {
         };
         assert_eq!((*at, *size, *resumes, *stalled), (3_000, 10_000, 3, 3));
         assert!(e.to_string().contains("resumed 3 times"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_client_allowed_no_retries_resumes_nothing() {
+        let (stream, asked) = fake_stream(blob(), 1000, vec![Some(3_000)], Answer::Honest, 0);
+        let e = read_all(stream).await.expect_err("not resumed");
+        assert!(asked.lock().expect("log").is_empty());
+        assert!(matches!(e, RegistryError::Unreachable { .. }), "{e:?}");
     }
 
     #[tokio::test]
