@@ -298,8 +298,10 @@ fn bad_selections_are_one_sentence() {
         .fails_with_one_line(&["no platform linux/arm64", "linux/amd64"]);
 }
 
-/// A download that breaks off (a reset connection, a body shorter than announced) is one
-/// sentence naming the layer, nothing is cached, and the next run lists the layer whole.
+/// A download that breaks off on every GET (a reset connection, a body shorter than
+/// announced) is resumed, each time bringing half of what is left, until one brings nothing;
+/// three of those in a row end in one sentence naming the layer and the resumes, nothing is
+/// cached, and the next run lists the layer whole. (`layers_resume.rs` cuts at set bytes.)
 #[test]
 fn a_download_that_breaks_off_is_one_sentence_and_caches_nothing() {
     use support::fault_proxy::{Fault, FaultProxy, Rule};
@@ -322,7 +324,7 @@ fn a_download_that_breaks_off_is_one_sentence_and_caches_nothing() {
         proxy.clear();
         proxy.add(Rule::always("GET", &blob_path, fault.clone()));
         let run = sandbox.run(&["files", &reference]);
-        run.fails_with_one_line(&[layer.digest().as_str(), "broke off"]);
+        run.fails_with_one_line(&[layer.digest().as_str(), "broke off", "resumed"]);
     }
     proxy.clear();
     let run = sandbox.run(&["files", &reference, "--json"]);

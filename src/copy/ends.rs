@@ -145,11 +145,8 @@ impl CopySource for Client {
         digest: &Digest,
         size: u64,
     ) -> Result<ByteStream, RegistryError> {
-        let response = Client::open_blob(self, repo, digest, size).await?;
-        Ok(response
-            .bytes_stream()
-            .map(|c| c.map_err(io::Error::other))
-            .boxed())
+        let chunks = Client::open_blob(self, repo, digest, size).await?;
+        Ok(chunks.map(|c| c.map_err(io::Error::other)).boxed())
     }
 
     async fn referrers(

@@ -2,7 +2,8 @@
 //! async loop and handed chunk by chunk, as the client received them (no copy), through a
 //! small bounded channel, to the listing on a blocking thread. Nothing holds more than a few
 //! chunks; dropping the future stops the download, and the listing thread then ends at the
-//! next chunk it waits for.
+//! next chunk it waits for. A body that breaks off is resumed where it stopped by
+//! [`BlobStream`] (`Range`), unseen by the listing and the digest.
 
 use std::io::{self, BufRead, Read};
 use std::path::{Path, PathBuf};
@@ -17,7 +18,7 @@ use super::cache::ListingCache;
 use super::entry::Listing;
 use super::error::LayerError;
 use super::stream::{Hasher, list_blob, list_blob_checked_elsewhere};
-use crate::registry::{Client, Descriptor, RepoName};
+use crate::registry::{BlobStream, Client, Descriptor, RepoName};
 
 /// Chunks in flight between the download and the listing.
 const CHANNEL_CHUNKS: usize = 16;
@@ -145,14 +146,28 @@ pub async fn list_layer(
         }
         return Ok((listing, Origin::Registry));
     }
-    let digest = layer.digest.clone();
-    let mut body = client
-        .get_blob_stream(repo, &digest, layer.size)
+    let body = client
+        .get_blob_stream(repo, &layer.digest, layer.size)
         .await
         .map_err(|source| LayerError::Registry {
-            layer: digest.clone(),
+            layer: layer.digest.clone(),
             source,
         })?;
+    let listing = list_download(body, layer, options).await?;
+    if let Some(cache) = &options.cache {
+        cache.put(&listing).await;
+    }
+    Ok((listing, Origin::Registry))
+}
+
+/// Lists `layer` from `body` as it arrives (resumed by the body where the connection broke
+/// off: the listing and the digest see each byte once), digest checked.
+async fn list_download(
+    mut body: BlobStream,
+    layer: &Descriptor,
+    options: &ListOptions,
+) -> Result<Listing, LayerError> {
+    let digest = layer.digest.clone();
     let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(CHANNEL_CHUNKS);
     let media_type = layer.media_type.clone();
     let limits = options.limits;
@@ -215,14 +230,11 @@ pub async fn list_layer(
     };
     if !complete {
         return Err(LayerError::Download {
-            layer: digest.clone(),
+            layer: digest,
             detail: "the download ended before the layer did".into(),
         });
     }
-    if let Some(cache) = &options.cache {
-        cache.put(&listing).await;
-    }
-    Ok((listing, Origin::Registry))
+    Ok(listing)
 }
 
 /// The receiving end of the channel as a `BufRead`: the decompressor reads each chunk where
@@ -270,6 +282,7 @@ mod tests {
     use std::io::Write;
 
     use crate::registry::Digest;
+    use crate::registry::resume::tests::{Answer, fake_stream};
 
     /// A gzip layer with a small file, a file of 300 KiB (over a batch and a read) and a
     /// directory; and the big file's content.
@@ -347,6 +360,109 @@ mod tests {
             assert_eq!(listing.compressed_bytes, blob.len() as u64);
             assert_eq!(listing.tar_bytes, whole.tar_bytes);
         }
+    }
+
+    fn descriptor(blob: &[u8]) -> Descriptor {
+        Descriptor {
+            media_type: "application/vnd.oci.image.layer.v1.tar+gzip".into(),
+            digest: Digest::sha256_of(blob),
+            size: blob.len() as u64,
+            platform: None,
+            annotations: None,
+        }
+    }
+
+    /// Lists `blob` through a body broken off as `cuts` says and resumed as `answer` says;
+    /// the listing, the bytes counted as read, and where the resumes asked from.
+    async fn list_resumed(
+        blob: &[u8],
+        cuts: Vec<Option<u64>>,
+        answer: Answer,
+    ) -> (Result<Listing, LayerError>, u64, Vec<u64>) {
+        let (body, asked) = fake_stream(blob.to_vec(), 4096, cuts, answer, 3);
+        let options = ListOptions::default();
+        let listing = list_download(body, &descriptor(blob), &options).await;
+        let read = options.progress.load(std::sync::atomic::Ordering::Relaxed);
+        let asked = asked.lock().expect("log").clone();
+        (listing, read, asked)
+    }
+
+    #[tokio::test]
+    async fn a_download_broken_off_anywhere_and_resumed_lists_as_the_whole_blob() {
+        let (blob, _) = layer();
+        let digest = Digest::sha256_of(&blob);
+        let whole = list_blob(&blob[..], &digest, "", &Limits::default(), Arc::default())
+            .expect("list the whole blob");
+        let len = blob.len() as u64;
+        // Breaks inside the gzip magic and header, in deflate data, one byte before the end;
+        // then twice in a row.
+        let mut cases: Vec<Vec<Option<u64>>> = [0, 1, 2, 9, 10, 4095, 4096, len / 2, len - 1]
+            .into_iter()
+            .map(|cut| vec![Some(cut)])
+            .collect();
+        cases.push(vec![Some(len / 3), Some(len / 3)]);
+        for cuts in cases {
+            for answer in [Answer::Honest, Answer::Whole] {
+                let (listing, read, asked) = list_resumed(&blob, cuts.clone(), answer).await;
+                let listing = listing.expect("listed");
+                assert_eq!(listing.entries, whole.entries, "cuts {cuts:?}");
+                assert_eq!(listing.compressed_bytes, len);
+                // Bytes sent again (a 200 to a resume) are not counted twice.
+                assert_eq!(read, len, "cuts {cuts:?}");
+                let expected: Vec<u64> = match answer {
+                    Answer::Honest => cuts
+                        .iter()
+                        .scan(0, |at, c| {
+                            *at += c.unwrap_or(0);
+                            Some(*at)
+                        })
+                        .collect(),
+                    _ => cuts.iter().map(|c| c.unwrap_or(0)).collect(),
+                };
+                assert_eq!(asked, expected, "cuts {cuts:?}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_resume_answered_from_the_wrong_place_is_a_download_error() {
+        let (blob, _) = layer();
+        let cut = blob.len() as u64 / 2;
+        let (listing, _, asked) = list_resumed(&blob, vec![Some(cut)], Answer::From(0)).await;
+        assert_eq!(asked, [cut]);
+        match listing {
+            Err(LayerError::Download { layer, detail }) => {
+                assert_eq!(layer, Digest::sha256_of(&blob));
+                assert!(
+                    detail.contains(&format!(
+                        "from byte {cut}, the registry answered with bytes from 0"
+                    )),
+                    "{detail}"
+                );
+            }
+            other => panic!("expected a download error, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn resumes_that_get_no_further_end_in_a_download_error_with_the_count() {
+        let (blob, _) = layer();
+        let cut = blob.len() as u64 / 2;
+        let cuts = vec![Some(cut), Some(0), Some(0), Some(0), Some(0)];
+        let (listing, read, asked) = list_resumed(&blob, cuts, Answer::Honest).await;
+        assert_eq!(asked, [cut, cut, cut]);
+        assert!(read <= cut, "{read}");
+        let error = listing.expect_err("gives up");
+        let text = error.to_string();
+        assert!(matches!(error, LayerError::Download { .. }), "{error:?}");
+        assert!(
+            text.contains(Digest::sha256_of(&blob).as_str())
+                && text.contains(&format!(
+                    "resumed 3 times, the last 3 without getting past byte {cut} of {}",
+                    blob.len()
+                )),
+            "{text}"
+        );
     }
 
     #[test]

@@ -1,13 +1,13 @@
 //! `/v2/R/blobs/...`: HEAD, GET, and monolithic upload (used to push fixtures and placeholders).
 
-use std::time::Duration;
-
+use futures::StreamExt;
 use reqwest::{Method, StatusCode, header};
 use url::Url;
 
-use super::client::{Call, Client, MAX_DOCUMENT_BYTES, RequestKind, read_capped};
+use super::client::{Call, Client, MAX_DOCUMENT_BYTES, RequestKind, body_broke_off, read_capped};
 use super::error::RegistryError;
 use super::reference::{Digest, RepoName};
+use super::resume::{BlobStream, Part, Reopen, content_range_start};
 
 impl Client {
     /// The size of a blob, or [`RegistryError::NotFound`] when the registry does not have it.
@@ -65,14 +65,50 @@ impl Client {
 
     /// A blob's body as a stream, for layers too large to hold: the response to a GET made
     /// with auth and retries like any other, read chunk by chunk by the caller, who checks
-    /// the digest. The request may take the client's timeout plus one second per 256 KiB of
-    /// `size`; a body that breaks off is not resumed.
+    /// the digest. A body that breaks off is asked for again from where it stopped (`Range`;
+    /// see [`super::resume`]), through the same URL, so a registry that redirects blob
+    /// reads to storage gives a fresh redirect. Each request may take the client's timeout
+    /// plus one second per 256 KiB of what is left of `size`.
     pub async fn get_blob_stream(
         &self,
         repo: &RepoName,
         digest: &Digest,
         size: u64,
     ) -> Result<BlobStream, RegistryError> {
+        let url = self.url(&format!("{repo}/blobs/{digest}"))?.to_string();
+        let first = self.get_blob_from(repo, digest, size, 0).await?;
+        let client = self.clone();
+        let repo = repo.clone();
+        let digest = digest.clone();
+        let reopen: Reopen = Box::new(move |from, stalled| {
+            let client = client.clone();
+            let repo = repo.clone();
+            let digest = digest.clone();
+            Box::pin(async move {
+                if stalled > 0 {
+                    client.backoff(stalled - 1, None).await;
+                }
+                client.get_blob_from(&repo, &digest, size, from).await
+            })
+        });
+        Ok(BlobStream::new(
+            first,
+            url,
+            size,
+            self.options().max_retries,
+            reopen,
+        ))
+    }
+
+    /// A GET of blob `digest` (`size` bytes) from byte `from` on (`Range: bytes=FROM-`, none
+    /// from 0), its body not read yet.
+    async fn get_blob_from(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+        size: u64,
+        from: u64,
+    ) -> Result<Part, RegistryError> {
         let url = self.url(&format!("{repo}/blobs/{digest}"))?;
         let mut call = Call::new(
             Method::GET,
@@ -81,12 +117,33 @@ impl Client {
             format!("repository:{repo}:pull"),
             format!("blob {digest} in {repo}"),
         );
-        call.timeout = Some(self.options().request_timeout + Duration::from_secs(size / 262_144));
+        call.timeout = Some(self.body_timeout(size.saturating_sub(from)));
+        if from > 0 {
+            call.range = Some(format!("bytes={from}-"));
+        }
         let response = self.execute(call).await?;
-        Ok(BlobStream {
-            response,
-            url: url.to_string(),
-        })
+        let from = if response.status() == StatusCode::PARTIAL_CONTENT {
+            let start = response
+                .headers()
+                .get(header::CONTENT_RANGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(content_range_start)
+                .ok_or_else(|| RegistryError::Malformed {
+                    url: url.to_string(),
+                    detail: "a 206 answer without a Content-Range that says where it starts".into(),
+                })?;
+            Some(start)
+        } else {
+            None
+        };
+        // Where the body came from (after redirects), for the sentence when it breaks off.
+        let host = response.url().host_str().unwrap_or_default().to_string();
+        let shown = url.to_string();
+        let chunks = response
+            .bytes_stream()
+            .map(move |chunk| chunk.map_err(|e| body_broke_off(host.clone(), &shown, &e)))
+            .boxed();
+        Ok(Part { from, chunks })
     }
 
     /// Bytes `start..=end` of a blob (an HTTP Range request), or `None` when the registry
@@ -297,44 +354,6 @@ async fn upload_session(
         location,
         chunk_min,
     })
-}
-
-/// The body of a blob GET, read as it arrives (see [`Client::get_blob_stream`]).
-pub struct BlobStream {
-    response: reqwest::Response,
-    url: String,
-}
-
-impl BlobStream {
-    /// The length the registry announced, if it did.
-    pub fn content_length(&self) -> Option<u64> {
-        self.response.content_length()
-    }
-
-    /// The next piece of the body; `None` at its end.
-    pub async fn chunk(&mut self) -> Result<Option<Vec<u8>>, RegistryError> {
-        Ok(self.chunk_bytes().await?.map(Into::into))
-    }
-
-    /// [`Self::chunk`] as the client received it, not yet copied.
-    pub async fn chunk_bytes(&mut self) -> Result<Option<bytes::Bytes>, RegistryError> {
-        match self.response.chunk().await {
-            Ok(chunk) => Ok(chunk),
-            Err(e) => Err(RegistryError::Unreachable {
-                host: self
-                    .response
-                    .url()
-                    .host_str()
-                    .unwrap_or_default()
-                    .to_string(),
-                detail: format!(
-                    "the body of {} broke off: {}",
-                    self.url,
-                    super::error::describe_reqwest_error(&e)
-                ),
-            }),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -495,7 +495,7 @@ impl Client {
         Err(self.status_error(call, &credentials, response, 1).await)
     }
 
-    async fn backoff(&self, attempt: u32, retry_after: Option<Duration>) {
+    pub(crate) async fn backoff(&self, attempt: u32, retry_after: Option<Duration>) {
         let base = self.inner.options.retry_base;
         let exp = base.saturating_mul(1u32 << attempt.min(10));
         let jitter = exp.mul_f64(fastrand::f64() * 0.5);
@@ -684,7 +684,7 @@ async fn read_body(mut response: reqwest::Response, limit: u64) -> Result<Vec<u8
 }
 
 /// `host`: where the body came from (after redirects).
-fn body_broke_off(host: String, url: &str, e: &reqwest::Error) -> RegistryError {
+pub(crate) fn body_broke_off(host: String, url: &str, e: &reqwest::Error) -> RegistryError {
     RegistryError::Unreachable {
         host,
         detail: format!("the body of {url} broke off: {}", describe_reqwest_error(e)),

@@ -74,6 +74,23 @@ pub enum RegistryError {
         actual: String,
     },
 
+    /// A blob's body broke off and asking for the rest (`Range`) got no further.
+    #[error(
+        "{cause}; resumed {resumes} times, the last {stalled} without getting past byte {at} of {size}"
+    )]
+    BrokeOff {
+        at: u64,
+        size: u64,
+        resumes: u32,
+        stalled: u32,
+        cause: Box<RegistryError>,
+    },
+
+    #[error(
+        "asked for the rest of a blob from byte {asked}, the registry answered with bytes from {answered}; regatta does not read on from the wrong place"
+    )]
+    WrongRange { asked: u64, answered: u64 },
+
     #[error("{url} answered with a body over {limit} bytes; refusing to read it")]
     TooLarge { url: String, limit: u64 },
 

@@ -20,6 +20,7 @@ pub mod ratelimit;
 pub mod read_through;
 pub mod reference;
 pub mod referrers;
+pub mod resume;
 pub mod source;
 pub mod tls;
 pub mod upload;
@@ -27,7 +28,7 @@ pub mod vendor;
 
 use async_trait::async_trait;
 
-pub use blobs::{BlobStream, MountAnswer, UploadSession};
+pub use blobs::{MountAnswer, UploadSession};
 pub use client::{
     Client, ClientOptions, MAX_DOCUMENT_BYTES, MAX_PAGE_SIZE, RequestCounters, RequestKind,
     install_crypto_provider,
@@ -38,6 +39,7 @@ pub use grants::{Actions, Grants};
 pub use manifest::{Descriptor, ImageConfig, ImageIndex, ImageManifest, Manifest, Platform};
 pub use ratelimit::RateBudget;
 pub use reference::{Digest, ManifestRef, Reference, RegistryAddr, RepoName, Scheme, Tag};
+pub use resume::BlobStream;
 pub use source::{FetchedManifest, ManifestHead, PageSink, Skipped, Source};
 
 #[async_trait]

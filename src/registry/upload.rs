@@ -21,6 +21,7 @@ use super::blobs::UploadSession;
 use super::client::{Call, Client, RequestKind};
 use super::error::RegistryError;
 use super::reference::{Digest, RepoName};
+use super::resume::Chunks;
 
 /// Why a streamed blob was refused on the way, recorded by [`verified`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,28 +174,23 @@ pub const DEFAULT_UPLOAD_CHUNK: u64 = 16 * 1024 * 1024;
 impl Client {
     /// How long moving `size` bytes in one request may take: the client's timeout plus one
     /// second per 256 KiB, as for layer reads.
-    fn body_timeout(&self, size: u64) -> Duration {
+    pub(super) fn body_timeout(&self, size: u64) -> Duration {
         self.options().request_timeout + Duration::from_secs(size / 262_144)
     }
 
-    /// Opens a blob of `size` bytes for reading as a stream of chunks (nothing is read yet).
-    /// The caller checks the bytes (see [`verified`]).
+    /// Opens a blob of `size` bytes for reading as a stream of chunks (nothing is read yet),
+    /// resumed where it breaks off (see [`Client::get_blob_stream`]): the upload the chunks
+    /// feed never sees the break. The caller checks the bytes (see [`verified`]).
     pub async fn open_blob(
         &self,
         repo: &RepoName,
         digest: &Digest,
         size: u64,
-    ) -> Result<reqwest::Response, RegistryError> {
-        let url = self.url(&format!("{repo}/blobs/{digest}"))?;
-        let mut call = Call::new(
-            Method::GET,
-            url,
-            RequestKind::BlobGet,
-            format!("repository:{repo}:pull"),
-            format!("blob {digest} in {repo}"),
-        );
-        call.timeout = Some(self.body_timeout(size));
-        self.execute(call).await
+    ) -> Result<Chunks, RegistryError> {
+        Ok(self
+            .get_blob_stream(repo, digest, size)
+            .await?
+            .into_stream())
     }
 
     /// Uploads the blob `digest` (`size` bytes) from `body`. By default in one streamed PUT

@@ -1,5 +1,6 @@
 //! A loopback HTTP/1.1 proxy in front of a real registry that misbehaves on request: it adds
-//! latency, resets a connection mid-body, sends a short body, answers 500 or 429 itself,
+//! latency, resets a connection mid-body, sends a short body or one cut at a given byte,
+//! drops a request's `Range`, answers 500 or 429 itself,
 //! stalls, holds a request at a [`Gate`] until the test opens it, or serves the same catalog
 //! page forever. Everything else passes through untouched,
 //! so the tests see the real registry's answers except where a fault says otherwise.
@@ -41,6 +42,13 @@ pub enum Fault {
     /// Forwards, then sends the head (with the full Content-Length) and half the body and
     /// closes the connection normally (FIN): a body shorter than announced.
     TruncateBody,
+    /// Forwards, then sends the head (with the full Content-Length) and the first this many
+    /// bytes of the body, and closes the connection normally (FIN): a download that breaks
+    /// off at a known byte.
+    CutAfter(usize),
+    /// Forwards the request without its `Range` header: a proxy or cache in front of the
+    /// registry that ignores ranges (the registry answers 200 with the whole body).
+    DropRange,
     /// Answers this status itself (an OCI error envelope body), without forwarding.
     Status {
         status: u16,
@@ -81,6 +89,8 @@ impl Fault {
             Fault::Latency(d) => format!("latency {d:?}"),
             Fault::ResetMidBody => "reset mid-body".into(),
             Fault::TruncateBody => "truncated body".into(),
+            Fault::CutAfter(n) => format!("cut after {n} bytes"),
+            Fault::DropRange => "Range dropped".into(),
             Fault::Status { status, .. } => format!("answered {status}"),
             Fault::Stall => "stalled".into(),
             Fault::Hold(_) => "held at a gate".into(),
@@ -184,6 +194,8 @@ pub struct Seen {
     pub status: Option<u16>,
     /// A stalled request whose client closed the connection (gave up, or was cancelled).
     pub abandoned: bool,
+    /// The request's `Range` header, if it had one.
+    pub range: Option<String>,
 }
 
 struct State {
@@ -209,7 +221,7 @@ impl State {
     }
 
     /// Records a request and takes one use of the first matching rule.
-    fn arrive(&self, method: &str, target: &str) -> (usize, Option<Fault>) {
+    fn arrive(&self, method: &str, target: &str, range: Option<&str>) -> (usize, Option<Fault>) {
         let fault = {
             let mut rules = self.lock_rules();
             rules
@@ -229,6 +241,7 @@ impl State {
             fault: fault.as_ref().map(Fault::name),
             status: None,
             abandoned: false,
+            range: range.map(str::to_string),
         });
         (seen.len() - 1, fault)
     }
@@ -720,7 +733,7 @@ async fn serve(state: Arc<State>, stream: TcpStream) -> Io<()> {
         let target = parts.next().unwrap_or("").to_string();
         let body = read_request_body(&mut reader, &head).await?;
         let is_head = method.eq_ignore_ascii_case("HEAD");
-        let (index, fault) = state.arrive(&method, &target);
+        let (index, fault) = state.arrive(&method, &target, head.header("range"));
         let mut waiting = Waiting::new(&state);
 
         match &fault {
@@ -747,6 +760,13 @@ async fn serve(state: Arc<State>, stream: TcpStream) -> Io<()> {
             _ => {}
         }
 
+        let head = match fault {
+            Some(Fault::DropRange) => Head {
+                first_line: head.first_line.clone(),
+                headers: head.without(&["range"]),
+            },
+            _ => head,
+        };
         let response = match forward(state.upstream, &head, &body, is_head).await {
             Ok(r) => r,
             Err(e) => {
@@ -785,6 +805,16 @@ async fn serve(state: Arc<State>, stream: TcpStream) -> Io<()> {
                     .write_all(&response.body[..response.body.len() / 2])
                     .await?;
                 client.shutdown().await?; // FIN after a short body
+                return Ok(());
+            }
+            Some(Fault::CutAfter(n)) => {
+                client
+                    .write_all(&client_head(&response, is_head, None))
+                    .await?;
+                client
+                    .write_all(&response.body[..n.min(response.body.len())])
+                    .await?;
+                client.shutdown().await?; // FIN after `n` bytes
                 return Ok(());
             }
             Some(Fault::SamePageForever) => {

@@ -120,6 +120,12 @@ print(n)
         );
     }
 
+    /// Creates an empty `bucket`.
+    pub fn create_bucket(&self, bucket: &str) {
+        let empty = tempfile::tempdir().expect("temp dir");
+        self.upload_tree(bucket, "none", empty.path());
+    }
+
     /// Request lines logged so far (`"GET /bucket?list-type=2... HTTP/1.1" 200 -`).
     pub fn requests(&self) -> Vec<String> {
         self.log
