@@ -17,10 +17,13 @@
 pub mod ask;
 pub mod ends;
 pub mod execute;
+#[cfg(test)]
+mod execute_tests;
 pub mod layout;
 pub mod mirror;
 pub mod plan;
 pub mod referrers;
+mod schedule;
 pub mod sync;
 
 pub use ask::ask_blobs;
