@@ -11,6 +11,8 @@
 //! A plan made to be applied ([`plan::BlobAsking::OnApply`]) leaves the blobs of a registry
 //! destination unasked; [`ask::ask_blobs`] asks for them with one mount request each, which
 //! opens the upload of a missing blob, before anything moves and before the plan is shown.
+//! [`plan::BlobAsking::WhilePlanning`] asks the same questions while the source's manifests
+//! are still being read, each as soon as the manifest needing the blob is known.
 //!
 //! Like `cleanup/`, this sits above `registry/` and below the front ends.
 
@@ -21,6 +23,7 @@ pub mod execute;
 mod execute_tests;
 pub mod layout;
 pub mod mirror;
+mod needed;
 pub mod plan;
 pub mod referrers;
 mod schedule;
