@@ -28,13 +28,13 @@ pub mod plan;
 pub mod referrers;
 mod schedule;
 pub mod sync;
+mod transfer;
 
 pub use ask::ask_blobs;
 pub use ends::{ByteStream, CopyDestination, CopySource};
-pub use execute::{
-    BlobProgress, CopyFailure, CopyOutcome, CopyProgress, ProgressSnapshot, apply, transfer_blob,
-};
+pub use execute::{BlobProgress, CopyFailure, CopyOutcome, CopyProgress, ProgressSnapshot, apply};
 pub use plan::{
     BlobAction, BlobAsking, CopyPlan, CopyTotals, Ends, ImageRequest, PlanError, PlannedBlob,
     PlannedImage, PlannedManifest, PlatformFilter, TagChange, plan_copy, plan_copy_with,
 };
+pub use transfer::transfer_blob;
