@@ -2,6 +2,8 @@
 //! blob the destination lacks (asked with HEAD first) and how each gets there, and where each
 //! tag moves. The plan is what a dry run prints and what [`super::execute`] carries out.
 
+use std::collections::HashMap;
+
 use futures::FutureExt;
 use futures::StreamExt;
 use futures::future::{BoxFuture, Shared};
@@ -527,48 +529,44 @@ type SharedListing<'a> = Shared<BoxFuture<'a, TagListing>>;
 /// The listings are asked for while the source's manifests are read.
 struct TagListings<'a> {
     /// In the order the requests first name them.
-    listings: Vec<(RepoName, SharedListing<'a>)>,
+    listings: Vec<SharedListing<'a>>,
+    index: HashMap<RepoName, usize>,
 }
 
 impl<'a> TagListings<'a> {
     fn new(destination: &'a dyn CopyDestination, requests: &[ImageRequest]) -> Self {
-        let mut tagged: Vec<(&RepoName, usize)> = Vec::new();
+        let mut order: Vec<&RepoName> = Vec::new();
+        let mut tagged: HashMap<&RepoName, usize> = HashMap::new();
         for r in requests.iter().filter(|r| r.destination_tag.is_some()) {
-            let repo = &r.destination_repository;
-            match tagged.iter_mut().find(|(name, _)| *name == repo) {
-                Some((_, images)) => *images += 1,
-                None => tagged.push((repo, 1)),
+            let images = tagged.entry(&r.destination_repository).or_default();
+            if *images == 0 {
+                order.push(&r.destination_repository);
             }
+            *images += 1;
         }
-        let listings = tagged
-            .into_iter()
-            .filter(|(_, images)| *images > 1)
-            .map(|(repo, _)| {
-                let name = repo.clone();
-                let listing = async move { destination.tag_listing(&name).await };
-                (repo.clone(), listing.boxed().shared())
-            })
-            .collect();
-        Self { listings }
+        let mut listings = Self {
+            listings: Vec::new(),
+            index: HashMap::new(),
+        };
+        for repo in order.into_iter().filter(|repo| tagged[repo] > 1) {
+            let name = repo.clone();
+            let listing = async move { destination.tag_listing(&name).await };
+            listings.index.insert(repo.clone(), listings.listings.len());
+            listings.listings.push(listing.boxed().shared());
+        }
+        listings
     }
 
     fn of(&self, repo: &RepoName) -> Option<SharedListing<'a>> {
-        self.listings
-            .iter()
-            .find(|(name, _)| name == repo)
-            .map(|(_, listing)| listing.clone())
+        let i = *self.index.get(repo)?;
+        Some(self.listings[i].clone())
     }
 
     /// Asks for every listing, `concurrency` at a time: the images waiting for one get it
     /// when it comes.
     async fn ask(&self, concurrency: usize) {
-        // Collected first, not mapped inside the stream: rust-lang/rust#102211.
-        let asking: Vec<SharedListing<'a>> = self
-            .listings
-            .iter()
-            .map(|(_, listing)| listing.clone())
-            .collect();
-        futures::stream::iter(asking)
+        // Cloned first, not mapped inside the stream: rust-lang/rust#102211.
+        futures::stream::iter(self.listings.clone())
             .buffer_unordered(concurrency)
             .for_each(|_| futures::future::ready(()))
             .await;
