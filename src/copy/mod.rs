@@ -4,9 +4,10 @@
 //! has; the plan lists each manifest, each blob the destination lacks and how it gets there
 //! (a cross-repository mount inside one registry, else a transfer), and the bytes that will
 //! move. [`execute::apply`] carries it out: blobs streamed from source to destination with
-//! their digests checked on the way, manifests after all their blobs and children, tags last,
-//! so no tag ever points at an incomplete image and a copy killed half-way resumes where it
-//! stopped when run again.
+//! their digests checked on the way, each manifest after all its blobs and children, each tag
+//! after its image is complete (each step as soon as it is ready: `schedule.rs`), so no tag ever
+//! points at an incomplete image and a copy killed half-way resumes where it stopped when run
+//! again.
 //!
 //! A plan made to be applied ([`plan::BlobAsking::OnApply`]) leaves the blobs of a registry
 //! destination unasked; [`ask::ask_blobs`] asks for them with one mount request each, which
