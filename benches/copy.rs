@@ -11,13 +11,15 @@
 //!   once; target: equal, shared base layers move once);
 //! - the blob uploads of a second regatta run (target: none) and its wall time;
 //! - the requests regatta's destination answered in each run, by method, endpoint and status;
-//! - the CPU time regatta and each registry used during regatta's first run.
+//! - the CPU time regatta and each registry used during regatta's first run, and the share of
+//!   the machine's cores they left idle (wall time x cores minus their CPU time).
 //!
 //! Options: `--repos N`, `--tags N`, `--concurrency N` (regatta's, default 8), `--check` (exit
 //! 1 when a target is missed), `--head` (blobs asked for with HEAD while planning, as a dry
 //! run does, instead of with a mount into the repository itself when applying: the request
-//! pattern before that change, to compare). A debug build makes 6 repositories: a smoke run
-//! whose timings mean nothing.
+//! pattern before that change, to compare), `--ask-after` (the mounts that ask for the blobs
+//! sent after every manifest is read, instead of while they are read: to compare). A debug
+//! build makes 6 repositories: a smoke run whose timings mean nothing.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -52,7 +54,7 @@ fn parse_args() -> Args {
         tags: 5,
         concurrency: 8,
         check: false,
-        asking: BlobAsking::OnApply,
+        asking: BlobAsking::WhilePlanning,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -67,6 +69,7 @@ fn parse_args() -> Args {
             "--concurrency" => args.concurrency = number("--concurrency"),
             "--check" => args.check = true,
             "--head" => args.asking = BlobAsking::Head,
+            "--ask-after" => args.asking = BlobAsking::OnApply,
             // cargo bench passes --bench; ignore what is not ours.
             _ => {}
         }
@@ -188,6 +191,7 @@ fn regatta_copy(
         let mut plan = plan_copy_with(&ends, &requests, None, concurrency, asking)
             .await
             .expect("plan the copy");
+        // Asks what `--ask-after` left unasked (nothing otherwise).
         ask_blobs(&mut plan, &ends, concurrency)
             .await
             .expect("ask the destination for the blobs");
@@ -290,11 +294,19 @@ fn main() {
     let second_time = regatta_copy(&source, &ours, &names, args.concurrency, args.asking);
     let second = ours.access_log_since(first.len() + 1);
     let second_uploads = uploads(&second).len();
+    let used = [after.0 - before.0, after.1 - before.1, after.2 - before.2];
     println!(
         "CPU during the first run: regatta {:.2} s, source registry {:.2} s, destination registry {:.2} s",
-        after.0 - before.0,
-        after.1 - before.1,
-        after.2 - before.2
+        used[0], used[1], used[2]
+    );
+    // What the three processes left of the machine: wall time x cores, minus their CPU time
+    // (other processes on the machine count as idle here).
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let offered = regatta_time.as_secs_f64() * cores as f64;
+    let idle = (offered - used.iter().sum::<f64>()).max(0.0);
+    println!(
+        "CPU left idle during the first run: {idle:.2} s of {offered:.2} s ({:.0}% of {cores} cores)",
+        100.0 * idle / offered.max(1e-9)
     );
     println!("destination, first run: {}", tally(&first));
     println!("destination, second run: {}", tally(&second));
@@ -313,7 +325,10 @@ fn main() {
         args.concurrency,
         match args.asking {
             BlobAsking::Head => "with HEAD while planning (--head)",
-            BlobAsking::OnApply => "with a mount into the repository itself when applying",
+            BlobAsking::OnApply =>
+                "with a mount into the repository itself, after every manifest is read (--ask-after)",
+            BlobAsking::WhilePlanning =>
+                "with a mount into the repository itself, as the manifests are read",
         }
     );
     println!(

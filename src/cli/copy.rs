@@ -11,7 +11,7 @@ use super::Context;
 use super::output::{print_json, print_lines};
 use crate::copy::{
     BlobAsking, CopyOutcome, CopyPlan, CopyProgress, Ends, ImageRequest, PlatformFilter, apply,
-    ask_blobs, plan_copy_with,
+    plan_copy_with,
 };
 use crate::present::copy::{DRY_RUN_NOTE, outcome_lines, plan_lines};
 use crate::registry::reference::split_tag_and_digest;
@@ -179,17 +179,15 @@ pub(super) async fn plan_and_apply(
     dry_run_note: &str,
 ) -> anyhow::Result<bool> {
     // A dry run asks for each blob with HEAD and writes nothing; a copy being applied asks
-    // for them with requests that open the uploads of the missing ones, before the plan is
-    // printed: it says what will move either way.
+    // for them with requests that open the uploads of the missing ones (while the source's
+    // manifests are still read), before the plan is printed: it says what will move either
+    // way.
     let asking = if apply_it {
-        BlobAsking::OnApply
+        BlobAsking::WhilePlanning
     } else {
         BlobAsking::Head
     };
-    let mut plan = plan_copy_with(ends, requests, platform, concurrency, asking).await?;
-    if apply_it {
-        ask_blobs(&mut plan, ends, concurrency).await?;
-    }
+    let plan = plan_copy_with(ends, requests, platform, concurrency, asking).await?;
     if !apply_it {
         if json {
             print_json(&Report {

@@ -8,6 +8,9 @@
 //! session means a fresh upload, a 201 naming another digest or any error falls back to a
 //! HEAD. A mount from another destination repository known to get the blob stays a mount.
 //!
+//! [`BlobAsking::WhilePlanning`](super::plan::BlobAsking) sends the same questions through
+//! [`ask_blob`] while the plan is made, each as soon as the manifest needing the blob is read.
+//!
 //! This opens upload sessions, so only a copy that is being applied asks this way; the
 //! sessions of blobs that are then not sent are left to the registry's purge of abandoned
 //! uploads, as those of a copy killed half-way are.

@@ -1,6 +1,7 @@
 //! Carrying out a [`CopyPlan`], in an order that never shows a half-copied image under a tag:
-//! blobs first (transfers, then mounts, some of which mount what a transfer just brought),
-//! then manifests children first, then tags. A step whose prerequisites failed is skipped and
+//! a mount after the transfer that brings its blob into the repository it mounts from, a
+//! manifest after all its blobs and children, a tag after its manifest, each step as soon as
+//! those have ended ([`super::schedule`]). A step whose prerequisites failed is skipped and
 //! listed; nothing after it pretends otherwise. Killed at any point, the destination holds
 //! complete blobs and complete manifests only, and the same command planned again finds them
 //! present: only what is missing moves.
@@ -9,14 +10,17 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use futures::StreamExt;
+use futures::future::BoxFuture;
+use futures::stream::FuturesUnordered;
+use futures::{FutureExt, StreamExt};
 
 use serde::Serialize;
 
 use super::ask::{Asked, ask_blob};
-use super::plan::{BlobAction, CopyPlan, Ends, PlannedBlob, PlannedImage, PlannedManifest};
-use crate::registry::upload::{StreamFault, Verdict, verified};
-use crate::registry::{Digest, ManifestRef, MountAnswer, RegistryError, RepoName, UploadSession};
+use super::plan::{BlobAction, CopyPlan, Ends, PlannedBlob, PlannedManifest};
+use super::schedule::{Ended, Schedule, Step};
+use super::transfer::transfer;
+use crate::registry::{Digest, ManifestRef, MountAnswer, RepoName};
 
 /// Counters a front end reads while a copy runs (the CLI's bars, the TUI's pane): both read
 /// [`CopyProgress::snapshot`].
@@ -85,7 +89,7 @@ impl CopyProgress {
 
     /// Lists `blob` as active until the returned guard is dropped (when its transfer ends,
     /// or is dropped half-way by a cancel).
-    fn start(&self, blob: &PlannedBlob) -> (ActiveGuard<'_>, Arc<AtomicU64>) {
+    pub(super) fn start(&self, blob: &PlannedBlob) -> (ActiveGuard<'_>, Arc<AtomicU64>) {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let id = NEXT.fetch_add(1, Ordering::Relaxed);
         let moved = Arc::new(AtomicU64::new(0));
@@ -102,7 +106,7 @@ impl CopyProgress {
     }
 }
 
-struct ActiveGuard<'a> {
+pub(super) struct ActiveGuard<'a> {
     progress: &'a CopyProgress,
     id: u64,
 }
@@ -150,8 +154,16 @@ enum BlobResult {
     Failed(CopyFailure),
 }
 
-/// Copies what `plan` says, through `ends` (the same clients that planned it). `concurrency`
-/// bounds the blobs and manifests in flight.
+/// What a step's request came back with.
+enum StepResult {
+    Blob(BlobResult),
+    /// A manifest or a tag: the failure, if it failed.
+    Pushed(Option<CopyFailure>),
+}
+
+/// Copies what `plan` says, through `ends` (the same clients that planned it), each step as
+/// soon as what it needs is there ([`super::schedule`]). `concurrency` bounds the steps in
+/// flight.
 pub async fn apply(
     plan: &CopyPlan,
     ends: &Ends<'_>,
@@ -159,247 +171,289 @@ pub async fn apply(
     progress: &CopyProgress,
 ) -> CopyOutcome {
     let concurrency = concurrency.max(1);
-    let mut outcome = CopyOutcome::default();
-    let mut failed: HashSet<Key> = HashSet::new();
-
-    // 1. Transfers (and blobs still to ask for, which may need one), then 2. mounts (a mount
-    // from another destination repository may need the transfer that brings the blob there).
-    let transfers: Vec<&PlannedBlob> = plan
-        .blobs
-        .iter()
-        .filter(|b| matches!(b.action, BlobAction::Transfer | BlobAction::AskOnApply))
-        .collect();
-    let mounts: Vec<&PlannedBlob> = plan
-        .blobs
-        .iter()
-        .filter(|b| matches!(b.action, BlobAction::Mount { .. }))
-        .collect();
-    for phase in [transfers, mounts] {
-        // Futures made first, then streamed: the copy stays a `Send` future a TUI worker
-        // can spawn (rust-lang/rust#102211).
-        let copying: Vec<_> = phase
-            .into_iter()
-            .map(|blob| async move {
-                let result = copy_blob(ends, blob, progress).await;
-                progress.blobs_done.fetch_add(1, Ordering::Relaxed);
-                ((blob.repository.clone(), blob.digest.clone()), result)
-            })
-            .collect();
-        let results: Vec<(Key, BlobResult)> = futures::stream::iter(copying)
-            .buffer_unordered(concurrency)
-            .collect()
-            .await;
-        for (key, result) in results {
-            match result {
-                BlobResult::Transferred(bytes) => {
-                    outcome.blobs_transferred += 1;
-                    outcome.bytes_transferred = outcome.bytes_transferred.saturating_add(bytes);
-                }
-                BlobResult::Mounted => outcome.blobs_mounted += 1,
-                BlobResult::FoundPresent => outcome.blobs_found_present += 1,
-                BlobResult::Failed(f) => {
-                    failed.insert(key);
-                    outcome.failures.push(f);
-                }
+    let mut run = Run {
+        plan,
+        schedule: Schedule::new(plan, ends.destination.shares_blobs()),
+        outcome: CopyOutcome::default(),
+        by_tag: stored_by_tag(plan),
+        deferred: HashSet::new(),
+        stored_by_tag: HashSet::new(),
+    };
+    let mut running: FuturesUnordered<BoxFuture<'_, (usize, StepResult)>> = FuturesUnordered::new();
+    loop {
+        while running.len() < concurrency {
+            let Some(id) = run.schedule.next() else {
+                break;
+            };
+            if let Some(request) = run.start(id, ends, progress) {
+                running.push(request);
             }
         }
+        let Some((id, result)) = running.next().await else {
+            break;
+        };
+        run.record(id, result);
     }
+    let never: Vec<Step> = run.schedule.never_ready().collect();
+    for step in never {
+        run.skip_never_ready(step);
+    }
+    let mut outcome = run.outcome;
+    outcome.manifests_pushed += run.stored_by_tag.len();
+    // Steps end in any order; failures are listed blobs first, then manifests, then tags.
+    outcome.failures.sort_by_key(|f| failure_rank(&f.what));
+    outcome
+}
 
-    // 3. Manifests, level by level: images, then the indexes of images, and so on.
-    let mut pending: Vec<&PlannedManifest> = plan.manifests.iter().filter(|m| !m.present).collect();
-    let mut done: HashSet<Key> = plan
-        .manifests
-        .iter()
-        .filter(|m| m.present)
-        .map(|m| (m.repository.clone(), m.digest.clone()))
-        .collect();
-    // A manifest a tag of this copy will point at, and that no other manifest lists, is
-    // stored by its tag PUT (step 4), which also stores it: pushing it by digest first would
-    // be the same upload twice. Its prerequisites are checked here all the same.
+fn failure_rank(what: &str) -> u8 {
+    if what.starts_with("blob ") {
+        0
+    } else if what.starts_with("manifest ") {
+        1
+    } else {
+        2
+    }
+}
+
+/// A manifest a tag of this copy will point at, and that no other manifest lists, is stored
+/// by its tag PUT, which also stores it: pushing it by digest first would be the same upload
+/// twice. Its prerequisites are checked all the same.
+fn stored_by_tag(plan: &CopyPlan) -> HashSet<Key> {
     let listed: HashSet<Key> = plan
         .manifests
         .iter()
         .flat_map(|m| m.children.iter().map(|c| (m.repository.clone(), c.clone())))
         .collect();
-    let by_tag: HashSet<Key> = plan
-        .images
+    plan.images
         .iter()
         .filter(|i| i.tag.needs_push())
         .map(|i| (i.destination_repository.clone(), i.digest.clone()))
         .filter(|key| !listed.contains(key))
-        .collect();
-    let mut deferred: HashSet<Key> = HashSet::new();
-    while !pending.is_empty() {
-        let (ready, waiting): (Vec<&PlannedManifest>, Vec<&PlannedManifest>) =
-            pending.into_iter().partition(|m| {
-                m.children
-                    .iter()
-                    .all(|c| done.contains(&(m.repository.clone(), c.clone())))
-            });
-        let ready_count = ready.len();
-        let mut pushable = Vec::new();
-        for m in ready {
-            match missing_prerequisite(m, &failed) {
-                Some(reason) => {
-                    failed.insert((m.repository.clone(), m.digest.clone()));
-                    outcome.failures.push(CopyFailure {
-                        what: format!("manifest {}@{}", m.repository, m.digest),
-                        reason,
-                    });
-                }
-                None => {
-                    let key = (m.repository.clone(), m.digest.clone());
-                    if by_tag.contains(&key) {
-                        done.insert(key.clone());
-                        deferred.insert(key);
-                    } else {
-                        pushable.push(m);
-                    }
-                }
-            }
-        }
-        let pushing: Vec<_> = pushable
-            .into_iter()
-            .map(|m| async move {
-                let result = ends
-                    .destination
-                    .put_manifest(
-                        &m.repository,
-                        &ManifestRef::Digest(m.digest.clone()),
-                        &m.media_type,
-                        m.bytes.clone(),
-                    )
-                    .await
-                    .map(|_| ());
-                progress.manifests_done.fetch_add(1, Ordering::Relaxed);
-                ((m.repository.clone(), m.digest.clone()), result)
-            })
-            .collect();
-        let results: Vec<(Key, Result<(), RegistryError>)> = futures::stream::iter(pushing)
-            .buffer_unordered(concurrency)
-            .collect()
-            .await;
-        for (key, result) in results {
-            match result {
-                Ok(()) => {
-                    outcome.manifests_pushed += 1;
-                    done.insert(key);
-                }
-                Err(e) => {
-                    outcome.failures.push(CopyFailure {
-                        what: format!("manifest {}@{}", key.0, key.1),
-                        reason: e.to_string(),
-                    });
-                    failed.insert(key);
-                }
-            }
-        }
-        // Children that failed leave their indexes waiting forever: fail those now.
-        let (still, blocked): (Vec<&PlannedManifest>, Vec<&PlannedManifest>) =
-            waiting.into_iter().partition(|m| {
-                !m.children
-                    .iter()
-                    .any(|c| failed.contains(&(m.repository.clone(), c.clone())))
-            });
-        for m in blocked {
-            failed.insert((m.repository.clone(), m.digest.clone()));
-            outcome.failures.push(CopyFailure {
-                what: format!("manifest {}@{}", m.repository, m.digest),
-                reason: "not pushed: a manifest it lists was not copied".into(),
-            });
-        }
-        if ready_count == 0 && !still.is_empty() {
-            // Children the plan does not hold (cannot happen with a plan from plan_copy).
-            for m in still {
-                outcome.failures.push(CopyFailure {
-                    what: format!("manifest {}@{}", m.repository, m.digest),
-                    reason: "not pushed: a manifest it lists is not in the plan".into(),
-                });
-            }
-            break;
-        }
-        pending = still;
-    }
-
-    // 4. Tags, last: each on a complete image.
-    let tags = plan.images.iter().filter(|i| i.tag.needs_push());
-    let tagging: Vec<_> = tags
-        .map(|image| {
-            let done = &done;
-            async move {
-                let repo = &image.destination_repository;
-                let key = (repo.clone(), image.digest.clone());
-                let failure = set_tag(plan, ends, image, done).await;
-                progress.tags_done.fetch_add(1, Ordering::Relaxed);
-                (key, failure)
-            }
-        })
-        .collect();
-    let tag_results: Vec<(Key, Option<CopyFailure>)> = futures::stream::iter(tagging)
-        .buffer_unordered(concurrency)
         .collect()
-        .await;
-    let mut tags_set = 0;
-    let mut stored_by_tag: HashSet<Key> = HashSet::new();
-    for (key, failure) in tag_results {
-        match failure {
-            Some(f) => outcome.failures.push(f),
-            None => {
-                tags_set += 1;
-                if deferred.contains(&key) {
-                    stored_by_tag.insert(key);
+}
+
+/// A copy under way: its schedule and what has come of it so far.
+struct Run<'p> {
+    plan: &'p CopyPlan,
+    schedule: Schedule,
+    outcome: CopyOutcome,
+    /// Manifests to be stored by their tag's PUT.
+    by_tag: HashSet<Key>,
+    /// Those of them whose prerequisites are there: their tag may be set.
+    deferred: HashSet<Key>,
+    /// Those of them whose tag was set.
+    stored_by_tag: HashSet<Key>,
+}
+
+impl<'p> Run<'p> {
+    /// Starts step `id`: its request, or `None` when it ended without one (skipped for a
+    /// failed prerequisite, or a manifest left to its tag).
+    fn start<'a>(
+        &mut self,
+        id: usize,
+        ends: &'a Ends<'a>,
+        progress: &'a CopyProgress,
+    ) -> Option<BoxFuture<'a, (usize, StepResult)>>
+    where
+        'p: 'a,
+    {
+        let plan = self.plan;
+        match self.schedule.step(id) {
+            Step::Blob(i) => {
+                let blob = &plan.blobs[i];
+                Some(
+                    async move {
+                        let result = copy_blob(ends, blob, progress).await;
+                        progress.blobs_done.fetch_add(1, Ordering::Relaxed);
+                        (id, StepResult::Blob(result))
+                    }
+                    .boxed(),
+                )
+            }
+            Step::Manifest(i) => {
+                let m = &plan.manifests[i];
+                let key = (m.repository.clone(), m.digest.clone());
+                if let Some(reason) = self.missing_prerequisite(m) {
+                    self.fail(
+                        id,
+                        format!("manifest {}@{}", m.repository, m.digest),
+                        reason,
+                    );
+                    return None;
                 }
+                if self.by_tag.contains(&key) {
+                    self.deferred.insert(key);
+                    self.schedule.finish(id, Ended::Done);
+                    return None;
+                }
+                Some(
+                    async move {
+                        let failure = ends
+                            .destination
+                            .put_manifest(
+                                &m.repository,
+                                &ManifestRef::Digest(m.digest.clone()),
+                                &m.media_type,
+                                m.bytes.clone(),
+                            )
+                            .await
+                            .err()
+                            .map(|e| CopyFailure {
+                                what: format!("manifest {}@{}", m.repository, m.digest),
+                                reason: e.to_string(),
+                            });
+                        progress.manifests_done.fetch_add(1, Ordering::Relaxed);
+                        (id, StepResult::Pushed(failure))
+                    }
+                    .boxed(),
+                )
+            }
+            Step::Tag(i) => {
+                let image = &plan.images[i];
+                let Some(tag) = image.destination_tag.as_ref() else {
+                    self.schedule.finish(id, Ended::Done);
+                    return None;
+                };
+                let repo = &image.destination_repository;
+                let what = format!("tag {repo}:{tag}");
+                let manifest = plan.manifest(repo, &image.digest);
+                let copied = match self.schedule.manifest_step(repo, &image.digest) {
+                    Some(step) => !self.schedule.failed(step),
+                    None => manifest.is_some_and(|m| m.present),
+                };
+                let Some(manifest) = manifest.filter(|_| copied) else {
+                    progress.tags_done.fetch_add(1, Ordering::Relaxed);
+                    let reason = format!("not set: {} was not copied", image.digest);
+                    self.fail(id, what, reason);
+                    return None;
+                };
+                Some(
+                    async move {
+                        let failure = ends
+                            .destination
+                            .put_manifest(
+                                repo,
+                                &ManifestRef::Tag(tag.clone()),
+                                &manifest.media_type,
+                                manifest.bytes.clone(),
+                            )
+                            .await
+                            .err()
+                            .map(|e| CopyFailure {
+                                what,
+                                reason: e.to_string(),
+                            });
+                        progress.tags_done.fetch_add(1, Ordering::Relaxed);
+                        (id, StepResult::Pushed(failure))
+                    }
+                    .boxed(),
+                )
             }
         }
     }
-    outcome.tags_set = tags_set;
-    outcome.manifests_pushed += stored_by_tag.len();
-    outcome
-}
 
-/// Points `image`'s tag at its manifest, when that manifest and all below it are there.
-async fn set_tag(
-    plan: &CopyPlan,
-    ends: &Ends<'_>,
-    image: &PlannedImage,
-    done: &HashSet<Key>,
-) -> Option<CopyFailure> {
-    let tag = image.destination_tag.as_ref()?;
-    let repo = &image.destination_repository;
-    let what = format!("tag {repo}:{tag}");
-    if !done.contains(&(repo.clone(), image.digest.clone())) {
-        return Some(CopyFailure {
+    /// Why manifest `m` cannot be pushed: a manifest it lists, or one of its blobs, did not
+    /// make it (the first listed, the first of its blobs).
+    fn missing_prerequisite(&self, m: &PlannedManifest) -> Option<String> {
+        let repo = &m.repository;
+        let child_failed = m.children.iter().any(|c| {
+            self.schedule
+                .manifest_step(repo, c)
+                .is_some_and(|step| self.schedule.failed(step))
+        });
+        if child_failed {
+            return Some("not pushed: a manifest it lists was not copied".into());
+        }
+        if m.children
+            .iter()
+            .any(|c| self.plan.manifest(repo, c).is_none())
+        {
+            return Some("not pushed: a manifest it lists is not in the plan".into());
+        }
+        let blob = m.blobs.iter().find(|b| {
+            self.schedule
+                .blob_step(repo, b)
+                .is_some_and(|step| self.schedule.failed(step))
+        })?;
+        Some(format!("not pushed: its blob {blob} was not copied"))
+    }
+
+    fn fail(&mut self, id: usize, what: String, reason: String) {
+        self.outcome.failures.push(CopyFailure { what, reason });
+        self.schedule.finish(id, Ended::Failed);
+    }
+
+    /// Counts what step `id`'s request came back with, and readies what waited for it.
+    fn record(&mut self, id: usize, result: StepResult) {
+        let outcome = &mut self.outcome;
+        let ended = match result {
+            StepResult::Blob(result) => match result {
+                BlobResult::Transferred(bytes) => {
+                    outcome.blobs_transferred += 1;
+                    outcome.bytes_transferred = outcome.bytes_transferred.saturating_add(bytes);
+                    Ended::Done
+                }
+                BlobResult::Mounted => {
+                    outcome.blobs_mounted += 1;
+                    Ended::Done
+                }
+                BlobResult::FoundPresent => {
+                    outcome.blobs_found_present += 1;
+                    Ended::Done
+                }
+                BlobResult::Failed(f) => {
+                    outcome.failures.push(f);
+                    Ended::Failed
+                }
+            },
+            StepResult::Pushed(Some(f)) => {
+                outcome.failures.push(f);
+                Ended::Failed
+            }
+            StepResult::Pushed(None) => {
+                match self.schedule.step(id) {
+                    Step::Tag(i) => {
+                        outcome.tags_set += 1;
+                        let image = &self.plan.images[i];
+                        let key = (image.destination_repository.clone(), image.digest.clone());
+                        if self.deferred.contains(&key) {
+                            self.stored_by_tag.insert(key);
+                        }
+                    }
+                    _ => outcome.manifests_pushed += 1,
+                }
+                Ended::Done
+            }
+        };
+        self.schedule.finish(id, ended);
+    }
+
+    /// A step whose prerequisites never all ended (cannot happen with a plan from
+    /// [`super::plan::plan_copy`]: an index cannot list itself): listed, never carried out.
+    fn skip_never_ready(&mut self, step: Step) {
+        let plan = self.plan;
+        let (what, reason) = match step {
+            Step::Blob(i) => {
+                let b = &plan.blobs[i];
+                let what = format!("blob {} into {}", b.digest, b.repository);
+                (what, "not copied: the transfer it waits for never ended")
+            }
+            Step::Manifest(i) => {
+                let m = &plan.manifests[i];
+                let what = format!("manifest {}@{}", m.repository, m.digest);
+                (what, "not pushed: a manifest it lists is not in the plan")
+            }
+            Step::Tag(i) => {
+                let image = &plan.images[i];
+                let what = format!("tag {}@{}", image.destination_repository, image.digest);
+                (what, "not set: its manifest was not copied")
+            }
+        };
+        self.outcome.failures.push(CopyFailure {
             what,
-            reason: format!("not set: {} was not copied", image.digest),
+            reason: reason.into(),
         });
     }
-    let Some(manifest) = plan.manifest(repo, &image.digest) else {
-        return Some(CopyFailure {
-            what,
-            reason: format!("not set: {} is not in the plan", image.digest),
-        });
-    };
-    ends.destination
-        .put_manifest(
-            repo,
-            &ManifestRef::Tag(tag.clone()),
-            &manifest.media_type,
-            manifest.bytes.clone(),
-        )
-        .await
-        .err()
-        .map(|e| CopyFailure {
-            what,
-            reason: e.to_string(),
-        })
-}
-
-fn missing_prerequisite(m: &PlannedManifest, failed: &HashSet<Key>) -> Option<String> {
-    let blob = m
-        .blobs
-        .iter()
-        .find(|b| failed.contains(&(m.repository.clone(), (*b).clone())))?;
-    Some(format!("not pushed: its blob {blob} was not copied"))
 }
 
 async fn copy_blob(ends: &Ends<'_>, blob: &PlannedBlob, progress: &CopyProgress) -> BlobResult {
@@ -435,109 +489,6 @@ async fn copy_blob(ends: &Ends<'_>, blob: &PlannedBlob, progress: &CopyProgress)
     match transfer(ends, blob, progress, session).await {
         Ok(()) => BlobResult::Transferred(blob.size),
         Err(reason) => fail(reason),
-    }
-}
-
-/// Streams one blob from the source to the destination, its digest and size checked on the
-/// way: a wrong body is cut off before its end, so the destination never completes it.
-async fn transfer(
-    ends: &Ends<'_>,
-    blob: &PlannedBlob,
-    progress: &CopyProgress,
-    session: Option<UploadSession>,
-) -> Result<(), String> {
-    // Counted into the blob's own bar and into the total as the bytes pass.
-    let (_active, moved) = progress.start(blob);
-    let counted = Counted {
-        moved,
-        total: Some(progress.bytes_moved.clone()),
-        session,
-    };
-    transfer_counted(
-        ends,
-        (&blob.source_repository, &blob.repository),
-        &blob.digest,
-        blob.size,
-        counted,
-    )
-    .await
-}
-
-/// Where a transfer's bytes are counted, and the upload session to send them into.
-struct Counted {
-    moved: Arc<AtomicU64>,
-    total: Option<Arc<AtomicU64>>,
-    session: Option<UploadSession>,
-}
-
-/// Streams blob `digest` of `size` bytes from the source's repository `repos.0` to the
-/// destination's `repos.1`, hashed and counted on the way into `moved`: a wrong body is cut
-/// off before its end, so nothing is completed under `digest`. Copies use it, and so do blob
-/// backups (registry to backup layout before a delete, and back on restore). The error is
-/// one sentence.
-pub async fn transfer_blob(
-    ends: &Ends<'_>,
-    repos: (&RepoName, &RepoName),
-    digest: &Digest,
-    size: u64,
-    moved: Arc<AtomicU64>,
-) -> Result<(), String> {
-    let counted = Counted {
-        moved,
-        total: None,
-        session: None,
-    };
-    transfer_counted(ends, repos, digest, size, counted).await
-}
-
-/// [`transfer_blob`], the bytes counted into `total` too as they pass, and sent into an
-/// upload session already open when there is one.
-async fn transfer_counted(
-    ends: &Ends<'_>,
-    repos: (&RepoName, &RepoName),
-    digest: &Digest,
-    size: u64,
-    Counted {
-        moved,
-        total,
-        session,
-    }: Counted,
-) -> Result<(), String> {
-    let chunks = ends
-        .source
-        .open_blob(repos.0, digest, size)
-        .await
-        .map_err(|e| format!("reading it from the source: {e}"))?;
-    let verdict = Arc::new(Verdict::default());
-    let counted = chunks.inspect(move |chunk| {
-        if let (Ok(bytes), Some(total)) = (chunk, &total) {
-            total.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-        }
-    });
-    let stream = verified(counted, digest.clone(), size, verdict.clone(), moved);
-    let result = ends
-        .destination
-        .write_blob(repos.1, digest, size, stream.boxed(), session)
-        .await;
-    // What the stream found wins over how the upload ended: it is why the upload ended.
-    match (verdict.fault(), result) {
-        (Some(fault), _) => Err(fault_sentence(digest, &fault)),
-        (None, Ok(())) => Ok(()),
-        (None, Err(e)) => Err(e.to_string()),
-    }
-}
-
-fn fault_sentence(digest: &Digest, fault: &StreamFault) -> String {
-    match fault {
-        StreamFault::DigestMismatch { actual } => format!(
-            "the source sent bytes that hash to {actual}, not {digest}: aborted, nothing was written under that digest"
-        ),
-        StreamFault::WrongSize { expected, actual } => {
-            format!("the source sent {actual} bytes where the manifest says {expected}: aborted")
-        }
-        StreamFault::SourceBroke(detail) => {
-            format!("the source's body broke off ({detail}): aborted; run the copy again to resume")
-        }
     }
 }
 

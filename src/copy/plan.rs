@@ -2,12 +2,15 @@
 //! blob the destination lacks (asked with HEAD first) and how each gets there, and where each
 //! tag moves. The plan is what a dry run prints and what [`super::execute`] carries out.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-use futures::{StreamExt, TryStreamExt};
+use futures::FutureExt;
+use futures::StreamExt;
+use futures::future::{BoxFuture, Shared};
 use serde::Serialize;
 
 use super::ends::{CopyDestination, CopySource, TagListing};
+use super::needed::Gathered;
 use crate::registry::manifest::{MAX_INDEX_DEPTH, check_manifest};
 use crate::registry::{
     Digest, FetchedManifest, Manifest, ManifestRef, Platform, RegistryError, RepoName, Tag,
@@ -189,6 +192,11 @@ pub enum BlobAsking {
     /// from itself, which opens the upload when the blob is missing: one request where a
     /// HEAD and a POST were two). Other destinations are asked with HEAD as for `Head`.
     OnApply,
+    /// A plan about to be applied: its blobs asked for as [`super::ask::ask_blobs`] asks for
+    /// those of `OnApply`, each as soon as the manifest that needs it is read, while other
+    /// manifests are still being read. The plan is the same; it opens upload sessions, so
+    /// only a copy that is being applied plans this way.
+    WhilePlanning,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -302,9 +310,9 @@ async fn has_manifest(
 }
 
 /// The image's walk: its manifests, children first.
-struct Walked {
-    image: PlannedImage,
-    manifests: Vec<PlannedManifest>,
+pub(super) struct Walked {
+    pub(super) image: PlannedImage,
+    pub(super) manifests: Vec<PlannedManifest>,
 }
 
 /// The repositories of one image's walk.
@@ -322,7 +330,7 @@ async fn plan_image(
     ends: &Ends<'_>,
     request: &ImageRequest,
     platform: Option<&PlatformFilter>,
-    listing: &TagListing,
+    listing: Option<SharedListing<'_>>,
 ) -> Result<Walked, PlanError> {
     let src_repo = &request.source_repository;
     let what = describe(src_repo, &request.source_reference);
@@ -336,6 +344,12 @@ async fn plan_image(
         None => (fetched, None),
         Some(filter) => pick_platform(ends.source, src_repo, &what, fetched, filter).await?,
     };
+    // Asked while the source was read: only now is the answer needed.
+    let listing = match listing {
+        Some(listing) => listing.await,
+        None => TagListing::Unlisted,
+    };
+    let listing = &listing;
     let dst_repo = &request.destination_repository;
     let tag = match (&request.destination_tag, listing) {
         (None, _) => TagChange::Untagged,
@@ -505,27 +519,58 @@ fn walk<'a>(
     })
 }
 
+/// One destination repository's tag listing, asked once and awaited by every image copied
+/// into it.
+type SharedListing<'a> = Shared<BoxFuture<'a, TagListing>>;
+
 /// The tag listing of every destination repository that more than one tagged image goes
 /// to: one request there instead of a HEAD per tag (and, where the repository does not
 /// exist yet, per manifest). A repository receiving one image is asked per tag as before.
-async fn tag_listings(
-    destination: &dyn CopyDestination,
-    requests: &[ImageRequest],
-    concurrency: usize,
-) -> HashMap<RepoName, TagListing> {
-    let mut tagged: HashMap<&RepoName, usize> = HashMap::new();
-    for r in requests.iter().filter(|r| r.destination_tag.is_some()) {
-        *tagged.entry(&r.destination_repository).or_default() += 1;
+/// The listings are asked for while the source's manifests are read.
+struct TagListings<'a> {
+    /// In the order the requests first name them.
+    listings: Vec<SharedListing<'a>>,
+    index: HashMap<RepoName, usize>,
+}
+
+impl<'a> TagListings<'a> {
+    fn new(destination: &'a dyn CopyDestination, requests: &[ImageRequest]) -> Self {
+        let mut order: Vec<&RepoName> = Vec::new();
+        let mut tagged: HashMap<&RepoName, usize> = HashMap::new();
+        for r in requests.iter().filter(|r| r.destination_tag.is_some()) {
+            let images = tagged.entry(&r.destination_repository).or_default();
+            if *images == 0 {
+                order.push(&r.destination_repository);
+            }
+            *images += 1;
+        }
+        let mut listings = Self {
+            listings: Vec::new(),
+            index: HashMap::new(),
+        };
+        for repo in order.into_iter().filter(|repo| tagged[repo] > 1) {
+            let name = repo.clone();
+            let listing = async move { destination.tag_listing(&name).await };
+            listings.index.insert(repo.clone(), listings.listings.len());
+            listings.listings.push(listing.boxed().shared());
+        }
+        listings
     }
-    let listing: Vec<_> = tagged
-        .into_iter()
-        .filter(|(_, images)| *images > 1)
-        .map(|(repo, _)| async move { (repo.clone(), destination.tag_listing(repo).await) })
-        .collect();
-    futures::stream::iter(listing)
-        .buffer_unordered(concurrency)
-        .collect()
-        .await
+
+    fn of(&self, repo: &RepoName) -> Option<SharedListing<'a>> {
+        let i = *self.index.get(repo)?;
+        Some(self.listings[i].clone())
+    }
+
+    /// Asks for every listing, `concurrency` at a time: the images waiting for one get it
+    /// when it comes.
+    async fn ask(&self, concurrency: usize) {
+        // Cloned first, not mapped inside the stream: rust-lang/rust#102211.
+        futures::stream::iter(self.listings.clone())
+            .buffer_unordered(concurrency)
+            .for_each(|_| futures::future::ready(()))
+            .await;
+    }
 }
 
 /// Plans copying `requests` from `ends.source` to `ends.destination`: reads the source's
@@ -545,7 +590,9 @@ pub async fn plan_copy(
 /// [`plan_copy`], the blobs asked for as `asking` says. With [`BlobAsking::OnApply`] a
 /// registry destination other than the source is asked for no blob while planning: each
 /// distinct blob is [`BlobAction::AskOnApply`] in the first repository that needs it and
-/// mounted from there into the others.
+/// mounted from there into the others. With [`BlobAsking::WhilePlanning`] those are then
+/// asked for before the plan is returned, as [`super::ask::ask_blobs`] would. Blobs are asked
+/// for as soon as the manifest needing them is read, while the rest are read.
 pub async fn plan_copy_with(
     ends: &Ends<'_>,
     requests: &[ImageRequest],
@@ -554,125 +601,33 @@ pub async fn plan_copy_with(
     asking: BlobAsking,
 ) -> Result<CopyPlan, PlanError> {
     let concurrency = concurrency.max(1);
-    let listings = tag_listings(ends.destination, requests, concurrency).await;
+    let listings = TagListings::new(ends.destination, requests);
     // The futures are made first and then streamed (not mapped inside the stream), so the
     // whole plan is a `Send` future a TUI worker can spawn (rust-lang/rust#102211).
     let planning: Vec<_> = requests
         .iter()
         .map(|request| {
-            let listing = listings
-                .get(&request.destination_repository)
-                .unwrap_or(&TagListing::Unlisted);
+            let listing = listings.of(&request.destination_repository);
             plan_image(ends, request, platform, listing)
         })
         .collect();
-    let walked: Vec<Walked> = futures::stream::iter(planning)
-        .buffered(concurrency)
-        .try_collect()
-        .await?;
-
-    // Manifests in push order, once per destination repository.
-    let mut images = Vec::new();
-    let mut manifests: Vec<PlannedManifest> = Vec::new();
-    let mut seen: HashSet<(RepoName, Digest)> = HashSet::new();
-    for w in walked {
-        images.push(w.image);
-        for m in w.manifests {
-            if seen.insert((m.repository.clone(), m.digest.clone())) {
-                manifests.push(m);
-            }
-        }
-    }
-
-    // The blobs of the manifests to push, once per destination repository, with their size
-    // from the manifest's descriptor.
-    let mut wanted: Vec<(RepoName, RepoName, Digest, u64)> = Vec::new();
-    let mut wanted_seen: HashSet<(Option<RepoName>, Digest)> = HashSet::new();
-    // A destination that keeps one copy of each blob for every repository needs it once.
-    let shared = ends.destination.shares_blobs();
-    for m in manifests.iter().filter(|m| !m.present && !m.is_index) {
-        let Ok(Manifest::Image(image)) =
-            crate::registry::manifest::parse_manifest(&m.bytes, &m.media_type)
-        else {
-            continue;
-        };
-        let descriptors = std::iter::once(&image.config).chain(image.layers.iter());
-        for d in descriptors {
-            let scope = (!shared).then(|| m.repository.clone());
-            if wanted_seen.insert((scope, d.digest.clone())) {
-                wanted.push((
-                    m.repository.clone(),
-                    m.source_repository.clone(),
-                    d.digest.clone(),
-                    d.size,
-                ));
-            }
-        }
-    }
-
-    let same_registry = ends.same_registry();
-    let defer =
-        asking == BlobAsking::OnApply && !same_registry && ends.destination.registry().is_some();
-    // HEAD first, unless asked when applying: which the destination has already.
-    let heads: Vec<Option<bool>> = if defer {
-        vec![None; wanted.len()]
-    } else {
-        let asking: Vec<_> = wanted
-            .iter()
-            .map(|(repo, _, digest, _)| async move {
-                ends.destination
-                    .has_blob(repo, digest)
-                    .await
-                    .map(Some)
-                    .map_err(registry_error(format!(
-                        "blob {digest} in {repo} on the destination"
-                    )))
-            })
-            .collect();
-        futures::stream::iter(asking)
-            .buffered(concurrency)
-            .try_collect()
-            .await?
-    };
-
-    // Where a destination repository already holds a blob, or will after its transfer.
-    let mut holder: HashMap<Digest, RepoName> = HashMap::new();
-    for ((repo, _, digest, _), present) in wanted.iter().zip(&heads) {
-        if *present == Some(true) {
-            holder.entry(digest.clone()).or_insert_with(|| repo.clone());
-        }
-    }
-    let mut blobs = Vec::new();
-    for ((repo, src_repo, digest, size), present) in wanted.into_iter().zip(heads) {
-        let action = if present == Some(true) {
-            BlobAction::Present
-        } else if same_registry {
-            BlobAction::Mount {
-                from: src_repo.clone(),
-            }
-        } else if let Some(from) = holder.get(&digest) {
-            BlobAction::Mount { from: from.clone() }
-        } else {
-            holder.insert(digest.clone(), repo.clone());
-            match present {
-                Some(_) => BlobAction::Transfer,
-                None => BlobAction::AskOnApply,
-            }
-        };
-        blobs.push(PlannedBlob {
-            repository: repo,
-            source_repository: src_repo,
-            digest,
-            size,
-            action,
-            session: None,
-        });
-    }
+    // In request order, whatever order they are read in: the plan does not depend on it.
+    let walked = futures::stream::iter(planning).buffered(concurrency);
+    let ((), gathered) = futures::future::try_join(
+        listings.ask(concurrency).map(Ok),
+        super::needed::gather(ends, walked, asking, concurrency),
+    )
+    .await?;
+    let Gathered {
+        images,
+        manifests,
+        blobs,
+    } = gathered;
     let totals = totals(&images, &manifests, &blobs);
     Ok(CopyPlan {
         source: ends.source.name(),
         destination: ends.destination.name(),
-        same_registry,
+        same_registry: ends.same_registry(),
         platform: platform.cloned(),
         images,
         manifests,
