@@ -110,7 +110,9 @@ fn fault_sentence(digest: &Digest, fault: &StreamFault) -> String {
             format!("the source sent {actual} bytes where the manifest says {expected}: aborted")
         }
         StreamFault::SourceBroke(detail) => {
-            format!("the source's body broke off ({detail}): aborted; run the copy again to resume")
+            format!(
+                "the source's body could not be read to its end ({detail}): aborted; the same copy run again sends what is still missing"
+            )
         }
     }
 }
