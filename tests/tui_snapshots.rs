@@ -163,7 +163,7 @@ async fn every_view() {
         .map(|l| l.split_whitespace().last().unwrap_or_default().to_string())
         .collect();
     assert_eq!(statuses, ["current"; 4], "{:?}", lines(&drift));
-    assert_footer(&mut app, "j/k move  esc back  ? help  q quit");
+    assert_footer(&mut app, "j/k move  esc back  w waste  ? help  q quit");
     step(&mut app, Action::Back).await;
 
     // By size, largest first, 1.26 (142.5 MiB) leads: the order by name too, which would
