@@ -16,7 +16,7 @@ use super::files::{list_layers, open_image};
 use super::output::{print_json, print_lines};
 use crate::layers::drift::Candidate;
 use crate::layers::hints::{Hints, hints};
-use crate::layers::repo_hints::{RepoProgress, RepoRequest, concurrency, repo_hints};
+use crate::layers::repo_hints::{RepoProgress, RepoRequest, repo_hints};
 use crate::layers::select::{select_image, select_layers};
 use crate::layers::{ListOptions, ListingCache};
 use crate::present::layers::hints_lines;
@@ -94,7 +94,6 @@ async fn run_repo(
         platform: wanted_platform,
         candidates: &candidates,
         options: &options,
-        concurrency: concurrency(&layer_source),
     };
     let draw = super::progress::should_draw(std::io::stderr().is_terminal(), json);
     let report = with_progress_bar(draw, &options, &progress, repo_hints(request, &progress)).await;

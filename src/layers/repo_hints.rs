@@ -71,7 +71,6 @@ pub struct RepoRequest<'a> {
     pub candidates: &'a [Candidate],
     /// The listing cache, caps, and the counter of raw bytes read.
     pub options: &'a ListOptions,
-    pub concurrency: usize,
 }
 
 /// How far a run is: bytes of the distinct layers to list (0 until every tag is resolved),
@@ -94,7 +93,7 @@ impl RepoProgress {
 }
 
 /// The requests a source takes at once: its client's concurrency.
-pub fn concurrency(source: &LayerSource) -> usize {
+fn concurrency(source: &LayerSource) -> usize {
     match source {
         LayerSource::Registry { client, .. } => client.options().concurrency.max(1),
         LayerSource::Layout { .. } => LAYOUT_CONCURRENCY,
@@ -131,9 +130,8 @@ pub async fn repo_hints(request: RepoRequest<'_>, progress: &RepoProgress) -> Re
         platform,
         candidates,
         options,
-        concurrency,
     } = request;
-    let concurrency = concurrency.max(1);
+    let concurrency = concurrency(layer_source);
     tags.sort_by(|a, b| a.0.cmp(&b.0));
     // Futures gathered first: a closure inside the stream's type would make the worker's
     // future not `Send` for every lifetime (rust-lang/rust#64552).

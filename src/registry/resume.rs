@@ -121,11 +121,6 @@ impl BlobStream {
         }
     }
 
-    /// The next piece of the body, copied.
-    pub async fn chunk(&mut self) -> Result<Option<Vec<u8>>, RegistryError> {
-        Ok(self.chunk_bytes().await?.map(Into::into))
-    }
-
     /// The body as a stream (for a streamed upload).
     pub fn into_stream(self) -> Chunks {
         futures::stream::unfold(self, |mut body| async move {

@@ -12,7 +12,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::action::{Action, ReqId};
 use super::workers::NO_LAYER_SOURCE;
 use crate::layers::drift::Candidate;
-use crate::layers::repo_hints::{RepoProgress, RepoRequest, concurrency, repo_hints};
+use crate::layers::repo_hints::{RepoProgress, RepoRequest, repo_hints};
 use crate::layers::{LayerSource, ListOptions, ListingCache};
 use crate::registry::{ManifestRef, RepoName, Source, Tag};
 
@@ -47,7 +47,6 @@ pub async fn run(
         platform: None,
         candidates: &job.candidates,
         options: &options,
-        concurrency: concurrency(&layers),
     };
     let work = repo_hints(request, &progress);
     tokio::pin!(work);
